@@ -1,0 +1,97 @@
+// Composition root of the main process's logic, in plain Node: the Electron shell, the CLI and the
+// test bridge all open one of these and talk to it through the dispatcher.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DeviceList } from '../../shared/model/device.ts';
+import { defaultModuleCatalog, type ModuleCatalog } from '../devices/pkcs11/module-catalog.ts';
+import { DeviceRegistry } from '../devices/registry.ts';
+import { useRehearsalStore } from '../devices/softhsm/transport.ts';
+import { TokenProvisioningCeremony } from './ceremony/token-provisioning.ts';
+import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.ts';
+import { EventHub } from './event-hub.ts';
+import { ceremonyHandlers } from './handlers/ceremony-handlers.ts';
+import { deviceHandlers } from './handlers/device-handlers.ts';
+import { journalHandlers, summariseEntry } from './handlers/journal-handlers.ts';
+import { mediaHandlers } from './handlers/media-handlers.ts';
+import { Journal } from './journal/journal.ts';
+import { fileLog, type VigilLog } from './log.ts';
+import { systemLsblk, type LsblkSource } from './media/removable-drives.ts';
+
+export interface CoreOptions {
+  dataDir: string;
+  catalog?: ModuleCatalog;
+  lsblk?: LsblkSource;
+  /** Main-owned folder picker (Electron dialog; tests supply a path). */
+  pickFolder?: () => Promise<string | null>;
+  log?: VigilLog;
+}
+
+export interface ResolvedCoreOptions {
+  dataDir: string;
+  lsblk: LsblkSource;
+  pickFolder: () => Promise<string | null>;
+}
+
+export class VigilCore {
+  readonly options: ResolvedCoreOptions;
+  readonly journal: Journal;
+  readonly registry: DeviceRegistry;
+  readonly ceremony: TokenProvisioningCeremony;
+  readonly events = new EventHub();
+  readonly log: VigilLog;
+  readonly handlers: Handlers;
+  #stopWatching: (() => void) | null = null;
+
+  constructor(options: CoreOptions) {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    this.options = {
+      dataDir: options.dataDir,
+      lsblk: options.lsblk ?? systemLsblk,
+      pickFolder: options.pickFolder ?? (() => Promise.resolve(null)),
+    };
+    this.log = options.log ?? fileLog(join(options.dataDir, 'vigil.log'));
+    this.journal = Journal.open(join(options.dataDir, 'journal', 'journal.jsonl'));
+    this.journal.onAppend((entry) => this.events.emit('journal.appended', summariseEntry(entry)));
+    // SoftHSM2 reads SOFTHSM2_CONF when the module initialises: point it at our rehearsal store first.
+    useRehearsalStore(options.dataDir);
+    this.registry = DeviceRegistry.open(options.catalog ?? defaultModuleCatalog());
+    this.ceremony = new TokenProvisioningCeremony({
+      journal: this.journal,
+      registry: this.registry,
+      onStateChanged: (state) => this.events.emit('ceremony.stepChanged', state),
+    });
+    this.handlers = {
+      ...deviceHandlers(this),
+      ...ceremonyHandlers(this),
+      ...mediaHandlers(this),
+      ...journalHandlers(this),
+    };
+  }
+
+  dispatcher<Sender>(isTrustedSender: (sender: Sender) => boolean): Dispatcher<Sender> {
+    return createDispatcher({ handlers: this.handlers, isTrustedSender, log: this.log });
+  }
+
+  /** Emits devices.changed whenever the set of tokens or their state changes. */
+  watchDevices(intervalMs = 1000): void {
+    this.#stopWatching ??= this.registry.watch(intervalMs, (list: DeviceList) =>
+      this.events.emit('devices.changed', list),
+    );
+  }
+
+  async refreshDevices(): Promise<void> {
+    this.events.emit('devices.changed', await this.registry.list());
+  }
+
+  close(): void {
+    this.#stopWatching?.();
+    this.#stopWatching = null;
+    this.registry.close();
+    this.journal.close();
+  }
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, home = env.HOME ?? '/tmp'): string {
+  if (env.VIGIL_DATA_DIR) return env.VIGIL_DATA_DIR;
+  return join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'vigil');
+}

@@ -1,0 +1,153 @@
+// Ceremony operations on a PKCS#11 token, in ceremony words. PIN policy lives here: read the
+// token flags before every attempt, refuse a final try, never repeat an attempt.
+import type { KeyCurve } from '../../../shared/model/device.ts';
+import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
+import { VigilError } from '../../core/errors.ts';
+import { rawPublicKeyFromEcPoint } from '../../formats/ec-point.ts';
+import type { LocatedToken } from '../registry.ts';
+import type { NewPins } from '../smartcard-hsm/protocol.ts';
+import {
+  CKA,
+  CKO,
+  CKU,
+  deadlyReason,
+  deviceErrorForCkr,
+  keyPairMechanism,
+  keyPairTemplates,
+  padTokenLabel,
+  pinStates,
+  readBool,
+  triesLeftHint,
+} from './protocol.ts';
+import { Pkcs11CallError, type Pkcs11Module, type SlotHandle } from './transport.ts';
+
+export type KeyRole = 'root' | 'targets';
+
+export interface GeneratedKey {
+  role: KeyRole;
+  curve: KeyCurve;
+  rawPublicKey: Uint8Array;
+  /** CKA_LOCAL && CKA_NEVER_EXTRACTABLE && CKA_ALWAYS_SENSITIVE on the private key. */
+  isOnDevice: boolean;
+}
+
+/** Translates a module failure into the contract's code, re-reading flags for the hint. */
+function deviceFailure(error: unknown, module: Pkcs11Module, slot: SlotHandle, who: 'user PIN' | 'SO-PIN'): never {
+  if (!(error instanceof Pkcs11CallError)) throw error;
+  const code = deviceErrorForCkr(error.ckr);
+  let hint = '';
+  if (code === 'pin-incorrect' || code === 'pin-locked') {
+    try {
+      const pins = pinStates(module.tokenInfo(slot).flags);
+      hint = ' ' + triesLeftHint(who === 'SO-PIN' ? pins.so : pins.user, who);
+    } catch {
+      // The token vanished; the code already says what happened.
+    }
+  }
+  throw new VigilError(code, `${error.message}.${hint} Vigil does not retry: enter it again to try once more.`, {
+    ckr: error.ckr,
+    method: error.method,
+  });
+}
+
+/** Reads the flags right before a PIN attempt and refuses deadly or final-try states. */
+export function checkBeforePinAttempt(module: Pkcs11Module, slot: SlotHandle, who: 'user PIN' | 'SO-PIN'): string {
+  let flags: number;
+  try {
+    flags = module.tokenInfo(slot).flags;
+  } catch (error) {
+    deviceFailure(error, module, slot, who);
+  }
+  const pins = pinStates(flags);
+  const state = who === 'SO-PIN' ? pins.so : pins.user;
+  if (state === 'locked') throw new VigilError('pin-locked', triesLeftHint(state, who));
+  if (state === 'final-try') throw new VigilError('final-try-refused', triesLeftHint(state, who));
+  const reason = deadlyReason(flags);
+  if (reason !== null) throw new VigilError('device-in-deadly-state', `Refusing to act: ${reason}.`);
+  return triesLeftHint(state, who);
+}
+
+/**
+ * Factory re-initialisation as in the PSF runbook: C_InitToken with the current SO-PIN, then the
+ * new SO-PIN (C_SetPIN as SO) and the new user PIN (C_InitPIN). Rules are checked beforehand.
+ */
+export async function reinitialiseToken(located: LocatedToken, label: string, pins: NewPins): Promise<void> {
+  const { module, slot } = located;
+  await module.exclusive(async () => {
+    checkBeforePinAttempt(module, slot, 'SO-PIN');
+    try {
+      module.initToken(slot, pins.currentSoPin, padTokenLabel(label));
+    } catch (error) {
+      deviceFailure(error, module, slot, 'SO-PIN');
+    }
+    await module.withSession(slot, true, (session) => {
+      try {
+        module.login(session, CKU.SO, pins.currentSoPin);
+        module.setPin(session, pins.currentSoPin, pins.newSoPin);
+        module.initPin(session, pins.newUserPin);
+        module.logout(session);
+      } catch (error) {
+        deviceFailure(error, module, slot, 'SO-PIN');
+      }
+    });
+  });
+}
+
+/** Generates one signing key pair on the token and reads back its public key. */
+export async function generateKeyPairOnToken(
+  located: LocatedToken,
+  userPin: SecretBytes,
+  curve: KeyCurve,
+  role: KeyRole,
+  id: number,
+): Promise<GeneratedKey> {
+  const { module, slot } = located;
+  return module.exclusive(async () => {
+    checkBeforePinAttempt(module, slot, 'user PIN');
+    return module.withSession(slot, true, async (session) => {
+      try {
+        module.login(session, CKU.USER, userPin);
+      } catch (error) {
+        deviceFailure(error, module, slot, 'user PIN');
+      }
+      try {
+        const templates = keyPairTemplates(curve, role, Uint8Array.of(id));
+        const pair = await module.generateKeyPair(
+          session,
+          keyPairMechanism(curve),
+          templates.publicKey,
+          templates.privateKey,
+        );
+        const ecPoint = module.attributes(session, pair.publicKey, [CKA.EC_POINT]).get(CKA.EC_POINT);
+        if (!ecPoint) throw new VigilError('device-error', 'the token returned no public key');
+        const evidence = module.attributes(session, pair.privateKey, [
+          CKA.LOCAL,
+          CKA.NEVER_EXTRACTABLE,
+          CKA.ALWAYS_SENSITIVE,
+        ]);
+        const isOnDevice = [CKA.LOCAL, CKA.NEVER_EXTRACTABLE, CKA.ALWAYS_SENSITIVE].every((t) =>
+          readBool(evidence.get(t)),
+        );
+        return { role, curve, rawPublicKey: rawPublicKeyFromEcPoint(ecPoint, curve), isOnDevice };
+      } catch (error) {
+        deviceFailure(error, module, slot, 'user PIN');
+      } finally {
+        try {
+          module.logout(session);
+        } catch {
+          // Closing the session logs out as well.
+        }
+      }
+    });
+  });
+}
+
+/** Counts the private keys on the token; used to show what a re-initialisation would destroy. */
+export async function countPrivateKeys(located: LocatedToken): Promise<number> {
+  const { module, slot } = located;
+  return module.exclusive(() =>
+    module.withSession(slot, false, (session) =>
+      module.findObjects(session, [{ type: CKA.CLASS, value: CKO.PRIVATE_KEY }]).length,
+    ),
+  );
+}

@@ -1,0 +1,67 @@
+// SmartCard-HSM / Nitrokey HSM 2 facts that a ceremony enforces (pkcs11-notes §7).
+import type { DeviceErrorCode } from '../../../shared/contract/error-codes.ts';
+import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
+
+export const FACTORY_SO_PIN = '3537363231383830';
+export const FACTORY_USER_PIN = '648219';
+
+export class PinRuleError extends Error {
+  constructor(
+    readonly code: Extract<DeviceErrorCode, 'pin-format' | 'pin-mismatch' | 'default-pin-refused'>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const decoder = new TextDecoder();
+
+function matches(pin: SecretBytes, pattern: RegExp): boolean {
+  return pin.use((bytes) => pattern.test(decoder.decode(bytes)));
+}
+
+/** The SO-PIN is exactly 16 hex characters (8 bytes); OpenSC refuses anything else. */
+export function checkSoPinFormat(pin: SecretBytes, which: string): void {
+  if (!matches(pin, /^[0-9A-Fa-f]{16}$/)) {
+    throw new PinRuleError('pin-format', `${which} must be exactly 16 hexadecimal characters`);
+  }
+}
+
+/** User PIN: 6 to 15 characters (the SmartCard-HSM's range), printable ASCII. */
+export function checkUserPinFormat(pin: SecretBytes): void {
+  if (!matches(pin, /^[\x21-\x7e]{6,15}$/)) {
+    throw new PinRuleError('pin-format', 'the user PIN must be 6 to 15 printable characters');
+  }
+}
+
+export interface NewPins {
+  currentSoPin: SecretBytes;
+  newSoPin: SecretBytes;
+  newSoPinRepeat: SecretBytes;
+  newUserPin: SecretBytes;
+  newUserPinRepeat: SecretBytes;
+}
+
+/** Checks every rule before the device is touched, so a typo never costs a PIN try. */
+export function checkNewPins(pins: NewPins): void {
+  checkSoPinFormat(pins.currentSoPin, 'the current SO-PIN');
+  checkSoPinFormat(pins.newSoPin, 'the new SO-PIN');
+  if (!pins.newSoPin.equals(pins.newSoPinRepeat)) {
+    throw new PinRuleError('pin-mismatch', 'the two new SO-PIN entries differ');
+  }
+  if (pins.newSoPin.equalsText(FACTORY_SO_PIN) || pins.newSoPin.equalsText(FACTORY_SO_PIN.toLowerCase())) {
+    throw new PinRuleError('default-pin-refused', 'the factory SO-PIN cannot be the new SO-PIN');
+  }
+  checkUserPinFormat(pins.newUserPin);
+  if (!pins.newUserPin.equals(pins.newUserPinRepeat)) {
+    throw new PinRuleError('pin-mismatch', 'the two new user PIN entries differ');
+  }
+  if (pins.newUserPin.equalsText(FACTORY_USER_PIN)) {
+    throw new PinRuleError('default-pin-refused', 'the factory user PIN cannot be the new user PIN');
+  }
+}
+
+/** OpenSC reports SmartCard-HSM tokens with this manufacturer (CardContact makes the chip). */
+export function isSmartCardHsmToken(manufacturer: string, model: string): boolean {
+  return /cardcontact/i.test(manufacturer) || /smartcard-hsm/i.test(model);
+}

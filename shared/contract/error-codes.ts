@@ -1,0 +1,56 @@
+// Typed error codes, kebab-case, one union per domain. The dispatcher adds its own five.
+
+export const dispatcherErrorCodes = [
+  'sender-refused',
+  'unknown-call',
+  'invalid-request',
+  'invalid-response',
+  'internal-error',
+] as const;
+export type DispatcherErrorCode = (typeof dispatcherErrorCodes)[number];
+
+export const deviceErrorCodes = [
+  'device-gone',
+  'no-device',
+  'several-devices',
+  'device-in-deadly-state',
+  'final-try-refused',
+  'pin-incorrect',
+  'pin-locked',
+  'pin-format',
+  'pin-mismatch',
+  'default-pin-refused',
+  'curve-not-supported',
+  'module-unavailable',
+  'device-error',
+] as const;
+export type DeviceErrorCode = (typeof deviceErrorCodes)[number];
+
+export const ceremonyErrorCodes = [
+  'wrong-step',
+  'action-interrupted',
+  'journal-corrupt',
+  'products-incomplete',
+] as const;
+export type CeremonyErrorCode = (typeof ceremonyErrorCodes)[number];
+
+export const mediaErrorCodes = [
+  'media-not-found',
+  'media-not-removable',
+  'media-full',
+  'media-read-only',
+  'media-removed',
+  'products-exist',
+  'read-back-mismatch',
+  'media-io-error',
+  'eject-failed',
+  'no-folder-picked',
+  'rehearsal-mix-refused',
+] as const;
+export type MediaErrorCode = (typeof mediaErrorCodes)[number];
+
+export type VigilErrorCode =
+  | DispatcherErrorCode
+  | DeviceErrorCode
+  | CeremonyErrorCode
+  | MediaErrorCode;
