@@ -18,7 +18,11 @@ export type Handlers = {
 };
 
 export interface Dispatcher<Sender> {
-  dispatch(sender: Sender, name: unknown, payload: unknown): Promise<Envelope<unknown, VigilErrorCode>>;
+  dispatch(
+    sender: Sender,
+    name: unknown,
+    payload: unknown,
+  ): Promise<Envelope<unknown, VigilErrorCode>>;
 }
 
 function failure(code: VigilErrorCode, message: string): Envelope<never, VigilErrorCode> {
@@ -51,7 +55,10 @@ export function createDispatcher<Sender>(options: {
       if (!parsed.success) {
         // Paths only, never values: a rejected value may be a PIN.
         const paths = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`);
-        return failure('invalid-request', `${dispatcherMessages['invalid-request']} ${paths.join('; ')}`);
+        return failure(
+          'invalid-request',
+          `${dispatcherMessages['invalid-request']} ${paths.join('; ')}`,
+        );
       }
       const request = parsed.data;
       const handler = handlers[name as CallName] as (r: unknown) => Promise<unknown>;
@@ -59,7 +66,10 @@ export function createDispatcher<Sender>(options: {
       try {
         result = await handler(request);
       } catch (error) {
-        if (error instanceof VigilError && (spec.errors.includes(error.code) || error.code === 'internal-error')) {
+        if (
+          error instanceof VigilError &&
+          (spec.errors.includes(error.code) || error.code === 'internal-error')
+        ) {
           log.info('call-failed', { name: String(name), code: error.code, ...error.context });
           return failure(error.code, error.message);
         }

@@ -9,9 +9,14 @@ export interface VigilLog {
 }
 
 export function createLog(write: (line: string) => void): VigilLog {
-  const entry = (level: string) => (code: string, context: Record<string, unknown> = {}) => {
-    write(JSON.stringify({ at: new Date().toISOString(), level, code, context: redact(context) }) + '\n');
-  };
+  const entry =
+    (level: string) =>
+    (code: string, context: Record<string, unknown> = {}) => {
+      write(
+        JSON.stringify({ at: new Date().toISOString(), level, code, context: redact(context) }) +
+          '\n',
+      );
+    };
   return { info: entry('info'), warn: entry('warn'), error: entry('error') };
 }
 

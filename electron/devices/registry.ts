@@ -3,9 +3,25 @@
 import { existsSync } from 'node:fs';
 import type { DeviceList, DeviceSummary, ModuleStatus } from '../../shared/model/device.ts';
 import type { TokenFamily } from './device-family.ts';
-import { defaultModuleCatalog, resolveModulePath, type ModuleCatalog, type ModuleName } from './pkcs11/module-catalog.ts';
-import { CKF, deadlyReason, pinStates, supportedCurves, tokenFlagNames } from './pkcs11/protocol.ts';
-import { Pkcs11CallError, Pkcs11Module, type SlotHandle, type TokenInfo } from './pkcs11/transport.ts';
+import {
+  defaultModuleCatalog,
+  resolveModulePath,
+  type ModuleCatalog,
+  type ModuleName,
+} from './pkcs11/module-catalog.ts';
+import {
+  CKF,
+  deadlyReason,
+  pinStates,
+  supportedCurves,
+  tokenFlagNames,
+} from './pkcs11/protocol.ts';
+import {
+  Pkcs11CallError,
+  Pkcs11Module,
+  type SlotHandle,
+  type TokenInfo,
+} from './pkcs11/transport.ts';
 import { smartCardHsmFamily } from './smartcard-hsm/index.ts';
 import { softHsmRehearsalFamily } from './softhsm/index.ts';
 
@@ -45,7 +61,12 @@ export class DeviceRegistry {
     const modules = catalog.modules.map((entry): LoadedModule => {
       const path = resolveModulePath(entry.candidates, existsSync);
       if (path === null) {
-        return { name: entry.name, path: entry.candidates[0] ?? '', module: null, problem: 'module not installed' };
+        return {
+          name: entry.name,
+          path: entry.candidates[0] ?? '',
+          module: null,
+          problem: 'module not installed',
+        };
       }
       const module = new Pkcs11Module(path);
       try {

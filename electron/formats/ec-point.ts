@@ -55,7 +55,8 @@ export function rawPublicKeyFromEcPoint(ecPoint: Uint8Array, curve: KeyCurve): U
   const { rawLength } = curveFacts[curve];
   if (ecPoint.length === rawLength) return checkRawKey(ecPoint, curve);
   const inner = readSingleTlv(ecPoint, DerTag.octetString);
-  if (inner.length !== rawLength) throw new DerError(`EC point has ${inner.length} bytes for ${curve}`);
+  if (inner.length !== rawLength)
+    throw new DerError(`EC point has ${inner.length} bytes for ${curve}`);
   return checkRawKey(inner, curve);
 }
 
@@ -66,7 +67,8 @@ function checkRawKey(raw: Uint8Array, curve: KeyCurve): Uint8Array {
 
 export function spkiFromRawPublicKey(raw: Uint8Array, curve: KeyCurve): Uint8Array {
   const facts = curveFacts[curve];
-  if (raw.length !== facts.rawLength) throw new DerError(`raw key has ${raw.length} bytes for ${curve}`);
+  if (raw.length !== facts.rawLength)
+    throw new DerError(`raw key has ${raw.length} bytes for ${curve}`);
   checkRawKey(raw, curve);
   return concatBytes(facts.spkiPrefix, raw);
 }
@@ -78,7 +80,10 @@ export function rawPublicKeyFromSpki(spki: Uint8Array): { curve: KeyCurve; raw: 
   for (const curve of keyCurves) {
     const facts = curveFacts[curve];
     const prefix = spki.subarray(0, facts.spkiPrefix.length);
-    if (bytesEqual(prefix, facts.spkiPrefix) && spki.length === facts.spkiPrefix.length + facts.rawLength) {
+    if (
+      bytesEqual(prefix, facts.spkiPrefix) &&
+      spki.length === facts.spkiPrefix.length + facts.rawLength
+    ) {
       return { curve, raw: checkRawKey(spki.subarray(facts.spkiPrefix.length), curve) };
     }
   }
@@ -87,7 +92,8 @@ export function rawPublicKeyFromSpki(spki: Uint8Array): { curve: KeyCurve; raw: 
 
 /** Raw r||s (CKM_ECDSA output) to the DER Ecdsa-Sig-Value that X.509 and openssl expect. */
 export function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
-  if (raw.length % 2 !== 0 || raw.length === 0) throw new DerError('raw ECDSA signature has odd length');
+  if (raw.length % 2 !== 0 || raw.length === 0)
+    throw new DerError('raw ECDSA signature has odd length');
   const half = raw.length / 2;
   const r = encodeUnsignedInteger(raw.subarray(0, half));
   const s = encodeUnsignedInteger(raw.subarray(half));

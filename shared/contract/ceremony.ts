@@ -13,7 +13,11 @@ export const ceremony = {
     errors: [
       'wrong-step',
       'action-interrupted',
-      'no-device', 'several-devices', 'device-in-deadly-state', 'module-unavailable'],
+      'no-device',
+      'several-devices',
+      'device-in-deadly-state',
+      'module-unavailable',
+    ],
   }),
   reinitialise: call({
     request: z.strictObject({
@@ -57,9 +61,17 @@ export const ceremony = {
     response: CeremonyState,
     errors: ['wrong-step', 'action-interrupted'],
   }),
-  finish: call({ request: NoArgs, response: CeremonyState, errors: ['wrong-step', 'action-interrupted'] }),
+  finish: call({
+    request: NoArgs,
+    response: CeremonyState,
+    errors: ['wrong-step', 'action-interrupted'],
+  }),
   /** The operator has seen that a device action was cut off and decides to go on. */
-  acknowledgeInterruption: call({ request: NoArgs, response: CeremonyState, errors: ['wrong-step'] }),
+  acknowledgeInterruption: call({
+    request: NoArgs,
+    response: CeremonyState,
+    errors: ['wrong-step'],
+  }),
   /** Starts over; the journal keeps everything that happened. */
   restart: call({ request: NoArgs, response: CeremonyState, errors: [] }),
   stepChanged: event({ payload: CeremonyState }),

@@ -50,7 +50,4 @@ export const mediaErrorCodes = [
 export type MediaErrorCode = (typeof mediaErrorCodes)[number];
 
 export type VigilErrorCode =
-  | DispatcherErrorCode
-  | DeviceErrorCode
-  | CeremonyErrorCode
-  | MediaErrorCode;
+  DispatcherErrorCode | DeviceErrorCode | CeremonyErrorCode | MediaErrorCode;

@@ -10,11 +10,12 @@ import { media } from './media.ts';
 export const contractDomains = { ceremony, devices, journal, media };
 
 type Domains = typeof contractDomains;
+type DomainName = keyof Domains;
 type FlatEntries = {
-  [D in keyof Domains & string]: {
-    [K in keyof Domains[D] & string as `${D}.${K}`]: Domains[D][K];
+  [D in DomainName]: {
+    [K in keyof Domains[D] as K extends string ? `${D}.${K}` : never]: Domains[D][K];
   };
-}[keyof Domains & string];
+}[DomainName];
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (
   x: infer I,
 ) => void
@@ -29,9 +30,10 @@ export type EventName = {
   [N in keyof Contract]: Contract[N] extends EventSpec ? N : never;
 }[keyof Contract];
 
-type CallOf<N extends CallName> = Contract[N] extends CallSpec<infer Req, infer Res, infer Code>
-  ? { request: Req; response: Res; code: Code }
-  : never;
+type CallOf<N extends CallName> =
+  Contract[N] extends CallSpec<infer Req, infer Res, infer Code>
+    ? { request: Req; response: Res; code: Code }
+    : never;
 type EventOf<N extends EventName> = Contract[N] extends EventSpec<infer P> ? P : never;
 
 /** What the renderer sends (secrets still strings). */
@@ -45,7 +47,9 @@ export type EventPayload<N extends EventName> = z.output<EventOf<N>>;
 function flatten(): Contract {
   const flat: Record<string, CallSpec | EventSpec> = {};
   for (const [domain, entries] of Object.entries(contractDomains)) {
-    for (const [name, spec] of Object.entries(entries)) flat[`${domain}.${name}`] = spec;
+    for (const [name, spec] of Object.entries(entries as Record<string, CallSpec | EventSpec>)) {
+      flat[`${domain}.${name}`] = spec;
+    }
   }
   return flat as unknown as Contract;
 }

@@ -36,11 +36,11 @@ export interface EventSpec<Payload extends z.ZodType = z.ZodType> {
   readonly payload: Payload;
 }
 
-export function call<Req extends z.ZodType, Res extends z.ZodType, const Code extends string>(spec: {
-  request: Req;
-  response: Res;
-  errors: readonly Code[];
-}): CallSpec<Req, Res, Code> {
+export function call<
+  Req extends z.ZodType,
+  Res extends z.ZodType,
+  const Code extends string,
+>(spec: { request: Req; response: Res; errors: readonly Code[] }): CallSpec<Req, Res, Code> {
   return { kind: 'call', ...spec };
 }
 

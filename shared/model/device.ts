@@ -8,10 +8,20 @@ export const DeviceFamilyId = z.enum(['smartcard-hsm', 'softhsm-rehearsal', 'pkc
 export type DeviceFamilyId = z.infer<typeof DeviceFamilyId>;
 
 /** PKCS#11 PIN state from the token flags (pkcs11-notes §9), most severe first. */
-export const PinState = z.enum(['locked', 'final-try', 'count-low', 'to-be-changed', 'ok', 'not-set']);
+export const PinState = z.enum([
+  'locked',
+  'final-try',
+  'count-low',
+  'to-be-changed',
+  'ok',
+  'not-set',
+]);
 export type PinState = z.infer<typeof PinState>;
 
-export const DeviceId = z.string().regex(/^[a-z0-9-]+:[A-Za-z0-9._-]+$/).max(120);
+export const DeviceId = z
+  .string()
+  .regex(/^[a-z0-9-]+:[A-Za-z0-9._-]+$/)
+  .max(120);
 
 export const DeviceSummary = z.strictObject({
   id: DeviceId,

@@ -1,7 +1,10 @@
 import { z } from '../contract/schema-kit.ts';
 import { Sha256Hex } from './product.ts';
 
-export const ExportTargetId = z.string().regex(/^(drive|folder):[A-Za-z0-9._-]+$/).max(100);
+export const ExportTargetId = z
+  .string()
+  .regex(/^(drive|folder):[A-Za-z0-9._-]+$/)
+  .max(100);
 
 export const ExportTarget = z.strictObject({
   id: ExportTargetId,

@@ -52,7 +52,10 @@ export interface KeysGenerated {
 }
 
 /** Pure: the product files of a ceremony, rebuilt from its journal record. */
-export function productsOf(ceremonyId: string, generated: KeysGenerated): { set: ProductSet; files: ProductFile[] } {
+export function productsOf(
+  ceremonyId: string,
+  generated: KeysGenerated,
+): { set: ProductSet; files: ProductFile[] } {
   return buildTokenProducts({
     device: generated.device,
     ceremonyId,
@@ -115,21 +118,36 @@ export function replayCeremony(entries: readonly JournalEntry[]): CeremonyProgre
         progress = { ...progress, pending: null };
         break;
       case CeremonyEvent.actionAbandoned:
-        progress = { ...progress, pending: null, step: 'credentials', curve: null, generated: null };
+        progress = {
+          ...progress,
+          pending: null,
+          step: 'credentials',
+          curve: null,
+          generated: null,
+        };
         break;
       case CeremonyEvent.tokenReinitialised:
         progress = { ...progress, pending: null, step: 'generate-keys' };
         break;
       case CeremonyEvent.keysGenerated: {
         const d = detailOf<KeysGenerated>(entry);
-        progress = { ...progress, pending: null, step: 'fingerprints', curve: d.curve, generated: d };
+        progress = {
+          ...progress,
+          pending: null,
+          step: 'fingerprints',
+          curve: d.curve,
+          generated: d,
+        };
         break;
       }
       case CeremonyEvent.fingerprintsConfirmed:
         progress = { ...progress, step: 'export' };
         break;
       case CeremonyEvent.exported:
-        progress = { ...progress, exports: [...progress.exports, detailOf<{ report: ExportReport }>(entry).report] };
+        progress = {
+          ...progress,
+          exports: [...progress.exports, detailOf<{ report: ExportReport }>(entry).report],
+        };
         break;
       case CeremonyEvent.finished:
         progress = { ...progress, step: 'done' };
@@ -168,7 +186,10 @@ export class TokenProvisioningCeremony {
   }
 
   #startNew(): void {
-    this.#deps.journal.append(CeremonyEvent.started, { ceremonyId: randomUUID(), ceremony: 'pkcs11-token-provisioning' });
+    this.#deps.journal.append(CeremonyEvent.started, {
+      ceremonyId: randomUUID(),
+      ceremony: 'pkcs11-token-provisioning',
+    });
   }
 
   state(): CeremonyState {
@@ -182,7 +203,11 @@ export class TokenProvisioningCeremony {
       products: p.generated ? productsOf(p.ceremonyId, p.generated).set : null,
       exports: p.exports,
       interrupted: p.pending
-        ? { action: p.pending.action, startedSeq: p.pending.seq, advice: interruptionAdvice[p.pending.action] }
+        ? {
+            action: p.pending.action,
+            startedSeq: p.pending.seq,
+            advice: interruptionAdvice[p.pending.action],
+          }
         : null,
       pinHint: this.#pinHint,
       journalHead: this.#deps.journal.head,
@@ -200,7 +225,8 @@ export class TokenProvisioningCeremony {
     if (p.pending) {
       throw new VigilError('action-interrupted', interruptionAdvice[p.pending.action]);
     }
-    if (p.step !== step) throw new VigilError('wrong-step', `the ceremony is at "${p.step}", not "${step}"`);
+    if (p.step !== step)
+      throw new VigilError('wrong-step', `the ceremony is at "${p.step}", not "${step}"`);
     return p;
   }
 
@@ -219,7 +245,10 @@ export class TokenProvisioningCeremony {
     }
     const only = matching[0] as LocatedToken;
     if (only.summary.isDeadly) {
-      throw new VigilError('device-in-deadly-state', `Refusing this device: ${only.summary.deadlyReason ?? ''}.`);
+      throw new VigilError(
+        'device-in-deadly-state',
+        `Refusing this device: ${only.summary.deadlyReason ?? ''}.`,
+      );
     }
     return only;
   }
@@ -249,7 +278,11 @@ export class TokenProvisioningCeremony {
     return this.#changed();
   }
 
-  async #deviceAction<T>(action: DeviceAction, deviceId: string, work: () => Promise<T>): Promise<T> {
+  async #deviceAction<T>(
+    action: DeviceAction,
+    deviceId: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
     const started = this.#deps.journal.append(CeremonyEvent.actionStarted, { action, deviceId });
     try {
       return await work();
@@ -325,7 +358,8 @@ export class TokenProvisioningCeremony {
 
   finish(): CeremonyState {
     const p = this.#expectStep('export');
-    if (p.exports.length === 0) throw new VigilError('wrong-step', 'export the products at least once first');
+    if (p.exports.length === 0)
+      throw new VigilError('wrong-step', 'export the products at least once first');
     this.#deps.journal.append(CeremonyEvent.finished, {});
     return this.#changed();
   }
@@ -333,7 +367,10 @@ export class TokenProvisioningCeremony {
   acknowledgeInterruption(): CeremonyState {
     const p = this.#progress();
     if (!p.pending) throw new VigilError('wrong-step', 'no device action was interrupted');
-    this.#deps.journal.append(CeremonyEvent.actionAbandoned, { action: p.pending.action, startedSeq: p.pending.seq });
+    this.#deps.journal.append(CeremonyEvent.actionAbandoned, {
+      action: p.pending.action,
+      startedSeq: p.pending.seq,
+    });
     return this.#changed();
   }
 

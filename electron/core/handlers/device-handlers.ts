@@ -3,12 +3,18 @@ import { VigilError } from '../errors.ts';
 import type { VigilCore } from '../vigil-core.ts';
 import { createRehearsalToken } from '../../devices/softhsm/rehearsal.ts';
 
-export function deviceHandlers(core: VigilCore): Pick<Handlers, 'devices.list' | 'devices.createRehearsalToken'> {
+export function deviceHandlers(
+  core: VigilCore,
+): Pick<Handlers, 'devices.list' | 'devices.createRehearsalToken'> {
   return {
     'devices.list': () => core.registry.list(),
     'devices.createRehearsalToken': async ({ label }) => {
       const module = core.registry.moduleNamed('softhsm2');
-      if (!module) throw new VigilError('module-unavailable', 'SoftHSM2 is not installed (apt-get install softhsm2)');
+      if (!module)
+        throw new VigilError(
+          'module-unavailable',
+          'SoftHSM2 is not installed (apt-get install softhsm2)',
+        );
       const created = await createRehearsalToken(module, label);
       core.journal.append('device.rehearsalTokenCreated', { serial: created.serial, label });
       void core.refreshDevices();

@@ -43,13 +43,14 @@ export function mediaHandlers(core: VigilCore): Pick<Handlers, MediaCalls> {
     'media.pickFolder': async () => {
       const path = await core.options.pickFolder();
       if (path === null) throw new VigilError('no-folder-picked', 'No folder was picked.');
-      let isDirectory = false;
+      let isDirectory: boolean;
       try {
         isDirectory = statSync(path).isDirectory();
       } catch {
         isDirectory = false;
       }
-      if (!isDirectory) throw new VigilError('no-folder-picked', 'The picked path is not a folder.');
+      if (!isDirectory)
+        throw new VigilError('no-folder-picked', 'The picked path is not a folder.');
       const id = `folder:${picked.size + 1}`;
       const target: ExportTarget = {
         id,
@@ -67,7 +68,11 @@ export function mediaHandlers(core: VigilCore): Pick<Handlers, MediaCalls> {
     'media.export': async ({ targetId }) => {
       const { set, files } = core.ceremony.products();
       const target = await resolveTarget(targetId);
-      core.journal.append('media.exportStarted', { targetId, mountPoint: target.mountPoint, folder: set.folder });
+      core.journal.append('media.exportStarted', {
+        targetId,
+        mountPoint: target.mountPoint,
+        folder: set.folder,
+      });
       let exported;
       try {
         exported = await exportProducts({
@@ -78,7 +83,11 @@ export function mediaHandlers(core: VigilCore): Pick<Handlers, MediaCalls> {
         });
       } catch (error) {
         const code = error instanceof VigilError ? error.code : 'media-io-error';
-        core.ceremony.recordExportFailure(targetId, code, error instanceof Error ? error.message : '');
+        core.ceremony.recordExportFailure(
+          targetId,
+          code,
+          error instanceof Error ? error.message : '',
+        );
         throw error;
       }
       const report: ExportReport = {
@@ -98,7 +107,8 @@ export function mediaHandlers(core: VigilCore): Pick<Handlers, MediaCalls> {
         // A plain folder: nothing to unmount here, and the export already synced its files.
         return {
           isEjected: false,
-          advice: 'This folder is not a mount point. Its files are synced; unmount its medium with your system.',
+          advice:
+            'This folder is not a mount point. Its files are synced; unmount its medium with your system.',
         };
       }
       const result = await unmount(target.mountPoint);

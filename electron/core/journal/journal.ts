@@ -44,7 +44,8 @@ export function verifyChain(entries: readonly JournalEntry[]): ChainProblem | nu
   for (const [index, entry] of entries.entries()) {
     const line = index + 1;
     if (entry.v !== 1) return { line, reason: `unknown journal version ${String(entry.v)}` };
-    if (entry.seq !== index) return { line, reason: `sequence ${entry.seq} where ${index} was expected` };
+    if (entry.seq !== index)
+      return { line, reason: `sequence ${entry.seq} where ${index} was expected` };
     if (entry.prev !== prev) return { line, reason: 'previous-hash link broken' };
     const { hash, ...rest } = entry;
     if (entryHash(rest) !== hash) return { line, reason: 'entry hash does not match its content' };
@@ -53,7 +54,10 @@ export function verifyChain(entries: readonly JournalEntry[]): ChainProblem | nu
   return null;
 }
 
-export function parseJournalText(text: string): { entries: JournalEntry[]; tornTail: string | null } {
+export function parseJournalText(text: string): {
+  entries: JournalEntry[];
+  tornTail: string | null;
+} {
   const lastNewline = text.lastIndexOf('\n');
   const complete = text.slice(0, lastNewline + 1);
   const tail = text.slice(lastNewline + 1);
@@ -121,7 +125,14 @@ export class Journal {
   /** Appends, fsyncs, then returns. Secrets are redacted by type before anything is hashed. */
   append(kind: string, detail: unknown = {}, now: Date = new Date()): JournalEntry {
     const { seq, hash: prev } = this.head;
-    const body = { v: 1 as const, seq: seq + 1, at: now.toISOString(), kind, detail: redact(detail), prev };
+    const body = {
+      v: 1 as const,
+      seq: seq + 1,
+      at: now.toISOString(),
+      kind,
+      detail: redact(detail),
+      prev,
+    };
     const entry: JournalEntry = { ...body, hash: entryHash(body) };
     writeSync(this.#fd, JSON.stringify(entry) + '\n');
     fsyncSync(this.#fd);
@@ -146,7 +157,8 @@ export function fsyncDirectory(path: string): void {
     fsyncSync(fd);
   } catch (error) {
     // Some FUSE filesystems do not implement directory fsync; the data fsync still happened.
-    if (!isErrno(error, 'EINVAL') && !isErrno(error, 'ENOTSUP') && !isErrno(error, 'ENOSYS')) throw error;
+    if (!isErrno(error, 'EINVAL') && !isErrno(error, 'ENOTSUP') && !isErrno(error, 'ENOSYS'))
+      throw error;
   } finally {
     closeSync(fd);
   }
@@ -155,4 +167,3 @@ export function fsyncDirectory(path: string): void {
 export function isErrno(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }
-

@@ -52,7 +52,8 @@ export function mediaErrorFor(error: unknown): MediaErrorCode {
 
 const mediaMessages: Record<MediaErrorCode, string> = {
   'media-full': 'The medium is full. Nothing of this export was left on it.',
-  'media-read-only': 'The medium is read-only (check its write-protect switch). Nothing was written.',
+  'media-read-only':
+    'The medium is read-only (check its write-protect switch). Nothing was written.',
   'media-removed': 'The medium was removed or stopped answering during the export.',
   'products-exist': 'Products for this device already exist on the medium; Vigil never overwrites.',
   'media-io-error': 'The medium reported an input/output error.',
@@ -66,7 +67,8 @@ const mediaMessages: Record<MediaErrorCode, string> = {
 
 function fail(error: unknown, context: Record<string, string>): never {
   const code = mediaErrorFor(error);
-  const detail = error instanceof Error && !(error instanceof VigilError) ? ` (${error.message})` : '';
+  const detail =
+    error instanceof Error && !(error instanceof VigilError) ? ` (${error.message})` : '';
   throw new VigilError(code, `${mediaMessages[code]}${detail}`, context);
 }
 
@@ -117,9 +119,11 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
     throw new VigilError('media-io-error', 'products folder escapes the medium');
   }
   try {
-    if (!statSync(root).isDirectory()) throw new VigilError('media-not-found', mediaMessages['media-not-found']);
+    if (!statSync(root).isDirectory())
+      throw new VigilError('media-not-found', mediaMessages['media-not-found']);
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) throw new VigilError('media-not-found', mediaMessages['media-not-found']);
+    if (isErrno(error, 'ENOENT'))
+      throw new VigilError('media-not-found', mediaMessages['media-not-found']);
     fail(error, { root });
   }
   checkNoRehearsalMix(root, request.isRehearsal);
@@ -155,7 +159,10 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
       const expected = sha256Hex(file.bytes);
       const actual = sha256Hex(readBack);
       if (actual !== expected || readBack.length !== file.bytes.length) {
-        throw new VigilError('read-back-mismatch', `${mediaMessages['read-back-mismatch']} (${file.name})`);
+        throw new VigilError(
+          'read-back-mismatch',
+          `${mediaMessages['read-back-mismatch']} (${file.name})`,
+        );
       }
       exported.push({ name: file.name, sha256: actual, sizeBytes: readBack.length });
     }

@@ -11,7 +11,8 @@ export interface MountEntry {
 
 /** Pure: /proc/mounts text → entries (octal escapes such as \040 decoded). */
 export function parseMounts(text: string): MountEntry[] {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const unescape = (s: string) =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   return text
     .split('\n')
     .filter((line) => line.trim().length > 0)
@@ -21,7 +22,10 @@ export function parseMounts(text: string): MountEntry[] {
     });
 }
 
-export function findMount(mountPoint: string, mountsText: string = readFileSync('/proc/mounts', 'utf8')): MountEntry | null {
+export function findMount(
+  mountPoint: string,
+  mountsText: string = readFileSync('/proc/mounts', 'utf8'),
+): MountEntry | null {
   return parseMounts(mountsText).findLast((m) => m.mountPoint === mountPoint) ?? null;
 }
 
@@ -36,7 +40,8 @@ function run(command: string, args: string[]): Promise<{ ok: boolean; output: st
 /** Unmounts the filesystem at mountPoint; returns what the operator should know. */
 export async function unmount(mountPoint: string): Promise<{ isEjected: boolean; advice: string }> {
   const mount = findMount(mountPoint);
-  if (!mount) return { isEjected: true, advice: 'The medium is not mounted any more; you can remove it.' };
+  if (!mount)
+    return { isEjected: true, advice: 'The medium is not mounted any more; you can remove it.' };
   await run('sync', ['-f', mountPoint]);
   const attempts: [string, string[]][] = mount.fsType.startsWith('fuse')
     ? [

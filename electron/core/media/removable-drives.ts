@@ -37,7 +37,12 @@ interface LsblkDevice {
 }
 const LsblkOutput = z.object({ blockdevices: z.array(LsblkDevice) });
 
-export const LSBLK_ARGS = ['-J', '-b', '-o', 'NAME,PATH,RM,HOTPLUG,TRAN,LABEL,MOUNTPOINTS,FSTYPE,SIZE,RO'];
+export const LSBLK_ARGS = [
+  '-J',
+  '-b',
+  '-o',
+  'NAME,PATH,RM,HOTPLUG,TRAN,LABEL,MOUNTPOINTS,FSTYPE,SIZE,RO',
+];
 
 // lsblk versions print booleans as true/false or "1"/"0".
 function flag(value: boolean | string | null | undefined): boolean {
@@ -77,7 +82,8 @@ export type LsblkSource = () => Promise<string>;
 
 export const systemLsblk: LsblkSource = () =>
   new Promise((resolve, reject) => {
-    execFile('lsblk', LSBLK_ARGS, { timeout: 10_000 }, (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
-    );
+    execFile('lsblk', LSBLK_ARGS, { timeout: 10_000 }, (error, stdout) => {
+      if (error) reject(new Error(`lsblk failed: ${error.message}`));
+      else resolve(stdout);
+    });
   });

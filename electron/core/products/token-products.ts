@@ -54,7 +54,10 @@ export interface Manifest {
  * Builds every product file. Order is the write order: keys, then SHA256SUMS, then the manifest,
  * whose presence on the medium means "export complete".
  */
-export function buildTokenProducts(input: TokenProductsInput): { files: ProductFile[]; set: ProductSet } {
+export function buildTokenProducts(input: TokenProductsInput): {
+  files: ProductFile[];
+  set: ProductSet;
+} {
   const serial = serialComponent(input.device.serial);
   const keyFiles: ProductFile[] = [];
   const productKeys: ProductKey[] = [];
@@ -63,7 +66,10 @@ export function buildTokenProducts(input: TokenProductsInput): { files: ProductF
     const rawFile = `${serial}_${key.role}_pubkey.pub`;
     const pemFile = `${serial}_${key.role}_pubkey.pem`;
     keyFiles.push({ name: rawFile, bytes: key.rawPublicKey });
-    keyFiles.push({ name: pemFile, bytes: new TextEncoder().encode(encodePem('PUBLIC KEY', spki)) });
+    keyFiles.push({
+      name: pemFile,
+      bytes: new TextEncoder().encode(encodePem('PUBLIC KEY', spki)),
+    });
     productKeys.push({
       role: key.role,
       curve: key.curve,
@@ -73,7 +79,11 @@ export function buildTokenProducts(input: TokenProductsInput): { files: ProductF
       isOnDevice: key.isOnDevice,
     });
   }
-  const describe = (f: ProductFile) => ({ name: f.name, sha256: sha256Hex(f.bytes), sizeBytes: f.bytes.length });
+  const describe = (f: ProductFile) => ({
+    name: f.name,
+    sha256: sha256Hex(f.bytes),
+    sizeBytes: f.bytes.length,
+  });
   const manifest: Manifest = {
     v: 1,
     kind: MANIFEST_KIND,
@@ -102,7 +112,9 @@ export function buildTokenProducts(input: TokenProductsInput): { files: ProductF
     bytes: new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'),
   };
   // GNU coreutils format, so `sha256sum -c SHA256SUMS` works in the device folder.
-  const sums = [...keyFiles, manifestFile].map((f) => `${sha256Hex(f.bytes)}  ${f.name}\n`).join('');
+  const sums = [...keyFiles, manifestFile]
+    .map((f) => `${sha256Hex(f.bytes)}  ${f.name}\n`)
+    .join('');
   const sumsFile: ProductFile = { name: SUMS_FILE, bytes: new TextEncoder().encode(sums) };
   const files = [...keyFiles, sumsFile, manifestFile];
   return {

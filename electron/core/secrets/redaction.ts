@@ -14,7 +14,11 @@ export function redact(value: unknown, depth = 0): Redacted {
   if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
-    return { error: value.name, code: typeof code === 'string' ? code : null, message: value.message };
+    return {
+      error: value.name,
+      code: typeof code === 'string' ? code : null,
+      message: value.message,
+    };
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (typeof value === 'object') {

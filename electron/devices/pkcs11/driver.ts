@@ -32,7 +32,12 @@ export interface GeneratedKey {
 }
 
 /** Translates a module failure into the contract's code, re-reading flags for the hint. */
-function deviceFailure(error: unknown, module: Pkcs11Module, slot: SlotHandle, who: 'user PIN' | 'SO-PIN'): never {
+function deviceFailure(
+  error: unknown,
+  module: Pkcs11Module,
+  slot: SlotHandle,
+  who: 'user PIN' | 'SO-PIN',
+): never {
   if (!(error instanceof Pkcs11CallError)) throw error;
   const code = deviceErrorForCkr(error.ckr);
   let hint = '';
@@ -44,14 +49,22 @@ function deviceFailure(error: unknown, module: Pkcs11Module, slot: SlotHandle, w
       // The token vanished; the code already says what happened.
     }
   }
-  throw new VigilError(code, `${error.message}.${hint} Vigil does not retry: enter it again to try once more.`, {
-    ckr: error.ckr,
-    method: error.method,
-  });
+  throw new VigilError(
+    code,
+    `${error.message}.${hint} Vigil does not retry: enter it again to try once more.`,
+    {
+      ckr: error.ckr,
+      method: error.method,
+    },
+  );
 }
 
 /** Reads the flags right before a PIN attempt and refuses deadly or final-try states. */
-export function checkBeforePinAttempt(module: Pkcs11Module, slot: SlotHandle, who: 'user PIN' | 'SO-PIN'): string {
+export function checkBeforePinAttempt(
+  module: Pkcs11Module,
+  slot: SlotHandle,
+  who: 'user PIN' | 'SO-PIN',
+): string {
   let flags: number;
   try {
     flags = module.tokenInfo(slot).flags;
@@ -63,7 +76,8 @@ export function checkBeforePinAttempt(module: Pkcs11Module, slot: SlotHandle, wh
   if (state === 'locked') throw new VigilError('pin-locked', triesLeftHint(state, who));
   if (state === 'final-try') throw new VigilError('final-try-refused', triesLeftHint(state, who));
   const reason = deadlyReason(flags);
-  if (reason !== null) throw new VigilError('device-in-deadly-state', `Refusing to act: ${reason}.`);
+  if (reason !== null)
+    throw new VigilError('device-in-deadly-state', `Refusing to act: ${reason}.`);
   return triesLeftHint(state, who);
 }
 
@@ -71,7 +85,11 @@ export function checkBeforePinAttempt(module: Pkcs11Module, slot: SlotHandle, wh
  * Factory re-initialisation as in the PSF runbook: C_InitToken with the current SO-PIN, then the
  * new SO-PIN (C_SetPIN as SO) and the new user PIN (C_InitPIN). Rules are checked beforehand.
  */
-export async function reinitialiseToken(located: LocatedToken, label: string, pins: NewPins): Promise<void> {
+export async function reinitialiseToken(
+  located: LocatedToken,
+  label: string,
+  pins: NewPins,
+): Promise<void> {
   const { module, slot } = located;
   await module.exclusive(async () => {
     checkBeforePinAttempt(module, slot, 'SO-PIN');
@@ -118,7 +136,9 @@ export async function generateKeyPairOnToken(
           templates.publicKey,
           templates.privateKey,
         );
-        const ecPoint = module.attributes(session, pair.publicKey, [CKA.EC_POINT]).get(CKA.EC_POINT);
+        const ecPoint = module
+          .attributes(session, pair.publicKey, [CKA.EC_POINT])
+          .get(CKA.EC_POINT);
         if (!ecPoint) throw new VigilError('device-error', 'the token returned no public key');
         const evidence = module.attributes(session, pair.privateKey, [
           CKA.LOCAL,
@@ -146,8 +166,11 @@ export async function generateKeyPairOnToken(
 export async function countPrivateKeys(located: LocatedToken): Promise<number> {
   const { module, slot } = located;
   return module.exclusive(() =>
-    module.withSession(slot, false, (session) =>
-      module.findObjects(session, [{ type: CKA.CLASS, value: CKO.PRIVATE_KEY }]).length,
+    module.withSession(
+      slot,
+      false,
+      (session) =>
+        module.findObjects(session, [{ type: CKA.CLASS, value: CKO.PRIVATE_KEY }]).length,
     ),
   );
 }

@@ -29,7 +29,10 @@ export function defaultModuleCatalog(arch: string = process.arch): ModuleCatalog
     modules: [
       {
         name: 'softhsm2',
-        candidates: ['/usr/lib/softhsm/libsofthsm2.so', `/usr/lib/${triplet}/softhsm/libsofthsm2.so`],
+        candidates: [
+          '/usr/lib/softhsm/libsofthsm2.so',
+          `/usr/lib/${triplet}/softhsm/libsofthsm2.so`,
+        ],
       },
       {
         name: 'opensc',

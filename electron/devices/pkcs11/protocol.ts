@@ -214,7 +214,8 @@ export function keyPairTemplates(
 
 /** Labels are 32 bytes, blank-padded; pkcs11js pads with NUL, so pad ourselves. */
 export function padTokenLabel(label: string): string {
-  if (Buffer.byteLength(label, 'utf8') > 32) throw new RangeError('token label longer than 32 bytes');
+  if (Buffer.byteLength(label, 'utf8') > 32)
+    throw new RangeError('token label longer than 32 bytes');
   return label + ' '.repeat(32 - Buffer.byteLength(label, 'utf8'));
 }
 

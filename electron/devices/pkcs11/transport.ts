@@ -143,7 +143,9 @@ export class Pkcs11Module {
   /** C_InitToken must run with no session open on the token. */
   initToken(slot: SlotHandle, soPin: SecretBytes, paddedLabel: string): void {
     try {
-      soPin.use((pin) => this.#library.C_InitToken(slot, Buffer.from(pin).toString('utf8'), paddedLabel));
+      soPin.use((pin) =>
+        this.#library.C_InitToken(slot, Buffer.from(pin).toString('utf8'), paddedLabel),
+      );
     } catch (error) {
       rethrow(error);
     }
@@ -242,7 +244,7 @@ export class Pkcs11Module {
         object,
         types.map((type) => ({ type })),
       );
-      return new Map(result.map((a) => [a.type, a.value as Buffer]));
+      return new Map(result.map((a) => [a.type, a.value]));
     } catch (error) {
       rethrow(error);
     }
@@ -261,7 +263,12 @@ export class Pkcs11Module {
     }
   }
 
-  async sign(session: SessionHandle, mechanism: number, key: ObjectHandle, data: Buffer): Promise<Buffer> {
+  async sign(
+    session: SessionHandle,
+    mechanism: number,
+    key: ObjectHandle,
+    data: Buffer,
+  ): Promise<Buffer> {
     try {
       this.#library.C_SignInit(session, { mechanism }, key);
       return await this.#library.C_SignAsync(session, data, Buffer.alloc(512));

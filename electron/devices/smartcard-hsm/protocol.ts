@@ -49,7 +49,10 @@ export function checkNewPins(pins: NewPins): void {
   if (!pins.newSoPin.equals(pins.newSoPinRepeat)) {
     throw new PinRuleError('pin-mismatch', 'the two new SO-PIN entries differ');
   }
-  if (pins.newSoPin.equalsText(FACTORY_SO_PIN) || pins.newSoPin.equalsText(FACTORY_SO_PIN.toLowerCase())) {
+  if (
+    pins.newSoPin.equalsText(FACTORY_SO_PIN) ||
+    pins.newSoPin.equalsText(FACTORY_SO_PIN.toLowerCase())
+  ) {
     throw new PinRuleError('default-pin-refused', 'the factory SO-PIN cannot be the new SO-PIN');
   }
   checkUserPinFormat(pins.newUserPin);
@@ -57,7 +60,10 @@ export function checkNewPins(pins: NewPins): void {
     throw new PinRuleError('pin-mismatch', 'the two new user PIN entries differ');
   }
   if (pins.newUserPin.equalsText(FACTORY_USER_PIN)) {
-    throw new PinRuleError('default-pin-refused', 'the factory user PIN cannot be the new user PIN');
+    throw new PinRuleError(
+      'default-pin-refused',
+      'the factory user PIN cannot be the new user PIN',
+    );
   }
 }
 

@@ -6,10 +6,15 @@ import { CKF, CKU, padTokenLabel } from '../pkcs11/protocol.ts';
 import { Pkcs11CallError, type Pkcs11Module } from '../pkcs11/transport.ts';
 import { FACTORY_SO_PIN, FACTORY_USER_PIN } from '../smartcard-hsm/protocol.ts';
 
-export async function createRehearsalToken(module: Pkcs11Module, label: string): Promise<{ serial: string }> {
+export async function createRehearsalToken(
+  module: Pkcs11Module,
+  label: string,
+): Promise<{ serial: string }> {
   return module.exclusive(async () => {
     module.reinitialise();
-    const blank = module.slots(true).find((slot) => !(module.tokenInfo(slot).flags & CKF.TOKEN_INITIALIZED));
+    const blank = module
+      .slots(true)
+      .find((slot) => !(module.tokenInfo(slot).flags & CKF.TOKEN_INITIALIZED));
     if (!blank) throw new VigilError('device-error', 'SoftHSM2 offers no blank slot');
     // Factory defaults are public constants, not secrets typed by anyone.
     const soPin = SecretBytes.fromText(FACTORY_SO_PIN);

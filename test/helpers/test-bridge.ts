@@ -1,0 +1,158 @@
+// The test bridge: serves the built renderer to Debian's Chromium and connects it to the same
+// dispatcher Electron's IPC adapter uses. window.vigil has the preload's exact shape: call and on.
+import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Frame,
+  type Page,
+} from 'playwright-core';
+import { eventNames } from '../../shared/contract/index.ts';
+import { CONTENT_SECURITY_POLICY } from '../../electron/main/hardening/content-security-policy.ts';
+import { resolveAppRequest } from '../../electron/main/hardening/app-protocol.ts';
+import type { VigilCore } from '../../electron/core/vigil-core.ts';
+
+export const RENDERER_BUILD = join(import.meta.dirname, '..', '..', 'out', 'renderer');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export interface Bridge {
+  url: string;
+  origin: string;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** Every request the page tried that was not to the bridge's own origin. */
+  foreignRequests: string[];
+  close(): Promise<void>;
+}
+
+interface BridgeSender {
+  frame: Frame;
+  page: Page;
+}
+
+export function serveRenderer(root: string): Promise<{ server: Server; origin: string }> {
+  return new Promise((resolve) => {
+    const server = createServer((request, response) => {
+      const origin = `http://${request.headers.host ?? ''}`;
+      const resolution = resolveAppRequest(
+        root,
+        request.method ?? 'GET',
+        `${origin}${request.url ?? '/'}`,
+        origin,
+      );
+      if (!resolution.ok) {
+        response.writeHead(resolution.status).end();
+        return;
+      }
+      readFile(resolution.filePath).then(
+        (body) => {
+          response.writeHead(200, {
+            'Content-Type': resolution.contentType,
+            'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+            'X-Content-Type-Options': 'nosniff',
+          });
+          response.end(body);
+        },
+        () => response.writeHead(404).end(),
+      );
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      resolve({ server, origin: `http://127.0.0.1:${port}` });
+    });
+  });
+}
+
+const BINDING = '__vigilBridgeCall';
+const EMIT = '__vigilBridgeEmit';
+
+/** The page-side half: same shape as the Electron preload's window.vigil. */
+function installPageBridge(config: { binding: string; emit: string; events: string[] }): void {
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  const w = globalThis as unknown as Record<string, unknown>;
+  const callBinding = w[config.binding] as (name: string, payload: unknown) => Promise<unknown>;
+  Object.defineProperty(globalThis, config.emit, {
+    value: (name: string, payload: unknown) => listeners.get(name)?.forEach((cb) => cb(payload)),
+    enumerable: false,
+  });
+  const vigil = Object.freeze({
+    call: (name: string, payload: unknown) => callBinding(name, payload),
+    on: (name: string, callback: (payload: unknown) => void) => {
+      if (!config.events.includes(name)) throw new Error(`unknown event ${name}`);
+      const set = listeners.get(name) ?? new Set();
+      set.add(callback);
+      listeners.set(name, set);
+      return () => set.delete(callback);
+    },
+  });
+  Object.defineProperty(globalThis, 'vigil', { value: vigil, enumerable: true });
+}
+
+export async function startBridge(options: {
+  core: VigilCore;
+  headless?: boolean;
+  rendererDir?: string;
+}): Promise<Bridge> {
+  const { server, origin } = await serveRenderer(options.rendererDir ?? RENDERER_BUILD);
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: options.headless ?? true,
+    args: CHROMIUM_ARGS,
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const foreignRequests: string[] = [];
+  // The bridge stands in for Electron's webRequest block: record and abort anything foreign.
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(`${origin}/`)) return route.continue();
+    foreignRequests.push(url);
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  // SECURITY: the same sender rule as Electron: our page's main frame at our origin (checklist #17).
+  const dispatcher = options.core.dispatcher<BridgeSender>(
+    (sender) =>
+      sender.frame === sender.page.mainFrame() && new URL(sender.frame.url()).origin === origin,
+  );
+  await page.exposeBinding(BINDING, (source, name: unknown, payload: unknown) =>
+    dispatcher.dispatch({ frame: source.frame, page: source.page }, name, payload),
+  );
+  await page.addInitScript(installPageBridge, { binding: BINDING, emit: EMIT, events: eventNames });
+  const unsubscribe = options.core.events.subscribe((name, payload) => {
+    page
+      .evaluate(
+        ([emit, n, p]) =>
+          (globalThis as unknown as Record<string, (a: unknown, b: unknown) => void>)[emit]?.(n, p),
+        [EMIT, name, payload] as const,
+      )
+      .catch(() => undefined);
+  });
+  await page.goto(`${origin}/`);
+  return {
+    url: `${origin}/`,
+    origin,
+    browser,
+    context,
+    page,
+    foreignRequests,
+    async close() {
+      unsubscribe();
+      await browser.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
