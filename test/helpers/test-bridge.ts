@@ -80,26 +80,31 @@ export function serveRenderer(root: string): Promise<{ server: Server; origin: s
 const BINDING = '__vigilBridgeCall';
 const EMIT = '__vigilBridgeEmit';
 
-/** The page-side half: same shape as the Electron preload's window.vigil. */
-function installPageBridge(config: { binding: string; emit: string; events: string[] }): void {
-  const listeners = new Map<string, Set<(payload: unknown) => void>>();
-  const w = globalThis as unknown as Record<string, unknown>;
-  const callBinding = w[config.binding] as (name: string, payload: unknown) => Promise<unknown>;
-  Object.defineProperty(globalThis, config.emit, {
-    value: (name: string, payload: unknown) => listeners.get(name)?.forEach((cb) => cb(payload)),
-    enumerable: false,
-  });
-  const vigil = Object.freeze({
-    call: (name: string, payload: unknown) => callBinding(name, payload),
-    on: (name: string, callback: (payload: unknown) => void) => {
-      if (!config.events.includes(name)) throw new Error(`unknown event ${name}`);
-      const set = listeners.get(name) ?? new Set();
-      set.add(callback);
-      listeners.set(name, set);
-      return () => set.delete(callback);
-    },
-  });
-  Object.defineProperty(globalThis, 'vigil', { value: vigil, enumerable: true });
+/**
+ * The page-side half: same shape as the Electron preload's window.vigil. Kept as plain JavaScript
+ * text because tsx's transpiled functions reference helpers that do not exist in the page.
+ */
+function pageBridgeScript(events: readonly string[]): string {
+  return `(() => {
+    const listeners = new Map();
+    const callBinding = globalThis[${JSON.stringify(BINDING)}];
+    const events = ${JSON.stringify(events)};
+    Object.defineProperty(globalThis, ${JSON.stringify(EMIT)}, {
+      value: (name, payload) => listeners.get(name)?.forEach((cb) => cb(payload)),
+      enumerable: false,
+    });
+    const vigil = Object.freeze({
+      call: (name, payload) => callBinding(name, payload),
+      on: (name, callback) => {
+        if (!events.includes(name)) throw new Error('unknown event ' + name);
+        const set = listeners.get(name) ?? new Set();
+        set.add(callback);
+        listeners.set(name, set);
+        return () => set.delete(callback);
+      },
+    });
+    Object.defineProperty(globalThis, 'vigil', { value: vigil, enumerable: true });
+  })();`;
 }
 
 export async function startBridge(options: {
@@ -131,13 +136,11 @@ export async function startBridge(options: {
   await page.exposeBinding(BINDING, (source, name: unknown, payload: unknown) =>
     dispatcher.dispatch({ frame: source.frame, page: source.page }, name, payload),
   );
-  await page.addInitScript(installPageBridge, { binding: BINDING, emit: EMIT, events: eventNames });
+  await page.addInitScript({ content: pageBridgeScript(eventNames) });
   const unsubscribe = options.core.events.subscribe((name, payload) => {
     page
       .evaluate(
-        ([emit, n, p]) =>
-          (globalThis as unknown as Record<string, (a: unknown, b: unknown) => void>)[emit]?.(n, p),
-        [EMIT, name, payload] as const,
+        `globalThis[${JSON.stringify(EMIT)}]?.(${JSON.stringify(name)}, ${JSON.stringify(payload)})`,
       )
       .catch(() => undefined);
   });
