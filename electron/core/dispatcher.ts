@@ -50,11 +50,15 @@ export function createDispatcher<Sender>(options: {
         return failure('sender-refused', dispatcherMessages['sender-refused']);
       }
       const spec = typeof name === 'string' ? lookupCall(name) : undefined;
-      if (!spec) return failure('unknown-call', dispatcherMessages['unknown-call']);
+      if (!spec) {
+        log.warn('unknown-call', { name: typeof name === 'string' ? name.slice(0, 80) : typeof name });
+        return failure('unknown-call', dispatcherMessages['unknown-call']);
+      }
       const parsed = spec.request.safeParse(payload);
       if (!parsed.success) {
         // Paths only, never values: a rejected value may be a PIN.
         const paths = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`);
+        log.warn('invalid-request', { name, paths: paths.join('; ') });
         return failure(
           'invalid-request',
           `${dispatcherMessages['invalid-request']} ${paths.join('; ')}`,
