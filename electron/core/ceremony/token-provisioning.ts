@@ -280,14 +280,16 @@ export class TokenProvisioningCeremony {
 
   async #deviceAction<T>(
     action: DeviceAction,
-    deviceId: string,
+    located: LocatedToken,
     work: () => Promise<T>,
   ): Promise<T> {
+    const deviceId = located.summary.id;
     const started = this.#deps.journal.append(CeremonyEvent.actionStarted, { action, deviceId });
     try {
       return await work();
     } catch (error) {
       const code = error instanceof VigilError ? error.code : 'device-error';
+      await this.#refreshPinHint(located, action === 'reinitialise' ? 'SO-PIN' : 'user PIN');
       this.#deps.journal.append(CeremonyEvent.actionFailed, {
         action,
         startedSeq: started.seq,
@@ -295,6 +297,18 @@ export class TokenProvisioningCeremony {
         message: error instanceof Error ? error.message : 'unknown failure',
       });
       throw error;
+    }
+  }
+
+  /** Re-reads the token so the next attempt shows what the device now says about tries left. */
+  async #refreshPinHint(located: LocatedToken, who: 'SO-PIN' | 'user PIN'): Promise<void> {
+    try {
+      const again = await this.#deps.registry.locate(located.summary.id);
+      if (again) {
+        this.#pinHint = triesLeftHint(who === 'SO-PIN' ? again.summary.soPin : again.summary.userPin, who);
+      }
+    } catch {
+      // Keep the previous hint; the error already went back to the operator.
     }
   }
 
@@ -309,7 +323,7 @@ export class TokenProvisioningCeremony {
       if (error instanceof PinRuleError) throw new VigilError(error.code, error.message);
       throw error;
     }
-    await this.#deviceAction('reinitialise', located.summary.id, () =>
+    await this.#deviceAction('reinitialise', located, () =>
       reinitialiseToken(located, family.ceremonyLabel, pins),
     );
     const after = await this.#sameDevice(p);
@@ -328,7 +342,7 @@ export class TokenProvisioningCeremony {
     if (!located.summary.curves.includes(curve)) {
       throw new VigilError('curve-not-supported', `${curve} is not offered by this device`);
     }
-    const keys = await this.#deviceAction('generate-keys', located.summary.id, async () => {
+    const keys = await this.#deviceAction('generate-keys', located, async () => {
       const generated: GeneratedKey[] = [];
       generated.push(await generateKeyPairOnToken(located, userPin, curve, 'root', 1));
       generated.push(await generateKeyPairOnToken(located, userPin, curve, 'targets', 2));
