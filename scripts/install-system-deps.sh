@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages Vigil's tests and rehearsals use. Installs only what is missing.
+set -euo pipefail
+packages=(
+  softhsm2          # rehearsal tokens: a real PKCS#11 module
+  opensc opensc-pkcs11  # Nitrokey HSM 2 / SmartCard-HSM module, and pkcs11-spy for tests
+  openssl           # tests check every exported key with openssl, not our own code
+  chromium          # the renderer under test (never a downloaded browser)
+  xvfb xauth        # headful Chromium for the bridge mode
+  zbar-tools        # decodes the fingerprint QR from screenshots
+  fusefat fuse mtools dosfstools e2fsprogs  # FAT32 and ext4 media for export tests
+  util-linux coreutils  # lsblk, losetup, sync -f
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,114 @@
+// npm run bench: cold start to first render, key generation on SoftHSM2, export throughput with
+// read-back against cp + sync + sha256sum on the same filesystem. Prints figures; asserts nothing.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { VigilCore } from '../../electron/core/vigil-core.ts';
+import { exportProducts } from '../../electron/core/media/atomic-export.ts';
+import { generateKeyPairOnToken } from '../../electron/devices/pkcs11/driver.ts';
+import { FACTORY_SO_PIN, caller, freshDataDir } from '../helpers/softhsm-token.ts';
+import { RENDERER_BUILD, startBridge } from '../helpers/test-bridge.ts';
+import { SecretBytes } from '../../shared/model/secret-bytes.ts';
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+async function coldStart(runs = 5): Promise<void> {
+  if (!existsSync(join(RENDERER_BUILD, 'index.html'))) {
+    execFileSync(
+      'npx',
+      ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'error'],
+      { stdio: 'inherit' },
+    );
+  }
+  const core = new VigilCore({ dataDir: freshDataDir('vigil-bench-') });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      const bridge = await startBridge({ core });
+      await bridge.page.getByTestId('app-ready').waitFor();
+      times.push(performance.now() - t0);
+      await bridge.close();
+    }
+  } finally {
+    core.close();
+  }
+  console.log(
+    `cold start to first render (Chromium launch + built renderer + first ceremony.state): median ${fmt(median(times))} over ${runs} runs [${times.map((t) => t.toFixed(0)).join(', ')}]`,
+  );
+}
+
+async function keyGeneration(perCurve = 20): Promise<void> {
+  const core = new VigilCore({ dataDir: freshDataDir('vigil-bench-') });
+  try {
+    const call = caller(core);
+    await call('devices.createRehearsalToken', { label: 'bench' });
+    await call('ceremony.selectDevice', { family: 'softhsm-rehearsal' });
+    await call('ceremony.reinitialise', {
+      currentSoPin: FACTORY_SO_PIN,
+      newSoPin: '0f1e2d3c4b5a6978',
+      newSoPinRepeat: '0f1e2d3c4b5a6978',
+      newUserPin: '551144',
+      newUserPinRepeat: '551144',
+    });
+    const state = await call('ceremony.state', {});
+    const located = await core.registry.locate(state.device?.id ?? '');
+    if (!located) throw new Error('bench token vanished');
+    for (const curve of ['P-256', 'P-384', 'Ed25519'] as const) {
+      const times: number[] = [];
+      for (let i = 0; i < perCurve; i++) {
+        const pin = SecretBytes.fromText('551144');
+        const t0 = performance.now();
+        await generateKeyPairOnToken(located, pin, curve, 'root', 100 + i);
+        times.push(performance.now() - t0);
+        pin.wipe();
+      }
+      console.log(
+        `key generation on SoftHSM2, ${curve}: median ${fmt(median(times))} per key pair over ${perCurve} (login, generate, read public key, logout)`,
+      );
+    }
+  } finally {
+    core.close();
+  }
+}
+
+function exportThroughput(fileCount = 64, fileSizeBytes = 1 << 20): Promise<void> {
+  const root = mkdtempSync(join(process.env.VIGIL_BENCH_DIR ?? '/var/tmp', 'vigil-bench-export-'));
+  const files = Array.from({ length: fileCount }, (_, i) => ({
+    name: `product-${i}.bin`,
+    bytes: new Uint8Array(randomBytes(fileSizeBytes)),
+  }));
+  const source = join(root, 'source');
+  mkdirSync(source);
+  for (const f of files) writeFileSync(join(source, f.name), f.bytes);
+  const megabytes = (fileCount * fileSizeBytes) / 1e6;
+  return (async () => {
+    const t0 = performance.now();
+    await exportProducts({
+      root,
+      folder: 'vigil/ceremony-products/bench',
+      files,
+      isRehearsal: true,
+    });
+    const vigilMs = performance.now() - t0;
+    const t1 = performance.now();
+    const shellTarget = join(root, 'shell');
+    execFileSync('bash', [
+      '-c',
+      `cp -r "${source}" "${shellTarget}" && sync -f "${shellTarget}" && (cd "${shellTarget}" && sha256sum -- * > /dev/null)`,
+    ]);
+    const shellMs = performance.now() - t1;
+    console.log(
+      `export of ${fileCount} × ${fileSizeBytes / (1 << 20)} MiB on ${root}: Vigil (temp+fsync+rename+dir fsync+read-back SHA-256) ${fmt(vigilMs)} = ${(megabytes / (vigilMs / 1000)).toFixed(0)} MB/s; cp -r + sync + sha256sum ${fmt(shellMs)} = ${(megabytes / (shellMs / 1000)).toFixed(0)} MB/s`,
+    );
+    rmSync(root, { recursive: true, force: true });
+  })();
+}
+
+await coldStart();
+await keyGeneration();
+await exportThroughput();
