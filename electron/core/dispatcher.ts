@@ -51,7 +51,9 @@ export function createDispatcher<Sender>(options: {
       }
       const spec = typeof name === 'string' ? lookupCall(name) : undefined;
       if (!spec) {
-        log.warn('unknown-call', { name: typeof name === 'string' ? name.slice(0, 80) : typeof name });
+        log.warn('unknown-call', {
+          name: typeof name === 'string' ? name.slice(0, 80) : typeof name,
+        });
         return failure('unknown-call', dispatcherMessages['unknown-call']);
       }
       const parsed = spec.request.safeParse(payload);

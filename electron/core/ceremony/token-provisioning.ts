@@ -305,7 +305,10 @@ export class TokenProvisioningCeremony {
     try {
       const again = await this.#deps.registry.locate(located.summary.id);
       if (again) {
-        this.#pinHint = triesLeftHint(who === 'SO-PIN' ? again.summary.soPin : again.summary.userPin, who);
+        this.#pinHint = triesLeftHint(
+          who === 'SO-PIN' ? again.summary.soPin : again.summary.userPin,
+          who,
+        );
       }
     } catch {
       // Keep the previous hint; the error already went back to the operator.

@@ -18,8 +18,7 @@ const contentTypes: Readonly<Record<string, string>> = {
 };
 
 export type AppRequestResolution =
-  | { ok: true; filePath: string; contentType: string }
-  | { ok: false; status: 404 | 405 };
+  { ok: true; filePath: string; contentType: string } | { ok: false; status: 404 | 405 };
 
 /**
  * Maps a request to a file under `root`, or refuses it. `expectedOrigin` is the scheme and host
@@ -46,7 +45,8 @@ export function resolveAppRequest(
     return { ok: false, status: 404 };
   }
   // SECURITY: refuse anything that would leave the build folder, decoded or not (checklist #18).
-  if (pathname.includes('\0') || pathname.split('/').includes('..')) return { ok: false, status: 404 };
+  if (pathname.includes('\0') || pathname.split('/').includes('..'))
+    return { ok: false, status: 404 };
   const relativePath = pathname === '/' ? 'index.html' : pathname.replace(/^\/+/, '');
   const rootNormal = normalize(root + sep);
   const filePath = normalize(join(rootNormal, relativePath));

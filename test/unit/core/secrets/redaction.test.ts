@@ -8,7 +8,7 @@ describe('SecretBytes', () => {
   it('never shows its value through JSON, String or util.inspect', () => {
     const pin = SecretBytes.fromText('864213');
     assert.equal(JSON.stringify({ pin }), '{"pin":"[secret]"}');
-    assert.equal(`${pin}`, '[secret]');
+    assert.equal(String(pin), '[secret]');
     assert.ok(!inspect({ pin }).includes('864213'));
   });
 
