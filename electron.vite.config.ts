@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
-import { rendererConfig } from './renderer/vite.config.ts';
+
+// The renderer is built by renderer/vite.config.ts (`npm run build:renderer`): the same bundle is
+// served by vigil://app in Electron and by the test bridge in Chromium.
 
 export default defineConfig({
   main: {
@@ -21,5 +23,4 @@ export default defineConfig({
       },
     },
   },
-  renderer: rendererConfig,
 });

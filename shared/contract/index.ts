@@ -6,6 +6,7 @@ import { ceremony } from './ceremony.ts';
 import { devices } from './devices.ts';
 import { journal } from './journal.ts';
 import { media } from './media.ts';
+import { channelForName } from './names.ts';
 
 export const contractDomains = { ceremony, devices, journal, media };
 
@@ -64,9 +65,9 @@ export const eventNames = allNames.filter(
   (n) => (contract as Record<string, CallSpec | EventSpec>)[n]?.kind === 'event',
 ) as EventName[];
 
-/** Electron IPC channel for a contract name. */
+/** Electron IPC channel for a contract name: one rule, shared with the zod-free preload lists. */
 export function channelFor(name: CallName | EventName): string {
-  return `vigil:${name}`;
+  return channelForName(name);
 }
 
 export function lookupCall(name: string): CallSpec | undefined {

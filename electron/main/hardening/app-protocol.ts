@@ -55,3 +55,35 @@ export function resolveAppRequest(
   if (!contentType) return { ok: false, status: 404 };
   return { ok: true, filePath, contentType };
 }
+
+/** The privileges vigil:// needs: a standard, secure origin for the renderer bundle only. */
+export const APP_SCHEME_PRIVILEGES = {
+  scheme: APP_SCHEME,
+  privileges: { standard: true, secure: true, supportFetchAPI: false, corsEnabled: false, stream: false },
+} as const;
+
+/** Builds the protocol.handle handler: the resolver above plus the CSP header on every response. */
+export function appProtocolHandler(
+  root: string,
+  readFile: (path: string) => Promise<Uint8Array>,
+  contentSecurityPolicy: string,
+): (request: { method: string; url: string }) => Promise<Response> {
+  return async (request) => {
+    const resolution = resolveAppRequest(root, request.method, request.url);
+    if (!resolution.ok) return new Response(null, { status: resolution.status });
+    try {
+      const body = await readFile(resolution.filePath);
+      return new Response(body, {
+        status: 200,
+        headers: {
+          'Content-Type': resolution.contentType,
+          // SECURITY: the CSP travels as a header as well as in <meta> (checklist #7).
+          'Content-Security-Policy': contentSecurityPolicy,
+          'X-Content-Type-Options': 'nosniff',
+        },
+      });
+    } catch {
+      return new Response(null, { status: 404 });
+    }
+  };
+}

@@ -1,0 +1,50 @@
+// Electron IPC ↔ the dispatcher. Knows about transports; handlers never see Electron events.
+import type { BrowserWindow, IpcMain, IpcMainInvokeEvent } from 'electron';
+import { callNames, channelFor } from '../../../shared/contract/index.ts';
+import type { VigilCore } from '../../core/vigil-core.ts';
+import { APP_ORIGIN } from '../hardening/app-protocol.ts';
+
+export interface SenderFacts {
+  isMainFrameOfOurWindow: boolean;
+  frameUrl: string | null;
+  webContentsId: number;
+}
+
+/** Main frame of our one window, at vigil://app, from a WebContents we created. */
+export function isTrustedSender(sender: SenderFacts, trustedWebContentsIds: ReadonlySet<number>): boolean {
+  if (!sender.isMainFrameOfOurWindow || sender.frameUrl === null) return false;
+  if (!trustedWebContentsIds.has(sender.webContentsId)) return false;
+  try {
+    const url = new URL(sender.frameUrl);
+    return `${url.protocol}//${url.host}` === APP_ORIGIN;
+  } catch {
+    return false;
+  }
+}
+
+export function senderFacts(event: IpcMainInvokeEvent, window: BrowserWindow): SenderFacts {
+  const frame = event.senderFrame;
+  return {
+    isMainFrameOfOurWindow: frame !== null && frame === window.webContents.mainFrame,
+    frameUrl: frame?.url ?? null,
+    webContentsId: event.sender.id,
+  };
+}
+
+export function connectIpc(ipcMain: IpcMain, core: VigilCore, window: BrowserWindow): () => void {
+  const trusted = new Set([window.webContents.id]);
+  // SECURITY: every IPC message's sender is checked before its name or payload (checklist #17).
+  const dispatcher = core.dispatcher<IpcMainInvokeEvent>((event) =>
+    isTrustedSender(senderFacts(event, window), trusted),
+  );
+  for (const name of callNames) {
+    ipcMain.handle(channelFor(name), (event, payload: unknown) => dispatcher.dispatch(event, name, payload));
+  }
+  const unsubscribe = core.events.subscribe((name, payload) => {
+    if (!window.isDestroyed()) window.webContents.send(channelFor(name), payload);
+  });
+  return () => {
+    unsubscribe();
+    for (const name of callNames) ipcMain.removeHandler(channelFor(name));
+  };
+}
