@@ -296,6 +296,8 @@ export class TokenProvisioningCeremony {
         code,
         message: error instanceof Error ? error.message : 'unknown failure',
       });
+      // The renderer shows the refreshed tries-left hint before the operator types again.
+      this.#changed();
       throw error;
     }
   }
