@@ -35,6 +35,8 @@ export interface Bridge {
   page: Page;
   /** Every request the page tried that was not to the bridge's own origin. */
   foreignRequests: string[];
+  /** Popups the page opened (each closed at once). */
+  popups: string[];
   close(): Promise<void>;
 }
 
@@ -125,9 +127,18 @@ export async function startBridge(options: {
     const url = route.request().url();
     if (url.startsWith(`${origin}/`)) return route.continue();
     foreignRequests.push(url);
-    return route.abort('blockedbyclient');
+    // Stands in for Electron's will-navigate veto: an ERR_ABORTED navigation commits no error
+    // page, so the app stays where it was, as it does in Electron.
+    return route.abort(route.request().isNavigationRequest() ? 'aborted' : 'blockedbyclient');
   });
   const page = await context.newPage();
+  // Stands in for setWindowOpenHandler(() => ({ action: 'deny' })): a popup is closed at once.
+  const popups: string[] = [];
+  context.on('page', (popup) => {
+    if (popup === page) return;
+    popups.push(popup.url());
+    void popup.close();
+  });
   // SECURITY: the same sender rule as Electron: our page's main frame at our origin (checklist #17).
   const dispatcher = options.core.dispatcher<BridgeSender>(
     (sender) =>
@@ -152,6 +163,7 @@ export async function startBridge(options: {
     context,
     page,
     foreignRequests,
+    popups,
     async close() {
       unsubscribe();
       await browser.close();
