@@ -7,7 +7,9 @@ import { APP_ORIGIN } from './hardening/app-protocol.ts';
 export const WINDOW_PARTITION = 'vigil-app';
 
 export function createMainWindow(preloadDir: string): BrowserWindow {
+  // The remote module left Electron in v14, so its enableRemoteModule option no longer exists.
   const window = new BrowserWindow({
+    // eng-disable REMOTE_MODULE_JS_CHECK removed from Electron in v14
     width: 1280,
     height: 900,
     show: false,
@@ -30,7 +32,7 @@ export function createMainWindow(preloadDir: string): BrowserWindow {
       devTools: !app.isPackaged,
       // A dedicated in-memory session: nothing the page stores survives the app.
       partition: WINDOW_PARTITION,
-      preload: join(preloadDir, 'index.cjs'),
+      preload: join(preloadDir, 'index.cjs'), // eng-disable PRELOAD_JS_CHECK reviewed it exposes only vigil call and on
     },
   });
   window.once('ready-to-show', () => window.show());
