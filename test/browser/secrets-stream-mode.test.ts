@@ -50,7 +50,7 @@ describe('secrets in stream mode', () => {
     const html = await bridge.page.content();
     const values = await bridge.page
       .locator('input, select, textarea')
-      .evaluateAll((els) => els.map((el) => (el as HTMLInputElement).value).join('\n'));
+      .evaluateAll((els) => els.map((el) => (el as unknown as { value: string }).value).join('\n'));
     const text = await bridge.page.locator('body').innerText();
     return `${html}\n${values}\n${text}`;
   }
@@ -113,7 +113,7 @@ describe('secrets in stream mode', () => {
   it('cleared every PIN field after each submission', async () => {
     const values = await bridge.page
       .locator('input[type=password]')
-      .evaluateAll((els) => els.map((el) => (el as HTMLInputElement).value));
+      .evaluateAll((els) => els.map((el) => (el as unknown as { value: string }).value));
     assert.ok(values.every((v) => v === ''));
   });
 });
