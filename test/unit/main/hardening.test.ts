@@ -28,7 +28,11 @@ describe('resolveAppRequest (vigil://app)', () => {
   const refused: [string, string, string][] = [
     ['POST', 'vigil://app/index.html', 'a POST'],
     ['GET', 'vigil://app/../../etc/passwd', 'a dot-dot path'],
-    ['GET', 'vigil://app/%2e%2e%2f%2e%2e%2fetc%2fpasswd.js', 'an encoded dot-dot path the URL parser keeps'],
+    [
+      'GET',
+      'vigil://app/%2e%2e%2f%2e%2e%2fetc%2fpasswd.js',
+      'an encoded dot-dot path the URL parser keeps',
+    ],
     ['GET', 'vigil://app/assets%2f..%2f..%2fsecret.js', 'an encoded slash'],
     ['GET', 'vigil://app/%00.js', 'a NUL byte'],
     ['GET', 'vigil://other/index.html', 'another host'],
@@ -51,7 +55,10 @@ describe('resolveAppRequest (vigil://app)', () => {
     const ok = await handler({ method: 'GET', url: 'vigil://app/' });
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
-    assert.equal((await handler({ method: 'GET', url: 'vigil://app/assets%2f..%2f..%2fx.js' })).status, 404);
+    assert.equal(
+      (await handler({ method: 'GET', url: 'vigil://app/assets%2f..%2f..%2fx.js' })).status,
+      404,
+    );
   });
 });
 
