@@ -13,6 +13,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  statfsSync,
   writeSync,
 } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -39,11 +40,13 @@ export interface ExportRequest {
 
 const removedCodes = ['ENOENT', 'EIO', 'ENODEV', 'ENXIO', 'ENOTCONN', 'ESTALE', 'EBADF'];
 
-/** errno → the contract's media error code. */
-export function mediaErrorFor(error: unknown): MediaErrorCode {
+/** errno → the contract's media error code; `root` lets EPERM on a full volume read as full. */
+export function mediaErrorFor(error: unknown, root?: string): MediaErrorCode {
   if (error instanceof VigilError) return error.code as MediaErrorCode;
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return 'media-full';
+  // Some FUSE filesystems (fusefat) answer EPERM rather than ENOSPC when full.
+  if ((code === 'EPERM' || code === 'EACCES') && root !== undefined && isKnownFull(root)) return 'media-full';
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return 'media-read-only';
   if (code === 'EEXIST') return 'products-exist';
   if (removedCodes.includes(code)) return 'media-removed';
@@ -65,8 +68,18 @@ const mediaMessages: Record<MediaErrorCode, string> = {
   'rehearsal-mix-refused': 'The medium holds products of the other kind (rehearsal vs production).',
 };
 
-function fail(error: unknown, context: Record<string, string>): never {
-  const code = mediaErrorFor(error);
+/** True only when the filesystem reports its size and no free block (fusefat reports no size). */
+function isKnownFull(root: string): boolean {
+  try {
+    const stats = statfsSync(root);
+    return stats.blocks > 0 && stats.bavail === 0;
+  } catch {
+    return false;
+  }
+}
+
+function fail(error: unknown, context: Record<string, string> & { root?: string }): never {
+  const code = mediaErrorFor(error, context.root);
   const detail =
     error instanceof Error && !(error instanceof VigilError) ? ` (${error.message})` : '';
   throw new VigilError(code, `${mediaMessages[code]}${detail}`, context);
@@ -145,7 +158,12 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
     }
   }
   try {
-    mkdirSync(destination, { recursive: true, mode: 0o755 });
+    // One level at a time: a recursive mkdir reports EROFS as ENOENT, hiding a read-only medium.
+    let folderPath = root;
+    for (const segment of segments) {
+      folderPath = join(folderPath, segment);
+      if (!existsSync(folderPath)) mkdirSync(folderPath, { mode: 0o755 });
+    }
     for (const file of manifestLast) {
       const partial = join(destination, `.${file.name}.vigil-partial`);
       writeFileDurably(partial, file.bytes);
@@ -170,7 +188,7 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
     return exported;
   } catch (error) {
     removePartialExport(firstCreated ?? destination);
-    fail(error, { destination });
+    fail(error, { destination, root });
   }
 }
 
