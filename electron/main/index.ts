@@ -28,13 +28,19 @@ if (!app.requestSingleInstanceLock()) {
     applySessionPolicy(app, appSession);
     appSession.protocol.handle(
       APP_SCHEME,
-      appProtocolHandler(join(outDir, 'renderer'), (path) => readFile(path), CONTENT_SECURITY_POLICY),
+      appProtocolHandler(
+        join(outDir, 'renderer'),
+        (path) => readFile(path),
+        CONTENT_SECURITY_POLICY,
+      ),
     );
     const core = new VigilCore({
       dataDir: app.getPath('userData'),
       pickFolder: async () => {
         const result = window
-          ? await dialog.showOpenDialog(window, { properties: ['openDirectory', 'createDirectory'] })
+          ? await dialog.showOpenDialog(window, {
+              properties: ['openDirectory', 'createDirectory'],
+            })
           : await dialog.showOpenDialog({ properties: ['openDirectory', 'createDirectory'] });
         return result.canceled ? null : (result.filePaths[0] ?? null);
       },

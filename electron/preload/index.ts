@@ -10,7 +10,10 @@ const events: ReadonlySet<string> = new Set(eventNameList);
 contextBridge.exposeInMainWorld('vigil', {
   call(name: string, payload: unknown): Promise<unknown> {
     if (typeof name !== 'string' || !calls.has(name)) {
-      return Promise.resolve({ ok: false, error: { code: 'unknown-call', message: 'No such call.' } });
+      return Promise.resolve({
+        ok: false,
+        error: { code: 'unknown-call', message: 'No such call.' },
+      });
     }
     return ipcRenderer.invoke(channelForName(name), payload);
   },

@@ -25,10 +25,7 @@ export const useCeremonyStore = defineStore('ceremony', () => {
   }
 
   /** Runs one call; never retries. Errors are kept with their typed code for the step to show. */
-  async function run(
-    action: string,
-    work: () => Promise<unknown>,
-  ): Promise<boolean> {
+  async function run(action: string, work: () => Promise<unknown>): Promise<boolean> {
     busyAction.value = action;
     error.value = null;
     try {

@@ -134,9 +134,9 @@ describe('attack: Node from the page', () => {
 
 describe('attack: hostile contract calls from the page', () => {
   const call = (name: unknown, payload: unknown) =>
-    bridge.page.evaluate(
+    bridge.page.evaluate<{ ok: boolean; error?: { code: string; message: string } }>(
       `window.vigil.call(${JSON.stringify(name)}, ${JSON.stringify(payload)})`,
-    ) as Promise<{ ok: boolean; error?: { code: string; message: string } }>;
+    );
 
   it('refuses an unknown name', async () => {
     assert.equal((await call('devices.format', {})).error?.code, 'unknown-call');
@@ -161,9 +161,9 @@ describe('attack: hostile contract calls from the page', () => {
     assert.ok(frame, 'the iframe exists');
     // The binding is present in the iframe, so the call really reaches the sender check.
     assert.equal(await frame.evaluate(`typeof window.vigil.call`), 'function');
-    const envelope = (await frame.evaluate(`window.vigil.call('devices.list', {})`)) as {
-      error?: { code: string };
-    };
+    const envelope = await frame.evaluate<{ error?: { code: string } }>(
+      `window.vigil.call('devices.list', {})`,
+    );
     assert.equal(envelope.error?.code, 'sender-refused');
   });
 });

@@ -46,7 +46,8 @@ export function mediaErrorFor(error: unknown, root?: string): MediaErrorCode {
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return 'media-full';
   // Some FUSE filesystems (fusefat) answer EPERM rather than ENOSPC when full.
-  if ((code === 'EPERM' || code === 'EACCES') && root !== undefined && isKnownFull(root)) return 'media-full';
+  if ((code === 'EPERM' || code === 'EACCES') && root !== undefined && isKnownFull(root))
+    return 'media-full';
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return 'media-read-only';
   if (code === 'EEXIST') return 'products-exist';
   if (removedCodes.includes(code)) return 'media-removed';

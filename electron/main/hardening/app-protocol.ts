@@ -59,7 +59,13 @@ export function resolveAppRequest(
 /** The privileges vigil:// needs: a standard, secure origin for the renderer bundle only. */
 export const APP_SCHEME_PRIVILEGES = {
   scheme: APP_SCHEME,
-  privileges: { standard: true, secure: true, supportFetchAPI: false, corsEnabled: false, stream: false },
+  privileges: {
+    standard: true,
+    secure: true,
+    supportFetchAPI: false,
+    corsEnabled: false,
+    stream: false,
+  },
 } as const;
 
 /** Builds the protocol.handle handler: the resolver above plus the CSP header on every response. */

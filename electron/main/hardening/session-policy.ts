@@ -14,12 +14,16 @@ export function isAllowedRequestUrl(url: string): boolean {
 
 export function applySessionPolicy(app: App, session: Session): void {
   // SECURITY: no permission is ever granted to the page (checklist #5).
-  session.setPermissionRequestHandler((_contents, permission, callback) => callback(permissionDecision(permission)));
+  session.setPermissionRequestHandler((_contents, permission, callback) =>
+    callback(permissionDecision(permission)),
+  );
   session.setPermissionCheckHandler((_contents, permission) => permissionDecision(permission));
   // SECURITY: WebUSB/WebHID/serial/Bluetooth never reach the renderer: main owns devices (checklist #5).
   session.setDevicePermissionHandler(() => false);
   // SECURITY: every request that is not our bundle is cancelled before it leaves (Mullvad's pattern).
-  session.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAllowedRequestUrl(details.url) }));
+  session.webRequest.onBeforeRequest((details, callback) =>
+    callback({ cancel: !isAllowedRequestUrl(details.url) }),
+  );
   // A dictionary URL that cannot resolve: spellchecking stays off and fetches nothing.
   session.setSpellCheckerDictionaryDownloadURL('https://0.0.0.0/');
   // Chromium's own DNS client off; the request block above is what stops lookups.

@@ -11,7 +11,10 @@ export interface SenderFacts {
 }
 
 /** Main frame of our one window, at vigil://app, from a WebContents we created. */
-export function isTrustedSender(sender: SenderFacts, trustedWebContentsIds: ReadonlySet<number>): boolean {
+export function isTrustedSender(
+  sender: SenderFacts,
+  trustedWebContentsIds: ReadonlySet<number>,
+): boolean {
   if (!sender.isMainFrameOfOurWindow || sender.frameUrl === null) return false;
   if (!trustedWebContentsIds.has(sender.webContentsId)) return false;
   try {
@@ -38,7 +41,9 @@ export function connectIpc(ipcMain: IpcMain, core: VigilCore, window: BrowserWin
     isTrustedSender(senderFacts(event, window), trusted),
   );
   for (const name of callNames) {
-    ipcMain.handle(channelFor(name), (event, payload: unknown) => dispatcher.dispatch(event, name, payload));
+    ipcMain.handle(channelFor(name), (event, payload: unknown) =>
+      dispatcher.dispatch(event, name, payload),
+    );
   }
   const unsubscribe = core.events.subscribe((name, payload) => {
     if (!window.isDestroyed()) window.webContents.send(channelFor(name), payload);
