@@ -6,12 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { VigilCore } from '../../electron/core/vigil-core.ts';
+import { describe, it } from 'node:test';
 import { pgpWords, groupHex } from '../../electron/formats/fingerprint.ts';
 import { hexToBytes } from '../../electron/formats/der.ts';
-import { openCore, FACTORY_SO_PIN } from '../helpers/softhsm-token.ts';
-import { startBridge, type Bridge } from '../helpers/test-bridge.ts';
+import { FACTORY_SO_PIN } from '../helpers/softhsm-token.ts';
+import { useBridgeSession } from '../helpers/test-bridge.ts';
 import {
   createRehearsalTokenInUi,
   reinitialiseInUi,
@@ -20,25 +19,12 @@ import {
 } from '../helpers/browser-ceremony.ts';
 
 describe('the token ceremony wizard in Chromium', () => {
-  let core: VigilCore;
-  let bridge: Bridge;
-  let exportDir: string;
-  let shotDir: string;
-
-  before(async () => {
-    exportDir = mkdtempSync(join(tmpdir(), 'vigil-wizard-export-'));
-    shotDir = mkdtempSync(join(tmpdir(), 'vigil-wizard-shots-'));
-    core = openCore({ pickFolder: () => Promise.resolve(exportDir) });
-    bridge = await startBridge({ core });
-    await bridge.page.getByTestId('app-ready').waitFor();
-  });
-  after(async () => {
-    await bridge.close();
-    core.close();
-  });
+  const exportDir = mkdtempSync(join(tmpdir(), 'vigil-wizard-export-'));
+  const shotDir = mkdtempSync(join(tmpdir(), 'vigil-wizard-shots-'));
+  const session = useBridgeSession({ pickFolder: () => Promise.resolve(exportDir) });
 
   it('provisions a rehearsal token from device choice to fingerprints', async () => {
-    const { page } = bridge;
+    const { page } = session.bridge;
     await createRehearsalTokenInUi(page, 'wizard');
     await page.getByTestId('choose-family-softhsm-rehearsal').click();
     await waitForStep(page, 'credentials');
@@ -59,7 +45,7 @@ describe('the token ceremony wizard in Chromium', () => {
   let decodedRootQr = '';
 
   it('shows the root fingerprint in stream mode as a QR that zbarimg decodes, with matching words', async () => {
-    const { page } = bridge;
+    const { page } = session.bridge;
     await page.getByTestId('stream-toggle').click();
     const root = page.getByTestId('fingerprint-root');
     const shot = join(shotDir, 'root-qr.png');
@@ -80,7 +66,7 @@ describe('the token ceremony wizard in Chromium', () => {
   });
 
   it('exports the products, and the openssl fingerprint of the exported .pem equals the QR', async () => {
-    const { page } = bridge;
+    const { page } = session.bridge;
     await page.getByTestId('confirm-fingerprints').click();
     await waitForStep(page, 'export');
     await page.getByTestId('pick-folder').click();
@@ -98,9 +84,9 @@ describe('the token ceremony wizard in Chromium', () => {
   });
 
   it('finishes the ceremony', async () => {
-    const { page } = bridge;
+    const { page } = session.bridge;
     await page.getByTestId('finish').click();
     await waitForStep(page, 'done');
-    assert.equal(core.ceremony.state().step, 'done');
+    assert.equal(session.core.ceremony.state().step, 'done');
   });
 });

@@ -3,34 +3,21 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { VigilCore } from '../../electron/core/vigil-core.ts';
-import { FACTORY_SO_PIN, freshDataDir, openCore } from '../helpers/softhsm-token.ts';
-import { startBridge, type Bridge } from '../helpers/test-bridge.ts';
+import { before, describe, it } from 'node:test';
+import { FACTORY_SO_PIN, freshDataDir } from '../helpers/softhsm-token.ts';
+import { useBridgeSession } from '../helpers/test-bridge.ts';
 
 describe('devices panel', () => {
-  let core: VigilCore;
-  let bridge: Bridge;
-  let env: NodeJS.ProcessEnv;
-
-  before(async () => {
-    const dataDir = freshDataDir();
-    core = openCore({ dataDir });
-    env = {
-      ...process.env,
-      SOFTHSM2_CONF: join(dataDir, 'rehearsal', 'softhsm2', 'softhsm2.conf'),
-    };
-    core.watchDevices(300);
-    bridge = await startBridge({ core });
-    await bridge.page.getByTestId('app-ready').waitFor();
-  });
-  after(async () => {
-    await bridge.close();
-    core.close();
-  });
+  const dataDir = freshDataDir();
+  const env = {
+    ...process.env,
+    SOFTHSM2_CONF: join(dataDir, 'rehearsal', 'softhsm2', 'softhsm2.conf'),
+  };
+  const session = useBridgeSession({ dataDir });
+  before(() => session.core.watchDevices(300));
 
   it('starts with no token', async () => {
-    await bridge.page.getByTestId('no-devices').waitFor();
+    await session.bridge.page.getByTestId('no-devices').waitFor();
   });
 
   it('shows a token created by softhsm2-util while the page is open', async () => {
@@ -48,18 +35,18 @@ describe('devices panel', () => {
       ],
       { env },
     );
-    const card = bridge.page
+    const card = session.bridge.page
       .getByTestId('devices-panel')
       .getByText('appears-live', { exact: true });
     await card.waitFor({ timeout: 10_000 });
-    assert.match(await bridge.page.getByTestId('devices-panel').innerText(), /REHEARSAL/);
+    assert.match(await session.bridge.page.getByTestId('devices-panel').innerText(), /REHEARSAL/);
   });
 
   it('removes it when softhsm2-util deletes it', async () => {
     execFileSync('softhsm2-util', ['--delete-token', '--token', 'appears-live'], { env });
-    await bridge.page.getByTestId('no-devices').waitFor({ timeout: 10_000 });
+    await session.bridge.page.getByTestId('no-devices').waitFor({ timeout: 10_000 });
     assert.equal(
-      await bridge.page.getByTestId('devices-panel').getByText('appears-live').count(),
+      await session.bridge.page.getByTestId('devices-panel').getByText('appears-live').count(),
       0,
     );
   });

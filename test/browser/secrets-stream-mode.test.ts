@@ -4,10 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { VigilCore } from '../../electron/core/vigil-core.ts';
-import { FACTORY_SO_PIN, freshDataDir, openCore } from '../helpers/softhsm-token.ts';
-import { startBridge, type Bridge } from '../helpers/test-bridge.ts';
+import { describe, it } from 'node:test';
+import { FACTORY_SO_PIN, freshDataDir } from '../helpers/softhsm-token.ts';
+import { useBridgeSession } from '../helpers/test-bridge.ts';
 import {
   createRehearsalTokenInUi,
   reinitialiseInUi,
@@ -28,48 +27,35 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('secrets in stream mode', () => {
-  let core: VigilCore;
-  let bridge: Bridge;
-  let dataDir: string;
-  let exportDir: string;
-
-  before(async () => {
-    dataDir = freshDataDir();
-    exportDir = mkdtempSync(join(tmpdir(), 'vigil-secrets-export-'));
-    core = openCore({ dataDir, pickFolder: () => Promise.resolve(exportDir) });
-    bridge = await startBridge({ core });
-    await bridge.page.getByTestId('app-ready').waitFor();
-  });
-  after(async () => {
-    await bridge.close();
-    core.close();
-  });
+  const dataDir = freshDataDir();
+  const exportDir = mkdtempSync(join(tmpdir(), 'vigil-secrets-export-'));
+  const session = useBridgeSession({ dataDir, pickFolder: () => Promise.resolve(exportDir) });
 
   /** The page as a camera could capture it: markup plus every input's live value. */
   async function pageText(): Promise<string> {
-    const html = await bridge.page.content();
-    const values = await bridge.page
+    const html = await session.bridge.page.content();
+    const values = await session.bridge.page
       .locator('input, select, textarea')
       .evaluateAll((els) => els.map((el) => (el as unknown as { value: string }).value).join('\n'));
-    const text = await bridge.page.locator('body').innerText();
+    const text = await session.bridge.page.locator('body').innerText();
     return `${html}\n${values}\n${text}`;
   }
 
   async function assertStreamingShowsNoSecret(): Promise<void> {
-    await bridge.page.getByTestId('stream-toggle').click();
+    await session.bridge.page.getByTestId('stream-toggle').click();
     assert.equal(
-      await bridge.page.locator('input[type=password]').count(),
+      await session.bridge.page.locator('input[type=password]').count(),
       0,
       'no secret field is rendered',
     );
     const text = await pageText();
     for (const secret of secrets.filter((s) => s !== FACTORY_SO_PIN))
       assert.ok(!text.includes(secret), `page shows ${secret}`);
-    await bridge.page.getByTestId('stream-toggle').click();
+    await session.bridge.page.getByTestId('stream-toggle').click();
   }
 
   it('runs the ceremony with stream mode toggled around every PIN entry', async () => {
-    const { page } = bridge;
+    const { page } = session.bridge;
     await createRehearsalTokenInUi(page, 'secrets');
     await page.getByTestId('choose-family-softhsm-rehearsal').click();
     await waitForStep(page, 'credentials');
@@ -111,7 +97,7 @@ describe('secrets in stream mode', () => {
   });
 
   it('cleared every PIN field after each submission', async () => {
-    const values = await bridge.page
+    const values = await session.bridge.page
       .locator('input[type=password]')
       .evaluateAll((els) => els.map((el) => (el as unknown as { value: string }).value));
     assert.ok(values.every((v) => v === ''));

@@ -1,10 +1,9 @@
 // Reloading the renderer mid-ceremony loses nothing (main owns the state), and a wrong PIN is
 // shown with its typed code and attempted exactly once.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { VigilCore } from '../../electron/core/vigil-core.ts';
-import { FACTORY_SO_PIN, openCore } from '../helpers/softhsm-token.ts';
-import { startBridge, type Bridge } from '../helpers/test-bridge.ts';
+import { describe, it } from 'node:test';
+import { FACTORY_SO_PIN } from '../helpers/softhsm-token.ts';
+import { useBridgeSession } from '../helpers/test-bridge.ts';
 import {
   createRehearsalTokenInUi,
   reinitialiseInUi,
@@ -13,21 +12,10 @@ import {
 } from '../helpers/browser-ceremony.ts';
 
 describe('reload and wrong PIN', () => {
-  let core: VigilCore;
-  let bridge: Bridge;
-
-  before(async () => {
-    core = openCore();
-    bridge = await startBridge({ core });
-    await bridge.page.getByTestId('app-ready').waitFor();
-  });
-  after(async () => {
-    await bridge.close();
-    core.close();
-  });
+  const session = useBridgeSession();
 
   it('comes back at the same step with the same device after a reload', async () => {
-    const { page } = bridge;
+    const { page } = session.bridge;
     await createRehearsalTokenInUi(page, 'resume');
     await page.getByTestId('choose-family-softhsm-rehearsal').click();
     await waitForStep(page, 'credentials');
@@ -45,8 +33,8 @@ describe('reload and wrong PIN', () => {
   });
 
   it('shows pin-incorrect for a wrong user PIN, attempted once and not retried', async () => {
-    const { page } = bridge;
-    const failuresBefore = core.journal
+    const { page } = session.bridge;
+    const failuresBefore = session.core.journal
       .entries()
       .filter((e) => e.kind === 'device.actionFailed').length;
     await typeSecret(page, 'user-pin', '000000');
@@ -54,10 +42,10 @@ describe('reload and wrong PIN', () => {
     await page.getByTestId('action-error-code').getByText('pin-incorrect').waitFor();
     // Give any would-be retry time to happen, then count attempts in the journal.
     await page.waitForTimeout(500);
-    const failures = core.journal.entries().filter((e) => e.kind === 'device.actionFailed');
+    const failures = session.core.journal.entries().filter((e) => e.kind === 'device.actionFailed');
     assert.equal(failures.length - failuresBefore, 1);
     assert.equal(
-      core.journal
+      session.core.journal
         .entries()
         .filter(
           (e) =>

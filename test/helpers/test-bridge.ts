@@ -13,7 +13,10 @@ import {
 import { eventNames } from '../../shared/contract/index.ts';
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/hardening/content-security-policy.ts';
 import { resolveAppRequest } from '../../electron/main/hardening/app-protocol.ts';
-import type { VigilCore } from '../../electron/core/vigil-core.ts';
+import { VigilCore, type CoreOptions } from '../../electron/core/vigil-core.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { after, before } from 'node:test';
 
 export const RENDERER_BUILD = join(import.meta.dirname, '..', '..', 'out', 'renderer');
 
@@ -170,4 +173,29 @@ export async function startBridge(options: {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * For a test file: a fresh core (real SoftHSM2) and the bridge, opened before its tests and
+ * closed after them, with the app loaded. Read `session.core` and `session.bridge` inside tests.
+ */
+export function useBridgeSession(options: Partial<CoreOptions> = {}): {
+  core: VigilCore;
+  bridge: Bridge;
+} {
+  const session = {} as { core: VigilCore; bridge: Bridge };
+  before(async () => {
+    session.core = new VigilCore({
+      dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-bridge-')),
+      lsblk: () => Promise.resolve('{"blockdevices":[]}'),
+      ...options,
+    });
+    session.bridge = await startBridge({ core: session.core });
+    await session.bridge.page.getByTestId('app-ready').waitFor();
+  });
+  after(async () => {
+    await session.bridge.close();
+    session.core.close();
+  });
+  return session;
 }

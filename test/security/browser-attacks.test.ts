@@ -1,32 +1,19 @@
 // Every denial has a test that tries: the forbidden thing is attempted in real Chromium against
 // the built renderer, served with the app's CSP and connected to the real dispatcher.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { VigilCore } from '../../electron/core/vigil-core.ts';
-import { openCore } from '../helpers/softhsm-token.ts';
-import { startBridge, type Bridge } from '../helpers/test-bridge.ts';
+import { describe, it } from 'node:test';
+import { useBridgeSession } from '../helpers/test-bridge.ts';
 
-let core: VigilCore;
-let bridge: Bridge;
-
-before(async () => {
-  core = openCore();
-  bridge = await startBridge({ core });
-  await bridge.page.getByTestId('app-ready').waitFor();
-});
-after(async () => {
-  await bridge.close();
-  core.close();
-});
+const session = useBridgeSession();
 
 // page.evaluate runs through DevTools, which may compile strings even under CSP; code that must
 // obey the page's CSP therefore runs later, from a timer the page itself fires.
 const inPageLater = (body: string) =>
-  bridge.page.evaluate(`new Promise((resolve) => setTimeout(() => { ${body} }, 0))`);
+  session.bridge.page.evaluate(`new Promise((resolve) => setTimeout(() => { ${body} }, 0))`);
 
 describe('attack: inline script', () => {
   it('does not run an injected <script> and reports a CSP violation', async () => {
-    const result = await bridge.page.evaluate(`new Promise((resolve) => {
+    const result = await session.bridge.page.evaluate(`new Promise((resolve) => {
       window.__inlineRan = false;
       document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective + ' ran=' + window.__inlineRan), { once: true });
       const s = document.createElement('script');
@@ -38,7 +25,7 @@ describe('attack: inline script', () => {
   });
 
   it('does not run an inline event handler attribute', async () => {
-    const ran = await bridge.page.evaluate(`new Promise((resolve) => {
+    const ran = await session.bridge.page.evaluate(`new Promise((resolve) => {
       window.__handlerRan = false;
       const img = document.createElement('img');
       img.setAttribute('onerror', 'window.__handlerRan = true');
@@ -66,7 +53,7 @@ describe('attack: eval and new Function', () => {
   });
 
   it('refuses a string passed to setTimeout', async () => {
-    const ran = await bridge.page.evaluate(`new Promise((resolve) => {
+    const ran = await session.bridge.page.evaluate(`new Promise((resolve) => {
       window.__timerRan = false;
       setTimeout('window.__timerRan = true', 0);
       setTimeout(() => resolve(window.__timerRan), 300);
@@ -78,7 +65,7 @@ describe('attack: eval and new Function', () => {
 describe('attack: network from the renderer', () => {
   for (const url of ['http://example.com/', '/index.html', 'http://127.0.0.1:9/']) {
     it(`blocks fetch(${url}) by connect-src 'none'`, async () => {
-      const result = await bridge.page.evaluate(
+      const result = await session.bridge.page.evaluate(
         `fetch(${JSON.stringify(url)}).then(() => 'reached', (e) => e.name)`,
       );
       assert.equal(result, 'TypeError');
@@ -86,46 +73,50 @@ describe('attack: network from the renderer', () => {
   }
 
   it('blocks an image from another origin', async () => {
-    const before = bridge.foreignRequests.length;
-    const loaded = await bridge.page.evaluate(`new Promise((resolve) => {
+    const before = session.bridge.foreignRequests.length;
+    const loaded = await session.bridge.page.evaluate(`new Promise((resolve) => {
       const img = new Image();
       img.onload = () => resolve(true);
       img.onerror = () => resolve(false);
       img.src = 'http://example.com/pixel.png';
     })`);
     assert.equal(loaded, false);
-    assert.equal(bridge.foreignRequests.length, before, 'CSP stopped it before any request left');
+    assert.equal(
+      session.bridge.foreignRequests.length,
+      before,
+      'CSP stopped it before any request left',
+    );
   });
 });
 
 describe('attack: navigation and new windows', () => {
   it('stays on the app when the page sets location to another site', async () => {
-    const url = bridge.page.url();
-    await bridge.page.evaluate(`location.href = 'https://example.com/'`);
-    await bridge.page.waitForTimeout(500);
-    assert.equal(bridge.page.url(), url);
-    assert.ok(await bridge.page.getByTestId('app-ready').isVisible());
+    const url = session.bridge.page.url();
+    await session.bridge.page.evaluate(`location.href = 'https://example.com/'`);
+    await session.bridge.page.waitForTimeout(500);
+    assert.equal(session.bridge.page.url(), url);
+    assert.ok(await session.bridge.page.getByTestId('app-ready').isVisible());
   });
 
   it('opens no window that stays or loads a foreign page', async () => {
-    await bridge.page.evaluate(`void window.open('https://example.com/popup')`);
-    await bridge.page.waitForTimeout(500);
-    assert.deepEqual(bridge.context.pages(), [bridge.page]);
-    // Whatever Chromium tried for the popup was aborted: the bridge lets no foreign request through.
-    assert.equal(bridge.page.url().startsWith(bridge.origin), true);
+    await session.bridge.page.evaluate(`void window.open('https://example.com/popup')`);
+    await session.bridge.page.waitForTimeout(500);
+    assert.deepEqual(session.bridge.context.pages(), [session.bridge.page]);
+    // Whatever Chromium tried for the popup was aborted: the session.bridge lets no foreign request through.
+    assert.equal(session.bridge.page.url().startsWith(session.bridge.origin), true);
   });
 });
 
 describe('attack: Node from the page', () => {
   it('finds no require, process, module or Buffer', async () => {
-    const types = await bridge.page.evaluate(
+    const types = await session.bridge.page.evaluate(
       `[typeof require, typeof process, typeof module, typeof Buffer].join(',')`,
     );
     assert.equal(types, 'undefined,undefined,undefined,undefined');
   });
 
   it('exposes exactly call and on, frozen', async () => {
-    const shape = await bridge.page.evaluate(
+    const shape = await session.bridge.page.evaluate(
       `JSON.stringify([Object.keys(window.vigil), Object.isFrozen(window.vigil)])`,
     );
     assert.equal(shape, '[["call","on"],true]');
@@ -134,7 +125,7 @@ describe('attack: Node from the page', () => {
 
 describe('attack: hostile contract calls from the page', () => {
   const call = (name: unknown, payload: unknown) =>
-    bridge.page.evaluate<{ ok: boolean; error?: { code: string; message: string } }>(
+    session.bridge.page.evaluate<{ ok: boolean; error?: { code: string; message: string } }>(
       `window.vigil.call(${JSON.stringify(name)}, ${JSON.stringify(payload)})`,
     );
 
@@ -156,8 +147,10 @@ describe('attack: hostile contract calls from the page', () => {
   });
 
   it('refuses a call made from an iframe, at the dispatcher', async () => {
-    await bridge.page.evaluate(`document.body.appendChild(document.createElement('iframe'))`);
-    const frame = bridge.page.frames().find((f) => f !== bridge.page.mainFrame());
+    await session.bridge.page.evaluate(
+      `document.body.appendChild(document.createElement('iframe'))`,
+    );
+    const frame = session.bridge.page.frames().find((f) => f !== session.bridge.page.mainFrame());
     assert.ok(frame, 'the iframe exists');
     // The binding is present in the iframe, so the call really reaches the sender check.
     assert.equal(await frame.evaluate(`typeof window.vigil.call`), 'function');
@@ -170,14 +163,14 @@ describe('attack: hostile contract calls from the page', () => {
 
 describe('attack: hardware from the page', () => {
   it('gets no USB device', async () => {
-    const result = await bridge.page.evaluate(
+    const result = await session.bridge.page.evaluate(
       `navigator.usb ? navigator.usb.requestDevice({ filters: [] }).then(() => 'granted', (e) => e.name) : 'absent'`,
     );
     assert.notEqual(result, 'granted');
   });
 
   it('gets no HID device', async () => {
-    const result = await bridge.page.evaluate(
+    const result = await session.bridge.page.evaluate(
       `navigator.hid ? navigator.hid.requestDevice({ filters: [] }).then((d) => d.length > 0 ? 'granted' : 'none', (e) => e.name) : 'absent'`,
     );
     assert.notEqual(result, 'granted');

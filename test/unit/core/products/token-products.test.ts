@@ -9,6 +9,7 @@ import {
 } from '../../../../electron/core/products/token-products.ts';
 import { rawPublicKeyFromSpki } from '../../../../electron/formats/ec-point.ts';
 import type { DeviceSummary } from '../../../../shared/model/device.ts';
+import { rehearsalDevice } from '../../../helpers/product-fixtures.ts';
 
 const vectors = join(import.meta.dirname, '..', '..', '..', 'vectors', 'keys');
 const p256 = rawPublicKeyFromSpki(new Uint8Array(readFileSync(join(vectors, 'P256.spki.der')))).raw;
@@ -16,23 +17,9 @@ const pemText = readFileSync(join(vectors, 'P256.pub.pem'), 'utf8');
 const fingerprint = readFileSync(join(vectors, 'P256.spki-sha256.txt'), 'utf8').trim();
 
 const device: DeviceSummary = {
+  ...rehearsalDevice('DENK0100123', false),
   id: 'smartcard-hsm:DENK0100123',
-  family: 'smartcard-hsm',
-  familyName: 'Nitrokey HSM 2 / SmartCard-HSM',
-  isRehearsal: false,
   moduleName: 'OpenSC',
-  slotDescription: 'Nitrokey HSM',
-  manufacturer: 'www.CardContact.de',
-  model: 'PKCS#15 emulated',
-  serial: 'DENK0100123',
-  label: 'VIGIL',
-  flags: [],
-  userPin: 'ok',
-  soPin: 'ok',
-  isInitialized: true,
-  isDeadly: false,
-  deadlyReason: null,
-  curves: ['P-256', 'P-384'],
 };
 
 describe('buildTokenProducts', () => {
