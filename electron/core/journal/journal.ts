@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
 import { canonicalJson } from '../../formats/canonical-json.ts';
 import { VigilError } from '../errors.ts';
 import { redact, type Redacted } from '../secrets/redaction.ts';
+import { fsyncDirectory } from '../durable-files.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -149,21 +150,4 @@ export class Journal {
   close(): void {
     closeSync(this.#fd);
   }
-}
-
-export function fsyncDirectory(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } catch (error) {
-    // Some FUSE filesystems do not implement directory fsync; the data fsync still happened.
-    if (!isErrno(error, 'EINVAL') && !isErrno(error, 'ENOTSUP') && !isErrno(error, 'ENOSYS'))
-      throw error;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-export function isErrno(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }

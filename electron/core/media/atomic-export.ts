@@ -20,7 +20,7 @@ import { join, relative, sep } from 'node:path';
 import type { MediaErrorCode } from '../../../shared/contract/error-codes.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
 import { VigilError } from '../errors.ts';
-import { fsyncDirectory, isErrno } from '../journal/journal.ts';
+import { fsyncDirectory, isErrno } from '../durable-files.ts';
 import { MANIFEST_FILE, PRODUCTS_FOLDER, type ProductFile } from '../products/token-products.ts';
 
 export interface ExportedFile {
