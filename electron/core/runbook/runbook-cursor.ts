@@ -1,0 +1,98 @@
+// Where a ceremony stands in its runbook, and where it goes next. Pure: the engine journals each
+// position, so replaying the journal through `advance` restores the ceremony after a crash.
+import type { Runbook, Step } from './runbook-schema.ts';
+
+/** A step's place: section index, then indices down through IF branches ('then' or 'else'). */
+export interface StepPosition {
+  section: number;
+  path: readonly (number | 'then' | 'else')[];
+}
+
+export type Next = { kind: 'step'; position: StepPosition } | { kind: 'end' };
+
+export type Inputs = Readonly<Record<string, string>>;
+
+export class RunbookFlowError extends Error {
+  readonly code = 'runbook-flow';
+}
+
+function stepsAt(
+  runbook: Runbook,
+  section: number,
+  path: readonly (number | 'then' | 'else')[],
+): readonly Step[] {
+  let steps: readonly Step[] | undefined = runbook.sections[section]?.steps;
+  for (let i = 0; i < path.length - 1; i += 2) {
+    const step = steps?.[path[i] as number];
+    steps = path[i + 1] === 'then' ? step?.then : step?.else;
+  }
+  if (!steps) throw new RunbookFlowError('position outside the runbook');
+  return steps;
+}
+
+export function stepAt(runbook: Runbook, position: StepPosition): Step {
+  const steps = stepsAt(runbook, position.section, position.path);
+  const step = steps[position.path.at(-1) as number];
+  if (!step) throw new RunbookFlowError('position outside the runbook');
+  return step;
+}
+
+export function start(runbook: Runbook): Next {
+  return settle(runbook, 0, [0], {});
+}
+
+/**
+ * The step after the one at `position` has been done. IF steps are never "current": control passes
+ * straight into the branch the inputs choose; GO TO and END take effect when reached.
+ */
+export function advance(runbook: Runbook, position: StepPosition, inputs: Inputs): Next {
+  const path = [...position.path];
+  path[path.length - 1] = (path.at(-1) as number) + 1;
+  return settle(runbook, position.section, path, inputs);
+}
+
+function settle(
+  runbook: Runbook,
+  section: number,
+  initialPath: (number | 'then' | 'else')[],
+  inputs: Inputs,
+): Next {
+  let path = initialPath;
+  for (let guard = 0; guard < 100_000; guard++) {
+    const steps = stepsAt(runbook, section, path);
+    const index = path.at(-1) as number;
+    const step = steps[index];
+    if (step === undefined) {
+      if (path.length > 1) {
+        // End of an IF branch: continue after the IF step.
+        path = path.slice(0, -2);
+        path[path.length - 1] = (path.at(-1) as number) + 1;
+        continue;
+      }
+      if (section + 1 >= runbook.sections.length) return { kind: 'end' };
+      section += 1;
+      path = [0];
+      continue;
+    }
+    if (step.end) return { kind: 'end' };
+    if (step.goto !== undefined) {
+      const target = runbook.sections.findIndex((s) => s.id === step.goto);
+      if (target < 0) throw new RunbookFlowError(`GO TO unknown section ${step.goto}`);
+      section = target;
+      path = [0];
+      continue;
+    }
+    if (step.if) {
+      const value = inputs[step.if.input];
+      if (value === undefined)
+        throw new RunbookFlowError(`input "${step.if.input}" is needed before this IF`);
+      const branch = value === step.if.equals ? 'then' : 'else';
+      const chosen = branch === 'then' ? step.then : step.else;
+      if (chosen && chosen.length > 0) path = [...path, branch, 0];
+      else path[path.length - 1] = index + 1;
+      continue;
+    }
+    return { kind: 'step', position: { section, path } };
+  }
+  throw new RunbookFlowError('the runbook does not reach a step or END');
+}
