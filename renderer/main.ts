@@ -1,3 +1,4 @@
+// Renderer entry: one app, one Pinia, one stylesheet. No globals, no runtime template compiler.
 import { createApp } from 'vue';
 import { createPinia } from 'pinia';
 import App from './App.vue';

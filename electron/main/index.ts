@@ -6,26 +6,35 @@ import { VigilCore } from '../core/vigil-core.ts';
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appProtocolHandler } from './hardening/app-protocol.ts';
 import { CONTENT_SECURITY_POLICY } from './hardening/content-security-policy.ts';
 import { applyNavigationPolicy } from './hardening/navigation-policy.ts';
-import { applySessionPolicy, cancelDevicePickers } from './hardening/session-policy.ts';
+import {
+  applyHostResolverPolicy,
+  applySessionPolicy,
+  cancelBluetoothPicker,
+} from './hardening/session-policy.ts';
 import { connectIpc } from './ipc/electron-transport.ts';
 import { createMainWindow, windowSession } from './main-window.ts';
 
 // SECURITY: every renderer is sandboxed, whatever a window's options say (checklist #4).
 app.enableSandbox();
+// Must precede 'ready': vigil:// becomes a standard, secure origin (checklist #18).
 protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES]);
+// SECURITY: every WebContents, ours or not, gets the navigation, window and webview veto (#13, #14).
 applyNavigationPolicy(app);
+app.on('web-contents-created', (_event, contents) => cancelBluetoothPicker(contents));
 
 if (!app.requestSingleInstanceLock()) {
   // One ceremony at a time: a second instance would share the journal and the devices.
   app.quit();
 } else {
-  let window: BrowserWindow | null = null;
-  app.on('second-instance', () => window?.focus());
+  let mainWindow: BrowserWindow | null = null;
+  app.on('second-instance', () => mainWindow?.focus());
 
   void app.whenReady().then(() => {
+    // out/main/index.js → out/
     const outDir = join(import.meta.dirname, '..');
     const appSession = windowSession();
-    applySessionPolicy(app, appSession);
+    applySessionPolicy(appSession);
+    applyHostResolverPolicy(app);
     appSession.protocol.handle(
       APP_SCHEME,
       appProtocolHandler(
@@ -36,22 +45,21 @@ if (!app.requestSingleInstanceLock()) {
     );
     const core = new VigilCore({
       dataDir: app.getPath('userData'),
+      // Main opens the dialog; the renderer never names a path.
       pickFolder: async () => {
-        const result = window
-          ? await dialog.showOpenDialog(window, {
-              properties: ['openDirectory', 'createDirectory'],
-            })
-          : await dialog.showOpenDialog({ properties: ['openDirectory', 'createDirectory'] });
+        const options = { properties: ['openDirectory' as const, 'createDirectory' as const] };
+        const result = mainWindow
+          ? await dialog.showOpenDialog(mainWindow, options)
+          : await dialog.showOpenDialog(options);
         return result.canceled ? null : (result.filePaths[0] ?? null);
       },
     });
     core.watchDevices();
-    window = createMainWindow(join(outDir, 'preload'));
-    cancelDevicePickers(window.webContents);
-    const disconnect = connectIpc(ipcMain, core, window);
-    window.on('closed', () => {
+    mainWindow = createMainWindow(join(outDir, 'preload'));
+    const disconnect = connectIpc(ipcMain, core, mainWindow);
+    mainWindow.on('closed', () => {
       disconnect();
-      window = null;
+      mainWindow = null;
     });
     app.on('window-all-closed', () => {
       core.close();

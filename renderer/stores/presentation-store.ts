@@ -1,12 +1,33 @@
-// Stream mode: what a camera may see. On, every secret field is removed from the page (not hidden
-// with CSS) and fingerprints fill the screen in high contrast.
+// Stream mode: what a camera may see. When on, every secret field is removed from the page (not
+// hidden with CSS) and fingerprints fill the screen in high contrast.
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
+import { ref, watch } from 'vue';
+
+const STREAMING_KEY = 'vigil.isStreaming';
+
+function storedStreaming(): boolean {
+  try {
+    return globalThis.sessionStorage?.getItem(STREAMING_KEY) === 'on';
+  } catch {
+    return false;
+  }
+}
 
 export const usePresentationStore = defineStore('presentation', () => {
-  const isStreaming = ref(false);
+  // SECURITY: a reload while streaming stays streaming, so no PIN field flashes onto the camera.
+  const isStreaming = ref(storedStreaming());
+
+  watch(isStreaming, (on) => {
+    try {
+      globalThis.sessionStorage?.setItem(STREAMING_KEY, on ? 'on' : 'off');
+    } catch {
+      // Storage refused: stream mode still works for this page's life.
+    }
+  });
+
   function toggleStreaming(): void {
     isStreaming.value = !isStreaming.value;
   }
+
   return { isStreaming, toggleStreaming };
 });

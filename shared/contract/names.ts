@@ -1,7 +1,8 @@
 // Contract names as plain strings for the sandboxed preload, which must not bundle zod. A unit
-// test proves these lists equal the names derived from the real contract.
+// test (test/unit/main/contract-names.test.ts) proves these lists equal the names derived from
+// the real contract in index.ts, and that both derive the same channel for every name.
 
-export const callNameList = [
+export const callNames = [
   'ceremony.state',
   'ceremony.selectDevice',
   'ceremony.reinitialise',
@@ -19,14 +20,17 @@ export const callNameList = [
   'media.eject',
 ] as const;
 
-export const eventNameList = [
+export const eventNames = [
   'ceremony.stepChanged',
   'devices.changed',
   'journal.appended',
   'media.exportVerified',
 ] as const;
 
-/** Electron IPC channel for a contract name (same rule as shared/contract/index.ts). */
-export function channelForName(name: string): string {
+/** Electron IPC channel for a contract name: the one rule, also used by index.ts's channelFor. */
+export function channelFor(name: string): string {
   return `vigil:${name}`;
 }
+
+/** The name index.ts imports this rule under (index.ts has its own, typed, channelFor). */
+export const channelForName = channelFor;

@@ -3,13 +3,23 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/hardening/content-security-policy.ts';
 
 const root = join(import.meta.dirname, '..', '..');
+const require = createRequire(import.meta.url);
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
+
+// Main and preload bundles, built as `npm run build` does; electron-vite needs no Electron binary.
+before(() => {
+  execFileSync('npx', ['electron-vite', 'build', '--logLevel', 'error'], {
+    cwd: root,
+    env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
+  });
+});
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -18,11 +28,14 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-describe('electron-builder fuses', () => {
+describe('electron-builder configuration', () => {
   const config = parse(read('electron-builder.yml')) as {
     electronFuses: Record<string, boolean>;
     asar: boolean;
+    files: string[];
+    asarUnpack: string[];
   };
+
   it('writes out every fuse with the value STYLE.md requires', () => {
     assert.deepEqual(config.electronFuses, {
       runAsNode: false,
@@ -37,12 +50,47 @@ describe('electron-builder fuses', () => {
     assert.equal(config.asar, true);
   });
 
-  it('uses only fuse names electron-builder knows', () => {
-    const schema = JSON.parse(read('node_modules/app-builder-lib/scheme.json')) as {
-      definitions: { FuseOptionsV1: { properties: Record<string, unknown> } };
+  it('leaves no fuse @electron/fuses knows unset', () => {
+    // FuseV1Options is a numeric enum: its string keys are the fuse names, PascalCase.
+    const { FuseV1Options } = require('@electron/fuses') as {
+      FuseV1Options: Record<string, string | number>;
     };
-    for (const name of Object.keys(config.electronFuses))
-      assert.ok(name in schema.definitions.FuseOptionsV1.properties, name);
+    const known = Object.keys(FuseV1Options)
+      .filter((k) => Number.isNaN(Number(k)))
+      .map((k) => k[0]?.toLowerCase() + k.slice(1));
+    assert.ok(known.length >= 8, known.join(', '));
+    for (const fuse of known) assert.equal(typeof config.electronFuses[fuse], 'boolean', fuse);
+  });
+
+  it('passes electron-builder’s own schema validation, which refuses a misspelt key', async () => {
+    const { validateConfiguration } = require('app-builder-lib/out/util/config/config.js') as {
+      validateConfiguration: (config: unknown, logger: unknown) => Promise<void>;
+    };
+    const { DebugLogger } = require('builder-util') as {
+      DebugLogger: new (on: boolean) => unknown;
+    };
+    await validateConfiguration(config, new DebugLogger(false));
+    const misspelt = { ...config, electronFuses: { ...config.electronFuses, runAsnode: false } };
+    await assert.rejects(validateConfiguration(misspelt, new DebugLogger(false)));
+  });
+
+  it('packages an allowlist: the build output, resources, and the two runtime modules', () => {
+    assert.deepEqual(
+      config.files.filter((f) => !f.startsWith('!')).filter((f) => !f.startsWith('node_modules/')),
+      ['out/**', 'package.json', 'resources/**'],
+    );
+    assert.ok(!config.files.some((f) => ['**/*', '**', 'node_modules/**'].includes(f)));
+    // zod and pkcs11js are the main bundle's only non-Node, non-Electron imports.
+    const bundleImports = [
+      ...read('out/main/index.js').matchAll(/^import .* from "([^"]+)";$/gm),
+    ].map((m) => m[1] ?? '');
+    const packages = new Set(
+      bundleImports.filter((name) => !name.startsWith('node:') && name !== 'electron'),
+    );
+    assert.deepEqual([...packages].sort(), ['pkcs11js', 'zod']);
+    assert.ok(config.files.includes('node_modules/zod/**'));
+    assert.ok(config.files.includes('node_modules/pkcs11js/build/Release/pkcs11.node'));
+    assert.deepEqual(config.asarUnpack, ['node_modules/pkcs11js/build/Release/pkcs11.node']);
   });
 });
 
@@ -86,32 +134,46 @@ describe('content security policy', () => {
 
 describe('preload bundle', () => {
   it('is one CommonJS file that requires only electron', () => {
-    execFileSync('npx', ['electron-vite', 'build', '--logLevel', 'error'], {
-      cwd: root,
-      env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
-    });
     assert.deepEqual(readdirSync(join(root, 'out', 'preload')), ['index.cjs']);
     const bundle = read('out/preload/index.cjs');
-    const requires = [...bundle.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
-    assert.deepEqual([...new Set(requires)], ['electron']);
+    const requires = [...bundle.matchAll(/\brequire\(\s*([^)]*)\)/g)].map((m) => m[1]);
+    assert.deepEqual([...new Set(requires)], ['"electron"']);
+    assert.ok(!/\bimport\s*\(/.test(bundle), 'no dynamic import');
     assert.ok(!bundle.includes('zod'));
+  });
+
+  it('exposes window.vigil only, and never ipcRenderer itself', () => {
+    const bundle = read('out/preload/index.cjs');
+    const exposed = [...bundle.matchAll(/exposeInMainWorld\(\s*"([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(exposed, ['vigil']);
+    assert.ok(!/exposeInMainWorld\(\s*"[^"]+",\s*(?:electron\.)?ipcRenderer\s*\)/.test(bundle));
+    // ipcRenderer appears once: handed to createVigilApi, which keeps it in a closure.
+    assert.equal(bundle.split('ipcRenderer').length - 1, 1);
   });
 });
 
-describe('forbidden APIs', () => {
+describe('forbidden APIs and switches', () => {
   const sources = filesUnder(join(root, 'electron')).filter((f) => f.endsWith('.ts'));
   const forbidden = [
     'openExternal',
     'executeJavaScript',
     'insertCSS',
-    'allowRunningInsecureContent: true',
+    'allowRunningInsecureContent',
+    'enableBlinkFeatures',
     '--no-sandbox',
-    "'certificate-error'",
+    'no-sandbox',
+    'disable-web-security',
+    'ignore-certificate-errors',
+    'certificate-error',
     'setCertificateVerifyProc',
+    'ELECTRON_DISABLE_SECURITY_WARNINGS',
+    'commandLine.appendSwitch',
     'nodeIntegration: true',
     'contextIsolation: false',
     'sandbox: false',
     'webSecurity: false',
+    'webviewTag: true',
+    'file://',
   ];
   for (const text of forbidden) {
     it(`finds no ${text} in electron/`, () => {
@@ -120,26 +182,71 @@ describe('forbidden APIs', () => {
     });
   }
 
-  it('spells out the security webPreferences literally in main-window.ts', () => {
-    const window = read('electron/main/main-window.ts');
+  it('adds no weakening switch in package.json scripts', () => {
+    const pkg = read('package.json');
+    for (const text of ['no-sandbox', 'disable-web-security', 'ignore-certificate-errors'])
+      assert.ok(!pkg.includes(text), text);
+  });
+});
+
+describe('main window', () => {
+  const window = read('electron/main/main-window.ts');
+  const options = window.slice(window.indexOf('new BrowserWindow({'));
+
+  it('is created in exactly one place', () => {
+    const creators = filesUnder(join(root, 'electron')).filter((f) =>
+      readFileSync(f, 'utf8').includes('new BrowserWindow('),
+    );
+    assert.deepEqual(creators, [join(root, 'electron', 'main', 'main-window.ts')]);
+    assert.equal(window.split('new BrowserWindow(').length, 2);
+  });
+
+  it('spells out the security webPreferences literally in new BrowserWindow({...})', () => {
     for (const setting of [
-      'sandbox: true',
-      'contextIsolation: true',
-      'nodeIntegration: false',
-      'nodeIntegrationInWorker: false',
-      'nodeIntegrationInSubFrames: false',
-      'webSecurity: true',
-      'webviewTag: false',
-      'spellcheck: false',
-      "disableBlinkFeatures: 'Auxclick'",
-      'devTools: !app.isPackaged',
+      'sandbox: true,',
+      'contextIsolation: true,',
+      'nodeIntegration: false,',
+      'nodeIntegrationInWorker: false,',
+      'nodeIntegrationInSubFrames: false,',
+      'webSecurity: true,',
+      'webviewTag: false,',
+      'spellcheck: false,',
+      "disableBlinkFeatures: 'Auxclick',",
+      'devTools: !app.isPackaged,',
+      'partition: WINDOW_PARTITION,',
     ]) {
-      assert.ok(window.includes(setting), setting);
+      assert.ok(options.includes(setting), setting);
     }
   });
 
-  it('enables the sandbox for every renderer before ready', () => {
-    const index = read('electron/main/index.ts');
-    assert.ok(index.indexOf('app.enableSandbox()') < index.indexOf('whenReady'));
+  it('uses an in-memory partition with the cache off', () => {
+    assert.match(window, /export const WINDOW_PARTITION = '(?!persist:)[\w-]+';/);
+    assert.ok(window.includes('session.fromPartition(WINDOW_PARTITION, { cache: false })'));
+  });
+
+  it('loads the app protocol, never a file or http URL', () => {
+    assert.ok(options.includes('window.loadURL(`${APP_ORIGIN}/`)'));
+    assert.ok(!/loadFile|loadURL\(['"`](?:file|https?):/.test(window));
+  });
+});
+
+describe('main process lifecycle', () => {
+  const index = read('electron/main/index.ts');
+  const ready = index.indexOf('whenReady');
+
+  it('enables the sandbox and registers the privileged scheme before ready', () => {
+    assert.ok(index.indexOf('app.enableSandbox()') > 0);
+    assert.ok(index.indexOf('app.enableSandbox()') < ready);
+    assert.ok(index.indexOf('protocol.registerSchemesAsPrivileged(') < ready);
+    assert.ok(index.indexOf('applyNavigationPolicy(app)') < ready);
+  });
+
+  it('takes the single-instance lock and serves the renderer through vigil://', () => {
+    assert.ok(index.includes('app.requestSingleInstanceLock()'));
+    assert.ok(index.includes('appSession.protocol.handle('));
+    assert.ok(index.includes('applySessionPolicy(appSession)'));
+    // The session is policed and its protocol registered before the window can load anything.
+    assert.ok(index.indexOf('applySessionPolicy(appSession)') < index.indexOf('createMainWindow('));
+    assert.ok(index.indexOf('protocol.handle(') < index.indexOf('createMainWindow('));
   });
 });

@@ -1,13 +1,12 @@
 // The headless CLI over the same core. Exit codes: 0 all good, 1 verification failed, 2 usage or I/O.
+// `devices` opens the device registry over the data folder's rehearsal store, not a whole
+// VigilCore: a listing must not start a ceremony in the journal, nor open (and on a torn tail,
+// truncate) a journal that a running Vigil window is appending to.
 import { parseArgs } from 'node:util';
-import type { DeviceList } from '../../../shared/model/device.ts';
+import { DeviceList } from '../../../shared/model/device.ts';
 import { DeviceRegistry } from '../../devices/registry.ts';
 import { useRehearsalStore } from '../../devices/softhsm/transport.ts';
-import {
-  VerifyInputError,
-  verifyProducts,
-  type VerifyReport,
-} from '../products/verify-products.ts';
+import { verifyProducts, type VerifyReport } from '../products/verify-products.ts';
 import { defaultDataDir } from '../vigil-core.ts';
 
 export const USAGE = `Usage:
@@ -41,38 +40,70 @@ export function parseCommand(argv: readonly string[]): CliCommand {
     throw new UsageError(error instanceof Error ? error.message : 'bad arguments');
   }
   const [command, ...rest] = parsed.positionals;
+  const isJson = parsed.values.json;
   if (parsed.values.help || command === 'help') return { command: 'help' };
-  if (command === 'devices' && rest.length === 0)
-    return { command: 'devices', isJson: parsed.values.json };
-  if (command === 'verify' && rest.length === 1 && rest[0])
-    return { command: 'verify', path: rest[0], isJson: parsed.values.json };
-  if (command === 'verify') throw new UsageError('verify takes exactly one folder');
-  throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+  switch (command) {
+    case undefined:
+      throw new UsageError('no command given');
+    case 'devices':
+      if (rest.length > 0) throw new UsageError('devices takes no arguments');
+      return { command: 'devices', isJson };
+    case 'verify':
+      if (rest.length !== 1 || !rest[0]) throw new UsageError('verify takes exactly one folder');
+      return { command: 'verify', path: rest[0], isJson };
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** Pure: rows → columns padded to the widest cell, two spaces apart. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
+    )
+    .join('\n');
 }
 
 export function formatDevices(list: DeviceList): string {
-  const lines = list.modules.map(
-    (m) =>
-      `module ${m.name}: ${m.isLoaded ? 'loaded' : 'not loaded'}${m.problem ? ` (${m.problem})` : ''} ${m.path}`,
-  );
-  if (list.devices.length === 0) lines.push('no token attached');
-  for (const d of list.devices) {
-    lines.push(
-      `${d.isRehearsal ? '[REHEARSAL] ' : ''}${d.familyName}: serial ${d.serial}, label "${d.label}", ${d.manufacturer} ${d.model}, user PIN ${d.userPin}, SO-PIN ${d.soPin}${d.isDeadly ? `, REFUSED: ${d.deadlyReason ?? ''}` : ''}`,
-    );
-  }
-  return lines.join('\n');
+  const modules = formatTable([
+    ['MODULE', 'STATE', 'PATH'],
+    ...list.modules.map((m) => [
+      m.name,
+      m.isLoaded ? 'loaded' : `not loaded${m.problem ? `: ${m.problem}` : ''}`,
+      m.path,
+    ]),
+  ]);
+  if (list.devices.length === 0) return `${modules}\n\nno token attached`;
+  const devices = formatTable([
+    ['KIND', 'FAMILY', 'SERIAL', 'LABEL', 'MODEL', 'USER PIN', 'SO-PIN', 'STATE'],
+    ...list.devices.map((d) => [
+      d.isRehearsal ? 'REHEARSAL' : 'device',
+      d.familyName,
+      d.serial,
+      d.label,
+      `${d.manufacturer} ${d.model}`,
+      d.userPin,
+      d.soPin,
+      d.isDeadly ? `REFUSED: ${d.deadlyReason ?? ''}` : 'usable',
+    ]),
+  ]);
+  return `${modules}\n\n${devices}`;
 }
 
 export function formatReport(report: VerifyReport): string {
   const lines: string[] = [];
   for (const device of report.devices) {
+    // Only a readable manifest that says so makes a folder "production".
     const marking =
       device.isRehearsal === true
         ? ' [REHEARSAL]'
         : device.isRehearsal === false
           ? ' [production]'
-          : '';
+          : ' [kind unknown]';
     lines.push(`${device.isOk ? 'OK  ' : 'FAIL'} ${device.folder}${marking}`);
     for (const c of device.checks)
       lines.push(`     ${c.isOk ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`);
@@ -87,7 +118,8 @@ async function listDevices(): Promise<DeviceList> {
   useRehearsalStore(defaultDataDir());
   const registry = DeviceRegistry.open();
   try {
-    return await registry.list();
+    // The same shape the dispatcher would let out for devices.list.
+    return DeviceList.parse(await registry.list());
   } finally {
     registry.close();
   }
@@ -102,7 +134,7 @@ export async function runCli(
   try {
     command = parseCommand(argv);
   } catch (error) {
-    err(`vigil: ${error instanceof Error ? error.message : 'bad arguments'}\n${USAGE}`);
+    err(`vigil: ${error instanceof Error ? error.message : 'bad arguments'} (see vigil --help)`);
     return 2;
   }
   try {
@@ -122,8 +154,7 @@ export async function runCli(
       }
     }
   } catch (error) {
-    const reason =
-      error instanceof VerifyInputError || error instanceof Error ? error.message : String(error);
+    const reason = error instanceof Error ? error.message : String(error);
     err(`vigil: ${reason}`);
     return 2;
   }

@@ -16,8 +16,8 @@ import {
   statfsSync,
   writeSync,
 } from 'node:fs';
-import { join, relative, sep } from 'node:path';
-import type { MediaErrorCode } from '../../../shared/contract/error-codes.ts';
+import { dirname, join, relative, sep } from 'node:path';
+import { mediaErrorCodes, type MediaErrorCode } from '../../../shared/contract/error-codes.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
 import { VigilError } from '../errors.ts';
 import { fsyncDirectory, isErrno } from '../durable-files.ts';
@@ -38,20 +38,46 @@ export interface ExportRequest {
   isRehearsal: boolean;
 }
 
-const removedCodes = ['ENOENT', 'EIO', 'ENODEV', 'ENXIO', 'ENOTCONN', 'ESTALE', 'EBADF'];
+// ENOTCONN and ECONNABORTED: a FUSE driver (fusefat, exfat-fuse) that died with the medium.
+const removedCodes = [
+  'ENOENT',
+  'EIO',
+  'ENODEV',
+  'ENXIO',
+  'ENOTCONN',
+  'ECONNABORTED',
+  'ESTALE',
+  'EBADF',
+];
 
-/** errno → the contract's media error code; `root` lets EPERM on a full volume read as full. */
-export function mediaErrorFor(error: unknown, root?: string): MediaErrorCode {
-  if (error instanceof VigilError) return error.code as MediaErrorCode;
+/** What the export knew when an error came: lets an ambiguous errno be read correctly. */
+export interface FailureEvidence {
+  /** The filesystem reported its size and no free block (checked before any clean-up). */
+  isKnownFull?: boolean;
+  /** This export already created a folder or file on the medium, so it was writable. */
+  hasWritten?: boolean;
+}
+
+/** errno → the contract's media error code. */
+export function mediaErrorFor(error: unknown, evidence: FailureEvidence = {}): MediaErrorCode {
+  if (error instanceof VigilError && isMediaErrorCode(error.code)) return error.code;
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') return 'media-full';
-  // Some FUSE filesystems (fusefat) answer EPERM rather than ENOSPC when full.
-  if ((code === 'EPERM' || code === 'EACCES') && root !== undefined && isKnownFull(root))
-    return 'media-full';
-  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return 'media-read-only';
+  if (code === 'EROFS') return 'media-read-only';
+  if (code === 'EPERM' || code === 'EACCES') {
+    // fusefat answers EPERM, not ENOSPC, when it runs out of clusters. Once this export has
+    // created something in its own folder, permission was already granted: a refusal now is space.
+    return evidence.isKnownFull === true || evidence.hasWritten === true
+      ? 'media-full'
+      : 'media-read-only';
+  }
   if (code === 'EEXIST') return 'products-exist';
   if (removedCodes.includes(code)) return 'media-removed';
   return 'media-io-error';
+}
+
+function isMediaErrorCode(code: string): code is MediaErrorCode {
+  return (mediaErrorCodes as readonly string[]).includes(code);
 }
 
 const mediaMessages: Record<MediaErrorCode, string> = {
@@ -79,8 +105,15 @@ function isKnownFull(root: string): boolean {
   }
 }
 
-function fail(error: unknown, context: Record<string, string> & { root?: string }): never {
-  const code = mediaErrorFor(error, context.root);
+type ExportPhase = 'check' | 'create-folder' | 'write' | 'read-back';
+
+/** Where the export was when it failed: kept in the error so the journal says how far it got. */
+interface ExportStep {
+  phase: ExportPhase;
+  file: string;
+}
+
+function fail(error: unknown, code: MediaErrorCode, context: Record<string, string>): never {
   const detail =
     error instanceof Error && !(error instanceof VigilError) ? ` (${error.message})` : '';
   throw new VigilError(code, `${mediaMessages[code]}${detail}`, context);
@@ -136,9 +169,9 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
     if (!statSync(root).isDirectory())
       throw new VigilError('media-not-found', mediaMessages['media-not-found']);
   } catch (error) {
-    if (isErrno(error, 'ENOENT'))
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR'))
       throw new VigilError('media-not-found', mediaMessages['media-not-found']);
-    fail(error, { root });
+    fail(error, mediaErrorFor(error), { root, phase: 'check' });
   }
   checkNoRehearsalMix(root, request.isRehearsal);
   if (existsSync(destination)) {
@@ -147,33 +180,38 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
   const manifestLast = [...files].sort(
     (a, b) => Number(a.name === MANIFEST_FILE) - Number(b.name === MANIFEST_FILE),
   );
-  // Remember the first folder this export creates so a failure can remove exactly that.
-  const segments = relative(root, destination).split(sep);
-  let firstCreated: string | null = null;
-  let probe = root;
-  for (const segment of segments) {
-    probe = join(probe, segment);
-    if (!existsSync(probe)) {
-      firstCreated = probe;
-      break;
-    }
-  }
+  // The folders this export creates, outermost first, so a failure removes exactly those and a
+  // success fsyncs the parent of each (a new directory entry is durable only then).
+  const created: string[] = [];
+  const step: ExportStep = { phase: 'create-folder', file: '' };
   try {
     // One level at a time: a recursive mkdir reports EROFS as ENOENT, hiding a read-only medium.
     let folderPath = root;
-    for (const segment of segments) {
+    for (const segment of relative(root, destination).split(sep)) {
       folderPath = join(folderPath, segment);
-      if (!existsSync(folderPath)) mkdirSync(folderPath, { mode: 0o755 });
+      if (existsSync(folderPath)) continue;
+      try {
+        mkdirSync(folderPath, { mode: 0o755 });
+      } catch (error) {
+        // fusefat can create the folder and still answer EPERM when the volume is full.
+        if (!isErrno(error, 'EEXIST') && existsSync(folderPath)) created.push(folderPath);
+        throw error;
+      }
+      created.push(folderPath);
     }
+    step.phase = 'write';
     for (const file of manifestLast) {
+      step.file = file.name;
       const partial = join(destination, `.${file.name}.vigil-partial`);
       writeFileDurably(partial, file.bytes);
       renameSync(partial, join(destination, file.name));
       fsyncDirectory(destination);
     }
-    if (firstCreated !== null) fsyncDirectory(join(firstCreated, '..'));
+    for (const folderPath of created) fsyncDirectory(dirname(folderPath));
+    step.phase = 'read-back';
     const exported: ExportedFile[] = [];
     for (const file of manifestLast) {
+      step.file = file.name;
       const readBack = readFileSync(join(destination, file.name));
       const expected = sha256Hex(file.bytes);
       const actual = sha256Hex(readBack);
@@ -188,8 +226,14 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
     await syncFilesystem(destination);
     return exported;
   } catch (error) {
-    removePartialExport(firstCreated ?? destination);
-    fail(error, { destination, root });
+    // Read the evidence before the clean-up frees space again.
+    const code = mediaErrorFor(error, {
+      isKnownFull: isKnownFull(root),
+      hasWritten: created.length > 0,
+    });
+    // Remove exactly what this export created; a folder someone else made meanwhile is not ours.
+    if (created[0] !== undefined) removePartialExport(created[0]);
+    fail(error, code, { destination, root, phase: step.phase, file: step.file });
   }
 }
 

@@ -1,7 +1,8 @@
 // Unmounting after export. A FUSE mount (fusefat, exfat-fuse) is released with fusermount; a
 // kernel mount with udisksctl when present (no root needed), else umount.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 export interface MountEntry {
   device: string;
@@ -22,11 +23,26 @@ export function parseMounts(text: string): MountEntry[] {
     });
 }
 
+/**
+ * The kernel lists canonical paths: without this, "/media/usb/" or a path through a symlink
+ * would find no mount and an eject would report a still-mounted medium as gone.
+ */
+export function canonicalMountPoint(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    // Gone, or a FUSE mount whose daemon died (ENOTCONN): the literal path is all there is.
+    return absolute;
+  }
+}
+
 export function findMount(
   mountPoint: string,
   mountsText: string = readFileSync('/proc/mounts', 'utf8'),
 ): MountEntry | null {
-  return parseMounts(mountsText).findLast((m) => m.mountPoint === mountPoint) ?? null;
+  const wanted = canonicalMountPoint(mountPoint);
+  return parseMounts(mountsText).findLast((m) => m.mountPoint === wanted) ?? null;
 }
 
 function run(command: string, args: string[]): Promise<{ ok: boolean; output: string }> {
@@ -38,7 +54,8 @@ function run(command: string, args: string[]): Promise<{ ok: boolean; output: st
 }
 
 /** Unmounts the filesystem at mountPoint; returns what the operator should know. */
-export async function unmount(mountPoint: string): Promise<{ isEjected: boolean; advice: string }> {
+export async function unmount(path: string): Promise<{ isEjected: boolean; advice: string }> {
+  const mountPoint = canonicalMountPoint(path);
   const mount = findMount(mountPoint);
   if (!mount)
     return { isEjected: true, advice: 'The medium is not mounted any more; you can remove it.' };

@@ -53,9 +53,14 @@ function flag(value: boolean | string | null | undefined): boolean {
 export function removableTargetsFromLsblk(json: string): ExportTarget[] {
   const parsed = LsblkOutput.parse(JSON.parse(json));
   const targets: ExportTarget[] = [];
-  const visit = (device: LsblkDevice, inherited: { isRemovable: boolean }): void => {
+  // A partition inherits from its disk: USB transport, and the write-protect switch of an SD card.
+  const visit = (
+    device: LsblkDevice,
+    inherited: { isRemovable: boolean; isReadOnly: boolean },
+  ): void => {
     const isRemovable =
       inherited.isRemovable || flag(device.rm) || flag(device.hotplug) || device.tran === 'usb';
+    const isReadOnly = inherited.isReadOnly || flag(device.ro);
     const mountPoints = [...(device.mountpoints ?? []), device.mountpoint ?? null].filter(
       (m): m is string => typeof m === 'string' && m.length > 0 && m !== '[SWAP]',
     );
@@ -69,12 +74,13 @@ export function removableTargetsFromLsblk(json: string): ExportTarget[] {
         mountPoint,
         device: device.path ?? `/dev/${device.name}`,
         sizeBytes: Number.isFinite(size) ? size : null,
-        isReadOnly: flag(device.ro),
+        isReadOnly,
       });
     }
-    for (const child of device.children ?? []) visit(child, { isRemovable });
+    for (const child of device.children ?? []) visit(child, { isRemovable, isReadOnly });
   };
-  for (const device of parsed.blockdevices) visit(device, { isRemovable: false });
+  for (const device of parsed.blockdevices)
+    visit(device, { isRemovable: false, isReadOnly: false });
   return targets;
 }
 

@@ -1,12 +1,14 @@
 // Verifies ceremony products on disk, whoever wrote them: finds every device folder, then checks
-// SHA256SUMS, the manifest and the key files against each other. Each device folder gets a list
-// of named checks, so later families (attestations) add checks rather than new reports.
+// SHA256SUMS, the manifest and the key files against each other. Every device folder gets a list
+// of named checks. The generic checks (checksums, listing) run on every folder; the rest is chosen
+// by the manifest's `kind`, so a later family (YubiHSM attestations, PIV) adds an entry to
+// `productCheckers` rather than a new report format.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { bytesEqual } from '../../formats/der.ts';
-import { rawPublicKeyFromSpki, keyCurves } from '../../formats/ec-point.ts';
+import { keyCurves, rawPublicKeyFromSpki } from '../../formats/ec-point.ts';
 import { decodePem } from '../../formats/pem.ts';
 import {
   MANIFEST_FILE,
@@ -17,29 +19,38 @@ import {
 } from './token-products.ts';
 
 export interface CheckResult {
+  /** Stable machine name: 'sha256sums', 'all-files-listed', 'manifest', 'key:root', … */
   check: string;
   isOk: boolean;
+  /** One line for a person: what was found, or why it failed. */
   detail: string;
 }
 
 export interface DeviceFolderReport {
   folder: string;
+  /** The folder name, which is the device serial as a file-name component. */
   serial: string;
-  /** null when the folder has no readable manifest. */
+  /** The manifest's `kind`, null when there is no readable manifest. */
+  kind: string | null;
+  /** From the manifest; null when it has none readable, so it is never shown as production. */
   isRehearsal: boolean | null;
   checks: CheckResult[];
   isOk: boolean;
 }
 
 export interface VerifyReport {
+  v: 1;
   root: string;
   devices: DeviceFolderReport[];
   isOk: boolean;
 }
 
+/** The path holds nothing to verify: a usage or I/O problem, not a verification failure. */
 export class VerifyInputError extends Error {}
 
-const Manifest = z.object({
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+const TokenManifest = z.object({
   v: z.literal(1),
   kind: z.literal(MANIFEST_KIND),
   rehearsal: z.boolean(),
@@ -49,34 +60,67 @@ const Manifest = z.object({
     family: z.string(),
     manufacturer: z.string(),
     model: z.string(),
-    serial: z.string(),
+    serial: z.string().min(1),
     label: z.string(),
   }),
-  keys: z.array(
-    z.object({
-      label: z.string(),
-      algorithm: z.enum(keyCurves as [string, ...string[]]),
-      rawFile: z.string(),
-      pemFile: z.string(),
-      spkiSha256: z.string().regex(/^[0-9a-f]{64}$/),
-      generatedOnDevice: z.boolean(),
-    }),
-  ),
-  files: z.array(z.object({ name: z.string(), sha256: z.string(), sizeBytes: z.number() })),
+  keys: z
+    .array(
+      z.object({
+        label: z.string().regex(/^[a-z0-9-]+$/),
+        algorithm: z.enum(keyCurves as [string, ...string[]]),
+        rawFile: z.string(),
+        pemFile: z.string(),
+        spkiSha256: Sha256,
+        generatedOnDevice: z.boolean(),
+      }),
+    )
+    .min(1),
+  files: z.array(z.object({ name: z.string(), sha256: Sha256, sizeBytes: z.number() })),
 });
+type TokenManifest = z.infer<typeof TokenManifest>;
+
+/** What a checker may look at: one device folder, read once. */
+export interface DeviceFolder {
+  path: string;
+  serial: string;
+  /** Names of the regular files in the folder. */
+  files: string[];
+  read(name: string): Uint8Array;
+}
+
+/** Product-kind specific checks; the key is the manifest's `kind`. */
+export const productCheckers: Record<
+  string,
+  (
+    folder: DeviceFolder,
+    manifest: unknown,
+  ) => { checks: CheckResult[]; isRehearsal: boolean | null }
+> = {
+  [MANIFEST_KIND]: checkTokenProvisioning,
+};
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const isDir = (path: string) => existsSync(path) && statSync(path).isDirectory();
+const isDir = (path: string) => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
 const looksLikeDeviceFolder = (path: string) =>
   existsSync(join(path, SUMS_FILE)) || existsSync(join(path, MANIFEST_FILE));
 
 /** The folder holding ceremony-products/, that folder itself, or one device folder. */
 export function findDeviceFolders(path: string): string[] {
   if (!isDir(path)) throw new VerifyInputError(`${path} is not a folder`);
-  const productsRoot = isDir(join(path, PRODUCTS_FOLDER)) ? join(path, PRODUCTS_FOLDER) : path;
-  if (productsRoot === path && looksLikeDeviceFolder(path)) return [path];
+  let productsRoot: string;
+  if (isDir(join(path, PRODUCTS_FOLDER))) productsRoot = join(path, PRODUCTS_FOLDER);
+  else if (basename(resolve(path)) === PRODUCTS_FOLDER) productsRoot = path;
+  else if (looksLikeDeviceFolder(path)) return [path];
+  else throw new VerifyInputError(`no ${PRODUCTS_FOLDER} folder and no device folder at ${path}`);
+  // Everything in ceremony-products is meant to be a device folder: a stray one is a failure.
   return readdirSync(productsRoot, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .filter((e) => e.isDirectory())
     .map((e) => join(productsRoot, e.name))
     .sort();
 }
@@ -95,124 +139,169 @@ export function parseSums(text: string): { entries: Map<string, string>; badLine
   return { entries, badLines };
 }
 
-export function verifyDeviceFolder(folder: string): DeviceFolderReport {
-  const checks: CheckResult[] = [];
-  const add = (check: string, isOk: boolean, detail: string) =>
-    checks.push({ check, isOk, detail });
-  const serial = basename(folder);
-  const files = readdirSync(folder, { withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => e.name);
-  const read = (name: string) => new Uint8Array(readFileSync(join(folder, name)));
+function checkSums(folder: DeviceFolder, others: string[]): CheckResult[] {
+  if (!folder.files.includes(SUMS_FILE))
+    return [{ check: 'sha256sums', isOk: false, detail: `${SUMS_FILE} is missing` }];
+  const { entries, badLines } = parseSums(new TextDecoder().decode(folder.read(SUMS_FILE)));
+  const missing = [...entries.keys()].filter((name) => !folder.files.includes(name));
+  const differing = [...entries].filter(
+    ([name, hash]) => folder.files.includes(name) && sha256(folder.read(name)) !== hash,
+  );
+  const problems = [
+    badLines.length > 0 ? `malformed line(s) ${badLines.join(', ')}` : '',
+    missing.length > 0 ? `listed but missing: ${missing.join(', ')}` : '',
+    differing.length > 0 ? `mismatch: ${differing.map(([n]) => n).join(', ')}` : '',
+  ].filter(Boolean);
+  const unlisted = folder.files.filter((f) => f !== SUMS_FILE && !entries.has(f));
+  const listingProblems = [
+    unlisted.length > 0 ? `not in ${SUMS_FILE}: ${unlisted.join(', ')}` : '',
+    others.length > 0 ? `not a regular file: ${others.join(', ')}` : '',
+  ].filter(Boolean);
+  return [
+    {
+      check: 'sha256sums',
+      isOk: problems.length === 0,
+      detail: problems.length === 0 ? `${entries.size} files match` : problems.join('; '),
+    },
+    {
+      check: 'all-files-listed',
+      isOk: listingProblems.length === 0,
+      detail: listingProblems.length === 0 ? 'every file is listed' : listingProblems.join('; '),
+    },
+  ];
+}
 
-  // SHA256SUMS: present, well formed, every listed file matches, every file listed.
-  if (!files.includes(SUMS_FILE)) {
-    add('sha256sums', false, `${SUMS_FILE} is missing`);
+export function verifyDeviceFolder(path: string): DeviceFolderReport {
+  const entries = readdirSync(path, { withFileTypes: true });
+  const folder: DeviceFolder = {
+    path,
+    serial: basename(path),
+    files: entries.filter((e) => e.isFile()).map((e) => e.name),
+    read: (name) => new Uint8Array(readFileSync(join(path, name))),
+  };
+  // A sub-folder or link is never a product; listing it keeps it from passing unseen.
+  const others = entries.filter((e) => !e.isFile()).map((e) => e.name);
+  const checks = checkSums(folder, others);
+  let kind: string | null = null;
+  let isRehearsal: boolean | null = null;
+  if (!folder.files.includes(MANIFEST_FILE)) {
+    checks.push({ check: 'manifest', isOk: false, detail: `${MANIFEST_FILE} is missing` });
   } else {
-    const { entries, badLines } = parseSums(readFileSync(join(folder, SUMS_FILE), 'utf8'));
-    if (badLines.length > 0) add('sha256sums', false, `malformed line(s) ${badLines.join(', ')}`);
-    const mismatched = [...entries].filter(
-      ([name, hash]) => !files.includes(name) || sha256(read(name)) !== hash,
-    );
-    add(
-      'sha256sums',
-      mismatched.length === 0 && badLines.length === 0,
-      mismatched.length === 0
-        ? `${entries.size} files match`
-        : `mismatch or missing: ${mismatched.map(([n]) => n).join(', ')}`,
-    );
-    const unlisted = files.filter((f) => f !== SUMS_FILE && !entries.has(f));
-    add(
-      'all-files-listed',
-      unlisted.length === 0,
-      unlisted.length === 0
-        ? 'every file is listed'
-        : `not in ${SUMS_FILE}: ${unlisted.join(', ')}`,
-    );
-  }
-
-  // manifest.json: shape, serial, and the files it lists.
-  let manifest: z.infer<typeof Manifest> | null = null;
-  if (!files.includes(MANIFEST_FILE)) {
-    add('manifest', false, `${MANIFEST_FILE} is missing`);
-  } else {
+    let manifest: unknown;
     try {
-      const parsed = Manifest.safeParse(
-        JSON.parse(readFileSync(join(folder, MANIFEST_FILE), 'utf8')),
+      manifest = JSON.parse(
+        new TextDecoder('utf-8', { fatal: true }).decode(folder.read(MANIFEST_FILE)),
       );
-      if (parsed.success) manifest = parsed.data;
-      else
-        add(
-          'manifest',
-          false,
-          `unexpected shape at ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-        );
     } catch {
-      add('manifest', false, `${MANIFEST_FILE} is not JSON`);
+      manifest = undefined;
+    }
+    const found = (manifest as { kind?: unknown } | null | undefined)?.kind;
+    const checker = typeof found === 'string' ? productCheckers[found] : undefined;
+    if (manifest === undefined) {
+      checks.push({ check: 'manifest', isOk: false, detail: `${MANIFEST_FILE} is not JSON` });
+    } else if (!checker) {
+      checks.push({
+        check: 'manifest',
+        isOk: false,
+        detail: `unknown product kind ${JSON.stringify(found ?? null)}`,
+      });
+    } else {
+      kind = found as string;
+      const result = checker(folder, manifest);
+      checks.push(...result.checks);
+      isRehearsal = result.isRehearsal;
     }
   }
-  if (manifest) {
-    const serialOk = serialComponent(manifest.device.serial) === serial;
-    add(
-      'manifest',
-      serialOk,
-      serialOk
-        ? `${manifest.device.manufacturer} ${manifest.device.model}, serial ${manifest.device.serial}`
-        : `manifest serial ${manifest.device.serial} is not the folder ${serial}`,
-    );
-    const listedBad = manifest.files.filter(
-      (f) => !files.includes(f.name) || sha256(read(f.name)) !== f.sha256,
-    );
-    add(
-      'manifest-files',
-      listedBad.length === 0,
-      listedBad.length === 0
-        ? `${manifest.files.length} files match the manifest`
-        : `differ from the manifest: ${listedBad.map((f) => f.name).join(', ')}`,
-    );
-    for (const key of manifest.keys)
-      add(`key:${key.label}`, ...checkKey(folder, serial, files, key));
-    add(
-      'rehearsal',
-      true,
-      manifest.rehearsal ? 'REHEARSAL products: not for production use' : 'production products',
-    );
-  }
   return {
-    folder,
-    serial,
-    isRehearsal: manifest?.rehearsal ?? null,
+    folder: path,
+    serial: folder.serial,
+    kind,
+    isRehearsal,
     checks,
     isOk: checks.every((c) => c.isOk),
   };
 }
 
-function checkKey(
-  folder: string,
-  serial: string,
-  files: string[],
-  key: z.infer<typeof Manifest>['keys'][number],
-): [boolean, string] {
-  const expected = [`${serial}_${key.label}_pubkey.pub`, `${serial}_${key.label}_pubkey.pem`];
-  if (key.rawFile !== expected[0] || key.pemFile !== expected[1])
-    return [false, `file names are not ${expected.join(' and ')}`];
-  if (!files.includes(key.rawFile) || !files.includes(key.pemFile))
-    return [false, 'key file missing'];
+/** PKCS#11 token provisioning: manifest shape, serial, listed files, and every key. */
+function checkTokenProvisioning(
+  folder: DeviceFolder,
+  input: unknown,
+): { checks: CheckResult[]; isRehearsal: boolean | null } {
+  const parsed = TokenManifest.safeParse(input);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => i.path.join('.') || '(top)').join(', ');
+    return {
+      checks: [{ check: 'manifest', isOk: false, detail: `unexpected shape at ${where}` }],
+      isRehearsal: null,
+    };
+  }
+  const manifest = parsed.data;
+  const checks: CheckResult[] = [];
+  const add = (check: string, isOk: boolean, detail: string) =>
+    checks.push({ check, isOk, detail });
+  const serialOk = serialComponent(manifest.device.serial) === folder.serial;
+  const labels = manifest.keys.map((k) => k.label);
+  const duplicate = labels.find((l, i) => labels.indexOf(l) !== i);
+  add(
+    'manifest',
+    serialOk && duplicate === undefined,
+    !serialOk
+      ? `manifest serial ${manifest.device.serial} is not the folder ${folder.serial}`
+      : duplicate !== undefined
+        ? `key ${duplicate} appears twice`
+        : `${manifest.device.manufacturer} ${manifest.device.model}, serial ${manifest.device.serial}`,
+  );
+  // The manifest lists every product file except itself and SHA256SUMS, and each must match.
+  const expected = folder.files.filter((f) => f !== MANIFEST_FILE && f !== SUMS_FILE).sort();
+  const listed = manifest.files.map((f) => f.name).sort();
+  const bad = manifest.files.filter(
+    (f) => !folder.files.includes(f.name) || sha256(folder.read(f.name)) !== f.sha256,
+  );
+  const unlisted = expected.filter((f) => !listed.includes(f));
+  add(
+    'manifest-files',
+    bad.length === 0 && unlisted.length === 0,
+    bad.length > 0
+      ? `differ from the manifest: ${bad.map((f) => f.name).join(', ')}`
+      : unlisted.length > 0
+        ? `not in the manifest: ${unlisted.join(', ')}`
+        : `${manifest.files.length} files match the manifest`,
+  );
+  for (const key of manifest.keys) add(`key:${key.label}`, ...checkKey(folder, key));
+  // Rehearsal is a property of the device: a rehearsal family can never sign off production.
+  const contradiction = !manifest.rehearsal && manifest.device.family.includes('rehearsal');
+  add(
+    'rehearsal',
+    !contradiction,
+    contradiction
+      ? `device family ${manifest.device.family} is a rehearsal device, but the manifest claims production`
+      : manifest.rehearsal
+        ? 'REHEARSAL products: not for production use'
+        : 'production products',
+  );
+  return { checks, isRehearsal: contradiction ? true : manifest.rehearsal };
+}
+
+function checkKey(folder: DeviceFolder, key: TokenManifest['keys'][number]): [boolean, string] {
+  const rawName = `${folder.serial}_${key.label}_pubkey.pub`;
+  const pemName = `${folder.serial}_${key.label}_pubkey.pem`;
+  if (key.rawFile !== rawName || key.pemFile !== pemName)
+    return [false, `file names are not ${rawName} and ${pemName}`];
+  const missing = [rawName, pemName].filter((n) => !folder.files.includes(n));
+  if (missing.length > 0) return [false, `key file missing: ${missing.join(', ')}`];
   let spki: Uint8Array;
   let parsed: ReturnType<typeof rawPublicKeyFromSpki>;
   try {
-    spki = decodePem(readFileSync(join(folder, key.pemFile), 'utf8'), 'PUBLIC KEY');
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(folder.read(pemName));
+    spki = decodePem(text, 'PUBLIC KEY');
     parsed = rawPublicKeyFromSpki(spki);
   } catch (error) {
-    return [false, `${key.pemFile}: ${error instanceof Error ? error.message : 'unreadable'}`];
+    return [false, `${pemName}: ${error instanceof Error ? error.message : 'unreadable'}`];
   }
   if (parsed.curve !== key.algorithm)
-    return [
-      false,
-      `${key.pemFile} holds a ${parsed.curve} key, the manifest says ${key.algorithm}`,
-    ];
-  if (!bytesEqual(parsed.raw, new Uint8Array(readFileSync(join(folder, key.rawFile)))))
-    return [false, `${key.rawFile} is not the key in ${key.pemFile}`];
+    return [false, `${pemName} holds a ${parsed.curve} key, the manifest says ${key.algorithm}`];
+  if (!bytesEqual(parsed.raw, folder.read(rawName)))
+    return [false, `${rawName} is not the key in ${pemName}`];
   const fingerprint = sha256(spki);
   if (fingerprint !== key.spkiSha256)
     return [false, `SPKI SHA-256 ${fingerprint} differs from the manifest`];
@@ -225,6 +314,14 @@ function checkKey(
 export function verifyProducts(path: string): VerifyReport {
   const folders = findDeviceFolders(path);
   if (folders.length === 0) throw new VerifyInputError(`no device folder found under ${path}`);
-  const devices = folders.map(verifyDeviceFolder);
-  return { root: path, devices, isOk: devices.every((d) => d.isOk) };
+  let devices: DeviceFolderReport[];
+  try {
+    devices = folders.map(verifyDeviceFolder);
+  } catch (error) {
+    // A folder or file that cannot be read at all is an I/O problem, not a verdict.
+    throw new VerifyInputError(
+      `cannot read the products: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return { v: 1, root: path, devices, isOk: devices.every((d) => d.isOk) };
 }

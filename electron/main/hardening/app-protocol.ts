@@ -17,6 +17,27 @@ const contentTypes: Readonly<Record<string, string>> = {
   '.json': 'application/json',
 };
 
+/**
+ * True for URLs at vigil://app and nowhere else: parsed with URL and compared by scheme and host
+ * (never a string prefix), with no port or credentials smuggled in.
+ */
+export function isAppUrl(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  // SECURITY: vigil: is not a special scheme, so URL.origin is 'null': compare the parts (checklist #13).
+  return (
+    parsed.protocol === `${APP_SCHEME}:` &&
+    parsed.hostname === APP_HOST &&
+    parsed.port === '' &&
+    parsed.username === '' &&
+    parsed.password === ''
+  );
+}
+
 export type AppRequestResolution =
   { ok: true; filePath: string; contentType: string } | { ok: false; status: 404 | 405 };
 

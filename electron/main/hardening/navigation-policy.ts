@@ -1,21 +1,19 @@
 // Navigation and new windows: nothing leaves vigil://app (checklist #13, #14, #11, #12).
 import type { App, WebContents } from 'electron';
-import { APP_ORIGIN } from './app-protocol.ts';
+import { isAppUrl } from './app-protocol.ts';
 
-/** In-app routes only: compare parsed origins, never string prefixes. */
+/** In-app routes only: the URL is parsed and its scheme and host compared, never a prefix. */
 export function isAllowedNavigation(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'vigil:' && `${parsed.protocol}//${parsed.host}` === APP_ORIGIN;
-  } catch {
-    return false;
-  }
+  return isAppUrl(url);
 }
 
 export function guardWebContents(contents: WebContents): void {
-  // SECURITY: a compromised renderer cannot navigate away or redirect (checklist #13).
+  // SECURITY: a compromised renderer cannot navigate away or be redirected away (checklist #13).
   contents.on('will-navigate', (event, url) => {
     if (!isAllowedNavigation(url)) event.preventDefault();
+  });
+  contents.on('will-frame-navigate', (event) => {
+    if (!isAllowedNavigation(event.url)) event.preventDefault();
   });
   contents.on('will-redirect', (event, url) => {
     if (!isAllowedNavigation(url)) event.preventDefault();
@@ -25,6 +23,7 @@ export function guardWebContents(contents: WebContents): void {
   contents.on('will-attach-webview', (event) => event.preventDefault());
 }
 
+/** Guards every WebContents Electron creates, including any we did not ask for. */
 export function applyNavigationPolicy(app: App): void {
   app.on('web-contents-created', (_event, contents) => guardWebContents(contents));
 }

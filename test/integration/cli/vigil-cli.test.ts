@@ -1,16 +1,16 @@
-// `vigil` as a user runs it: a subprocess through bin/vigil.mjs, with real SoftHSM2 products.
+// `vigil` as a user runs it: a subprocess through bin/vigil.mjs, on products made by a real
+// SoftHSM2 ceremony and on a data folder holding a real rehearsal token.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
-import {
-  caller,
-  freshDataDir,
-  openCore,
-  provisionRehearsalToken,
-} from '../../helpers/softhsm-token.ts';
+import { after, before, describe, it } from 'node:test';
+import { UsageError, formatTable, parseCommand } from '../../../electron/core/cli/vigil.ts';
+import { VigilCore } from '../../../electron/core/vigil-core.ts';
+import type { VerifyReport } from '../../../electron/core/products/verify-products.ts';
+import { FACTORY_SO_PIN, caller, freshDataDir } from '../../helpers/softhsm-token.ts';
 
 const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'vigil.mjs');
 
@@ -18,109 +18,236 @@ function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
   const result = spawnSync(process.execPath, [bin, ...args], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 30_000,
   });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
-describe('vigil verify on products made by a real SoftHSM2 ceremony', () => {
-  let exportDir: string;
-  before(async () => {
-    exportDir = mkdtempSync(join(tmpdir(), 'vigil-cli-export-'));
-    const core = openCore({ pickFolder: () => Promise.resolve(exportDir) });
-    try {
-      await provisionRehearsalToken(core, { soPin: '0123456789abcdef', userPin: '135790' });
-      const call = caller(core);
-      await call('ceremony.confirmFingerprints', {});
-      await call('media.export', { targetId: (await call('media.pickFolder', {})).id });
-    } finally {
-      core.close();
+describe('parseCommand (pure)', () => {
+  it('reads the three commands and --json', () => {
+    assert.deepEqual(parseCommand(['devices']), { command: 'devices', isJson: false });
+    assert.deepEqual(parseCommand(['devices', '--json']), { command: 'devices', isJson: true });
+    assert.deepEqual(parseCommand(['--json', 'verify', '/media/usb']), {
+      command: 'verify',
+      path: '/media/usb',
+      isJson: true,
+    });
+    assert.deepEqual(parseCommand(['--help']), { command: 'help' });
+    assert.deepEqual(parseCommand(['verify', '-h']), { command: 'help' });
+  });
+
+  it('refuses what it does not know, with a reason', () => {
+    for (const [argv, reason] of [
+      [[], /no command given/],
+      [['format-disk'], /unknown command "format-disk"/],
+      [['verify'], /exactly one folder/],
+      [['verify', 'a', 'b'], /exactly one folder/],
+      [['devices', 'extra'], /takes no arguments/],
+      [['devices', '--frobnicate'], /frobnicate/],
+    ] as const) {
+      assert.throws(
+        () => parseCommand(argv),
+        (e: unknown) => e instanceof UsageError && reason.test(e.message),
+      );
     }
   });
 
-  it('exits 0 and names the device folder as rehearsal', () => {
-    const { code, out } = vigil(['verify', exportDir]);
-    assert.equal(code, 0, out);
-    assert.match(out, /^OK .*\[REHEARSAL\]$/m);
+  it('lays out tables in aligned columns', () => {
+    assert.equal(
+      formatTable([
+        ['A', 'BB', 'C'],
+        ['ccc', 'd', 'e'],
+      ]),
+      'A    BB  C\nccc  d   e',
+    );
+  });
+});
+
+describe('vigil verify on products made by a real SoftHSM2 ceremony', () => {
+  let dataDir: string;
+  let exportDir: string;
+  let deviceFolder: string;
+
+  before(async () => {
+    dataDir = freshDataDir('vigil-cli-ceremony-');
+    exportDir = mkdtempSync(join(tmpdir(), 'vigil-cli-export-'));
+    const core = new VigilCore({
+      dataDir,
+      lsblk: () => Promise.resolve('{"blockdevices":[]}'),
+      pickFolder: () => Promise.resolve(exportDir),
+    });
+    try {
+      const call = caller(core);
+      await call('devices.createRehearsalToken', { label: 'cli-ceremony' });
+      await call('ceremony.selectDevice', { family: 'softhsm-rehearsal' });
+      await call('ceremony.reinitialise', {
+        currentSoPin: FACTORY_SO_PIN,
+        newSoPin: '0123456789abcdef',
+        newSoPinRepeat: '0123456789abcdef',
+        newUserPin: '135790',
+        newUserPinRepeat: '135790',
+      });
+      await call('ceremony.generateKeys', { curve: 'P-256', userPin: '135790' });
+      await call('ceremony.confirmFingerprints', {});
+      const target = await call('media.pickFolder', {});
+      await call('media.export', { targetId: target.id });
+    } finally {
+      core.close();
+    }
+    const [serial] = readdirSync(join(exportDir, 'ceremony-products'));
+    deviceFolder = join(exportDir, 'ceremony-products', serial ?? '');
+  });
+  after(() => {
+    rmSync(exportDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('exits 0 and marks the device folder as REHEARSAL', () => {
+    const { code, out, err } = vigil(['verify', exportDir]);
+    assert.equal(code, 0, out + err);
+    assert.match(out, /^OK {3}.*\[REHEARSAL\]$/m);
+    assert.doesNotMatch(out, /\[production\]/);
+    assert.match(out, /ok {3}key:root: P-256, SPKI SHA-256 [0-9a-f]{64}, generated on device/);
     assert.match(out, /verified 1 device folder/);
   });
 
-  it('prints a JSON report with --json', () => {
+  it('accepts the device folder itself and ceremony-products as the path', () => {
+    assert.equal(vigil(['verify', deviceFolder]).code, 0);
+    assert.equal(vigil(['verify', join(exportDir, 'ceremony-products')]).code, 0);
+  });
+
+  it('prints a machine-readable report with --json', () => {
     const { code, out } = vigil(['verify', exportDir, '--json']);
     assert.equal(code, 0);
-    const report = JSON.parse(out) as {
-      isOk: boolean;
-      devices: { isRehearsal: boolean; checks: { check: string }[] }[];
-    };
+    const report = JSON.parse(out) as VerifyReport;
     assert.equal(report.isOk, true);
+    assert.equal(report.devices.length, 1);
     assert.equal(report.devices[0]?.isRehearsal, true);
-    assert.ok(report.devices[0]?.checks.some((c) => c.check === 'key:root'));
+    assert.equal(report.devices[0]?.kind, 'vigil.pkcs11-token-provisioning');
+    assert.deepEqual(
+      report.devices[0]?.checks.filter((c) => !c.isOk),
+      [],
+    );
+  });
+
+  it('wrote .pem files that openssl accepts, with the fingerprint the manifest states', () => {
+    const manifest = JSON.parse(readFileSync(join(deviceFolder, 'manifest.json'), 'utf8')) as {
+      keys: { pemFile: string; spkiSha256: string }[];
+    };
+    assert.equal(manifest.keys.length, 2);
+    for (const key of manifest.keys) {
+      const pem = join(deviceFolder, key.pemFile);
+      execFileSync('openssl', ['pkey', '-pubin', '-in', pem, '-noout'], { stdio: 'pipe' });
+      const der = execFileSync('openssl', ['pkey', '-pubin', '-in', pem, '-outform', 'DER']);
+      assert.equal(createHash('sha256').update(der).digest('hex'), key.spkiSha256, key.pemFile);
+    }
   });
 
   it('exits 1 with the reason once a product is altered', () => {
-    const folder = join(
-      exportDir,
-      'ceremony-products',
-      readdirSync(join(exportDir, 'ceremony-products'))[0] ?? '',
-    );
-    const pem = readdirSync(folder).find((f) => f.endsWith('_targets_pubkey.pem')) ?? '';
-    appendFileSync(join(folder, pem), '\n');
+    const pem = readdirSync(deviceFolder).find((f) => f.endsWith('_targets_pubkey.pem')) ?? '';
+    appendFileSync(join(deviceFolder, pem), '\n');
     const { code, out } = vigil(['verify', exportDir]);
     assert.equal(code, 1);
-    assert.match(out, /FAIL sha256sums: mismatch or missing: .*_targets_pubkey\.pem/);
+    assert.match(out, /^FAIL .*\[REHEARSAL\]$/m);
+    assert.match(out, /FAIL sha256sums: mismatch: .*_targets_pubkey\.pem/);
     assert.match(out, /verification FAILED/);
+    const json = vigil(['verify', exportDir, '--json']);
+    assert.equal(json.code, 1);
+    assert.equal((JSON.parse(json.out) as VerifyReport).isOk, false);
   });
 });
 
 describe('vigil usage and I/O errors', () => {
-  it('exits 2 for an unknown command', () => {
-    const { code, err } = vigil(['format-disk']);
+  it('exits 2 for an unknown command, with one line on stderr', () => {
+    const { code, out, err } = vigil(['format-disk']);
     assert.equal(code, 2);
-    assert.match(err, /unknown command "format-disk"/);
+    assert.equal(out, '');
+    assert.equal(err, 'vigil: unknown command "format-disk" (see vigil --help)\n');
   });
 
   it('exits 2 for a missing folder', () => {
     const { code, err } = vigil(['verify', '/nonexistent/vigil-products']);
     assert.equal(code, 2);
-    assert.match(err, /is not a folder/);
+    assert.match(err, /^vigil: \/nonexistent\/vigil-products is not a folder$/m);
   });
 
-  it('exits 2 for verify without a folder', () => {
+  it('exits 2 for a folder that holds no products', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'vigil-cli-empty-'));
+    try {
+      const { code, err } = vigil(['verify', empty]);
+      assert.equal(code, 2);
+      assert.match(err, /no ceremony-products folder and no device folder/);
+    } finally {
+      rmSync(empty, { recursive: true });
+    }
+  });
+
+  it('exits 2 for verify without a folder and for an unknown option', () => {
     assert.equal(vigil(['verify']).code, 2);
+    assert.equal(vigil(['devices', '--frobnicate']).code, 2);
   });
 
   it('prints usage with --help and exits 0', () => {
     const { code, out } = vigil(['--help']);
     assert.equal(code, 0);
     assert.match(out, /vigil verify <products-dir>/);
+    assert.match(out, /vigil devices \[--json\]/);
   });
 });
 
 describe('vigil devices', () => {
-  it('lists a rehearsal token made in its data folder, as text and as JSON', async () => {
-    const dataDir = freshDataDir();
-    const core = openCore({ dataDir });
-    const { serial } = await caller(core)('devices.createRehearsalToken', { label: 'cli-test' });
-    core.close();
-    const text = vigil(['devices'], { VIGIL_DATA_DIR: dataDir });
-    assert.equal(text.code, 0, text.err);
+  let dataDir: string;
+  let serial: string;
+
+  before(async () => {
+    dataDir = freshDataDir('vigil-cli-devices-');
+    const core = new VigilCore({ dataDir, lsblk: () => Promise.resolve('{"blockdevices":[]}') });
+    try {
+      const created = await core
+        .dispatcher(() => true)
+        .dispatch(null, 'devices.createRehearsalToken', { label: 'cli-test' });
+      assert.ok(created.ok, JSON.stringify(created));
+      serial = (created.value as { serial: string }).serial;
+    } finally {
+      core.close();
+    }
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('lists the rehearsal token of VIGIL_DATA_DIR in a table', () => {
+    const { code, out, err } = vigil(['devices'], { VIGIL_DATA_DIR: dataDir });
+    assert.equal(code, 0, err);
+    assert.match(out, /^MODULE +STATE +PATH$/m);
+    assert.match(out, /^SoftHSM2 +loaded /m);
     assert.match(
-      text.out,
-      new RegExp(
-        `\\[REHEARSAL\\] Rehearsal token \\(SoftHSM2\\): serial ${serial}, label "cli-test"`,
-      ),
-    );
-    const json = vigil(['devices', '--json'], { VIGIL_DATA_DIR: dataDir });
-    const list = JSON.parse(json.out) as { devices: { serial: string; isRehearsal: boolean }[] };
-    assert.deepEqual(
-      list.devices.map((d) => [d.serial, d.isRehearsal]),
-      [[serial, true]],
+      out,
+      new RegExp(`^REHEARSAL +Rehearsal token \\(SoftHSM2\\) +${serial} +cli-test `, 'm'),
     );
   });
 
-  it('reports no token for an empty data folder', () => {
-    const { code, out } = vigil(['devices'], { VIGIL_DATA_DIR: freshDataDir() });
+  it('prints the same list as JSON with --json', () => {
+    const { code, out } = vigil(['devices', '--json'], { VIGIL_DATA_DIR: dataDir });
     assert.equal(code, 0);
-    assert.match(out, /no token attached/);
+    const list = JSON.parse(out) as {
+      devices: { serial: string; label: string; isRehearsal: boolean }[];
+      modules: { name: string; isLoaded: boolean }[];
+    };
+    assert.deepEqual(
+      list.devices.map((d) => [d.serial, d.label, d.isRehearsal]),
+      [[serial, 'cli-test', true]],
+    );
+    assert.ok(list.modules.some((m) => m.name === 'SoftHSM2' && m.isLoaded));
+  });
+
+  it('reports no token for an empty data folder', () => {
+    const empty = freshDataDir('vigil-cli-empty-data-');
+    try {
+      const { code, out } = vigil(['devices'], { VIGIL_DATA_DIR: empty });
+      assert.equal(code, 0);
+      assert.match(out, /no token attached/);
+      assert.doesNotMatch(out, new RegExp(serial));
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

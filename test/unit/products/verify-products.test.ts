@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import {
   VerifyInputError,
   findDeviceFolders,
@@ -11,36 +21,114 @@ import {
 import { productSet, writeProductFolder } from '../../helpers/product-fixtures.ts';
 
 const serial = 'a1b2c3d4e5f60718';
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-function fresh() {
-  const { files, set } = productSet(serial);
-  return { ...writeProductFolder(files, set.folder), set };
+const made: string[] = [];
+after(() => {
+  for (const root of made) rmSync(root, { recursive: true, force: true });
+});
+
+function fresh(options: { curve?: 'P-256' | 'P-384'; isRehearsal?: boolean } = {}) {
+  const { files, set } = productSet(serial, options);
+  return keep(writeProductFolder(files, set.folder));
 }
 
-function failedChecks(root: string): string[] {
-  return verifyProducts(root).devices.flatMap((d) =>
-    d.checks.filter((c) => !c.isOk).map((c) => `${c.check}: ${c.detail}`),
+function keep<T extends { root: string }>(written: T): T {
+  made.push(written.root);
+  return written;
+}
+
+function failures(root: string): Map<string, string> {
+  return new Map(
+    verifyProducts(root)
+      .devices.flatMap((d) => d.checks)
+      .filter((c) => !c.isOk)
+      .map((c) => [c.check, c.detail]),
   );
 }
 
-describe('verifyProducts on a good product set', () => {
-  it('passes every check and reports rehearsal', () => {
-    const { root } = fresh();
+type Manifest = {
+  rehearsal: boolean;
+  kind: string;
+  v: number;
+  keys: {
+    label: string;
+    algorithm: string;
+    rawFile: string;
+    pemFile: string;
+    spkiSha256: string;
+  }[];
+  files: { name: string; sha256: string; sizeBytes: number }[];
+};
+const readManifest = (folder: string) =>
+  JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as Manifest;
+const writeManifest = (folder: string, manifest: Manifest) =>
+  writeFileSync(join(folder, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+
+/**
+ * Recomputes the checksums after a tamper, as a careless tool (or an attacker) would, so the
+ * deeper checks must catch what SHA256SUMS no longer can.
+ */
+function reseal(folder: string, options: { manifestFiles?: boolean } = {}): void {
+  const names = readdirSync(folder).filter((n) => statSync(join(folder, n)).isFile());
+  if (options.manifestFiles ?? true) {
+    const manifest = readManifest(folder);
+    manifest.files = names
+      .filter((n) => n !== 'manifest.json' && n !== 'SHA256SUMS')
+      .map((name) => {
+        const bytes = readFileSync(join(folder, name));
+        return { name, sha256: sha256(bytes), sizeBytes: bytes.length };
+      });
+    writeManifest(folder, manifest);
+  }
+  const sums = names
+    .filter((n) => n !== 'SHA256SUMS')
+    .map((n) => `${sha256(readFileSync(join(folder, n)))}  ${n}\n`)
+    .join('');
+  writeFileSync(join(folder, 'SHA256SUMS'), sums);
+}
+
+/** Changes one base64 character on the PEM's second line, which lies inside the public point. */
+function flipPointByte(path: string): void {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const line = lines[2] ?? '';
+  lines[2] = `${line.startsWith('A') ? 'B' : 'A'}${line.slice(1)}`;
+  writeFileSync(path, lines.join('\n'));
+}
+
+describe('verifyProducts on good product sets', () => {
+  for (const curve of ['P-256', 'P-384'] as const) {
+    it(`passes every check for ${curve} and reports rehearsal`, () => {
+      const { root } = fresh({ curve });
+      const report = verifyProducts(root);
+      assert.equal(report.isOk, true, JSON.stringify(report, null, 2));
+      assert.equal(report.v, 1);
+      const [device] = report.devices;
+      assert.equal(device?.isRehearsal, true);
+      assert.equal(device?.kind, 'vigil.pkcs11-token-provisioning');
+      assert.equal(device?.serial, serial);
+      assert.deepEqual(
+        device?.checks.map((c) => c.check),
+        [
+          'sha256sums',
+          'all-files-listed',
+          'manifest',
+          'manifest-files',
+          'key:root',
+          'key:targets',
+          'rehearsal',
+        ],
+      );
+      assert.match(device?.checks.find((c) => c.check === 'key:root')?.detail ?? '', /^P-/);
+      assert.match(device?.checks.at(-1)?.detail ?? '', /^REHEARSAL/);
+    });
+  }
+
+  it('reports production products as production', () => {
+    const { root } = fresh({ isRehearsal: false });
     const report = verifyProducts(root);
-    assert.equal(report.isOk, true, JSON.stringify(report, null, 2));
-    assert.equal(report.devices[0]?.isRehearsal, true);
-    assert.deepEqual(
-      report.devices[0]?.checks.map((c) => c.check),
-      [
-        'sha256sums',
-        'all-files-listed',
-        'manifest',
-        'manifest-files',
-        'key:root',
-        'key:targets',
-        'rehearsal',
-      ],
-    );
+    assert.equal(report.isOk, true);
+    assert.equal(report.devices[0]?.isRehearsal, false);
   });
 
   it('finds the device folder from the root, from ceremony-products, and from itself', () => {
@@ -50,52 +138,80 @@ describe('verifyProducts on a good product set', () => {
     assert.deepEqual(findDeviceFolders(deviceFolder), [deviceFolder]);
   });
 
-  it('refuses a path that is not a folder or holds no device folder', () => {
+  it('checks every device folder: one bad folder fails the report, the good one stays ok', () => {
+    const { root } = fresh();
+    const other = productSet('ffff0000ffff0000');
+    keep(writeProductFolder(other.files, other.set.folder, root));
+    rmSync(join(root, other.set.folder, 'ffff0000ffff0000_root_pubkey.pub'));
+    const report = verifyProducts(root);
+    assert.deepEqual(
+      report.devices.map((d) => [d.serial, d.isOk]),
+      [
+        [serial, true],
+        ['ffff0000ffff0000', false],
+      ],
+    );
+    assert.equal(report.isOk, false);
+  });
+
+  it('refuses a path that is not a folder or holds no products, as an input error', () => {
     assert.throws(() => verifyProducts('/nonexistent/vigil'), VerifyInputError);
-    const { deviceFolder } = fresh();
+    const { root, deviceFolder } = fresh();
     assert.throws(
       () => verifyProducts(join(deviceFolder, `${serial}_root_pubkey.pem`)),
       VerifyInputError,
     );
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    assert.throws(() => verifyProducts(empty), /no ceremony-products folder/);
+    mkdirSync(join(empty, 'ceremony-products'));
+    assert.throws(() => verifyProducts(empty), /no device folder found/);
   });
 });
 
 describe('verifyProducts on tampered product sets', () => {
-  const tampers: [string, (folder: string) => void, RegExp][] = [
+  const pem = (role: string) => `${serial}_${role}_pubkey.pem`;
+  const pub = (role: string) => `${serial}_${role}_pubkey.pub`;
+  /** [what, tamper, the failing checks exactly, a pattern one of their details must match] */
+  const tampers: [string, (folder: string) => void, string[], RegExp][] = [
     [
-      'a flipped byte in a .pem',
-      (f) => {
-        const path = join(f, `${serial}_root_pubkey.pem`);
-        const text = readFileSync(path, 'utf8');
-        writeFileSync(
-          path,
-          text.replace(/\n(.)/, (_, c: string) => `\n${c === 'A' ? 'B' : 'A'}`),
-        );
-      },
-      /sha256sums: mismatch or missing: .*root_pubkey\.pem/,
+      'a flipped byte in a .pem (checksums left alone)',
+      (f) => flipPointByte(join(f, pem('root'))),
+      ['sha256sums', 'manifest-files', 'key:root'],
+      /mismatch: .*_root_pubkey\.pem/,
     ],
     [
-      'root and targets raw keys swapped',
+      'a flipped byte in a .pem, checksums recomputed',
       (f) => {
-        renameSync(join(f, `${serial}_root_pubkey.pub`), join(f, 'tmp'));
-        renameSync(join(f, `${serial}_targets_pubkey.pub`), join(f, `${serial}_root_pubkey.pub`));
-        renameSync(join(f, 'tmp'), join(f, `${serial}_targets_pubkey.pub`));
+        flipPointByte(join(f, pem('root')));
+        reseal(f);
       },
-      /key:root: .*_root_pubkey\.pub is not the key in/,
+      ['key:root'],
+      /_root_pubkey\.pub is not the key in .*_root_pubkey\.pem/,
+    ],
+    [
+      'the .pub files swapped between root and targets',
+      (f) => {
+        renameSync(join(f, pub('root')), join(f, 'swap'));
+        renameSync(join(f, pub('targets')), join(f, pub('root')));
+        renameSync(join(f, 'swap'), join(f, pub('targets')));
+        reseal(f);
+      },
+      ['key:root', 'key:targets'],
+      /_targets_pubkey\.pub is not the key in .*_targets_pubkey\.pem/,
     ],
     [
       'an edited fingerprint in the manifest',
       (f) => {
-        const path = join(f, 'manifest.json');
-        writeFileSync(
-          path,
-          readFileSync(path, 'utf8').replace(
-            /"spkiSha256": "(.)/,
-            (_, c: string) => `"spkiSha256": "${c === 'a' ? 'b' : 'a'}`,
-          ),
-        );
+        const manifest = readManifest(f);
+        const key = manifest.keys[0];
+        if (key)
+          key.spkiSha256 = `${key.spkiSha256[0] === 'a' ? 'b' : 'a'}${key.spkiSha256.slice(1)}`;
+        writeManifest(f, manifest);
+        reseal(f);
       },
-      /key:root: SPKI SHA-256 .* differs from the manifest/,
+      ['key:root'],
+      /SPKI SHA-256 [0-9a-f]{64} differs from the manifest/,
     ],
     [
       'an edited SHA256SUMS line',
@@ -106,63 +222,194 @@ describe('verifyProducts on tampered product sets', () => {
           readFileSync(path, 'utf8').replace(/^(.)/, (c: string) => (c === 'a' ? 'b' : 'a')),
         );
       },
-      /sha256sums: mismatch or missing/,
+      ['sha256sums'],
+      /mismatch: .*_root_pubkey\.pub/,
+    ],
+    [
+      'a malformed SHA256SUMS line',
+      (f) =>
+        writeFileSync(
+          join(f, 'SHA256SUMS'),
+          `${readFileSync(join(f, 'SHA256SUMS'), 'utf8')}garbage\n`,
+        ),
+      ['sha256sums'],
+      /malformed line\(s\) 6/,
     ],
     [
       'a deleted key file',
-      (f) => rmSync(join(f, `${serial}_targets_pubkey.pem`)),
-      /key:targets: key file missing/,
-    ],
-    [
-      'an extra file',
-      (f) => writeFileSync(join(f, 'notes.txt'), 'hello'),
-      /all-files-listed: not in SHA256SUMS: notes\.txt/,
-    ],
-    [
-      'a left-over partial file',
-      (f) => writeFileSync(join(f, '.manifest.json.vigil-partial'), '{'),
-      /not in SHA256SUMS: \.manifest\.json\.vigil-partial/,
-    ],
-    [
-      'a malformed manifest',
-      (f) => {
-        writeFileSync(join(f, 'manifest.json'), '{"v": 2}');
-      },
-      /manifest: unexpected shape/,
+      (f) => rmSync(join(f, pem('targets'))),
+      ['sha256sums', 'manifest-files', 'key:targets'],
+      /key file missing: .*_targets_pubkey\.pem/,
     ],
     [
       'a missing SHA256SUMS',
       (f) => rmSync(join(f, 'SHA256SUMS')),
-      /sha256sums: SHA256SUMS is missing/,
+      ['sha256sums'],
+      /SHA256SUMS is missing/,
+    ],
+    [
+      'an extra file',
+      (f) => writeFileSync(join(f, 'notes.txt'), 'hello'),
+      ['all-files-listed', 'manifest-files'],
+      /not in SHA256SUMS: notes\.txt/,
+    ],
+    [
+      'an extra key file listed in SHA256SUMS only',
+      (f) => {
+        writeFileSync(join(f, pem('snapshot')), readFileSync(join(f, pem('root'))));
+        reseal(f, { manifestFiles: false });
+      },
+      ['manifest-files'],
+      /not in the manifest: .*_snapshot_pubkey\.pem/,
+    ],
+    [
+      'a left-over partial file',
+      (f) => writeFileSync(join(f, '.manifest.json.vigil-partial'), '{'),
+      ['all-files-listed', 'manifest-files'],
+      /not in SHA256SUMS: \.manifest\.json\.vigil-partial/,
+    ],
+    [
+      'a sub-folder',
+      (f) => mkdirSync(join(f, 'more-keys')),
+      ['all-files-listed'],
+      /not a regular file: more-keys/,
+    ],
+    [
+      'a symbolic link in place of a key file',
+      (f) => {
+        renameSync(join(f, pem('root')), join(f, '..', 'outside.pem'));
+        symlinkSync(join(f, '..', 'outside.pem'), join(f, pem('root')));
+      },
+      ['sha256sums', 'all-files-listed', 'manifest-files', 'key:root'],
+      /not a regular file: .*_root_pubkey\.pem/,
+    ],
+    [
+      'the wrong serial in the key file names',
+      (f) => {
+        const wrong = 'ffffffffffffffff';
+        renameSync(join(f, pub('root')), join(f, `${wrong}_root_pubkey.pub`));
+        renameSync(join(f, pem('root')), join(f, `${wrong}_root_pubkey.pem`));
+        const manifest = readManifest(f);
+        const key = manifest.keys[0];
+        if (key) {
+          key.rawFile = `${wrong}_root_pubkey.pub`;
+          key.pemFile = `${wrong}_root_pubkey.pem`;
+        }
+        writeManifest(f, manifest);
+        reseal(f);
+      },
+      ['key:root'],
+      /file names are not a1b2c3d4e5f60718_root_pubkey\.pub and/,
+    ],
+    [
+      'a manifest that is not JSON',
+      (f) => {
+        writeFileSync(join(f, 'manifest.json'), '{"v": 1, "kind": ');
+        reseal(f, { manifestFiles: false });
+      },
+      ['manifest'],
+      /manifest\.json is not JSON/,
+    ],
+    [
+      'a manifest of another version',
+      (f) => {
+        writeManifest(f, { ...readManifest(f), v: 2 });
+        reseal(f);
+      },
+      ['manifest'],
+      /unexpected shape at v/,
+    ],
+    [
+      'a manifest of an unknown kind',
+      (f) => {
+        writeManifest(f, { ...readManifest(f), kind: 'something.else' });
+        reseal(f);
+      },
+      ['manifest'],
+      /unknown product kind "something\.else"/,
+    ],
+    [
+      'a manifest with no keys',
+      (f) => {
+        writeManifest(f, { ...readManifest(f), keys: [] });
+        reseal(f);
+      },
+      ['manifest'],
+      /unexpected shape at keys/,
+    ],
+    [
+      'a manifest algorithm that is not the key curve',
+      (f) => {
+        const manifest = readManifest(f);
+        const key = manifest.keys[0];
+        if (key) key.algorithm = 'P-384';
+        writeManifest(f, manifest);
+        reseal(f);
+      },
+      ['key:root'],
+      /holds a P-256 key, the manifest says P-384/,
+    ],
+    [
+      'two PEM blocks in one .pem',
+      (f) => {
+        const path = join(f, pem('root'));
+        writeFileSync(
+          path,
+          readFileSync(path, 'utf8') + readFileSync(join(f, pem('targets')), 'utf8'),
+        );
+        reseal(f);
+      },
+      ['key:root'],
+      /not a single PEM block labelled PUBLIC KEY/,
+    ],
+    [
+      'rehearsal products relabelled as production',
+      (f) => {
+        writeManifest(f, { ...readManifest(f), rehearsal: false });
+        reseal(f);
+      },
+      ['rehearsal'],
+      /rehearsal device, but the manifest claims production/,
     ],
   ];
-  for (const [what, tamper, expected] of tampers) {
-    it(`fails with the reason for ${what}`, () => {
+  for (const [what, tamper, failing, reason] of tampers) {
+    it(`fails for ${what}`, () => {
       const { root, deviceFolder } = fresh();
       tamper(deviceFolder);
-      const failures = failedChecks(root);
+      const found = failures(root);
+      assert.deepEqual([...found.keys()].sort(), [...failing].sort(), JSON.stringify([...found]));
       assert.ok(
-        failures.some((f) => expected.test(f)),
-        failures.join('\n'),
+        [...found.values()].some((detail) => reason.test(detail)),
+        [...found.values()].join('\n'),
       );
-      assert.equal(verifyProducts(root).isOk, false);
+      const report = verifyProducts(root);
+      assert.equal(report.isOk, false);
+      // However it was tampered with, a rehearsal set is never reported as production.
+      assert.notEqual(report.devices[0]?.isRehearsal, false);
     });
   }
 
   it('fails a folder whose name is not the manifest serial', () => {
     const { files, set } = productSet(serial);
-    const { root } = writeProductFolder(files, set.folder.replace(serial, 'ffffffffffffffff'));
-    assert.ok(failedChecks(root).some((f) => /manifest serial .* is not the folder/.test(f)));
+    const { root } = keep(
+      writeProductFolder(files, set.folder.replace(serial, 'ffffffffffffffff')),
+    );
+    const found = failures(root);
+    assert.match(
+      found.get('manifest') ?? '',
+      /manifest serial .* is not the folder ffffffffffffffff/,
+    );
+    assert.match(found.get('key:root') ?? '', /file names are not ffffffffffffffff_root/);
   });
 });
 
 describe('parseSums', () => {
-  it('reads GNU text and binary lines and rejects paths and duplicates', () => {
+  it('reads GNU text and binary lines and rejects paths, duplicates and junk', () => {
     const hash = 'a'.repeat(64);
     const { entries, badLines } = parseSums(
-      `${hash}  one\n${hash} *two\n${hash}  ../three\n${hash}  one\nnonsense\n`,
+      `${hash}  one\n${hash} *two\n${hash}  ../three\n${hash}  one\nnonsense\n${'A'.repeat(64)}  four\n`,
     );
     assert.deepEqual([...entries.keys()], ['one', 'two']);
-    assert.deepEqual(badLines, [3, 4, 5]);
+    assert.deepEqual(badLines, [3, 4, 5, 6]);
   });
 });
