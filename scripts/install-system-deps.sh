@@ -8,6 +8,7 @@ packages=(
   chromium          # the renderer under test (never a downloaded browser)
   xvfb xauth        # headful Chromium for the bridge mode
   zbar-tools        # decodes the fingerprint QR from screenshots
+  poppler-utils     # pdftotext / pdftoppm read the transcript PDF back in tests
   fusefat fuse mtools dosfstools e2fsprogs  # FAT32 and ext4 media for export tests
   util-linux coreutils  # lsblk, losetup, sync -f
 )

@@ -13,6 +13,11 @@ import { ceremonyHandlers } from './handlers/ceremony-handlers.ts';
 import { deviceHandlers } from './handlers/device-handlers.ts';
 import { journalHandlers, summariseEntry } from './handlers/journal-handlers.ts';
 import { mediaHandlers } from './handlers/media-handlers.ts';
+import { runbookHandlers } from './handlers/runbook-handlers.ts';
+import { ExportTargets } from './media/export-targets.ts';
+import { RunbookEngine } from './runbook/runbook-engine.ts';
+import { defaultRunbooksDir, RunbookLibrary } from './runbook/runbook-library.ts';
+import { printTranscriptPdf, type TranscriptPrinter } from './transcript/transcript-pdf.ts';
 import { Journal } from './journal/journal.ts';
 import { fileLog, type VigilLog } from './log.ts';
 import { systemLsblk, type LsblkSource } from './media/removable-drives.ts';
@@ -24,6 +29,10 @@ export interface CoreOptions {
   /** Main-owned folder picker (Electron dialog; tests supply a path). */
   pickFolder?: () => Promise<string | null>;
   log?: VigilLog;
+  /** resources/runbooks by default. */
+  runbooksDir?: string;
+  /** HTML → PDF for transcripts: Chromium here; the Electron shell may hand in printToPDF. */
+  printTranscript?: TranscriptPrinter;
 }
 
 export interface ResolvedCoreOptions {
@@ -37,6 +46,8 @@ export class VigilCore {
   readonly journal: Journal;
   readonly registry: DeviceRegistry;
   readonly ceremony: TokenProvisioningCeremony;
+  readonly exportTargets: ExportTargets;
+  readonly runbooks: RunbookEngine;
   readonly events = new EventHub();
   readonly log: VigilLog;
   readonly handlers: Handlers;
@@ -60,12 +71,33 @@ export class VigilCore {
       registry: this.registry,
       onStateChanged: (state) => this.events.emit('ceremony.stepChanged', state),
     });
+    this.exportTargets = new ExportTargets({
+      lsblk: this.options.lsblk,
+      pickFolder: this.options.pickFolder,
+      journal: this.journal,
+      log: this.log,
+    });
+    this.runbooks = new RunbookEngine({
+      journal: this.journal,
+      registry: this.registry,
+      targets: this.exportTargets,
+      library: new RunbookLibrary(options.runbooksDir ?? defaultRunbooksDir(), this.log),
+      recordsDir: join(options.dataDir, 'records'),
+      printTranscript: options.printTranscript ?? ((html) => printTranscriptPdf(html)),
+      onStateChanged: (state) => this.events.emit('runbook.stepChanged', state),
+    });
     this.handlers = {
+      ...runbookHandlers(this),
       ...deviceHandlers(this),
       ...ceremonyHandlers(this),
       ...mediaHandlers(this),
       ...journalHandlers(this),
     };
+  }
+
+  /** Resumes a runbook ceremony found in the journal (new signing key, unfinished END). */
+  async resumeRunbook(): Promise<void> {
+    await this.runbooks.resume();
   }
 
   dispatcher<Sender>(isTrustedSender: (sender: Sender) => boolean): Dispatcher<Sender> {

@@ -49,5 +49,19 @@ export const mediaErrorCodes = [
 ] as const;
 export type MediaErrorCode = (typeof mediaErrorCodes)[number];
 
+export const runbookErrorCodes = [
+  'runbook-unknown',
+  'runbook-invalid',
+  'ceremony-active',
+  'no-ceremony',
+  'role-mismatch',
+  'input-invalid',
+  'input-mismatch',
+  'credentials-missing',
+  'ceremony-finished',
+  'transcript-pdf-failed',
+] as const;
+export type RunbookErrorCode = (typeof runbookErrorCodes)[number];
+
 export type VigilErrorCode =
-  DispatcherErrorCode | DeviceErrorCode | CeremonyErrorCode | MediaErrorCode;
+  DispatcherErrorCode | DeviceErrorCode | CeremonyErrorCode | MediaErrorCode | RunbookErrorCode;

@@ -6,9 +6,10 @@ import { ceremony } from './ceremony.ts';
 import { devices } from './devices.ts';
 import { journal } from './journal.ts';
 import { media } from './media.ts';
+import { runbook } from './runbook.ts';
 import { channelForName } from './names.ts';
 
-export const contractDomains = { ceremony, devices, journal, media };
+export const contractDomains = { ceremony, devices, journal, media, runbook };
 
 type Domains = typeof contractDomains;
 type DomainName = keyof Domains;

@@ -18,6 +18,14 @@ export const callNames = [
   'media.pickFolder',
   'media.export',
   'media.eject',
+  'runbook.state',
+  'runbook.start',
+  'runbook.confirm',
+  'runbook.perform',
+  'runbook.recordException',
+  'runbook.acknowledgeInterruption',
+  'runbook.abandon',
+  'runbook.exportRecord',
 ] as const;
 
 export const eventNames = [
@@ -25,6 +33,7 @@ export const eventNames = [
   'devices.changed',
   'journal.appended',
   'media.exportVerified',
+  'runbook.stepChanged',
 ] as const;
 
 /** Electron IPC channel for a contract name: the one rule, also used by index.ts's channelFor. */

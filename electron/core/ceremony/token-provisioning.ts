@@ -19,6 +19,7 @@ import { PinRuleError, type NewPins } from '../../devices/smartcard-hsm/protocol
 import { VigilError } from '../errors.ts';
 import type { Journal, JournalEntry } from '../journal/journal.ts';
 import { buildTokenProducts, type ProductFile } from '../products/token-products.ts';
+import { exactlyOneToken, sameToken } from './token-presence.ts';
 
 export const CeremonyEvent = {
   started: 'ceremony.started',
@@ -230,44 +231,13 @@ export class TokenProvisioningCeremony {
     return p;
   }
 
-  /** Exactly one matching token present, and not in a deadly state. */
   async #exactlyOne(family: DeviceFamilyId): Promise<LocatedToken> {
-    const { located } = await this.#deps.registry.scan();
-    const matching = located.filter((l) => l.summary.family === family);
-    if (matching.length === 0) {
-      throw new VigilError('no-device', 'No matching device is present. Connect exactly one.');
-    }
-    if (matching.length > 1) {
-      throw new VigilError(
-        'several-devices',
-        `${matching.length} matching devices are present. Remove all but the one for this ceremony.`,
-      );
-    }
-    const only = matching[0] as LocatedToken;
-    if (only.summary.isDeadly) {
-      throw new VigilError(
-        'device-in-deadly-state',
-        `Refusing this device: ${only.summary.deadlyReason ?? ''}.`,
-      );
-    }
-    return only;
+    return exactlyOneToken(this.#deps.registry, family);
   }
 
   async #sameDevice(p: CeremonyProgress): Promise<LocatedToken> {
     if (!p.family || !p.device) throw new VigilError('wrong-step', 'no device selected');
-    let located: LocatedToken;
-    try {
-      located = await this.#exactlyOne(p.family);
-    } catch (error) {
-      if (error instanceof VigilError && error.code === 'no-device') {
-        throw new VigilError('device-gone', 'The selected device is no longer present.');
-      }
-      throw error;
-    }
-    if (located.summary.serial !== p.device.serial) {
-      throw new VigilError('device-gone', 'A different device is attached than the one selected.');
-    }
-    return located;
+    return sameToken(this.#deps.registry, p.family, p.device.serial);
   }
 
   async selectDevice(family: DeviceFamilyId): Promise<CeremonyState> {

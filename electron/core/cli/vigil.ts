@@ -8,19 +8,37 @@ import { DeviceRegistry } from '../../devices/registry.ts';
 import { useRehearsalStore } from '../../devices/softhsm/transport.ts';
 import { verifyProducts, type VerifyReport } from '../products/verify-products.ts';
 import { defaultDataDir } from '../vigil-core.ts';
+import { addWitness, isCeremonyRecord, verifyRecordFolder } from './record-commands.ts';
+import { runRehearsal } from './run-command.ts';
 
 export const USAGE = `Usage:
   vigil devices [--json]                 list PKCS#11 modules and the tokens they see
-  vigil verify <products-dir> [--json]   verify ceremony products (SHA256SUMS, manifest, keys)
+  vigil verify <dir> [--json] [--trust-key <witness.pem>]...
+                                         verify a ceremony record (attestation, journal chain,
+                                         transcript, products) or a products folder
+  vigil run <runbook.yaml> --rehearsal --answers <answers.yaml> --out <dir>
+            [--acknowledge-interruption] run a runbook headless on a rehearsal token
+  vigil attest <record-dir> --key <witness-private.pem>
+                                         add a witness signature to the record's attestation
   vigil --help
 
-Exit codes: 0 all good, 1 verification failed, 2 usage or I/O error.
+Exit codes: 0 all good, 1 verification failed (run: a step failed), 2 usage or I/O error,
+3 (run) an interrupted device action needs --acknowledge-interruption.
 Data folder: $VIGIL_DATA_DIR, else $XDG_DATA_HOME/vigil (rehearsal tokens live there).`;
 
 export type CliCommand =
   | { command: 'help' }
   | { command: 'devices'; isJson: boolean }
-  | { command: 'verify'; path: string; isJson: boolean };
+  | { command: 'verify'; path: string; isJson: boolean; trustKeys: string[] }
+  | {
+      command: 'run';
+      runbook: string;
+      answers: string;
+      out: string;
+      isRehearsal: boolean;
+      acknowledgeInterruption: boolean;
+    }
+  | { command: 'attest'; path: string; key: string };
 
 export class UsageError extends Error {}
 
@@ -34,6 +52,12 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       options: {
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        'trust-key': { type: 'string', multiple: true },
+        key: { type: 'string' },
+        answers: { type: 'string' },
+        out: { type: 'string' },
+        rehearsal: { type: 'boolean', default: false },
+        'acknowledge-interruption': { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -42,15 +66,42 @@ export function parseCommand(argv: readonly string[]): CliCommand {
   const [command, ...rest] = parsed.positionals;
   const isJson = parsed.values.json;
   if (parsed.values.help || command === 'help') return { command: 'help' };
+  const v = parsed.values;
+  const allowOnly = (name: string, allowed: readonly string[]) => {
+    const given = ['trust-key', 'key', 'answers', 'out', 'rehearsal', 'acknowledge-interruption']
+      .filter((o) => v[o as keyof typeof v] !== undefined && v[o as keyof typeof v] !== false)
+      .filter((o) => !allowed.includes(o));
+    if (given[0] !== undefined) throw new UsageError(`${name} takes no --${given[0]}`);
+  };
   switch (command) {
     case undefined:
       throw new UsageError('no command given');
     case 'devices':
       if (rest.length > 0) throw new UsageError('devices takes no arguments');
+      allowOnly('devices', []);
       return { command: 'devices', isJson };
     case 'verify':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('verify takes exactly one folder');
-      return { command: 'verify', path: rest[0], isJson };
+      allowOnly('verify', ['trust-key']);
+      return { command: 'verify', path: rest[0], isJson, trustKeys: v['trust-key'] ?? [] };
+    case 'run':
+      if (rest.length !== 1 || !rest[0]) throw new UsageError('run takes exactly one runbook file');
+      allowOnly('run', ['answers', 'out', 'rehearsal', 'acknowledge-interruption']);
+      if (!v.answers) throw new UsageError('run needs --answers <answers.yaml>');
+      if (!v.out) throw new UsageError('run needs --out <dir>');
+      return {
+        command: 'run',
+        runbook: rest[0],
+        answers: v.answers,
+        out: v.out,
+        isRehearsal: v.rehearsal,
+        acknowledgeInterruption: v['acknowledge-interruption'],
+      };
+    case 'attest':
+      if (rest.length !== 1 || !rest[0]) throw new UsageError('attest takes exactly one folder');
+      allowOnly('attest', ['key']);
+      if (!v.key) throw new UsageError('attest needs --key <witness-private.pem>');
+      return { command: 'attest', path: rest[0], key: v.key };
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -148,10 +199,30 @@ export async function runCli(
         return 0;
       }
       case 'verify': {
+        if (isCeremonyRecord(command.path)) {
+          return verifyRecordFolder(command.path, command.trustKeys, command.isJson, out);
+        }
+        if (command.trustKeys.length > 0)
+          throw new UsageError('--trust-key needs a ceremony record');
         const report = verifyProducts(command.path);
         out(command.isJson ? JSON.stringify(report, null, 2) : formatReport(report));
         return report.isOk ? 0 : 1;
       }
+      case 'run': {
+        const outcome = await runRehearsal({
+          runbookPath: command.runbook,
+          answersPath: command.answers,
+          outDir: command.out,
+          isRehearsal: command.isRehearsal,
+          acknowledgeInterruption: command.acknowledgeInterruption,
+        });
+        const [last, ...before] = [...outcome.lines].reverse();
+        for (const line of before.reverse()) out(line);
+        if (last !== undefined) (outcome.exitCode === 0 ? out : err)(last);
+        return outcome.exitCode;
+      }
+      case 'attest':
+        return addWitness(command.path, command.key, out);
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

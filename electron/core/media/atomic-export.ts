@@ -34,8 +34,17 @@ export interface ExportRequest {
   root: string;
   /** Folder below root, e.g. ceremony-products/<serial>. */
   folder: string;
+  /** Names relative to `folder`; a name with '/' lands in a subfolder this export creates. */
   files: readonly ProductFile[];
   isRehearsal: boolean;
+  /** Written last, so its presence on the medium means "export complete" (default manifest.json). */
+  completionFile?: string;
+}
+
+/** A relative file name with no empty, '.' or '..' segment. */
+function isSafeRelativeName(name: string): boolean {
+  const segments = name.split('/');
+  return segments.every((s) => s.length > 0 && s !== '.' && s !== '..' && !s.includes('\\'));
 }
 
 // ENOTCONN and ECONNABORTED: a FUSE driver (fusefat, exfat-fuse) that died with the medium.
@@ -130,24 +139,33 @@ function writeFileDurably(path: string, bytes: Uint8Array): void {
   }
 }
 
-/** Refuses to put rehearsal and production products on one medium. */
+/** Where ceremony records (transcript, journal, attestation, products) go on a medium. */
+export const RECORDS_FOLDER = 'vigil-records';
+
+/** Refuses to put rehearsal and production products (or records) on one medium. */
 function checkNoRehearsalMix(root: string, isRehearsal: boolean): void {
-  const productsRoot = join(root, PRODUCTS_FOLDER);
-  if (!existsSync(productsRoot)) return;
-  for (const entry of readdirSync(productsRoot, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const manifestPath = join(productsRoot, entry.name, MANIFEST_FILE);
-    if (!existsSync(manifestPath)) continue;
-    let other: unknown;
-    try {
-      other = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { rehearsal?: unknown }).rehearsal;
-    } catch {
-      other = undefined;
-    }
-    if (other !== isRehearsal) {
-      throw new VigilError('rehearsal-mix-refused', mediaMessages['rehearsal-mix-refused'], {
-        existing: entry.name,
-      });
+  const marked = [
+    { folder: PRODUCTS_FOLDER, file: MANIFEST_FILE },
+    { folder: RECORDS_FOLDER, file: 'transcript.json' },
+  ];
+  for (const { folder, file } of marked) {
+    const parent = join(root, folder);
+    if (!existsSync(parent)) continue;
+    for (const entry of readdirSync(parent, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const markerPath = join(parent, entry.name, file);
+      if (!existsSync(markerPath)) continue;
+      let other: unknown;
+      try {
+        other = (JSON.parse(readFileSync(markerPath, 'utf8')) as { rehearsal?: unknown }).rehearsal;
+      } catch {
+        other = undefined;
+      }
+      if (other !== isRehearsal) {
+        throw new VigilError('rehearsal-mix-refused', mediaMessages['rehearsal-mix-refused'], {
+          existing: `${folder}/${entry.name}`,
+        });
+      }
     }
   }
 }
@@ -177,8 +195,12 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
   if (existsSync(destination)) {
     throw new VigilError('products-exist', mediaMessages['products-exist'], { destination });
   }
+  if (!files.every((f) => isSafeRelativeName(f.name))) {
+    throw new VigilError('media-io-error', 'a product file name escapes its folder');
+  }
+  const completionFile = request.completionFile ?? MANIFEST_FILE;
   const manifestLast = [...files].sort(
-    (a, b) => Number(a.name === MANIFEST_FILE) - Number(b.name === MANIFEST_FILE),
+    (a, b) => Number(a.name === completionFile) - Number(b.name === completionFile),
   );
   // The folders this export creates, outermost first, so a failure removes exactly those and a
   // success fsyncs the parent of each (a new directory entry is durable only then).
@@ -202,10 +224,13 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
     step.phase = 'write';
     for (const file of manifestLast) {
       step.file = file.name;
-      const partial = join(destination, `.${file.name}.vigil-partial`);
+      const finalPath = join(destination, file.name);
+      const parent = dirname(finalPath);
+      ensureFolders(destination, parent, created);
+      const partial = join(parent, `.${file.name.split('/').at(-1) ?? ''}.vigil-partial`);
       writeFileDurably(partial, file.bytes);
-      renameSync(partial, join(destination, file.name));
-      fsyncDirectory(destination);
+      renameSync(partial, finalPath);
+      fsyncDirectory(parent);
     }
     for (const folderPath of created) fsyncDirectory(dirname(folderPath));
     step.phase = 'read-back';
@@ -234,6 +259,19 @@ export async function exportProducts(request: ExportRequest): Promise<ExportedFi
     // Remove exactly what this export created; a folder someone else made meanwhile is not ours.
     if (created[0] !== undefined) removePartialExport(created[0]);
     fail(error, code, { destination, root, phase: step.phase, file: step.file });
+  }
+}
+
+/** Creates the subfolders between the export folder and `parent`, remembering each one. */
+function ensureFolders(destination: string, parent: string, created: string[]): void {
+  let folderPath = destination;
+  for (const segment of relative(destination, parent)
+    .split(sep)
+    .filter((s) => s.length > 0)) {
+    folderPath = join(folderPath, segment);
+    if (existsSync(folderPath)) continue;
+    mkdirSync(folderPath, { mode: 0o755 });
+    created.push(folderPath);
   }
 }
 

@@ -79,6 +79,11 @@ export function loadRunbook(text: string, actions: ActionCatalog): Runbook {
         const { line, col } = lines.linePos(node.range?.[0] ?? 0);
         throw new RunbookError('YAML anchors and aliases are not allowed in runbooks', line, col);
       }
+      // Runbooks are plain data: no explicit tags (!!binary, !!js/function, custom ones).
+      if (!isAlias(node) && node.tag !== undefined) {
+        const { line, col } = lines.linePos(node.range?.[0] ?? 0);
+        throw new RunbookError(`YAML tags are not allowed in runbooks (${node.tag})`, line, col);
+      }
     },
   });
   const parsed = Runbook.safeParse(doc.toJS({ maxAliasCount: 0 }));
@@ -133,12 +138,17 @@ function checkMeaning(runbook: Runbook, actions: ActionCatalog, positions: Posit
           if (credentialWords.test(key))
             positions.fail([...at, 'do', 'with', key], 'credentials never appear in runbooks');
         }
+        // `<name>From: <input>` takes a parameter from an input collected earlier.
+        for (const [key, value] of Object.entries(step.do.with ?? {})) {
+          if (key.endsWith('From') && (typeof value !== 'string' || !inputIds.has(value)))
+            positions.fail([...at, 'do', 'with', key], `unknown input "${String(value)}"`);
+        }
         const params = schema.safeParse(step.do.with ?? {});
         if (!params.success) {
           const issue = params.error.issues[0];
           positions.fail(
             [...at, 'do', 'with', ...((issue?.path ?? []) as Path)],
-            `${step.do.action}: ${issue?.message ?? 'bad parameters'}`,
+            `${step.do.action}: ${issue?.path.join('.') || 'parameters'}: ${issue?.message ?? 'bad parameters'}`,
           );
         }
       }

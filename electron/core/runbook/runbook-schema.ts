@@ -25,6 +25,8 @@ export const DeviceAction = z.strictObject({
     .string()
     .regex(/^[a-z][A-Za-z0-9]*\.[a-z][A-Za-z0-9]*$/, 'actions are family.operation'),
   with: z.record(z.string(), z.union([z.string().max(200), z.number(), z.boolean()])).optional(),
+  /** What the people in the room are told; the action's own title is shown when absent. */
+  text: z.string().min(1).max(2000).optional(),
 });
 
 export interface Step {

@@ -31,6 +31,7 @@ describe('parseCommand (pure)', () => {
       command: 'verify',
       path: '/media/usb',
       isJson: true,
+      trustKeys: [],
     });
     assert.deepEqual(parseCommand(['--help']), { command: 'help' });
     assert.deepEqual(parseCommand(['verify', '-h']), { command: 'help' });

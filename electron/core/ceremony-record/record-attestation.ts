@@ -1,0 +1,103 @@
+// The ceremony record's files and its attestation: an in-toto Statement v1 whose subjects are every
+// file of the record, in a DSSE envelope signed by the per-ceremony key. Witnesses add their own
+// signatures to the same envelope. Pure apart from the signing keys handed in.
+import type { KeyObject } from 'node:crypto';
+import { sha256Hex } from '../../formats/fingerprint.ts';
+import { Envelope, envelopeFor, statement, type Statement } from '../../formats/dsse.ts';
+import { addSignature, keyIdOf } from '../attestation/dsse-signing.ts';
+import type { ProductFile } from '../products/token-products.ts';
+import { PREDICATE_TYPE, RecordFiles, type Transcript } from '../transcript/transcript-schema.ts';
+
+export interface RecordInput {
+  transcript: Transcript;
+  transcriptHtml: string;
+  transcriptPdf: Uint8Array;
+  journalText: string;
+  runbookText: string;
+  /** Names relative to the products folder. */
+  products: readonly ProductFile[];
+  signer: { privateKey: KeyObject; publicKey: KeyObject };
+}
+
+const encode = (text: string) => new TextEncoder().encode(text);
+
+/** What the Statement says about the ceremony, taken from the transcript. */
+export function ceremonyPredicate(transcript: Transcript): Record<string, unknown> {
+  return {
+    ceremonyId: transcript.ceremonyId,
+    rehearsal: transcript.rehearsal,
+    runbook: {
+      id: transcript.runbook.id,
+      title: transcript.runbook.title,
+      sha256: transcript.runbook.sha256,
+    },
+    startedAt: transcript.startedAt,
+    finishedAt: transcript.finishedAt,
+    participants: transcript.participants,
+    inputs: transcript.inputs.map((i) => ({ id: i.id, value: i.value })),
+    devices: transcript.devices,
+    steps: transcript.steps.map((s) => ({
+      number: s.number,
+      action: s.action,
+      outcome: s.outcome,
+      confirmedBy: s.confirmedBy,
+    })),
+    exceptions: transcript.exceptions.length,
+    journal: { entries: transcript.journal.entries, finalHash: transcript.journal.finalHash },
+    signingKeys: transcript.signingKeys.map((k) => k.keyId),
+  };
+}
+
+export function assembleRecord(input: RecordInput): ProductFile[] {
+  const files: ProductFile[] = [
+    ...input.products.map((p) => ({
+      name: `${RecordFiles.productsFolder}/${p.name}`,
+      bytes: p.bytes,
+    })),
+    {
+      name: RecordFiles.transcriptJson,
+      bytes: encode(JSON.stringify(input.transcript, null, 2) + '\n'),
+    },
+    { name: RecordFiles.transcriptHtml, bytes: encode(input.transcriptHtml) },
+    { name: RecordFiles.transcriptPdf, bytes: input.transcriptPdf },
+    { name: RecordFiles.journal, bytes: encode(input.journalText) },
+    { name: RecordFiles.runbook, bytes: encode(input.runbookText) },
+  ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const subjects = files.map((f) => ({ name: f.name, sha256: sha256Hex(f.bytes) }));
+  const payload: Statement = statement(
+    subjects,
+    PREDICATE_TYPE,
+    ceremonyPredicate(input.transcript),
+  );
+  const envelope = addSignature(
+    envelopeFor(encode(JSON.stringify(payload))),
+    input.signer.privateKey,
+    input.signer.publicKey,
+  );
+  return [
+    ...files,
+    { name: RecordFiles.envelope, bytes: encode(JSON.stringify(envelope, null, 2) + '\n') },
+  ];
+}
+
+export class WitnessSignatureError extends Error {}
+
+/** A witness's signature added to the envelope; the same key cannot sign twice. */
+export function addWitnessSignature(
+  envelopeBytes: Uint8Array,
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+): Uint8Array {
+  let envelope: Envelope;
+  try {
+    envelope = Envelope.parse(JSON.parse(new TextDecoder().decode(envelopeBytes)));
+  } catch {
+    throw new WitnessSignatureError('the attestation envelope is not a DSSE envelope');
+  }
+  const keyid = keyIdOf(publicKey);
+  if (envelope.signatures.some((s) => s.keyid === keyid)) {
+    throw new WitnessSignatureError('this key has already signed the attestation');
+  }
+  const signed = addSignature(envelope, privateKey, publicKey);
+  return encode(JSON.stringify(signed, null, 2) + '\n');
+}

@@ -1,0 +1,371 @@
+// Verifies a ceremony record folder: the attestation's signatures and subjects against the files,
+// the journal's hash chain from runbook.started to runbook.finished, and that the transcript, the
+// journal, the Statement and the products all tell the same story (rehearsal marking included).
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { sha256Hex } from '../../formats/fingerprint.ts';
+import { Envelope, envelopePayload, Statement } from '../../formats/dsse.ts';
+import { checkSignatures, keyIdOf, type SignatureCheck } from '../attestation/dsse-signing.ts';
+import { entryHash, type JournalEntry } from '../journal/journal.ts';
+import { verifyProducts, type VerifyReport } from '../products/verify-products.ts';
+import { PREDICATE_TYPE, RecordFiles, Transcript } from '../transcript/transcript-schema.ts';
+import { ceremonyPredicate } from './record-attestation.ts';
+
+export const MAX_RECORD_FILE_BYTES = 64 * 1024 * 1024;
+
+export interface RecordCheck {
+  check: string;
+  isOk: boolean;
+  detail: string;
+}
+
+export interface RecordSignature {
+  keyid: string;
+  signer: 'ceremony' | 'witness' | 'unknown';
+  isValid: boolean;
+  detail: string;
+}
+
+export interface RecordReport {
+  v: 1;
+  kind: 'ceremony-record';
+  root: string;
+  ceremonyId: string | null;
+  isRehearsal: boolean | null;
+  checks: RecordCheck[];
+  signatures: RecordSignature[];
+  products: VerifyReport | null;
+  isOk: boolean;
+}
+
+export class RecordInputError extends Error {}
+
+/** Every regular file below `dir`; a symlink, device or oversized file is a failed check. */
+function listFiles(dir: string, problems: string[]): Map<string, string> {
+  const hashes = new Map<string, string>();
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      const name = relative(dir, path);
+      const stat = lstatSync(path);
+      if (stat.isSymbolicLink()) problems.push(`${name} is a symbolic link`);
+      else if (stat.isDirectory()) walk(path);
+      else if (!stat.isFile()) problems.push(`${name} is not a regular file`);
+      else if (stat.size > MAX_RECORD_FILE_BYTES) problems.push(`${name} is larger than 64 MiB`);
+      else hashes.set(name, sha256Hex(readFileSync(path)));
+    }
+  };
+  walk(dir);
+  return hashes;
+}
+
+function readJournal(text: string): JournalEntry[] | string {
+  if (!text.endsWith('\n')) return 'the journal does not end with a complete line';
+  const entries: JournalEntry[] = [];
+  for (const [index, line] of text.slice(0, -1).split('\n').entries()) {
+    try {
+      entries.push(JSON.parse(line) as JournalEntry);
+    } catch {
+      return `journal line ${index + 1} is not JSON`;
+    }
+  }
+  return entries;
+}
+
+/** The chain of one ceremony's lines: links, hashes and sequence, from its first entry's prev. */
+export function checkJournalSegment(entries: readonly JournalEntry[]): string | null {
+  const first = entries[0];
+  if (!first) return 'the journal is empty';
+  let prev = first.prev;
+  for (const [index, entry] of entries.entries()) {
+    const line = index + 1;
+    if (entry.v !== 1) return `journal line ${line}: unknown version`;
+    if (entry.seq !== first.seq + index)
+      return `journal line ${line}: sequence ${entry.seq} out of order`;
+    if (entry.prev !== prev) return `journal line ${line}: previous-hash link broken`;
+    const { hash, ...rest } = entry;
+    if (entryHash(rest) !== hash)
+      return `journal line ${line}: entry hash does not match its content`;
+    prev = hash;
+  }
+  return null;
+}
+
+interface JournalledKey {
+  keyId: string;
+  publicKeyPem: string;
+}
+
+export function verifyRecord(
+  dir: string,
+  options: { trustedWitnessKeys?: readonly KeyObject[] } = {},
+): RecordReport {
+  const checks: RecordCheck[] = [];
+  const check = (name: string, isOk: boolean, detail: string) => {
+    checks.push({ check: name, isOk, detail });
+    return isOk;
+  };
+  const read = (name: string): string | null => {
+    try {
+      return readFileSync(join(dir, name), 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const envelopeText = read(RecordFiles.envelope);
+  if (envelopeText === null) {
+    throw new RecordInputError(`${dir} holds no ${RecordFiles.envelope}`);
+  }
+  const report: RecordReport = {
+    v: 1,
+    kind: 'ceremony-record',
+    root: dir,
+    ceremonyId: null,
+    isRehearsal: null,
+    checks,
+    signatures: [],
+    products: null,
+    isOk: false,
+  };
+
+  // 1. The envelope and its Statement.
+  let envelope: Envelope | null = null;
+  let payload: Statement | null = null;
+  try {
+    envelope = Envelope.parse(JSON.parse(envelopeText));
+    payload = Statement.parse(JSON.parse(new TextDecoder().decode(envelopePayload(envelope))));
+    check(
+      'attestation',
+      payload.predicateType === PREDICATE_TYPE,
+      `in-toto Statement v1, predicate ${payload.predicateType}`,
+    );
+  } catch (error) {
+    check(
+      'attestation',
+      false,
+      `not a DSSE envelope of an in-toto Statement v1 (${error instanceof Error ? error.message.split('\n')[0] : ''})`,
+    );
+  }
+
+  // 2. Subjects against the files: every file is a subject, every subject a file with its digest.
+  const problems: string[] = [];
+  const files = listFiles(dir, problems);
+  files.delete(RecordFiles.envelope);
+  if (payload) {
+    const subjects = new Map(payload.subject.map((s) => [s.name, s.digest.sha256]));
+    for (const [name, sha256] of subjects) {
+      const actual = files.get(name);
+      if (actual === undefined) problems.push(`${name} is in the attestation but missing`);
+      else if (actual !== sha256)
+        problems.push(`${name}: sha256 ${actual} is not the attested digest ${sha256}`);
+    }
+    for (const name of files.keys()) {
+      if (!subjects.has(name)) problems.push(`${name} is not covered by the attestation`);
+    }
+  }
+  check(
+    'subjects',
+    payload !== null && problems.length === 0,
+    problems.length === 0
+      ? `${files.size} files, each with its attested sha256`
+      : problems.join('; '),
+  );
+
+  // 3. The transcript.
+  let transcript: Transcript | null = null;
+  try {
+    transcript = Transcript.parse(JSON.parse(read(RecordFiles.transcriptJson) ?? ''));
+    report.ceremonyId = transcript.ceremonyId;
+    check(
+      'transcript',
+      true,
+      `ceremony ${transcript.ceremonyId}, ${transcript.steps.length} steps`,
+    );
+  } catch {
+    check(
+      'transcript',
+      false,
+      `${RecordFiles.transcriptJson} is missing or not a Vigil transcript`,
+    );
+  }
+
+  // 4. The journal: its chain, its ends, and its final hash everywhere it is quoted.
+  const journal = readJournal(read(RecordFiles.journal) ?? '');
+  let started: Record<string, unknown> | null = null;
+  const journalledKeys: JournalledKey[] = [];
+  if (typeof journal === 'string') {
+    check('journal', false, journal);
+  } else {
+    const broken = checkJournalSegment(journal);
+    const first = journal[0];
+    const last = journal.at(-1);
+    const shape =
+      first?.kind !== 'runbook.started'
+        ? 'the journal does not begin with runbook.started'
+        : last?.kind !== 'runbook.finished'
+          ? 'the journal does not end with runbook.finished'
+          : null;
+    const finalHash = last?.hash ?? '';
+    const quoted =
+      transcript && transcript.journal.finalHash !== finalHash
+        ? `final hash ${finalHash} is not the transcript's ${transcript.journal.finalHash}`
+        : transcript && transcript.journal.entries !== journal.length
+          ? `${journal.length} entries, the transcript says ${transcript.journal.entries}`
+          : payload &&
+              (payload.predicate.journal as { finalHash?: unknown } | undefined)?.finalHash !==
+                finalHash
+            ? 'the attestation quotes another final journal hash'
+            : null;
+    const problem = broken ?? shape ?? quoted;
+    check(
+      'journal',
+      problem === null,
+      problem ?? `${journal.length} entries chained, final hash ${finalHash}`,
+    );
+    started = (first?.detail as Record<string, unknown> | undefined) ?? null;
+    for (const entry of journal) {
+      const d = entry.detail as Record<string, unknown>;
+      const key =
+        entry.kind === 'runbook.started'
+          ? (d.signingKey as JournalledKey | undefined)
+          : entry.kind === 'runbook.signingKeyReplaced'
+            ? (d as unknown as JournalledKey)
+            : undefined;
+      if (key) journalledKeys.push(key);
+    }
+  }
+
+  // 5. The runbook that ran.
+  const runbookText = read(RecordFiles.runbook);
+  const runbookSha = runbookText === null ? null : sha256Hex(new TextEncoder().encode(runbookText));
+  const runbookProblem =
+    runbookSha === null
+      ? `${RecordFiles.runbook} is missing`
+      : transcript && transcript.runbook.sha256 !== runbookSha
+        ? `runbook.yaml sha256 ${runbookSha} is not the transcript's ${transcript.runbook.sha256}`
+        : started && (started.runbookSha256 !== runbookSha || started.runbookText !== runbookText)
+          ? 'runbook.yaml is not the runbook the journal started with'
+          : null;
+  check('runbook', runbookProblem === null, runbookProblem ?? `runbook sha256 ${runbookSha ?? ''}`);
+
+  // 6. Transcript and Statement agree; the signing keys are the journalled ones.
+  if (transcript && payload) {
+    const same = isDeepStrictEqual(payload.predicate, ceremonyPredicate(transcript));
+    check(
+      'predicate',
+      same,
+      same
+        ? 'the attestation states what the transcript records'
+        : 'the attestation and the transcript disagree',
+    );
+  }
+  let ceremonyKey: KeyObject | null = null;
+  try {
+    const keys = journalledKeys.map((k) => ({ ...k, key: createPublicKey(k.publicKeyPem) }));
+    const consistent =
+      keys.length > 0 &&
+      keys.every((k) => keyIdOf(k.key) === k.keyId) &&
+      (!transcript ||
+        isDeepStrictEqual(
+          transcript.signingKeys.map((k) => k.keyId),
+          keys.map((k) => k.keyId),
+        ));
+    ceremonyKey = keys.at(-1)?.key ?? null;
+    check(
+      'signing-keys',
+      consistent,
+      consistent
+        ? `${keys.length} ceremony key(s), the last signs`
+        : 'the transcript and the journal name different ceremony keys',
+    );
+  } catch {
+    check('signing-keys', false, 'a journalled ceremony key is not a public key');
+  }
+
+  // 7. Signatures: the last ceremony key must have signed; witnesses are named if trusted.
+  if (envelope) {
+    const witnesses = options.trustedWitnessKeys ?? [];
+    const results: SignatureCheck[] = checkSignatures(envelope, [
+      ...(ceremonyKey ? [ceremonyKey] : []),
+      ...witnesses,
+    ]);
+    const ceremonyId = ceremonyKey ? keyIdOf(ceremonyKey) : null;
+    const witnessIds = new Set(witnesses.map((k) => keyIdOf(k)));
+    report.signatures = results.map((r) => ({
+      keyid: r.keyid,
+      signer: r.keyid === ceremonyId ? 'ceremony' : witnessIds.has(r.keyid) ? 'witness' : 'unknown',
+      isValid: r.isValid,
+      detail: r.reason,
+    }));
+    const byCeremony = report.signatures.some((s) => s.signer === 'ceremony' && s.isValid);
+    const badKnown = report.signatures.filter((s) => s.signer !== 'unknown' && !s.isValid);
+    const missingWitness = [...witnessIds].filter(
+      (id) => !report.signatures.some((s) => s.keyid === id),
+    );
+    const problem = !byCeremony
+      ? 'no valid signature by the ceremony key'
+      : badKnown.length > 0
+        ? `${badKnown.length} signature(s) do not verify`
+        : missingWitness.length > 0
+          ? `trusted witness ${missingWitness[0] ?? ''} did not sign`
+          : null;
+    check(
+      'signatures',
+      problem === null,
+      problem ??
+        `${report.signatures.filter((s) => s.isValid && s.signer !== 'unknown').length} valid signature(s)`,
+    );
+  }
+
+  // 8. Products, with the existing product verifier.
+  const productsDir = join(dir, RecordFiles.productsFolder);
+  const hasProducts = (() => {
+    try {
+      return lstatSync(productsDir).isDirectory();
+    } catch {
+      return false;
+    }
+  })();
+  if (hasProducts) {
+    try {
+      report.products = verifyProducts(productsDir);
+      const failed = report.products.devices.flatMap((d) =>
+        d.checks.filter((c) => !c.isOk).map((c) => `${d.serial}: ${c.check}: ${c.detail}`),
+      );
+      check(
+        'products',
+        report.products.isOk,
+        failed.length === 0
+          ? `${report.products.devices.length} device folder(s) verified`
+          : failed.join('; '),
+      );
+    } catch (error) {
+      check('products', false, error instanceof Error ? error.message : 'products unreadable');
+    }
+  }
+
+  // 9. Rehearsal marking: the same everywhere it appears.
+  const marks = [
+    started ? Boolean(started.isRehearsal) : null,
+    transcript ? transcript.rehearsal : null,
+    payload ? payload.predicate.rehearsal === true : null,
+    ...(report.products?.devices.map((d) => d.isRehearsal) ?? []),
+  ].filter((m): m is boolean => m !== null);
+  const isRehearsal = marks[0] ?? null;
+  const agree = marks.length > 0 && marks.every((m) => m === isRehearsal);
+  report.isRehearsal = agree ? isRehearsal : null;
+  check(
+    'rehearsal-marking',
+    agree,
+    agree
+      ? isRehearsal
+        ? 'REHEARSAL everywhere'
+        : 'production everywhere'
+      : 'the rehearsal marking differs between journal, transcript, attestation and products',
+  );
+
+  report.isOk = checks.every((c) => c.isOk);
+  return report;
+}

@@ -1,0 +1,218 @@
+// `vigil run <runbook.yaml> --rehearsal --answers <answers.yaml> --out <dir>`: a whole runbook,
+// non-interactively, against a fresh rehearsal token. Its work folder (<out>/.vigil-run: journal,
+// rehearsal token store, the medium products are exported to) survives a crash, so running the
+// same command again resumes where the journal stopped. At END the ceremony record is written to
+// <out> and the work folder removed.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { RunbookCeremony } from '../../../shared/model/runbook.ts';
+import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
+import { VigilError } from '../errors.ts';
+import { RunbookError } from '../runbook/load-runbook.ts';
+import { parseRehearsalAnswers, type RehearsalAnswers } from '../runbook/rehearsal-answers.ts';
+import type { RunbookCredentials } from '../runbook/runbook-actions.ts';
+import { readRecordFolder, writeRecordFolder } from '../runbook/record-store.ts';
+import { parseRunbookText } from '../runbook/runbook-library.ts';
+import { RecordFiles } from '../transcript/transcript-schema.ts';
+import { VigilCore } from '../vigil-core.ts';
+
+export const WORK_FOLDER = '.vigil-run';
+
+export interface RunOptions {
+  runbookPath: string;
+  answersPath: string;
+  outDir: string;
+  isRehearsal: boolean;
+  acknowledgeInterruption: boolean;
+  /** Observer for crash tests: sees the core before the ceremony runs. */
+  onCore?: (core: VigilCore) => void;
+}
+
+export interface RunOutcome {
+  exitCode: 0 | 1 | 2 | 3;
+  lines: string[];
+}
+
+class RunStop extends Error {
+  constructor(
+    readonly exitCode: 1 | 2 | 3,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function checkOutFolder(outDir: string): void {
+  if (!existsSync(outDir)) return;
+  const others = readdirSync(outDir).filter((n) => n !== WORK_FOLDER);
+  if (others.length > 0) {
+    throw new RunStop(2, `${outDir} is not empty; give an empty or new folder to --out`);
+  }
+}
+
+function personFor(answers: RehearsalAnswers, role: string): string {
+  const found = answers.participants.find((p) => p.role === role);
+  if (!found) throw new RunStop(2, `the answers file names nobody for the role ${role}`);
+  return found.name;
+}
+
+function credentialsFor(
+  answers: RehearsalAnswers,
+  requested: { id: string; repeat: boolean }[],
+): RunbookCredentials {
+  const credentials: RunbookCredentials = {};
+  const given = (answers.credentials ?? {}) as Record<string, string | undefined>;
+  for (const { id, repeat } of requested) {
+    const text = given[id];
+    if (text === undefined) throw new RunStop(2, `the answers file has no credential ${id}`);
+    (credentials as Record<string, SecretBytes>)[id] = SecretBytes.fromText(text);
+    if (repeat)
+      (credentials as Record<string, SecretBytes>)[`${id}Repeat`] = SecretBytes.fromText(text);
+  }
+  return credentials;
+}
+
+function wipe(credentials: RunbookCredentials): void {
+  for (const secret of Object.values(credentials)) secret?.wipe();
+}
+
+async function walk(
+  core: VigilCore,
+  answers: RehearsalAnswers,
+  mediaTargetId: string,
+  options: RunOptions,
+  log: (line: string) => void,
+): Promise<RunbookCeremony> {
+  const engine = core.runbooks;
+  for (let guard = 0; guard < 10_000; guard++) {
+    const ceremony = (await engine.state()).ceremony;
+    if (!ceremony) throw new RunStop(2, 'the ceremony was abandoned');
+    if (ceremony.finished) return ceremony;
+    if (ceremony.interrupted) {
+      if (!options.acknowledgeInterruption) {
+        throw new RunStop(
+          3,
+          `step ${ceremony.interrupted.stepNumber}: ${ceremony.interrupted.action} was interrupted. ${ceremony.interrupted.advice} Run again with --acknowledge-interruption once checked.`,
+        );
+      }
+      log(`step ${ceremony.interrupted.stepNumber}: interruption acknowledged`);
+      await engine.acknowledgeInterruption();
+      continue;
+    }
+    const step = ceremony.current;
+    if (!step) throw new RunStop(1, 'the ceremony has no current step');
+    for (const exception of answers.exceptions.filter((e) => e.atStep === step.number)) {
+      const isRecorded = ceremony.exceptions.some(
+        (x) => x.stepNumber === step.number && x.expected === exception.expected,
+      );
+      if (isRecorded) continue;
+      const { role, expected, happened, decision } = exception;
+      const note = { expected, happened, decision };
+      await engine.recordException(
+        { stepNumber: step.number, role, person: personFor(answers, role) },
+        note,
+      );
+      log(`step ${step.number}: exception recorded by the ${role}`);
+    }
+    const role = step.confirmedBy ?? 'ceremony-lead';
+    const who = { stepNumber: step.number, role, person: personFor(answers, role) };
+    if (step.kind === 'action' && step.action) {
+      const credentials = credentialsFor(answers, step.action.credentials);
+      try {
+        await engine.perform(who, credentials, step.action.needsTarget ? mediaTargetId : null);
+      } finally {
+        wipe(credentials);
+      }
+      log(`step ${step.number}: ${step.action.name} performed`);
+    } else if (step.kind === 'collect' && step.collect) {
+      const answer = answers.inputs[step.collect.id];
+      if (answer === undefined) {
+        throw new RunStop(2, `the answers file has no value for input ${step.collect.id}`);
+      }
+      const value = typeof answer === 'string' ? answer : (ceremony.device?.serial ?? '');
+      await engine.confirm(who, value);
+      log(`step ${step.number}: ${step.collect.id} = ${value}`);
+    } else {
+      await engine.confirm(who);
+      log(`step ${step.number}: confirmed by the ${role}`);
+    }
+  }
+  throw new RunStop(1, 'the runbook did not reach END');
+}
+
+export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
+  const lines: string[] = [];
+  const log = (line: string) => lines.push(line);
+  let core: VigilCore | null = null;
+  try {
+    if (!options.isRehearsal) {
+      throw new RunStop(
+        2,
+        'vigil run executes rehearsals only (--rehearsal); a real ceremony runs in the Vigil window, where each credential is typed at its step',
+      );
+    }
+    const outDir = resolve(options.outDir);
+    checkOutFolder(outDir);
+    const runbookText = readFileSync(options.runbookPath, 'utf8');
+    const runbook = parseRunbookText(runbookText);
+    const answers = parseRehearsalAnswers(readFileSync(options.answersPath, 'utf8'));
+    if (answers.runbook !== runbook.id) {
+      throw new RunStop(2, `the answers are for runbook ${answers.runbook}, not ${runbook.id}`);
+    }
+    const workDir = join(outDir, WORK_FOLDER);
+    const mediaDir = join(workDir, 'media');
+    mkdirSync(mediaDir, { recursive: true, mode: 0o700 });
+    core = new VigilCore({
+      dataDir: workDir,
+      lsblk: () => Promise.resolve('{"blockdevices":[]}'),
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    });
+    options.onCore?.(core);
+    const mediaTarget = core.exportTargets.addFolder(mediaDir);
+    const existing = core.runbooks.progress();
+    if (existing) {
+      if (existing.started.runbookText !== runbookText) {
+        throw new RunStop(2, 'the runbook file changed since this rehearsal started');
+      }
+      log(`resuming ceremony ${existing.started.ceremonyId} at step ${existing.stepNumber}`);
+      await core.resumeRunbook();
+    } else {
+      // A crash right after the token was made must not leave two tokens for "exactly one".
+      const { list } = await core.registry.scan();
+      if (!list.devices.some((d) => d.family === 'softhsm-rehearsal')) {
+        const token = await core.handlers['devices.createRehearsalToken']({
+          label: 'Vigil rehearsal',
+        });
+        log(`rehearsal token ${(token as { serial: string }).serial} created`);
+      }
+      await core.runbooks.startFromText(runbookText, answers.participants, true);
+    }
+    const ceremony = await walk(core, answers, mediaTarget.id, options, log);
+    const files = readRecordFolder(core.runbooks.recordDir());
+    core.close();
+    core = null;
+    writeRecordFolder(outDir, files);
+    rmSync(workDir, { recursive: true, force: true });
+    const finished = ceremony.finished;
+    log(`END: ceremony record written to ${outDir} (${files.length} files)`);
+    log(`REHEARSAL ceremony ${ceremony.ceremonyId}`);
+    log(`journal final hash ${finished?.journalHash ?? ''}`);
+    log(`journal words ${finished?.journalWords.join(' ') ?? ''}`);
+    log(`attestation ${join(outDir, RecordFiles.envelope)}`);
+    return { exitCode: 0, lines };
+  } catch (error) {
+    if (error instanceof RunStop)
+      return { exitCode: error.exitCode, lines: [...lines, error.message] };
+    if (error instanceof RunbookError)
+      return { exitCode: 2, lines: [...lines, `runbook: ${error.message}`] };
+    if (error instanceof VigilError) {
+      return { exitCode: 1, lines: [...lines, `stopped: ${error.code}: ${error.message}`] };
+    }
+    return {
+      exitCode: 2,
+      lines: [...lines, error instanceof Error ? error.message : String(error)],
+    };
+  } finally {
+    core?.close();
+  }
+}

@@ -1,0 +1,34 @@
+import type { Handlers } from '../dispatcher.ts';
+import type { VigilCore } from '../vigil-core.ts';
+
+type RunbookCalls =
+  | 'runbook.state'
+  | 'runbook.start'
+  | 'runbook.confirm'
+  | 'runbook.perform'
+  | 'runbook.recordException'
+  | 'runbook.acknowledgeInterruption'
+  | 'runbook.abandon'
+  | 'runbook.exportRecord';
+
+export function runbookHandlers(core: VigilCore): Pick<Handlers, RunbookCalls> {
+  const engine = core.runbooks;
+  return {
+    'runbook.state': () => engine.state(),
+    'runbook.start': ({ runbookId, participants, rehearsal }) =>
+      engine.start(runbookId, participants, rehearsal),
+    'runbook.confirm': ({ stepNumber, role, person, value }) =>
+      engine.confirm({ stepNumber, role, person }, value),
+    'runbook.perform': ({ stepNumber, role, person, credentials, targetId }) =>
+      engine.perform({ stepNumber, role, person }, credentials, targetId ?? null),
+    'runbook.recordException': ({ stepNumber, role, person, expected, happened, decision }) =>
+      engine.recordException({ stepNumber, role, person }, { expected, happened, decision }),
+    'runbook.acknowledgeInterruption': () => engine.acknowledgeInterruption(),
+    'runbook.abandon': ({ role, person, reason }) => engine.abandon(role, person, reason),
+    'runbook.exportRecord': async ({ targetId }) => {
+      const report = await engine.exportRecord(targetId);
+      core.events.emit('media.exportVerified', report);
+      return report;
+    },
+  };
+}

@@ -1,0 +1,12 @@
+// What a collected input may look like, and how a written-down serial is compared with a device's.
+
+export const inputRules = {
+  serial: /^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$/,
+  text: /^[^\p{Cc}]{1,200}$/u,
+};
+
+/** Serials compare without case, spaces, dashes or leading zeros (labels print them variously). */
+export function sameSerial(a: string, b: string): boolean {
+  const norm = (s: string) => s.replace(/[\s-]/g, '').toUpperCase().replace(/^0+/, '');
+  return norm(a) === norm(b);
+}

@@ -1,0 +1,65 @@
+// Writes a ceremony record folder durably: each file to a temp name, fsynced, renamed, its folder
+// fsynced; the attestation envelope last, so its presence means the record is complete.
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fsyncDirectory } from '../durable-files.ts';
+import type { ProductFile } from '../products/token-products.ts';
+import { RecordFiles } from '../transcript/transcript-schema.ts';
+
+function writeDurably(path: string, bytes: Uint8Array): void {
+  const partial = join(dirname(path), `.${path.split('/').at(-1) ?? 'file'}.vigil-partial`);
+  const fd = openSync(partial, 'w', 0o644);
+  try {
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(partial, path);
+  fsyncDirectory(dirname(path));
+}
+
+export function writeRecordFolder(dir: string, files: readonly ProductFile[]): void {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const envelopeLast = [...files].sort(
+    (a, b) =>
+      Number(a.name === RecordFiles.envelope) - Number(b.name === RecordFiles.envelope) ||
+      a.name.localeCompare(b.name),
+  );
+  for (const file of envelopeLast) {
+    const path = join(dir, file.name);
+    if (relative(dir, path).split(sep).includes('..')) throw new RangeError('file escapes record');
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    writeDurably(path, file.bytes);
+  }
+  fsyncDirectory(dirname(dir));
+}
+
+export function isRecordComplete(dir: string): boolean {
+  return existsSync(join(dir, RecordFiles.envelope));
+}
+
+/** Every file of a record folder, names relative to it. */
+export function readRecordFolder(dir: string): ProductFile[] {
+  const walk = (folder: string): ProductFile[] =>
+    readdirSync(folder, { withFileTypes: true })
+      .filter((e) => !e.name.endsWith('.vigil-partial'))
+      .flatMap((e) => {
+        const path = join(folder, e.name);
+        if (e.isDirectory()) return walk(path);
+        if (!e.isFile()) return [];
+        return [{ name: relative(dir, path), bytes: new Uint8Array(readFileSync(path)) }];
+      });
+  return walk(dir).sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,75 @@
+// The answers file of a headless rehearsal (`<runbook>.rehearsal.yaml`): who takes which role,
+// the inputs, the credentials (rehearsal only), and exceptions to record at given steps.
+import { isAlias, parseDocument, visit } from 'yaml';
+import { z } from 'zod';
+import { Participant } from '../../../shared/model/runbook.ts';
+
+export const MAX_ANSWERS_BYTES = 64 * 1024;
+
+const Pin = z.string().min(1).max(64);
+
+export const RehearsalAnswers = z.strictObject({
+  v: z.literal(1),
+  runbook: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/),
+  participants: z.array(Participant).min(1).max(20),
+  inputs: z
+    .record(
+      z.string(),
+      z.union([
+        z.string().min(1).max(200),
+        // Rehearsal tokens have random serials: "what the device says" stands in for the sheet.
+        z.strictObject({ fromDevice: z.literal('serial') }),
+      ]),
+    )
+    .default({}),
+  credentials: z
+    .strictObject({
+      currentSoPin: Pin.optional(),
+      newSoPin: Pin.optional(),
+      newUserPin: Pin.optional(),
+      userPin: Pin.optional(),
+    })
+    .optional(),
+  exceptions: z
+    .array(
+      z.strictObject({
+        atStep: z.number().int().min(1),
+        role: Participant.shape.role,
+        expected: z.string().min(1).max(2000),
+        happened: z.string().min(1).max(2000),
+        decision: z.string().min(1).max(2000),
+      }),
+    )
+    .default([]),
+});
+export type RehearsalAnswers = z.infer<typeof RehearsalAnswers>;
+
+export class AnswersError extends Error {
+  readonly code = 'answers-invalid';
+}
+
+export function parseRehearsalAnswers(text: string): RehearsalAnswers {
+  if (Buffer.byteLength(text, 'utf8') > MAX_ANSWERS_BYTES) {
+    throw new AnswersError(`the answers file is larger than ${MAX_ANSWERS_BYTES} bytes`);
+  }
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const problem = doc.errors[0];
+  if (problem) throw new AnswersError(`answers file: YAML ${problem.code}`);
+  // No anchors or aliases at all, as in runbooks: an alias bomb never expands.
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node) || node.anchor) {
+        throw new AnswersError('answers file: YAML anchors and aliases are not allowed');
+      }
+    },
+  });
+  const raw: unknown = doc.toJS({ maxAliasCount: 0 });
+  const parsed = RehearsalAnswers.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AnswersError(
+      `answers file: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}

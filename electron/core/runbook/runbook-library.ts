@@ -1,0 +1,87 @@
+// The bundled runbooks (resources/runbooks/*.yaml; `<name>.rehearsal.yaml` beside each is its
+// rehearsal answers file, not a runbook). Each is loaded and checked before it is offered.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { RunbookSummary } from '../../../shared/model/runbook.ts';
+import { sha256Hex } from '../../formats/fingerprint.ts';
+import { VigilError } from '../errors.ts';
+import type { VigilLog } from '../log.ts';
+import { runbookActionCatalog } from './runbook-actions.ts';
+import { loadRunbook, RunbookError } from './load-runbook.ts';
+import type { Runbook } from './runbook-schema.ts';
+
+export interface LoadedRunbook {
+  runbook: Runbook;
+  text: string;
+  summary: RunbookSummary;
+}
+
+/** resources/runbooks: $VIGIL_RESOURCES_DIR, else the first `resources` folder above this file. */
+export function defaultRunbooksDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.VIGIL_RESOURCES_DIR) return join(env.VIGIL_RESOURCES_DIR, 'runbooks');
+  let dir = import.meta.dirname;
+  for (;;) {
+    const candidate = join(dir, 'resources', 'runbooks');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return join(process.cwd(), 'resources', 'runbooks');
+    dir = parent;
+  }
+}
+
+export function parseRunbookText(text: string): Runbook {
+  return loadRunbook(text, runbookActionCatalog);
+}
+
+export function summarise(runbook: Runbook, text: string, file: string): RunbookSummary {
+  return {
+    id: runbook.id,
+    title: runbook.title,
+    file,
+    sha256: sha256Hex(new TextEncoder().encode(text)),
+    roles: runbook.roles,
+    estimateMinutes: runbook.sections.reduce((sum, s) => sum + (s.estimateMinutes ?? 0), 0),
+  };
+}
+
+/** Loads one runbook file; a bad one is a typed error naming the file, line and column. */
+export function loadRunbookFile(path: string): LoadedRunbook {
+  const text = readFileSync(path, 'utf8');
+  try {
+    const runbook = parseRunbookText(text);
+    return { runbook, text, summary: summarise(runbook, text, path.split('/').at(-1) ?? path) };
+  } catch (error) {
+    if (error instanceof RunbookError) {
+      throw new VigilError('runbook-invalid', `${path}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+export class RunbookLibrary {
+  constructor(
+    readonly dir: string,
+    private readonly log?: VigilLog,
+  ) {}
+
+  list(): LoadedRunbook[] {
+    if (!existsSync(this.dir)) return [];
+    const loaded: LoadedRunbook[] = [];
+    for (const name of readdirSync(this.dir).sort()) {
+      if (!name.endsWith('.yaml') || name.endsWith('.rehearsal.yaml')) continue;
+      try {
+        loaded.push(loadRunbookFile(join(this.dir, name)));
+      } catch (error) {
+        // A broken bundled runbook is never offered; the log says why.
+        this.log?.warn('runbook-refused', { file: name, error });
+      }
+    }
+    return loaded;
+  }
+
+  find(id: string): LoadedRunbook {
+    const found = this.list().find((r) => r.runbook.id === id);
+    if (!found) throw new VigilError('runbook-unknown', `No bundled runbook has the id "${id}".`);
+    return found;
+  }
+}

@@ -1,0 +1,310 @@
+// A runbook ceremony's progress, folded from its journal entries. Pure: the engine never keeps
+// ceremony state of its own, so a reloaded renderer or a restarted app sees exactly this.
+import type { DeviceSummary } from '../../../shared/model/device.ts';
+import type { ExportReport } from '../../../shared/model/media.ts';
+import type {
+  Participant,
+  RecordedException,
+  RequirementLevel,
+  RunbookRole,
+} from '../../../shared/model/runbook.ts';
+import type { JournalEntry } from '../journal/journal.ts';
+import type { ActionResult, GeneratedKeyRecord } from './runbook-actions.ts';
+import { advance, start, stepAt, type Next, type StepPosition } from './runbook-cursor.ts';
+import type { Runbook, Step } from './runbook-schema.ts';
+
+export const RunbookEvent = {
+  started: 'runbook.started',
+  stepCompleted: 'runbook.stepCompleted',
+  actionStarted: 'runbook.actionStarted',
+  actionFailed: 'runbook.actionFailed',
+  actionAbandoned: 'runbook.actionAbandoned',
+  checkFailed: 'runbook.checkFailed',
+  exceptionRecorded: 'runbook.exceptionRecorded',
+  signingKeyReplaced: 'runbook.signingKeyReplaced',
+  finished: 'runbook.finished',
+  abandoned: 'runbook.abandoned',
+} as const;
+
+export interface SigningKeyRecord {
+  algorithm: 'ed25519';
+  keyId: string;
+  publicKeyPem: string;
+}
+
+export interface StartedDetail {
+  ceremonyId: string;
+  runbookId: string;
+  runbookTitle: string;
+  runbookSha256: string;
+  runbookText: string;
+  isRehearsal: boolean;
+  participants: Participant[];
+  signingKey: SigningKeyRecord;
+}
+
+export type StepKind = 'confirm' | 'collect' | 'action';
+
+export interface CompletedDetail {
+  stepNumber: number;
+  sectionId: string;
+  path: (number | 'then' | 'else')[];
+  kind: StepKind;
+  role: RunbookRole;
+  person: string;
+  input?: { id: string; value: string };
+  action?: string;
+  result?: ActionResult;
+}
+
+/** One line of the step history, rich enough for both the renderer and the transcript. */
+export interface StepRecord {
+  number: number;
+  sectionId: string;
+  sectionTitle: string;
+  text: string;
+  kind: StepKind;
+  level: RequirementLevel | null;
+  action: string | null;
+  outcome: 'confirmed' | 'performed' | 'failed' | 'abandoned';
+  role: RunbookRole | null;
+  person: string | null;
+  at: string;
+  detail: string | null;
+}
+
+export interface RunbookProgress {
+  startedSeq: number;
+  startedAt: string;
+  started: StartedDetail;
+  runbook: Runbook;
+  next: Next;
+  stepNumber: number;
+  steps: StepRecord[];
+  inputs: { id: string; value: string; stepNumber: number }[];
+  device: DeviceSummary | null;
+  devices: DeviceSummary[];
+  keys: GeneratedKeyRecord[];
+  exports: (ExportReport & { at: string })[];
+  lastExportTargetId: string | null;
+  exceptions: RecordedException[];
+  pending: { action: string; stepNumber: number; seq: number } | null;
+  signingKeys: (SigningKeyRecord & { introducedAt: string })[];
+  sectionTimes: Map<number, { startedAt: string; finishedAt: string | null }>;
+  finishedAt: string | null;
+  finishedSeq: number | null;
+}
+
+export function stepKind(step: Step): StepKind {
+  if (step.collect !== undefined) return 'collect';
+  return typeof step.do === 'object' ? 'action' : 'confirm';
+}
+
+export function stepText(step: Step, actionTitle: (name: string) => string): string {
+  if (typeof step.do === 'string') return step.do;
+  if (step.do) return step.do.text ?? actionTitle(step.do.action);
+  return '';
+}
+
+function inputMap(inputs: RunbookProgress['inputs']): Record<string, string> {
+  return Object.fromEntries(inputs.map((i) => [i.id, i.value]));
+}
+
+function enterSection(progress: RunbookProgress, at: string, from: number | null): void {
+  if (progress.next.kind !== 'step') {
+    if (from !== null) {
+      const left = progress.sectionTimes.get(from);
+      if (left) left.finishedAt = at;
+    }
+    return;
+  }
+  const to = progress.next.position.section;
+  if (from === to) return;
+  if (from !== null) {
+    const left = progress.sectionTimes.get(from);
+    if (left) left.finishedAt = at;
+  }
+  const entered = progress.sectionTimes.get(to);
+  if (entered) entered.finishedAt = null;
+  else progress.sectionTimes.set(to, { startedAt: at, finishedAt: null });
+}
+
+function describeResult(result: ActionResult | undefined): string | null {
+  switch (result?.kind) {
+    case 'token-selected':
+      return `${result.device.model} serial ${result.device.serial}`;
+    case 'token-initialised':
+      return `token ${result.device.serial} re-initialised as "${result.label}"`;
+    case 'key-generated':
+      return `${result.key.role} ${result.key.curve} key on ${result.key.device.serial}`;
+    case 'products-exported':
+      return `${result.report.files.length} files to ${result.report.destination}, read back`;
+    case 'media-ejected':
+      return result.isEjected ? 'medium unmounted' : result.advice;
+    case undefined:
+      return null;
+  }
+}
+
+function detailOf<T>(entry: JournalEntry): T {
+  return entry.detail as unknown as T;
+}
+
+/**
+ * Replays the journal from the last `runbook.started`. Returns null when no runbook ceremony was
+ * started, or the last one was abandoned. `parse` turns the journalled runbook text back into a
+ * runbook (the loader, with the action catalog).
+ */
+export function replayRunbook(
+  entries: readonly JournalEntry[],
+  parse: (text: string) => Runbook,
+  actionTitle: (name: string) => string,
+): RunbookProgress | null {
+  let startIndex = -1;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const kind = entries[i]?.kind;
+    if (kind === RunbookEvent.abandoned) return null;
+    if (kind === RunbookEvent.started) {
+      startIndex = i;
+      break;
+    }
+  }
+  const first = entries[startIndex];
+  if (!first) return null;
+  const started = detailOf<StartedDetail>(first);
+  const runbook = parse(started.runbookText);
+  const progress: RunbookProgress = {
+    startedSeq: first.seq,
+    startedAt: first.at,
+    started,
+    runbook,
+    next: start(runbook),
+    stepNumber: 1,
+    steps: [],
+    inputs: [],
+    device: null,
+    devices: [],
+    keys: [],
+    exports: [],
+    lastExportTargetId: null,
+    exceptions: [],
+    pending: null,
+    signingKeys: [{ ...started.signingKey, introducedAt: first.at }],
+    sectionTimes: new Map(),
+    finishedAt: null,
+    finishedSeq: null,
+  };
+  enterSection(progress, first.at, null);
+  const sectionTitle = (id: string) => runbook.sections.find((s) => s.id === id)?.title ?? id;
+
+  for (const entry of entries.slice(startIndex + 1)) {
+    switch (entry.kind) {
+      case RunbookEvent.stepCompleted: {
+        const d = detailOf<CompletedDetail>(entry);
+        if (progress.next.kind !== 'step') break;
+        const position: StepPosition = progress.next.position;
+        const step = stepAt(runbook, position);
+        if (d.input) progress.inputs.push({ ...d.input, stepNumber: d.stepNumber });
+        applyResult(progress, d.result, entry.at);
+        progress.steps.push({
+          number: d.stepNumber,
+          sectionId: d.sectionId,
+          sectionTitle: sectionTitle(d.sectionId),
+          text: stepText(step, actionTitle),
+          kind: d.kind,
+          level: step.level ?? null,
+          action: d.action ?? null,
+          outcome: d.kind === 'action' ? 'performed' : 'confirmed',
+          role: d.role,
+          person: d.person,
+          at: entry.at,
+          detail: d.input ? `${d.input.id} = ${d.input.value}` : describeResult(d.result),
+        });
+        progress.pending = null;
+        progress.stepNumber += 1;
+        progress.next = advance(runbook, position, inputMap(progress.inputs));
+        enterSection(progress, entry.at, position.section);
+        break;
+      }
+      case RunbookEvent.actionStarted: {
+        const d = detailOf<{ action: string; stepNumber: number }>(entry);
+        progress.pending = { action: d.action, stepNumber: d.stepNumber, seq: entry.seq };
+        break;
+      }
+      case RunbookEvent.actionFailed:
+      case RunbookEvent.actionAbandoned: {
+        const d = detailOf<{
+          action: string;
+          stepNumber: number;
+          code?: string;
+          message?: string;
+          role?: RunbookRole;
+          person?: string;
+        }>(entry);
+        progress.pending = null;
+        const isFailed = entry.kind === RunbookEvent.actionFailed;
+        const section =
+          progress.next.kind === 'step' ? runbook.sections[progress.next.position.section] : null;
+        progress.steps.push({
+          number: d.stepNumber,
+          sectionId: section?.id ?? '',
+          sectionTitle: section?.title ?? '',
+          text: actionTitle(d.action),
+          kind: 'action',
+          level: null,
+          action: d.action,
+          outcome: isFailed ? 'failed' : 'abandoned',
+          role: d.role ?? null,
+          person: d.person ?? null,
+          at: entry.at,
+          detail: isFailed
+            ? `${d.code ?? 'error'}: ${d.message ?? ''}`
+            : 'interrupted by a stop of Vigil; acknowledged, not repeated automatically',
+        });
+        break;
+      }
+      case RunbookEvent.exceptionRecorded:
+        progress.exceptions.push({ ...detailOf<RecordedException>(entry), at: entry.at });
+        break;
+      case RunbookEvent.signingKeyReplaced:
+        progress.signingKeys.push({
+          ...detailOf<SigningKeyRecord>(entry),
+          introducedAt: entry.at,
+        });
+        break;
+      case RunbookEvent.finished:
+        progress.finishedAt = entry.at;
+        progress.finishedSeq = entry.seq;
+        break;
+      default:
+        break;
+    }
+  }
+  return progress;
+}
+
+function applyResult(
+  progress: RunbookProgress,
+  result: ActionResult | undefined,
+  at: string,
+): void {
+  if (!result) return;
+  switch (result.kind) {
+    case 'token-selected':
+    case 'token-initialised':
+      progress.device = result.device;
+      if (!progress.devices.some((d) => d.id === result.device.id)) {
+        progress.devices.push(result.device);
+      }
+      break;
+    case 'key-generated':
+      progress.keys.push(result.key);
+      break;
+    case 'products-exported':
+      progress.exports.push({ ...result.report, at });
+      progress.lastExportTargetId = result.report.targetId;
+      break;
+    case 'media-ejected':
+      break;
+  }
+}

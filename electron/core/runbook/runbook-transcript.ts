@@ -1,0 +1,96 @@
+// The transcript of a finished runbook ceremony, from its replayed progress and journal segment.
+// Pure: the same journal always gives the same transcript.
+import { pgpWords } from '../../formats/fingerprint.ts';
+import type { JournalEntry } from '../journal/journal.ts';
+import type { ProductFile } from '../products/token-products.ts';
+import { RecordFiles, TRANSCRIPT_KIND, type Transcript } from '../transcript/transcript-schema.ts';
+import { sha256Hex } from '../../formats/fingerprint.ts';
+import type { RunbookProgress } from './runbook-progress.ts';
+
+export function transcriptOf(
+  progress: RunbookProgress,
+  segment: readonly JournalEntry[],
+  products: readonly ProductFile[],
+): Transcript {
+  const last = segment.at(-1);
+  const first = segment[0];
+  if (!last || !first || progress.finishedAt === null) {
+    throw new RangeError('a transcript needs a finished ceremony');
+  }
+  const labels = new Map(progress.runbook.inputs.map((i) => [i.id, i.label]));
+  return {
+    v: 1,
+    kind: TRANSCRIPT_KIND,
+    rehearsal: progress.started.isRehearsal,
+    ceremonyId: progress.started.ceremonyId,
+    runbook: {
+      id: progress.started.runbookId,
+      title: progress.started.runbookTitle,
+      sha256: progress.started.runbookSha256,
+      file: RecordFiles.runbook,
+    },
+    startedAt: progress.startedAt,
+    finishedAt: progress.finishedAt,
+    participants: progress.started.participants,
+    signingKeys: progress.signingKeys,
+    sections: progress.runbook.sections.map((section, index) => {
+      const times = progress.sectionTimes.get(index);
+      return {
+        id: section.id,
+        title: section.title,
+        estimateMinutes: section.estimateMinutes ?? null,
+        startedAt: times?.startedAt ?? null,
+        finishedAt: times?.finishedAt ?? null,
+      };
+    }),
+    devices: progress.devices.map((d) => ({
+      family: d.family,
+      manufacturer: d.manufacturer,
+      model: d.model,
+      serial: d.serial,
+      label: d.label,
+      isRehearsal: d.isRehearsal,
+    })),
+    inputs: progress.inputs.map((i) => ({
+      id: i.id,
+      label: labels.get(i.id) ?? i.id,
+      value: i.value,
+      stepNumber: i.stepNumber,
+    })),
+    steps: progress.steps.map((s) => ({
+      number: s.number,
+      section: { id: s.sectionId, title: s.sectionTitle },
+      text: s.text,
+      kind: s.kind,
+      level: s.level,
+      action: s.action,
+      outcome: s.outcome,
+      confirmedBy: s.role !== null && s.person !== null ? { role: s.role, name: s.person } : null,
+      at: s.at,
+      detail: s.detail,
+    })),
+    exceptions: progress.exceptions,
+    products: products.map((f) => ({
+      name: `${RecordFiles.productsFolder}/${f.name}`,
+      sha256: sha256Hex(f.bytes),
+      sizeBytes: f.bytes.length,
+    })),
+    exports: progress.exports.map((e) => ({
+      target: e.destination,
+      files: e.files.length,
+      at: e.at,
+    })),
+    journal: {
+      file: RecordFiles.journal,
+      entries: segment.length,
+      firstSeq: first.seq,
+      finalHash: last.hash,
+      finalHashWords: pgpWords(new Uint8Array(Buffer.from(last.hash, 'hex'))),
+    },
+  };
+}
+
+/** The journal lines of one ceremony, exactly as they are in the journal file. */
+export function journalSegmentText(segment: readonly JournalEntry[]): string {
+  return segment.map((e) => JSON.stringify(e) + '\n').join('');
+}

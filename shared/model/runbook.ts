@@ -1,0 +1,171 @@
+// What the renderer sees of a runbook ceremony. Main owns the engine; this is a projection of the
+// journal, rebuilt on every change, so a reloaded renderer shows exactly the same step.
+import { z } from '../contract/schema-kit.ts';
+import { DeviceSummary } from './device.ts';
+import { ExportReport } from './media.ts';
+import { FingerprintView, ProductSet, Sha256Hex } from './product.ts';
+
+export const RunbookRole = z.enum(['ceremony-lead', 'witness', 'keyholder']);
+export type RunbookRole = z.infer<typeof RunbookRole>;
+
+export const RequirementLevel = z.enum(['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY']);
+export type RequirementLevel = z.infer<typeof RequirementLevel>;
+
+/** A person taking part, by the role they hold in the runbook. */
+export const Participant = z.strictObject({
+  role: RunbookRole,
+  name: z.string().min(1).max(100),
+});
+export type Participant = z.infer<typeof Participant>;
+
+export const RunbookSummary = z.strictObject({
+  id: z.string(),
+  title: z.string(),
+  file: z.string(),
+  sha256: Sha256Hex,
+  roles: z.array(RunbookRole),
+  estimateMinutes: z.number().int(),
+});
+export type RunbookSummary = z.infer<typeof RunbookSummary>;
+
+export const OutlineSection = z.strictObject({
+  id: z.string(),
+  title: z.string(),
+  estimateMinutes: z.number().int().nullable(),
+  status: z.enum(['done', 'current', 'upcoming', 'skipped']),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+export type OutlineSection = z.infer<typeof OutlineSection>;
+
+/** A credential the current device action asks for; `repeat` means typed twice. */
+export const CredentialRequest = z.strictObject({
+  id: z.enum(['currentSoPin', 'newSoPin', 'newUserPin', 'userPin']),
+  label: z.string(),
+  repeat: z.boolean(),
+});
+export type CredentialRequest = z.infer<typeof CredentialRequest>;
+
+export const InputRequest = z.strictObject({
+  id: z.string(),
+  label: z.string(),
+  kind: z.enum(['text', 'choice', 'serial']),
+  choices: z.array(z.string()).nullable(),
+});
+export type InputRequest = z.infer<typeof InputRequest>;
+
+/** The IF conditions the current step sits under, outermost first, as the runbook reads. */
+export const BranchContext = z.strictObject({
+  input: z.string(),
+  equals: z.string(),
+  isThen: z.boolean(),
+});
+
+export const CurrentStep = z.strictObject({
+  /** 1-based count of steps reached so far; a confirmation names it so a double click cannot skip. */
+  number: z.number().int().min(1),
+  sectionId: z.string(),
+  sectionTitle: z.string(),
+  kind: z.enum(['confirm', 'collect', 'action']),
+  text: z.string(),
+  level: RequirementLevel.nullable(),
+  confirmedBy: RunbookRole.nullable(),
+  branches: z.array(BranchContext),
+  collect: InputRequest.nullable(),
+  action: z
+    .strictObject({
+      name: z.string(),
+      title: z.string(),
+      params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+      credentials: z.array(CredentialRequest),
+      /** The action writes to a medium the operator picks (products.export). */
+      needsTarget: z.boolean(),
+    })
+    .nullable(),
+  /** Tries left, read from the device before the next PIN attempt. */
+  pinHint: z.string().nullable(),
+});
+export type CurrentStep = z.infer<typeof CurrentStep>;
+
+export const StepOutcome = z.enum(['confirmed', 'performed', 'failed', 'abandoned']);
+
+export const HistoryStep = z.strictObject({
+  number: z.number().int(),
+  sectionId: z.string(),
+  text: z.string(),
+  kind: z.enum(['confirm', 'collect', 'action']),
+  outcome: StepOutcome,
+  role: RunbookRole.nullable(),
+  person: z.string().nullable(),
+  at: z.string(),
+  detail: z.string().nullable(),
+});
+export type HistoryStep = z.infer<typeof HistoryStep>;
+
+export const RecordedException = z.strictObject({
+  stepNumber: z.number().int(),
+  role: RunbookRole,
+  person: z.string(),
+  expected: z.string(),
+  happened: z.string(),
+  decision: z.string(),
+  at: z.string(),
+});
+export type RecordedException = z.infer<typeof RecordedException>;
+
+export const CeremonySigningKey = z.strictObject({
+  algorithm: z.literal('ed25519'),
+  keyId: Sha256Hex,
+  publicKeyPem: z.string(),
+  fingerprint: FingerprintView,
+});
+export type CeremonySigningKey = z.infer<typeof CeremonySigningKey>;
+
+export const CollectedInput = z.strictObject({
+  id: z.string(),
+  label: z.string(),
+  value: z.string(),
+});
+
+export const RecordFile = z.strictObject({
+  name: z.string(),
+  sha256: Sha256Hex,
+  sizeBytes: z.number().int(),
+});
+export type RecordFile = z.infer<typeof RecordFile>;
+
+export const RunbookCeremony = z.strictObject({
+  ceremonyId: z.string(),
+  runbook: z.strictObject({ id: z.string(), title: z.string(), sha256: Sha256Hex }),
+  isRehearsal: z.boolean(),
+  participants: z.array(Participant),
+  startedAt: z.string(),
+  outline: z.array(OutlineSection),
+  current: CurrentStep.nullable(),
+  history: z.array(HistoryStep),
+  inputs: z.array(CollectedInput),
+  device: DeviceSummary.nullable(),
+  products: ProductSet.nullable(),
+  exports: z.array(ExportReport),
+  exceptions: z.array(RecordedException),
+  interrupted: z
+    .strictObject({ action: z.string(), stepNumber: z.number().int(), advice: z.string() })
+    .nullable(),
+  signingKey: CeremonySigningKey.nullable(),
+  finished: z
+    .strictObject({
+      at: z.string(),
+      journalHash: Sha256Hex,
+      journalWords: z.array(z.string()).length(32),
+      record: z.array(RecordFile),
+    })
+    .nullable(),
+  journalHead: z.strictObject({ seq: z.number().int(), hash: z.string() }),
+});
+export type RunbookCeremony = z.infer<typeof RunbookCeremony>;
+
+export const RunbookState = z.strictObject({
+  available: z.array(RunbookSummary),
+  ceremony: RunbookCeremony.nullable(),
+});
+export type RunbookState = z.infer<typeof RunbookState>;

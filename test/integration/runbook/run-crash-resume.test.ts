@@ -1,0 +1,101 @@
+// kill -9 at every journal boundary of the bundled runbook's rehearsal: after each crash the same
+// `vigil run` resumes from the journal, an interrupted device action is reported (exit 3) and only
+// repeated after --acknowledge-interruption, no completed step is ever done twice, and the final
+// record verifies.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { verifyRecord } from '../../../electron/core/ceremony-record/record-verification.ts';
+import type { JournalEntry } from '../../../electron/core/journal/journal.ts';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const child = join(root, 'test', 'helpers', 'runbook-run-child.ts');
+const runbook = join(root, 'resources', 'runbooks', 'nitrokey-hsm-tuf.yaml');
+const answers = join(root, 'resources', 'runbooks', 'nitrokey-hsm-tuf.rehearsal.yaml');
+
+interface ChildResult {
+  signal: NodeJS.Signals | null;
+  outcome: { exitCode: number; lines: string[] } | null;
+}
+
+function runChild(outDir: string, killAfter: number, acknowledge: boolean): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const args = ['--import', 'tsx', child, runbook, answers, outDir];
+    if (acknowledge) args.push('--acknowledge-interruption');
+    const proc = spawn(process.execPath, args, {
+      env: { ...process.env, VIGIL_KILL_AFTER_ENTRY: String(killAfter) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (_code, signal) => {
+      const line = out.split('\n')[0] ?? '';
+      resolve({
+        signal,
+        outcome: line ? (JSON.parse(line) as ChildResult['outcome']) : null,
+      });
+    });
+  });
+}
+
+function journalOf(outDir: string): JournalEntry[] {
+  return readFileSync(join(outDir, 'journal.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as JournalEntry);
+}
+
+function completedSteps(entries: readonly JournalEntry[]): number[] {
+  return entries
+    .filter((e) => e.kind === 'runbook.stepCompleted')
+    .map((e) => (e.detail as { stepNumber: number }).stepNumber);
+}
+
+describe('vigil run killed at every step boundary', () => {
+  it('resumes each time, repeats nothing, and ends with a record that verifies', async () => {
+    const clean = mkdtempSync(join(tmpdir(), 'vigil-run-clean-'));
+    const reference = await runChild(clean, 0, false);
+    assert.equal(reference.outcome?.exitCode, 0, reference.outcome?.lines.join('\n'));
+    const expectedSteps = completedSteps(journalOf(clean));
+    assert.deepEqual(
+      expectedSteps,
+      expectedSteps.map((_n, i) => i + 1),
+    );
+
+    let boundaries = 0;
+    for (let killAfter = 1; ; killAfter++) {
+      const outDir = mkdtempSync(join(tmpdir(), `vigil-run-kill-${killAfter}-`));
+      const killed = await runChild(outDir, killAfter, false);
+      if (killed.signal !== 'SIGKILL') {
+        // Past the last journal entry: the run completed without being killed.
+        assert.equal(killed.outcome?.exitCode, 0, killed.outcome?.lines.join('\n'));
+        break;
+      }
+      boundaries += 1;
+      let resumed = await runChild(outDir, 0, false);
+      let acknowledged = false;
+      if (resumed.outcome?.exitCode === 3) {
+        // An action was under way: reported, never silently repeated.
+        assert.match(resumed.outcome.lines.at(-1) ?? '', /was interrupted/);
+        acknowledged = true;
+        resumed = await runChild(outDir, 0, true);
+      }
+      assert.equal(
+        resumed.outcome?.exitCode,
+        0,
+        `kill after entry ${killAfter}: ${resumed.outcome?.lines.join('\n') ?? ''}`,
+      );
+      const entries = journalOf(outDir);
+      assert.deepEqual(completedSteps(entries), expectedSteps, `kill after entry ${killAfter}`);
+      const abandoned = entries.filter((e) => e.kind === 'runbook.actionAbandoned').length;
+      assert.equal(abandoned, acknowledged ? 1 : 0, `kill after entry ${killAfter}`);
+      const report = verifyRecord(outDir);
+      assert.equal(report.isOk, true, `kill after entry ${killAfter}: ${JSON.stringify(report)}`);
+    }
+    assert.ok(boundaries >= 30, `only ${boundaries} boundaries were crossed`);
+  });
+});
