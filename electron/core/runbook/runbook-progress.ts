@@ -266,12 +266,11 @@ export function replayRunbook(
       case RunbookEvent.exceptionRecorded:
         progress.exceptions.push({ ...detailOf<RecordedException>(entry), at: entry.at });
         break;
-      case RunbookEvent.signingKeyReplaced:
-        progress.signingKeys.push({
-          ...detailOf<SigningKeyRecord>(entry),
-          introducedAt: entry.at,
-        });
+      case RunbookEvent.signingKeyReplaced: {
+        const { algorithm, keyId, publicKeyPem } = detailOf<SigningKeyRecord>(entry);
+        progress.signingKeys.push({ algorithm, keyId, publicKeyPem, introducedAt: entry.at });
         break;
+      }
       case RunbookEvent.finished:
         progress.finishedAt = entry.at;
         progress.finishedSeq = entry.seq;

@@ -191,7 +191,7 @@ describe('vigil usage and I/O errors', () => {
   it('prints usage with --help and exits 0', () => {
     const { code, out } = vigil(['--help']);
     assert.equal(code, 0);
-    assert.match(out, /vigil verify <products-dir>/);
+    assert.match(out, /vigil verify <dir>/);
     assert.match(out, /vigil devices \[--json\]/);
   });
 });
