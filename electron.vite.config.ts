@@ -8,6 +8,8 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
+      // Pure-JS libraries are bundled, so the package ships only zod and the native pkcs11js.
+      externalizeDeps: { exclude: ['qrcode', 'yaml'] },
       rollupOptions: { input: { index: resolve('electron/main/index.ts') } },
     },
   },

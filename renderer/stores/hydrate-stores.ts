@@ -3,12 +3,13 @@
 import { useCeremonyStore } from './ceremony-store.ts';
 import { useDevicesStore } from './devices-store.ts';
 import { useJournalStore } from './journal-store.ts';
+import { useRunbookStore } from './runbook-store.ts';
 
 export async function hydrateStores(): Promise<void> {
   const ceremony = useCeremonyStore();
   const devices = useDevicesStore();
   const journal = useJournalStore();
-  await ceremony.hydrate();
+  await Promise.all([ceremony.hydrate(), useRunbookStore().hydrate()]);
   await Promise.all([devices.hydrate(), journal.hydrate()]);
 }
 
@@ -16,4 +17,5 @@ export function dehydrateStores(): void {
   useJournalStore().dehydrate();
   useDevicesStore().dehydrate();
   useCeremonyStore().dehydrate();
+  useRunbookStore().dehydrate();
 }

@@ -13,6 +13,16 @@ function storedStreaming(): boolean {
   }
 }
 
+const VIEW_KEY = 'vigil.view';
+
+function storedView(): 'runbook' | 'wizard' {
+  try {
+    return globalThis.sessionStorage?.getItem(VIEW_KEY) === 'wizard' ? 'wizard' : 'runbook';
+  } catch {
+    return 'runbook';
+  }
+}
+
 export const usePresentationStore = defineStore('presentation', () => {
   // SECURITY: a reload while streaming stays streaming, so no PIN field flashes onto the camera.
   const isStreaming = ref(storedStreaming());
@@ -25,9 +35,19 @@ export const usePresentationStore = defineStore('presentation', () => {
     }
   });
 
+  // Which ceremony view is shown; kept across a reload like stream mode.
+  const view = ref<'runbook' | 'wizard'>(storedView());
+  watch(view, (next) => {
+    try {
+      globalThis.sessionStorage?.setItem(VIEW_KEY, next);
+    } catch {
+      // Storage refused: the choice lasts for this page's life.
+    }
+  });
+
   function toggleStreaming(): void {
     isStreaming.value = !isStreaming.value;
   }
 
-  return { isStreaming, toggleStreaming };
+  return { isStreaming, toggleStreaming, view };
 });

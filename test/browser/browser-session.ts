@@ -69,7 +69,14 @@ export async function assertCleanPage(session: BrowserSession): Promise<void> {
   assert.deepEqual(session.bridge.foreignRequests, [], 'requests outside the app');
 }
 
+/** The token wizard's tab; the runbook view is the one the app opens with. */
+export async function showWizard(page: Page): Promise<void> {
+  const tab = page.getByTestId('view-wizard');
+  if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+}
+
 export async function waitForStep(page: Page, step: string): Promise<void> {
+  await showWizard(page);
   await page.locator(`[data-testid="ceremony"][data-step="${step}"]`).waitFor({ timeout: 20_000 });
 }
 
@@ -88,6 +95,8 @@ export function journalLines(dataDir: string): JournalLine[] {
 }
 
 export async function createRehearsalTokenInUi(page: Page, label: string): Promise<void> {
+  // The wizard tests start here: make the token wizard the view on show.
+  await showWizard(page);
   await page.getByTestId('rehearsal-label').fill(label);
   await page.getByTestId('create-rehearsal-token').click();
   await page

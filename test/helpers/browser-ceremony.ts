@@ -5,11 +5,20 @@ export async function typeSecret(page: Page, testid: string, value: string): Pro
   await page.getByTestId(testid).fill(value);
 }
 
+/** The token wizard's tab; the runbook view is the one the app opens with. */
+export async function showWizard(page: Page): Promise<void> {
+  const tab = page.getByTestId('view-wizard');
+  if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+}
+
 export async function waitForStep(page: Page, step: string): Promise<void> {
+  await showWizard(page);
   await page.locator(`[data-testid="ceremony"][data-step="${step}"]`).waitFor({ timeout: 20_000 });
 }
 
 export async function createRehearsalTokenInUi(page: Page, label: string): Promise<void> {
+  // The wizard tests start here: make the token wizard the view on show.
+  await showWizard(page);
   await page.getByTestId('rehearsal-label').fill(label);
   await page.getByTestId('create-rehearsal-token').click();
   await page.getByTestId('devices-panel').getByText(label, { exact: true }).waitFor();
