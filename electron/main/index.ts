@@ -55,6 +55,11 @@ if (!app.requestSingleInstanceLock()) {
       },
     });
     core.watchDevices();
+    // A runbook ceremony found in the journal gets its new signing key (the old one died with the
+    // process) before the window can act on it.
+    void core
+      .resumeRunbook()
+      .catch((error: unknown) => core.log.error('runbook-resume-failed', { error }));
     mainWindow = createMainWindow(join(outDir, 'preload'));
     const disconnect = connectIpc(ipcMain, core, mainWindow);
     mainWindow.on('closed', () => {

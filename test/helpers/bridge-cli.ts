@@ -29,6 +29,7 @@ const exportFolder = values['export-folder'] ?? join(process.env.HOME ?? '/tmp',
 mkdirSync(exportFolder, { recursive: true });
 const core = new VigilCore({ dataDir, pickFolder: () => Promise.resolve(exportFolder) });
 core.watchDevices();
+await core.resumeRunbook();
 const bridge = await startBridge({
   core,
   headless: values.headless || values.screenshot !== undefined,
