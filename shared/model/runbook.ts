@@ -113,8 +113,12 @@ export const RecordedException = z.strictObject({
 });
 export type RecordedException = z.infer<typeof RecordedException>;
 
+export const SigningAlgorithm = z.enum(['ed25519', 'ecdsa-p256', 'ecdsa-p384']);
+
 export const CeremonySigningKey = z.strictObject({
-  algorithm: z.literal('ed25519'),
+  algorithm: SigningAlgorithm,
+  /** A per-ceremony software key, or the key the runbook designated on the device. */
+  source: z.enum(['ceremony', 'device']),
   keyId: Sha256Hex,
   publicKeyPem: z.string(),
   fingerprint: FingerprintView,

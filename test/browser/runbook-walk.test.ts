@@ -78,9 +78,13 @@ describe('walking the nitrokey-hsm-tuf runbook in the browser', () => {
     const { page } = session;
     let n = await confirmStep(page);
     assert.equal(n, 2);
-    const options = (await page.getByTestId('confirmer').locator('option').allInnerTexts()).map(
-      (o) => o.trim(),
-    );
+    const options = (
+      await page
+        .getByTestId('runbook-step')
+        .getByTestId('confirmer')
+        .locator('option')
+        .allInnerTexts()
+    ).map((o) => o.trim());
     assert.deepEqual(options, ['Wes Witness (witness)']);
     await page.getByTestId('exception-open').click();
     await page.getByTestId('exception-expected').fill('Camera shows the whole table');

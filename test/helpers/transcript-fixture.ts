@@ -29,6 +29,7 @@ export function transcriptFixture(options: { rehearsal: boolean }): Transcript {
     signingKeys: [
       {
         algorithm: 'ed25519',
+        source: 'ceremony',
         keyId: sha('key'),
         publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n',
         introducedAt: '2026-11-22T10:00:00.000Z',

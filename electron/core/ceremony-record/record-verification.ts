@@ -96,6 +96,8 @@ export function checkJournalSegment(entries: readonly JournalEntry[]): string | 
 interface JournalledKey {
   keyId: string;
   publicKeyPem: string;
+  /** The key the runbook designated on the device: it, not the software key, must sign. */
+  isDevice?: boolean;
 }
 
 export function verifyRecord(
@@ -232,7 +234,9 @@ export function verifyRecord(
           ? (d.signingKey as JournalledKey | undefined)
           : entry.kind === 'runbook.signingKeyReplaced'
             ? (d as unknown as JournalledKey)
-            : undefined;
+            : entry.kind === 'runbook.signingKeyDesignated'
+              ? { ...(d as unknown as JournalledKey), isDevice: true }
+              : undefined;
       if (key) journalledKeys.push(key);
     }
   }
@@ -272,12 +276,12 @@ export function verifyRecord(
           transcript.signingKeys.map((k) => k.keyId),
           keys.map((k) => k.keyId),
         ));
-    ceremonyKey = keys.at(-1)?.key ?? null;
+    ceremonyKey = (keys.filter((k) => k.isDevice).at(-1) ?? keys.at(-1))?.key ?? null;
     check(
       'signing-keys',
       consistent,
       consistent
-        ? `${keys.length} ceremony key(s), the last signs`
+        ? `${keys.length} ceremony key(s); the ${keys.some((k) => k.isDevice) ? 'designated device key' : 'last'} signs`
         : 'the transcript and the journal name different ceremony keys',
     );
   } catch {

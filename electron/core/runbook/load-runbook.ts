@@ -168,7 +168,28 @@ function checkMeaning(runbook: Runbook, actions: ActionCatalog, positions: Posit
   runbook.sections.forEach((section, index) =>
     visitSteps(section.steps, ['sections', index, 'steps'], 0),
   );
+  const { signing } = runbook;
+  if (
+    signing.key === 'device' &&
+    !generatesRole(
+      runbook.sections.flatMap((s) => s.steps),
+      signing.role,
+    )
+  ) {
+    positions.fail(['signing'], `no step generates the ${signing.role} key that is to sign`);
+  }
   checkFlow(runbook, sectionIds, positions);
+}
+
+function generatesRole(steps: readonly Step[], role: string): boolean {
+  return steps.some(
+    (step) =>
+      (typeof step.do === 'object' &&
+        step.do.action === 'pkcs11.generateKey' &&
+        step.do.with?.role === role) ||
+      generatesRole(step.then ?? [], role) ||
+      generatesRole(step.else ?? [], role),
+  );
 }
 
 /** Where control can go from a list of steps: jumps, and whether it can fall through. */

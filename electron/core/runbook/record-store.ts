@@ -50,6 +50,11 @@ export function isRecordComplete(dir: string): boolean {
   return existsSync(join(dir, RecordFiles.envelope));
 }
 
+/** The files are written and only the envelope is missing (a device key has yet to sign). */
+export function isRecordUnsigned(dir: string): boolean {
+  return existsSync(join(dir, RecordFiles.transcriptJson)) && !isRecordComplete(dir);
+}
+
 /** Every file of a record folder, names relative to it. */
 export function readRecordFolder(dir: string): ProductFile[] {
   const walk = (folder: string): ProductFile[] =>

@@ -2,7 +2,7 @@
 // its own beyond the per-ceremony signing key: every step, input, device fact and exception is a
 // journal entry, and the state is replayed from the journal. A device action interrupted by a
 // crash is reported, and is only tried again after a person acknowledges it.
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { ExportReport } from '../../../shared/model/media.ts';
 import type {
@@ -16,7 +16,18 @@ import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.
 import { triesLeftHint } from '../../devices/pkcs11/protocol.ts';
 import type { DeviceRegistry } from '../../devices/registry.ts';
 import { keyIdOf } from '../attestation/dsse-signing.ts';
-import { assembleRecord } from '../ceremony-record/record-attestation.ts';
+import {
+  assembleRecord,
+  recordFiles,
+  recordStatement,
+  signedEnvelope,
+  softwareSigner,
+} from '../ceremony-record/record-attestation.ts';
+import { sameToken } from '../ceremony/token-presence.ts';
+import { signWithTokenKey } from '../../devices/pkcs11/driver.ts';
+import { spkiFromRawPublicKey } from '../../formats/ec-point.ts';
+import { encodePem } from '../../formats/pem.ts';
+import type { KeyCurve } from '../../../shared/model/device.ts';
 import { VigilError } from '../errors.ts';
 import type { Journal, JournalEntry } from '../journal/journal.ts';
 import { RECORDS_FOLDER } from '../media/atomic-export.ts';
@@ -24,8 +35,13 @@ import type { ExportTargets } from '../media/export-targets.ts';
 import { buildTokenProducts, type ProductFile } from '../products/token-products.ts';
 import { renderTranscriptHtml } from '../transcript/transcript-page.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
-import { RecordFiles } from '../transcript/transcript-schema.ts';
-import { isRecordComplete, readRecordFolder, writeRecordFolder } from './record-store.ts';
+import { RecordFiles, Transcript } from '../transcript/transcript-schema.ts';
+import {
+  isRecordComplete,
+  isRecordUnsigned,
+  readRecordFolder,
+  writeRecordFolder,
+} from './record-store.ts';
 import {
   runbookActions,
   type ActionDefinition,
@@ -131,14 +147,21 @@ export class RunbookEngine {
   async resume(): Promise<void> {
     const p = this.progress();
     if (!p) return;
-    if (p.finishedAt !== null && isRecordComplete(this.#recordDir(p))) return;
-    this.#ensureSigner(p, 'Vigil restarted; the previous key existed only in its memory');
+    const dir = this.#recordDir(p);
+    if (p.finishedAt !== null && isRecordComplete(dir)) return;
+    // A device-signed record waits, unsigned, for the keyholder's PIN: nothing to redo.
+    if (p.finishedAt !== null && isDeviceSigned(p) && isRecordUnsigned(dir)) return;
+    this.#designateDeviceKey(p);
+    this.#ensureSigner(
+      this.#active(),
+      'Vigil restarted; the previous key existed only in its memory',
+    );
     const after = this.#active();
     if (after.next.kind === 'end') await this.#finish(after);
   }
 
   #ensureSigner(p: RunbookProgress, reason: string): void {
-    const current = p.signingKeys.at(-1);
+    const current = p.signingKeys.filter((k) => k.source === 'ceremony').at(-1);
     if (this.#signer && current?.keyId === this.#signer.keyId) return;
     this.#signer = newSigner();
     this.#deps.journal.append(RunbookEvent.signingKeyReplaced, {
@@ -349,6 +372,10 @@ export class RunbookEngine {
     targetId: string | null,
   ): Promise<RunbookState> {
     const p = this.#active();
+    if (p.finishedAt !== null && this.#awaitsDeviceSignature(p)) {
+      await this.#signWithDevice(p, who, credentials);
+      return this.#changed();
+    }
     const { position, step } = this.#expectStep(p, who);
     if (typeof step.do !== 'object') {
       throw new VigilError('wrong-step', 'This step is not a device action: confirm it.');
@@ -396,7 +423,28 @@ export class RunbookEngine {
       throw error;
     }
     this.#complete(p, position, step, who, { action: name, result });
+    this.#designateDeviceKey(this.#active());
     return this.#afterStep();
+  }
+
+  /** Journals the device key the runbook designated as signer, once it exists. */
+  #designateDeviceKey(p: RunbookProgress): void {
+    const signing = p.runbook.signing;
+    if (signing.key !== 'device' || p.signingKeys.some((k) => k.source === 'device')) return;
+    const key = p.keys.find((k) => k.role === signing.role);
+    if (!key) return;
+    const spki = spkiFromRawPublicKey(
+      new Uint8Array(Buffer.from(key.rawPublicKey, 'hex')),
+      key.curve,
+    );
+    const publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    this.#deps.journal.append(RunbookEvent.signingKeyDesignated, {
+      algorithm: algorithmOf(key.curve),
+      keyId: keyIdOf(publicKey),
+      publicKeyPem: encodePem('PUBLIC KEY', spki),
+      role: key.role,
+      deviceSerial: key.device.serial,
+    });
   }
 
   async recordException(
@@ -453,14 +501,15 @@ export class RunbookEngine {
   }
 
   async #finish(p: RunbookProgress): Promise<void> {
-    this.#ensureSigner(p, 'Vigil restarted before the ceremony record was written');
+    if (!isDeviceSigned(p)) {
+      this.#ensureSigner(p, 'Vigil restarted before the ceremony record was written');
+    }
     this.#deps.journal.append(
       RunbookEvent.finished,
       { ceremonyId: p.started.ceremonyId },
       this.#now(),
     );
     const done = this.#active();
-    const signer = this.#signer as CeremonySigner;
     const products = done.keys.length > 0 ? this.#productFiles(done) : null;
     const productFiles = products
       ? products.files.map((f) => ({ name: `${products.folder}/${f.name}`, bytes: f.bytes }))
@@ -469,16 +518,80 @@ export class RunbookEngine {
     const transcript = transcriptOf(done, segment, productFiles);
     const html = await renderTranscriptHtml(transcript);
     const pdf = await this.#deps.printTranscript(html);
-    const files = assembleRecord({
+    const input = {
       transcript,
       transcriptHtml: html,
       transcriptPdf: pdf,
       journalText: journalSegmentText(segment),
       runbookText: done.started.runbookText,
       products: productFiles,
-      signer: { privateKey: signer.privateKey, publicKey: signer.publicKey },
-    });
+    };
+    if (isDeviceSigned(done)) {
+      // The files now; the envelope once the keyholder has typed the PIN of the signing key.
+      writeRecordFolder(this.#recordDir(done), recordFiles(input));
+      return;
+    }
+    const signer = this.#signer as CeremonySigner;
+    const files = await assembleRecord(input, softwareSigner(signer.privateKey, signer.publicKey));
     writeRecordFolder(this.#recordDir(done), files);
+  }
+
+  #awaitsDeviceSignature(p: RunbookProgress): boolean {
+    const dir = this.#recordDir(p);
+    return isDeviceSigned(p) && !isRecordComplete(dir) && isRecordUnsigned(dir);
+  }
+
+  /** END of a device-signed ceremony: the designated key on the token signs the attestation. */
+  async #signWithDevice(
+    p: RunbookProgress,
+    who: Confirmation,
+    credentials: RunbookCredentials,
+  ): Promise<void> {
+    if (who.stepNumber !== p.stepNumber) {
+      throw new VigilError('wrong-step', `The ceremony is at step ${p.stepNumber}.`);
+    }
+    this.#checkConfirmer(p, who.role, who.person, signingConfirmer(p));
+    const signing = p.runbook.signing;
+    const designated = p.signingKeys.find((k) => k.source === 'device');
+    const key = signing.key === 'device' ? p.keys.find((k) => k.role === signing.role) : undefined;
+    if (!designated || !key) {
+      throw new VigilError(
+        'products-incomplete',
+        'The designated signing key was never generated.',
+      );
+    }
+    const userPin = credentials.userPin;
+    if (!userPin) throw new VigilError('credentials-missing', 'This step needs userPin.');
+    const dir = this.#recordDir(p);
+    const files = readRecordFolder(dir);
+    const transcript = Transcript.parse(
+      JSON.parse(
+        new TextDecoder().decode(files.find((f) => f.name === RecordFiles.transcriptJson)?.bytes),
+      ),
+    );
+    try {
+      const located = await sameToken(this.#deps.registry, key.device.family, key.device.serial);
+      const envelope = await signedEnvelope(recordStatement(files, transcript), {
+        keyId: designated.keyId,
+        sign: (pae) =>
+          signWithTokenKey(located, userPin, key.curve, key.role, key.role === 'root' ? 1 : 2, pae),
+      });
+      writeRecordFolder(dir, [envelope]);
+    } catch (error) {
+      // After END: kept in the journal, outside the ceremony's closed segment.
+      this.#deps.journal.append('runbook.recordSigningFailed', {
+        ceremonyId: p.started.ceremonyId,
+        code: error instanceof VigilError ? error.code : 'device-error',
+        message: error instanceof Error ? error.message : 'unknown failure',
+      });
+      throw error;
+    }
+    this.#deps.journal.append('runbook.recordSigned', {
+      ceremonyId: p.started.ceremonyId,
+      keyId: designated.keyId,
+      role: who.role,
+      person: who.person,
+    });
   }
 
   /** The finished ceremony's record files, as written at END. */
@@ -538,7 +651,9 @@ export class RunbookEngine {
     const current =
       p.next.kind === 'step' && step && p.finishedAt === null
         ? this.#currentStep(p, p.next.position, step, await this.#pinHint(p, step))
-        : null;
+        : this.#awaitsDeviceSignature(p)
+          ? await this.#signingStep(p)
+          : null;
     const signingKey = p.signingKeys.at(-1);
     const last = this.#segment(p).at(-1);
     const record = p.finishedAt !== null && isRecordComplete(this.#recordDir(p));
@@ -601,7 +716,8 @@ export class RunbookEngine {
         : null,
       signingKey: signingKey
         ? {
-            algorithm: 'ed25519',
+            algorithm: signingKey.algorithm,
+            source: signingKey.source,
             keyId: signingKey.keyId,
             publicKeyPem: signingKey.publicKeyPem,
             fingerprint: spkiFingerprint(spkiOfPem(signingKey.publicKeyPem)),
@@ -638,6 +754,38 @@ export class RunbookEngine {
         isOnDevice: k.isOnDevice,
       })),
     }).set;
+  }
+
+  /** The step after END when the runbook designated a device key: the keyholder signs. */
+  async #signingStep(p: RunbookProgress): Promise<CurrentStep> {
+    const signing = p.runbook.signing;
+    const role = signing.key === 'device' ? signing.role : 'root';
+    let pinHint: string | null = null;
+    if (p.device) {
+      const located = await this.#deps.registry.locate(p.device.id).catch(() => null);
+      pinHint = located
+        ? triesLeftHint(located.summary.userPin, 'user PIN')
+        : 'The selected device is not connected.';
+    }
+    return {
+      number: p.stepNumber,
+      sectionId: 'end',
+      sectionTitle: 'END',
+      kind: 'action',
+      text: `Sign the ceremony record with the ${role} key on the token. The keyholder types the user PIN.`,
+      level: 'MUST',
+      confirmedBy: signingConfirmer(p),
+      branches: [],
+      collect: null,
+      action: {
+        name: 'ceremony.signRecord',
+        title: `Sign the ceremony attestation with the ${role} key on the device`,
+        params: { role },
+        credentials: [{ id: 'userPin', label: 'User PIN', repeat: false }],
+        needsTarget: false,
+      },
+      pinHint,
+    };
   }
 
   #currentStep(
@@ -684,6 +832,19 @@ export class RunbookEngine {
       pinHint,
     };
   }
+}
+
+function isDeviceSigned(p: RunbookProgress): boolean {
+  return p.runbook.signing.key === 'device';
+}
+
+/** The keyholder signs with the device key when the runbook has one; else the ceremony lead. */
+function signingConfirmer(p: RunbookProgress): RunbookRole {
+  return p.runbook.roles.includes('keyholder') ? 'keyholder' : 'ceremony-lead';
+}
+
+function algorithmOf(curve: KeyCurve): SigningKeyRecord['algorithm'] {
+  return curve === 'Ed25519' ? 'ed25519' : curve === 'P-384' ? 'ecdsa-p384' : 'ecdsa-p256';
 }
 
 function spkiOfPem(pem: string): Uint8Array {

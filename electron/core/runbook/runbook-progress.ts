@@ -22,12 +22,13 @@ export const RunbookEvent = {
   checkFailed: 'runbook.checkFailed',
   exceptionRecorded: 'runbook.exceptionRecorded',
   signingKeyReplaced: 'runbook.signingKeyReplaced',
+  signingKeyDesignated: 'runbook.signingKeyDesignated',
   finished: 'runbook.finished',
   abandoned: 'runbook.abandoned',
 } as const;
 
 export interface SigningKeyRecord {
-  algorithm: 'ed25519';
+  algorithm: 'ed25519' | 'ecdsa-p256' | 'ecdsa-p384';
   keyId: string;
   publicKeyPem: string;
 }
@@ -89,7 +90,7 @@ export interface RunbookProgress {
   lastExportTargetId: string | null;
   exceptions: RecordedException[];
   pending: { action: string; stepNumber: number; seq: number } | null;
-  signingKeys: (SigningKeyRecord & { introducedAt: string })[];
+  signingKeys: (SigningKeyRecord & { source: 'ceremony' | 'device'; introducedAt: string })[];
   sectionTimes: Map<number, { startedAt: string; finishedAt: string | null }>;
   finishedAt: string | null;
   finishedSeq: number | null;
@@ -189,7 +190,7 @@ export function replayRunbook(
     lastExportTargetId: null,
     exceptions: [],
     pending: null,
-    signingKeys: [{ ...started.signingKey, introducedAt: first.at }],
+    signingKeys: [{ ...started.signingKey, source: 'ceremony', introducedAt: first.at }],
     sectionTimes: new Map(),
     finishedAt: null,
     finishedSeq: null,
@@ -266,9 +267,17 @@ export function replayRunbook(
       case RunbookEvent.exceptionRecorded:
         progress.exceptions.push({ ...detailOf<RecordedException>(entry), at: entry.at });
         break;
-      case RunbookEvent.signingKeyReplaced: {
+      case RunbookEvent.signingKeyReplaced:
+      case RunbookEvent.signingKeyDesignated: {
         const { algorithm, keyId, publicKeyPem } = detailOf<SigningKeyRecord>(entry);
-        progress.signingKeys.push({ algorithm, keyId, publicKeyPem, introducedAt: entry.at });
+        const source = entry.kind === RunbookEvent.signingKeyDesignated ? 'device' : 'ceremony';
+        progress.signingKeys.push({
+          algorithm,
+          source,
+          keyId,
+          publicKeyPem,
+          introducedAt: entry.at,
+        });
         break;
       }
       case RunbookEvent.finished:

@@ -71,11 +71,22 @@ export const Section = z.strictObject({
   steps: z.array(Step).min(1).max(500),
 });
 
+/**
+ * Who signs the ceremony's attestation: a per-ceremony software key (the default), or a key the
+ * runbook generates on the device (`pkcs11.generateKey` with that role), used at END with its PIN.
+ */
+export const Signing = z.union([
+  z.strictObject({ key: z.literal('ceremony') }),
+  z.strictObject({ key: z.literal('device'), role: z.enum(['root', 'targets']) }),
+]);
+export type Signing = z.infer<typeof Signing>;
+
 export const Runbook = z.strictObject({
   v: z.literal(1),
   id: Id,
   title: z.string().min(1).max(200),
   roles: z.array(Role).min(1),
+  signing: Signing.default({ key: 'ceremony' }),
   inputs: z.array(RunbookInput).max(100).default([]),
   sections: z.array(Section).min(1).max(200),
 });

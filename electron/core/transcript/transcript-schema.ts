@@ -50,7 +50,8 @@ export const Transcript = z.strictObject({
   /** The per-ceremony signing key(s): a crash loses the in-memory key, so a new one is journalled. */
   signingKeys: z.array(
     z.strictObject({
-      algorithm: z.literal('ed25519'),
+      algorithm: z.enum(['ed25519', 'ecdsa-p256', 'ecdsa-p384']),
+      source: z.enum(['ceremony', 'device']),
       keyId: Sha256Hex,
       publicKeyPem: z.string(),
       introducedAt: z.string(),

@@ -3,11 +3,13 @@
 import type { KeyCurve } from '../../../shared/model/device.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../core/errors.ts';
-import { rawPublicKeyFromEcPoint } from '../../formats/ec-point.ts';
+import { createHash } from 'node:crypto';
+import { ecdsaRawToDer, rawPublicKeyFromEcPoint } from '../../formats/ec-point.ts';
 import type { LocatedToken } from '../registry.ts';
 import type { NewPins } from '../smartcard-hsm/protocol.ts';
 import {
   CKA,
+  CKM,
   CKO,
   CKU,
   deadlyReason,
@@ -173,4 +175,54 @@ export async function countPrivateKeys(located: LocatedToken): Promise<number> {
         module.findObjects(session, [{ type: CKA.CLASS, value: CKO.PRIVATE_KEY }]).length,
     ),
   );
+}
+
+/**
+ * Signs `message` with the private key of `role` on the token (CKA_ID as generated), after the
+ * usual PIN checks. ECDSA hashes with SHA-256 (P-256) or SHA-384 (P-384) and returns DER, as
+ * DSSE and openssl expect; Ed25519 signs the message itself.
+ */
+export async function signWithTokenKey(
+  located: LocatedToken,
+  userPin: SecretBytes,
+  curve: KeyCurve,
+  role: KeyRole,
+  id: number,
+  message: Uint8Array,
+): Promise<Uint8Array> {
+  const { module, slot } = located;
+  return module.exclusive(async () => {
+    checkBeforePinAttempt(module, slot, 'user PIN');
+    return module.withSession(slot, false, async (session) => {
+      try {
+        module.login(session, CKU.USER, userPin);
+      } catch (error) {
+        deviceFailure(error, module, slot, 'user PIN');
+      }
+      try {
+        const [key] = module.findObjects(session, [
+          { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
+          { type: CKA.ID, value: Buffer.from([id]) },
+        ]);
+        if (key === undefined) {
+          throw new VigilError('device-error', `the token holds no ${role} private key`);
+        }
+        if (curve === 'Ed25519') {
+          return new Uint8Array(await module.sign(session, CKM.EDDSA, key, Buffer.from(message)));
+        }
+        const digest = createHash(curve === 'P-384' ? 'sha384' : 'sha256')
+          .update(message)
+          .digest();
+        return ecdsaRawToDer(new Uint8Array(await module.sign(session, CKM.ECDSA, key, digest)));
+      } catch (error) {
+        deviceFailure(error, module, slot, 'user PIN');
+      } finally {
+        try {
+          module.logout(session);
+        } catch {
+          // Closing the session logs out as well.
+        }
+      }
+    });
+  });
 }
