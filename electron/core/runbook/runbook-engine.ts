@@ -654,7 +654,9 @@ export class RunbookEngine {
         : this.#awaitsDeviceSignature(p)
           ? await this.#signingStep(p)
           : null;
-    const signingKey = p.signingKeys.at(-1);
+    // The designated device key signs once it exists; until then the per-ceremony key is shown.
+    const signingKey =
+      p.signingKeys.filter((k) => k.source === 'device').at(-1) ?? p.signingKeys.at(-1);
     const last = this.#segment(p).at(-1);
     const record = p.finishedAt !== null && isRecordComplete(this.#recordDir(p));
     return {
