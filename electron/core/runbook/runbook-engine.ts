@@ -32,7 +32,9 @@ import { VigilError } from '../errors.ts';
 import type { Journal, JournalEntry } from '../journal/journal.ts';
 import { RECORDS_FOLDER } from '../media/atomic-export.ts';
 import type { ExportTargets } from '../media/export-targets.ts';
-import { buildTokenProducts, type ProductFile } from '../products/token-products.ts';
+import type { ProductFile } from '../products/token-products.ts';
+import { productsOf } from '../ceremony/token-provisioning.ts';
+import type { ProductSet } from '../../../shared/model/product.ts';
 import { renderTranscriptHtml } from '../transcript/transcript-page.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
 import { RecordFiles, Transcript } from '../transcript/transcript-schema.ts';
@@ -347,22 +349,22 @@ export class RunbookEngine {
     }
   }
 
-  #productFiles(p: RunbookProgress): { folder: string; files: ProductFile[] } {
+  /** The token products, rebuilt from the journalled keys exactly as the wizard builds them. */
+  #products(p: RunbookProgress): { set: ProductSet; files: ProductFile[] } | null {
     const first = p.keys[0];
-    if (!first) throw new VigilError('products-incomplete', 'No keys were generated.');
-    const device = p.keys.at(-1)?.device ?? first.device;
-    const { set, files } = buildTokenProducts({
-      device,
-      ceremonyId: p.started.ceremonyId,
-      createdAt: new Date(first.createdAt),
-      keys: p.keys.map((k) => ({
-        role: k.role,
-        curve: k.curve,
-        rawPublicKey: new Uint8Array(Buffer.from(k.rawPublicKey, 'hex')),
-        isOnDevice: k.isOnDevice,
-      })),
+    if (!first) return null;
+    return productsOf(p.started.ceremonyId, {
+      curve: first.curve,
+      device: p.keys.at(-1)?.device ?? first.device,
+      createdAt: first.createdAt,
+      keys: p.keys,
     });
-    return { folder: set.folder, files };
+  }
+
+  #productFiles(p: RunbookProgress): { folder: string; files: ProductFile[] } {
+    const products = this.#products(p);
+    if (!products) throw new VigilError('products-incomplete', 'No keys were generated.');
+    return { folder: products.set.folder, files: products.files };
   }
 
   /** A device action. Credentials are used for this call only; the dispatcher wipes them after. */
@@ -706,7 +708,7 @@ export class RunbookEngine {
         value: i.value,
       })),
       device: p.device,
-      products: p.keys.length > 0 ? this.#productSet(p) : null,
+      products: this.#products(p)?.set ?? null,
       exports: p.exports.map(({ at: _at, ...report }) => report),
       exceptions: p.exceptions,
       interrupted: p.pending
@@ -740,22 +742,6 @@ export class RunbookEngine {
           : null,
       journalHead: this.#deps.journal.head,
     };
-  }
-
-  #productSet(p: RunbookProgress): RunbookCeremony['products'] {
-    const first = p.keys[0];
-    if (!first) return null;
-    return buildTokenProducts({
-      device: p.keys.at(-1)?.device ?? first.device,
-      ceremonyId: p.started.ceremonyId,
-      createdAt: new Date(first.createdAt),
-      keys: p.keys.map((k) => ({
-        role: k.role,
-        curve: k.curve,
-        rawPublicKey: new Uint8Array(Buffer.from(k.rawPublicKey, 'hex')),
-        isOnDevice: k.isOnDevice,
-      })),
-    }).set;
   }
 
   /** The step after END when the runbook designated a device key: the keyholder signs. */
