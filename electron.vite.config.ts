@@ -8,8 +8,10 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      // Pure-JS libraries are bundled, so the package ships only zod and the native pkcs11js.
-      externalizeDeps: { exclude: ['qrcode', 'yaml'] },
+      // Pure-JS libraries are bundled, so the package ships only zod and the native pkcs11js and usb.
+      externalizeDeps: {
+        exclude: ['qrcode', 'yaml', '@peculiar/x509', '@noble/curves', 'reflect-metadata'],
+      },
       rollupOptions: { input: { index: resolve('electron/main/index.ts') } },
     },
   },

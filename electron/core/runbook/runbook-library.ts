@@ -1,7 +1,8 @@
 // The bundled runbooks (resources/runbooks/*.yaml; `<name>.rehearsal.yaml` beside each is its
 // rehearsal answers file, not a runbook). Each is loaded and checked before it is offered.
+import { resourcesDir } from '../resources-dir.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { RunbookSummary } from '../../../shared/model/runbook.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
 import { VigilError } from '../errors.ts';
@@ -16,17 +17,9 @@ export interface LoadedRunbook {
   summary: RunbookSummary;
 }
 
-/** resources/runbooks: $VIGIL_RESOURCES_DIR, else the first `resources` folder above this file. */
+/** resources/runbooks: $VIGIL_RESOURCES_DIR/runbooks, else the source or packaged resources. */
 export function defaultRunbooksDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.VIGIL_RESOURCES_DIR) return join(env.VIGIL_RESOURCES_DIR, 'runbooks');
-  let dir = import.meta.dirname;
-  for (;;) {
-    const candidate = join(dir, 'resources', 'runbooks');
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) return join(process.cwd(), 'resources', 'runbooks');
-    dir = parent;
-  }
+  return join(resourcesDir(env), 'runbooks');
 }
 
 export function parseRunbookText(text: string): Runbook {

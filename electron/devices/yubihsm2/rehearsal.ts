@@ -1,0 +1,774 @@
+// The rehearsal YubiHSM 2: an emulator of the device's command protocol (sessions, objects,
+// capabilities and domains, EC and Ed25519 keys, attestation, audit log, factory reset). It
+// answers raw frames exactly as the device would, so it can sit behind the connector HTTP API
+// (rehearsal-connector.ts) and the real client code path runs unchanged. Its attestation chain
+// ends at the published rehearsal CA in resources/rehearsal, which production verification rejects.
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign as nodeSign,
+  webcrypto,
+  type KeyObject,
+} from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { p256, p384 } from '@noble/curves/nist.js';
+import { concatBytes } from '../../formats/der.ts';
+import { x509, type CryptoKey } from '../../formats/x509.ts';
+import { resourcesDir } from '../../core/resources-dir.ts';
+import { encodeAttestationExtensions } from './attestation-extensions.ts';
+import {
+  ALL_CAPABILITIES,
+  ALL_DOMAINS,
+  Algorithm,
+  CommandCode,
+  DEFAULT_AUTH_KEY_ID,
+  DEFAULT_PASSWORD,
+  ObjectType,
+  Origin,
+  SESSION_IDLE_MS,
+  YubiHsmProtocolError,
+  capabilityMask,
+  curveOfAlgorithm,
+  decodeFrame,
+  decodeObjectFilters,
+  deviceErrorCode,
+  encodeDeviceInfo,
+  encodeFrame,
+  encodeLogEntries,
+  encodeObjectInfo,
+  errorFrame,
+  logEntryBody,
+  maxFrameFor,
+  u16,
+  type Capability,
+  type CeremonyCurve,
+  type DeviceErrorName,
+  type LogEntry,
+  type ObjectInfo,
+} from './protocol.ts';
+import {
+  SecureChannelError,
+  SessionState,
+  checkAuthenticateSession,
+  keysFromPassword,
+  sessionSecrets,
+  type LongTermKeys,
+  type SessionSecrets,
+} from './secure-channel.ts';
+
+export const REHEARSAL_CA_FILE = 'yubihsm2-rehearsal-ca.pem';
+const REHEARSAL_CA_KEY_FILE = 'yubihsm2-rehearsal-ca.key.pem';
+const MAX_SESSIONS = 16;
+const MAX_OBJECTS = 256;
+const LOG_CAPACITY = 62;
+/** The device's own algorithm list in DEVICE_INFO; a rehearsal generates only the ceremony curves. */
+const ANNOUNCED_ALGORITHMS = [
+  Algorithm.ecp256,
+  Algorithm.ecp384,
+  Algorithm.ed25519,
+  Algorithm.opaqueData,
+  Algorithm.opaqueX509Certificate,
+  Algorithm.aes128YubicoAuthentication,
+];
+
+/** A command the device refuses: becomes an error frame with this code. */
+class Refusal extends Error {
+  constructor(readonly errorName: Exclude<DeviceErrorName, 'unknown'>) {
+    super(errorName);
+  }
+}
+
+type ObjectSecret =
+  | { kind: 'authentication'; keys: LongTermKeys }
+  | { kind: 'asymmetric'; curve: CeremonyCurve; privateKey: KeyObject; publicKey: Uint8Array }
+  | { kind: 'opaque'; bytes: Uint8Array };
+
+interface StoredObject {
+  info: ObjectInfo;
+  secret: ObjectSecret;
+}
+
+type SessionSlot =
+  | { stage: 'created'; authKeyId: number; secrets: SessionSecrets; lastUsed: number }
+  | { stage: 'authenticated'; authKeyId: number; channel: SessionState; lastUsed: number };
+
+export interface RehearsalCa {
+  certificate: x509.X509Certificate;
+  privateKey: CryptoKey;
+}
+
+export interface RehearsalYubiHsmOptions {
+  serial?: number;
+  firmware?: { major: number; minor: number; patch: number };
+  /** Milliseconds clock for session idle expiry; tests move it forward. */
+  now?: () => number;
+  /** How long the device stays away after a factory reset. */
+  rebootMs?: number;
+  ca?: RehearsalCa;
+}
+
+export async function loadRehearsalCa(
+  dir = join(resourcesDir(), 'rehearsal'),
+): Promise<RehearsalCa> {
+  const certificate = new x509.X509Certificate(readFileSync(join(dir, REHEARSAL_CA_FILE), 'utf8'));
+  const keyDer = createPrivateKey(readFileSync(join(dir, REHEARSAL_CA_KEY_FILE), 'utf8')).export({
+    type: 'pkcs8',
+    format: 'der',
+  });
+  const privateKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    keyDer,
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['sign'],
+  );
+  return { certificate, privateKey };
+}
+
+const ecdsa = { name: 'ECDSA', hash: 'SHA-256' } as const;
+
+function randomSerialNumber(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return bytes.toString('hex');
+}
+
+function rawPublicKey(curve: CeremonyCurve, publicKey: KeyObject): Uint8Array {
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  // SPKI ends with the BIT STRING contents: 04‖X‖Y for EC (the device drops the 04), or the key.
+  const length = curve === 'P-256' ? 64 : curve === 'P-384' ? 96 : 32;
+  return new Uint8Array(spki.subarray(spki.length - length));
+}
+
+function spkiOf(publicKey: KeyObject): ArrayBuffer {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  return der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength);
+}
+
+const webCryptoImport: Record<CeremonyCurve, webcrypto.EcKeyImportParams | webcrypto.Algorithm> = {
+  'P-256': { name: 'ECDSA', namedCurve: 'P-256' },
+  'P-384': { name: 'ECDSA', namedCurve: 'P-384' },
+  Ed25519: { name: 'Ed25519' },
+};
+
+export class RehearsalYubiHsm {
+  readonly serial: number;
+  readonly firmware: { major: number; minor: number; patch: number };
+  readonly #now: () => number;
+  readonly #rebootMs: number;
+  readonly #attestationKey: CryptoKey;
+  readonly #deviceCertificate: x509.X509Certificate;
+  #objects = new Map<string, StoredObject>();
+  #sessions = new Map<number, SessionSlot>();
+  #log: LogEntry[] = [];
+  #logNumber = 0;
+  #awayUntil = 0;
+  #blinkUntil = 0;
+
+  private constructor(
+    options: Required<Omit<RehearsalYubiHsmOptions, 'ca'>>,
+    attestationKey: CryptoKey,
+    deviceCertificate: x509.X509Certificate,
+  ) {
+    this.serial = options.serial;
+    this.firmware = options.firmware;
+    this.#now = options.now;
+    this.#rebootMs = options.rebootMs;
+    this.#attestationKey = attestationKey;
+    this.#deviceCertificate = deviceCertificate;
+    this.#factoryState();
+  }
+
+  static async create(options: RehearsalYubiHsmOptions = {}): Promise<RehearsalYubiHsm> {
+    const ca = options.ca ?? (await loadRehearsalCa());
+    const serial = options.serial ?? 10_000_000 + randomBytes(3).readUIntBE(0, 3);
+    const firmware = options.firmware ?? { major: 2, minor: 4, patch: 0 };
+    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'sign',
+      'verify',
+    ]);
+    const deviceCertificate = await x509.X509CertificateGenerator.create({
+      serialNumber: randomSerialNumber(),
+      subject: `CN=REHEARSAL YubiHSM Attestation (${serial})`,
+      issuer: ca.certificate.subject,
+      notBefore: ca.certificate.notBefore,
+      notAfter: ca.certificate.notAfter,
+      signingAlgorithm: ecdsa,
+      publicKey: keys.publicKey,
+      signingKey: ca.privateKey,
+      extensions: [
+        ...encodeAttestationExtensions({ serial }).map(
+          (e) => new x509.Extension(e.oid, false, e.value),
+        ),
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
+      ],
+    });
+    return new RehearsalYubiHsm(
+      {
+        serial,
+        firmware,
+        now: options.now ?? Date.now,
+        rebootMs: options.rebootMs ?? 3000,
+      },
+      keys.privateKey,
+      deviceCertificate,
+    );
+  }
+
+  get deviceCertificate(): Uint8Array {
+    return new Uint8Array(this.#deviceCertificate.rawData);
+  }
+
+  /** False while the device reboots after a reset (it has left the USB bus). */
+  get isPresent(): boolean {
+    return this.#now() >= this.#awayUntil;
+  }
+
+  get isBlinking(): boolean {
+    return this.#now() < this.#blinkUntil;
+  }
+
+  /** Power loss or re-plug: every session is gone, objects stay. */
+  powerCycle(): void {
+    this.#sessions.clear();
+    this.#appendLog(0xff, 0xffff, 0xffff, 0xffff, 0xffff, 0xff);
+  }
+
+  /** Answers one request frame with one response frame, as the USB bulk endpoint would. */
+  async process(frame: Uint8Array): Promise<Uint8Array> {
+    try {
+      const request = decodeFrame(frame);
+      const command = request.command;
+      if (frame.length > maxFrameFor({ version: this.firmware }) - 1)
+        throw new Refusal('wrong-length');
+      this.#expireIdleSessions();
+      switch (command) {
+        case CommandCode.echo:
+          return encodeFrame(command | 0x80, request.payload);
+        case CommandCode.getDeviceInfo:
+          return encodeFrame(command | 0x80, this.#deviceInfo());
+        case CommandCode.createSession:
+          return encodeFrame(command | 0x80, this.#createSession(request.payload));
+        case CommandCode.authenticateSession:
+          this.#authenticateSession(frame, request.payload);
+          return encodeFrame(command | 0x80);
+        case CommandCode.sessionMessage:
+          return await this.#sessionMessage(frame, request.payload);
+        default:
+          // Everything else must travel inside an authenticated session.
+          throw new Refusal('invalid-command');
+      }
+    } catch (error) {
+      if (error instanceof Refusal) return errorFrame(deviceErrorCode(error.errorName));
+      if (error instanceof YubiHsmProtocolError) return errorFrame(deviceErrorCode('invalid-data'));
+      throw error;
+    }
+  }
+
+  // ---- state ----------------------------------------------------------------------------------
+
+  #factoryState(): void {
+    this.#objects.clear();
+    this.#sessions.clear();
+    this.#log = [];
+    this.#logNumber = 0;
+    this.#appendLog(0xff, 0xffff, 0xffff, 0xffff, 0xffff, 0xff);
+    this.#store({
+      info: {
+        capabilities: ALL_CAPABILITIES,
+        id: DEFAULT_AUTH_KEY_ID,
+        size: 40,
+        domains: ALL_DOMAINS,
+        type: ObjectType.authenticationKey,
+        algorithm: Algorithm.aes128YubicoAuthentication,
+        sequence: 0,
+        origin: Origin.imported,
+        label: 'DEFAULT AUTHKEY CHANGE THIS ASAP',
+        delegatedCapabilities: ALL_CAPABILITIES,
+      },
+      secret: { kind: 'authentication', keys: keysFromPassword(DEFAULT_PASSWORD) },
+    });
+  }
+
+  #key(id: number, type: number): string {
+    return `${type}:${id}`;
+  }
+
+  #store(object: StoredObject): void {
+    this.#objects.set(this.#key(object.info.id, object.info.type), object);
+  }
+
+  #deviceInfo(): Uint8Array {
+    return encodeDeviceInfo({
+      version: this.firmware,
+      serial: this.serial,
+      logTotal: LOG_CAPACITY,
+      logUsed: this.#log.length,
+      algorithms: ANNOUNCED_ALGORITHMS,
+    });
+  }
+
+  #expireIdleSessions(): void {
+    const now = this.#now();
+    for (const [id, slot] of this.#sessions) {
+      if (now - slot.lastUsed > SESSION_IDLE_MS) this.#sessions.delete(id);
+    }
+  }
+
+  #appendLog(
+    command: number,
+    length: number,
+    sessionKey: number,
+    targetKey: number,
+    secondKey: number,
+    result: number,
+  ): void {
+    this.#logNumber = (this.#logNumber % 0xffff) + 1;
+    const body = {
+      number: this.#logNumber,
+      command,
+      length,
+      sessionKey,
+      targetKey,
+      secondKey,
+      result,
+      systick: Math.floor(this.#now()) >>> 0,
+    };
+    const previous = this.#log.at(-1)?.digest ?? new Uint8Array(16);
+    const digest = new Uint8Array(
+      createHash('sha256')
+        .update(concatBytes(logEntryBody(body), previous))
+        .digest()
+        .subarray(0, 16),
+    );
+    this.#log.push({ ...body, digest });
+    // Without forced audit the oldest entries make room for new ones.
+    if (this.#log.length > LOG_CAPACITY) this.#log.shift();
+  }
+
+  // ---- session establishment ----------------------------------------------------------------
+
+  #authenticationKey(id: number): StoredObject & { secret: { kind: 'authentication' } } {
+    const object = this.#objects.get(this.#key(id, ObjectType.authenticationKey));
+    if (object?.secret.kind !== 'authentication') throw new Refusal('object-not-found');
+    return object as StoredObject & { secret: { kind: 'authentication' } };
+  }
+
+  #createSession(payload: Uint8Array): Uint8Array {
+    if (payload.length !== 10) throw new Refusal('wrong-length');
+    const authKeyId = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+    const authKey = this.#authenticationKey(authKeyId);
+    let sessionId = -1;
+    for (let id = 0; id < MAX_SESSIONS; id++) {
+      if (!this.#sessions.has(id)) {
+        sessionId = id;
+        break;
+      }
+    }
+    if (sessionId < 0) throw new Refusal('sessions-full');
+    const cardChallenge = new Uint8Array(randomBytes(8));
+    const secrets = sessionSecrets(authKey.secret.keys, payload.subarray(2, 10), cardChallenge);
+    this.#sessions.set(sessionId, { stage: 'created', authKeyId, secrets, lastUsed: this.#now() });
+    return concatBytes(Uint8Array.of(sessionId), cardChallenge, secrets.cardCryptogram);
+  }
+
+  #authenticateSession(frame: Uint8Array, payload: Uint8Array): void {
+    const sessionId = payload[0] ?? 0xff;
+    const slot = this.#sessions.get(sessionId);
+    if (slot?.stage !== 'created') throw new Refusal('invalid-session');
+    try {
+      const chain = checkAuthenticateSession(frame, sessionId, slot.secrets);
+      this.#sessions.set(sessionId, {
+        stage: 'authenticated',
+        authKeyId: slot.authKeyId,
+        channel: new SessionState(sessionId, slot.secrets.keys, chain),
+        lastUsed: this.#now(),
+      });
+      this.#appendLog(CommandCode.authenticateSession, 17, slot.authKeyId, 0xffff, 0xffff, 0x84);
+    } catch (error) {
+      this.#sessions.delete(sessionId);
+      if (error instanceof SecureChannelError) {
+        this.#appendLog(CommandCode.authenticateSession, 17, slot.authKeyId, 0xffff, 0xffff, 0x7f);
+        throw new Refusal('authentication-failed');
+      }
+      throw error;
+    }
+  }
+
+  async #sessionMessage(frame: Uint8Array, payload: Uint8Array): Promise<Uint8Array> {
+    const sessionId = payload[0] ?? 0xff;
+    const slot = this.#sessions.get(sessionId);
+    if (slot?.stage !== 'authenticated') throw new Refusal('invalid-session');
+    let inner: Uint8Array;
+    try {
+      inner = slot.channel.unwrapCommand(frame);
+    } catch (error) {
+      this.#sessions.delete(sessionId);
+      if (error instanceof SecureChannelError) throw new Refusal('authentication-failed');
+      throw error;
+    }
+    slot.lastUsed = this.#now();
+    const request = decodeFrame(inner);
+    let response: Uint8Array;
+    let target = 0xffff;
+    try {
+      const outcome = await this.#execute(request.command, request.payload, slot.authKeyId);
+      target = outcome.target;
+      response = encodeFrame(request.command | 0x80, outcome.payload);
+    } catch (error) {
+      if (error instanceof Refusal) response = errorFrame(deviceErrorCode(error.errorName));
+      else if (error instanceof YubiHsmProtocolError) {
+        response = errorFrame(deviceErrorCode('invalid-data'));
+      } else throw error;
+    }
+    this.#appendLog(
+      request.command,
+      request.payload.length,
+      slot.authKeyId,
+      target,
+      0xffff,
+      response[0] ?? 0x7f,
+    );
+    const wrapped = slot.channel.wrapResponse(response);
+    if (request.command === CommandCode.closeSession && response[0] !== CommandCode.error) {
+      this.#sessions.delete(sessionId);
+    }
+    if (request.command === CommandCode.resetDevice && response[0] !== CommandCode.error) {
+      // The answer leaves first; then the device wipes itself and drops off the bus to reboot.
+      this.#factoryState();
+      this.#awayUntil = this.#now() + this.#rebootMs;
+    }
+    return wrapped;
+  }
+
+  // ---- commands inside a session --------------------------------------------------------------
+
+  #require(authKeyId: number, capability: Capability): StoredObject {
+    const authKey = this.#authenticationKey(authKeyId);
+    if ((authKey.info.capabilities & capabilityMask([capability])) === 0n) {
+      throw new Refusal('insufficient-permissions');
+    }
+    return authKey;
+  }
+
+  #visible(authKeyId: number, id: number, type: number): StoredObject {
+    const authKey = this.#authenticationKey(authKeyId);
+    const object = this.#objects.get(this.#key(id, type));
+    if (object === undefined || (object.info.domains & authKey.info.domains) === 0) {
+      throw new Refusal('object-not-found');
+    }
+    return object;
+  }
+
+  #newObjectId(requested: number, type: number): number {
+    if (requested !== 0) {
+      if (this.#objects.has(this.#key(requested, type))) throw new Refusal('object-exists');
+      return requested;
+    }
+    for (let id = 1; id < 0xffff; id++) if (!this.#objects.has(this.#key(id, type))) return id;
+    throw new Refusal('storage-failed');
+  }
+
+  #checkDelegation(
+    authKey: StoredObject,
+    capabilities: bigint,
+    domains: number,
+    delegated = 0n,
+  ): void {
+    if (this.#objects.size >= MAX_OBJECTS) throw new Refusal('storage-failed');
+    const allowed = authKey.info.delegatedCapabilities;
+    if ((capabilities & ~allowed) !== 0n || (delegated & ~allowed) !== 0n) {
+      throw new Refusal('insufficient-permissions');
+    }
+    if (domains === 0 || (domains & ~authKey.info.domains) !== 0) {
+      throw new Refusal('insufficient-permissions');
+    }
+  }
+
+  #sequenceFor(id: number, type: number): number {
+    // The device counts how often an id+type was re-used; a rehearsal starts each at zero.
+    return this.#objects.has(this.#key(id, type)) ? 1 : 0;
+  }
+
+  async #execute(
+    command: number,
+    payload: Uint8Array,
+    authKeyId: number,
+  ): Promise<{ payload: Uint8Array; target: number }> {
+    const plain = (bytes: Uint8Array, target = 0xffff) => ({ payload: bytes, target });
+    switch (command) {
+      case CommandCode.echo:
+        return plain(payload);
+      case CommandCode.getDeviceInfo:
+        return plain(this.#deviceInfo());
+      case CommandCode.closeSession:
+        return plain(new Uint8Array(0));
+      case CommandCode.blinkDevice:
+        this.#blinkUntil = this.#now() + (payload[0] ?? 0) * 1000;
+        return plain(new Uint8Array(0));
+      case CommandCode.resetDevice:
+        this.#require(authKeyId, 'reset-device');
+        return plain(new Uint8Array(0));
+      case CommandCode.getPseudoRandom: {
+        this.#require(authKeyId, 'get-pseudo-random');
+        const length = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+        if (payload.length !== 2 || length > maxFrameFor({ version: this.firmware }) - 64)
+          throw new Refusal('wrong-length');
+        return plain(new Uint8Array(randomBytes(length)));
+      }
+      case CommandCode.getOpaque: {
+        this.#require(authKeyId, 'get-opaque');
+        const id = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+        if (id === 0) return plain(this.deviceCertificate, 0);
+        const object = this.#visible(authKeyId, id, ObjectType.opaque);
+        if (object.secret.kind !== 'opaque') throw new Refusal('object-not-found');
+        return plain(object.secret.bytes, id);
+      }
+      case CommandCode.putAuthenticationKey:
+        return plain(...this.#putAuthenticationKey(payload, authKeyId));
+      case CommandCode.changeAuthenticationKey: {
+        const authKey = this.#require(authKeyId, 'change-authentication-key');
+        if (payload.length !== 35) throw new Refusal('wrong-length');
+        const id = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+        // Only the session's own key may be changed, as on the device.
+        if (id !== authKeyId || payload[2] !== Algorithm.aes128YubicoAuthentication) {
+          throw new Refusal('invalid-data');
+        }
+        authKey.secret = {
+          kind: 'authentication',
+          keys: { encryptionKey: payload.slice(3, 19), macKey: payload.slice(19, 35) },
+        };
+        authKey.info = { ...authKey.info, origin: Origin.imported };
+        return plain(u16(id), id);
+      }
+      case CommandCode.generateAsymmetricKey:
+        return plain(...this.#generateAsymmetricKey(payload, authKeyId));
+      case CommandCode.listObjects:
+        return plain(this.#listObjects(payload, authKeyId));
+      case CommandCode.getObjectInfo: {
+        if (payload.length !== 3) throw new Refusal('wrong-length');
+        const id = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+        const object = this.#visible(authKeyId, id, payload[2] ?? 0);
+        return plain(encodeObjectInfo(object.info), id);
+      }
+      case CommandCode.deleteObject: {
+        if (payload.length !== 3) throw new Refusal('wrong-length');
+        const id = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+        const type = payload[2] ?? 0;
+        const capability: Capability | undefined = (
+          {
+            [ObjectType.opaque]: 'delete-opaque',
+            [ObjectType.authenticationKey]: 'delete-authentication-key',
+            [ObjectType.asymmetricKey]: 'delete-asymmetric-key',
+          } as Record<number, Capability>
+        )[type];
+        if (capability === undefined) throw new Refusal('invalid-data');
+        this.#require(authKeyId, capability);
+        this.#visible(authKeyId, id, type);
+        this.#objects.delete(this.#key(id, type));
+        return plain(new Uint8Array(0), id);
+      }
+      case CommandCode.getPublicKey: {
+        if (payload.length !== 2) throw new Refusal('wrong-length');
+        const id = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+        const object = this.#visible(authKeyId, id, ObjectType.asymmetricKey);
+        if (object.secret.kind !== 'asymmetric') throw new Refusal('object-not-found');
+        return plain(
+          concatBytes(Uint8Array.of(object.info.algorithm), object.secret.publicKey),
+          id,
+        );
+      }
+      case CommandCode.signEcdsa:
+      case CommandCode.signEddsa:
+        return plain(...this.#sign(command, payload, authKeyId));
+      case CommandCode.signAttestationCertificate:
+        return plain(
+          await this.#attest(payload, authKeyId),
+          ((payload[0] ?? 0) << 8) | (payload[1] ?? 0),
+        );
+      case CommandCode.getLogEntries:
+        this.#require(authKeyId, 'get-log-entries');
+        return plain(
+          encodeLogEntries({ unloggedBoots: 0, unloggedAuthentications: 0, entries: this.#log }),
+        );
+      case CommandCode.setLogIndex: {
+        this.#require(authKeyId, 'get-log-entries');
+        const index = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+        this.#log = this.#log.filter((entry) => entry.number > index);
+        return plain(new Uint8Array(0));
+      }
+      default:
+        throw new Refusal('invalid-command');
+    }
+  }
+
+  #putAuthenticationKey(payload: Uint8Array, authKeyId: number): [Uint8Array, number] {
+    const authKey = this.#require(authKeyId, 'put-authentication-key');
+    if (payload.length !== 2 + 40 + 2 + 8 + 1 + 8 + 32) throw new Refusal('wrong-length');
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const domains = view.getUint16(42);
+    const capabilities = view.getBigUint64(44);
+    const algorithm = payload[52];
+    const delegated = view.getBigUint64(53);
+    if (algorithm !== Algorithm.aes128YubicoAuthentication) throw new Refusal('invalid-data');
+    this.#checkDelegation(authKey, capabilities, domains, delegated);
+    const id = this.#newObjectId(view.getUint16(0), ObjectType.authenticationKey);
+    this.#store({
+      info: {
+        capabilities,
+        id,
+        size: 40,
+        domains,
+        type: ObjectType.authenticationKey,
+        algorithm,
+        sequence: this.#sequenceFor(id, ObjectType.authenticationKey),
+        origin: Origin.imported,
+        label: new TextDecoder().decode(payload.subarray(2, 42)).replace(/\0+$/, ''),
+        delegatedCapabilities: delegated,
+      },
+      secret: {
+        kind: 'authentication',
+        keys: { encryptionKey: payload.slice(61, 77), macKey: payload.slice(77, 93) },
+      },
+    });
+    return [u16(id), id];
+  }
+
+  #generateAsymmetricKey(payload: Uint8Array, authKeyId: number): [Uint8Array, number] {
+    const authKey = this.#require(authKeyId, 'generate-asymmetric-key');
+    if (payload.length !== 2 + 40 + 2 + 8 + 1) throw new Refusal('wrong-length');
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    const domains = view.getUint16(42);
+    const capabilities = view.getBigUint64(44);
+    const algorithm = payload[52] ?? 0;
+    const curve = curveOfAlgorithm(algorithm);
+    // A rehearsal device makes the ceremony curves only; RSA would only slow rehearsals down.
+    if (curve === null) throw new Refusal('invalid-data');
+    this.#checkDelegation(authKey, capabilities, domains);
+    const id = this.#newObjectId(view.getUint16(0), ObjectType.asymmetricKey);
+    const pair =
+      curve === 'Ed25519'
+        ? generateKeyPairSync('ed25519')
+        : generateKeyPairSync('ec', { namedCurve: curve === 'P-256' ? 'prime256v1' : 'secp384r1' });
+    this.#store({
+      info: {
+        capabilities,
+        id,
+        size: curve === 'P-384' ? 96 : 64,
+        domains,
+        type: ObjectType.asymmetricKey,
+        algorithm,
+        sequence: this.#sequenceFor(id, ObjectType.asymmetricKey),
+        origin: Origin.generated,
+        label: new TextDecoder().decode(payload.subarray(2, 42)).replace(/\0+$/, ''),
+        delegatedCapabilities: 0n,
+      },
+      secret: {
+        kind: 'asymmetric',
+        curve,
+        privateKey: pair.privateKey,
+        publicKey: rawPublicKey(curve, pair.publicKey),
+      },
+    });
+    return [u16(id), id];
+  }
+
+  #listObjects(payload: Uint8Array, authKeyId: number): Uint8Array {
+    const authKey = this.#authenticationKey(authKeyId);
+    const filters = decodeObjectFilters(payload);
+    const rows: Uint8Array[] = [];
+    for (const { info } of this.#objects.values()) {
+      if ((info.domains & authKey.info.domains) === 0) continue;
+      const keep = filters.every((filter) => {
+        switch (filter.by) {
+          case 'id':
+            return info.id === filter.id;
+          case 'type':
+            return info.type === filter.type;
+          case 'domains':
+            return (info.domains & filter.domains) !== 0;
+          case 'capabilities':
+            return (info.capabilities & filter.capabilities) !== 0n;
+          case 'algorithm':
+            return info.algorithm === filter.algorithm;
+          case 'label':
+            return info.label === filter.label;
+        }
+      });
+      if (keep) rows.push(concatBytes(u16(info.id), Uint8Array.of(info.type, info.sequence)));
+    }
+    return concatBytes(...rows);
+  }
+
+  #sign(command: number, payload: Uint8Array, authKeyId: number): [Uint8Array, number] {
+    const isEcdsa = command === CommandCode.signEcdsa;
+    const capability: Capability = isEcdsa ? 'sign-ecdsa' : 'sign-eddsa';
+    this.#require(authKeyId, capability);
+    const id = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+    const object = this.#visible(authKeyId, id, ObjectType.asymmetricKey);
+    if (object.secret.kind !== 'asymmetric') throw new Refusal('object-not-found');
+    if ((object.info.capabilities & capabilityMask([capability])) === 0n) {
+      throw new Refusal('insufficient-permissions');
+    }
+    const message = payload.subarray(2);
+    const { curve, privateKey } = object.secret;
+    if (isEcdsa) {
+      if (curve === 'Ed25519') throw new Refusal('invalid-data');
+      // SIGN_ECDSA takes a digest; node:crypto would hash again, so the curve math signs it.
+      const scalar = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+      const size = curve === 'P-256' ? 32 : 48;
+      if (message.length > size) throw new Refusal('wrong-length');
+      const digest = concatBytes(new Uint8Array(size - message.length), message);
+      const signer = curve === 'P-256' ? p256 : p384;
+      return [signer.sign(digest, scalar, { prehash: false, format: 'der' }), id];
+    }
+    if (curve !== 'Ed25519') throw new Refusal('invalid-data');
+    return [new Uint8Array(nodeSign(null, message, privateKey)), id];
+  }
+
+  async #attest(payload: Uint8Array, authKeyId: number): Promise<Uint8Array> {
+    this.#require(authKeyId, 'sign-attestation-certificate');
+    if (payload.length !== 4) throw new Refusal('wrong-length');
+    const keyId = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
+    const attestingKeyId = ((payload[2] ?? 0) << 8) | (payload[3] ?? 0);
+    // Rehearsals attest with the device key only; custom attesting keys are not emulated.
+    if (attestingKeyId !== 0) throw new Refusal('invalid-id');
+    const object = this.#visible(authKeyId, keyId, ObjectType.asymmetricKey);
+    if (object.secret.kind !== 'asymmetric') throw new Refusal('object-not-found');
+    const publicKey = await webcrypto.subtle.importKey(
+      'spki',
+      spkiOf(createPublicKey(object.secret.privateKey)),
+      webCryptoImport[object.secret.curve],
+      true,
+      ['verify'],
+    );
+    const { info } = object;
+    const certificate = await x509.X509CertificateGenerator.create({
+      serialNumber: randomSerialNumber(),
+      subject: `CN=YubiHSM Attestation id:0x${keyId.toString(16).padStart(4, '0')}`,
+      issuer: this.#deviceCertificate.subject,
+      notBefore: this.#deviceCertificate.notBefore,
+      notAfter: this.#deviceCertificate.notAfter,
+      signingAlgorithm: ecdsa,
+      publicKey,
+      signingKey: this.#attestationKey,
+      extensions: encodeAttestationExtensions({
+        firmware: `${this.firmware.major}.${this.firmware.minor}.${this.firmware.patch}`,
+        serial: this.serial,
+        origin: info.origin,
+        domains: info.domains,
+        capabilities: info.capabilities,
+        objectId: info.id,
+        label: info.label,
+      }).map((e) => new x509.Extension(e.oid, false, e.value)),
+    });
+    return new Uint8Array(certificate.rawData);
+  }
+}
