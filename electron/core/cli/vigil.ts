@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { DeviceList } from '../../../shared/model/device.ts';
 import { DeviceRegistry } from '../../devices/registry.ts';
 import { useRehearsalStore } from '../../devices/softhsm/transport.ts';
+import { PSF_LAYOUT_KIND } from '../products/psf-layout.ts';
 import { verifyProducts, type VerifyReport } from '../products/verify-products.ts';
 import { defaultDataDir } from '../vigil-core.ts';
 import { addWitness, isCeremonyRecord, verifyRecordFolder } from './record-commands.ts';
@@ -13,9 +14,10 @@ import { runRehearsal } from './run-command.ts';
 
 export const USAGE = `Usage:
   vigil devices [--json]                 list PKCS#11 modules and the tokens they see
-  vigil verify <dir> [--json] [--trust-key <witness.pem>]...
+  vigil verify <dir> [--json] [--trust-key <witness.pem>]... [--require-attestation]
                                          verify a ceremony record (attestation, journal chain,
-                                         transcript, products) or a products folder
+                                         transcript, products) or a products folder (Vigil's,
+                                         or the PSF layout with YubiHSM 2 attestations)
   vigil run <runbook.yaml> --rehearsal --answers <answers.yaml> --out <dir>
             [--acknowledge-interruption] run a runbook headless on a rehearsal token
   vigil attest <record-dir> --key <witness-private.pem>
@@ -29,7 +31,13 @@ Data folder: $VIGIL_DATA_DIR, else $XDG_DATA_HOME/vigil (rehearsal tokens live t
 export type CliCommand =
   | { command: 'help' }
   | { command: 'devices'; isJson: boolean }
-  | { command: 'verify'; path: string; isJson: boolean; trustKeys: string[] }
+  | {
+      command: 'verify';
+      path: string;
+      isJson: boolean;
+      trustKeys: string[];
+      requireAttestation: boolean;
+    }
   | {
       command: 'run';
       runbook: string;
@@ -58,6 +66,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
         out: { type: 'string' },
         rehearsal: { type: 'boolean', default: false },
         'acknowledge-interruption': { type: 'boolean', default: false },
+        'require-attestation': { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -68,7 +77,15 @@ export function parseCommand(argv: readonly string[]): CliCommand {
   if (parsed.values.help || command === 'help') return { command: 'help' };
   const v = parsed.values;
   const allowOnly = (name: string, allowed: readonly string[]) => {
-    const given = ['trust-key', 'key', 'answers', 'out', 'rehearsal', 'acknowledge-interruption']
+    const given = [
+      'trust-key',
+      'key',
+      'answers',
+      'out',
+      'rehearsal',
+      'acknowledge-interruption',
+      'require-attestation',
+    ]
       .filter((o) => v[o as keyof typeof v] !== undefined && v[o as keyof typeof v] !== false)
       .filter((o) => !allowed.includes(o));
     if (given[0] !== undefined) throw new UsageError(`${name} takes no --${given[0]}`);
@@ -82,8 +99,14 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       return { command: 'devices', isJson };
     case 'verify':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('verify takes exactly one folder');
-      allowOnly('verify', ['trust-key']);
-      return { command: 'verify', path: rest[0], isJson, trustKeys: v['trust-key'] ?? [] };
+      allowOnly('verify', ['trust-key', 'require-attestation']);
+      return {
+        command: 'verify',
+        path: rest[0],
+        isJson,
+        trustKeys: v['trust-key'] ?? [],
+        requireAttestation: v['require-attestation'],
+      };
     case 'run':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('run takes exactly one runbook file');
       allowOnly('run', ['answers', 'out', 'rehearsal', 'acknowledge-interruption']);
@@ -154,10 +177,14 @@ export function formatReport(report: VerifyReport): string {
         ? ' [REHEARSAL]'
         : device.isRehearsal === false
           ? ' [production]'
-          : ' [kind unknown]';
+          : device.kind === PSF_LAYOUT_KIND
+            ? ' [no attestation]'
+            : ' [kind unknown]';
     lines.push(`${device.isOk ? 'OK  ' : 'FAIL'} ${device.folder}${marking}`);
     for (const c of device.checks)
-      lines.push(`     ${c.isOk ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`);
+      lines.push(
+        `     ${c.isOk ? (c.isWarning ? 'WARN' : 'ok  ') : 'FAIL'} ${c.check}: ${c.detail}`,
+      );
   }
   lines.push(
     report.isOk ? `verified ${report.devices.length} device folder(s)` : 'verification FAILED',
@@ -204,7 +231,9 @@ export async function runCli(
         }
         if (command.trustKeys.length > 0)
           throw new UsageError('--trust-key needs a ceremony record');
-        const report = verifyProducts(command.path);
+        const report = verifyProducts(command.path, {
+          requireAttestation: command.requireAttestation,
+        });
         out(command.isJson ? JSON.stringify(report, null, 2) : formatReport(report));
         return report.isOk ? 0 : 1;
       }

@@ -17,6 +17,7 @@ import {
   SUMS_FILE,
   serialComponent,
 } from './token-products.ts';
+import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout.ts';
 
 export interface CheckResult {
   /** Stable machine name: 'sha256sums', 'all-files-listed', 'manifest', 'key:root', … */
@@ -24,6 +25,8 @@ export interface CheckResult {
   isOk: boolean;
   /** One line for a person: what was found, or why it failed. */
   detail: string;
+  /** Passes, but a person should read it (no attestation, exportable key). */
+  isWarning?: boolean;
 }
 
 export interface DeviceFolderReport {
@@ -108,7 +111,16 @@ const isDir = (path: string) => {
   }
 };
 const looksLikeDeviceFolder = (path: string) =>
-  existsSync(join(path, SUMS_FILE)) || existsSync(join(path, MANIFEST_FILE));
+  existsSync(join(path, SUMS_FILE)) ||
+  existsSync(join(path, MANIFEST_FILE)) ||
+  isPsfLayoutFolder(basename(resolve(path)), readdirSync(path));
+
+export interface VerifyOptions {
+  /** A device folder without attestation fails instead of warning. */
+  requireAttestation: boolean;
+}
+
+const defaultVerifyOptions: VerifyOptions = { requireAttestation: false };
 
 /** The folder holding ceremony-products/, that folder itself, or one device folder. */
 export function findDeviceFolders(path: string): string[] {
@@ -171,7 +183,10 @@ function checkSums(folder: DeviceFolder, others: string[]): CheckResult[] {
   ];
 }
 
-export function verifyDeviceFolder(path: string): DeviceFolderReport {
+export function verifyDeviceFolder(
+  path: string,
+  options: VerifyOptions = defaultVerifyOptions,
+): DeviceFolderReport {
   const entries = readdirSync(path, { withFileTypes: true });
   const folder: DeviceFolder = {
     path,
@@ -181,6 +196,29 @@ export function verifyDeviceFolder(path: string): DeviceFolderReport {
   };
   // A sub-folder or link is never a product; listing it keeps it from passing unseen.
   const others = entries.filter((e) => !e.isFile()).map((e) => e.name);
+  // Products in the PSF layout without Vigil's manifest: other tools' ceremonies.
+  if (
+    !folder.files.includes(MANIFEST_FILE) &&
+    !folder.files.includes(SUMS_FILE) &&
+    isPsfLayoutFolder(folder.serial, folder.files)
+  ) {
+    const result = checkPsfLayout(folder, options);
+    if (others.length > 0) {
+      result.checks.unshift({
+        check: 'layout',
+        isOk: false,
+        detail: `not regular files: ${others.join(', ')}`,
+      });
+    }
+    return {
+      folder: path,
+      serial: folder.serial,
+      kind: PSF_LAYOUT_KIND,
+      isRehearsal: result.isRehearsal,
+      checks: result.checks,
+      isOk: result.checks.every((c) => c.isOk),
+    };
+  }
   const checks = checkSums(folder, others);
   let kind: string | null = null;
   let isRehearsal: boolean | null = null;
@@ -311,12 +349,15 @@ function checkKey(folder: DeviceFolder, key: TokenManifest['keys'][number]): [bo
   ];
 }
 
-export function verifyProducts(path: string): VerifyReport {
+export function verifyProducts(
+  path: string,
+  options: VerifyOptions = defaultVerifyOptions,
+): VerifyReport {
   const folders = findDeviceFolders(path);
   if (folders.length === 0) throw new VerifyInputError(`no device folder found under ${path}`);
   let devices: DeviceFolderReport[];
   try {
-    devices = folders.map(verifyDeviceFolder);
+    devices = folders.map((folder) => verifyDeviceFolder(folder, options));
   } catch (error) {
     // A folder or file that cannot be read at all is an I/O problem, not a verdict.
     throw new VerifyInputError(

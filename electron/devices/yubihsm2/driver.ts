@@ -62,6 +62,8 @@ export interface YubiHsmDriverOptions {
   reconnect?: () => Promise<YubiHsmTransport>;
   now?: () => number;
   timeoutMs?: number;
+  /** Host challenges; tests replaying a recorded session pass a fixed source. */
+  random?: (length: number) => Uint8Array;
 }
 
 export class YubiHsmDriver {
@@ -99,7 +101,7 @@ export class YubiHsmDriver {
   /** Opens a session; a wrong password is detected by the card cryptogram before anything else. */
   async openSession(authKeyId: number, credential: string | LongTermKeys): Promise<YubiHsmSession> {
     const longTerm = typeof credential === 'string' ? keysFromPassword(credential) : credential;
-    const hostChallenge = new Uint8Array(randomBytes(8));
+    const hostChallenge = this.#options.random?.(8) ?? new Uint8Array(randomBytes(8));
     let created: Uint8Array;
     try {
       created = responsePayload(
@@ -347,9 +349,9 @@ export class YubiHsmSession {
     try {
       await this.send(commands.resetDevice, undefined);
     } catch (error) {
+      // A refusal (no reset-device capability) leaves the session usable; a lost link is the reboot.
       if (!(error instanceof YubiHsmTransportError)) throw error;
-    } finally {
-      this.#isClosed = true;
     }
+    this.#isClosed = true;
   }
 }

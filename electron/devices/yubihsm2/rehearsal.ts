@@ -20,6 +20,7 @@ import { concatBytes } from '../../formats/der.ts';
 import { x509, type CryptoKey } from '../../formats/x509.ts';
 import { resourcesDir } from '../../core/resources-dir.ts';
 import { encodeAttestationExtensions } from './attestation-extensions.ts';
+import { REHEARSAL_CA_FILE } from './attestation.ts';
 import {
   ALL_CAPABILITIES,
   ALL_DOMAINS,
@@ -60,7 +61,6 @@ import {
   type SessionSecrets,
 } from './secure-channel.ts';
 
-export const REHEARSAL_CA_FILE = 'yubihsm2-rehearsal-ca.pem';
 const REHEARSAL_CA_KEY_FILE = 'yubihsm2-rehearsal-ca.key.pem';
 const MAX_SESSIONS = 16;
 const MAX_OBJECTS = 256;

@@ -1,0 +1,177 @@
+// YubiHSM 2 attestation verification: key attestation → device attestation certificate (opaque
+// object 0) → Yubico YubiHSM Sub-CA → Yubico YubiHSM Root CA, with both Yubico certificates
+// pinned from resources/trust. A chain that ends at the rehearsal CA is named as such and never
+// passes as production. Certificates are parsed with @peculiar/x509 (extensions) and signatures
+// checked with node:crypto, so verification stays synchronous like the rest of `vigil verify`.
+import { X509Certificate as NodeCertificate, createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resourcesDir } from '../../core/resources-dir.ts';
+import { bytesToHex } from '../../formats/der.ts';
+import { x509 } from '../../formats/x509.ts';
+import { decodeAttestationExtensions, type AttestationFacts } from './attestation-extensions.ts';
+
+/** The rehearsal YubiHSM's root, in resources/rehearsal; see its README. */
+export const REHEARSAL_CA_FILE = 'yubihsm2-rehearsal-ca.pem';
+
+export const YUBICO_TRUST_FILES = {
+  root: 'yubico-yubihsm-root-ca.pem',
+  intermediates: ['yubico-yubihsm-6742036-sub-ca.pem'],
+} as const;
+
+export interface YubiHsmTrust {
+  roots: NodeCertificate[];
+  intermediates: NodeCertificate[];
+  rehearsalRoots: NodeCertificate[];
+}
+
+export function loadYubiHsmTrust(dir = resourcesDir()): YubiHsmTrust {
+  const read = (...parts: string[]) => new NodeCertificate(readFileSync(join(dir, ...parts)));
+  return {
+    roots: [read('trust', YUBICO_TRUST_FILES.root)],
+    intermediates: YUBICO_TRUST_FILES.intermediates.map((f) => read('trust', f)),
+    rehearsalRoots: [read('rehearsal', REHEARSAL_CA_FILE)],
+  };
+}
+
+export type ChainVerdict = 'production' | 'rehearsal' | 'broken';
+
+export interface ChainResult {
+  verdict: ChainVerdict;
+  /** Subjects from the attested key up to the anchor that was reached. */
+  path: string[];
+  detail: string;
+}
+
+function commonName(cert: NodeCertificate): string {
+  return /CN=([^\n]+)/.exec(cert.subject)?.[1] ?? cert.subject.replace(/\n/g, ', ');
+}
+
+function issuedBy(child: NodeCertificate, parent: NodeCertificate): boolean {
+  // Name match first (cheap, and names the failure); then the signature, which is what counts.
+  return child.issuer === parent.subject && child.verify(parent.publicKey);
+}
+
+function sameCertificate(a: NodeCertificate, b: NodeCertificate): boolean {
+  return a.raw.equals(b.raw);
+}
+
+/**
+ * Walks device certificate → intermediates → root. The device certificate is given; only pinned
+ * intermediates and roots complete the chain, so a forged Sub-CA next to the products is ignored.
+ */
+export function verifyDeviceCertificateChain(
+  deviceCertificate: NodeCertificate,
+  trust: YubiHsmTrust,
+  at: Date = new Date(),
+): ChainResult {
+  const path = [commonName(deviceCertificate)];
+  const within = (cert: NodeCertificate) =>
+    new Date(cert.validFrom) <= at && at <= new Date(cert.validTo);
+  let current = deviceCertificate;
+  for (let depth = 0; depth < 4; depth++) {
+    if (!within(current)) {
+      return {
+        verdict: 'broken',
+        path,
+        detail: `${commonName(current)} is not valid on ${at.toISOString()}`,
+      };
+    }
+    const root = trust.roots.find((r) => issuedBy(current, r));
+    if (root) {
+      path.push(commonName(root));
+      return { verdict: 'production', path, detail: `chains to ${commonName(root)}` };
+    }
+    const rehearsal = trust.rehearsalRoots.find((r) => issuedBy(current, r));
+    if (rehearsal) {
+      path.push(commonName(rehearsal));
+      return {
+        verdict: 'rehearsal',
+        path,
+        detail: `chains to the REHEARSAL CA ${commonName(rehearsal)}, not to Yubico`,
+      };
+    }
+    const next = trust.intermediates.find(
+      (i) => !sameCertificate(i, current) && issuedBy(current, i),
+    );
+    if (!next) {
+      return {
+        verdict: 'broken',
+        path,
+        detail: `${commonName(current)} is not issued by a pinned Yubico certificate (issuer: ${current.issuer.replace(/\n/g, ', ')})`,
+      };
+    }
+    path.push(commonName(next));
+    current = next;
+  }
+  return { verdict: 'broken', path, detail: 'chain longer than the YubiHSM PKI allows' };
+}
+
+export interface KeyAttestation {
+  chain: ChainResult;
+  /** Facts from the key attestation certificate's extensions. */
+  key: AttestationFacts;
+  /** Facts from the device certificate (serial, firmware). */
+  device: AttestationFacts;
+  /** SPKI DER of the attested key. */
+  attestedSpki: Uint8Array;
+  /** SHA-256 of the attestation certificate DER, for reports. */
+  sha256: string;
+}
+
+export class AttestationFormatError extends Error {
+  readonly name = 'AttestationFormatError';
+}
+
+function parse(
+  der: Uint8Array,
+  what: string,
+): { node: NodeCertificate; facts: AttestationFacts; spki: Uint8Array } {
+  let node: NodeCertificate;
+  let peculiar: x509.X509Certificate;
+  try {
+    node = new NodeCertificate(der);
+    peculiar = new x509.X509Certificate(der);
+  } catch (error) {
+    throw new AttestationFormatError(
+      `${what} is not an X.509 certificate (${error instanceof Error ? error.message : 'unreadable'})`,
+    );
+  }
+  const facts = decodeAttestationExtensions(
+    peculiar.extensions.map((e) => ({ oid: e.type, value: new Uint8Array(e.value) })),
+  );
+  return { node, facts, spki: new Uint8Array(peculiar.publicKey.rawData) };
+}
+
+/** Checks the key attestation's signature by the device certificate, then the device's chain. */
+export function verifyKeyAttestation(
+  attestationDer: Uint8Array,
+  deviceCertificateDer: Uint8Array,
+  trust: YubiHsmTrust,
+  at: Date = new Date(),
+): KeyAttestation {
+  const attestation = parse(attestationDer, 'the key attestation');
+  const device = parse(deviceCertificateDer, 'the device attestation certificate');
+  const sha256 = bytesToHex(createHash('sha256').update(attestationDer).digest());
+  const base = {
+    key: attestation.facts,
+    device: device.facts,
+    attestedSpki: attestation.spki,
+    sha256,
+  };
+  if (!issuedBy(attestation.node, device.node)) {
+    return {
+      ...base,
+      chain: {
+        verdict: 'broken',
+        path: [commonName(attestation.node)],
+        detail: `the key attestation is not signed by ${commonName(device.node)}`,
+      },
+    };
+  }
+  const deviceChain = verifyDeviceCertificateChain(device.node, trust, at);
+  return {
+    ...base,
+    chain: { ...deviceChain, path: [commonName(attestation.node), ...deviceChain.path] },
+  };
+}
