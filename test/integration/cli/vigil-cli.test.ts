@@ -32,6 +32,14 @@ describe('parseCommand (pure)', () => {
       path: '/media/usb',
       isJson: true,
       trustKeys: [],
+      requireAttestation: false,
+    });
+    assert.deepEqual(parseCommand(['verify', '/media/usb', '--require-attestation']), {
+      command: 'verify',
+      path: '/media/usb',
+      isJson: false,
+      trustKeys: [],
+      requireAttestation: true,
     });
     assert.deepEqual(parseCommand(['--help']), { command: 'help' });
     assert.deepEqual(parseCommand(['verify', '-h']), { command: 'help' });
@@ -43,6 +51,7 @@ describe('parseCommand (pure)', () => {
       [['format-disk'], /unknown command "format-disk"/],
       [['verify'], /exactly one folder/],
       [['verify', 'a', 'b'], /exactly one folder/],
+      [['run', 'r.yaml', '--require-attestation'], /run takes no --require-attestation/],
       [['devices', 'extra'], /takes no arguments/],
       [['devices', '--frobnicate'], /frobnicate/],
     ] as const) {
