@@ -21,7 +21,6 @@ import {
   type ObjectInfo,
 } from './protocol.ts';
 import {
-  SecureChannelError,
   SessionState,
   authenticateSessionFrame,
   constantTimeEqual,
@@ -269,7 +268,6 @@ export class YubiHsmSession {
     } catch (error) {
       // A bad MAC means the channel can no longer be trusted.
       this.#isClosed = true;
-      if (error instanceof SecureChannelError) throw error;
       throw error;
     }
     return spec.decode(responsePayload(spec.code, innerResponse));

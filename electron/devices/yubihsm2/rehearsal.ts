@@ -163,6 +163,7 @@ export class RehearsalYubiHsm {
   readonly #attestationKey: CryptoKey;
   readonly #deviceCertificate: x509.X509Certificate;
   #objects = new Map<string, StoredObject>();
+  #sequences = new Map<string, number>();
   #sessions = new Map<number, SessionSlot>();
   #log: LogEntry[] = [];
   #logNumber = 0;
@@ -276,6 +277,7 @@ export class RehearsalYubiHsm {
 
   #factoryState(): void {
     this.#objects.clear();
+    this.#sequences.clear();
     this.#sessions.clear();
     this.#log = [];
     this.#logNumber = 0;
@@ -492,9 +494,9 @@ export class RehearsalYubiHsm {
     }
   }
 
+  /** How often an id+type was used before: deleting an object moves its next sequence on. */
   #sequenceFor(id: number, type: number): number {
-    // The device counts how often an id+type was re-used; a rehearsal starts each at zero.
-    return this.#objects.has(this.#key(id, type)) ? 1 : 0;
+    return this.#sequences.get(this.#key(id, type)) ?? 0;
   }
 
   async #execute(
@@ -572,7 +574,9 @@ export class RehearsalYubiHsm {
         if (capability === undefined) throw new Refusal('invalid-data');
         this.#require(authKeyId, capability);
         this.#visible(authKeyId, id, type);
-        this.#objects.delete(this.#key(id, type));
+        const key = this.#key(id, type);
+        this.#objects.delete(key);
+        this.#sequences.set(key, (this.#sequenceFor(id, type) + 1) & 0xff);
         return plain(new Uint8Array(0), id);
       }
       case CommandCode.getPublicKey: {

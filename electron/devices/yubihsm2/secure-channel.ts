@@ -199,71 +199,63 @@ export class SessionState {
     return aesEcbBlock(this.keys.sEnc, counterBlock(this.#counter));
   }
 
-  /** Host: encrypts an inner command frame into a SESSION_MESSAGE frame with its C-MAC. */
-  wrapCommand(inner: Uint8Array): Uint8Array {
+  /** Encrypts an inner frame into a session frame (0x05 or 0x85) and computes its MAC. */
+  #seal(command: number, inner: Uint8Array, macKey: Uint8Array) {
     const ciphertext = cbc('encrypt', this.keys.sEnc, this.#iv(), padIso9797(inner));
     const body = concatBytes(Uint8Array.of(this.sessionId), ciphertext);
-    const header = concatBytes(Uint8Array.of(CommandCode.sessionMessage), u16(body.length + 8));
-    const unmacked = concatBytes(header, body);
-    this.#chain = aesCmac(this.keys.sMac, concatBytes(this.#chain, unmacked));
-    return concatBytes(unmacked, this.#chain.subarray(0, 8));
+    const unmacked = concatBytes(Uint8Array.of(command), u16(body.length + 8), body);
+    return { unmacked, mac: aesCmac(macKey, concatBytes(this.#chain, unmacked)) };
+  }
+
+  /** Checks a session frame's id and MAC against `macKey`, then decrypts it. */
+  #open(frame: Uint8Array, macKey: Uint8Array, failure: 'response-mac' | 'command-mac') {
+    const payload = decodeFrame(frame).payload;
+    if (payload.length < 1 + 16 + 8 || (payload.length - 9) % 16 !== 0) {
+      throw new YubiHsmProtocolError('session frame has no room for a cipher block and MAC');
+    }
+    if (payload[0] !== this.sessionId) {
+      throw new SecureChannelError('session-id', 'session frame names another session');
+    }
+    const macStart = 3 + payload.length - 8;
+    const mac = aesCmac(macKey, concatBytes(this.#chain, frame.subarray(0, macStart)));
+    if (!constantTimeEqual(mac.subarray(0, 8), frame.subarray(macStart, macStart + 8))) {
+      throw new SecureChannelError(failure, 'session frame MAC does not verify');
+    }
+    const inner = unpad(cbc('decrypt', this.keys.sEnc, this.#iv(), payload.subarray(1, -8)));
+    return { inner, mac };
+  }
+
+  /** Host: encrypts an inner command frame into a SESSION_MESSAGE frame with its C-MAC. */
+  wrapCommand(inner: Uint8Array): Uint8Array {
+    const { unmacked, mac } = this.#seal(CommandCode.sessionMessage, inner, this.keys.sMac);
+    this.#chain = mac;
+    return concatBytes(unmacked, mac.subarray(0, 8));
   }
 
   /** Host: checks the R-MAC and session id, decrypts, and moves the counter on. */
   unwrapResponse(frame: Uint8Array): Uint8Array {
-    const outer = decodeFrame(frame);
-    const payload = outer.payload;
-    if (payload.length < 1 + 16 + 8 || (payload.length - 9) % 16 !== 0) {
-      throw new YubiHsmProtocolError('session response has no room for a cipher block and MAC');
-    }
-    if (payload[0] !== this.sessionId) {
-      throw new SecureChannelError('session-id', 'session response names another session');
-    }
-    const macStart = 3 + payload.length - 8;
-    const expected = aesCmac(
-      this.keys.sRmac,
-      concatBytes(this.#chain, frame.subarray(0, macStart)),
-    );
-    if (!constantTimeEqual(expected.subarray(0, 8), frame.subarray(macStart, macStart + 8))) {
-      throw new SecureChannelError('response-mac', 'session response MAC does not verify');
-    }
-    const inner = unpad(cbc('decrypt', this.keys.sEnc, this.#iv(), payload.subarray(1, -8)));
+    const { inner } = this.#open(frame, this.keys.sRmac, 'response-mac');
     this.#counter += 1;
     return inner;
   }
 
   /** Device: checks the C-MAC, updates the chain and decrypts the inner command frame. */
   unwrapCommand(frame: Uint8Array): Uint8Array {
-    const outer = decodeFrame(frame);
-    const payload = outer.payload;
-    if (payload.length < 1 + 16 + 8 || (payload.length - 9) % 16 !== 0) {
-      throw new YubiHsmProtocolError('session message has no room for a cipher block and MAC');
-    }
-    const macStart = 3 + payload.length - 8;
-    const mac = aesCmac(this.keys.sMac, concatBytes(this.#chain, frame.subarray(0, macStart)));
-    if (!constantTimeEqual(mac.subarray(0, 8), frame.subarray(macStart, macStart + 8))) {
-      throw new SecureChannelError('command-mac', 'session message MAC does not verify');
-    }
+    const { inner, mac } = this.#open(frame, this.keys.sMac, 'command-mac');
     this.#chain = mac;
-    return unpad(cbc('decrypt', this.keys.sEnc, this.#iv(), payload.subarray(1, -8)));
+    return inner;
   }
 
   /** Device: encrypts an inner response frame and appends its R-MAC; the counter moves on. */
   wrapResponse(inner: Uint8Array): Uint8Array {
-    const ciphertext = cbc('encrypt', this.keys.sEnc, this.#iv(), padIso9797(inner));
-    const body = concatBytes(Uint8Array.of(this.sessionId), ciphertext);
-    const header = concatBytes(
-      Uint8Array.of(CommandCode.sessionMessage | 0x80),
-      u16(body.length + 8),
-    );
-    const unmacked = concatBytes(header, body);
-    const rmac = aesCmac(this.keys.sRmac, concatBytes(this.#chain, unmacked));
+    const response = CommandCode.sessionMessage | 0x80;
+    const { unmacked, mac } = this.#seal(response, inner, this.keys.sRmac);
     this.#counter += 1;
-    return concatBytes(unmacked, rmac.subarray(0, 8));
+    return concatBytes(unmacked, mac.subarray(0, 8));
   }
 }
 
-/** AUTHENTICATE_SESSION frame and the MAC chain value it starts. */
+/** AUTHENTICATE_SESSION frame and the MAC chain it starts. */
 export function authenticateSessionFrame(
   sessionId: number,
   secrets: SessionSecrets,

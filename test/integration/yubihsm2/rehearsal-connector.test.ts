@@ -169,6 +169,23 @@ describe('rehearsal YubiHSM through the connector API', () => {
     });
   });
 
+  it('counts re-use of an object id in its sequence number', async () => {
+    await driver().withSession(DEFAULT_AUTH_KEY_ID, DEFAULT_PASSWORD, async (session) => {
+      const key = {
+        id: 0x40,
+        label: 'reused',
+        domains: 1,
+        capabilities: capabilityMask(['sign-ecdsa']),
+        algorithm: Algorithm.ecp256,
+      };
+      await session.generateAsymmetricKey(key);
+      assert.equal((await session.objectInfo(0x40, ObjectType.asymmetricKey)).sequence, 0);
+      await session.deleteObject(0x40, ObjectType.asymmetricKey);
+      await session.generateAsymmetricKey(key);
+      assert.equal((await session.objectInfo(0x40, ObjectType.asymmetricKey)).sequence, 1);
+    });
+  });
+
   it('keeps an audit log whose entries chain by SHA-256', async () => {
     await driver().withSession(DEFAULT_AUTH_KEY_ID, DEFAULT_PASSWORD, async (session) => {
       const log = await session.logEntries();
