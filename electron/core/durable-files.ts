@@ -1,5 +1,31 @@
-// Durability helpers shared by the journal and the media export.
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+// Durability helpers shared by the journal, the media export, ceremony records and rehearsal
+// device state.
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** Writes and fsyncs a file; `wx` (the default) refuses to replace one that exists. */
+export function writeFileDurably(
+  path: string,
+  bytes: Uint8Array,
+  options: { mode?: number; flag?: 'wx' | 'w' } = {},
+): void {
+  const fd = openSync(path, options.flag ?? 'wx', options.mode ?? 0o644);
+  try {
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replaces `path` atomically: a fsynced partial file renamed over it, then the folder fsynced. */
+export function replaceFileDurably(path: string, bytes: Uint8Array, mode = 0o644): void {
+  const partial = join(dirname(path), `.${path.split('/').at(-1) ?? 'file'}.vigil-partial`);
+  writeFileDurably(partial, bytes, { mode, flag: 'w' });
+  renameSync(partial, path);
+  fsyncDirectory(dirname(path));
+}
 
 export function fsyncDirectory(path: string): void {
   const fd = openSync(path, 'r');

@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import type { DeviceList } from '../../shared/model/device.ts';
 import { defaultModuleCatalog, type ModuleCatalog } from '../devices/pkcs11/module-catalog.ts';
 import { DeviceRegistry } from '../devices/registry.ts';
+import {
+  RehearsalYubiHsmRack,
+  findYubiHsms,
+  type YubiHsmSources,
+} from '../devices/yubihsm2/index.ts';
 import { useRehearsalStore } from '../devices/softhsm/transport.ts';
 import { TokenProvisioningCeremony } from './ceremony/token-provisioning.ts';
 import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.ts';
@@ -33,6 +38,10 @@ export interface CoreOptions {
   runbooksDir?: string;
   /** HTML → PDF for transcripts: Chromium here; the Electron shell may hand in printToPDF. */
   printTranscript?: TranscriptPrinter;
+  /** A yubihsm-connector the user runs; default $VIGIL_YUBIHSM_CONNECTOR, else none. */
+  yubihsmConnectorUrl?: string | null;
+  /** Look for YubiHSMs on USB (default true). */
+  useUsbYubiHsm?: boolean;
 }
 
 export interface ResolvedCoreOptions {
@@ -48,6 +57,9 @@ export class VigilCore {
   readonly ceremony: TokenProvisioningCeremony;
   readonly exportTargets: ExportTargets;
   readonly runbooks: RunbookEngine;
+  /** Rehearsal YubiHSMs plugged into this app (each behind a loopback connector). */
+  readonly rehearsalYubiHsms: RehearsalYubiHsmRack;
+  readonly yubihsms: YubiHsmSources;
   readonly events = new EventHub();
   readonly log: VigilLog;
   readonly handlers: Handlers;
@@ -77,9 +89,19 @@ export class VigilCore {
       journal: this.journal,
       log: this.log,
     });
+    this.rehearsalYubiHsms = new RehearsalYubiHsmRack(join(options.dataDir, 'rehearsal-yubihsm'));
+    this.yubihsms = {
+      connectorUrl: options.yubihsmConnectorUrl ?? process.env.VIGIL_YUBIHSM_CONNECTOR ?? null,
+      useUsb: options.useUsbYubiHsm ?? true,
+      rehearsal: this.rehearsalYubiHsms,
+    };
+    this.registry.addSource(async () =>
+      (await findYubiHsms(this.yubihsms)).map((found) => found.summary),
+    );
     this.runbooks = new RunbookEngine({
       journal: this.journal,
       registry: this.registry,
+      yubihsms: this.yubihsms,
       targets: this.exportTargets,
       library: new RunbookLibrary(options.runbooksDir ?? defaultRunbooksDir(), this.log),
       recordsDir: join(options.dataDir, 'records'),
@@ -97,6 +119,8 @@ export class VigilCore {
 
   /** Resumes a runbook ceremony found in the journal (new signing key, unfinished END). */
   async resumeRunbook(): Promise<void> {
+    // Rehearsal YubiHSMs come back with their keys, as a device would after a restart.
+    await this.rehearsalYubiHsms.restore();
     await this.runbooks.resume();
   }
 
@@ -119,6 +143,7 @@ export class VigilCore {
     this.#stopWatching?.();
     this.#stopWatching = null;
     this.registry.close();
+    void this.rehearsalYubiHsms.close();
     this.journal.close();
   }
 }

@@ -51,6 +51,7 @@ export function deviceIdFor(familyId: string, serial: string): string {
 
 export class DeviceRegistry {
   readonly #modules: LoadedModule[];
+  readonly #otherSources: (() => Promise<DeviceSummary[]>)[] = [];
 
   constructor(modules: LoadedModule[]) {
     this.#modules = modules;
@@ -106,8 +107,15 @@ export class DeviceRegistry {
     return { list: { devices: located.map((l) => l.summary), modules: statuses }, located };
   }
 
+  /** Devices outside PKCS#11 (YubiHSM 2) that the device list shows beside the tokens. */
+  addSource(source: () => Promise<DeviceSummary[]>): void {
+    this.#otherSources.push(source);
+  }
+
   async list(): Promise<DeviceList> {
-    return (await this.scan()).list;
+    const { list } = await this.scan();
+    for (const source of this.#otherSources) list.devices.push(...(await source()));
+    return list;
   }
 
   async locate(deviceId: string): Promise<LocatedToken | null> {

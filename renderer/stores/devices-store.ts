@@ -51,5 +51,31 @@ export const useDevicesStore = defineStore('devices', () => {
     }
   }
 
-  return { list, error, isCreating, hydrate, dehydrate, refresh, createRehearsalToken };
+  /** Plugs a rehearsal YubiHSM 2 into main (factory state). Attempted once. */
+  async function connectRehearsalYubiHsm(): Promise<boolean> {
+    if (isCreating.value) return false;
+    isCreating.value = true;
+    error.value = null;
+    try {
+      await vigilCall('devices.connectRehearsalYubiHsm', {});
+      await refresh();
+      return true;
+    } catch (e) {
+      error.value = actionErrorOf('connect-rehearsal-yubihsm', e);
+      return false;
+    } finally {
+      isCreating.value = false;
+    }
+  }
+
+  return {
+    list,
+    error,
+    isCreating,
+    hydrate,
+    dehydrate,
+    refresh,
+    createRehearsalToken,
+    connectRehearsalYubiHsm,
+  };
 });

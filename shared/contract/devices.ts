@@ -15,5 +15,11 @@ export const devices = {
     response: z.strictObject({ serial: z.string() }),
     errors: ['module-unavailable', 'device-error'],
   }),
+  /** Plugs a rehearsal YubiHSM 2 (factory state, default key 1 / "password") into this app. */
+  connectRehearsalYubiHsm: call({
+    request: NoArgs,
+    response: z.strictObject({ serial: z.string() }),
+    errors: ['device-error'],
+  }),
   changed: event({ payload: DeviceList }),
 };

@@ -13,6 +13,7 @@ export const callNames = [
   'ceremony.restart',
   'devices.list',
   'devices.createRehearsalToken',
+  'devices.connectRehearsalYubiHsm',
   'journal.tail',
   'media.listTargets',
   'media.pickFolder',

@@ -4,6 +4,8 @@ import { Participant, RunbookRole, RunbookState } from '../model/runbook.ts';
 
 // Length bounds only; PIN rules (hex SO-PIN, defaults refused) are meaning, checked in main.
 const PinField = z.string().min(1).max(64);
+/** YubiHSM 2 authentication passwords: any length the keyholder chooses, within reason. */
+const PasswordField = z.string().min(1).max(256);
 const Person = z.string().min(1).max(100);
 const StepNumber = z.number().int().min(1);
 const Note = z.string().min(1).max(2000);
@@ -79,6 +81,9 @@ export const runbook = {
           newUserPin: secret(PinField).optional(),
           newUserPinRepeat: secret(PinField).optional(),
           userPin: secret(PinField).optional(),
+          authPassword: secret(PasswordField).optional(),
+          newAuthPassword: secret(PasswordField).optional(),
+          newAuthPasswordRepeat: secret(PasswordField).optional(),
         })
         .default({}),
     }),

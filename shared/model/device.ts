@@ -4,7 +4,13 @@ export const KeyCurve = z.enum(['P-256', 'P-384', 'Ed25519']);
 export type KeyCurve = z.infer<typeof KeyCurve>;
 
 /** Device families Vigil knows. A rehearsal family can never yield production products. */
-export const DeviceFamilyId = z.enum(['smartcard-hsm', 'softhsm-rehearsal', 'pkcs11-other']);
+export const DeviceFamilyId = z.enum([
+  'smartcard-hsm',
+  'softhsm-rehearsal',
+  'pkcs11-other',
+  'yubihsm2',
+  'yubihsm2-rehearsal',
+]);
 export type DeviceFamilyId = z.infer<typeof DeviceFamilyId>;
 
 /** PKCS#11 PIN state from the token flags (pkcs11-notes §9), most severe first. */

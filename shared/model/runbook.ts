@@ -40,7 +40,14 @@ export type OutlineSection = z.infer<typeof OutlineSection>;
 
 /** A credential the current device action asks for; `repeat` means typed twice. */
 export const CredentialRequest = z.strictObject({
-  id: z.enum(['currentSoPin', 'newSoPin', 'newUserPin', 'userPin']),
+  id: z.enum([
+    'currentSoPin',
+    'newSoPin',
+    'newUserPin',
+    'userPin',
+    'authPassword',
+    'newAuthPassword',
+  ]),
   label: z.string(),
   repeat: z.boolean(),
 });

@@ -1,5 +1,6 @@
 // npm run bench: cold start to first render, key generation on SoftHSM2, export throughput with
-// read-back against cp + sync + sha256sum on the same filesystem. Prints figures; asserts nothing.
+// read-back against cp + sync + sha256sum on the same filesystem, YubiHSM 2 commands per second
+// through the connector transport, and a full rehearsal provisioning. Prints figures; asserts nothing.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,22 @@ import { generateKeyPairOnToken } from '../../electron/devices/pkcs11/driver.ts'
 import { FACTORY_SO_PIN, caller, freshDataDir } from '../helpers/softhsm-token.ts';
 import { RENDERER_BUILD, startBridge } from '../helpers/test-bridge.ts';
 import { SecretBytes } from '../../shared/model/secret-bytes.ts';
+import {
+  CEREMONY_AUTH_KEY_ID,
+  factoryReset,
+  generateAttestedKey,
+  replaceDefaultAuthenticationKey,
+} from '../../electron/core/ceremony/yubihsm-provisioning.ts';
+import { YubiHsmDriver } from '../../electron/devices/yubihsm2/driver.ts';
+import {
+  DEFAULT_AUTH_KEY_ID,
+  DEFAULT_PASSWORD,
+  commands,
+} from '../../electron/devices/yubihsm2/protocol.ts';
+import { RehearsalConnector } from '../../electron/devices/yubihsm2/rehearsal-connector.ts';
+import { RehearsalYubiHsm } from '../../electron/devices/yubihsm2/rehearsal.ts';
+import { keysFromPassword } from '../../electron/devices/yubihsm2/secure-channel.ts';
+import { ConnectorTransport } from '../../electron/devices/yubihsm2/transport.ts';
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
@@ -109,6 +126,68 @@ function exportThroughput(fileCount = 64, fileSizeBytes = 1 << 20): Promise<void
   })();
 }
 
+async function yubiHsmConnector(seconds = 3): Promise<void> {
+  const device = await RehearsalYubiHsm.create({ serial: 9000001 });
+  const connector = new RehearsalConnector(device);
+  await connector.start();
+  try {
+    const driver = new YubiHsmDriver(new ConnectorTransport(connector.url));
+    const rate = async (what: string, command: () => Promise<unknown>) => {
+      let count = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < seconds * 1000) {
+        await command();
+        count += 1;
+      }
+      const perSecond = count / ((performance.now() - t0) / 1000);
+      console.log(
+        `YubiHSM 2 connector, ${what}: ${perSecond.toFixed(0)} commands/s (${count} in ${seconds} s)`,
+      );
+    };
+    await rate('plain GET_DEVICE_INFO', () => driver.deviceInfo());
+    await driver.withSession(DEFAULT_AUTH_KEY_ID, DEFAULT_PASSWORD, (session) =>
+      rate('GET_PSEUDO_RANDOM(32) in an authenticated session', () =>
+        session.send(commands.getPseudoRandom, 32),
+      ),
+    );
+    await rate('session open + close (PBKDF2 cached)', () =>
+      driver.withSession(DEFAULT_AUTH_KEY_ID, keysFromPassword(DEFAULT_PASSWORD), () =>
+        Promise.resolve(),
+      ),
+    );
+  } finally {
+    await connector.stop();
+  }
+}
+
+async function yubiHsmProvisioning(runs = 3): Promise<void> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const device = await RehearsalYubiHsm.create({ serial: 9000100 + i, rebootMs: 0 });
+    const connector = new RehearsalConnector(device);
+    await connector.start();
+    try {
+      const t0 = performance.now();
+      const driver = new YubiHsmDriver(new ConnectorTransport(connector.url));
+      await factoryReset(driver, device.serial);
+      await replaceDefaultAuthenticationKey(driver, 'bench password');
+      await driver.withSession(CEREMONY_AUTH_KEY_ID, 'bench password', async (session) => {
+        await generateAttestedKey(session, 'root', 'P-384');
+        await generateAttestedKey(session, 'targets', 'P-384');
+        await session.deviceCertificate();
+      });
+      times.push(performance.now() - t0);
+    } finally {
+      await connector.stop();
+    }
+  }
+  console.log(
+    `YubiHSM 2 rehearsal provisioning (reset without reboot delay, new auth key, 2 × P-384 generate + attest): median ${fmt(median(times))} over ${runs} runs [${times.map((t) => t.toFixed(0)).join(', ')}]`,
+  );
+}
+
 await coldStart();
 await keyGeneration();
 await exportThroughput();
+await yubiHsmConnector();
+await yubiHsmProvisioning();

@@ -20,7 +20,8 @@ import {
   type CeremonyCurve,
   type DeviceInfo,
 } from '../../devices/yubihsm2/protocol.ts';
-import { keysFromPassword } from '../../devices/yubihsm2/secure-channel.ts';
+import { keysFromPassword, type LongTermKeys } from '../../devices/yubihsm2/secure-channel.ts';
+import type { ProductFile } from '../products/token-products.ts';
 
 export type KeyRole = 'root' | 'targets';
 
@@ -59,9 +60,9 @@ export async function factoryReset(driver: YubiHsmDriver, serial: number): Promi
  */
 export async function replaceDefaultAuthenticationKey(
   driver: YubiHsmDriver,
-  newPassword: string,
+  newPassword: string | LongTermKeys,
 ): Promise<void> {
-  const longTerm = keysFromPassword(newPassword);
+  const longTerm = typeof newPassword === 'string' ? keysFromPassword(newPassword) : newPassword;
   await driver.withSession(DEFAULT_AUTH_KEY_ID, DEFAULT_PASSWORD, (session) =>
     session.putAuthenticationKey({
       id: CEREMONY_AUTH_KEY_ID,
@@ -119,27 +120,21 @@ export async function roleKeyExists(session: YubiHsmSession, role: KeyRole): Pro
   return found.length > 0;
 }
 
-export interface PsfProductFile {
-  /** Relative to the products folder: `<serial>/<serial>_root_attestation.der`. */
-  name: string;
-  bytes: Uint8Array;
-}
-
-/** PSF's exact layout for one device. */
+/** PSF's exact layout for one device; names are inside the device folder `<serial>/`. */
 export function psfProductFiles(
   serial: number,
   deviceCertificate: Uint8Array,
   keys: readonly AttestedKey[],
-): PsfProductFile[] {
+): ProductFile[] {
   const s = serialText(serial);
-  const files: PsfProductFile[] = [{ name: `${s}/${s}_cert.der`, bytes: deviceCertificate }];
+  const files: ProductFile[] = [{ name: `${s}_cert.der`, bytes: deviceCertificate }];
   for (const key of keys) {
     const spki = spkiFromRawPublicKey(key.rawPublicKey, key.curve);
     files.push(
-      { name: `${s}/${s}_${key.role}_attestation.der`, bytes: key.attestation },
-      { name: `${s}/${s}_${key.role}_pubkey.pub`, bytes: key.rawPublicKey },
+      { name: `${s}_${key.role}_attestation.der`, bytes: key.attestation },
+      { name: `${s}_${key.role}_pubkey.pub`, bytes: key.rawPublicKey },
       {
-        name: `${s}/${s}_${key.role}_pubkey.pem`,
+        name: `${s}_${key.role}_pubkey.pem`,
         bytes: new TextEncoder().encode(encodePem('PUBLIC KEY', spki)),
       },
     );

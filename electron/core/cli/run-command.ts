@@ -13,6 +13,7 @@ import { parseRehearsalAnswers, type RehearsalAnswers } from '../runbook/rehears
 import type { RunbookCredentials } from '../runbook/runbook-actions.ts';
 import { readRecordFolder, writeRecordFolder } from '../runbook/record-store.ts';
 import { parseRunbookText } from '../runbook/runbook-library.ts';
+import type { Runbook, Step } from '../runbook/runbook-schema.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 import { VigilCore } from '../vigil-core.ts';
 
@@ -140,6 +141,23 @@ async function walk(
   throw new RunStop(1, 'the runbook did not reach END');
 }
 
+/** Headless rehearsals still see the device vanish after a reset, for one second, not three. */
+const REHEARSAL_YUBIHSM = { rebootMs: 1000 };
+
+/** Every device action a runbook names, in any branch. */
+function actionsOf(runbook: Runbook): string[] {
+  const names: string[] = [];
+  const walk = (steps: readonly Step[]) => {
+    for (const step of steps) {
+      if (typeof step.do === 'object') names.push(step.do.action);
+      walk(step.then ?? []);
+      walk(step.else ?? []);
+    }
+  };
+  for (const section of runbook.sections) walk(section.steps);
+  return names;
+}
+
 export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
   const lines: string[] = [];
   const log = (line: string) => lines.push(line);
@@ -159,6 +177,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
     if (answers.runbook !== runbook.id) {
       throw new RunStop(2, `the answers are for runbook ${answers.runbook}, not ${runbook.id}`);
     }
+    const usesYubiHsm = actionsOf(runbook).some((a) => a.startsWith('yubihsm2.'));
     const workDir = join(outDir, WORK_FOLDER);
     const mediaDir = join(workDir, 'media');
     mkdirSync(mediaDir, { recursive: true, mode: 0o700 });
@@ -175,11 +194,18 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
         throw new RunStop(2, 'the runbook file changed since this rehearsal started');
       }
       log(`resuming ceremony ${existing.started.ceremonyId} at step ${existing.stepNumber}`);
+      await core.rehearsalYubiHsms.restore(REHEARSAL_YUBIHSM);
       await core.resumeRunbook();
     } else {
       // A crash right after the token was made must not leave two tokens for "exactly one".
       const { list } = await core.registry.scan();
-      if (!list.devices.some((d) => d.family === 'softhsm-rehearsal')) {
+      if (usesYubiHsm) {
+        await core.rehearsalYubiHsms.restore(REHEARSAL_YUBIHSM);
+        if (core.rehearsalYubiHsms.connectors.length === 0) {
+          const device = await core.rehearsalYubiHsms.plugIn(REHEARSAL_YUBIHSM);
+          log(`rehearsal YubiHSM 2 ${device.serial} connected`);
+        }
+      } else if (!list.devices.some((d) => d.family === 'softhsm-rehearsal')) {
         const token = await core.handlers['devices.createRehearsalToken']({
           label: 'Vigil rehearsal',
         });

@@ -19,7 +19,7 @@ export const USAGE = `Usage:
                                          transcript, products) or a products folder (Vigil's,
                                          or the PSF layout with YubiHSM 2 attestations)
   vigil run <runbook.yaml> --rehearsal --answers <answers.yaml> --out <dir>
-            [--acknowledge-interruption] run a runbook headless on a rehearsal token
+            [--acknowledge-interruption] run a runbook headless on rehearsal devices
   vigil attest <record-dir> --key <witness-private.pem>
                                          add a witness signature to the record's attestation
   vigil --help

@@ -2,10 +2,14 @@ import type { Handlers } from '../dispatcher.ts';
 import { VigilError } from '../errors.ts';
 import type { VigilCore } from '../vigil-core.ts';
 import { createRehearsalToken } from '../../devices/softhsm/rehearsal.ts';
+import { serialText } from '../../devices/yubihsm2/protocol.ts';
 
 export function deviceHandlers(
   core: VigilCore,
-): Pick<Handlers, 'devices.list' | 'devices.createRehearsalToken'> {
+): Pick<
+  Handlers,
+  'devices.list' | 'devices.createRehearsalToken' | 'devices.connectRehearsalYubiHsm'
+> {
   return {
     'devices.list': () => core.registry.list(),
     'devices.createRehearsalToken': async ({ label }) => {
@@ -19,6 +23,13 @@ export function deviceHandlers(
       core.journal.append('device.rehearsalTokenCreated', { serial: created.serial, label });
       void core.refreshDevices();
       return created;
+    },
+    'devices.connectRehearsalYubiHsm': async () => {
+      const device = await core.rehearsalYubiHsms.plugIn();
+      const serial = serialText(device.serial);
+      core.journal.append('device.rehearsalYubiHsmConnected', { serial });
+      void core.refreshDevices();
+      return { serial };
     },
   };
 }

@@ -3,24 +3,20 @@
 // removed again, so a medium never holds a partial product set that looks complete.
 import { execFile } from 'node:child_process';
 import {
-  closeSync,
   existsSync,
-  fsyncSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
   statfsSync,
-  writeSync,
 } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { mediaErrorCodes, type MediaErrorCode } from '../../../shared/contract/error-codes.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
 import { VigilError } from '../errors.ts';
-import { fsyncDirectory, isErrno } from '../durable-files.ts';
+import { fsyncDirectory, isErrno, writeFileDurably } from '../durable-files.ts';
 import { MANIFEST_FILE, PRODUCTS_FOLDER, type ProductFile } from '../products/token-products.ts';
 
 export interface ExportedFile {
@@ -126,17 +122,6 @@ function fail(error: unknown, code: MediaErrorCode, context: Record<string, stri
   const detail =
     error instanceof Error && !(error instanceof VigilError) ? ` (${error.message})` : '';
   throw new VigilError(code, `${mediaMessages[code]}${detail}`, context);
-}
-
-function writeFileDurably(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, 'wx', 0o644);
-  try {
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Where ceremony records (transcript, journal, attestation, products) go on a medium. */

@@ -50,6 +50,27 @@ export interface Manifest {
   files: { name: string; sha256: string; sizeBytes: number }[];
 }
 
+export function describeProductFile(file: ProductFile): {
+  name: string;
+  sha256: string;
+  sizeBytes: number;
+} {
+  return { name: file.name, sha256: sha256Hex(file.bytes), sizeBytes: file.bytes.length };
+}
+
+export function manifestFileOf(manifest: object): ProductFile {
+  return {
+    name: MANIFEST_FILE,
+    bytes: new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'),
+  };
+}
+
+/** GNU coreutils format, so `sha256sum -c SHA256SUMS` works in the device folder. */
+export function sumsFileOf(files: readonly ProductFile[]): ProductFile {
+  const sums = files.map((f) => `${sha256Hex(f.bytes)}  ${f.name}\n`).join('');
+  return { name: SUMS_FILE, bytes: new TextEncoder().encode(sums) };
+}
+
 /**
  * Builds every product file. Order is the write order: keys, then SHA256SUMS, then the manifest,
  * whose presence on the medium means "export complete".
@@ -79,11 +100,7 @@ export function buildTokenProducts(input: TokenProductsInput): {
       isOnDevice: key.isOnDevice,
     });
   }
-  const describe = (f: ProductFile) => ({
-    name: f.name,
-    sha256: sha256Hex(f.bytes),
-    sizeBytes: f.bytes.length,
-  });
+  const describe = describeProductFile;
   const manifest: Manifest = {
     v: 1,
     kind: MANIFEST_KIND,
@@ -107,16 +124,8 @@ export function buildTokenProducts(input: TokenProductsInput): {
     })),
     files: keyFiles.map(describe),
   };
-  const manifestFile: ProductFile = {
-    name: MANIFEST_FILE,
-    bytes: new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'),
-  };
-  // GNU coreutils format, so `sha256sum -c SHA256SUMS` works in the device folder.
-  const sums = [...keyFiles, manifestFile]
-    .map((f) => `${sha256Hex(f.bytes)}  ${f.name}\n`)
-    .join('');
-  const sumsFile: ProductFile = { name: SUMS_FILE, bytes: new TextEncoder().encode(sums) };
-  const files = [...keyFiles, sumsFile, manifestFile];
+  const manifestFile = manifestFileOf(manifest);
+  const files = [...keyFiles, sumsFileOf([...keyFiles, manifestFile]), manifestFile];
   return {
     files,
     set: {

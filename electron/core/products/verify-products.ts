@@ -18,6 +18,7 @@ import {
   serialComponent,
 } from './token-products.ts';
 import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout.ts';
+import { YUBIHSM_MANIFEST_KIND } from './yubihsm-products.ts';
 
 export interface CheckResult {
   /** Stable machine name: 'sha256sums', 'all-files-listed', 'manifest', 'key:root', … */
@@ -100,6 +101,7 @@ export const productCheckers: Record<
   ) => { checks: CheckResult[]; isRehearsal: boolean | null }
 > = {
   [MANIFEST_KIND]: checkTokenProvisioning,
+  [YUBIHSM_MANIFEST_KIND]: checkYubiHsmProvisioning,
 };
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -289,22 +291,7 @@ function checkTokenProvisioning(
         ? `key ${duplicate} appears twice`
         : `${manifest.device.manufacturer} ${manifest.device.model}, serial ${manifest.device.serial}`,
   );
-  // The manifest lists every product file except itself and SHA256SUMS, and each must match.
-  const expected = folder.files.filter((f) => f !== MANIFEST_FILE && f !== SUMS_FILE).sort();
-  const listed = manifest.files.map((f) => f.name).sort();
-  const bad = manifest.files.filter(
-    (f) => !folder.files.includes(f.name) || sha256(folder.read(f.name)) !== f.sha256,
-  );
-  const unlisted = expected.filter((f) => !listed.includes(f));
-  add(
-    'manifest-files',
-    bad.length === 0 && unlisted.length === 0,
-    bad.length > 0
-      ? `differ from the manifest: ${bad.map((f) => f.name).join(', ')}`
-      : unlisted.length > 0
-        ? `not in the manifest: ${unlisted.join(', ')}`
-        : `${manifest.files.length} files match the manifest`,
-  );
+  checks.push(checkManifestFiles(folder, manifest.files));
   for (const key of manifest.keys) add(`key:${key.label}`, ...checkKey(folder, key));
   // Rehearsal is a property of the device: a rehearsal family can never sign off production.
   const contradiction = !manifest.rehearsal && manifest.device.family.includes('rehearsal');
@@ -318,6 +305,81 @@ function checkTokenProvisioning(
         : 'production products',
   );
   return { checks, isRehearsal: contradiction ? true : manifest.rehearsal };
+}
+
+/** The manifest lists every product file except itself and SHA256SUMS, and each must match. */
+function checkManifestFiles(
+  folder: DeviceFolder,
+  files: readonly { name: string; sha256: string }[],
+): CheckResult {
+  const expected = folder.files.filter((f) => f !== MANIFEST_FILE && f !== SUMS_FILE).sort();
+  const listed = files.map((f) => f.name);
+  const bad = files.filter(
+    (f) => !folder.files.includes(f.name) || sha256(folder.read(f.name)) !== f.sha256,
+  );
+  const unlisted = expected.filter((f) => !listed.includes(f));
+  return {
+    check: 'manifest-files',
+    isOk: bad.length === 0 && unlisted.length === 0,
+    detail:
+      bad.length > 0
+        ? `differ from the manifest: ${bad.map((f) => f.name).join(', ')}`
+        : unlisted.length > 0
+          ? `not in the manifest: ${unlisted.join(', ')}`
+          : `${files.length} files match the manifest`,
+  };
+}
+
+const YubiHsmManifest = z.object({
+  v: z.literal(1),
+  kind: z.literal(YUBIHSM_MANIFEST_KIND),
+  rehearsal: z.boolean(),
+  ceremonyId: z.string(),
+  device: z.object({ family: z.string(), serial: z.string().min(1) }),
+  files: z.array(z.object({ name: z.string(), sha256: Sha256, sizeBytes: z.number() })),
+});
+
+/** YubiHSM 2 provisioning by Vigil: the manifest's files, then every PSF-layout attestation check. */
+function checkYubiHsmProvisioning(
+  folder: DeviceFolder,
+  input: unknown,
+): { checks: CheckResult[]; isRehearsal: boolean | null } {
+  const parsed = YubiHsmManifest.safeParse(input);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => i.path.join('.') || '(top)').join(', ');
+    return {
+      checks: [{ check: 'manifest', isOk: false, detail: `unexpected shape at ${where}` }],
+      isRehearsal: null,
+    };
+  }
+  const manifest = parsed.data;
+  const serialOk = manifest.device.serial === folder.serial;
+  const checks: CheckResult[] = [
+    {
+      check: 'manifest',
+      isOk: serialOk,
+      detail: serialOk
+        ? `YubiHSM 2 serial ${manifest.device.serial}`
+        : `manifest serial ${manifest.device.serial} is not the folder ${folder.serial}`,
+    },
+    checkManifestFiles(folder, manifest.files),
+  ];
+  const products = folder.files.filter((f) => f !== MANIFEST_FILE && f !== SUMS_FILE);
+  // Vigil's own YubiHSM products always carry attestations: their absence is a failure.
+  const psf = checkPsfLayout({ ...folder, files: products }, { requireAttestation: true });
+  checks.push(...psf.checks.filter((c) => c.check !== 'rehearsal'));
+  // The manifest's word must agree with where the chain ends.
+  const agrees = psf.isRehearsal === manifest.rehearsal;
+  checks.push({
+    check: 'rehearsal',
+    isOk: agrees,
+    detail: !agrees
+      ? `the manifest says ${manifest.rehearsal ? 'rehearsal' : 'production'}, the attestation chain says ${psf.isRehearsal === true ? 'rehearsal' : psf.isRehearsal === false ? 'production' : 'neither'}`
+      : manifest.rehearsal
+        ? 'REHEARSAL products: not for production use'
+        : 'production products',
+  });
+  return { checks, isRehearsal: psf.isRehearsal ?? manifest.rehearsal };
 }
 
 function checkKey(folder: DeviceFolder, key: TokenManifest['keys'][number]): [boolean, string] {

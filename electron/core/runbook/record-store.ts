@@ -1,34 +1,10 @@
 // Writes a ceremony record folder durably: each file to a temp name, fsynced, renamed, its folder
 // fsynced; the attestation envelope last, so its presence means the record is complete.
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { fsyncDirectory } from '../durable-files.ts';
+import { fsyncDirectory, replaceFileDurably } from '../durable-files.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
-
-function writeDurably(path: string, bytes: Uint8Array): void {
-  const partial = join(dirname(path), `.${path.split('/').at(-1) ?? 'file'}.vigil-partial`);
-  const fd = openSync(partial, 'w', 0o644);
-  try {
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(partial, path);
-  fsyncDirectory(dirname(path));
-}
 
 export function writeRecordFolder(dir: string, files: readonly ProductFile[]): void {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -41,7 +17,7 @@ export function writeRecordFolder(dir: string, files: readonly ProductFile[]): v
     const path = join(dir, file.name);
     if (relative(dir, path).split(sep).includes('..')) throw new RangeError('file escapes record');
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    writeDurably(path, file.bytes);
+    replaceFileDurably(path, file.bytes);
   }
   fsyncDirectory(dirname(dir));
 }

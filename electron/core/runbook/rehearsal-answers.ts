@@ -28,6 +28,8 @@ export const RehearsalAnswers = z.strictObject({
       newSoPin: Pin.optional(),
       newUserPin: Pin.optional(),
       userPin: Pin.optional(),
+      authPassword: z.string().min(1).max(256).optional(),
+      newAuthPassword: z.string().min(1).max(256).optional(),
     })
     .optional(),
   exceptions: z

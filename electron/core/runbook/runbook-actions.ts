@@ -15,10 +15,20 @@ import { VigilError } from '../errors.ts';
 import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { ActionCatalog } from './load-runbook.ts';
+import { yubiHsmActions } from './yubihsm2-actions.ts';
+import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 
 export type RunbookCredentials = Partial<
   Record<
-    'currentSoPin' | 'newSoPin' | 'newSoPinRepeat' | 'newUserPin' | 'newUserPinRepeat' | 'userPin',
+    | 'currentSoPin'
+    | 'newSoPin'
+    | 'newSoPinRepeat'
+    | 'newUserPin'
+    | 'newUserPinRepeat'
+    | 'userPin'
+    | 'authPassword'
+    | 'newAuthPassword'
+    | 'newAuthPasswordRepeat',
     SecretBytes | undefined
   >
 >;
@@ -31,6 +41,8 @@ export interface GeneratedKeyRecord {
   isOnDevice: boolean;
   device: DeviceSummary;
   createdAt: string;
+  /** YubiHSM 2: the device's attestation of the key and its own certificate (DER, hex). */
+  attestation?: { objectId: number; certificate: string; deviceCertificate: string };
 }
 
 /** What the actions can see of the ceremony so far. */
@@ -45,6 +57,7 @@ export interface ActionContext {
   targetId: string | null;
   now: Date;
   registry: DeviceRegistry;
+  yubihsms: YubiHsmSources;
   targets: ExportTargets;
   products: () => { folder: string; files: ProductFile[] };
 }
@@ -52,8 +65,11 @@ export interface ActionContext {
 export type ActionResult =
   | { kind: 'token-selected'; device: DeviceSummary }
   | { kind: 'token-initialised'; device: DeviceSummary; label: string }
+  | { kind: 'device-reset'; device: DeviceSummary }
+  | { kind: 'auth-key-replaced'; device: DeviceSummary; keyId: number }
   | { kind: 'key-generated'; key: GeneratedKeyRecord }
   | { kind: 'products-exported'; report: ExportReport }
+  | { kind: 'label-text'; text: string }
   | { kind: 'media-ejected'; targetId: string; isEjected: boolean; advice: string };
 
 export interface ActionDefinition {
@@ -225,6 +241,25 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
       return { kind: 'products-exported', report };
     },
   },
+  'ceremony.bagLabel': {
+    title: 'Show the text for the tamper-evident bag label',
+    params: NoParams,
+    credentials: [],
+    needsTarget: false,
+    interruptionAdvice: 'Vigil stopped while composing the label text. Nothing was written.',
+    perform(_params, context) {
+      const device = selectedDevice(context);
+      const keys = context.keys.map((k) => `${k.role} ${k.curve}`).join(', ') || 'no keys';
+      const text = [
+        `${device.model} serial ${device.serial}`,
+        `keys: ${keys}`,
+        `ceremony ${context.ceremonyId.slice(0, 8)}`,
+        context.now.toISOString().slice(0, 10),
+        ...(context.isRehearsal ? ['REHEARSAL — not for production'] : []),
+      ].join(' · ');
+      return Promise.resolve({ kind: 'label-text', text });
+    },
+  },
   'media.eject': {
     title: 'Unmount the medium the products were written to',
     params: NoParams,
@@ -239,6 +274,8 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
     },
   },
 };
+
+Object.assign(runbookActions, yubiHsmActions);
 
 /** The loader's view: action name → parameter schema. */
 export const runbookActionCatalog: ActionCatalog = Object.fromEntries(

@@ -14,6 +14,9 @@ import type {
 } from '../../../shared/model/runbook.ts';
 import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.ts';
 import { triesLeftHint } from '../../devices/pkcs11/protocol.ts';
+import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
+import { hexToBytes } from '../../formats/der.ts';
+import { buildYubiHsmProducts } from '../products/yubihsm-products.ts';
 import type { DeviceRegistry } from '../../devices/registry.ts';
 import { keyIdOf } from '../attestation/dsse-signing.ts';
 import {
@@ -67,9 +70,15 @@ import type { Runbook, Step } from './runbook-schema.ts';
 import { inputRules, sameSerial } from './input-checks.ts';
 import { journalSegmentText, transcriptOf } from './runbook-transcript.ts';
 
+/** A YubiHSM 2 password has no retry counter to show; say so, and that nothing is retried. */
+const YUBIHSM_PASSWORD_HINT =
+  'YubiHSM 2 passwords have no retry counter. A wrong password fails this step and is asked again; Vigil never retries it.';
+
 export interface RunbookEngineDeps {
   journal: Journal;
   registry: DeviceRegistry;
+  /** Where YubiHSMs are looked for: rehearsal rack, configured connector, USB. */
+  yubihsms: YubiHsmSources;
   targets: ExportTargets;
   library: RunbookLibrary;
   /** Where finished ceremony records are kept until they are exported. */
@@ -349,10 +358,25 @@ export class RunbookEngine {
     }
   }
 
-  /** The token products, rebuilt from the journalled keys exactly as the wizard builds them. */
+  /** The products, rebuilt from the journalled keys (and, for a YubiHSM, their attestations). */
   #products(p: RunbookProgress): { set: ProductSet; files: ProductFile[] } | null {
     const first = p.keys[0];
     if (!first) return null;
+    if (first.attestation) {
+      return buildYubiHsmProducts({
+        device: p.keys.at(-1)?.device ?? first.device,
+        deviceCertificate: hexToBytes(first.attestation.deviceCertificate),
+        ceremonyId: p.started.ceremonyId,
+        createdAt: new Date(first.createdAt),
+        keys: p.keys.map((k) => ({
+          role: k.role,
+          curve: k.curve,
+          objectId: k.attestation?.objectId ?? 0,
+          rawPublicKey: hexToBytes(k.rawPublicKey),
+          attestation: hexToBytes(k.attestation?.certificate ?? ''),
+        })),
+      });
+    }
     return productsOf(p.started.ceremonyId, {
       curve: first.curve,
       device: p.keys.at(-1)?.device ?? first.device,
@@ -402,6 +426,7 @@ export class RunbookEngine {
         targetId,
         now: this.#now(),
         registry: this.#deps.registry,
+        yubihsms: this.#deps.yubihsms,
         targets: this.#deps.targets,
         products: () => this.#productFiles(p),
       });
@@ -633,6 +658,9 @@ export class RunbookEngine {
   async #pinHint(p: RunbookProgress, step: Step | null): Promise<string | null> {
     if (!step || typeof step.do !== 'object' || !p.device) return null;
     const credentials = runbookActions[step.do.action]?.credentials ?? [];
+    if (credentials.some((c) => c.id === 'authPassword' || c.id === 'newAuthPassword')) {
+      return YUBIHSM_PASSWORD_HINT;
+    }
     const who = credentials.some((c) => c.id === 'currentSoPin')
       ? 'SO-PIN'
       : credentials.some((c) => c.id === 'userPin')

@@ -136,10 +136,16 @@ function describeResult(result: ActionResult | undefined): string | null {
       return `${result.device.model} serial ${result.device.serial}`;
     case 'token-initialised':
       return `token ${result.device.serial} re-initialised as "${result.label}"`;
+    case 'device-reset':
+      return `YubiHSM 2 ${result.device.serial} factory-reset and back`;
+    case 'auth-key-replaced':
+      return `authentication key 0x${result.keyId.toString(16).padStart(4, '0')} added, default key deleted`;
     case 'key-generated':
       return `${result.key.role} ${result.key.curve} key on ${result.key.device.serial}`;
     case 'products-exported':
       return `${result.report.files.length} files to ${result.report.destination}, read back`;
+    case 'label-text':
+      return `label: ${result.text}`;
     case 'media-ejected':
       return result.isEjected ? 'medium unmounted' : result.advice;
     case undefined:
@@ -300,6 +306,7 @@ function applyResult(
   switch (result.kind) {
     case 'token-selected':
     case 'token-initialised':
+    case 'device-reset':
       progress.device = result.device;
       if (!progress.devices.some((d) => d.id === result.device.id)) {
         progress.devices.push(result.device);
@@ -313,6 +320,8 @@ function applyResult(
       progress.lastExportTargetId = result.report.targetId;
       break;
     case 'media-ejected':
+    case 'auth-key-replaced':
+    case 'label-text':
       break;
   }
 }

@@ -13,10 +13,12 @@ import {
   webcrypto,
   type KeyObject,
 } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { p256, p384 } from '@noble/curves/nist.js';
-import { concatBytes } from '../../formats/der.ts';
+import { bytesToHex, concatBytes, hexToBytes } from '../../formats/der.ts';
+import { replaceFileDurably } from '../../core/durable-files.ts';
+import { z } from 'zod';
 import { x509, type CryptoKey } from '../../formats/x509.ts';
 import { resourcesDir } from '../../core/resources-dir.ts';
 import { encodeAttestationExtensions } from './attestation-extensions.ts';
@@ -109,6 +111,85 @@ export interface RehearsalYubiHsmOptions {
   /** How long the device stays away after a factory reset. */
   rebootMs?: number;
   ca?: RehearsalCa;
+  /** Keeps the device's objects across restarts (mode 0600); loaded when it exists. */
+  stateFile?: string;
+}
+
+interface RehearsalIdentity {
+  serial: number;
+  firmware: { major: number; minor: number; patch: number };
+  attestationKey: CryptoKey;
+  attestationKeyPkcs8: Uint8Array;
+  deviceCertificate: x509.X509Certificate;
+}
+
+const Hex = z.string().regex(/^(?:[0-9a-f]{2})*$/);
+const SavedState = z.strictObject({
+  v: z.literal(1),
+  rehearsal: z.literal(true),
+  serial: z.number().int().positive(),
+  firmware: z.strictObject({ major: z.number(), minor: z.number(), patch: z.number() }),
+  attestationKey: z.string(),
+  deviceCertificate: z.string(),
+  objects: z.array(
+    z.strictObject({
+      info: z.strictObject({
+        capabilities: z.string(),
+        id: z.number(),
+        size: z.number(),
+        domains: z.number(),
+        type: z.number(),
+        algorithm: z.number(),
+        sequence: z.number(),
+        origin: z.number(),
+        label: z.string(),
+        delegatedCapabilities: z.string(),
+      }),
+      secret: z.discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('authentication'), encryptionKey: Hex, macKey: Hex }),
+        z.strictObject({
+          kind: z.literal('asymmetric'),
+          curve: z.enum(['P-256', 'P-384', 'Ed25519']),
+          pkcs8: z.string(),
+          publicKey: Hex,
+        }),
+        z.strictObject({ kind: z.literal('opaque'), bytes: Hex }),
+      ]),
+    }),
+  ),
+  sequences: z.array(z.tuple([z.string(), z.number()])),
+  log: z.array(
+    z.strictObject({
+      number: z.number(),
+      command: z.number(),
+      length: z.number(),
+      sessionKey: z.number(),
+      targetKey: z.number(),
+      secondKey: z.number(),
+      result: z.number(),
+      systick: z.number(),
+      digest: Hex,
+    }),
+  ),
+  logNumber: z.number(),
+});
+type SavedState = z.infer<typeof SavedState>;
+
+async function identityFromSaved(saved: SavedState): Promise<RehearsalIdentity> {
+  const pkcs8 = new Uint8Array(Buffer.from(saved.attestationKey, 'base64'));
+  return {
+    serial: saved.serial,
+    firmware: saved.firmware,
+    attestationKey: await webcrypto.subtle.importKey(
+      'pkcs8',
+      pkcs8,
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      false,
+      ['sign'],
+    ),
+    attestationKeyPkcs8: pkcs8,
+    deviceCertificate: new x509.X509Certificate(Buffer.from(saved.deviceCertificate, 'base64')),
+  };
 }
 
 export async function loadRehearsalCa(
@@ -158,8 +239,11 @@ const webCryptoImport: Record<CeremonyCurve, webcrypto.EcKeyImportParams | webcr
 export class RehearsalYubiHsm {
   readonly serial: number;
   readonly firmware: { major: number; minor: number; patch: number };
+  readonly #identity: RehearsalIdentity;
   readonly #now: () => number;
   readonly #rebootMs: number;
+  readonly #stateFile: string | null;
+  #savedText = '';
   readonly #attestationKey: CryptoKey;
   readonly #deviceCertificate: x509.X509Certificate;
   #objects = new Map<string, StoredObject>();
@@ -171,24 +255,41 @@ export class RehearsalYubiHsm {
   #blinkUntil = 0;
 
   private constructor(
-    options: Required<Omit<RehearsalYubiHsmOptions, 'ca'>>,
-    attestationKey: CryptoKey,
-    deviceCertificate: x509.X509Certificate,
+    identity: RehearsalIdentity,
+    options: { now: () => number; rebootMs: number; stateFile: string | null },
   ) {
-    this.serial = options.serial;
-    this.firmware = options.firmware;
+    this.serial = identity.serial;
+    this.firmware = identity.firmware;
+    this.#identity = identity;
     this.#now = options.now;
     this.#rebootMs = options.rebootMs;
-    this.#attestationKey = attestationKey;
-    this.#deviceCertificate = deviceCertificate;
+    this.#stateFile = options.stateFile;
+    this.#attestationKey = identity.attestationKey;
+    this.#deviceCertificate = identity.deviceCertificate;
     this.#factoryState();
   }
 
+  /**
+   * A new rehearsal device, or the one saved in `stateFile`: like a real device, its keys and
+   * objects survive the app stopping; only its sessions do not.
+   */
   static async create(options: RehearsalYubiHsmOptions = {}): Promise<RehearsalYubiHsm> {
+    const settings = {
+      now: options.now ?? Date.now,
+      rebootMs: options.rebootMs ?? 3000,
+      stateFile: options.stateFile ?? null,
+    };
+    if (settings.stateFile !== null && existsSync(settings.stateFile)) {
+      const saved = SavedState.parse(JSON.parse(readFileSync(settings.stateFile, 'utf8')));
+      const device = new RehearsalYubiHsm(await identityFromSaved(saved), settings);
+      device.#restore(saved);
+      return device;
+    }
     const ca = options.ca ?? (await loadRehearsalCa());
     const serial = options.serial ?? 10_000_000 + randomBytes(3).readUIntBE(0, 3);
     const firmware = options.firmware ?? { major: 2, minor: 4, patch: 0 };
-    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+    // Extractable so the rehearsal device can be saved; a real device key never leaves it.
+    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
       'sign',
       'verify',
     ]);
@@ -211,16 +312,102 @@ export class RehearsalYubiHsm {
         await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
       ],
     });
-    return new RehearsalYubiHsm(
+    const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+    const device = new RehearsalYubiHsm(
       {
         serial,
         firmware,
-        now: options.now ?? Date.now,
-        rebootMs: options.rebootMs ?? 3000,
+        attestationKey: keys.privateKey,
+        attestationKeyPkcs8: pkcs8,
+        deviceCertificate,
       },
-      keys.privateKey,
-      deviceCertificate,
+      settings,
     );
+    device.#save();
+    return device;
+  }
+
+  #save(): void {
+    if (this.#stateFile === null) return;
+    const objects = [...this.#objects.values()].map(({ info, secret }) => ({
+      info: {
+        ...info,
+        capabilities: info.capabilities.toString(),
+        delegatedCapabilities: info.delegatedCapabilities.toString(),
+      },
+      secret:
+        secret.kind === 'authentication'
+          ? {
+              kind: secret.kind,
+              encryptionKey: bytesToHex(secret.keys.encryptionKey),
+              macKey: bytesToHex(secret.keys.macKey),
+            }
+          : secret.kind === 'asymmetric'
+            ? {
+                kind: secret.kind,
+                curve: secret.curve,
+                pkcs8: secret.privateKey
+                  .export({ type: 'pkcs8', format: 'der' })
+                  .toString('base64'),
+                publicKey: bytesToHex(secret.publicKey),
+              }
+            : { kind: secret.kind, bytes: bytesToHex(secret.bytes) },
+    }));
+    const state: SavedState = {
+      v: 1,
+      rehearsal: true,
+      serial: this.serial,
+      firmware: this.firmware,
+      attestationKey: Buffer.from(this.#identity.attestationKeyPkcs8).toString('base64'),
+      deviceCertificate: Buffer.from(this.deviceCertificate).toString('base64'),
+      objects,
+      sequences: [...this.#sequences],
+      log: this.#log.map((e) => ({ ...e, digest: bytesToHex(e.digest) })),
+      logNumber: this.#logNumber,
+    };
+    const text = JSON.stringify(state);
+    // Probes and session set-up change nothing that is kept: no write for them.
+    if (text === this.#savedText) return;
+    replaceFileDurably(this.#stateFile, new TextEncoder().encode(text), 0o600);
+    this.#savedText = text;
+  }
+
+  #restore(saved: SavedState): void {
+    this.#objects.clear();
+    for (const { info, secret } of saved.objects) {
+      const objectInfo: ObjectInfo = {
+        ...info,
+        capabilities: BigInt(info.capabilities),
+        delegatedCapabilities: BigInt(info.delegatedCapabilities),
+      };
+      const stored: ObjectSecret =
+        secret.kind === 'authentication'
+          ? {
+              kind: 'authentication',
+              keys: {
+                encryptionKey: hexToBytes(secret.encryptionKey),
+                macKey: hexToBytes(secret.macKey),
+              },
+            }
+          : secret.kind === 'asymmetric'
+            ? {
+                kind: 'asymmetric',
+                curve: secret.curve,
+                privateKey: createPrivateKey({
+                  key: Buffer.from(secret.pkcs8, 'base64'),
+                  format: 'der',
+                  type: 'pkcs8',
+                }),
+                publicKey: hexToBytes(secret.publicKey),
+              }
+            : { kind: 'opaque', bytes: hexToBytes(secret.bytes) };
+      this.#store({ info: objectInfo, secret: stored });
+    }
+    this.#sequences = new Map(saved.sequences);
+    this.#log = saved.log.map((e) => ({ ...e, digest: hexToBytes(e.digest) }));
+    this.#logNumber = saved.logNumber;
+    // Plugged in again: a boot entry, as the device writes one at power-up.
+    this.powerCycle();
   }
 
   get deviceCertificate(): Uint8Array {
@@ -244,6 +431,13 @@ export class RehearsalYubiHsm {
 
   /** Answers one request frame with one response frame, as the USB bulk endpoint would. */
   async process(frame: Uint8Array): Promise<Uint8Array> {
+    const response = await this.#answer(frame);
+    // Every answered frame may have changed objects or the log: keep the saved device current.
+    this.#save();
+    return response;
+  }
+
+  async #answer(frame: Uint8Array): Promise<Uint8Array> {
     try {
       const request = decodeFrame(frame);
       const command = request.command;

@@ -31,10 +31,13 @@ export class SecureChannelError extends Error {
   }
 }
 
-/** The password's raw UTF-8 bytes, never Unicode-normalised (the device hashes what was typed). */
-export function keysFromPassword(password: string): LongTermKeys {
+/**
+ * The password's raw UTF-8 bytes, never Unicode-normalised (the device hashes what was typed).
+ * Bytes let a caller pass a wipeable secret without making a string of it.
+ */
+export function keysFromPassword(password: string | Uint8Array): LongTermKeys {
   const derived = pbkdf2Sync(
-    Buffer.from(password, 'utf8'),
+    typeof password === 'string' ? Buffer.from(password, 'utf8') : password,
     PBKDF2_SALT,
     PBKDF2_ITERATIONS,
     32,

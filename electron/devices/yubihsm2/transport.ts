@@ -183,6 +183,10 @@ export interface UsbDeviceLike {
   readonly vendorId: number;
   readonly productId: number;
   readonly serialNumber?: string | undefined;
+  /** bcdDevice: the firmware version, readable without opening the device. */
+  readonly deviceVersionMajor?: number;
+  readonly deviceVersionMinor?: number;
+  readonly deviceVersionSubminor?: number;
   readonly opened: boolean;
   readonly configuration?: { configurationValue: number } | null | undefined;
   open(): Promise<void>;

@@ -1,4 +1,5 @@
-// kill -9 at every journal boundary of the bundled runbook's rehearsal: after each crash the same
+// kill -9 at every journal boundary of each bundled runbook's rehearsal (the Nitrokey HSM on
+// SoftHSM2, the YubiHSM 2 on the saved rehearsal device): after each crash the same
 // `vigil run` resumes from the journal, an interrupted device action is reported (exit 3) and only
 // repeated after --acknowledge-interruption, no completed step is ever done twice, and the final
 // record verifies.
@@ -13,16 +14,22 @@ import type { JournalEntry } from '../../../electron/core/journal/journal.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const child = join(root, 'test', 'helpers', 'runbook-run-child.ts');
-const runbook = join(root, 'resources', 'runbooks', 'nitrokey-hsm-tuf.yaml');
-const answers = join(root, 'resources', 'runbooks', 'nitrokey-hsm-tuf.rehearsal.yaml');
+const runbooks = join(root, 'resources', 'runbooks');
 
 interface ChildResult {
   signal: NodeJS.Signals | null;
   outcome: { exitCode: number; lines: string[] } | null;
 }
 
-function runChild(outDir: string, killAfter: number, acknowledge: boolean): Promise<ChildResult> {
+function runChild(
+  name: string,
+  outDir: string,
+  killAfter: number,
+  acknowledge: boolean,
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
+    const runbook = join(runbooks, `${name}.yaml`);
+    const answers = join(runbooks, `${name}.rehearsal.yaml`);
     const args = ['--import', 'tsx', child, runbook, answers, outDir];
     if (acknowledge) args.push('--acknowledge-interruption');
     const proc = spawn(process.execPath, args, {
@@ -55,47 +62,48 @@ function completedSteps(entries: readonly JournalEntry[]): number[] {
     .map((e) => (e.detail as { stepNumber: number }).stepNumber);
 }
 
-describe('vigil run killed at every step boundary', () => {
-  it('resumes each time, repeats nothing, and ends with a record that verifies', async () => {
-    const clean = mkdtempSync(join(tmpdir(), 'vigil-run-clean-'));
-    const reference = await runChild(clean, 0, false);
-    assert.equal(reference.outcome?.exitCode, 0, reference.outcome?.lines.join('\n'));
-    const expectedSteps = completedSteps(journalOf(clean));
-    assert.deepEqual(
-      expectedSteps,
-      expectedSteps.map((_n, i) => i + 1),
-    );
-
-    let boundaries = 0;
-    for (let killAfter = 1; ; killAfter++) {
-      const outDir = mkdtempSync(join(tmpdir(), `vigil-run-kill-${killAfter}-`));
-      const killed = await runChild(outDir, killAfter, false);
-      if (killed.signal !== 'SIGKILL') {
-        // Past the last journal entry: the run completed without being killed.
-        assert.equal(killed.outcome?.exitCode, 0, killed.outcome?.lines.join('\n'));
-        break;
-      }
-      boundaries += 1;
-      let resumed = await runChild(outDir, 0, false);
-      let acknowledged = false;
-      if (resumed.outcome?.exitCode === 3) {
-        // An action was under way: reported, never silently repeated.
-        assert.match(resumed.outcome.lines.at(-1) ?? '', /was interrupted/);
-        acknowledged = true;
-        resumed = await runChild(outDir, 0, true);
-      }
-      assert.equal(
-        resumed.outcome?.exitCode,
-        0,
-        `kill after entry ${killAfter}: ${resumed.outcome?.lines.join('\n') ?? ''}`,
+for (const name of ['nitrokey-hsm-tuf', 'yubihsm2-tuf'])
+  describe(`vigil run of ${name} killed at every step boundary`, () => {
+    it('resumes each time, repeats nothing, and ends with a record that verifies', async () => {
+      const clean = mkdtempSync(join(tmpdir(), 'vigil-run-clean-'));
+      const reference = await runChild(name, clean, 0, false);
+      assert.equal(reference.outcome?.exitCode, 0, reference.outcome?.lines.join('\n'));
+      const expectedSteps = completedSteps(journalOf(clean));
+      assert.deepEqual(
+        expectedSteps,
+        expectedSteps.map((_n, i) => i + 1),
       );
-      const entries = journalOf(outDir);
-      assert.deepEqual(completedSteps(entries), expectedSteps, `kill after entry ${killAfter}`);
-      const abandoned = entries.filter((e) => e.kind === 'runbook.actionAbandoned').length;
-      assert.equal(abandoned, acknowledged ? 1 : 0, `kill after entry ${killAfter}`);
-      const report = verifyRecord(outDir);
-      assert.equal(report.isOk, true, `kill after entry ${killAfter}: ${JSON.stringify(report)}`);
-    }
-    assert.ok(boundaries >= 30, `only ${boundaries} boundaries were crossed`);
+
+      let boundaries = 0;
+      for (let killAfter = 1; ; killAfter++) {
+        const outDir = mkdtempSync(join(tmpdir(), `vigil-run-kill-${killAfter}-`));
+        const killed = await runChild(name, outDir, killAfter, false);
+        if (killed.signal !== 'SIGKILL') {
+          // Past the last journal entry: the run completed without being killed.
+          assert.equal(killed.outcome?.exitCode, 0, killed.outcome?.lines.join('\n'));
+          break;
+        }
+        boundaries += 1;
+        let resumed = await runChild(name, outDir, 0, false);
+        let acknowledged = false;
+        if (resumed.outcome?.exitCode === 3) {
+          // An action was under way: reported, never silently repeated.
+          assert.match(resumed.outcome.lines.at(-1) ?? '', /was interrupted/);
+          acknowledged = true;
+          resumed = await runChild(name, outDir, 0, true);
+        }
+        assert.equal(
+          resumed.outcome?.exitCode,
+          0,
+          `kill after entry ${killAfter}: ${resumed.outcome?.lines.join('\n') ?? ''}`,
+        );
+        const entries = journalOf(outDir);
+        assert.deepEqual(completedSteps(entries), expectedSteps, `kill after entry ${killAfter}`);
+        const abandoned = entries.filter((e) => e.kind === 'runbook.actionAbandoned').length;
+        assert.equal(abandoned, acknowledged ? 1 : 0, `kill after entry ${killAfter}`);
+        const report = verifyRecord(outDir);
+        assert.equal(report.isOk, true, `kill after entry ${killAfter}: ${JSON.stringify(report)}`);
+      }
+      assert.ok(boundaries >= 30, `only ${boundaries} boundaries were crossed`);
+    });
   });
-});

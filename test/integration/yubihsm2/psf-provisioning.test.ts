@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CEREMONY_AUTH_KEY_ID,
@@ -93,10 +93,8 @@ describe('PSF YubiHSM 2 provisioning on the rehearsal device', () => {
       );
       return psfProductFiles(serial, await session.deviceCertificate(), [root, targets]);
     });
-    for (const file of files) {
-      mkdirSync(dirname(join(products, file.name)), { recursive: true });
-      writeFileSync(join(products, file.name), file.bytes);
-    }
+    mkdirSync(join(products, '0013200470'), { recursive: true });
+    for (const file of files) writeFileSync(join(products, '0013200470', file.name), file.bytes);
     assert.deepEqual(readdirSync(join(products, '0013200470')).sort(), [
       '0013200470_cert.der',
       '0013200470_root_attestation.der',
