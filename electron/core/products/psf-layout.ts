@@ -21,6 +21,8 @@ export interface PsfLayoutOptions {
   requireAttestation: boolean;
   trust?: YubiHsmTrust;
   at?: Date;
+  /** Per role, the capabilities the ceremony gave the key; others pass with a signing one. */
+  expectedCapabilities?: Readonly<Record<string, readonly string[]>>;
 }
 
 export const PSF_LAYOUT_KIND = 'psf-layout';
@@ -138,10 +140,16 @@ export function checkPsfLayout(
     );
     const capabilities = capabilitiesOf(key.capabilities ?? 0n);
     const signing = capabilities.filter((c) => SIGNING.has(c));
+    const expected = options.expectedCapabilities?.[role];
+    const isExpected =
+      expected === undefined ||
+      (expected.length === capabilities.length && expected.every((c) => capabilities.includes(c)));
     add(
       `capabilities:${role}`,
-      signing.length > 0,
-      `${capabilities.join(', ') || 'none'}${signing.length === 0 ? ': no signing capability' : ''}`,
+      signing.length > 0 && isExpected,
+      `${capabilities.join(', ') || 'none'}` +
+        (signing.length === 0 ? ': no signing capability' : '') +
+        (isExpected ? '' : `: the ceremony asked for exactly ${expected?.join(', ') ?? ''}`),
     );
     if (capabilities.includes('exportable-under-wrap')) {
       add(

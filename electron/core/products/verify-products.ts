@@ -19,6 +19,7 @@ import {
 } from './token-products.ts';
 import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout.ts';
 import { YUBIHSM_MANIFEST_KIND } from './yubihsm-products.ts';
+import { signingCapability } from '../ceremony/yubihsm-provisioning.ts';
 
 export interface CheckResult {
   /** Stable machine name: 'sha256sums', 'all-files-listed', 'manifest', 'key:root', … */
@@ -336,6 +337,7 @@ const YubiHsmManifest = z.object({
   rehearsal: z.boolean(),
   ceremonyId: z.string(),
   device: z.object({ family: z.string(), serial: z.string().min(1) }),
+  keys: z.array(z.object({ label: z.string(), algorithm: z.enum(['P-256', 'P-384', 'Ed25519']) })),
   files: z.array(z.object({ name: z.string(), sha256: Sha256, sizeBytes: z.number() })),
 });
 
@@ -366,7 +368,14 @@ function checkYubiHsmProvisioning(
   ];
   const products = folder.files.filter((f) => f !== MANIFEST_FILE && f !== SUMS_FILE);
   // Vigil's own YubiHSM products always carry attestations: their absence is a failure.
-  const psf = checkPsfLayout({ ...folder, files: products }, { requireAttestation: true });
+  // Vigil gives each key exactly its signing capability (PSF's rule): anything more fails.
+  const expectedCapabilities = Object.fromEntries(
+    manifest.keys.map((k) => [k.label, [signingCapability(k.algorithm)]]),
+  );
+  const psf = checkPsfLayout(
+    { ...folder, files: products },
+    { requireAttestation: true, expectedCapabilities },
+  );
   checks.push(...psf.checks.filter((c) => c.check !== 'rehearsal'));
   // The manifest's word must agree with where the chain ends.
   const agrees = psf.isRehearsal === manifest.rehearsal;

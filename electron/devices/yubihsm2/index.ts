@@ -20,12 +20,18 @@ import {
 export const YUBIHSM_FAMILY: DeviceFamilyId = 'yubihsm2';
 export const YUBIHSM_REHEARSAL_FAMILY: DeviceFamilyId = 'yubihsm2-rehearsal';
 
-/** The curves a ceremony can generate on this device, from its algorithm list. */
+/**
+ * The curves a ceremony can generate and attest on this device. Ed25519 only from firmware 2.4.0:
+ * attested Ed25519 keys are known from that firmware on (dark.bio's ceremony); older devices are
+ * not offered a key whose attestation is unproven.
+ */
 export function curvesOf(info: DeviceInfo): KeyCurve[] {
   const curves: KeyCurve[] = [];
   if (info.algorithms.includes(Algorithm.ecp256)) curves.push('P-256');
   if (info.algorithms.includes(Algorithm.ecp384)) curves.push('P-384');
-  if (info.algorithms.includes(Algorithm.ed25519)) curves.push('Ed25519');
+  const { major, minor } = info.version;
+  const attestsEd25519 = major > 2 || (major === 2 && minor >= 4);
+  if (info.algorithms.includes(Algorithm.ed25519) && attestsEd25519) curves.push('Ed25519');
   return curves;
 }
 

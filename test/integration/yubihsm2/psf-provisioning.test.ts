@@ -23,6 +23,7 @@ import {
   replaceDefaultAuthenticationKey,
   roleKeyExists,
 } from '../../../electron/core/ceremony/yubihsm-provisioning.ts';
+import { checkPsfLayout } from '../../../electron/core/products/psf-layout.ts';
 import { verifyProducts } from '../../../electron/core/products/verify-products.ts';
 import { resourcesDir } from '../../../electron/core/resources-dir.ts';
 import { YubiHsmDriver, YubiHsmSessionError } from '../../../electron/devices/yubihsm2/driver.ts';
@@ -188,6 +189,28 @@ describe('vigil verify on the PSF ceremony archive (2020-10-30)', () => {
     const run = cli('verify', join(archive, 'ceremony-products'), '--require-attestation');
     assert.equal(run.status, 1);
     assert.match(run.stdout, /FAIL attestation: no attestation/);
+  });
+
+  it('fails a key whose attested capabilities are not exactly what the ceremony asked for', () => {
+    const dir = join(archive, 'ceremony-products', '0013200460');
+    const files = readdirSync(dir);
+    const folder = {
+      path: dir,
+      serial: '0013200460',
+      files,
+      read: (name: string) => new Uint8Array(readFileSync(join(dir, name))),
+    };
+    const asked = checkPsfLayout(folder, {
+      requireAttestation: true,
+      expectedCapabilities: { root: ['sign-ecdsa'], targets: ['sign-eddsa'] },
+    });
+    const byName = new Map(asked.checks.map((c) => [c.check, c]));
+    assert.equal(byName.get('capabilities:root')?.isOk, true);
+    assert.equal(byName.get('capabilities:targets')?.isOk, false);
+    assert.match(
+      byName.get('capabilities:targets')?.detail ?? '',
+      /sign-ecdsa: the ceremony asked for exactly sign-eddsa/,
+    );
   });
 
   const tampers: [string, (dir: string) => void, RegExp][] = [
