@@ -12,6 +12,8 @@ import { verifyProducts } from '../../electron/core/products/verify-products.ts'
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
 
 const PASSWORD = 'keyholder walk password';
+/** Fingerprints shown on screen, compared with the exported manifest at the end. */
+const shownFingerprints: Record<string, string> = {};
 
 async function stepNumber(page: Page): Promise<number> {
   return Number(await page.getByTestId('runbook-step').getAttribute('data-step-number'));
@@ -120,6 +122,16 @@ describe('walking the yubihsm2-tuf runbook in the browser', () => {
       await page.getByTestId('cred-authPassword').fill(PASSWORD);
       await perform(page);
     }
+    // Both fingerprints on screen, as QR and words, for the "read them aloud" step.
+    const cards = page.getByTestId('runbook-fingerprints');
+    for (const role of ['root', 'targets']) {
+      const card = cards.getByTestId(`fingerprint-${role}`);
+      await card.waitFor();
+      shownFingerprints[role] = (await card.getByTestId('fingerprint-hex').innerText())
+        .replace(/\s+/g, '')
+        .toLowerCase();
+      assert.equal((await card.locator('svg, canvas, img').count()) > 0, true, role);
+    }
   });
 
   it('exports PSF-named products, shows the bag label, and ends with a record that verifies', async () => {
@@ -154,6 +166,10 @@ describe('walking the yubihsm2-tuf runbook in the browser', () => {
       'SHA256SUMS',
       'manifest.json',
     ]);
+    const manifest = JSON.parse(readFileSync(join(products, serial, 'manifest.json'), 'utf8')) as {
+      keys: { label: string; spkiSha256: string }[];
+    };
+    for (const key of manifest.keys) assert.equal(shownFingerprints[key.label], key.spkiSha256);
     const report = verifyProducts(session.exportDir);
     assert.equal(report.isOk, true, JSON.stringify(report.devices[0]?.checks));
     assert.equal(report.devices[0]?.isRehearsal, true);
