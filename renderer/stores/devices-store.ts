@@ -34,38 +34,35 @@ export const useDevicesStore = defineStore('devices', () => {
     error.value = null;
   }
 
-  /** Asks main for a SoftHSM2 token in a Nitrokey HSM 2's factory state. Attempted once. */
-  async function createRehearsalToken(label: string): Promise<boolean> {
+  /** One rehearsal-device request to main, attempted once, then the list refreshed. */
+  async function addRehearsalDevice(action: string, request: () => Promise<unknown>) {
     if (isCreating.value) return false;
     isCreating.value = true;
     error.value = null;
     try {
-      await vigilCall('devices.createRehearsalToken', { label });
+      await request();
       await refresh();
       return true;
     } catch (e) {
-      error.value = actionErrorOf('create-rehearsal-token', e);
+      error.value = actionErrorOf(action, e);
       return false;
     } finally {
       isCreating.value = false;
     }
   }
 
-  /** Plugs a rehearsal YubiHSM 2 into main (factory state). Attempted once. */
-  async function connectRehearsalYubiHsm(): Promise<boolean> {
-    if (isCreating.value) return false;
-    isCreating.value = true;
-    error.value = null;
-    try {
-      await vigilCall('devices.connectRehearsalYubiHsm', {});
-      await refresh();
-      return true;
-    } catch (e) {
-      error.value = actionErrorOf('connect-rehearsal-yubihsm', e);
-      return false;
-    } finally {
-      isCreating.value = false;
-    }
+  /** Asks main for a SoftHSM2 token in a Nitrokey HSM 2's factory state. */
+  function createRehearsalToken(label: string): Promise<boolean> {
+    return addRehearsalDevice('create-rehearsal-token', () =>
+      vigilCall('devices.createRehearsalToken', { label }),
+    );
+  }
+
+  /** Plugs a rehearsal YubiHSM 2 (factory state) into main. */
+  function connectRehearsalYubiHsm(): Promise<boolean> {
+    return addRehearsalDevice('connect-rehearsal-yubihsm', () =>
+      vigilCall('devices.connectRehearsalYubiHsm', {}),
+    );
   }
 
   return {

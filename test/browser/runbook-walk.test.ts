@@ -5,42 +5,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { verifyRecord } from '../../electron/core/ceremony-record/record-verification.ts';
 import { FACTORY_SO_PIN } from '../helpers/softhsm-token.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
+import { answerInput, choose, confirmStep, nextStep, stepNumber } from './runbook-steps.ts';
 
 const SO_PIN = '5a6b7c8d9e0f1a2b';
 const USER_PIN = '428571';
-
-async function stepNumber(page: Page): Promise<number> {
-  return Number(await page.getByTestId('runbook-step').getAttribute('data-step-number'));
-}
-
-/** Waits until main has moved past `from`. */
-async function nextStep(page: Page, from: number): Promise<number> {
-  await page.locator(`[data-testid="runbook-step"]:not([data-step-number="${from}"])`).waitFor();
-  return stepNumber(page);
-}
-
-async function confirmStep(page: Page): Promise<number> {
-  const from = await stepNumber(page);
-  await page.getByTestId('runbook-confirm').click();
-  return nextStep(page, from);
-}
-
-async function answerInput(page: Page, value: string): Promise<number> {
-  const from = await stepNumber(page);
-  await page.getByTestId('runbook-input').fill(value);
-  await page.getByTestId('runbook-submit-input').click();
-  return nextStep(page, from);
-}
-
-async function choose(page: Page, choice: string): Promise<number> {
-  const from = await stepNumber(page);
-  await page.getByTestId(`choice-${choice}`).click();
-  return nextStep(page, from);
-}
 
 describe('walking the nitrokey-hsm-tuf runbook in the browser', () => {
   const session = useBrowserSession('runbook-walk');

@@ -10,44 +10,11 @@ import type { Page } from 'playwright-core';
 import { verifyRecord } from '../../electron/core/ceremony-record/record-verification.ts';
 import { verifyProducts } from '../../electron/core/products/verify-products.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
+import { answerInput, choose, confirmStep, perform, stepNumber } from './runbook-steps.ts';
 
 const PASSWORD = 'keyholder walk password';
 /** Fingerprints shown on screen, compared with the exported manifest at the end. */
 const shownFingerprints: Record<string, string> = {};
-
-async function stepNumber(page: Page): Promise<number> {
-  return Number(await page.getByTestId('runbook-step').getAttribute('data-step-number'));
-}
-
-async function nextStep(page: Page, from: number): Promise<number> {
-  await page.locator(`[data-testid="runbook-step"]:not([data-step-number="${from}"])`).waitFor();
-  return stepNumber(page);
-}
-
-async function confirmStep(page: Page): Promise<number> {
-  const from = await stepNumber(page);
-  await page.getByTestId('runbook-confirm').click();
-  return nextStep(page, from);
-}
-
-async function answerInput(page: Page, value: string): Promise<number> {
-  const from = await stepNumber(page);
-  await page.getByTestId('runbook-input').fill(value);
-  await page.getByTestId('runbook-submit-input').click();
-  return nextStep(page, from);
-}
-
-async function choose(page: Page, choice: string): Promise<number> {
-  const from = await stepNumber(page);
-  await page.getByTestId(`choice-${choice}`).click();
-  return nextStep(page, from);
-}
-
-async function perform(page: Page): Promise<number> {
-  const from = await stepNumber(page);
-  await page.getByTestId('runbook-perform').click();
-  return nextStep(page, from);
-}
 
 function action(page: Page): Promise<string | null> {
   return page.getByTestId('runbook-action').getAttribute('data-action');

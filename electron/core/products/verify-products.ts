@@ -263,19 +263,25 @@ export function verifyDeviceFolder(
   };
 }
 
+/** A manifest that does not have its kind's shape: where it differs, and no verdict on rehearsal. */
+function manifestShapeFailure(error: z.ZodError): {
+  checks: CheckResult[];
+  isRehearsal: null;
+} {
+  const where = error.issues.map((i) => i.path.join('.') || '(top)').join(', ');
+  return {
+    checks: [{ check: 'manifest', isOk: false, detail: `unexpected shape at ${where}` }],
+    isRehearsal: null,
+  };
+}
+
 /** PKCS#11 token provisioning: manifest shape, serial, listed files, and every key. */
 function checkTokenProvisioning(
   folder: DeviceFolder,
   input: unknown,
 ): { checks: CheckResult[]; isRehearsal: boolean | null } {
   const parsed = TokenManifest.safeParse(input);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => i.path.join('.') || '(top)').join(', ');
-    return {
-      checks: [{ check: 'manifest', isOk: false, detail: `unexpected shape at ${where}` }],
-      isRehearsal: null,
-    };
-  }
+  if (!parsed.success) return manifestShapeFailure(parsed.error);
   const manifest = parsed.data;
   const checks: CheckResult[] = [];
   const add = (check: string, isOk: boolean, detail: string) =>
@@ -347,13 +353,7 @@ function checkYubiHsmProvisioning(
   input: unknown,
 ): { checks: CheckResult[]; isRehearsal: boolean | null } {
   const parsed = YubiHsmManifest.safeParse(input);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => i.path.join('.') || '(top)').join(', ');
-    return {
-      checks: [{ check: 'manifest', isOk: false, detail: `unexpected shape at ${where}` }],
-      isRehearsal: null,
-    };
-  }
+  if (!parsed.success) return manifestShapeFailure(parsed.error);
   const manifest = parsed.data;
   const serialOk = manifest.device.serial === folder.serial;
   const checks: CheckResult[] = [

@@ -15,6 +15,7 @@ import { VigilError } from '../errors.ts';
 import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { ActionCatalog } from './load-runbook.ts';
+import { GenerateKeyParams, NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
 import { yubiHsmActions } from './yubihsm2-actions.ts';
 import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 
@@ -114,16 +115,6 @@ function keyRoleId(role: 'root' | 'targets'): number {
 
 const SelectTokenParams = z.strictObject({ family: DeviceFamilyIdSchema });
 const InitTokenParams = z.strictObject({});
-const GenerateKeyParams = z
-  .strictObject({
-    role: z.enum(['root', 'targets']),
-    curve: KeyCurve.optional(),
-    curveFrom: z.string().optional(),
-  })
-  .refine((p) => (p.curve === undefined) !== (p.curveFrom === undefined), {
-    message: 'give exactly one of curve or curveFrom (an input id)',
-  });
-const NoParams = z.strictObject({});
 
 export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
   'pkcs11.selectToken': {
@@ -183,24 +174,18 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
     interruptionAdvice:
       'Vigil stopped while generating a key. The token may hold a key that is not in the products. Acknowledge; re-initialise the token before generating again if the witness cannot rule that out.',
     async perform(params, context) {
-      const p = GenerateKeyParams.parse(params);
+      const p = keyRequest(
+        params,
+        context.inputs,
+        context.keys.map((k) => k.role),
+      );
       const device = selectedDevice(context);
-      const curveText = p.curve ?? context.inputs[p.curveFrom ?? ''];
-      const curve = KeyCurve.safeParse(curveText);
-      if (!curve.success) {
-        throw new VigilError('curve-not-supported', `"${String(curveText)}" is not a key type.`);
-      }
-      if (context.keys.some((k) => k.role === p.role)) {
-        throw new VigilError('wrong-step', `A ${p.role} key was already generated.`);
-      }
       const located = await sameToken(context.registry, device.family, device.serial);
-      if (!located.summary.curves.includes(curve.data)) {
-        throw new VigilError('curve-not-supported', `${curve.data} is not offered by this device.`);
-      }
+      checkDeviceCurve(located.summary.curves, p.curve);
       const key = await generateKeyPairOnToken(
         located,
         need(context.credentials, 'userPin'),
-        curve.data,
+        p.curve,
         p.role,
         keyRoleId(p.role),
       );

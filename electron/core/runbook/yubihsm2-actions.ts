@@ -2,9 +2,7 @@
 // reset with the default key, replace the default authentication key with the keyholder's
 // password, generate and attest the root and targets keys. Driver errors become contract codes;
 // a wrong password fails the step and is asked again, never retried.
-import { z } from 'zod';
 import type { DeviceSummary } from '../../../shared/model/device.ts';
-import { KeyCurve } from '../../../shared/model/device.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { YubiHsmSessionError } from '../../devices/yubihsm2/driver.ts';
 import {
@@ -32,6 +30,7 @@ import {
   replaceDefaultAuthenticationKey,
 } from '../ceremony/yubihsm-provisioning.ts';
 import { VigilError } from '../errors.ts';
+import { GenerateKeyParams, NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
 import type { ActionContext, ActionDefinition, RunbookCredentials } from './runbook-actions.ts';
 
 /** The keyholder's new password: long enough to resist guessing, never the factory default. */
@@ -169,17 +168,6 @@ export function checkNewPassword(credentials: RunbookCredentials): LongTermKeys 
   return first.use((bytes) => keysFromPassword(bytes));
 }
 
-const NoParams = z.strictObject({});
-const GenerateParams = z
-  .strictObject({
-    role: z.enum(['root', 'targets']),
-    curve: KeyCurve.optional(),
-    curveFrom: z.string().optional(),
-  })
-  .refine((p) => (p.curve === undefined) !== (p.curveFrom === undefined), {
-    message: 'give exactly one of curve or curveFrom (an input id)',
-  });
-
 export const yubiHsmActions: Readonly<Record<string, ActionDefinition>> = {
   'yubihsm2.selectDevice': {
     title: 'Check that exactly one YubiHSM 2 is connected and read its serial',
@@ -223,29 +211,23 @@ export const yubiHsmActions: Readonly<Record<string, ActionDefinition>> = {
   },
   'yubihsm2.generateKey': {
     title: 'Generate a signing key on the YubiHSM 2 and have the device attest it',
-    params: GenerateParams,
+    params: GenerateKeyParams,
     credentials: [{ id: 'authPassword', label: 'YubiHSM password', repeat: false }],
     needsTarget: false,
     interruptionAdvice:
       'Vigil stopped while generating a key. The device may hold a key that is not in the products. Acknowledge; reset the device and provision it again if the witness cannot rule that out.',
     async perform(params, context) {
-      const p = GenerateParams.parse(params);
-      const curveText = p.curve ?? context.inputs[p.curveFrom ?? ''];
-      const curve = KeyCurve.safeParse(curveText);
-      if (!curve.success) {
-        throw new VigilError('curve-not-supported', `"${String(curveText)}" is not a key type.`);
-      }
-      if (context.keys.some((k) => k.role === p.role)) {
-        throw new VigilError('wrong-step', `A ${p.role} key was already generated.`);
-      }
+      const p = keyRequest(
+        params,
+        context.inputs,
+        context.keys.map((k) => k.role),
+      );
       const found = await selectedYubiHsm(context);
-      if (!found.summary.curves.includes(curve.data)) {
-        throw new VigilError('curve-not-supported', `${curve.data} is not offered by this device.`);
-      }
+      checkDeviceCurve(found.summary.curves, p.curve);
       const authKeys = passwordKeys(context.credentials, 'authPassword');
       const { key, deviceCertificate } = await mapped(async () =>
         (await found.open()).withSession(CEREMONY_AUTH_KEY_ID, authKeys, async (session) => ({
-          key: await generateAttestedKey(session, p.role, curve.data),
+          key: await generateAttestedKey(session, p.role, p.curve),
           deviceCertificate: await session.deviceCertificate(),
         })),
       );

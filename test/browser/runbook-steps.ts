@@ -1,0 +1,38 @@
+// How a person moves through a runbook in the step view: confirm, answer, choose, perform, each
+// waiting until main has moved past the current step.
+import type { Page } from 'playwright-core';
+
+export async function stepNumber(page: Page): Promise<number> {
+  return Number(await page.getByTestId('runbook-step').getAttribute('data-step-number'));
+}
+
+/** Waits until main has moved past `from`. */
+export async function nextStep(page: Page, from: number): Promise<number> {
+  await page.locator(`[data-testid="runbook-step"]:not([data-step-number="${from}"])`).waitFor();
+  return stepNumber(page);
+}
+
+export async function confirmStep(page: Page): Promise<number> {
+  const from = await stepNumber(page);
+  await page.getByTestId('runbook-confirm').click();
+  return nextStep(page, from);
+}
+
+export async function answerInput(page: Page, value: string): Promise<number> {
+  const from = await stepNumber(page);
+  await page.getByTestId('runbook-input').fill(value);
+  await page.getByTestId('runbook-submit-input').click();
+  return nextStep(page, from);
+}
+
+export async function choose(page: Page, choice: string): Promise<number> {
+  const from = await stepNumber(page);
+  await page.getByTestId(`choice-${choice}`).click();
+  return nextStep(page, from);
+}
+
+export async function perform(page: Page): Promise<number> {
+  const from = await stepNumber(page);
+  await page.getByTestId('runbook-perform').click();
+  return nextStep(page, from);
+}
