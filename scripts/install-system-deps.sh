@@ -11,6 +11,9 @@ packages=(
   poppler-utils     # pdftotext / pdftoppm read the transcript PDF back in tests
   fusefat fuse mtools dosfstools e2fsprogs  # FAT32 and ext4 media for export tests
   util-linux coreutils  # lsblk, losetup, sync -f
+  pcscd libpcsclite-dev  # PC/SC daemon; headers for the `smartcard` N-API addon, built at npm ci
+  vsmartcard-vpcd   # the virtual reader rehearsal smart cards plug into
+  ykcs11 yubico-piv-tool yubikey-manager python3-pykcs11  # Yubico's tools judge the rehearsal YubiKey
 )
 missing=()
 for p in "${packages[@]}"; do
