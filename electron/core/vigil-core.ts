@@ -11,6 +11,9 @@ import {
   type YubiHsmSources,
 } from '../devices/yubihsm2/index.ts';
 import { useRehearsalStore } from '../devices/softhsm/transport.ts';
+import { PcscContext } from '../devices/smartcard/transport.ts';
+import { findYubiKeys, type YubiKeySources } from '../devices/yubikey-piv/index.ts';
+import { RehearsalYubiKeyRack } from '../devices/yubikey-piv/rehearsal-rack.ts';
 import { TokenProvisioningCeremony } from './ceremony/token-provisioning.ts';
 import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.ts';
 import { EventHub } from './event-hub.ts';
@@ -19,6 +22,7 @@ import { deviceHandlers } from './handlers/device-handlers.ts';
 import { journalHandlers, summariseEntry } from './handlers/journal-handlers.ts';
 import { mediaHandlers } from './handlers/media-handlers.ts';
 import { runbookHandlers } from './handlers/runbook-handlers.ts';
+import { verificationHandlers } from './handlers/verification-handlers.ts';
 import { ExportTargets } from './media/export-targets.ts';
 import { RunbookEngine } from './runbook/runbook-engine.ts';
 import { defaultRunbooksDir, RunbookLibrary } from './runbook/runbook-library.ts';
@@ -42,6 +46,8 @@ export interface CoreOptions {
   yubihsmConnectorUrl?: string | null;
   /** Look for YubiHSMs on USB (default true). */
   useUsbYubiHsm?: boolean;
+  /** Look for YubiKeys in PC/SC readers (default true; pcscd not running means none). */
+  usePcsc?: boolean;
 }
 
 export interface ResolvedCoreOptions {
@@ -60,6 +66,9 @@ export class VigilCore {
   /** Rehearsal YubiHSMs plugged into this app (each behind a loopback connector). */
   readonly rehearsalYubiHsms: RehearsalYubiHsmRack;
   readonly yubihsms: YubiHsmSources;
+  /** Rehearsal YubiKeys held in this app (saved in the data folder, like a card in a drawer). */
+  readonly rehearsalYubiKeys: RehearsalYubiKeyRack;
+  readonly yubikeys: YubiKeySources;
   readonly events = new EventHub();
   readonly log: VigilLog;
   readonly handlers: Handlers;
@@ -98,10 +107,19 @@ export class VigilCore {
     this.registry.addSource(async () =>
       (await findYubiHsms(this.yubihsms)).map((found) => found.summary),
     );
+    this.rehearsalYubiKeys = new RehearsalYubiKeyRack(join(options.dataDir, 'rehearsal-yubikey'));
+    this.yubikeys = {
+      pcsc: (options.usePcsc ?? true) ? () => PcscContext.open() : null,
+      rehearsal: this.rehearsalYubiKeys,
+    };
+    this.registry.addSource(async () =>
+      (await findYubiKeys(this.yubikeys)).map((found) => found.summary),
+    );
     this.runbooks = new RunbookEngine({
       journal: this.journal,
       registry: this.registry,
       yubihsms: this.yubihsms,
+      yubikeys: this.yubikeys,
       targets: this.exportTargets,
       library: new RunbookLibrary(options.runbooksDir ?? defaultRunbooksDir(), this.log),
       recordsDir: join(options.dataDir, 'records'),
@@ -114,6 +132,7 @@ export class VigilCore {
       ...ceremonyHandlers(this),
       ...mediaHandlers(this),
       ...journalHandlers(this),
+      ...verificationHandlers(this),
     };
   }
 
@@ -121,6 +140,7 @@ export class VigilCore {
   async resumeRunbook(): Promise<void> {
     // Rehearsal YubiHSMs come back with their keys, as a device would after a restart.
     await this.rehearsalYubiHsms.restore();
+    await this.rehearsalYubiKeys.restore();
     await this.runbooks.resume();
   }
 

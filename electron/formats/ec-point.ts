@@ -9,6 +9,7 @@ import {
   encodeUnsignedInteger,
   hexToBytes,
   readSingleTlv,
+  readTlv,
 } from './der.ts';
 
 export type KeyCurve = 'P-256' | 'P-384' | 'Ed25519';
@@ -98,4 +99,26 @@ export function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
   const r = encodeUnsignedInteger(raw.subarray(0, half));
   const s = encodeUnsignedInteger(raw.subarray(half));
   return encodeTlv(DerTag.sequence, concatBytes(r, s));
+}
+
+/** DER Ecdsa-Sig-Value (what a PIV card returns) to raw r‖s of the curve's width. */
+export function ecdsaDerToRaw(der: Uint8Array, width?: number): Uint8Array {
+  const body = readSingleTlv(der, DerTag.sequence);
+  const r = readTlv(body, 0);
+  const s = readTlv(body, r.end);
+  if (r.tag !== DerTag.integer || s.tag !== DerTag.integer || s.end !== body.length)
+    throw new DerError('not an ECDSA signature');
+  const strip = (v: Uint8Array) => {
+    let i = 0;
+    while (i < v.length - 1 && v[i] === 0) i++;
+    return v.subarray(i);
+  };
+  const rs = [strip(r.value), strip(s.value)];
+  const size = width ?? Math.max(...rs.map((v) => v.length));
+  const out = new Uint8Array(size * 2);
+  rs.forEach((v, i) => {
+    if (v.length > size) throw new DerError('ECDSA integer wider than the curve');
+    out.set(v, i * size + size - v.length);
+  });
+  return out;
 }

@@ -65,6 +65,13 @@ export const useDevicesStore = defineStore('devices', () => {
     );
   }
 
+  /** Plugs a rehearsal YubiKey (factory PIV state) into main. */
+  function connectRehearsalYubiKey(): Promise<boolean> {
+    return addRehearsalDevice('connect-rehearsal-yubikey', () =>
+      vigilCall('devices.connectRehearsalYubiKey', {}),
+    );
+  }
+
   return {
     list,
     error,
@@ -74,5 +81,6 @@ export const useDevicesStore = defineStore('devices', () => {
     refresh,
     createRehearsalToken,
     connectRehearsalYubiHsm,
+    connectRehearsalYubiKey,
   };
 });

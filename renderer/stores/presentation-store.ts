@@ -15,9 +15,12 @@ function storedStreaming(): boolean {
 
 const VIEW_KEY = 'vigil.view';
 
-function storedView(): 'runbook' | 'wizard' {
+export type CeremonyViewName = 'runbook' | 'wizard' | 'verify';
+
+function storedView(): CeremonyViewName {
   try {
-    return globalThis.sessionStorage?.getItem(VIEW_KEY) === 'wizard' ? 'wizard' : 'runbook';
+    const stored = globalThis.sessionStorage?.getItem(VIEW_KEY);
+    return stored === 'wizard' || stored === 'verify' ? stored : 'runbook';
   } catch {
     return 'runbook';
   }
@@ -36,7 +39,7 @@ export const usePresentationStore = defineStore('presentation', () => {
   });
 
   // Which ceremony view is shown; kept across a reload like stream mode.
-  const view = ref<'runbook' | 'wizard'>(storedView());
+  const view = ref<CeremonyViewName>(storedView());
   watch(view, (next) => {
     try {
       globalThis.sessionStorage?.setItem(VIEW_KEY, next);

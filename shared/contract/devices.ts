@@ -21,5 +21,11 @@ export const devices = {
     response: z.strictObject({ serial: z.string() }),
     errors: ['device-error'],
   }),
+  /** Plugs a rehearsal YubiKey (factory PIV state: PIN 123456, PUK 12345678) into this app. */
+  connectRehearsalYubiKey: call({
+    request: NoArgs,
+    response: z.strictObject({ serial: z.string() }),
+    errors: ['device-error'],
+  }),
   changed: event({ payload: DeviceList }),
 };

@@ -7,9 +7,10 @@ import { devices } from './devices.ts';
 import { journal } from './journal.ts';
 import { media } from './media.ts';
 import { runbook } from './runbook.ts';
+import { verification } from './verification.ts';
 import { channelForName } from './names.ts';
 
-export const contractDomains = { ceremony, devices, journal, media, runbook };
+export const contractDomains = { ceremony, devices, journal, media, runbook, verification };
 
 type Domains = typeof contractDomains;
 type DomainName = keyof Domains;

@@ -14,6 +14,7 @@ export const callNames = [
   'devices.list',
   'devices.createRehearsalToken',
   'devices.connectRehearsalYubiHsm',
+  'devices.connectRehearsalYubiKey',
   'journal.tail',
   'media.listTargets',
   'media.pickFolder',
@@ -27,6 +28,7 @@ export const callNames = [
   'runbook.acknowledgeInterruption',
   'runbook.abandon',
   'runbook.exportRecord',
+  'verification.verifyFolder',
 ] as const;
 
 export const eventNames = [

@@ -84,6 +84,9 @@ export const runbook = {
           authPassword: secret(PasswordField).optional(),
           newAuthPassword: secret(PasswordField).optional(),
           newAuthPasswordRepeat: secret(PasswordField).optional(),
+          currentPuk: secret(PinField).optional(),
+          newPuk: secret(PinField).optional(),
+          newPukRepeat: secret(PinField).optional(),
         })
         .default({}),
     }),

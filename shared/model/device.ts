@@ -10,6 +10,8 @@ export const DeviceFamilyId = z.enum([
   'pkcs11-other',
   'yubihsm2',
   'yubihsm2-rehearsal',
+  'yubikey-piv',
+  'yubikey-piv-rehearsal',
 ]);
 export type DeviceFamilyId = z.infer<typeof DeviceFamilyId>;
 

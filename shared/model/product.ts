@@ -19,6 +19,8 @@ export const ProductKey = z.strictObject({
   fingerprint: FingerprintView,
   /** CKA_LOCAL, CKA_NEVER_EXTRACTABLE, CKA_ALWAYS_SENSITIVE of the private key. */
   isOnDevice: z.boolean(),
+  /** What the device attested about the key, one line, shown as a QR for the camera. */
+  attestationSummary: z.string().max(300).optional(),
 });
 export type ProductKey = z.infer<typeof ProductKey>;
 

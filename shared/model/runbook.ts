@@ -47,6 +47,8 @@ export const CredentialRequest = z.strictObject({
     'userPin',
     'authPassword',
     'newAuthPassword',
+    'currentPuk',
+    'newPuk',
   ]),
   label: z.string(),
   repeat: z.boolean(),

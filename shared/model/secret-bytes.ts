@@ -14,6 +14,11 @@ export class SecretBytes {
     return new SecretBytes(new TextEncoder().encode(text));
   }
 
+  /** A copy of binary secret bytes (a management key); the caller wipes its own. */
+  static fromBytes(bytes: Uint8Array): SecretBytes {
+    return new SecretBytes(Uint8Array.from(bytes));
+  }
+
   get length(): number {
     return this.#bytes?.length ?? 0;
   }

@@ -191,3 +191,99 @@ await keyGeneration();
 await exportThroughput();
 await yubiHsmConnector();
 await yubiHsmProvisioning();
+
+/**
+ * `vigil verify` on a synthetic Docker-layout PIV archive of 20 keyholders (F9 from the rehearsal
+ * CA, root.json with 10 root and 10 targets keys), against a shell loop of `openssl verify
+ * -partial_chain` (attestation against its F9) over the same files, which checks far less.
+ */
+async function pivArchiveVerify(keyholders = 20, runs = 5): Promise<void> {
+  const { makeFakeYubicoPki, writeDockerArchive } =
+    await import('../helpers/piv-archive-fixtures.ts');
+  const { verifyPivCeremonyArchive } =
+    await import('../../electron/core/products/piv-ceremony-archive.ts');
+  const dir = mkdtempSync(join(process.env.TMPDIR ?? '/tmp', 'vigil-bench-piv-'));
+  try {
+    const pki = await makeFakeYubicoPki();
+    await writeDockerArchive(dir, {
+      issuer: pki.rehearsal,
+      keyholders,
+      rootCount: 10,
+      rootThreshold: 6,
+      targetsCount: 10,
+      targetsThreshold: 5,
+    });
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'vigil.mjs');
+    const cli: number[] = [];
+    const inProcess: number[] = [];
+    const openssl: number[] = [];
+    const loop = `for d in "$1"/ceremony/*/keys/*; do openssl verify -partial_chain -CAfile "$d/SlotF9Intermediate.pem" "$d/Slot9CAttestation.pem" >/dev/null || exit 1; done`;
+    for (let i = 0; i < runs; i++) {
+      let t0 = performance.now();
+      execFileSync(process.execPath, [bin, 'verify', dir], { stdio: 'ignore' });
+      cli.push(performance.now() - t0);
+      t0 = performance.now();
+      const report = verifyPivCeremonyArchive(dir);
+      inProcess.push(performance.now() - t0);
+      if (!report.isOk || !report.isRehearsal) throw new Error('bench archive did not verify');
+      t0 = performance.now();
+      execFileSync('bash', ['-c', loop, 'bench', dir], { stdio: 'ignore' });
+      openssl.push(performance.now() - t0);
+    }
+    console.log(
+      `PIV archive verify, ${keyholders} keyholders (median of ${runs}): vigil verify CLI ${fmt(median(cli))} wall (in-process ${fmt(median(inProcess))}); openssl verify -partial_chain loop ${fmt(median(openssl))}`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await pivArchiveVerify();
+
+/**
+ * A keyholder's YubiKey provisioned in-process on a rehearsal card (new PIN and PUK, random AES-256
+ * management key behind the PIN, P-384 generated in 9c, self-signed certificate, attestation), and
+ * plain PIV commands per second: the emulator and driver cost, without pcscd's ~44 ms per APDU.
+ */
+async function yubiKeyProvisioning(runs = 5): Promise<void> {
+  const { RehearsalYubiKey } = await import('../../electron/devices/yubikey-piv/rehearsal.ts');
+  const { InProcessCardChannel } = await import('../../electron/devices/yubikey-piv/transport.ts');
+  const { PivSession } = await import('../../electron/devices/yubikey-piv/driver.ts');
+  const keyholder = await import('../../electron/core/ceremony/yubikey-keyholder.ts');
+  const times: number[] = [];
+  let commandsPerSecond = 0;
+  for (let i = 0; i < runs; i++) {
+    const card = await RehearsalYubiKey.create({ serial: 90_000_100 + i });
+    const session = await PivSession.open(new InProcessCardChannel(card));
+    const pin = SecretBytes.fromText('246813');
+    const t0 = performance.now();
+    await keyholder.replaceFactoryPinAndPuk(session, {
+      pin,
+      puk: SecretBytes.fromText('97531864'),
+    });
+    await keyholder.installRandomManagementKey(session, pin);
+    await keyholder.generateAttestedSlotKey(session, pin, {
+      slot: 0x9c,
+      algorithm: 'ECCP384',
+      pinPolicy: 'always',
+      touchPolicy: 'never',
+      subject: 'CN=bench keyholder',
+      now: new Date(),
+    });
+    times.push(performance.now() - t0);
+    if (i === 0) {
+      let count = 0;
+      const end = performance.now() + 1000;
+      while (performance.now() < end) {
+        await session.credentialState('PIN');
+        count++;
+      }
+      commandsPerSecond = count;
+    }
+  }
+  console.log(
+    `YubiKey rehearsal keyholder provisioning in-process (PIN/PUK, AES-256 management key, P-384 in 9c + certificate + attestation): median ${fmt(median(times))} over ${runs} runs; GET METADATA ${commandsPerSecond}/s`,
+  );
+}
+
+await yubiKeyProvisioning();

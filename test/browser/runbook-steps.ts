@@ -36,3 +36,8 @@ export async function perform(page: Page): Promise<number> {
   await page.getByTestId('runbook-perform').click();
   return nextStep(page, from);
 }
+
+/** The action the current step performs (`family.operation`). */
+export function action(page: Page): Promise<string | null> {
+  return page.getByTestId('runbook-action').getAttribute('data-action');
+}

@@ -6,19 +6,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { verifyRecord } from '../../electron/core/ceremony-record/record-verification.ts';
 import { verifyProducts } from '../../electron/core/products/verify-products.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
-import { answerInput, choose, confirmStep, perform, stepNumber } from './runbook-steps.ts';
+import { action, answerInput, choose, confirmStep, perform, stepNumber } from './runbook-steps.ts';
 
 const PASSWORD = 'keyholder walk password';
 /** Fingerprints shown on screen, compared with the exported manifest at the end. */
 const shownFingerprints: Record<string, string> = {};
-
-function action(page: Page): Promise<string | null> {
-  return page.getByTestId('runbook-action').getAttribute('data-action');
-}
 
 describe('walking the yubihsm2-tuf runbook in the browser', () => {
   const session = useBrowserSession('yubihsm-walk');

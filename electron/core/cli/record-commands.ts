@@ -39,23 +39,12 @@ export function formatRecordReport(report: RecordReport): string {
   return lines.join('\n');
 }
 
-function readPublicKey(path: string): KeyObject {
+export function readPublicKey(path: string): KeyObject {
   const pem = readFileSync(path, 'utf8');
   // A witness may hand in either half of their key pair; only the public half is used.
   return pem.includes('PRIVATE KEY')
     ? createPublicKey(createPrivateKey(pem))
     : createPublicKey(pem);
-}
-
-export function verifyRecordFolder(
-  path: string,
-  trustKeys: readonly string[],
-  isJson: boolean,
-  out: (s: string) => void,
-): number {
-  const report = verifyRecord(path, { trustedWitnessKeys: trustKeys.map(readPublicKey) });
-  out(isJson ? JSON.stringify(report, null, 2) : formatRecordReport(report));
-  return report.isOk ? 0 : 1;
 }
 
 export function addWitness(path: string, keyPath: string, out: (s: string) => void): number {

@@ -130,7 +130,7 @@ async function walk(
       if (answer === undefined) {
         throw new RunStop(2, `the answers file has no value for input ${step.collect.id}`);
       }
-      const value = typeof answer === 'string' ? answer : (ceremony.device?.serial ?? '');
+      const value = typeof answer === 'string' ? answer : rehearsalSerial(core, ceremony.device);
       await engine.confirm(who, value);
       log(`step ${step.number}: ${step.collect.id} = ${value}`);
     } else {
@@ -139,6 +139,16 @@ async function walk(
     }
   }
   throw new RunStop(1, 'the runbook did not reach END');
+}
+
+/**
+ * "The serial on the device": the selected device's, or before any selection (a YubiKey is
+ * picked by the serial typed first) the one rehearsal YubiKey's.
+ */
+function rehearsalSerial(core: VigilCore, device: { serial: string } | null): string {
+  if (device) return device.serial;
+  const [card, ...others] = core.rehearsalYubiKeys.cards;
+  return card && others.length === 0 ? String(card.serial) : '';
 }
 
 /** Headless rehearsals still see the device vanish after a reset, for one second, not three. */
@@ -178,6 +188,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       throw new RunStop(2, `the answers are for runbook ${answers.runbook}, not ${runbook.id}`);
     }
     const usesYubiHsm = actionsOf(runbook).some((a) => a.startsWith('yubihsm2.'));
+    const usesYubiKey = actionsOf(runbook).some((a) => a.startsWith('yubikeyPiv.'));
     const workDir = join(outDir, WORK_FOLDER);
     const mediaDir = join(workDir, 'media');
     mkdirSync(mediaDir, { recursive: true, mode: 0o700 });
@@ -185,6 +196,8 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       dataDir: workDir,
       lsblk: () => Promise.resolve('{"blockdevices":[]}'),
       log: { info: () => {}, warn: () => {}, error: () => {} },
+      // Headless rehearsals use their own rehearsal devices, never a card in a reader.
+      usePcsc: false,
     });
     options.onCore?.(core);
     const mediaTarget = core.exportTargets.addFolder(mediaDir);
@@ -204,6 +217,12 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
         if (core.rehearsalYubiHsms.connectors.length === 0) {
           const device = await core.rehearsalYubiHsms.plugIn(REHEARSAL_YUBIHSM);
           log(`rehearsal YubiHSM 2 ${device.serial} connected`);
+        }
+      } else if (usesYubiKey) {
+        await core.rehearsalYubiKeys.restore();
+        if (core.rehearsalYubiKeys.cards.length === 0) {
+          const card = await core.rehearsalYubiKeys.plugIn();
+          log(`rehearsal YubiKey ${card.serial} connected`);
         }
       } else if (!list.devices.some((d) => d.family === 'softhsm-rehearsal')) {
         const token = await core.handlers['devices.createRehearsalToken']({

@@ -6,10 +6,29 @@ import { parseArgs } from 'node:util';
 import { DeviceList } from '../../../shared/model/device.ts';
 import { DeviceRegistry } from '../../devices/registry.ts';
 import { useRehearsalStore } from '../../devices/softhsm/transport.ts';
+import {
+  PinPolicy,
+  TouchPolicy,
+  type PinPolicyName,
+  type TouchPolicyName,
+} from '../../devices/yubikey-piv/protocol.ts';
+import type { PivFirmware } from '../../devices/yubikey-piv/attestation.ts';
+import {
+  hasVigilManifest,
+  isPivArchive,
+  verifyPivCeremonyArchive,
+  type PivArchiveReport,
+} from '../products/piv-ceremony-archive.ts';
 import { PSF_LAYOUT_KIND } from '../products/psf-layout.ts';
 import { verifyProducts, type VerifyReport } from '../products/verify-products.ts';
 import { defaultDataDir } from '../vigil-core.ts';
-import { addWitness, isCeremonyRecord, verifyRecordFolder } from './record-commands.ts';
+import { verifyRecord } from '../ceremony-record/record-verification.ts';
+import {
+  addWitness,
+  formatRecordReport,
+  isCeremonyRecord,
+  readPublicKey,
+} from './record-commands.ts';
 import { runRehearsal } from './run-command.ts';
 
 export const USAGE = `Usage:
@@ -18,6 +37,11 @@ export const USAGE = `Usage:
                                          verify a ceremony record (attestation, journal chain,
                                          transcript, products) or a products folder (Vigil's,
                                          or the PSF layout with YubiHSM 2 attestations)
+  vigil verify <dir> [--json] [--root-metadata <root.json>] [--require-fips]
+            [--require-pin-policy <p>] [--require-touch-policy <p>] [--min-firmware <x.y.z>]
+                                         verify a YubiKey PIV ceremony archive (Docker, Sigstore
+                                         or Vigil keyholder layout): slot attestations, Yubico
+                                         chains, serials, and the keys against TUF root.json
   vigil run <runbook.yaml> --rehearsal --answers <answers.yaml> --out <dir>
             [--acknowledge-interruption] run a runbook headless on rehearsal devices
   vigil attest <record-dir> --key <witness-private.pem>
@@ -28,6 +52,15 @@ Exit codes: 0 all good, 1 verification failed (run: a step failed), 2 usage or I
 3 (run) an interrupted device action needs --acknowledge-interruption.
 Data folder: $VIGIL_DATA_DIR, else $XDG_DATA_HOME/vigil (rehearsal tokens live there).`;
 
+/** `vigil verify` options that only a YubiKey PIV ceremony archive takes. */
+export interface PivVerifyOptions {
+  rootMetadata?: string;
+  requireFips?: boolean;
+  requirePinPolicy?: PinPolicyName;
+  requireTouchPolicy?: TouchPolicyName;
+  minFirmware?: PivFirmware;
+}
+
 export type CliCommand =
   | { command: 'help' }
   | { command: 'devices'; isJson: boolean }
@@ -37,6 +70,8 @@ export type CliCommand =
       isJson: boolean;
       trustKeys: string[];
       requireAttestation: boolean;
+      /** Present only when a PIV option was given. */
+      piv?: PivVerifyOptions;
     }
   | {
       command: 'run';
@@ -67,6 +102,11 @@ export function parseCommand(argv: readonly string[]): CliCommand {
         rehearsal: { type: 'boolean', default: false },
         'acknowledge-interruption': { type: 'boolean', default: false },
         'require-attestation': { type: 'boolean', default: false },
+        'root-metadata': { type: 'string' },
+        'require-fips': { type: 'boolean', default: false },
+        'require-pin-policy': { type: 'string' },
+        'require-touch-policy': { type: 'string' },
+        'min-firmware': { type: 'string' },
       },
     });
   } catch (error) {
@@ -85,6 +125,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       'rehearsal',
       'acknowledge-interruption',
       'require-attestation',
+      ...PIV_VERIFY_OPTIONS,
     ]
       .filter((o) => v[o as keyof typeof v] !== undefined && v[o as keyof typeof v] !== false)
       .filter((o) => !allowed.includes(o));
@@ -99,13 +140,14 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       return { command: 'devices', isJson };
     case 'verify':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('verify takes exactly one folder');
-      allowOnly('verify', ['trust-key', 'require-attestation']);
+      allowOnly('verify', ['trust-key', 'require-attestation', ...PIV_VERIFY_OPTIONS]);
       return {
         command: 'verify',
         path: rest[0],
         isJson,
         trustKeys: v['trust-key'] ?? [],
         requireAttestation: v['require-attestation'],
+        ...parsePivOptions(v),
       };
     case 'run':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('run takes exactly one runbook file');
@@ -128,6 +170,49 @@ export function parseCommand(argv: readonly string[]): CliCommand {
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+const PIV_VERIFY_OPTIONS = [
+  'root-metadata',
+  'require-fips',
+  'require-pin-policy',
+  'require-touch-policy',
+  'min-firmware',
+] as const;
+
+function parsePivOptions(v: {
+  'root-metadata'?: string | undefined;
+  'require-fips'?: boolean | undefined;
+  'require-pin-policy'?: string | undefined;
+  'require-touch-policy'?: string | undefined;
+  'min-firmware'?: string | undefined;
+}): { piv?: PivVerifyOptions } {
+  const piv: PivVerifyOptions = {};
+  if (v['root-metadata'] !== undefined) piv.rootMetadata = v['root-metadata'];
+  if (v['require-fips']) piv.requireFips = true;
+  const pin = v['require-pin-policy'];
+  if (pin !== undefined) {
+    if (!Object.hasOwn(PinPolicy, pin))
+      throw new UsageError(
+        `--require-pin-policy takes one of ${Object.keys(PinPolicy).join(', ')}`,
+      );
+    piv.requirePinPolicy = pin as PinPolicyName;
+  }
+  const touch = v['require-touch-policy'];
+  if (touch !== undefined) {
+    if (!Object.hasOwn(TouchPolicy, touch))
+      throw new UsageError(
+        `--require-touch-policy takes one of ${Object.keys(TouchPolicy).join(', ')}`,
+      );
+    piv.requireTouchPolicy = touch as TouchPolicyName;
+  }
+  const firmware = v['min-firmware'];
+  if (firmware !== undefined) {
+    const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(firmware);
+    if (!match) throw new UsageError('--min-firmware takes a version such as 5.4.3');
+    piv.minFirmware = [Number(match[1]), Number(match[2]), Number(match[3])];
+  }
+  return Object.keys(piv).length > 0 ? { piv } : {};
 }
 
 /** Pure: rows → columns padded to the widest cell, two spaces apart. */
@@ -192,6 +277,141 @@ export function formatReport(report: VerifyReport): string {
   return lines.join('\n');
 }
 
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Pure: the PIV archive report as a device table, then root.json and archive findings. */
+export function formatPivReport(report: PivArchiveReport): string {
+  const mark = (isOk: boolean, isWarning?: boolean) =>
+    !isOk ? 'FAIL' : isWarning ? 'WARN' : 'ok  ';
+  const table = formatTable([
+    [
+      '',
+      'DEVICE',
+      'SERIAL',
+      'FIRMWARE',
+      'FORM FACTOR',
+      'FIPS',
+      'PIN',
+      'TOUCH',
+      'CHAIN',
+      'ROOT.JSON',
+    ],
+    ...report.devices.map((d) => {
+      const f = d.facts;
+      const roles = [...new Set(d.rootKeys.flatMap((k) => k.roles))];
+      return [
+        d.isOk ? 'OK' : 'FAIL',
+        d.ceremony !== null ? `${d.ceremony}/${d.folderSerial}` : d.folderSerial,
+        f ? String(f.serial) : '?',
+        f?.firmware ?? '?',
+        f?.formFactor ? `${f.formFactor.kind} (0x${f.formFactor.code.toString(16)})` : '-',
+        f ? (f.isFips ? 'yes' : 'no') : '?',
+        f?.pinPolicy ?? '?',
+        f?.touchPolicy ?? '?',
+        d.verdict === 'rehearsal' ? 'REHEARSAL' : d.verdict,
+        report.rootMetadata === null
+          ? '-'
+          : d.isSpare
+            ? 'spare'
+            : roles.length > 0
+              ? roles.join('+')
+              : d.facts
+                ? 'no role'
+                : '?',
+      ];
+    }),
+  ]);
+  const lines = [table];
+  for (const d of report.devices) {
+    const notable = d.checks.filter((c) => !c.isOk || c.isWarning);
+    if (notable.length === 0) continue;
+    lines.push('', `${d.folder}:`);
+    for (const c of notable) lines.push(`  ${mark(c.isOk, c.isWarning)} ${c.check}: ${c.detail}`);
+  }
+  const meta = report.rootMetadata;
+  lines.push('');
+  if (meta) {
+    lines.push(
+      `root.json: ${meta.file} (version ${meta.version}, expires ${meta.expires}${meta.isExpired ? ', EXPIRED' : ''})`,
+    );
+    lines.push(
+      formatTable([
+        ['ROLE', 'THRESHOLD', 'KEYS', 'SIGNED ROOT.JSON', 'ATTESTED', 'UNATTESTED'],
+        ...meta.roles.map((r) => [
+          r.role,
+          String(r.threshold),
+          String(r.keyids.length),
+          `${r.signedBy.length}${r.isRequired ? (r.isThresholdMet ? ' (threshold met)' : ' (THRESHOLD NOT MET)') : ''}`,
+          String(r.attestedKeys),
+          r.unattestedKeyids.map((id) => id.slice(0, 8)).join(' ') || '-',
+        ]),
+      ]),
+    );
+  }
+  for (const c of report.checks) lines.push(`${mark(c.isOk, c.isWarning)} ${c.check}: ${c.detail}`);
+  const spares = report.devices.filter((d) => d.isSpare).length;
+  lines.push(
+    report.isOk
+      ? `verified ${report.devices.length} device(s)${spares > 0 ? `, ${spares} spare` : ''}${report.isRehearsal ? ' [REHEARSAL]' : ''}`
+      : 'verification FAILED',
+  );
+  return lines.join('\n');
+}
+
+export interface FolderVerification {
+  exitCode: 0 | 1;
+  text: string;
+  /** True when anything verified is a rehearsal product. */
+  isRehearsal: boolean;
+}
+
+/**
+ * `vigil verify` of one folder, shared by the CLI and the app's verify view: a ceremony record,
+ * a YubiKey PIV ceremony archive, or a products folder. Usage problems throw UsageError.
+ */
+export function verifyFolder(
+  path: string,
+  options: Omit<Extract<CliCommand, { command: 'verify' }>, 'command' | 'path'>,
+): FolderVerification {
+  const render = (report: unknown, text: () => string) =>
+    options.isJson ? JSON.stringify(report, null, 2) : text();
+  // Vigil's own keyholder products go to their manifest checker unless a PIV option is given.
+  const isPiv = isPivArchive(path) && (options.piv !== undefined || !hasVigilManifest(path));
+  if (!isCeremonyRecord(path) && isPiv) {
+    if (options.trustKeys.length > 0 || options.requireAttestation)
+      throw new UsageError(
+        `${options.trustKeys.length > 0 ? '--trust-key' : '--require-attestation'} does not apply to a PIV ceremony archive`,
+      );
+    const report = verifyPivCeremonyArchive(path, options.piv ?? {});
+    return {
+      exitCode: report.isOk ? 0 : 1,
+      text: render(report, () => formatPivReport(report)),
+      isRehearsal: report.isRehearsal === true,
+    };
+  }
+  if (options.piv !== undefined)
+    throw new UsageError(
+      `--${kebab(Object.keys(options.piv)[0] ?? '')} needs a YubiKey PIV ceremony archive`,
+    );
+  if (isCeremonyRecord(path)) {
+    const report = verifyRecord(path, {
+      trustedWitnessKeys: options.trustKeys.map(readPublicKey),
+    });
+    return {
+      exitCode: report.isOk ? 0 : 1,
+      text: render(report, () => formatRecordReport(report)),
+      isRehearsal: report.isRehearsal === true,
+    };
+  }
+  if (options.trustKeys.length > 0) throw new UsageError('--trust-key needs a ceremony record');
+  const report = verifyProducts(path, { requireAttestation: options.requireAttestation });
+  return {
+    exitCode: report.isOk ? 0 : 1,
+    text: render(report, () => formatReport(report)),
+    isRehearsal: report.devices.some((d) => d.isRehearsal === true),
+  };
+}
+
 async function listDevices(): Promise<DeviceList> {
   useRehearsalStore(defaultDataDir());
   const registry = DeviceRegistry.open();
@@ -226,16 +446,9 @@ export async function runCli(
         return 0;
       }
       case 'verify': {
-        if (isCeremonyRecord(command.path)) {
-          return verifyRecordFolder(command.path, command.trustKeys, command.isJson, out);
-        }
-        if (command.trustKeys.length > 0)
-          throw new UsageError('--trust-key needs a ceremony record');
-        const report = verifyProducts(command.path, {
-          requireAttestation: command.requireAttestation,
-        });
-        out(command.isJson ? JSON.stringify(report, null, 2) : formatReport(report));
-        return report.isOk ? 0 : 1;
+        const verified = verifyFolder(command.path, command);
+        out(verified.text);
+        return verified.exitCode;
       }
       case 'run': {
         const outcome = await runRehearsal({

@@ -8,7 +8,10 @@ export function deviceHandlers(
   core: VigilCore,
 ): Pick<
   Handlers,
-  'devices.list' | 'devices.createRehearsalToken' | 'devices.connectRehearsalYubiHsm'
+  | 'devices.list'
+  | 'devices.createRehearsalToken'
+  | 'devices.connectRehearsalYubiHsm'
+  | 'devices.connectRehearsalYubiKey'
 > {
   return {
     'devices.list': () => core.registry.list(),
@@ -28,6 +31,13 @@ export function deviceHandlers(
       const device = await core.rehearsalYubiHsms.plugIn();
       const serial = serialText(device.serial);
       core.journal.append('device.rehearsalYubiHsmConnected', { serial });
+      void core.refreshDevices();
+      return { serial };
+    },
+    'devices.connectRehearsalYubiKey': async () => {
+      const card = await core.rehearsalYubiKeys.plugIn();
+      const serial = String(card.serial);
+      core.journal.append('device.rehearsalYubiKeyConnected', { serial });
       void core.refreshDevices();
       return { serial };
     },

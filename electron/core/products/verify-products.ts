@@ -19,6 +19,13 @@ import {
 } from './token-products.ts';
 import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout.ts';
 import { YUBIHSM_MANIFEST_KIND } from './yubihsm-products.ts';
+import { YUBIKEY_MANIFEST_KIND, keyFolderOf } from './yubikey-products.ts';
+import {
+  PivAttestationFormatError,
+  loadPivTrust,
+  verifyPivAttestation,
+  type PivTrust,
+} from '../../devices/yubikey-piv/attestation.ts';
 import { signingCapability } from '../ceremony/yubihsm-provisioning.ts';
 
 export interface CheckResult {
@@ -103,10 +110,11 @@ export const productCheckers: Record<
 > = {
   [MANIFEST_KIND]: checkTokenProvisioning,
   [YUBIHSM_MANIFEST_KIND]: checkYubiHsmProvisioning,
+  [YUBIKEY_MANIFEST_KIND]: checkYubiKeyKeyholders,
 };
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const isDir = (path: string) => {
+export const isDir = (path: string) => {
   try {
     return statSync(path).isDirectory();
   } catch {
@@ -140,6 +148,31 @@ export function findDeviceFolders(path: string): string[] {
     .sort();
 }
 
+/** A product name: plain segments separated by '/', nothing that climbs out of the folder. */
+function isSafeRelativeName(name: string): boolean {
+  return name.split('/').every((s) => s.length > 0 && s !== '.' && s !== '..' && !s.includes('\\'));
+}
+
+/**
+ * Regular files under `path` as relative names (sub-folders walked, as Docker's keys/<serial>/
+ * layout needs), and everything else — links, devices, empty folders — by name.
+ */
+function listProducts(path: string, prefix = ''): { files: string[]; others: string[] } {
+  const files: string[] = [];
+  const others: string[] = [];
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const name = prefix + entry.name;
+    if (entry.isFile()) files.push(name);
+    else if (entry.isDirectory()) {
+      const inner = listProducts(join(path, entry.name), `${name}/`);
+      if (inner.files.length === 0 && inner.others.length === 0) others.push(name);
+      files.push(...inner.files);
+      others.push(...inner.others);
+    } else others.push(name);
+  }
+  return { files, others };
+}
+
 /** GNU sha256sum lines: "<64 hex>  <name>" (a '*' instead of the second space marks binary mode). */
 export function parseSums(text: string): { entries: Map<string, string>; badLines: number[] } {
   const entries = new Map<string, string>();
@@ -147,7 +180,7 @@ export function parseSums(text: string): { entries: Map<string, string>; badLine
   for (const [index, line] of text.split('\n').entries()) {
     if (line.length === 0) continue;
     const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (!match?.[1] || !match[2] || match[2].includes('/') || entries.has(match[2]))
+    if (!match?.[1] || !match[2] || !isSafeRelativeName(match[2]) || entries.has(match[2]))
       badLines.push(index + 1);
     else entries.set(match[2], match[1]);
   }
@@ -190,15 +223,14 @@ export function verifyDeviceFolder(
   path: string,
   options: VerifyOptions = defaultVerifyOptions,
 ): DeviceFolderReport {
-  const entries = readdirSync(path, { withFileTypes: true });
+  const { files, others } = listProducts(path);
+  // A link, device or empty folder is never a product; listing it keeps it from passing unseen.
   const folder: DeviceFolder = {
     path,
     serial: basename(path),
-    files: entries.filter((e) => e.isFile()).map((e) => e.name),
+    files,
     read: (name) => new Uint8Array(readFileSync(join(path, name))),
   };
-  // A sub-folder or link is never a product; listing it keeps it from passing unseen.
-  const others = entries.filter((e) => !e.isFile()).map((e) => e.name);
   // Products in the PSF layout without Vigil's manifest: other tools' ceremonies.
   if (
     !folder.files.includes(MANIFEST_FILE) &&
@@ -389,6 +421,114 @@ function checkYubiHsmProvisioning(
         : 'production products',
   });
   return { checks, isRehearsal: psf.isRehearsal ?? manifest.rehearsal };
+}
+
+const YubiKeyManifest = z.object({
+  v: z.literal(1),
+  kind: z.literal(YUBIKEY_MANIFEST_KIND),
+  rehearsal: z.boolean(),
+  ceremonyId: z.string(),
+  keyholders: z
+    .array(
+      z.object({
+        holder: z.string().min(1),
+        role: z.enum(['root', 'targets']),
+        serial: z.string().regex(/^\d+$/),
+        slot: z.string().regex(/^[0-9A-F]{2}$/),
+        algorithm: z.enum(['P-256', 'P-384', 'Ed25519']),
+        spkiSha256: Sha256,
+      }),
+    )
+    .min(1),
+  files: z.array(z.object({ name: z.string(), sha256: Sha256, sizeBytes: z.number() })),
+});
+
+let pivTrust: PivTrust | null = null;
+
+/** One keyholder's device folder: Docker's file names, the attestation chain, serial and key. */
+function checkKeyholder(
+  folder: DeviceFolder,
+  keyholder: z.infer<typeof YubiKeyManifest>['keyholders'][number],
+): { result: [boolean, string]; verdict: 'production' | 'rehearsal' | 'broken' } {
+  const dir = keyFolderOf(keyholder.serial);
+  const names = {
+    f9: `${dir}/SlotF9Intermediate.pem`,
+    attestation: `${dir}/Slot${keyholder.slot}Attestation.pem`,
+    readme: `${dir}/README.md`,
+  };
+  const missing = Object.values(names).filter((n) => !folder.files.includes(n));
+  if (missing.length > 0)
+    return { result: [false, `missing: ${missing.join(', ')}`], verdict: 'broken' };
+  const pem = (name: string) =>
+    decodePem(new TextDecoder('utf-8', { fatal: true }).decode(folder.read(name)), 'CERTIFICATE');
+  let verified: ReturnType<typeof verifyPivAttestation>;
+  try {
+    pivTrust ??= loadPivTrust();
+    verified = verifyPivAttestation(
+      { attestation: pem(names.attestation), f9: pem(names.f9) },
+      pivTrust,
+    );
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'unreadable';
+    if (error instanceof PivAttestationFormatError || error instanceof Error)
+      return { result: [false, reason], verdict: 'broken' };
+    throw error;
+  }
+  const { facts } = verified;
+  const problems = [
+    ...verified.problems,
+    String(facts.serial) !== keyholder.serial
+      ? `the attestation names serial ${facts.serial}, the folder ${keyholder.serial}`
+      : '',
+    sha256(facts.publicKeySpki) !== keyholder.spkiSha256
+      ? 'the attested key is not the key in the manifest'
+      : '',
+    new TextDecoder().decode(folder.read(names.readme)).trim() !== `held by: ${keyholder.holder}`
+      ? `${names.readme} does not say "held by: ${keyholder.holder}"`
+      : '',
+  ].filter(Boolean);
+  return {
+    result: [
+      problems.length === 0,
+      problems.length > 0
+        ? problems.join('; ')
+        : `${keyholder.holder}: ${keyholder.role} ${keyholder.algorithm} in slot ${keyholder.slot}, serial ${facts.serial}, firmware ${facts.firmware.join('.')}, PIN ${facts.pinPolicy} / touch ${facts.touchPolicy}, ${verified.path.join(' → ')}`,
+    ],
+    verdict: verified.verdict,
+  };
+}
+
+/** YubiKey keyholders provisioned by Vigil (Docker's layout), each attestation checked. */
+function checkYubiKeyKeyholders(
+  folder: DeviceFolder,
+  input: unknown,
+): { checks: CheckResult[]; isRehearsal: boolean | null } {
+  const parsed = YubiKeyManifest.safeParse(input);
+  if (!parsed.success) return manifestShapeFailure(parsed.error);
+  const manifest = parsed.data;
+  const checks: CheckResult[] = [checkManifestFiles(folder, manifest.files)];
+  const verdicts = manifest.keyholders.map((keyholder) => {
+    const { result, verdict } = checkKeyholder(folder, keyholder);
+    checks.push({ check: `keyholder:${keyholder.serial}`, isOk: result[0], detail: result[1] });
+    return verdict;
+  });
+  // The manifest's word must agree with where every attestation chain ends.
+  const chainsSay = verdicts.every((v) => v === 'rehearsal')
+    ? true
+    : verdicts.every((v) => v === 'production')
+      ? false
+      : null;
+  const agrees = chainsSay === manifest.rehearsal;
+  checks.push({
+    check: 'rehearsal',
+    isOk: agrees,
+    detail: !agrees
+      ? `the manifest says ${manifest.rehearsal ? 'rehearsal' : 'production'}, the attestation chains say ${chainsSay === true ? 'rehearsal' : chainsSay === false ? 'production' : 'neither'}`
+      : manifest.rehearsal
+        ? 'REHEARSAL products: not for production use'
+        : 'production products',
+  });
+  return { checks, isRehearsal: chainsSay ?? manifest.rehearsal };
 }
 
 function checkKey(folder: DeviceFolder, key: TokenManifest['keys'][number]): [boolean, string] {

@@ -135,7 +135,8 @@ function checkMeaning(runbook: Runbook, actions: ActionCatalog, positions: Posit
         const schema = actions[step.do.action];
         if (!schema) positions.fail([...at, 'do', 'action'], `unknown action "${step.do.action}"`);
         for (const key of Object.keys(step.do.with ?? {})) {
-          if (credentialWords.test(key))
+          // A policy names when a PIN is asked (pinPolicy: always), not a PIN.
+          if (credentialWords.test(key) && !key.endsWith('Policy'))
             positions.fail([...at, 'do', 'with', key], 'credentials never appear in runbooks');
         }
         // `<name>From: <input>` takes a parameter from an input collected earlier.

@@ -30,6 +30,8 @@ export const RehearsalAnswers = z.strictObject({
       userPin: Pin.optional(),
       authPassword: z.string().min(1).max(256).optional(),
       newAuthPassword: z.string().min(1).max(256).optional(),
+      currentPuk: Pin.optional(),
+      newPuk: Pin.optional(),
     })
     .optional(),
   exceptions: z

@@ -18,6 +18,8 @@ import type { ActionCatalog } from './load-runbook.ts';
 import { GenerateKeyParams, NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
 import { yubiHsmActions } from './yubihsm2-actions.ts';
 import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
+import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
+import { yubiKeyPivActions } from './yubikey-piv-actions.ts';
 
 export type RunbookCredentials = Partial<
   Record<
@@ -29,7 +31,10 @@ export type RunbookCredentials = Partial<
     | 'userPin'
     | 'authPassword'
     | 'newAuthPassword'
-    | 'newAuthPasswordRepeat',
+    | 'newAuthPasswordRepeat'
+    | 'currentPuk'
+    | 'newPuk'
+    | 'newPukRepeat',
     SecretBytes | undefined
   >
 >;
@@ -42,8 +47,13 @@ export interface GeneratedKeyRecord {
   isOnDevice: boolean;
   device: DeviceSummary;
   createdAt: string;
-  /** YubiHSM 2: the device's attestation of the key and its own certificate (DER, hex). */
+  /**
+   * The device's attestation of the key and its own certificate (DER, hex): YubiHSM 2 (objectId
+   * is the key's object) or YubiKey PIV (objectId is the slot, deviceCertificate the F9 one).
+   */
   attestation?: { objectId: number; certificate: string; deviceCertificate: string };
+  /** YubiKey keyholders: who holds the device (e.g. a GitHub handle). */
+  holder?: string;
 }
 
 /** What the actions can see of the ceremony so far. */
@@ -59,6 +69,7 @@ export interface ActionContext {
   now: Date;
   registry: DeviceRegistry;
   yubihsms: YubiHsmSources;
+  yubikeys: YubiKeySources;
   targets: ExportTargets;
   products: () => { folder: string; files: ProductFile[] };
 }
@@ -68,6 +79,8 @@ export type ActionResult =
   | { kind: 'token-initialised'; device: DeviceSummary; label: string }
   | { kind: 'device-reset'; device: DeviceSummary }
   | { kind: 'auth-key-replaced'; device: DeviceSummary; keyId: number }
+  | { kind: 'pins-changed'; device: DeviceSummary }
+  | { kind: 'management-key-set'; device: DeviceSummary; algorithm: string }
   | { kind: 'key-generated'; key: GeneratedKeyRecord }
   | { kind: 'products-exported'; report: ExportReport }
   | { kind: 'label-text'; text: string }
@@ -260,7 +273,7 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
   },
 };
 
-Object.assign(runbookActions, yubiHsmActions);
+Object.assign(runbookActions, yubiHsmActions, yubiKeyPivActions);
 
 /** The loader's view: action name → parameter schema. */
 export const runbookActionCatalog: ActionCatalog = Object.fromEntries(

@@ -15,8 +15,11 @@ import type {
 import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.ts';
 import { triesLeftHint } from '../../devices/pkcs11/protocol.ts';
 import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
+import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
 import { hexToBytes } from '../../formats/der.ts';
 import { buildYubiHsmProducts } from '../products/yubihsm-products.ts';
+import { buildYubiKeyProducts } from '../products/yubikey-products.ts';
+import { yubiKeyTriesHint } from './yubikey-piv-actions.ts';
 import type { DeviceRegistry } from '../../devices/registry.ts';
 import { keyIdOf } from '../attestation/dsse-signing.ts';
 import {
@@ -79,6 +82,7 @@ export interface RunbookEngineDeps {
   registry: DeviceRegistry;
   /** Where YubiHSMs are looked for: rehearsal rack, configured connector, USB. */
   yubihsms: YubiHsmSources;
+  yubikeys: YubiKeySources;
   targets: ExportTargets;
   library: RunbookLibrary;
   /** Where finished ceremony records are kept until they are exported. */
@@ -362,6 +366,23 @@ export class RunbookEngine {
   #products(p: RunbookProgress): { set: ProductSet; files: ProductFile[] } | null {
     const first = p.keys[0];
     if (!first) return null;
+    if (first.holder !== undefined) {
+      return buildYubiKeyProducts({
+        ceremonyId: p.started.ceremonyId,
+        createdAt: new Date(first.createdAt),
+        isRehearsal: p.started.isRehearsal,
+        keys: p.keys.map((k) => ({
+          device: k.device,
+          holder: k.holder ?? '',
+          role: k.role,
+          curve: k.curve,
+          rawPublicKey: hexToBytes(k.rawPublicKey),
+          slot: k.attestation?.objectId ?? 0,
+          attestation: hexToBytes(k.attestation?.certificate ?? ''),
+          deviceCertificate: hexToBytes(k.attestation?.deviceCertificate ?? ''),
+        })),
+      });
+    }
     if (first.attestation) {
       return buildYubiHsmProducts({
         device: p.keys.at(-1)?.device ?? first.device,
@@ -427,6 +448,7 @@ export class RunbookEngine {
         now: this.#now(),
         registry: this.#deps.registry,
         yubihsms: this.#deps.yubihsms,
+        yubikeys: this.#deps.yubikeys,
         targets: this.#deps.targets,
         products: () => this.#productFiles(p),
       });
@@ -660,6 +682,9 @@ export class RunbookEngine {
     const credentials = runbookActions[step.do.action]?.credentials ?? [];
     if (credentials.some((c) => c.id === 'authPassword' || c.id === 'newAuthPassword')) {
       return YUBIHSM_PASSWORD_HINT;
+    }
+    if (step.do.action.startsWith('yubikeyPiv.') && credentials.length > 0) {
+      return yubiKeyTriesHint(this.#deps.yubikeys, p.device.serial, credentials);
     }
     const who = credentials.some((c) => c.id === 'currentSoPin')
       ? 'SO-PIN'

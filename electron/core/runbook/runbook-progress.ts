@@ -137,7 +137,11 @@ function describeResult(result: ActionResult | undefined): string | null {
     case 'token-initialised':
       return `token ${result.device.serial} re-initialised as "${result.label}"`;
     case 'device-reset':
-      return `YubiHSM 2 ${result.device.serial} factory-reset and back`;
+      return `${result.device.model} ${result.device.serial} reset to factory state`;
+    case 'pins-changed':
+      return `PIN and PUK of ${result.device.model} ${result.device.serial} changed`;
+    case 'management-key-set':
+      return `random ${result.algorithm} management key set, kept on the card behind the PIN`;
     case 'auth-key-replaced':
       return `authentication key 0x${result.keyId.toString(16).padStart(4, '0')} added, default key deleted`;
     case 'key-generated':
@@ -307,6 +311,7 @@ function applyResult(
     case 'token-selected':
     case 'token-initialised':
     case 'device-reset':
+    case 'pins-changed':
       progress.device = result.device;
       if (!progress.devices.some((d) => d.id === result.device.id)) {
         progress.devices.push(result.device);
@@ -321,6 +326,7 @@ function applyResult(
       break;
     case 'media-ejected':
     case 'auth-key-replaced':
+    case 'management-key-set':
     case 'label-text':
       break;
   }

@@ -1,0 +1,843 @@
+// Verifies a YubiKey PIV key-ceremony archive: every keyholder device folder's slot attestation
+// (signature by the F9 key, chain to the pinned Yubico PKI for its firmware), the attested serial
+// against the folder name, the ceremony's policy requirements, and the attested public keys
+// against the newest TUF root.json, matched by public key (never by keyid). Layouts:
+//   Docker / tuf-on-ci:  ceremony/<date>/keys/<serial>/{Slot9CAttestation,SlotF9Intermediate}.pem
+//                        with metadata/root.json
+//   Sigstore 2021–2022:  ceremony/<date>/keys/<serial>/<serial>_{key_cert,device_cert,pubkey}.pem
+//                        with ceremony/<date>/repository/root.json
+//   Vigil's own:         keys/<serial>/… beside README.md, SHA256SUMS, manifest.json; no root.json
+// Everything in the report is JSON-serialisable.
+import { createHash, createPublicKey } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import {
+  PivAttestationFormatError,
+  compareFirmware,
+  formatFirmware,
+  loadPivTrust,
+  verifyPivAttestation,
+  type PivChainVerdict,
+  type PivFirmware,
+  type PivFormFactor,
+  type PivTrust,
+} from '../../devices/yubikey-piv/attestation.ts';
+import type { PinPolicyName, TouchPolicyName } from '../../devices/yubikey-piv/protocol.ts';
+import { bytesToHex } from '../../formats/der.ts';
+import {
+  TufRootError,
+  checkKeyid,
+  checkRootSignatures,
+  parseTufRoot,
+  type KeyidStatus,
+  type SignatureCheck,
+  type TufRoot,
+} from '../../formats/tuf-root.ts';
+import type { CheckResult } from './verify-products.ts';
+import { VerifyInputError, isDir } from './verify-products.ts';
+
+export const PIV_ARCHIVE_KIND = 'piv-ceremony-archive';
+
+export interface PivArchiveOptions {
+  /** A root.json to use instead of the newest one found in the archive. */
+  rootMetadata?: string;
+  /** Every device's F9 certificate carries the FIPS extension (.3.10). */
+  requireFips?: boolean;
+  requirePinPolicy?: PinPolicyName;
+  requireTouchPolicy?: TouchPolicyName;
+  minFirmware?: PivFirmware;
+  /** Injected for tests; the pinned Yubico certificates otherwise. */
+  trust?: PivTrust;
+  at?: Date;
+}
+
+export type PivDeviceLayout = 'docker' | 'sigstore';
+
+export interface PivDeviceFacts {
+  serial: number;
+  firmware: string;
+  pinPolicy: PinPolicyName;
+  touchPolicy: TouchPolicyName;
+  formFactor: PivFormFactor | null;
+  isFips: boolean;
+  isCspn: boolean;
+  slot: string | null;
+  /** SHA-256 of the attested key's SPKI DER, hex. */
+  spkiSha256: string;
+}
+
+export interface PivRootKeyMatch {
+  keyid: string;
+  roles: string[];
+  owner: string | null;
+}
+
+export interface PivDeviceReport {
+  /** Path relative to the archive root ('.' when a single device folder was given). */
+  folder: string;
+  /** The ceremony folder's name (Docker and Sigstore use the date), null outside ceremony/. */
+  ceremony: string | null;
+  /** The folder name; it must be the attested serial. */
+  folderSerial: string;
+  layout: PivDeviceLayout | null;
+  verdict: PivChainVerdict;
+  /** Subject CNs from the attestation to the anchor reached. */
+  path: string[];
+  facts: PivDeviceFacts | null;
+  /** "held by: @name" from the folder's README (Docker). */
+  heldBy: string | null;
+  /** root.json keys with this device's public key; empty for a spare or with no root.json. */
+  rootKeys: PivRootKeyMatch[];
+  /** root.json was found and holds none of this device's keys: a spare, not a failure. */
+  isSpare: boolean;
+  checks: CheckResult[];
+  isOk: boolean;
+}
+
+export interface PivRootKeyReport {
+  keyid: string;
+  keytype: string;
+  scheme: string;
+  form: 'pem' | 'hex' | null;
+  owner: string | null;
+  onlineUri: string | null;
+  roles: string[];
+  keyidStatus: KeyidStatus;
+  computedKeyid: string;
+  spkiSha256: string | null;
+  /** Device folders whose attestation holds this key. */
+  attestedBy: string[];
+  problem: string | null;
+}
+
+export interface PivRoleReport {
+  role: string;
+  threshold: number;
+  keyids: string[];
+  /** Keyids (one per distinct key) whose signature over this root.json verifies. */
+  signedBy: string[];
+  isThresholdMet: boolean;
+  /** Only the root role signs root.json; the other roles' counts are for information. */
+  isRequired: boolean;
+  attestedKeys: number;
+  unattestedKeyids: string[];
+}
+
+export interface PivRootMetadataReport {
+  file: string;
+  version: number;
+  expires: string;
+  isExpired: boolean;
+  specVersion: string | null;
+  /** Other root metadata files found in the archive and not used. */
+  otherFiles: string[];
+  keys: PivRootKeyReport[];
+  roles: PivRoleReport[];
+  signatures: SignatureCheck[];
+}
+
+export interface PivArchiveReport {
+  v: 1;
+  kind: typeof PIV_ARCHIVE_KIND;
+  root: string;
+  scope: PivArchiveScope;
+  ceremonies: string[];
+  devices: PivDeviceReport[];
+  rootMetadata: PivRootMetadataReport | null;
+  /** Archive-wide checks: root.json, signatures, keyids, unattested keys, SHA256SUMS, mixing. */
+  checks: CheckResult[];
+  /** Every device chains to the rehearsal CA. */
+  isRehearsal: boolean;
+  isOk: boolean;
+}
+
+const SLOT_FILE = /^Slot([0-9A-Fa-f]{2})Attestation\.pem$/;
+const F9_FILE = 'SlotF9Intermediate.pem';
+const SIGSTORE_KEY_CERT = /^(.+)_key_cert\.pem$/;
+const SUMS_FILE = 'SHA256SUMS';
+const MANIFEST_FILE = 'manifest.json';
+/** Roles whose keys a ceremony puts on keyholder devices; snapshot/timestamp are usually online. */
+const OFFLINE_ROLES = new Set(['root', 'targets']);
+
+const filesIn = (dir: string) =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name);
+const dirsIn = (dir: string) =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** A folder holding one keyholder device's attestation in a known layout. */
+export function isPivDeviceFolder(dir: string): boolean {
+  if (!isDir(dir)) return false;
+  return filesIn(dir).some((f) => SLOT_FILE.test(f) || SIGSTORE_KEY_CERT.test(f));
+}
+
+const hasDeviceChild = (dir: string) => dirsIn(dir).some((d) => isPivDeviceFolder(join(dir, d)));
+
+/** For `vigil verify`: does this folder look like a PIV ceremony archive (or a piece of one)? */
+export function isPivArchive(path: string): boolean {
+  if (!isDir(path)) return false;
+  const ceremony = join(path, 'ceremony');
+  if (isDir(ceremony) && dirsIn(ceremony).some((c) => hasDeviceChild(join(ceremony, c, 'keys'))))
+    return true;
+  if (isDir(join(path, 'keys')) && hasDeviceChild(join(path, 'keys'))) return true;
+  return isPivDeviceFolder(path) || hasDeviceChild(path);
+}
+
+/** What the path holds: unattested root.json keys fail only when every keyholder is in scope. */
+export type PivArchiveScope = 'repository' | 'ceremony' | 'keys' | 'device';
+
+/**
+ * Vigil's own products (manifest.json or SHA256SUMS at the top) have a manifest-driven checker in
+ * verify-products.ts; `vigil verify` sends them here only when a PIV option asks for it.
+ */
+export function hasVigilManifest(path: string): boolean {
+  return existsSync(join(path, MANIFEST_FILE)) || existsSync(join(path, SUMS_FILE));
+}
+
+interface ArchiveLayout {
+  scope: PivArchiveScope;
+  ceremonies: { name: string | null; dir: string }[];
+  devices: { ceremony: string | null; dir: string }[];
+  /** Folders that may hold metadata/ or repository/ with root.json. */
+  metadataHomes: string[];
+}
+
+/** The repository (ceremony/…), one ceremony (keys/…), a keys folder, or one device folder. */
+function locate(path: string): ArchiveLayout {
+  if (!isDir(path)) throw new VerifyInputError(`${path} is not a folder`);
+  const keysOf = (ceremony: string | null, keysDir: string) =>
+    dirsIn(keysDir).map((d) => ({ ceremony, dir: join(keysDir, d) }));
+  // A ceremony folder inside <repo>/ceremony/ also sees the repository's metadata/.
+  const homesOf = (ceremonyDir: string) => {
+    const parent = dirname(resolve(ceremonyDir));
+    return basename(parent) === 'ceremony' ? [ceremonyDir, dirname(parent)] : [ceremonyDir];
+  };
+  const ceremonyRoot = join(path, 'ceremony');
+  if (isDir(ceremonyRoot)) {
+    const names = dirsIn(ceremonyRoot).filter((c) => isDir(join(ceremonyRoot, c, 'keys')));
+    if (names.length > 0) {
+      return {
+        scope: 'repository',
+        ceremonies: names.map((name) => ({ name, dir: join(ceremonyRoot, name) })),
+        devices: names.flatMap((name) => keysOf(name, join(ceremonyRoot, name, 'keys'))),
+        metadataHomes: [path, ...names.map((name) => join(ceremonyRoot, name))],
+      };
+    }
+  }
+  if (isDir(join(path, 'keys'))) {
+    const name = basename(resolve(path));
+    return {
+      scope: 'ceremony',
+      ceremonies: [{ name, dir: path }],
+      devices: keysOf(name, join(path, 'keys')),
+      metadataHomes: homesOf(path),
+    };
+  }
+  if (isPivDeviceFolder(path)) {
+    const parent = dirname(resolve(path));
+    return {
+      scope: 'device',
+      ceremonies: [],
+      devices: [{ ceremony: null, dir: path }],
+      metadataHomes: basename(parent) === 'keys' ? homesOf(dirname(parent)) : [],
+    };
+  }
+  if (hasDeviceChild(path)) {
+    return {
+      scope: 'keys',
+      ceremonies: [],
+      devices: keysOf(null, path),
+      metadataHomes: basename(resolve(path)) === 'keys' ? homesOf(dirname(resolve(path))) : [],
+    };
+  }
+  throw new VerifyInputError(`no YubiKey PIV attestations found under ${path}`);
+}
+
+function rootMetadataCandidates(homes: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const home of homes) {
+    for (const dir of [
+      home,
+      join(home, 'metadata'),
+      join(home, 'metadata', 'root_history'),
+      join(home, 'repository'),
+    ]) {
+      if (!isDir(dir)) continue;
+      for (const file of filesIn(dir))
+        if (/^(\d+\.)?root\.json$/.test(file)) found.add(resolve(dir, file));
+    }
+  }
+  return [...found];
+}
+
+/** Strips a UTF-8 byte order mark, which node:crypto's PEM reader refuses. */
+function readCertificateFile(path: string): Uint8Array {
+  const bytes = new Uint8Array(readFileSync(path));
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+}
+
+const normalisedSpki = (spki: Uint8Array) =>
+  new Uint8Array(
+    createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({
+      type: 'spki',
+      format: 'der',
+    }),
+  );
+
+interface DeviceWork {
+  report: PivDeviceReport;
+  /** Normalised SPKI DER hex of the attested key, when it could be read. */
+  spkiHex: string | null;
+}
+
+function verifyDevice(
+  dir: string,
+  ceremony: string | null,
+  archiveRoot: string,
+  trust: PivTrust,
+  options: PivArchiveOptions,
+  at: Date,
+): DeviceWork {
+  const folderSerial = basename(resolve(dir));
+  const files = filesIn(dir);
+  const checks: CheckResult[] = [];
+  const add = (check: string, isOk: boolean, detail: string, isWarning = false) =>
+    checks.push(isWarning ? { check, isOk, detail, isWarning } : { check, isOk, detail });
+  const readme = files.find((f) => /^readme\.md$/i.test(f));
+  const heldBy = readme
+    ? (/held by:\s*(@[A-Za-z0-9_.-]+)/i.exec(readFileSync(join(dir, readme), 'utf8'))?.[1] ?? null)
+    : null;
+  const report: PivDeviceReport = {
+    folder: relative(archiveRoot, dir).split(sep).join('/') || '.',
+    ceremony,
+    folderSerial,
+    layout: null,
+    verdict: 'broken',
+    path: [],
+    facts: null,
+    heldBy,
+    rootKeys: [],
+    isSpare: false,
+    checks,
+    isOk: false,
+  };
+  const slotFiles = files.filter((f) => SLOT_FILE.test(f));
+  const sigstoreFiles = files.filter((f) => SIGSTORE_KEY_CERT.test(f));
+  let attestationFile: string;
+  let f9File: string;
+  let pubkeyFile: string | null = null;
+  if (slotFiles.length + sigstoreFiles.length !== 1) {
+    add(
+      'files',
+      false,
+      slotFiles.length + sigstoreFiles.length === 0
+        ? 'no slot attestation (Slot9CAttestation.pem or <serial>_key_cert.pem)'
+        : `several slot attestations (${[...slotFiles, ...sigstoreFiles].join(', ')}); one expected`,
+    );
+    return { report, spkiHex: null };
+  }
+  const sigstorePrefix = SIGSTORE_KEY_CERT.exec(sigstoreFiles[0] ?? '')?.[1];
+  if (sigstorePrefix !== undefined) {
+    report.layout = 'sigstore';
+    attestationFile = `${sigstorePrefix}_key_cert.pem`;
+    f9File = `${sigstorePrefix}_device_cert.pem`;
+    pubkeyFile = files.includes(`${sigstorePrefix}_pubkey.pem`)
+      ? `${sigstorePrefix}_pubkey.pem`
+      : null;
+  } else {
+    report.layout = 'docker';
+    attestationFile = slotFiles[0] ?? '';
+    f9File = F9_FILE;
+  }
+  if (!files.includes(f9File)) {
+    add('files', false, `${f9File} is missing: the attestation cannot be checked`);
+    return { report, spkiHex: null };
+  }
+  add('files', true, `${attestationFile}, ${f9File}${pubkeyFile ? `, ${pubkeyFile}` : ''}`);
+  let result;
+  try {
+    result = verifyPivAttestation(
+      {
+        attestation: readCertificateFile(join(dir, attestationFile)),
+        f9: readCertificateFile(join(dir, f9File)),
+      },
+      trust,
+      at,
+    );
+  } catch (error) {
+    if (!(error instanceof PivAttestationFormatError)) throw error;
+    add('attestation', false, error.message);
+    return { report, spkiHex: null };
+  }
+  const { facts } = result;
+  const spki = normalisedSpki(facts.publicKeySpki);
+  report.verdict = result.verdict;
+  report.path = result.path;
+  report.facts = {
+    serial: facts.serial,
+    firmware: formatFirmware(facts.firmware),
+    pinPolicy: facts.pinPolicy,
+    touchPolicy: facts.touchPolicy,
+    formFactor: facts.formFactor,
+    isFips: facts.isFips,
+    isCspn: facts.isCspn,
+    slot: facts.slot,
+    spkiSha256: sha256Hex(spki),
+  };
+  add(
+    'attestation',
+    result.verdict !== 'broken',
+    result.verdict === 'broken'
+      ? result.problems.join('; ')
+      : result.verdict === 'rehearsal'
+        ? `REHEARSAL: chains to ${result.path.at(-1) ?? '?'}, not to Yubico`
+        : `chains to ${result.path.at(-1) ?? '?'}`,
+    result.verdict === 'rehearsal',
+  );
+  // SECURITY: F9 certificates are shared by a production batch, so only the attestation names
+  // the device; the folder a keyholder's files sit in must be that device.
+  const serialNames = [folderSerial, ...(sigstorePrefix !== undefined ? [sigstorePrefix] : [])];
+  const wrongName = serialNames.find((n) => n !== String(facts.serial));
+  add(
+    'serial',
+    wrongName === undefined,
+    wrongName === undefined
+      ? `attested serial ${facts.serial}`
+      : `attested serial ${facts.serial}, but the files are named ${wrongName}`,
+  );
+  const fileSlot = SLOT_FILE.exec(attestationFile)?.[1]?.toLowerCase();
+  if (fileSlot !== undefined && fileSlot !== facts.slot)
+    add('slot', false, `${attestationFile} attests slot ${facts.slot ?? 'unknown'}`);
+  if (pubkeyFile !== null) {
+    let published: string | null;
+    try {
+      published = bytesToHex(
+        new Uint8Array(
+          createPublicKey(readFileSync(join(dir, pubkeyFile), 'utf8')).export({
+            type: 'spki',
+            format: 'der',
+          }),
+        ),
+      );
+    } catch {
+      published = null;
+    }
+    const isSame = published === bytesToHex(spki);
+    add(
+      'public-key',
+      isSame,
+      published === null
+        ? `${pubkeyFile} is not a public key`
+        : isSame
+          ? `${pubkeyFile} is the attested key`
+          : `${pubkeyFile} is not the attested key`,
+    );
+  }
+  if (options.requireFips)
+    add(
+      'require-fips',
+      facts.isFips,
+      facts.isFips ? 'FIPS device (.3.10 on F9)' : 'not a FIPS device: no .3.10 on the F9',
+    );
+  if (options.requirePinPolicy !== undefined)
+    add(
+      'require-pin-policy',
+      facts.pinPolicy === options.requirePinPolicy,
+      `PIN policy ${facts.pinPolicy}${facts.pinPolicy === options.requirePinPolicy ? '' : `, required ${options.requirePinPolicy}`}`,
+    );
+  if (options.requireTouchPolicy !== undefined)
+    add(
+      'require-touch-policy',
+      facts.touchPolicy === options.requireTouchPolicy,
+      `touch policy ${facts.touchPolicy}${facts.touchPolicy === options.requireTouchPolicy ? '' : `, required ${options.requireTouchPolicy}`}`,
+    );
+  if (options.minFirmware !== undefined) {
+    const isNew = compareFirmware(facts.firmware, options.minFirmware) >= 0;
+    add(
+      'min-firmware',
+      isNew,
+      `firmware ${formatFirmware(facts.firmware)}${isNew ? '' : `, older than ${formatFirmware(options.minFirmware)}`}`,
+    );
+  }
+  return { report, spkiHex: bytesToHex(spki) };
+}
+
+/** GNU sha256sum lines with paths relative to the archive root; '..' and absolute paths refused. */
+function checkArchiveSums(root: string, keysDirs: readonly string[]): CheckResult {
+  const lines = readFileSync(join(root, SUMS_FILE), 'utf8').split('\n');
+  const listed = new Map<string, string>();
+  const problems: string[] = [];
+  for (const [index, line] of lines.entries()) {
+    if (line.length === 0) continue;
+    const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    const name = match?.[2]?.replace(/^\.\//, '');
+    if (!match?.[1] || !name || name.startsWith('/') || name.split('/').includes('..')) {
+      problems.push(`malformed line ${index + 1}`);
+      continue;
+    }
+    listed.set(name, match[1]);
+  }
+  for (const [name, hash] of listed) {
+    const file = join(root, ...name.split('/'));
+    if (!existsSync(file)) problems.push(`listed but missing: ${name}`);
+    else if (sha256Hex(new Uint8Array(readFileSync(file))) !== hash)
+      problems.push(`mismatch: ${name}`);
+  }
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+    );
+  const unlisted = keysDirs
+    .flatMap((d) => walk(d))
+    .map((f) => relative(root, f).split(sep).join('/'))
+    .filter((f) => !listed.has(f));
+  if (unlisted.length > 0) problems.push(`not in ${SUMS_FILE}: ${unlisted.join(', ')}`);
+  return {
+    check: 'sha256sums',
+    isOk: problems.length === 0,
+    detail: problems.length === 0 ? `${listed.size} files match` : problems.join('; '),
+  };
+}
+
+function loadRootMetadata(
+  layout: ArchiveLayout,
+  options: PivArchiveOptions,
+  archiveRoot: string,
+  checks: CheckResult[],
+): { root: TufRoot; file: string; others: string[] } | null {
+  const show = (file: string) => {
+    const rel = relative(archiveRoot, file);
+    return rel.startsWith('..') ? file : rel.split(sep).join('/');
+  };
+  if (options.rootMetadata !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.rootMetadata, 'utf8');
+    } catch (error) {
+      throw new VerifyInputError(
+        `cannot read ${options.rootMetadata}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    try {
+      return { root: parseTufRoot(text), file: options.rootMetadata, others: [] };
+    } catch (error) {
+      if (!(error instanceof TufRootError)) throw error;
+      checks.push({
+        check: 'root-metadata',
+        isOk: false,
+        detail: `${options.rootMetadata}: ${error.message}`,
+      });
+      return null;
+    }
+  }
+  const parsed: { root: TufRoot; file: string }[] = [];
+  for (const file of rootMetadataCandidates(layout.metadataHomes)) {
+    try {
+      parsed.push({ root: parseTufRoot(readFileSync(file, 'utf8')), file });
+    } catch (error) {
+      if (!(error instanceof TufRootError)) throw error;
+      checks.push({
+        check: 'root-metadata',
+        isOk: false,
+        detail: `${show(file)}: ${error.message}`,
+      });
+    }
+  }
+  // Newest version first; at equal versions root.json before N.root.json, later ceremonies first.
+  parsed.sort(
+    (a, b) =>
+      b.root.version - a.root.version ||
+      Number(basename(b.file) === 'root.json') - Number(basename(a.file) === 'root.json') ||
+      (a.file < b.file ? 1 : a.file > b.file ? -1 : 0),
+  );
+  const [newest, ...others] = parsed;
+  if (!newest) return null;
+  return { root: newest.root, file: show(newest.file), others: others.map((o) => show(o.file)) };
+}
+
+function compareWithRoot(
+  loaded: { root: TufRoot; file: string; others: string[] },
+  devices: readonly DeviceWork[],
+  isWholeCeremony: boolean,
+  at: Date,
+  checks: CheckResult[],
+): PivRootMetadataReport {
+  const { root } = loaded;
+  const add = (check: string, isOk: boolean, detail: string, isWarning = false) =>
+    checks.push(isWarning ? { check, isOk, detail, isWarning } : { check, isOk, detail });
+  const rolesOf = (keyid: string) =>
+    root.roles.filter((r) => r.keyids.includes(keyid)).map((r) => r.name);
+  const keys = root.keys.map((key): PivRootKeyReport => {
+    const spkiHex = key.spki ? bytesToHex(key.spki) : null;
+    const keyid = checkKeyid(key.keyid, key.object);
+    return {
+      keyid: key.keyid,
+      keytype: key.keytype,
+      scheme: key.scheme,
+      form: key.form,
+      owner: key.owner,
+      onlineUri: key.onlineUri,
+      roles: rolesOf(key.keyid),
+      keyidStatus: keyid.status,
+      computedKeyid: keyid.computed,
+      spkiSha256: key.spki ? sha256Hex(key.spki) : null,
+      attestedBy: devices
+        .filter((d) => spkiHex !== null && d.spkiHex === spkiHex)
+        .map((d) => d.report.folder),
+      problem: key.problem,
+    };
+  });
+  // Devices ↔ keys, by public key.
+  for (const device of devices) {
+    if (device.spkiHex === null) continue;
+    const matches = root.keys.filter((k) => k.spki && bytesToHex(k.spki) === device.spkiHex);
+    device.report.rootKeys = matches.map((k) => ({
+      keyid: k.keyid,
+      roles: rolesOf(k.keyid),
+      owner: k.owner,
+    }));
+    device.report.isSpare = matches.length === 0;
+    const roles = [...new Set(device.report.rootKeys.flatMap((k) => k.roles))];
+    device.report.checks.push({
+      check: 'root-metadata',
+      isOk: true,
+      detail:
+        matches.length === 0
+          ? `not in ${loaded.file}: a spare device`
+          : `key ${matches.map((k) => k.keyid.slice(0, 8)).join(', ')} holds ${roles.length > 0 ? roles.join(', ') : 'no role'}`,
+    });
+    const owners = [...new Set(matches.map((k) => k.owner).filter((o) => o !== null))];
+    const heldBy = device.report.heldBy;
+    if (heldBy !== null && owners.length > 0 && !owners.some((o) => o === heldBy))
+      device.report.checks.push({
+        check: 'keyholder',
+        isOk: true,
+        isWarning: true,
+        detail: `README says held by ${heldBy}, root.json names ${owners.join(', ')}`,
+      });
+  }
+  const { signatures, roles: signedRoles } = checkRootSignatures(root);
+  const roles = root.roles.map((role): PivRoleReport => {
+    const signed = signedRoles.find((r) => r.role === role.name);
+    const unattested = role.keyids.filter(
+      (id) => (keys.find((k) => k.keyid === id)?.attestedBy.length ?? 0) === 0,
+    );
+    return {
+      role: role.name,
+      threshold: role.threshold,
+      keyids: role.keyids,
+      signedBy: signed?.signedBy ?? [],
+      isThresholdMet: signed?.isMet ?? false,
+      isRequired: role.name === 'root',
+      attestedKeys: role.keyids.length - unattested.length,
+      unattestedKeyids: unattested,
+    };
+  });
+  const rootRole = roles.find((r) => r.role === 'root');
+  add(
+    'root-signatures',
+    rootRole?.isThresholdMet ?? false,
+    rootRole === undefined
+      ? 'root.json has no root role'
+      : `${rootRole.signedBy.length} of ${rootRole.keyids.length} root keys signed, threshold ${rootRole.threshold}`,
+  );
+  const badSignatures = signatures.filter((s) => s.status === 'invalid');
+  if (badSignatures.length > 0)
+    add(
+      'invalid-signatures',
+      false,
+      `signature(s) that do not verify: ${badSignatures.map((s) => s.keyid.slice(0, 8)).join(', ')}`,
+    );
+  const unknown = signatures.filter((s) => s.status === 'unknown-keyid');
+  if (unknown.length > 0)
+    add(
+      'unknown-signers',
+      true,
+      `signature(s) under keyids not in root.json, not counted: ${unknown.map((s) => s.keyid.slice(0, 8)).join(', ')}`,
+      true,
+    );
+  const missingKeys = root.roles.flatMap((r) =>
+    r.keyids.filter((id) => !root.keys.some((k) => k.keyid === id)).map((id) => `${r.name}:${id}`),
+  );
+  if (missingKeys.length > 0)
+    add('role-keys', false, `roles name keyids not in keys: ${missingKeys.join(', ')}`);
+  const unreadable = keys.filter((k) => k.problem !== null);
+  if (unreadable.length > 0)
+    add(
+      'key-values',
+      false,
+      unreadable.map((k) => `${k.keyid.slice(0, 8)}: ${k.problem ?? ''}`).join('; '),
+    );
+  const keyidIssues = keys.filter((k) => k.keyidStatus !== 'matches');
+  add(
+    'keyids',
+    true,
+    keyidIssues.length === 0
+      ? 'every keyid is the SHA-256 of its canonical key'
+      : keyidIssues
+          .map((k) =>
+            k.keyidStatus === 'matches-without-extensions'
+              ? `${k.keyid.slice(0, 8)} reproduces only without the x-… fields`
+              : `${k.keyid.slice(0, 8)} does not reproduce (computed ${k.computedKeyid.slice(0, 8)})`,
+          )
+          .join('; '),
+    keyidIssues.length > 0,
+  );
+  // A keyholder key without attestation could be a software key: it fails. Online keys
+  // (snapshot/timestamp only, or tuf-on-ci's online URI) are named, not failed.
+  const unattested = keys.filter((k) => k.attestedBy.length === 0);
+  const offline = unattested.filter(
+    (k) => k.onlineUri === null && k.roles.some((r) => OFFLINE_ROLES.has(r)),
+  );
+  // Verifying one device or a bare keys folder, the others' attestations are out of scope.
+  if (offline.length > 0)
+    add(
+      'unattested-keys',
+      !isWholeCeremony,
+      `no attestation ${isWholeCeremony ? '' : 'in this folder '}for ${offline.map((k) => `${k.keyid.slice(0, 8)} (${k.roles.join(', ')}${k.owner ? `, ${k.owner}` : ''})`).join(', ')}`,
+      !isWholeCeremony,
+    );
+  const online = unattested.filter((k) => !offline.includes(k));
+  if (online.length > 0)
+    add(
+      'online-keys',
+      true,
+      `not attested (online roles): ${online.map((k) => `${k.keyid.slice(0, 8)} (${k.roles.join(', ') || 'no role'})`).join(', ')}`,
+      true,
+    );
+  const isExpired = !(new Date(root.expires) > at);
+  if (isExpired)
+    add(
+      'root-expiry',
+      true,
+      `root.json v${root.version} expired ${root.expires} (an archive: noted)`,
+      true,
+    );
+  return {
+    file: loaded.file,
+    version: root.version,
+    expires: root.expires,
+    isExpired,
+    specVersion: root.specVersion,
+    otherFiles: loaded.others,
+    keys,
+    roles,
+    signatures,
+  };
+}
+
+/** Verifies a PIV ceremony archive. Throws VerifyInputError for paths with nothing to verify. */
+export function verifyPivCeremonyArchive(
+  path: string,
+  options: PivArchiveOptions = {},
+): PivArchiveReport {
+  const layout = locate(path);
+  const at = options.at ?? new Date();
+  const trust = options.trust ?? loadPivTrust();
+  const archiveRoot = resolve(path);
+  const checks: CheckResult[] = [];
+  if (layout.devices.length === 0)
+    throw new VerifyInputError(`no keyholder device folder found under ${path}`);
+  let devices: DeviceWork[];
+  try {
+    devices = layout.devices.map((d) =>
+      verifyDevice(d.dir, d.ceremony, archiveRoot, trust, options, at),
+    );
+  } catch (error) {
+    throw new VerifyInputError(
+      `cannot read the archive: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  // The same key attested by two different devices cannot both be true.
+  const bySpki = new Map<string, Set<number>>();
+  for (const d of devices) {
+    if (d.spkiHex === null || !d.report.facts) continue;
+    bySpki.set(d.spkiHex, (bySpki.get(d.spkiHex) ?? new Set()).add(d.report.facts.serial));
+  }
+  const shared = [...bySpki.values()].filter((s) => s.size > 1);
+  if (shared.length > 0)
+    checks.push({
+      check: 'duplicate-keys',
+      isOk: false,
+      detail: `one public key attested by devices ${shared.map((s) => [...s].join(' and ')).join('; ')}`,
+    });
+  const loaded = loadRootMetadata(layout, options, archiveRoot, checks);
+  let rootMetadata: PivRootMetadataReport | null = null;
+  const isWholeCeremony = layout.scope === 'repository' || layout.scope === 'ceremony';
+  if (loaded) rootMetadata = compareWithRoot(loaded, devices, isWholeCeremony, at, checks);
+  else if (!checks.some((c) => c.check === 'root-metadata'))
+    checks.push({
+      check: 'root-metadata',
+      isOk: true,
+      isWarning: true,
+      detail: 'no root.json: attestations verified, no TUF roles to compare',
+    });
+  if (existsSync(join(path, SUMS_FILE)))
+    checks.push(
+      checkArchiveSums(
+        path,
+        layout.devices.map((d) => d.dir),
+      ),
+    );
+  const rehearsals = devices.filter((d) => d.report.verdict === 'rehearsal').length;
+  const productions = devices.filter((d) => d.report.verdict === 'production').length;
+  // SECURITY: a rehearsal device never signs off a production ceremony (STYLE example 9).
+  if (rehearsals > 0 && productions > 0)
+    checks.push({
+      check: 'rehearsal-mix',
+      isOk: false,
+      detail: `${rehearsals} rehearsal and ${productions} production device(s) in one archive`,
+    });
+  const manifestCheck = checkManifestMarking(path, rehearsals, productions);
+  if (manifestCheck) checks.push(manifestCheck);
+  const reports = devices.map((d) => d.report);
+  for (const r of reports) r.isOk = r.checks.every((c) => c.isOk);
+  return {
+    v: 1,
+    kind: PIV_ARCHIVE_KIND,
+    root: path,
+    scope: layout.scope,
+    ceremonies: layout.ceremonies.map((c) => c.name ?? basename(resolve(c.dir))),
+    devices: reports,
+    rootMetadata,
+    checks,
+    isRehearsal: rehearsals > 0 && rehearsals === devices.length,
+    isOk: reports.every((r) => r.isOk) && checks.every((c) => c.isOk),
+  };
+}
+
+/** Vigil's own products: a manifest's `rehearsal` word must agree with where the chains end. */
+function checkManifestMarking(
+  path: string,
+  rehearsals: number,
+  productions: number,
+): CheckResult | null {
+  const file = join(path, MANIFEST_FILE);
+  if (!existsSync(file)) return null;
+  let claim: unknown;
+  try {
+    claim = (JSON.parse(readFileSync(file, 'utf8')) as { rehearsal?: unknown } | null)?.rehearsal;
+  } catch {
+    return { check: 'manifest', isOk: false, detail: `${MANIFEST_FILE} is not JSON` };
+  }
+  if (typeof claim !== 'boolean')
+    return {
+      check: 'manifest',
+      isOk: true,
+      isWarning: true,
+      detail: `${MANIFEST_FILE} has no rehearsal marking`,
+    };
+  const agrees = claim ? productions === 0 : rehearsals === 0;
+  return {
+    check: 'manifest',
+    isOk: agrees,
+    detail: agrees
+      ? `${MANIFEST_FILE} says ${claim ? 'rehearsal' : 'production'}, as the chains do`
+      : `${MANIFEST_FILE} says ${claim ? 'rehearsal' : 'production'}, the attestation chains disagree`,
+  };
+}

@@ -1,0 +1,235 @@
+// The YubiKey PIV family: YubiKeys found in PC/SC readers (production) and rehearsal YubiKeys
+// plugged into this app, each listed by serial. A YubiKey is always found again by serial,
+// never by reader order: two keys plugged in at once is normal for keyholders.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DeviceFamilyId, DeviceSummary, KeyCurve } from '../../../shared/model/device.ts';
+import { VigilError } from '../../core/errors.ts';
+import { resourcesDir } from '../../core/resources-dir.ts';
+import { SmartCardError, type PcscContext, type ReaderView } from '../smartcard/transport.ts';
+import { PivSession, firmwareText, pinStateOf, type CredentialState } from './driver.ts';
+import { PivKeyRef, PivSlot, pivKeyAlgorithms, type PivKeyAlgorithm } from './protocol.ts';
+import { InProcessCardChannel } from './transport.ts';
+import type { VirtualCard } from '../smartcard/vpcd-card.ts';
+import type { RehearsalYubiKeyRack } from './rehearsal-rack.ts';
+
+export const YUBIKEY_PIV_FAMILY: DeviceFamilyId = 'yubikey-piv';
+export const YUBIKEY_PIV_REHEARSAL_FAMILY: DeviceFamilyId = 'yubikey-piv-rehearsal';
+
+/** Root of the rehearsal YubiKeys' F9 certificates; see resources/rehearsal/README.md. */
+export const REHEARSAL_PIV_CA_FILE = 'yubikey-piv-rehearsal-ca.pem';
+
+let rehearsalCa: X509Certificate | null = null;
+
+/**
+ * A card whose F9 certificate the rehearsal CA issued is a rehearsal YubiKey, whichever reader
+ * it sits in: it is listed (and its products marked) as rehearsal, never as production.
+ */
+export function isRehearsalF9(der: Uint8Array | null): boolean {
+  if (der === null) return false;
+  rehearsalCa ??= new X509Certificate(
+    readFileSync(join(resourcesDir(), 'rehearsal', REHEARSAL_PIV_CA_FILE)),
+  );
+  try {
+    const f9 = new X509Certificate(der);
+    return f9.issuer === rehearsalCa.subject && f9.verify(rehearsalCa.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** What a ceremony can generate and attest on this firmware. */
+export function pivCurvesOf(session: PivSession): KeyCurve[] {
+  return (Object.keys(pivKeyAlgorithms) as PivKeyAlgorithm[])
+    .filter((a) => session.supports(a))
+    .map((a) => pivKeyAlgorithms[a].curve);
+}
+
+export async function yubiKeySummary(
+  session: PivSession,
+  isRehearsal: boolean,
+  where: string,
+): Promise<DeviceSummary> {
+  const family = isRehearsal ? YUBIKEY_PIV_REHEARSAL_FAMILY : YUBIKEY_PIV_FAMILY;
+  const serial = String(session.serial);
+  const pin: CredentialState = await session.credentialState('PIN');
+  const puk: CredentialState = await session.credentialState('PUK');
+  const management = session.hasMetadata ? await session.metadata(PivKeyRef.managementKey) : null;
+  const flags = [
+    ...(pin.isDefault === true ? ['default PIN'] : []),
+    ...(puk.isDefault === true ? ['default PUK'] : []),
+    ...(management?.isDefault === true ? ['default management key'] : []),
+  ];
+  return {
+    id: `${family}:${serial}`,
+    family,
+    familyName: isRehearsal ? 'Rehearsal YubiKey (PIV)' : 'YubiKey (PIV)',
+    isRehearsal,
+    moduleName: where,
+    slotDescription: `firmware ${firmwareText(session.firmware)}`,
+    manufacturer: 'Yubico',
+    model: isRehearsal ? 'YubiKey 5 (REHEARSAL)' : 'YubiKey 5',
+    serial,
+    label: '',
+    flags,
+    userPin: pinStateOf(pin),
+    soPin: pinStateOf(puk),
+    isInitialized: true,
+    isDeadly: false,
+    deadlyReason: null,
+    curves: pivCurvesOf(session),
+  };
+}
+
+/** An open PIV session and how to let the card go (resetting it, so no PIN stays verified). */
+export interface YubiKeyConnection {
+  session: PivSession;
+  close(): Promise<void>;
+}
+
+export interface FoundYubiKey {
+  summary: DeviceSummary;
+  open(): Promise<YubiKeyConnection>;
+}
+
+export interface YubiKeySources {
+  /** PC/SC for production YubiKeys; null when the app must not look (tests, rehearsal runs). */
+  pcsc: (() => PcscContext) | null;
+  rehearsal: RehearsalYubiKeyRack;
+}
+
+/** Runs `work` on an open session and always closes it. */
+export async function withYubiKey<T>(
+  found: FoundYubiKey,
+  work: (session: PivSession) => Promise<T>,
+): Promise<T> {
+  const connection = await found.open();
+  try {
+    return await work(connection.session);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function pcscYubiKeys(openContext: () => PcscContext): Promise<FoundYubiKey[]> {
+  let context: PcscContext;
+  try {
+    context = openContext();
+  } catch {
+    return []; // No pcscd: no production YubiKeys, which the panel says by listing none.
+  }
+  const found: FoundYubiKey[] = [];
+  try {
+    const readers: ReaderView[] = await context.readers().catch(() => []);
+    for (const reader of readers.filter((r) => r.isCardPresent && !r.isMute)) {
+      const summary = await probeReader(context, reader.name).catch(() => null);
+      if (!summary) continue; // Not a PIV card, or held by another program.
+      found.push({
+        summary,
+        open: () => openBySerial(openContext, summary.serial),
+      });
+    }
+  } finally {
+    context.close();
+  }
+  return found;
+}
+
+async function probeReader(context: PcscContext, readerName: string): Promise<DeviceSummary> {
+  const channel = await context.connect(readerName);
+  try {
+    const session = await PivSession.open(channel);
+    const f9 = await session.readCertificate(PivSlot.attestation).catch(() => null);
+    return await yubiKeySummary(session, isRehearsalF9(f9), readerName);
+  } finally {
+    await channel.disconnect(false);
+  }
+}
+
+/** Finds the reader holding the YubiKey with `serial` now (readers may have been reordered). */
+async function openBySerial(
+  openContext: () => PcscContext,
+  serial: string,
+): Promise<YubiKeyConnection> {
+  const context = openContext();
+  try {
+    for (const reader of (await context.readers()).filter((r) => r.isCardPresent)) {
+      const channel = await context.connect(reader.name, { exclusive: true }).catch(() => null);
+      if (!channel) continue;
+      const session = await PivSession.open(channel).catch(() => null);
+      if (session && String(session.serial) === serial) {
+        return {
+          session,
+          close: async () => {
+            await channel.disconnect(true);
+            context.close();
+          },
+        };
+      }
+      await channel.disconnect(false);
+    }
+  } catch (error) {
+    context.close();
+    throw error instanceof SmartCardError
+      ? new VigilError('device-gone', `YubiKey ${serial}: ${error.message}`)
+      : error;
+  }
+  context.close();
+  throw new VigilError('device-gone', `The YubiKey with serial ${serial} is not connected.`);
+}
+
+// A rehearsal card held in this process is used by one session at a time, as PC/SC's exclusive
+// access does for a card in a reader: the device list never resets a card a step is using.
+const cardQueues = new WeakMap<VirtualCard, Promise<void>>();
+const busyCards = new WeakSet<VirtualCard>();
+const lastSummaries = new WeakMap<VirtualCard, DeviceSummary>();
+
+async function openRehearsalCard(card: VirtualCard): Promise<YubiKeyConnection> {
+  let release = () => {};
+  const turn = new Promise<void>((resolve) => (release = resolve));
+  const before = cardQueues.get(card) ?? Promise.resolve();
+  cardQueues.set(
+    card,
+    before.then(() => turn),
+  );
+  await before;
+  busyCards.add(card);
+  card.reset?.();
+  const done = () => {
+    card.reset?.(); // Like pulling the card: no PIN stays verified behind the step.
+    busyCards.delete(card);
+    release();
+    return Promise.resolve();
+  };
+  try {
+    return { session: await PivSession.open(new InProcessCardChannel(card)), close: done };
+  } catch (error) {
+    await done();
+    throw error;
+  }
+}
+
+/** The card's summary, or the last one seen while a step holds the card. */
+async function rehearsalSummary(card: VirtualCard): Promise<DeviceSummary | null> {
+  if (busyCards.has(card)) return lastSummaries.get(card) ?? null;
+  const connection = await openRehearsalCard(card);
+  try {
+    const summary = await yubiKeySummary(connection.session, true, 'rehearsal card');
+    lastSummaries.set(card, summary);
+    return summary;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Every YubiKey reachable now: rehearsal YubiKeys first, then PC/SC readers. */
+export async function findYubiKeys(sources: YubiKeySources): Promise<FoundYubiKey[]> {
+  const found: FoundYubiKey[] = [];
+  for (const card of sources.rehearsal.cards) {
+    const summary = await rehearsalSummary(card);
+    if (summary) found.push({ summary, open: () => openRehearsalCard(card) });
+  }
+  if (sources.pcsc !== null) found.push(...(await pcscYubiKeys(sources.pcsc)));
+  return found;
+}
