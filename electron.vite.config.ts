@@ -8,7 +8,8 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      // Pure-JS libraries are bundled, so the package ships only zod and the native pkcs11js and usb.
+      // Pure-JS libraries are bundled, so the package ships only zod and the native pkcs11js,
+      // smartcard and usb.
       externalizeDeps: {
         exclude: ['qrcode', 'yaml', '@peculiar/x509', '@noble/curves', 'reflect-metadata'],
       },

@@ -41,3 +41,13 @@ export async function perform(page: Page): Promise<number> {
 export function action(page: Page): Promise<string | null> {
   return page.getByTestId('runbook-action').getAttribute('data-action');
 }
+
+/** Picks a bundled runbook, names the three participants and starts it (as a rehearsal). */
+export async function startRunbook(page: Page, runbookId: string): Promise<void> {
+  await page.getByTestId(`runbook-${runbookId}`).check();
+  await page.getByTestId('participant-ceremony-lead').fill('Lea Lead');
+  await page.getByTestId('participant-witness').fill('Wes Witness');
+  await page.getByTestId('participant-keyholder').fill('Kai Keyholder');
+  await page.getByTestId('start-runbook').click();
+  await page.getByTestId('runbook-step').waitFor();
+}

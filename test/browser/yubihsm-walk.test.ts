@@ -9,7 +9,15 @@ import { describe, it } from 'node:test';
 import { verifyRecord } from '../../electron/core/ceremony-record/record-verification.ts';
 import { verifyProducts } from '../../electron/core/products/verify-products.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
-import { action, answerInput, choose, confirmStep, perform, stepNumber } from './runbook-steps.ts';
+import {
+  action,
+  answerInput,
+  choose,
+  confirmStep,
+  perform,
+  startRunbook,
+  stepNumber,
+} from './runbook-steps.ts';
 
 const PASSWORD = 'keyholder walk password';
 /** Fingerprints shown on screen, compared with the exported manifest at the end. */
@@ -26,12 +34,7 @@ describe('walking the yubihsm2-tuf runbook in the browser', () => {
     assert.match(await card.getByTestId('device-rehearsal').innerText(), /REHEARSAL/);
     assert.match(await card.getByTestId('device-serial').innerText(), /^\d{10}$/);
     assert.match(await card.getByTestId('device-access').innerText(), /no retry counter/);
-    await page.getByTestId('runbook-yubihsm2-tuf').check();
-    await page.getByTestId('participant-ceremony-lead').fill('Lea Lead');
-    await page.getByTestId('participant-witness').fill('Wes Witness');
-    await page.getByTestId('participant-keyholder').fill('Kai Keyholder');
-    await page.getByTestId('start-runbook').click();
-    await page.getByTestId('runbook-step').waitFor();
+    await startRunbook(page, 'yubihsm2-tuf');
     assert.equal(await stepNumber(page), 1);
   });
 

@@ -10,7 +10,15 @@ import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { verifyProducts } from '../../electron/core/products/verify-products.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
-import { action, answerInput, choose, confirmStep, perform, stepNumber } from './runbook-steps.ts';
+import {
+  action,
+  answerInput,
+  choose,
+  confirmStep,
+  perform,
+  startRunbook,
+  stepNumber,
+} from './runbook-steps.ts';
 
 const PIN = '246813';
 const PUK = '97531864';
@@ -39,12 +47,7 @@ describe('walking the yubikey-keyholder-tuf runbook in the browser', () => {
       await card.getByTestId('device-flags').innerText(),
       /default PIN[\s\S]*default PUK[\s\S]*default management key/,
     );
-    await page.getByTestId('runbook-yubikey-keyholder-tuf').check();
-    await page.getByTestId('participant-ceremony-lead').fill('Lea Lead');
-    await page.getByTestId('participant-witness').fill('Wes Witness');
-    await page.getByTestId('participant-keyholder').fill('Kai Keyholder');
-    await page.getByTestId('start-runbook').click();
-    await page.getByTestId('runbook-step').waitFor();
+    await startRunbook(page, 'yubikey-keyholder-tuf');
   });
 
   it('picks the YubiKey by the serial on its back, then resets it after RESET is typed', async () => {

@@ -74,23 +74,27 @@ describe('electron-builder configuration', () => {
     await assert.rejects(validateConfiguration(misspelt, new DebugLogger(false)));
   });
 
-  it('packages an allowlist: the build output, resources, and the two runtime modules', () => {
+  it('packages an allowlist: the build output, resources, and the three runtime modules', () => {
     assert.deepEqual(
       config.files.filter((f) => !f.startsWith('!')).filter((f) => !f.startsWith('node_modules/')),
       ['out/**', 'package.json', 'resources/**'],
     );
     assert.ok(!config.files.some((f) => ['**/*', '**', 'node_modules/**'].includes(f)));
-    // zod and pkcs11js are the main bundle's only non-Node, non-Electron imports.
+    // zod, pkcs11js and smartcard are the main bundle's only non-Node, non-Electron imports.
     const bundleImports = [
       ...read('out/main/index.js').matchAll(/^import .* from "([^"]+)";$/gm),
     ].map((m) => m[1] ?? '');
     const packages = new Set(
       bundleImports.filter((name) => !name.startsWith('node:') && name !== 'electron'),
     );
-    assert.deepEqual([...packages].sort(), ['pkcs11js', 'zod']);
+    assert.deepEqual([...packages].sort(), ['pkcs11js', 'smartcard', 'zod']);
     assert.ok(config.files.includes('node_modules/zod/**'));
-    assert.ok(config.files.includes('node_modules/pkcs11js/build/Release/pkcs11.node'));
-    assert.deepEqual(config.asarUnpack, ['node_modules/pkcs11js/build/Release/pkcs11.node']);
+    const natives = [
+      'node_modules/pkcs11js/build/Release/pkcs11.node',
+      'node_modules/smartcard/build/Release/smartcard_napi.node',
+    ];
+    for (const native of natives) assert.ok(config.files.includes(native), native);
+    assert.deepEqual(config.asarUnpack, natives);
   });
 });
 

@@ -6,6 +6,9 @@ import { parseArgs } from 'node:util';
 import { DeviceList } from '../../../shared/model/device.ts';
 import { DeviceRegistry } from '../../devices/registry.ts';
 import { useRehearsalStore } from '../../devices/softhsm/transport.ts';
+import { PcscContext } from '../../devices/smartcard/transport.ts';
+import { findYubiKeys } from '../../devices/yubikey-piv/index.ts';
+import { RehearsalYubiKeyRack } from '../../devices/yubikey-piv/rehearsal-rack.ts';
 import {
   PinPolicy,
   TouchPolicy,
@@ -32,7 +35,7 @@ import {
 import { runRehearsal } from './run-command.ts';
 
 export const USAGE = `Usage:
-  vigil devices [--json]                 list PKCS#11 modules and the tokens they see
+  vigil devices [--json]                 list PKCS#11 modules, their tokens, and YubiKeys in readers
   vigil verify <dir> [--json] [--trust-key <witness.pem>]... [--require-attestation]
                                          verify a ceremony record (attestation, journal chain,
                                          transcript, products) or a products folder (Vigil's,
@@ -415,6 +418,9 @@ export function verifyFolder(
 async function listDevices(): Promise<DeviceList> {
   useRehearsalStore(defaultDataDir());
   const registry = DeviceRegistry.open();
+  // YubiKeys in PC/SC readers too (rehearsal YubiKeys live inside a running Vigil, not here).
+  const yubikeys = { pcsc: () => PcscContext.open(), rehearsal: new RehearsalYubiKeyRack(null) };
+  registry.addSource(async () => (await findYubiKeys(yubikeys)).map((f) => f.summary));
   try {
     // The same shape the dispatcher would let out for devices.list.
     return DeviceList.parse(await registry.list());

@@ -21,7 +21,6 @@ import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout
 import { YUBIHSM_MANIFEST_KIND } from './yubihsm-products.ts';
 import { YUBIKEY_MANIFEST_KIND, keyFolderOf } from './yubikey-products.ts';
 import {
-  PivAttestationFormatError,
   loadPivTrust,
   verifyPivAttestation,
   type PivTrust,
@@ -469,10 +468,9 @@ function checkKeyholder(
       pivTrust,
     );
   } catch (error) {
+    // Not PEM, not a certificate, or a malformed Yubico extension: the folder fails, named.
     const reason = error instanceof Error ? error.message : 'unreadable';
-    if (error instanceof PivAttestationFormatError || error instanceof Error)
-      return { result: [false, reason], verdict: 'broken' };
-    throw error;
+    return { result: [false, reason], verdict: 'broken' };
   }
   const { facts } = verified;
   const problems = [

@@ -3,8 +3,6 @@
 // the public-key shapes the card answers with. Kept apart from the APDU handling so each stays
 // small; only the rehearsal card uses it.
 import {
-  createCipheriv,
-  createDecipheriv,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
@@ -16,6 +14,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { PivAlgorithm, type ManagementKeyAlgorithm } from './protocol.ts';
 import { concat, tlv } from './tlv.ts';
+import { decryptBlock, encryptBlock, managementKeyAlgorithmOf } from './management-key.ts';
 
 /** Key-pair algorithms the rehearsal card generates and imports (RSA is not emulated). */
 export type SlotAlgorithm =
@@ -161,11 +160,9 @@ export function managementCipher(
   direction: 'encrypt' | 'decrypt',
   block: Uint8Array,
 ): Uint8Array {
-  const name = key.algorithm === PivAlgorithm.tdes ? 'des-ede3' : `aes-${key.key.length * 8}-ecb`;
-  const cipher =
-    direction === 'encrypt'
-      ? createCipheriv(name, key.key, null)
-      : createDecipheriv(name, key.key, null);
-  cipher.setAutoPadding(false);
-  return new Uint8Array(Buffer.concat([cipher.update(block), cipher.final()]));
+  const algorithm = managementKeyAlgorithmOf(key.algorithm);
+  if (!algorithm) throw new RangeError(`algorithm ${key.algorithm} is not a management key's`);
+  return direction === 'encrypt'
+    ? encryptBlock(algorithm, key.key, block)
+    : decryptBlock(algorithm, key.key, block);
 }
