@@ -14,6 +14,8 @@ packages=(
   pcscd libpcsclite-dev  # PC/SC daemon; headers for the `smartcard` N-API addon, built at npm ci
   vsmartcard-vpcd   # the virtual reader rehearsal smart cards plug into
   ykcs11 yubico-piv-tool yubikey-manager python3-pykcs11  # Yubico's tools judge the rehearsal YubiKey
+  gnupg scdaemon    # GnuPG 2.2 judges the OpenPGP keys openpgp.js makes (import, sign, revoke)
+  sq sq-keyring-linter  # Sequoia's linter checks exported public keys
 )
 missing=()
 for p in "${packages[@]}"; do
