@@ -2,25 +2,20 @@
 // plugged into this app, each listed by serial. A YubiKey is always found again by serial,
 // never by reader order: two keys plugged in at once is normal for keyholders.
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DeviceFamilyId, DeviceSummary, KeyCurve } from '../../../shared/model/device.ts';
 import { VigilError } from '../../core/errors.ts';
-import { resourcesDir } from '../../core/resources-dir.ts';
 import { SmartCardError, type PcscContext, type ReaderView } from '../smartcard/transport.ts';
 import { PivSession, firmwareText, pinStateOf, type CredentialState } from './driver.ts';
 import { PivKeyRef, PivSlot, pivKeyAlgorithms, type PivKeyAlgorithm } from './protocol.ts';
 import { InProcessCardChannel } from './transport.ts';
+import { loadPivTrust, type PivTrust } from './attestation.ts';
 import type { VirtualCard } from '../smartcard/vpcd-card.ts';
 import type { RehearsalYubiKeyRack } from './rehearsal-rack.ts';
 
 export const YUBIKEY_PIV_FAMILY: DeviceFamilyId = 'yubikey-piv';
 export const YUBIKEY_PIV_REHEARSAL_FAMILY: DeviceFamilyId = 'yubikey-piv-rehearsal';
 
-/** Root of the rehearsal YubiKeys' F9 certificates; see resources/rehearsal/README.md. */
-export const REHEARSAL_PIV_CA_FILE = 'yubikey-piv-rehearsal-ca.pem';
-
-let rehearsalCa: X509Certificate | null = null;
+let trust: PivTrust | null = null;
 
 /**
  * A card whose F9 certificate the rehearsal CA issued is a rehearsal YubiKey, whichever reader
@@ -28,12 +23,10 @@ let rehearsalCa: X509Certificate | null = null;
  */
 export function isRehearsalF9(der: Uint8Array | null): boolean {
   if (der === null) return false;
-  rehearsalCa ??= new X509Certificate(
-    readFileSync(join(resourcesDir(), 'rehearsal', REHEARSAL_PIV_CA_FILE)),
-  );
+  trust ??= loadPivTrust();
   try {
     const f9 = new X509Certificate(der);
-    return f9.issuer === rehearsalCa.subject && f9.verify(rehearsalCa.publicKey);
+    return trust.rehearsalRoots.some((ca) => f9.issuer === ca.subject && f9.verify(ca.publicKey));
   } catch {
     return false;
   }

@@ -15,8 +15,8 @@ import { PivAlgorithm, PivAttestationOid } from './protocol.ts';
 import { KeyOrigin, slotKeyFrom, spkiOf, type SlotKey } from './rehearsal-keys.ts';
 import { formFactorCodes, type Firmware, type FormFactorName } from './rehearsal-state.ts';
 import { readTlvs, tlv, concat } from './tlv.ts';
+import { PIV_REHEARSAL_CA_FILE } from './attestation.ts';
 
-export const REHEARSAL_PIV_CA_FILE = 'yubikey-piv-rehearsal-ca.pem';
 export const REHEARSAL_PIV_CA_KEY_FILE = 'yubikey-piv-rehearsal-ca.key.pem';
 export const REHEARSAL_F9_SUBJECT =
   'O=Vigil REHEARSAL - not Yubico, CN=Vigil REHEARSAL YubiKey PIV Attestation';
@@ -38,7 +38,7 @@ export async function loadRehearsalPivCa(
   dir = join(resourcesDir(), 'rehearsal'),
 ): Promise<RehearsalPivCa> {
   const certificate = new x509.X509Certificate(
-    readFileSync(join(dir, REHEARSAL_PIV_CA_FILE), 'utf8'),
+    readFileSync(join(dir, PIV_REHEARSAL_CA_FILE), 'utf8'),
   );
   const pkcs8 = createPrivateKey(readFileSync(join(dir, REHEARSAL_PIV_CA_KEY_FILE), 'utf8')).export(
     { type: 'pkcs8', format: 'der' },
