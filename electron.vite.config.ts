@@ -11,7 +11,14 @@ export default defineConfig({
       // Pure-JS libraries are bundled, so the package ships only zod and the native pkcs11js,
       // smartcard and usb.
       externalizeDeps: {
-        exclude: ['qrcode', 'yaml', '@peculiar/x509', '@noble/curves', 'reflect-metadata'],
+        exclude: [
+          'qrcode',
+          'yaml',
+          '@peculiar/x509',
+          '@noble/curves',
+          'reflect-metadata',
+          'openpgp',
+        ],
       },
       rollupOptions: { input: { index: resolve('electron/main/index.ts') } },
     },

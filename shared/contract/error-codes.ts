@@ -63,5 +63,22 @@ export const runbookErrorCodes = [
 ] as const;
 export type RunbookErrorCode = (typeof runbookErrorCodes)[number];
 
+/** OpenPGP keys held by the ceremony (created, loaded from a backup, certified). */
+export const openpgpErrorCodes = [
+  'key-not-in-memory',
+  'key-unreadable',
+  'passphrase-incorrect',
+  'passphrase-mismatch',
+  'passphrase-too-short',
+  'fingerprint-mismatch',
+  'subkey-unknown',
+] as const;
+export type OpenPgpErrorCode = (typeof openpgpErrorCodes)[number];
+
 export type VigilErrorCode =
-  DispatcherErrorCode | DeviceErrorCode | CeremonyErrorCode | MediaErrorCode | RunbookErrorCode;
+  | DispatcherErrorCode
+  | DeviceErrorCode
+  | CeremonyErrorCode
+  | MediaErrorCode
+  | RunbookErrorCode
+  | OpenPgpErrorCode;

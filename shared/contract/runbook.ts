@@ -6,6 +6,8 @@ import { Participant, RunbookRole, RunbookState } from '../model/runbook.ts';
 const PinField = z.string().min(1).max(64);
 /** YubiHSM 2 authentication passwords: any length the keyholder chooses, within reason. */
 const PasswordField = z.string().min(1).max(256);
+/** OpenPGP key passphrases: long sentences are welcome. */
+const PassphraseField = z.string().min(1).max(1024);
 const Person = z.string().min(1).max(100);
 const StepNumber = z.number().int().min(1);
 const Note = z.string().min(1).max(2000);
@@ -39,6 +41,13 @@ const deviceActionErrors = [
   'read-back-mismatch',
   'media-io-error',
   'eject-failed',
+  'key-not-in-memory',
+  'key-unreadable',
+  'passphrase-incorrect',
+  'passphrase-mismatch',
+  'passphrase-too-short',
+  'fingerprint-mismatch',
+  'subkey-unknown',
 ] as const;
 
 // The last step of a runbook also writes the record, whose PDF Chromium renders.
@@ -87,6 +96,12 @@ export const runbook = {
           currentPuk: secret(PinField).optional(),
           newPuk: secret(PinField).optional(),
           newPukRepeat: secret(PinField).optional(),
+          passphrase: secret(PassphraseField).optional(),
+          newPassphrase: secret(PassphraseField).optional(),
+          newPassphraseRepeat: secret(PassphraseField).optional(),
+          adminPin: secret(PinField).optional(),
+          newAdminPin: secret(PinField).optional(),
+          newAdminPinRepeat: secret(PinField).optional(),
         })
         .default({}),
     }),

@@ -49,6 +49,10 @@ export const CredentialRequest = z.strictObject({
     'newAuthPassword',
     'currentPuk',
     'newPuk',
+    'passphrase',
+    'newPassphrase',
+    'adminPin',
+    'newAdminPin',
   ]),
   label: z.string(),
   repeat: z.boolean(),
@@ -58,7 +62,7 @@ export type CredentialRequest = z.infer<typeof CredentialRequest>;
 export const InputRequest = z.strictObject({
   id: z.string(),
   label: z.string(),
-  kind: z.enum(['text', 'choice', 'serial']),
+  kind: z.enum(['text', 'choice', 'serial', 'fingerprint']),
   choices: z.array(z.string()).nullable(),
 });
 export type InputRequest = z.infer<typeof InputRequest>;
@@ -85,7 +89,10 @@ export const CurrentStep = z.strictObject({
     .strictObject({
       name: z.string(),
       title: z.string(),
-      params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+      params: z.record(
+        z.string(),
+        z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]),
+      ),
       credentials: z.array(CredentialRequest),
       /** The action writes to a medium the operator picks (products.export). */
       needsTarget: z.boolean(),

@@ -287,3 +287,7 @@ async function yubiKeyProvisioning(runs = 5): Promise<void> {
 }
 
 await yubiKeyProvisioning();
+
+/** OpenPGP key lifecycle: Vigil's openpgp.js steps against the same steps with gpg. */
+const { openpgpLifecycle } = await import('./openpgp-lifecycle-bench.ts');
+await openpgpLifecycle();

@@ -1,5 +1,6 @@
 // How a person moves through a runbook in the step view: confirm, answer, choose, perform, each
 // waiting until main has moved past the current step.
+import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 
 export async function stepNumber(page: Page): Promise<number> {
@@ -35,6 +36,14 @@ export async function perform(page: Page): Promise<number> {
   const from = await stepNumber(page);
   await page.getByTestId('runbook-perform').click();
   return nextStep(page, from);
+}
+
+/** Performs the step and expects main to refuse it with `code`; the step stays where it was. */
+export async function refused(page: Page, code: string): Promise<void> {
+  const n = await stepNumber(page);
+  await page.getByTestId('runbook-perform').click();
+  await page.getByTestId('action-error-code').getByText(code).waitFor();
+  assert.equal(await stepNumber(page), n, `${code}: the step stays`);
 }
 
 /** The action the current step performs (`family.operation`). */

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { verifyProducts } from '../../electron/core/products/verify-products.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
 import {
@@ -16,21 +15,14 @@ import {
   choose,
   confirmStep,
   perform,
+  refused,
   startRunbook,
-  stepNumber,
 } from './runbook-steps.ts';
 
 const PIN = '246813';
 const PUK = '97531864';
 let serial = '';
 let shownFingerprint = '';
-
-async function refused(page: Page, code: string): Promise<void> {
-  const n = await stepNumber(page);
-  await page.getByTestId('runbook-perform').click();
-  await page.getByTestId('action-error-code').getByText(code).waitFor();
-  assert.equal(await stepNumber(page), n, `${code}: the step stays`);
-}
 
 describe('walking the yubikey-keyholder-tuf runbook in the browser', () => {
   const session = useBrowserSession('yubikey-walk');

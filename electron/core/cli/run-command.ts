@@ -25,6 +25,11 @@ export interface RunOptions {
   outDir: string;
   isRehearsal: boolean;
   acknowledgeInterruption: boolean;
+  /**
+   * The folder that stands in for the removable medium: backups are read from it and exports
+   * stay in it. Without it, a medium inside the work folder, removed at END.
+   */
+  mediumDir?: string;
   /** Observer for crash tests: sees the core before the ceremony runs. */
   onCore?: (core: VigilCore) => void;
 }
@@ -80,10 +85,11 @@ function wipe(credentials: RunbookCredentials): void {
 async function walk(
   core: VigilCore,
   answers: RehearsalAnswers,
-  mediaTargetId: string,
+  medium: { targetId: string; dir: string },
   options: RunOptions,
   log: (line: string) => void,
 ): Promise<RunbookCeremony> {
+  const { targetId: mediaTargetId, dir: mediaDir } = medium;
   const engine = core.runbooks;
   for (let guard = 0; guard < 10_000; guard++) {
     const ceremony = (await engine.state()).ceremony;
@@ -130,7 +136,12 @@ async function walk(
       if (answer === undefined) {
         throw new RunStop(2, `the answers file has no value for input ${step.collect.id}`);
       }
-      const value = typeof answer === 'string' ? answer : rehearsalSerial(core, ceremony.device);
+      const value =
+        typeof answer === 'string'
+          ? answer
+          : 'fromDevice' in answer
+            ? rehearsalSerial(core, ceremony.device)
+            : newestBackup(mediaDir, answer.fromMedium);
       await engine.confirm(who, value);
       log(`step ${step.number}: ${step.collect.id} = ${value}`);
     } else {
@@ -149,6 +160,29 @@ function rehearsalSerial(core: VigilCore, device: { serial: string } | null): st
   if (device) return device.serial;
   const [card, ...others] = core.rehearsalYubiKeys.cards;
   return card && others.length === 0 ? String(card.serial) : '';
+}
+
+const BACKUP_SUFFIX = '.secret-backup.asc';
+
+/**
+ * The newest OpenPGP backup a rehearsal wrote to the medium (export folders end in a UTC time, so
+ * the last name sorts newest): its path inside the medium, or the fingerprint its name carries.
+ */
+function newestBackup(mediaDir: string, what: 'backup-path' | 'backup-fingerprint'): string {
+  const folders = existsSync(mediaDir)
+    ? readdirSync(mediaDir)
+        .filter((name) => name.startsWith('openpgp-secret-'))
+        .sort()
+    : [];
+  for (const folder of folders.reverse()) {
+    const file = readdirSync(join(mediaDir, folder)).find((name) => name.endsWith(BACKUP_SUFFIX));
+    if (file === undefined) continue;
+    return what === 'backup-path' ? `${folder}/${file}` : file.slice(0, -BACKUP_SUFFIX.length);
+  }
+  throw new RunStop(
+    2,
+    'the medium holds no OpenPGP backup; give --medium the folder a rehearsal wrote',
+  );
 }
 
 /** Headless rehearsals still see the device vanish after a reset, for one second, not three. */
@@ -188,9 +222,12 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       throw new RunStop(2, `the answers are for runbook ${answers.runbook}, not ${runbook.id}`);
     }
     const usesYubiHsm = actionsOf(runbook).some((a) => a.startsWith('yubihsm2.'));
-    const usesYubiKey = actionsOf(runbook).some((a) => a.startsWith('yubikeyPiv.'));
+    const usesYubiKey = actionsOf(runbook).some(
+      (a) => a.startsWith('yubikeyPiv.') || a.startsWith('yubikeyOpenpgp.'),
+    );
     const workDir = join(outDir, WORK_FOLDER);
-    const mediaDir = join(workDir, 'media');
+    const mediaDir =
+      options.mediumDir === undefined ? join(workDir, 'media') : resolve(options.mediumDir);
     mkdirSync(mediaDir, { recursive: true, mode: 0o700 });
     core = new VigilCore({
       dataDir: workDir,
@@ -232,7 +269,13 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       }
       await core.runbooks.startFromText(runbookText, answers.participants, true);
     }
-    const ceremony = await walk(core, answers, mediaTarget.id, options, log);
+    const ceremony = await walk(
+      core,
+      answers,
+      { targetId: mediaTarget.id, dir: mediaDir },
+      options,
+      log,
+    );
     const files = readRecordFolder(core.runbooks.recordDir());
     core.close();
     core = null;

@@ -46,7 +46,9 @@ export const USAGE = `Usage:
                                          or Vigil keyholder layout): slot attestations, Yubico
                                          chains, serials, and the keys against TUF root.json
   vigil run <runbook.yaml> --rehearsal --answers <answers.yaml> --out <dir>
-            [--acknowledge-interruption] run a runbook headless on rehearsal devices
+            [--medium <dir>] [--acknowledge-interruption]
+                                         run a runbook headless on rehearsal devices; --medium
+                                         is a folder standing in for the removable medium
   vigil attest <record-dir> --key <witness-private.pem>
                                          add a witness signature to the record's attestation
   vigil --help
@@ -83,6 +85,8 @@ export type CliCommand =
       out: string;
       isRehearsal: boolean;
       acknowledgeInterruption: boolean;
+      /** A folder standing in for the removable medium (it keeps what the ceremony wrote). */
+      medium?: string;
     }
   | { command: 'attest'; path: string; key: string };
 
@@ -102,6 +106,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
         key: { type: 'string' },
         answers: { type: 'string' },
         out: { type: 'string' },
+        medium: { type: 'string' },
         rehearsal: { type: 'boolean', default: false },
         'acknowledge-interruption': { type: 'boolean', default: false },
         'require-attestation': { type: 'boolean', default: false },
@@ -125,6 +130,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       'key',
       'answers',
       'out',
+      'medium',
       'rehearsal',
       'acknowledge-interruption',
       'require-attestation',
@@ -154,7 +160,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       };
     case 'run':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('run takes exactly one runbook file');
-      allowOnly('run', ['answers', 'out', 'rehearsal', 'acknowledge-interruption']);
+      allowOnly('run', ['answers', 'out', 'medium', 'rehearsal', 'acknowledge-interruption']);
       if (!v.answers) throw new UsageError('run needs --answers <answers.yaml>');
       if (!v.out) throw new UsageError('run needs --out <dir>');
       return {
@@ -164,6 +170,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
         out: v.out,
         isRehearsal: v.rehearsal,
         acknowledgeInterruption: v['acknowledge-interruption'],
+        ...(v.medium === undefined ? {} : { medium: v.medium }),
       };
     case 'attest':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('attest takes exactly one folder');
@@ -463,6 +470,7 @@ export async function runCli(
           outDir: command.out,
           isRehearsal: command.isRehearsal,
           acknowledgeInterruption: command.acknowledgeInterruption,
+          ...(command.medium === undefined ? {} : { mediumDir: command.medium }),
         });
         const [last, ...before] = [...outcome.lines].reverse();
         for (const line of before.reverse()) out(line);

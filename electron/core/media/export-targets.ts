@@ -1,7 +1,8 @@
 // The media a ceremony can write to: removable drives from lsblk and folders the operator picked
 // in main's dialog. The wizard, the runbook engine and the record export all go through here.
-import { accessSync, constants, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import type { ExportReport, ExportTarget } from '../../../shared/model/media.ts';
 import { VigilError } from '../errors.ts';
 import type { Journal } from '../journal/journal.ts';
@@ -109,6 +110,41 @@ export class ExportTargets {
       isVerified: true,
       canEject: target.kind === 'removable-drive',
     };
+  }
+
+  /**
+   * A file the ceremony reads from a medium (an encrypted key backup, someone's public key): a
+   * relative path inside the medium, a regular file, no symlink out of it, at most `maxBytes`.
+   */
+  async readFile(targetId: string, path: string, maxBytes: number): Promise<Uint8Array> {
+    const target = await this.resolve(targetId);
+    const cleaned = normalize(path.trim());
+    if (cleaned === '' || isAbsolute(cleaned) || cleaned.split(sep).includes('..')) {
+      throw new VigilError('media-not-found', `"${path}" is not a path inside the medium.`);
+    }
+    const full = join(target.mountPoint, cleaned);
+    let bytes: Uint8Array;
+    try {
+      const root = realpathSync(target.mountPoint);
+      const inside = relative(root, realpathSync(full));
+      if (inside.startsWith('..') || isAbsolute(inside) || !lstatSync(full).isFile()) {
+        throw new VigilError('media-not-found', `${cleaned} is not a file on the medium.`);
+      }
+      if (statSync(full).size > maxBytes) {
+        throw new VigilError('media-io-error', `${cleaned} is larger than ${maxBytes} bytes.`);
+      }
+      bytes = new Uint8Array(readFileSync(full));
+    } catch (error) {
+      if (error instanceof VigilError) throw error;
+      throw new VigilError('media-not-found', `${cleaned} cannot be read from the medium.`);
+    }
+    this.#deps.journal.append('media.fileRead', {
+      targetId,
+      path: cleaned,
+      sizeBytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    });
+    return bytes;
   }
 
   async eject(targetId: string): Promise<{ isEjected: boolean; advice: string }> {

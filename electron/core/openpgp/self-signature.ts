@@ -2,6 +2,7 @@
 // openpgp.js's own generateKey always marks the primary certify+sign and has no
 // authentication subkeys, so Vigil signs these packets itself.
 import * as openpgp from 'openpgp';
+import { OpenPgpError } from './errors.ts';
 
 export type AnySecretKeyPacket = openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket;
 
@@ -49,7 +50,7 @@ export async function makeSignature(
   date: Date,
   fields: SignatureFields,
 ): Promise<openpgp.SignaturePacket> {
-  if (!signer.isDecrypted()) throw new Error('the signing key must be decrypted');
+  if (!signer.isDecrypted()) throw new OpenPgpError('key-stub', 'the signing key must be unlocked');
   const sig = new openpgp.SignaturePacket();
   sig.signatureType = signatureType;
   sig.publicKeyAlgorithm = signer.algorithm;
@@ -80,16 +81,29 @@ export async function makeSignature(
 /** Subkey binding signature; signing-capable subkeys also get the primary-key binding back-signature. */
 export async function bindingSignature(
   primary: openpgp.SecretKeyPacket,
-  subkey: openpgp.SecretSubkeyPacket,
+  subkey: openpgp.SecretSubkeyPacket | openpgp.PublicSubkeyPacket,
   keyFlags: number,
   expiresAt: Date | null,
   date: Date,
 ): Promise<openpgp.SignaturePacket> {
   const data = { key: primary, bind: subkey };
-  const embeddedSignature =
-    (keyFlags & KEY_FLAGS.sign) !== 0
-      ? await makeSignature(subkey, openpgp.enums.signature.keyBinding, data, date, {})
-      : undefined;
+  let embeddedSignature: openpgp.SignaturePacket | undefined;
+  if ((keyFlags & KEY_FLAGS.sign) !== 0) {
+    // Only a signing subkey signs anything here: the 0x19 back-signature proves it agrees.
+    if (!(subkey instanceof openpgp.SecretSubkeyPacket) || subkey.isDummy()) {
+      throw new OpenPgpError(
+        'key-stub',
+        'a signing subkey needs its secret for the back-signature',
+      );
+    }
+    embeddedSignature = await makeSignature(
+      subkey,
+      openpgp.enums.signature.keyBinding,
+      data,
+      date,
+      {},
+    );
+  }
   return makeSignature(primary, openpgp.enums.signature.subkeyBinding, data, date, {
     keyFlags,
     keyExpirationTime: secondsAfterCreation(subkey, expiresAt),
@@ -103,7 +117,9 @@ export function secondsAfterCreation(
 ): number | undefined {
   if (expiresAt === null) return undefined;
   const seconds = Math.floor((expiresAt.getTime() - packet.created.getTime()) / 1000);
-  if (seconds <= 0) throw new RangeError('expiry must be after the key creation time');
+  if (seconds <= 0) {
+    throw new OpenPgpError('expiry-invalid', 'an expiry must be after the key creation time');
+  }
   return seconds;
 }
 

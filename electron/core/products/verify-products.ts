@@ -20,6 +20,8 @@ import {
 import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout.ts';
 import { YUBIHSM_MANIFEST_KIND } from './yubihsm-products.ts';
 import { YUBIKEY_MANIFEST_KIND, keyFolderOf } from './yubikey-products.ts';
+import { OPENPGP_MANIFEST_KIND } from './openpgp-products.ts';
+import { publicKeyFacts } from '../../formats/openpgp-packets.ts';
 import {
   loadPivTrust,
   verifyPivAttestation,
@@ -110,6 +112,7 @@ export const productCheckers: Record<
   [MANIFEST_KIND]: checkTokenProvisioning,
   [YUBIHSM_MANIFEST_KIND]: checkYubiHsmProvisioning,
   [YUBIKEY_MANIFEST_KIND]: checkYubiKeyKeyholders,
+  [OPENPGP_MANIFEST_KIND]: checkOpenPgpKeys,
 };
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -527,6 +530,85 @@ function checkYubiKeyKeyholders(
         : 'production products',
   });
   return { checks, isRehearsal: chainsSay ?? manifest.rehearsal };
+}
+
+const OpenPgpManifest = z.object({
+  v: z.literal(1),
+  kind: z.literal(OPENPGP_MANIFEST_KIND),
+  rehearsal: z.boolean(),
+  ceremonyId: z.string(),
+  keys: z
+    .array(
+      z.object({
+        purpose: z.enum(['primary', 'cycle', 'certified']),
+        fingerprint: z.string().regex(/^[0-9a-f]{40}$/),
+        userIds: z.array(z.string()),
+        file: z.string(),
+      }),
+    )
+    .min(1),
+  statements: z.array(z.object({ file: z.string(), title: z.string() })),
+  files: z.array(z.object({ name: z.string(), sha256: Sha256, sizeBytes: z.number() })),
+});
+
+/**
+ * OpenPGP key products: each key file holds the key the manifest names (fingerprint recomputed from
+ * the key packet), and the ceremony's own keys say REHEARSAL in their User IDs exactly when the
+ * manifest does. Signatures are for gpg or sq to check; the sums and the record cover the bytes.
+ */
+function checkOpenPgpKeys(
+  folder: DeviceFolder,
+  input: unknown,
+): { checks: CheckResult[]; isRehearsal: boolean | null } {
+  const parsed = OpenPgpManifest.safeParse(input);
+  if (!parsed.success) return manifestShapeFailure(parsed.error);
+  const manifest = parsed.data;
+  const checks: CheckResult[] = [checkManifestFiles(folder, manifest.files)];
+  const marked: boolean[] = [];
+  for (const key of manifest.keys) {
+    let detail: string;
+    let isOk = false;
+    try {
+      if (!folder.files.includes(key.file)) throw new Error(`missing: ${key.file}`);
+      const facts = publicKeyFacts(new TextDecoder().decode(folder.read(key.file)));
+      if (facts.fingerprint !== key.fingerprint) {
+        detail = `${key.file} holds ${facts.fingerprint.toUpperCase()}, not ${key.fingerprint.toUpperCase()}`;
+      } else {
+        isOk = true;
+        detail = `${key.purpose} ${key.fingerprint.toUpperCase()}: ${facts.userIds.join('; ')}`;
+        if (key.purpose !== 'certified') {
+          marked.push(facts.userIds.every((u) => u.includes('(REHEARSAL)')));
+        }
+      }
+    } catch (error) {
+      detail = error instanceof Error ? error.message : 'unreadable key';
+    }
+    checks.push({ check: `openpgp-key:${key.fingerprint.slice(-16)}`, isOk, detail });
+  }
+  for (const statement of manifest.statements) {
+    const isSigned =
+      folder.files.includes(statement.file) &&
+      new TextDecoder()
+        .decode(folder.read(statement.file))
+        .startsWith('-----BEGIN PGP SIGNED MESSAGE-----');
+    checks.push({
+      check: `statement:${statement.file}`,
+      isOk: isSigned,
+      detail: isSigned ? `${statement.title}, clearsigned` : `${statement.file} is not clearsigned`,
+    });
+  }
+  const keysSay = marked.every(Boolean) ? true : marked.some(Boolean) ? null : false;
+  const agrees = keysSay === manifest.rehearsal;
+  checks.push({
+    check: 'rehearsal',
+    isOk: agrees,
+    detail: !agrees
+      ? `the manifest says ${manifest.rehearsal ? 'rehearsal' : 'production'}, the User IDs say ${keysSay === true ? 'rehearsal' : keysSay === false ? 'production' : 'both'}`
+      : manifest.rehearsal
+        ? 'REHEARSAL products: not for production use'
+        : 'production products',
+  });
+  return { checks, isRehearsal: keysSay ?? manifest.rehearsal };
 }
 
 function checkKey(folder: DeviceFolder, key: TokenManifest['keys'][number]): [boolean, string] {

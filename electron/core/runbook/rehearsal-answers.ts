@@ -19,6 +19,9 @@ export const RehearsalAnswers = z.strictObject({
         z.string().min(1).max(200),
         // Rehearsal tokens have random serials: "what the device says" stands in for the sheet.
         z.strictObject({ fromDevice: z.literal('serial') }),
+        // A backup written by an earlier rehearsal has a random fingerprint in its name: "the
+        // newest backup on the medium" stands in for what the keyholder reads off its label.
+        z.strictObject({ fromMedium: z.enum(['backup-path', 'backup-fingerprint']) }),
       ]),
     )
     .default({}),
@@ -32,6 +35,10 @@ export const RehearsalAnswers = z.strictObject({
       newAuthPassword: z.string().min(1).max(256).optional(),
       currentPuk: Pin.optional(),
       newPuk: Pin.optional(),
+      passphrase: z.string().min(1).max(1024).optional(),
+      newPassphrase: z.string().min(1).max(1024).optional(),
+      adminPin: Pin.optional(),
+      newAdminPin: Pin.optional(),
     })
     .optional(),
   exceptions: z

@@ -20,6 +20,13 @@ import { yubiHsmActions } from './yubihsm2-actions.ts';
 import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
 import { yubiKeyPivActions } from './yubikey-piv-actions.ts';
+import { yubiKeyOpenPgpActions } from './yubikey-openpgp-actions.ts';
+import type { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
+import {
+  openpgpActions,
+  type OpenPgpKeyRecord,
+  type OpenPgpStatementRecord,
+} from './openpgp-actions.ts';
 
 export type RunbookCredentials = Partial<
   Record<
@@ -34,7 +41,13 @@ export type RunbookCredentials = Partial<
     | 'newAuthPasswordRepeat'
     | 'currentPuk'
     | 'newPuk'
-    | 'newPukRepeat',
+    | 'newPukRepeat'
+    | 'passphrase'
+    | 'newPassphrase'
+    | 'newPassphraseRepeat'
+    | 'adminPin'
+    | 'newAdminPin'
+    | 'newAdminPinRepeat',
     SecretBytes | undefined
   >
 >;
@@ -72,6 +85,16 @@ export interface ActionContext {
   yubikeys: YubiKeySources;
   targets: ExportTargets;
   products: () => { folder: string; files: ProductFile[] };
+  /** The ceremony's OpenPGP secret keys (memory only) and their journalled public records. */
+  openpgp: OpenPgpKeyring;
+  openpgpKeys: readonly OpenPgpKeyRecord[];
+}
+
+/** Subkeys an OpenPGP card received in this ceremony, read back from the card. */
+export interface CardKeysRecord {
+  device: DeviceSummary;
+  keyFingerprint: string;
+  slots: { slot: 'sign' | 'encrypt' | 'authenticate'; fingerprint: string }[];
 }
 
 export type ActionResult =
@@ -84,12 +107,22 @@ export type ActionResult =
   | { kind: 'key-generated'; key: GeneratedKeyRecord }
   | { kind: 'products-exported'; report: ExportReport }
   | { kind: 'label-text'; text: string }
-  | { kind: 'media-ejected'; targetId: string; isEjected: boolean; advice: string };
+  | { kind: 'media-ejected'; targetId: string; isEjected: boolean; advice: string }
+  | {
+      kind: 'openpgp-key';
+      change: 'created' | 'loaded' | 'renewed' | 'rotated' | 'certified';
+      key: OpenPgpKeyRecord;
+      statement?: OpenPgpStatementRecord;
+    }
+  | { kind: 'openpgp-statement'; statement: OpenPgpStatementRecord }
+  | { kind: 'card-keys-moved'; card: CardKeysRecord };
 
 export interface ActionDefinition {
   title: string;
   params: z.ZodType;
   credentials: readonly CredentialRequest[];
+  /** When the credentials depend on the step's parameters (whose key's passphrase). */
+  credentialsFor?: (params: Record<string, unknown>) => readonly CredentialRequest[];
   needsTarget: boolean;
   /** Advice shown when the app stopped while this action was under way. */
   interruptionAdvice: string;
@@ -226,7 +259,7 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
       if (context.targetId === null) {
         throw new VigilError('media-not-found', 'Choose the medium to write to.');
       }
-      if (context.keys.length === 0) {
+      if (context.keys.length === 0 && context.openpgpKeys.length === 0) {
         throw new VigilError('products-incomplete', 'No keys were generated yet.');
       }
       const { folder, files } = context.products();
@@ -273,7 +306,22 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
   },
 };
 
-Object.assign(runbookActions, yubiHsmActions, yubiKeyPivActions);
+Object.assign(
+  runbookActions,
+  yubiHsmActions,
+  yubiKeyPivActions,
+  openpgpActions,
+  yubiKeyOpenPgpActions,
+);
+
+/** The credentials a step of this action asks for, given the runbook's `with`. */
+export function credentialsOf(
+  action: ActionDefinition | undefined,
+  params: Record<string, unknown> | undefined,
+): readonly CredentialRequest[] {
+  if (!action) return [];
+  return action.credentialsFor?.(params ?? {}) ?? action.credentials;
+}
 
 /** The loader's view: action name → parameter schema. */
 export const runbookActionCatalog: ActionCatalog = Object.fromEntries(

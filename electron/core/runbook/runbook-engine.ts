@@ -19,7 +19,10 @@ import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
 import { hexToBytes } from '../../formats/der.ts';
 import { buildYubiHsmProducts } from '../products/yubihsm-products.ts';
 import { buildYubiKeyProducts } from '../products/yubikey-products.ts';
+import { buildOpenPgpProducts } from '../products/openpgp-products.ts';
+import { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
 import { yubiKeyTriesHint } from './yubikey-piv-actions.ts';
+import { openPgpCardTriesHint } from './yubikey-openpgp-actions.ts';
 import type { DeviceRegistry } from '../../devices/registry.ts';
 import { keyIdOf } from '../attestation/dsse-signing.ts';
 import {
@@ -51,6 +54,7 @@ import {
   writeRecordFolder,
 } from './record-store.ts';
 import {
+  credentialsOf,
   runbookActions,
   type ActionDefinition,
   type ActionResult,
@@ -90,6 +94,8 @@ export interface RunbookEngineDeps {
   printTranscript: TranscriptPrinter;
   now?: () => Date;
   onStateChanged?: (state: RunbookState) => void;
+  /** The ceremony's OpenPGP secret keys, memory only; one per engine when not given. */
+  openpgp?: OpenPgpKeyring;
 }
 
 interface CeremonySigner {
@@ -126,9 +132,11 @@ export class RunbookEngine {
   readonly #deps: RunbookEngineDeps;
   #signer: CeremonySigner | null = null;
   readonly #parsed = new Map<string, Runbook>();
+  readonly #openpgp: OpenPgpKeyring;
 
   constructor(deps: RunbookEngineDeps) {
     this.#deps = deps;
+    this.#openpgp = deps.openpgp ?? new OpenPgpKeyring();
   }
 
   #now(): Date {
@@ -364,6 +372,25 @@ export class RunbookEngine {
 
   /** The products, rebuilt from the journalled keys (and, for a YubiHSM, their attestations). */
   #products(p: RunbookProgress): { set: ProductSet; files: ProductFile[] } | null {
+    const lastOpenPgp = p.openpgpKeys.at(-1);
+    if (lastOpenPgp) {
+      const firstOpenPgp = p.openpgpKeys[0] ?? lastOpenPgp;
+      return buildOpenPgpProducts({
+        ceremonyId: p.started.ceremonyId,
+        createdAt: new Date(firstOpenPgp.at),
+        isRehearsal: p.started.isRehearsal,
+        keys: p.openpgpKeys,
+        statements: p.statements,
+        cards: p.cardKeys,
+        // The journalled time of the last change, so the products rebuild byte for byte.
+        now: new Date(
+          p.openpgpKeys
+            .map((k) => k.at)
+            .sort()
+            .at(-1) ?? lastOpenPgp.at,
+        ),
+      });
+    }
     const first = p.keys[0];
     if (!first) return null;
     if (first.holder !== undefined) {
@@ -451,6 +478,8 @@ export class RunbookEngine {
         yubikeys: this.#deps.yubikeys,
         targets: this.#deps.targets,
         products: () => this.#productFiles(p),
+        openpgp: this.#openpgp,
+        openpgpKeys: p.openpgpKeys,
       });
       this.#checkDeviceInputs(p, result);
     } catch (error) {
@@ -535,6 +564,7 @@ export class RunbookEngine {
       this.#now(),
     );
     this.#signer = null;
+    this.#openpgp.forget(p.started.ceremonyId);
     return this.#changed();
   }
 
@@ -559,7 +589,9 @@ export class RunbookEngine {
       this.#now(),
     );
     const done = this.#active();
-    const products = done.keys.length > 0 ? this.#productFiles(done) : null;
+    this.#openpgp.forget(done.started.ceremonyId);
+    const products =
+      done.keys.length > 0 || done.openpgpKeys.length > 0 ? this.#productFiles(done) : null;
     const productFiles = products
       ? products.files.map((f) => ({ name: `${products.folder}/${f.name}`, bytes: f.bytes }))
       : [];
@@ -679,9 +711,12 @@ export class RunbookEngine {
 
   async #pinHint(p: RunbookProgress, step: Step | null): Promise<string | null> {
     if (!step || typeof step.do !== 'object' || !p.device) return null;
-    const credentials = runbookActions[step.do.action]?.credentials ?? [];
+    const credentials = credentialsOf(runbookActions[step.do.action], step.do.with);
     if (credentials.some((c) => c.id === 'authPassword' || c.id === 'newAuthPassword')) {
       return YUBIHSM_PASSWORD_HINT;
+    }
+    if (step.do.action.startsWith('yubikeyOpenpgp.') && credentials.length > 0) {
+      return openPgpCardTriesHint(this.#deps.yubikeys, p.device.serial, credentials);
     }
     if (step.do.action.startsWith('yubikeyPiv.') && credentials.length > 0) {
       return yubiKeyTriesHint(this.#deps.yubikeys, p.device.serial, credentials);
@@ -866,7 +901,7 @@ export class RunbookEngine {
               name: step.do.action,
               title: action.title,
               params: step.do.with ?? {},
-              credentials: [...action.credentials],
+              credentials: [...credentialsOf(action, step.do.with)],
               needsTarget: action.needsTarget,
             }
           : null,

@@ -9,7 +9,8 @@ import type {
   RunbookRole,
 } from '../../../shared/model/runbook.ts';
 import type { JournalEntry } from '../journal/journal.ts';
-import type { ActionResult, GeneratedKeyRecord } from './runbook-actions.ts';
+import type { ActionResult, CardKeysRecord, GeneratedKeyRecord } from './runbook-actions.ts';
+import type { OpenPgpKeyRecord, OpenPgpStatementRecord } from './openpgp-actions.ts';
 import { advance, start, stepAt, type Next, type StepPosition } from './runbook-cursor.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
 
@@ -86,6 +87,10 @@ export interface RunbookProgress {
   device: DeviceSummary | null;
   devices: DeviceSummary[];
   keys: GeneratedKeyRecord[];
+  /** OpenPGP keys, latest version of each (by purpose and fingerprint). */
+  openpgpKeys: OpenPgpKeyRecord[];
+  statements: OpenPgpStatementRecord[];
+  cardKeys: CardKeysRecord[];
   exports: (ExportReport & { at: string })[];
   lastExportTargetId: string | null;
   exceptions: RecordedException[];
@@ -152,6 +157,14 @@ function describeResult(result: ActionResult | undefined): string | null {
       return `label: ${result.text}`;
     case 'media-ejected':
       return result.isEjected ? 'medium unmounted' : result.advice;
+    case 'openpgp-key':
+      return `OpenPGP ${result.key.purpose} key ${result.key.fingerprint.toUpperCase()} ${result.change}${
+        result.statement ? `; ${result.statement.title.toLowerCase()} signed by both keys` : ''
+      }`;
+    case 'openpgp-statement':
+      return `${result.statement.title} signed by ${result.statement.signers.map((s) => s.toUpperCase()).join(', ')}`;
+    case 'card-keys-moved':
+      return `${result.card.slots.length} subkeys moved onto ${result.card.device.model} ${result.card.device.serial} and read back`;
     case undefined:
       return null;
   }
@@ -196,6 +209,9 @@ export function replayRunbook(
     device: null,
     devices: [],
     keys: [],
+    openpgpKeys: [],
+    statements: [],
+    cardKeys: [],
     exports: [],
     lastExportTargetId: null,
     exceptions: [],
@@ -319,6 +335,22 @@ function applyResult(
       break;
     case 'key-generated':
       progress.keys.push(result.key);
+      break;
+    case 'openpgp-key': {
+      const { key } = result;
+      progress.openpgpKeys = progress.openpgpKeys.filter(
+        (k) => !(k.purpose === key.purpose && k.fingerprint === key.fingerprint),
+      );
+      progress.openpgpKeys.push(key);
+      if (result.statement) progress.statements.push(result.statement);
+      break;
+    }
+    case 'openpgp-statement':
+      progress.statements.push(result.statement);
+      break;
+    case 'card-keys-moved':
+      progress.device = result.card.device;
+      progress.cardKeys.push(result.card);
       break;
     case 'products-exported':
       progress.exports.push({ ...result.report, at });

@@ -9,7 +9,7 @@ export const Level = z.enum(['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'])
 export const RunbookInput = z.strictObject({
   id: Id,
   label: z.string().min(1).max(200),
-  kind: z.enum(['text', 'choice', 'serial']),
+  kind: z.enum(['text', 'choice', 'serial', 'fingerprint']),
   choices: z.array(z.string().min(1).max(64)).min(2).max(16).optional(),
   /** Checked later against a device fact, e.g. "the serial on the device equals this one". */
   mustEqual: z.enum(['device.serial']).optional(),
@@ -24,7 +24,18 @@ export const DeviceAction = z.strictObject({
   action: z
     .string()
     .regex(/^[a-z][A-Za-z0-9]*\.[a-z][A-Za-z0-9]*$/, 'actions are family.operation'),
-  with: z.record(z.string(), z.union([z.string().max(200), z.number(), z.boolean()])).optional(),
+  with: z
+    .record(
+      z.string(),
+      z.union([
+        z.string().max(200),
+        z.number(),
+        z.boolean(),
+        // A short list, e.g. the subkey roles to renew.
+        z.array(z.string().max(64)).max(16),
+      ]),
+    )
+    .optional(),
   /** What the people in the room are told; the action's own title is shown when absent. */
   text: z.string().min(1).max(2000).optional(),
 });

@@ -34,10 +34,13 @@ function familyFor(context: ActionContext): DeviceSummary['family'] {
   return context.isRehearsal ? YUBIKEY_PIV_REHEARSAL_FAMILY : YUBIKEY_PIV_FAMILY;
 }
 
-const digitsOf = (serial: string) => serial.replace(/\D/g, '').replace(/^0+(?=\d)/, '');
+export const digitsOf = (serial: string) => serial.replace(/\D/g, '').replace(/^0+(?=\d)/, '');
 
 /** The YubiKey with this serial among all connected ones; others may be plugged in too. */
-async function yubiKeyWithSerial(context: ActionContext, serial: string): Promise<FoundYubiKey> {
+export async function yubiKeyWithSerial(
+  context: ActionContext,
+  serial: string,
+): Promise<FoundYubiKey> {
   const family = familyFor(context);
   const all = await findYubiKeys(context.yubikeys);
   const found = all.find(
@@ -55,7 +58,7 @@ async function yubiKeyWithSerial(context: ActionContext, serial: string): Promis
 }
 
 /** The YubiKey selected earlier in this ceremony, found again by its serial. */
-async function selectedYubiKey(context: ActionContext): Promise<FoundYubiKey> {
+export async function selectedYubiKey(context: ActionContext): Promise<FoundYubiKey> {
   if (!context.device) throw new VigilError('wrong-step', 'No YubiKey was selected earlier.');
   try {
     return await yubiKeyWithSerial(context, context.device.serial);

@@ -5,7 +5,13 @@ import { X509Certificate } from 'node:crypto';
 import type { DeviceFamilyId, DeviceSummary, KeyCurve } from '../../../shared/model/device.ts';
 import { VigilError } from '../../core/errors.ts';
 import { SmartCardError, type PcscContext, type ReaderView } from '../smartcard/transport.ts';
-import { PivSession, firmwareText, pinStateOf, type CredentialState } from './driver.ts';
+import {
+  PivSession,
+  firmwareText,
+  pinStateOf,
+  type ApduChannel,
+  type CredentialState,
+} from './driver.ts';
 import { PivKeyRef, PivSlot, pivKeyAlgorithms, type PivKeyAlgorithm } from './protocol.ts';
 import { InProcessCardChannel } from './transport.ts';
 import { loadPivTrust, type PivTrust } from './attestation.ts';
@@ -81,9 +87,17 @@ export interface YubiKeyConnection {
   close(): Promise<void>;
 }
 
+/** A raw APDU channel to the card (for other applets, such as OpenPGP), and how to let it go. */
+export interface YubiKeyChannel {
+  channel: ApduChannel;
+  close(): Promise<void>;
+}
+
 export interface FoundYubiKey {
   summary: DeviceSummary;
   open(): Promise<YubiKeyConnection>;
+  /** The same card, found the same way, without a PIV session on top. */
+  openChannel(): Promise<YubiKeyChannel>;
 }
 
 export interface YubiKeySources {
@@ -121,6 +135,7 @@ async function pcscYubiKeys(openContext: () => PcscContext): Promise<FoundYubiKe
       found.push({
         summary,
         open: () => openBySerial(openContext, summary.serial),
+        openChannel: () => openBySerial(openContext, summary.serial),
       });
     }
   } finally {
@@ -144,7 +159,7 @@ async function probeReader(context: PcscContext, readerName: string): Promise<De
 async function openBySerial(
   openContext: () => PcscContext,
   serial: string,
-): Promise<YubiKeyConnection> {
+): Promise<YubiKeyConnection & YubiKeyChannel> {
   const context = openContext();
   try {
     for (const reader of (await context.readers()).filter((r) => r.isCardPresent)) {
@@ -154,6 +169,7 @@ async function openBySerial(
       if (session && String(session.serial) === serial) {
         return {
           session,
+          channel,
           close: async () => {
             await channel.disconnect(true);
             context.close();
@@ -178,7 +194,7 @@ const cardQueues = new WeakMap<VirtualCard, Promise<void>>();
 const busyCards = new WeakSet<VirtualCard>();
 const lastSummaries = new WeakMap<VirtualCard, DeviceSummary>();
 
-async function openRehearsalCard(card: VirtualCard): Promise<YubiKeyConnection> {
+async function openRehearsalChannel(card: VirtualCard): Promise<YubiKeyChannel> {
   let release = () => {};
   const turn = new Promise<void>((resolve) => (release = resolve));
   const before = cardQueues.get(card) ?? Promise.resolve();
@@ -195,10 +211,15 @@ async function openRehearsalCard(card: VirtualCard): Promise<YubiKeyConnection> 
     release();
     return Promise.resolve();
   };
+  return { channel: new InProcessCardChannel(card), close: done };
+}
+
+async function openRehearsalCard(card: VirtualCard): Promise<YubiKeyConnection> {
+  const connection = await openRehearsalChannel(card);
   try {
-    return { session: await PivSession.open(new InProcessCardChannel(card)), close: done };
+    return { session: await PivSession.open(connection.channel), close: () => connection.close() };
   } catch (error) {
-    await done();
+    await connection.close();
     throw error;
   }
 }
@@ -221,7 +242,12 @@ export async function findYubiKeys(sources: YubiKeySources): Promise<FoundYubiKe
   const found: FoundYubiKey[] = [];
   for (const card of sources.rehearsal.cards) {
     const summary = await rehearsalSummary(card);
-    if (summary) found.push({ summary, open: () => openRehearsalCard(card) });
+    if (summary)
+      found.push({
+        summary,
+        open: () => openRehearsalCard(card),
+        openChannel: () => openRehearsalChannel(card),
+      });
   }
   if (sources.pcsc !== null) found.push(...(await pcscYubiKeys(sources.pcsc)));
   return found;

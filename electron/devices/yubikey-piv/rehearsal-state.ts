@@ -19,6 +19,12 @@ import {
   type ManagementKey,
   type SlotKey,
 } from './rehearsal-keys.ts';
+import {
+  SavedOpenPgpState,
+  openPgpStateFromJson,
+  openPgpStateToJson,
+  type OpenPgpAppletState,
+} from '../yubikey-openpgp/rehearsal-openpgp-state.ts';
 
 export type Firmware = readonly [number, number, number];
 
@@ -59,6 +65,8 @@ export interface PivCardState {
   keys: Map<number, SlotKey>;
   /** Data objects by id, each the value inside its `53` wrapper. */
   objects: Map<number, Uint8Array>;
+  /** The OpenPGP applet; absent in cards saved before it existed, made at its first SELECT. */
+  openpgp?: OpenPgpAppletState;
 }
 
 export const PIN_BLOCK_LENGTH = 8;
@@ -131,6 +139,7 @@ const SavedState = z.strictObject({
     }),
   ),
   objects: z.array(z.strictObject({ id: z.number().int(), value: Hex })),
+  openpgp: SavedOpenPgpState.optional(),
 });
 type SavedState = z.infer<typeof SavedState>;
 
@@ -169,6 +178,7 @@ export function encodeSavedState(state: PivCardState): string {
       origin: key.origin,
     })),
     objects: [...state.objects].map(([id, value]) => ({ id, value: bytesToHex(value) })),
+    ...(state.openpgp ? { openpgp: openPgpStateToJson(state.openpgp) } : {}),
   };
   return JSON.stringify(saved);
 }
@@ -206,5 +216,6 @@ export function decodeSavedState(text: string): PivCardState {
     },
     keys,
     objects: new Map(saved.objects.map((o) => [o.id, hexToBytes(o.value)])),
+    ...(saved.openpgp ? { openpgp: openPgpStateFromJson(saved.openpgp) } : {}),
   };
 }

@@ -3,9 +3,18 @@
 // firmware, form factor, capabilities) and the OTP application (serial), so ykman,
 // yubico-piv-tool and ykcs11 take it for a YubiKey. Its attestations end at the published
 // rehearsal CA in resources/rehearsal, which production verification rejects: the card is a
-// rehearsal device and cannot be made to look otherwise.
+// rehearsal device and cannot be made to look otherwise. It also carries the OpenPGP applet
+// (../yubikey-openpgp/rehearsal-openpgp.ts) that GnuPG's scdaemon uses.
 import { existsSync, readFileSync } from 'node:fs';
 import { replaceFileDurably } from '../../core/durable-files.ts';
+import { OPENPGP_AID } from '../yubikey-openpgp/protocol.ts';
+import {
+  answerOpenPgpCommand,
+  newOpenPgpSession,
+  selectOpenPgpAnswer,
+  type OpenPgpSession,
+} from '../yubikey-openpgp/rehearsal-openpgp.ts';
+import { defaultOpenPgpState } from '../yubikey-openpgp/rehearsal-openpgp-state.ts';
 import { SW, encodeResponse } from '../smartcard/apdu.ts';
 import type { VirtualCard } from '../smartcard/vpcd-card.ts';
 import {
@@ -67,7 +76,7 @@ export interface RehearsalYubiKeyOptions {
   ca?: RehearsalPivCa;
 }
 
-type Application = 'piv' | 'management' | 'otp' | null;
+type Application = 'piv' | 'openpgp' | 'management' | 'otp' | null;
 
 /** The largest answer sent at once; the rest follows with 61xx and GET RESPONSE. */
 const MAX_ANSWER_CHUNK = 256;
@@ -92,6 +101,7 @@ export class RehearsalYubiKey implements VirtualCard {
   #savedText = '';
   #application: Application = null;
   #session: PivSession = newPivSession();
+  #openPgpSession: OpenPgpSession = newOpenPgpSession();
   #chain: CardCommand | null = null;
   #pendingAnswer: Uint8Array | null = null;
 
@@ -146,6 +156,7 @@ export class RehearsalYubiKey implements VirtualCard {
   reset(): void {
     this.#application = null;
     this.#session = newPivSession();
+    this.#openPgpSession = newOpenPgpSession();
     this.#chain = null;
     this.#pendingAnswer = null;
   }
@@ -225,6 +236,14 @@ export class RehearsalYubiKey implements VirtualCard {
         command,
       );
     }
+    if (this.#application === 'openpgp') {
+      const { serial, firmware } = this.#state;
+      this.#state.openpgp ??= defaultOpenPgpState();
+      return answerOpenPgpCommand(
+        { state: this.#state.openpgp, session: this.#openPgpSession, serial, firmware },
+        command,
+      );
+    }
     if (this.#application === 'management') return answerManagementCommand(this.#state, command);
     if (this.#application === 'otp') return answerOtpCommand(this.#state, command);
     return status(SW.insNotSupported);
@@ -236,6 +255,13 @@ export class RehearsalYubiKey implements VirtualCard {
       // SECURITY: selecting PIV again starts over: no PIN or management key carried across.
       this.#session = newPivSession();
       return { data: PIV_SELECT_ANSWER, sw: SW.ok };
+    }
+    if (isPrefixOf(aid, OPENPGP_AID)) {
+      this.#application = 'openpgp';
+      // SECURITY: selecting OpenPGP again starts over: no PW1/PW3 carried across.
+      this.#openPgpSession = newOpenPgpSession();
+      this.#state.openpgp ??= defaultOpenPgpState();
+      return selectOpenPgpAnswer(this.#state.openpgp);
     }
     if (isPrefixOf(aid, MANAGEMENT_AID)) {
       this.#application = 'management';

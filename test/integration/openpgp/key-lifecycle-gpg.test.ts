@@ -13,10 +13,13 @@ import {
   revocationCertificate,
   secretSubkeysOnly,
 } from '../../../electron/core/openpgp/index.ts';
+import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { GnupgHome, type ColonKey } from './gnupg-home.ts';
 
 const run = promisify(execFile);
-const PASSPHRASE = 'correct horse battery staple';
+// gpg reads the text; Vigil's functions take it as SecretBytes, as the ceremony holds it.
+const PASSPHRASE_TEXT = 'correct horse battery staple';
+const PASSPHRASE = SecretBytes.fromText(PASSPHRASE_TEXT);
 const DAY = 24 * 60 * 60;
 const YEAR = 365 * DAY;
 // Whole seconds, so expiry arithmetic matches gpg's integer timestamps exactly.
@@ -91,7 +94,7 @@ describe('OpenPGP key lifecycle against GnuPG', () => {
     const backup = encryptedBackup(key);
     assert.match(backup, /^-----BEGIN PGP PRIVATE KEY BLOCK-----/);
     await withHome(async (home) => {
-      await home.import(backup, PASSPHRASE);
+      await home.import(backup, PASSPHRASE_TEXT);
       const secrets = await home.listKeys(true);
       const primary = only(secrets, 'sec');
       assert.notEqual(primary.token, '#');
@@ -99,30 +102,30 @@ describe('OpenPGP key lifecycle against GnuPG', () => {
       const signing = subkeyWith(secrets, 'ssb', 's');
       // The wrong passphrase first: gpg-agent caches a passphrase once it has worked.
       await assert.rejects(home.signAndVerify(signing.fingerprint, 'wrong passphrase'));
-      const status = await home.signAndVerify(signing.fingerprint, PASSPHRASE);
+      const status = await home.signAndVerify(signing.fingerprint, PASSPHRASE_TEXT);
       assert.match(status, new RegExp(`^\\[GNUPG:\\] VALIDSIG ${signing.fingerprint} `, 'm'));
     });
   });
 
   it('refuses to back up an unprotected key', async () => {
-    const unlocked = await openpgp.decryptKey({ privateKey: key, passphrase: PASSPHRASE });
+    const unlocked = await openpgp.decryptKey({ privateKey: key, passphrase: PASSPHRASE_TEXT });
     assert.throws(() => encryptedBackup(unlocked), /passphrase-protected/);
   });
 
   it('exports secret subkeys only: gpg lists sec# and can still sign with the subkey', async () => {
     const subkeys = await secretSubkeysOnly(key, PASSPHRASE);
     await withHome(async (home) => {
-      await home.import(subkeys, PASSPHRASE);
+      await home.import(subkeys, PASSPHRASE_TEXT);
       const secrets = await home.listKeys(true);
       assert.equal(only(secrets, 'sec').token, '#');
       const ssb = secrets.filter((k) => k.type === 'ssb');
       assert.deepEqual(ssb.map((k) => k.capabilities).sort(), ['a', 'e', 's']);
       assert.ok(ssb.every((k) => k.token !== '#'));
       const signing = subkeyWith(secrets, 'ssb', 's');
-      const status = await home.signAndVerify(signing.fingerprint, PASSPHRASE);
+      const status = await home.signAndVerify(signing.fingerprint, PASSPHRASE_TEXT);
       assert.match(status, new RegExp(`^\\[GNUPG:\\] VALIDSIG ${signing.fingerprint} `, 'm'));
     });
-    await assert.rejects(secretSubkeysOnly(key, 'wrong passphrase'));
+    await assert.rejects(secretSubkeysOnly(key, SecretBytes.fromText('wrong passphrase')));
   });
 
   it('makes a revocation certificate whose import revokes the key in gpg', async () => {
@@ -182,8 +185,8 @@ describe('OpenPGP key lifecycle against GnuPG', () => {
       assert.equal(only(keys, 'pub').expires, null);
     });
     await withHome(async (home) => {
-      await home.import(encryptedBackup(renewed), PASSPHRASE);
-      const status = await home.signAndVerify(signing.getFingerprint(), PASSPHRASE);
+      await home.import(encryptedBackup(renewed), PASSPHRASE_TEXT);
+      const status = await home.signAndVerify(signing.getFingerprint(), PASSPHRASE_TEXT);
       assert.match(status, /^\[GNUPG:\] VALIDSIG /m);
     });
     await assert.rejects(

@@ -175,7 +175,7 @@ describe('rehearsal YubiKey: selecting applications and framing', () => {
   it('refuses unknown applications, instructions, classes and lengths with their status words', async () => {
     const card = await RehearsalYubiKey.create({ serial: SERIAL, ca });
     assert.equal((await send(card, '00fd0000')).sw, 0x6d00, 'nothing selected yet');
-    assert.equal((await send(card, '00a4040006d27600012401')).sw, 0x6a82, 'no OpenPGP applet');
+    assert.equal((await send(card, '00a4040007a0000005272101')).sw, 0x6a82, 'no OATH applet');
     await send(card, '00a4040005a000000308');
     assert.equal((await send(card, '00e2000000')).sw, 0x6d00);
     assert.equal((await send(card, '80fd0000')).sw, 0x6e00);

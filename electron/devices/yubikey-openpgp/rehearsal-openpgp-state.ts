@@ -1,0 +1,189 @@
+// What the rehearsal YubiKey's OpenPGP applet keeps: PW1/RC/PW3 counters, slot keys (raw bytes:
+// Ed25519 seed, X25519 scalar in native little-endian order, EC scalar), the DOs GnuPG and ykman
+// write, the signature counter, and its factory defaults; plus the JSON part it is saved as
+// inside the card's saved state. Security status per connection is not here.
+import { z } from 'zod';
+import { bytesToHex, hexToBytes } from '../../formats/der.ts';
+import {
+  DEFAULT_ADMIN_PIN,
+  DEFAULT_USER_PIN,
+  cardAlgorithmNames,
+  cardSlotNames,
+  encodeRsaAttributes,
+  type CardAlgorithm,
+  type CardSlot,
+} from './protocol.ts';
+
+export interface OpenPgpPinCounter {
+  /** null: not set (the resetting code of a new card). */
+  value: Uint8Array | null;
+  total: number;
+  remaining: number;
+}
+
+export interface OpenPgpSlotKey {
+  algorithm: CardAlgorithm;
+  secret: Uint8Array;
+  origin: 'generated' | 'imported';
+}
+
+export interface OpenPgpAppletState {
+  userPin: OpenPgpPinCounter;
+  resettingCode: OpenPgpPinCounter;
+  adminPin: OpenPgpPinCounter;
+  userPinValidForSeveralSignatures: boolean;
+  /** C1–C3 values as written. */
+  attributes: Record<CardSlot, Uint8Array>;
+  keys: Partial<Record<CardSlot, OpenPgpSlotKey>>;
+  fingerprints: Record<CardSlot, Uint8Array>;
+  caFingerprints: Record<CardSlot, Uint8Array>;
+  generationTimes: Record<CardSlot, number>;
+  /** UIF first byte per slot (00 off … 04 cached-fixed). */
+  touch: Record<CardSlot, number>;
+  signatureCounter: number;
+  name: Uint8Array;
+  language: Uint8Array;
+  sex: number;
+  url: Uint8Array;
+  loginData: Uint8Array;
+  isTerminated: boolean;
+}
+
+const encoder = new TextEncoder();
+
+function perSlot<T>(make: (slot: CardSlot) => T): Record<CardSlot, T> {
+  return { sign: make('sign'), encrypt: make('encrypt'), authenticate: make('authenticate') };
+}
+
+/** A YubiKey 5's applet after reset: RSA-2048 attributes, no keys, PINs 123456/12345678. */
+export function defaultOpenPgpState(): OpenPgpAppletState {
+  return {
+    userPin: { value: encoder.encode(DEFAULT_USER_PIN), total: 3, remaining: 3 },
+    resettingCode: { value: null, total: 3, remaining: 0 },
+    adminPin: { value: encoder.encode(DEFAULT_ADMIN_PIN), total: 3, remaining: 3 },
+    userPinValidForSeveralSignatures: false,
+    attributes: perSlot(() => encodeRsaAttributes(2048)),
+    keys: {},
+    fingerprints: perSlot(() => new Uint8Array(20)),
+    caFingerprints: perSlot(() => new Uint8Array(20)),
+    generationTimes: perSlot(() => 0),
+    touch: perSlot(() => 0),
+    signatureCounter: 0,
+    name: new Uint8Array(0),
+    language: new Uint8Array(0),
+    sex: 0x39, // "not announced" (ISO 5218 '9')
+    url: new Uint8Array(0),
+    loginData: new Uint8Array(0),
+    isTerminated: false,
+  };
+}
+
+const Hex = z.string().regex(/^(?:[0-9a-f]{2})*$/);
+const Counter = z.strictObject({
+  value: Hex.nullable(),
+  total: z.number().int().min(0).max(255),
+  remaining: z.number().int().min(0).max(255),
+});
+const PerSlotHex = z.strictObject({ sign: Hex, encrypt: Hex, authenticate: Hex });
+const PerSlotNumber = z.strictObject({
+  sign: z.number().int(),
+  encrypt: z.number().int(),
+  authenticate: z.number().int(),
+});
+const SlotKey = z.strictObject({
+  slot: z.enum(cardSlotNames as [CardSlot, ...CardSlot[]]),
+  algorithm: z.enum(cardAlgorithmNames as [CardAlgorithm, ...CardAlgorithm[]]),
+  secret: Hex,
+  origin: z.enum(['generated', 'imported']),
+});
+
+export const SavedOpenPgpState = z.strictObject({
+  userPin: Counter,
+  resettingCode: Counter,
+  adminPin: Counter,
+  userPinValidForSeveralSignatures: z.boolean(),
+  attributes: PerSlotHex,
+  keys: z.array(SlotKey),
+  fingerprints: PerSlotHex,
+  caFingerprints: PerSlotHex,
+  generationTimes: PerSlotNumber,
+  touch: PerSlotNumber,
+  signatureCounter: z.number().int().min(0),
+  name: Hex,
+  language: Hex,
+  sex: z.number().int(),
+  url: Hex,
+  loginData: Hex,
+  isTerminated: z.boolean(),
+});
+export type SavedOpenPgpState = z.infer<typeof SavedOpenPgpState>;
+
+const counterToJson = (c: OpenPgpPinCounter) => ({
+  value: c.value === null ? null : bytesToHex(c.value),
+  total: c.total,
+  remaining: c.remaining,
+});
+const counterFromJson = (c: SavedOpenPgpState['userPin']): OpenPgpPinCounter => ({
+  value: c.value === null ? null : hexToBytes(c.value),
+  total: c.total,
+  remaining: c.remaining,
+});
+
+/** The saved form; a rehearsal card's secrets are rehearsal secrets, in a 0600 file. */
+export function openPgpStateToJson(state: OpenPgpAppletState): SavedOpenPgpState {
+  return {
+    userPin: counterToJson(state.userPin),
+    resettingCode: counterToJson(state.resettingCode),
+    adminPin: counterToJson(state.adminPin),
+    userPinValidForSeveralSignatures: state.userPinValidForSeveralSignatures,
+    attributes: perSlot((s) => bytesToHex(state.attributes[s])),
+    keys: cardSlotNames.flatMap((slot) => {
+      const key = state.keys[slot];
+      return key
+        ? [{ slot, algorithm: key.algorithm, secret: bytesToHex(key.secret), origin: key.origin }]
+        : [];
+    }),
+    fingerprints: perSlot((s) => bytesToHex(state.fingerprints[s])),
+    caFingerprints: perSlot((s) => bytesToHex(state.caFingerprints[s])),
+    generationTimes: { ...state.generationTimes },
+    touch: { ...state.touch },
+    signatureCounter: state.signatureCounter,
+    name: bytesToHex(state.name),
+    language: bytesToHex(state.language),
+    sex: state.sex,
+    url: bytesToHex(state.url),
+    loginData: bytesToHex(state.loginData),
+    isTerminated: state.isTerminated,
+  };
+}
+
+export function openPgpStateFromJson(value: unknown): OpenPgpAppletState {
+  const saved = SavedOpenPgpState.parse(value);
+  const keys: Partial<Record<CardSlot, OpenPgpSlotKey>> = {};
+  for (const key of saved.keys) {
+    keys[key.slot] = {
+      algorithm: key.algorithm,
+      secret: hexToBytes(key.secret),
+      origin: key.origin,
+    };
+  }
+  return {
+    userPin: counterFromJson(saved.userPin),
+    resettingCode: counterFromJson(saved.resettingCode),
+    adminPin: counterFromJson(saved.adminPin),
+    userPinValidForSeveralSignatures: saved.userPinValidForSeveralSignatures,
+    attributes: perSlot((s) => hexToBytes(saved.attributes[s])),
+    keys,
+    fingerprints: perSlot((s) => hexToBytes(saved.fingerprints[s])),
+    caFingerprints: perSlot((s) => hexToBytes(saved.caFingerprints[s])),
+    generationTimes: { ...saved.generationTimes },
+    touch: { ...saved.touch },
+    signatureCounter: saved.signatureCounter,
+    name: hexToBytes(saved.name),
+    language: hexToBytes(saved.language),
+    sex: saved.sex,
+    url: hexToBytes(saved.url),
+    loginData: hexToBytes(saved.loginData),
+    isTerminated: saved.isTerminated,
+  };
+}
