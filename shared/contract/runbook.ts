@@ -1,4 +1,5 @@
 import { call, event, NoArgs, secret, z } from './schema-kit.ts';
+import { openpgpErrorCodes } from './error-codes.ts';
 import { ExportReport, ExportTargetId } from '../model/media.ts';
 import { Participant, RunbookRole, RunbookState } from '../model/runbook.ts';
 
@@ -41,13 +42,7 @@ const deviceActionErrors = [
   'read-back-mismatch',
   'media-io-error',
   'eject-failed',
-  'key-not-in-memory',
-  'key-unreadable',
-  'passphrase-incorrect',
-  'passphrase-mismatch',
-  'passphrase-too-short',
-  'fingerprint-mismatch',
-  'subkey-unknown',
+  ...openpgpErrorCodes,
 ] as const;
 
 // The last step of a runbook also writes the record, whose PDF Chromium renders.

@@ -42,7 +42,11 @@ describe('walking the gpg-offline-primary runbook in the browser', () => {
     await confirmStep(page);
     await answerInput(page, 'Kai Keyholder <kai@example.org>');
     await choose(page, 'ed25519');
+    await confirmStep(page);
     assert.equal(await action(page), 'openpgp.createPrimaryKey');
+    // The backup is written in the same step: the secret medium is chosen first.
+    await page.getByTestId('runbook-pick-folder').click();
+    await page.locator('[data-testid^="runbook-target-folder:"]').first().check();
     const fill = async (first: string, again: string) => {
       await page.getByTestId('cred-newPassphrase').fill(first);
       await page.getByTestId('cred-newPassphrase-repeat').fill(again);
@@ -66,9 +70,21 @@ describe('walking the gpg-offline-primary runbook in the browser', () => {
     assert.equal(await key.locator('[data-testid^="openpgp-subkey-"]').count(), 3);
   });
 
-  it('writes the secret medium after the passphrase is typed again', async () => {
+  it('wrote the backup with the key, and writes a second copy once the passphrase is right', async () => {
     const { page } = session;
+    const secretFolders = () =>
+      readdirSync(session.exportDir).filter((n) => n.startsWith('openpgp-secret-'));
+    const [first] = secretFolders();
+    assert.ok(first);
+    assert.ok(
+      readdirSync(join(session.exportDir, first)).includes(
+        `${shownFingerprint.toUpperCase()}.secret-backup.asc`,
+      ),
+    );
     await confirmStep(page);
+    await perform(page);
+    await confirmStep(page);
+    await choose(page, 'yes');
     await confirmStep(page);
     assert.equal(await action(page), 'openpgp.exportSecrets');
     await page.getByTestId('runbook-pick-folder').click();
@@ -78,14 +94,7 @@ describe('walking the gpg-offline-primary runbook in the browser', () => {
     await page.getByTestId('cred-passphrase').fill(PASSPHRASE);
     await perform(page);
     await perform(page);
-    await confirmStep(page);
-    const secret = readdirSync(session.exportDir).find((n) => n.startsWith('openpgp-secret-'));
-    assert.ok(secret);
-    assert.ok(
-      readdirSync(join(session.exportDir, secret)).includes(
-        `${shownFingerprint.toUpperCase()}.secret-backup.asc`,
-      ),
-    );
+    assert.equal(secretFolders().length, 2);
   });
 
   it('picks the YubiKey by serial, resets it, and sets PINs with tries left shown', async () => {

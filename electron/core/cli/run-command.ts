@@ -165,14 +165,15 @@ function rehearsalSerial(core: VigilCore, device: { serial: string } | null): st
 const BACKUP_SUFFIX = '.secret-backup.asc';
 
 /**
- * The newest OpenPGP backup a rehearsal wrote to the medium (export folders end in a UTC time, so
- * the last name sorts newest): its path inside the medium, or the fingerprint its name carries.
+ * The newest OpenPGP backup a rehearsal wrote to the medium (export folders end in their UTC
+ * write time): its path inside the medium, or the fingerprint its name carries.
  */
 function newestBackup(mediaDir: string, what: 'backup-path' | 'backup-fingerprint'): string {
+  const writtenAt = (folder: string) => folder.slice(folder.lastIndexOf('-') + 1);
   const folders = existsSync(mediaDir)
     ? readdirSync(mediaDir)
         .filter((name) => name.startsWith('openpgp-secret-'))
-        .sort()
+        .sort((a, b) => writtenAt(a).localeCompare(writtenAt(b)))
     : [];
   for (const folder of folders.reverse()) {
     const file = readdirSync(join(mediaDir, folder)).find((name) => name.endsWith(BACKUP_SUFFIX));

@@ -1,8 +1,10 @@
 // Runbook actions of the OpenPGP family: the offline primary key and its subkeys, created, backed up,
 // loaded back, renewed, rotated, succeeded by a cycle key (OpenStack), and used to certify another
 // person's key. Secret keys stay in the ceremony's memory keyring; the journal gets public keys only.
+import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { z } from 'zod';
+import type { ExportReport } from '../../../shared/model/media.ts';
 import type { CredentialRequest } from '../../../shared/model/runbook.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import {
@@ -28,6 +30,8 @@ import {
 } from '../openpgp/index.ts';
 import type { VigilErrorCode } from '../../../shared/contract/error-codes.ts';
 import { VigilError } from '../errors.ts';
+import { needCredential } from './credentials.ts';
+import type { HeldOpenPgpKey } from '../ceremony/openpgp-keyring.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { ActionContext, ActionDefinition, RunbookCredentials } from './runbook-actions.ts';
 
@@ -50,6 +54,15 @@ export interface OpenPgpKeyRecord {
   at: string;
 }
 
+/** Where this ceremony wrote (or read) a key's encrypted backup: enough to reload it after a restart. */
+export interface OpenPgpBackupRecord {
+  fingerprint: string;
+  targetId: string;
+  /** Inside the medium. */
+  path: string;
+  sha256: string;
+}
+
 /** A clearsigned text the ceremony produced (transition statement, test message). */
 export interface OpenPgpStatementRecord {
   file: string;
@@ -63,20 +76,10 @@ const Algorithm = z.enum(['ed25519', 'rsa4096', 'nistp256', 'nistp384']);
 const Days = z.number().int().min(0).max(36_500);
 const OwnKey = z.enum(['primary', 'cycle']).default('primary');
 
-function needSecret(
-  credentials: RunbookCredentials,
-  id: keyof RunbookCredentials,
-  what: string,
-): SecretBytes {
-  const value = credentials[id];
-  if (!value) throw new VigilError('credentials-missing', `This step needs the ${what}.`);
-  return value;
-}
-
 /** The new passphrase, typed twice and long enough, checked before any key is made. */
 export function checkNewPassphrase(credentials: RunbookCredentials): SecretBytes {
-  const first = needSecret(credentials, 'newPassphrase', 'new passphrase');
-  const again = needSecret(credentials, 'newPassphraseRepeat', 'new passphrase, typed again');
+  const first = needCredential(credentials, 'newPassphrase', 'new passphrase');
+  const again = needCredential(credentials, 'newPassphraseRepeat', 'new passphrase, typed again');
   if (!first.equals(again)) {
     throw new VigilError('passphrase-mismatch', 'The two new passphrases differ. Type them again.');
   }
@@ -140,7 +143,7 @@ function passphraseRequest(purpose: 'primary' | 'cycle'): CredentialRequest {
 
 function passphraseOf(context: ActionContext, purpose: 'primary' | 'cycle'): SecretBytes {
   const request = passphraseRequest(purpose);
-  return needSecret(context.credentials, request.id, request.label.toLowerCase());
+  return needCredential(context.credentials, request.id, request.label.toLowerCase());
 }
 
 function credentialsForKey(field: 'key' | 'by') {
@@ -172,8 +175,55 @@ export function ownKeyRecord(
   return found;
 }
 
-function heldKey(context: ActionContext, purpose: 'primary' | 'cycle'): openpgp.PrivateKey {
-  return context.openpgp.get(context.ceremonyId, ownKeyRecord(context, purpose).fingerprint).key;
+/** The subkeys as a record states them, to tell a backup from a later, changed key. */
+const subkeyState = (description: KeyDescription) =>
+  JSON.stringify(description.subkeys.map((k) => [k.fingerprint, k.expires, k.revoked]));
+
+/**
+ * The ceremony's secret key of this purpose: from memory, or after a restart from the backup this
+ * ceremony wrote or read (same medium, same bytes as journalled), if that backup is the key as the
+ * journal last recorded it. A key changed after its last backup is lost with the memory.
+ */
+export async function ceremonyKey(
+  context: ActionContext,
+  purpose: 'primary' | 'cycle',
+): Promise<HeldOpenPgpKey> {
+  const record = ownKeyRecord(context, purpose);
+  try {
+    return context.openpgp.get(context.ceremonyId, record.fingerprint);
+  } catch (error) {
+    const backup = context.openpgpBackups.findLast((b) => b.fingerprint === record.fingerprint);
+    if (!backup) throw error;
+    let bytes: Uint8Array;
+    try {
+      bytes = await context.targets.readFile(backup.targetId, backup.path, MAX_KEY_FILE_BYTES);
+    } catch {
+      throw new VigilError(
+        'key-not-in-memory',
+        `Vigil restarted, so the key is no longer in memory. Insert the secret medium holding ${backup.path} to reload it, then perform this step again.`,
+      );
+    }
+    if (createHash('sha256').update(bytes).digest('hex') !== backup.sha256) {
+      throw new VigilError(
+        'key-unreadable',
+        `${backup.path} on the medium is not the backup this ceremony journalled (its SHA-256 differs). Stop and check the medium.`,
+      );
+    }
+    const key = await withOpenPgp(() => readKeyBackup(new TextDecoder().decode(bytes)));
+    const state = await describeKey(key, context.now);
+    if (
+      key.getFingerprint() !== record.fingerprint ||
+      subkeyState(state) !== subkeyState(record.description)
+    ) {
+      throw new VigilError(
+        'key-not-in-memory',
+        'Vigil restarted after the key changed and before the change was backed up, so the change is lost. Record an exception, abandon this ceremony, and run it again from the backup.',
+      );
+    }
+    const held = { key, revocationCertificate: null };
+    context.openpgp.hold(context.ceremonyId, held);
+    return held;
+  }
 }
 
 export async function keyRecordOf(
@@ -219,8 +269,8 @@ function ceremonyUserId(userId: string, isRehearsal: boolean): string {
 const hex16 = (fingerprint: string) => fingerprint.slice(-16).toUpperCase();
 const text = (s: string) => new TextEncoder().encode(s);
 
-/** 2026-12-01T22:10:42.123Z → 20261201T221042Z, for folder names. */
-const compactTime = (date: Date) => date.toISOString().replace(/[-:]|\.\d+/g, '');
+/** 2026-12-01T22:10:42.123Z → 20261201T221042123Z, for folder names. */
+const compactTime = (date: Date) => date.toISOString().replace(/[-:.]/g, '');
 
 function days(n: number): number {
   return n * DAY_SECONDS;
@@ -325,15 +375,74 @@ export async function secretProductFiles(
   return files;
 }
 
+/**
+ * Writes the key's secret files to the medium chosen for the step, in a new folder, read back.
+ * Every action that creates or changes a key calls this before it returns, so no step boundary
+ * ever has a key (or a change to one) that exists only in memory: after a crash, the journalled
+ * backup is the key as last recorded.
+ */
+async function writeSecretMedium(
+  context: ActionContext,
+  held: HeldOpenPgpKey,
+  passphrase: SecretBytes,
+): Promise<{ report: ExportReport; backup: OpenPgpBackupRecord }> {
+  if (context.targetId === null) {
+    throw new VigilError('media-not-found', 'Choose the secret medium to write the backup to.');
+  }
+  const fingerprint = held.key.getFingerprint().toLowerCase();
+  const files = await secretProductFiles(
+    held.key,
+    held.revocationCertificate,
+    passphrase,
+    context.isRehearsal,
+  );
+  // A new folder per write: a rotation never overwrites the backup it was loaded from.
+  const folder = `openpgp-secret-${hex16(fingerprint)}-${compactTime(context.now)}`;
+  const report = await context.targets.exportFiles(
+    context.targetId,
+    folder,
+    files,
+    context.isRehearsal,
+  );
+  const name = `${fingerprint.toUpperCase()}.secret-backup.asc`;
+  const written = report.files.find((f) => f.name === name || f.name.endsWith(`/${name}`));
+  if (!written) throw new VigilError('read-back-mismatch', `${name} is not in the export report.`);
+  return {
+    report,
+    backup: {
+      fingerprint,
+      targetId: context.targetId,
+      path: `${folder}/${name}`,
+      sha256: written.sha256,
+    },
+  };
+}
+
+/**
+ * A created or changed key: its backup is written first and only then is it held, so a failed
+ * write leaves memory as the journal says and the step can simply be performed again.
+ */
+async function commitKey(
+  context: ActionContext,
+  held: HeldOpenPgpKey,
+  passphrase: SecretBytes,
+): Promise<{ report: ExportReport; backup: OpenPgpBackupRecord }> {
+  const written = await writeSecretMedium(context, held, passphrase);
+  context.openpgp.hold(context.ceremonyId, held);
+  return written;
+}
+
+const SECRET_MEDIUM_ADVICE =
+  'The secret medium may hold a folder for a key or change that was never recorded: remove the newest openpgp-secret folder, acknowledge, and perform the step again.';
+
 export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
   'openpgp.createPrimaryKey': {
     title:
-      'Create the certify-only primary key with signing, encryption and authentication subkeys',
+      'Create the certify-only primary key with signing, encryption and authentication subkeys, and write its backup to the secret medium',
     params: CreateParams,
     credentials: [{ id: 'newPassphrase', label: 'Passphrase for the new key', repeat: true }],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while creating the key. The key existed only in memory and is gone: acknowledge and create it again.',
+    needsTarget: true,
+    interruptionAdvice: `Vigil stopped while creating the key and writing its backup. ${SECRET_MEDIUM_ADVICE}`,
     async perform(params, context) {
       const p = CreateParams.parse(params);
       const passphrase = checkNewPassphrase(context.credentials);
@@ -366,11 +475,16 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
         passphrase,
         now: context.now,
       });
-      context.openpgp.hold(context.ceremonyId, { key, revocationCertificate: revocation });
+      const written = await commitKey(
+        context,
+        { key, revocationCertificate: revocation },
+        passphrase,
+      );
       return {
         kind: 'openpgp-key',
         change: 'created',
         key: await keyRecordOf(key, 'primary', context.now),
+        ...written,
       };
     },
   },
@@ -388,23 +502,9 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
       if (context.targetId === null) {
         throw new VigilError('media-not-found', 'Choose the medium to write to.');
       }
-      const record = ownKeyRecord(context, p.key);
-      const held = context.openpgp.get(context.ceremonyId, record.fingerprint);
-      const passphrase = passphraseOf(context, p.key);
-      const files = await secretProductFiles(
-        held.key,
-        held.revocationCertificate,
-        passphrase,
-        context.isRehearsal,
-      );
-      const report = await context.targets.exportFiles(
-        context.targetId,
-        // A new folder per export: a rotation never overwrites the backup it was loaded from.
-        `openpgp-secret-${hex16(record.fingerprint)}-${compactTime(context.now)}`,
-        files,
-        context.isRehearsal,
-      );
-      return { kind: 'products-exported', report };
+      const held = await ceremonyKey(context, p.key);
+      const written = await writeSecretMedium(context, held, passphraseOf(context, p.key));
+      return { kind: 'openpgp-backup', ...written };
     },
   },
   'openpgp.loadBackup': {
@@ -419,11 +519,8 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
       if (context.targetId === null) {
         throw new VigilError('media-not-found', 'Choose the medium that holds the backup.');
       }
-      const bytes = await context.targets.readFile(
-        context.targetId,
-        inputValue(context, p.pathFrom),
-        MAX_KEY_FILE_BYTES,
-      );
+      const path = inputValue(context, p.pathFrom).trim();
+      const bytes = await context.targets.readFile(context.targetId, path, MAX_KEY_FILE_BYTES);
       const key = await withOpenPgp(() => readKeyBackup(new TextDecoder().decode(bytes)));
       if (p.fingerprintFrom !== undefined) {
         const published = normaliseFingerprint(inputValue(context, p.fingerprintFrom));
@@ -435,7 +532,7 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
           );
         }
       }
-      const passphrase = needSecret(context.credentials, 'passphrase', 'passphrase of the key');
+      const passphrase = needCredential(context.credentials, 'passphrase', 'passphrase of the key');
       // Proves the passphrase now, at the keyholder's step, not later in the middle of a rotation.
       await withOpenPgp(() => secretSubkeysOnly(key, passphrase));
       context.openpgp.hold(context.ceremonyId, { key, revocationCertificate: null });
@@ -443,21 +540,27 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
         kind: 'openpgp-key',
         change: 'loaded',
         key: await keyRecordOf(key, 'primary', context.now),
+        backup: {
+          fingerprint: key.getFingerprint().toLowerCase(),
+          targetId: context.targetId,
+          path,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        },
       };
     },
   },
   'openpgp.renewSubkeys': {
-    title: 'Extend the expiry of the named subkeys, expired ones included',
+    title:
+      'Extend the expiry of the named subkeys, expired ones included, and write the new backup to the secret medium',
     params: RenewParams,
     credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
     credentialsFor: credentialsForKey('key'),
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while renewing subkeys. Nothing left the computer: acknowledge and renew again.',
+    needsTarget: true,
+    interruptionAdvice: `Vigil stopped while renewing subkeys and writing the new backup. ${SECRET_MEDIUM_ADVICE}`,
     async perform(params, context) {
       const p = RenewParams.parse(params);
       const record = ownKeyRecord(context, p.key);
-      const key = heldKey(context, p.key);
+      const { key } = await ceremonyKey(context, p.key);
       const targets = subkeysWithRoles(record.description, p.roles);
       const passphrase = passphraseOf(context, p.key);
       const renewed = await withOpenPgp(() =>
@@ -467,26 +570,31 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
           { expiresInSeconds: days(p.expiresInDays), passphrase, now: context.now },
         ),
       );
-      context.openpgp.hold(context.ceremonyId, { key: renewed, revocationCertificate: null });
+      const written = await commitKey(
+        context,
+        { key: renewed, revocationCertificate: null },
+        passphrase,
+      );
       return {
         kind: 'openpgp-key',
         change: 'renewed',
         key: await keyRecordOf(renewed, p.key, context.now),
+        ...written,
       };
     },
   },
   'openpgp.rotateSubkeys': {
-    title: 'Replace the named subkeys with new ones; the old ones are revoked as superseded',
+    title:
+      'Replace the named subkeys with new ones (the old ones revoked as superseded) and write the new backup to the secret medium',
     params: RotateParams,
     credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
     credentialsFor: credentialsForKey('key'),
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while rotating subkeys. Nothing left the computer: acknowledge and rotate again.',
+    needsTarget: true,
+    interruptionAdvice: `Vigil stopped while rotating subkeys and writing the new backup. ${SECRET_MEDIUM_ADVICE}`,
     async perform(params, context) {
       const p = RotateParams.parse(params);
       const record = ownKeyRecord(context, p.key);
-      let key = heldKey(context, p.key);
+      let { key } = await ceremonyKey(context, p.key);
       const passphrase = passphraseOf(context, p.key);
       for (const target of subkeysWithRoles(record.description, p.roles)) {
         const rotated = await withOpenPgp(() =>
@@ -499,11 +607,12 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
         );
         key = rotated.key;
       }
-      context.openpgp.hold(context.ceremonyId, { key, revocationCertificate: null });
+      const written = await commitKey(context, { key, revocationCertificate: null }, passphrase);
       return {
         kind: 'openpgp-key',
         change: 'rotated',
         key: await keyRecordOf(key, p.key, context.now),
+        ...written,
       };
     },
   },
@@ -515,15 +624,14 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
       { id: 'passphrase', label: 'Passphrase of the current key', repeat: false },
       { id: 'newPassphrase', label: 'Passphrase for the new cycle key', repeat: true },
     ],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while creating the cycle key. It existed only in memory: acknowledge and create it again.',
+    needsTarget: true,
+    interruptionAdvice: `Vigil stopped while creating the cycle key and writing its backup. ${SECRET_MEDIUM_ADVICE}`,
     async perform(params, context) {
       const p = CycleParams.parse(params);
       const newPassphrase = checkNewPassphrase(context.credentials);
-      const oldPassphrase = needSecret(context.credentials, 'passphrase', 'current passphrase');
+      const oldPassphrase = needCredential(context.credentials, 'passphrase', 'current passphrase');
       const oldRecord = ownKeyRecord(context, 'primary');
-      const oldKey = heldKey(context, 'primary');
+      const { key: oldKey } = await ceremonyKey(context, 'primary');
       const userId = ceremonyUserId(inputValue(context, p.userIdFrom), context.isRehearsal);
       const newKey = await withOpenPgp(() =>
         createCycleKey(oldKey, {
@@ -562,11 +670,16 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
           now: context.now,
         }),
       );
-      context.openpgp.hold(context.ceremonyId, { key: newKey, revocationCertificate: revocation });
+      const written = await commitKey(
+        context,
+        { key: newKey, revocationCertificate: revocation },
+        newPassphrase,
+      );
       return {
         kind: 'openpgp-key',
         change: 'created',
         key: newRecord,
+        ...written,
         statement: {
           file: 'transition-statement.txt.asc',
           title: 'Key transition statement',
@@ -590,7 +703,7 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
         throw new VigilError('media-not-found', 'Choose the medium that holds the public key.');
       }
       const signerRecord = ownKeyRecord(context, p.by);
-      const signer = heldKey(context, p.by);
+      const { key: signer } = await ceremonyKey(context, p.by);
       const expected = normaliseFingerprint(inputValue(context, p.fingerprintFrom));
       const bytes = await context.targets.readFile(
         context.targetId,
@@ -623,7 +736,7 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
     async perform(params, context) {
       const p = TestMessageParams.parse(params);
       const record = ownKeyRecord(context, p.key);
-      const key = heldKey(context, p.key);
+      const { key } = await ceremonyKey(context, p.key);
       const passphrase = passphraseOf(context, p.key);
       const message = [
         `Test message of ceremony ${context.ceremonyId}${context.isRehearsal ? ' (REHEARSAL)' : ''}`,

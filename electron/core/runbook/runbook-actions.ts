@@ -24,6 +24,7 @@ import { yubiKeyOpenPgpActions } from './yubikey-openpgp-actions.ts';
 import type { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
 import {
   openpgpActions,
+  type OpenPgpBackupRecord,
   type OpenPgpKeyRecord,
   type OpenPgpStatementRecord,
 } from './openpgp-actions.ts';
@@ -88,6 +89,8 @@ export interface ActionContext {
   /** The ceremony's OpenPGP secret keys (memory only) and their journalled public records. */
   openpgp: OpenPgpKeyring;
   openpgpKeys: readonly OpenPgpKeyRecord[];
+  /** Backups this ceremony wrote or read, from which a restarted Vigil reloads a key. */
+  openpgpBackups: readonly OpenPgpBackupRecord[];
 }
 
 /** Subkeys an OpenPGP card received in this ceremony, read back from the card. */
@@ -113,7 +116,11 @@ export type ActionResult =
       change: 'created' | 'loaded' | 'renewed' | 'rotated' | 'certified';
       key: OpenPgpKeyRecord;
       statement?: OpenPgpStatementRecord;
+      /** The secret medium written in the same action (created or changed keys). */
+      report?: ExportReport;
+      backup?: OpenPgpBackupRecord;
     }
+  | { kind: 'openpgp-backup'; report: ExportReport; backup: OpenPgpBackupRecord }
   | { kind: 'openpgp-statement'; statement: OpenPgpStatementRecord }
   | { kind: 'card-keys-moved'; card: CardKeysRecord };
 

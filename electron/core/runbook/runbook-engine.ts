@@ -480,6 +480,7 @@ export class RunbookEngine {
         products: () => this.#productFiles(p),
         openpgp: this.#openpgp,
         openpgpKeys: p.openpgpKeys,
+        openpgpBackups: p.openpgpBackups,
       });
       this.#checkDeviceInputs(p, result);
     } catch (error) {

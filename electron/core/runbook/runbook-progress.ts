@@ -10,7 +10,11 @@ import type {
 } from '../../../shared/model/runbook.ts';
 import type { JournalEntry } from '../journal/journal.ts';
 import type { ActionResult, CardKeysRecord, GeneratedKeyRecord } from './runbook-actions.ts';
-import type { OpenPgpKeyRecord, OpenPgpStatementRecord } from './openpgp-actions.ts';
+import type {
+  OpenPgpBackupRecord,
+  OpenPgpKeyRecord,
+  OpenPgpStatementRecord,
+} from './openpgp-actions.ts';
 import { advance, start, stepAt, type Next, type StepPosition } from './runbook-cursor.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
 
@@ -91,6 +95,7 @@ export interface RunbookProgress {
   openpgpKeys: OpenPgpKeyRecord[];
   statements: OpenPgpStatementRecord[];
   cardKeys: CardKeysRecord[];
+  openpgpBackups: OpenPgpBackupRecord[];
   exports: (ExportReport & { at: string })[];
   lastExportTargetId: string | null;
   exceptions: RecordedException[];
@@ -160,7 +165,9 @@ function describeResult(result: ActionResult | undefined): string | null {
     case 'openpgp-key':
       return `OpenPGP ${result.key.purpose} key ${result.key.fingerprint.toUpperCase()} ${result.change}${
         result.statement ? `; ${result.statement.title.toLowerCase()} signed by both keys` : ''
-      }`;
+      }${result.report ? `; backup written to ${result.report.destination}, read back` : ''}`;
+    case 'openpgp-backup':
+      return `secret medium: ${result.report.files.length} files to ${result.report.destination}, read back`;
     case 'openpgp-statement':
       return `${result.statement.title} signed by ${result.statement.signers.map((s) => s.toUpperCase()).join(', ')}`;
     case 'card-keys-moved':
@@ -212,6 +219,7 @@ export function replayRunbook(
     openpgpKeys: [],
     statements: [],
     cardKeys: [],
+    openpgpBackups: [],
     exports: [],
     lastExportTargetId: null,
     exceptions: [],
@@ -343,8 +351,18 @@ function applyResult(
       );
       progress.openpgpKeys.push(key);
       if (result.statement) progress.statements.push(result.statement);
+      if (result.backup) progress.openpgpBackups.push(result.backup);
+      if (result.report) {
+        progress.exports.push({ ...result.report, at });
+        progress.lastExportTargetId = result.report.targetId;
+      }
       break;
     }
+    case 'openpgp-backup':
+      progress.exports.push({ ...result.report, at });
+      progress.lastExportTargetId = result.report.targetId;
+      progress.openpgpBackups.push(result.backup);
+      break;
     case 'openpgp-statement':
       progress.statements.push(result.statement);
       break;

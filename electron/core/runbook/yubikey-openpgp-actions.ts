@@ -18,24 +18,19 @@ import { findYubiKeys, type YubiKeySources } from '../../devices/yubikey-piv/ind
 import { SecretBytes as Secret } from '../../../shared/model/secret-bytes.ts';
 import { unlockKey } from '../openpgp/passphrase.ts';
 import { VigilError } from '../errors.ts';
+import { needCredential } from './credentials.ts';
 import { NoParams } from './key-request.ts';
-import { ownKeyRecord } from './openpgp-actions.ts';
+import { ceremonyKey, ownKeyRecord } from './openpgp-actions.ts';
 import type { ActionDefinition, RunbookCredentials } from './runbook-actions.ts';
 import { digitsOf, selectedYubiKey, yubiKeyWithSerial } from './yubikey-piv-actions.ts';
-
-function need(credentials: RunbookCredentials, id: keyof RunbookCredentials, what: string) {
-  const value = credentials[id];
-  if (!value) throw new VigilError('credentials-missing', `This step needs the ${what}.`);
-  return value;
-}
 
 function typedTwice(
   credentials: RunbookCredentials,
   id: 'newUserPin' | 'newAdminPin',
   what: string,
 ): SecretBytes {
-  const first = need(credentials, id, what);
-  const again = need(credentials, `${id}Repeat`, `${what}, typed again`);
+  const first = needCredential(credentials, id, what);
+  const again = needCredential(credentials, `${id}Repeat`, `${what}, typed again`);
   if (!first.equals(again)) throw new VigilError('pin-mismatch', `The two ${what}s differ.`);
   return first;
 }
@@ -152,8 +147,8 @@ export const yubiKeyOpenPgpActions: Readonly<Record<string, ActionDefinition>> =
     async perform(params, context) {
       const p = MoveParams.parse(params);
       const record = ownKeyRecord(context, p.key);
-      const held = context.openpgp.get(context.ceremonyId, record.fingerprint);
-      const adminPin = need(context.credentials, 'adminPin', 'admin PIN');
+      const held = await ceremonyKey(context, p.key);
+      const adminPin = needCredential(context.credentials, 'adminPin', 'admin PIN');
       if (!context.isRehearsal && adminPin.equalsText(DEFAULT_ADMIN_PIN)) {
         throw new VigilError(
           'default-pin-refused',
@@ -166,7 +161,7 @@ export const yubiKeyOpenPgpActions: Readonly<Record<string, ActionDefinition>> =
         // The newest subkey of each role goes onto the card: after a rotation, the new one.
         plan[subkey.role satisfies CardSlot] = subkey.fingerprint.toLowerCase();
       }
-      const passphrase = need(
+      const passphrase = needCredential(
         context.credentials,
         p.key === 'cycle' ? 'newPassphrase' : 'passphrase',
         'passphrase of the key',

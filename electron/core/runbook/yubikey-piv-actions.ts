@@ -4,7 +4,6 @@
 // card. PINs are never retried: a wrong one fails the step with the tries left.
 import { z } from 'zod';
 import { KeyCurve, type DeviceSummary } from '../../../shared/model/device.ts';
-import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import {
   YUBIKEY_PIV_FAMILY,
   YUBIKEY_PIV_REHEARSAL_FAMILY,
@@ -27,6 +26,7 @@ import {
   replaceFactoryPinAndPuk,
 } from '../ceremony/yubikey-keyholder.ts';
 import { VigilError } from '../errors.ts';
+import { needCredential } from './credentials.ts';
 import { NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
 import type { ActionContext, ActionDefinition, RunbookCredentials } from './runbook-actions.ts';
 
@@ -70,16 +70,6 @@ export async function selectedYubiKey(context: ActionContext): Promise<FoundYubi
       );
     throw error;
   }
-}
-
-function need(
-  credentials: RunbookCredentials,
-  id: keyof RunbookCredentials,
-  what: string,
-): SecretBytes {
-  const value = credentials[id];
-  if (!value) throw new VigilError('credentials-missing', `This step needs the ${what}.`);
-  return value;
 }
 
 /**
@@ -193,8 +183,8 @@ export const yubiKeyPivActions: Readonly<Record<string, ActionDefinition>> = {
     async perform(_params, context) {
       const next = newPinAndPuk(context.credentials);
       const current = {
-        pin: need(context.credentials, 'userPin', 'current PIN'),
-        puk: need(context.credentials, 'currentPuk', 'current PUK'),
+        pin: needCredential(context.credentials, 'userPin', 'current PIN'),
+        puk: needCredential(context.credentials, 'currentPuk', 'current PUK'),
       };
       const found = await selectedYubiKey(context);
       await withYubiKey(found, (session) => changePinAndPuk(session, current, next));
@@ -209,7 +199,7 @@ export const yubiKeyPivActions: Readonly<Record<string, ActionDefinition>> = {
     interruptionAdvice:
       'Vigil stopped while replacing the management key. Acknowledge and perform the step again: the card keeps either the old or the new key behind the PIN.',
     async perform(_params, context) {
-      const pin = need(context.credentials, 'userPin', 'PIN');
+      const pin = needCredential(context.credentials, 'userPin', 'PIN');
       const found = await selectedYubiKey(context);
       const algorithm = await withYubiKey(found, (session) =>
         installRandomManagementKey(session, pin),
@@ -239,7 +229,7 @@ export const yubiKeyPivActions: Readonly<Record<string, ActionDefinition>> = {
       if (!holder) throw new VigilError('wrong-step', `Collect ${p.holderFrom} first.`);
       const found = await selectedYubiKey(context);
       checkDeviceCurve(found.summary.curves, curve);
-      const pin = need(context.credentials, 'userPin', 'PIN');
+      const pin = needCredential(context.credentials, 'userPin', 'PIN');
       const algorithm = algorithmOfCurve[curve];
       const key = await withYubiKey(found, (session) =>
         generateAttestedSlotKey(session, pin, {

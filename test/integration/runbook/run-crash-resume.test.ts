@@ -1,5 +1,6 @@
 // kill -9 at every journal boundary of each bundled runbook's rehearsal (the Nitrokey HSM on
-// SoftHSM2, the YubiHSM 2 and the YubiKey on their saved rehearsal devices): after each crash the
+// SoftHSM2, the YubiHSM 2 and the YubiKey on their saved rehearsal devices, the OpenPGP offline
+// primary with its key reloaded from the secret medium): after each crash the
 // same `vigil run` resumes from the journal, an interrupted device action is reported (exit 3)
 // and only repeated after --acknowledge-interruption, no completed step is ever done twice, and
 // the final record verifies.
@@ -62,7 +63,14 @@ function completedSteps(entries: readonly JournalEntry[]): number[] {
     .map((e) => (e.detail as { stepNumber: number }).stepNumber);
 }
 
-for (const name of ['nitrokey-hsm-tuf', 'yubihsm2-tuf', 'yubikey-keyholder-tuf'])
+// gpg-offline-primary: its secret key lives in memory only; every action that makes or changes a
+// key writes its backup in the same step, so a restarted run reloads the key from the medium.
+for (const name of [
+  'nitrokey-hsm-tuf',
+  'yubihsm2-tuf',
+  'yubikey-keyholder-tuf',
+  'gpg-offline-primary',
+])
   describe(`vigil run of ${name} killed at every step boundary`, () => {
     it('resumes each time, repeats nothing, and ends with a record that verifies', async () => {
       const clean = mkdtempSync(join(tmpdir(), 'vigil-run-clean-'));
