@@ -10,6 +10,7 @@ import {
   findYubiHsms,
   type YubiHsmSources,
 } from '../devices/yubihsm2/index.ts';
+import { RehearsalNetHsmRack, rehearsalNetHsmSummary } from '../devices/nethsm/index.ts';
 import { useRehearsalStore } from '../devices/softhsm/transport.ts';
 import { PcscContext } from '../devices/smartcard/transport.ts';
 import { findYubiKeys, type YubiKeySources } from '../devices/yubikey-piv/index.ts';
@@ -69,6 +70,8 @@ export class VigilCore {
   /** Rehearsal YubiKeys held in this app (saved in the data folder, like a card in a drawer). */
   readonly rehearsalYubiKeys: RehearsalYubiKeyRack;
   readonly yubikeys: YubiKeySources;
+  /** Rehearsal NetHSMs this app runs on loopback ports (state saved in the data folder). */
+  readonly rehearsalNetHsms: RehearsalNetHsmRack;
   readonly events = new EventHub();
   readonly log: VigilLog;
   readonly handlers: Handlers;
@@ -115,8 +118,13 @@ export class VigilCore {
     this.registry.addSource(async () =>
       (await findYubiKeys(this.yubikeys)).map((found) => found.summary),
     );
+    this.rehearsalNetHsms = new RehearsalNetHsmRack(join(options.dataDir, 'rehearsal-nethsm'));
+    this.registry.addSource(() =>
+      Promise.resolve(this.rehearsalNetHsms.devices.map((d) => rehearsalNetHsmSummary(d))),
+    );
     this.runbooks = new RunbookEngine({
       journal: this.journal,
+      nethsms: { rehearsal: this.rehearsalNetHsms },
       registry: this.registry,
       yubihsms: this.yubihsms,
       yubikeys: this.yubikeys,
@@ -141,6 +149,7 @@ export class VigilCore {
     // Rehearsal YubiHSMs come back with their keys, as a device would after a restart.
     await this.rehearsalYubiHsms.restore();
     await this.rehearsalYubiKeys.restore();
+    await this.rehearsalNetHsms.restore();
     await this.runbooks.resume();
   }
 
@@ -164,6 +173,7 @@ export class VigilCore {
     this.#stopWatching = null;
     this.registry.close();
     void this.rehearsalYubiHsms.close();
+    void this.rehearsalNetHsms.close();
     this.journal.close();
   }
 }

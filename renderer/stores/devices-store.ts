@@ -72,6 +72,13 @@ export const useDevicesStore = defineStore('devices', () => {
     );
   }
 
+  /** Starts a rehearsal NetHSM (Unprovisioned) on a loopback port in main. */
+  function connectRehearsalNetHsm(): Promise<boolean> {
+    return addRehearsalDevice('connect-rehearsal-nethsm', () =>
+      vigilCall('devices.connectRehearsalNetHsm', {}),
+    );
+  }
+
   return {
     list,
     error,
@@ -82,5 +89,6 @@ export const useDevicesStore = defineStore('devices', () => {
     createRehearsalToken,
     connectRehearsalYubiHsm,
     connectRehearsalYubiKey,
+    connectRehearsalNetHsm,
   };
 });

@@ -27,5 +27,11 @@ export const devices = {
     response: z.strictObject({ serial: z.string() }),
     errors: ['device-error'],
   }),
+  /** Starts a rehearsal NetHSM (factory state, Unprovisioned) on a loopback HTTPS port. */
+  connectRehearsalNetHsm: call({
+    request: NoArgs,
+    response: z.strictObject({ serial: z.string(), address: z.string() }),
+    errors: ['device-error'],
+  }),
   changed: event({ payload: DeviceList }),
 };

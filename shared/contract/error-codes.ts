@@ -75,10 +75,28 @@ export const openpgpErrorCodes = [
 ] as const;
 export type OpenPgpErrorCode = (typeof openpgpErrorCodes)[number];
 
+/** A Nitrokey NetHSM over its pinned HTTPS link. */
+export const nethsmErrorCodes = [
+  'nethsm-address-invalid',
+  'nethsm-unreachable',
+  'nethsm-connection-dropped',
+  'nethsm-certificate-mismatch',
+  'nethsm-certificate-unconfirmed',
+  'nethsm-wrong-state',
+  'nethsm-forbidden',
+  'nethsm-not-found',
+  'nethsm-conflict',
+  'nethsm-rejected',
+  'nethsm-rehearsal-mix',
+  'backup-invalid',
+] as const;
+export type NetHsmErrorCode = (typeof nethsmErrorCodes)[number];
+
 export type VigilErrorCode =
   | DispatcherErrorCode
   | DeviceErrorCode
   | CeremonyErrorCode
   | MediaErrorCode
   | RunbookErrorCode
-  | OpenPgpErrorCode;
+  | OpenPgpErrorCode
+  | NetHsmErrorCode;

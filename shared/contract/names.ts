@@ -15,6 +15,7 @@ export const callNames = [
   'devices.createRehearsalToken',
   'devices.connectRehearsalYubiHsm',
   'devices.connectRehearsalYubiKey',
+  'devices.connectRehearsalNetHsm',
   'journal.tail',
   'media.listTargets',
   'media.pickFolder',

@@ -1,5 +1,5 @@
 import { call, event, NoArgs, secret, z } from './schema-kit.ts';
-import { openpgpErrorCodes } from './error-codes.ts';
+import { nethsmErrorCodes, openpgpErrorCodes } from './error-codes.ts';
 import { ExportReport, ExportTargetId } from '../model/media.ts';
 import { Participant, RunbookRole, RunbookState } from '../model/runbook.ts';
 
@@ -43,6 +43,7 @@ const deviceActionErrors = [
   'media-io-error',
   'eject-failed',
   ...openpgpErrorCodes,
+  ...nethsmErrorCodes,
 ] as const;
 
 // The last step of a runbook also writes the record, whose PDF Chromium renders.
@@ -97,6 +98,12 @@ export const runbook = {
           adminPin: secret(PinField).optional(),
           newAdminPin: secret(PinField).optional(),
           newAdminPinRepeat: secret(PinField).optional(),
+          unlockPassphrase: secret(PassphraseField).optional(),
+          newUnlockPassphrase: secret(PassphraseField).optional(),
+          newUnlockPassphraseRepeat: secret(PassphraseField).optional(),
+          backupPassphrase: secret(PassphraseField).optional(),
+          newBackupPassphrase: secret(PassphraseField).optional(),
+          newBackupPassphraseRepeat: secret(PassphraseField).optional(),
         })
         .default({}),
     }),

@@ -12,6 +12,8 @@ export const DeviceFamilyId = z.enum([
   'yubihsm2-rehearsal',
   'yubikey-piv',
   'yubikey-piv-rehearsal',
+  'nethsm',
+  'nethsm-rehearsal',
 ]);
 export type DeviceFamilyId = z.infer<typeof DeviceFamilyId>;
 

@@ -3,6 +3,7 @@
 import { z } from '../contract/schema-kit.ts';
 import { DeviceSummary } from './device.ts';
 import { ExportReport } from './media.ts';
+import { NetHsmCeremonyView } from './nethsm.ts';
 import { FingerprintView, ProductSet, Sha256Hex } from './product.ts';
 
 export const RunbookRole = z.enum(['ceremony-lead', 'witness', 'keyholder']);
@@ -53,6 +54,10 @@ export const CredentialRequest = z.strictObject({
     'newPassphrase',
     'adminPin',
     'newAdminPin',
+    'unlockPassphrase',
+    'newUnlockPassphrase',
+    'backupPassphrase',
+    'newBackupPassphrase',
   ]),
   label: z.string(),
   repeat: z.boolean(),
@@ -165,6 +170,8 @@ export const RunbookCeremony = z.strictObject({
   history: z.array(HistoryStep),
   inputs: z.array(CollectedInput),
   device: DeviceSummary.nullable(),
+  /** The NetHSM of this ceremony, once its certificate was read. */
+  nethsm: NetHsmCeremonyView.nullable(),
   products: ProductSet.nullable(),
   exports: z.array(ExportReport),
   exceptions: z.array(RecordedException),

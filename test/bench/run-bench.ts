@@ -291,3 +291,6 @@ await yubiKeyProvisioning();
 /** OpenPGP key lifecycle: Vigil's openpgp.js steps against the same steps with gpg. */
 const { openpgpLifecycle } = await import('./openpgp-lifecycle-bench.ts');
 await openpgpLifecycle();
+
+const { netHsmSigning } = await import('./nethsm-sign-bench.ts');
+await netHsmSigning();

@@ -140,7 +140,9 @@ async function walk(
         typeof answer === 'string'
           ? answer
           : 'fromDevice' in answer
-            ? rehearsalSerial(core, ceremony.device)
+            ? answer.fromDevice === 'address'
+              ? rehearsalNetHsmAddress(core)
+              : rehearsalSerial(core, ceremony.device)
             : newestBackup(mediaDir, answer.fromMedium);
       await engine.confirm(who, value);
       log(`step ${step.number}: ${step.collect.id} = ${value}`);
@@ -160,6 +162,12 @@ function rehearsalSerial(core: VigilCore, device: { serial: string } | null): st
   if (device) return device.serial;
   const [card, ...others] = core.rehearsalYubiKeys.cards;
   return card && others.length === 0 ? String(card.serial) : '';
+}
+
+/** "The address on the sheet": the one rehearsal NetHSM's loopback address. */
+function rehearsalNetHsmAddress(core: VigilCore): string {
+  const [device, ...others] = core.rehearsalNetHsms.devices;
+  return device && others.length === 0 ? `${device.host}:${device.port}` : '';
 }
 
 const BACKUP_SUFFIX = '.secret-backup.asc';
@@ -226,6 +234,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
     const usesYubiKey = actionsOf(runbook).some(
       (a) => a.startsWith('yubikeyPiv.') || a.startsWith('yubikeyOpenpgp.'),
     );
+    const usesNetHsm = actionsOf(runbook).some((a) => a.startsWith('nethsm.'));
     const workDir = join(outDir, WORK_FOLDER);
     const mediaDir =
       options.mediumDir === undefined ? join(workDir, 'media') : resolve(options.mediumDir);
@@ -261,6 +270,12 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
         if (core.rehearsalYubiKeys.cards.length === 0) {
           const card = await core.rehearsalYubiKeys.plugIn();
           log(`rehearsal YubiKey ${card.serial} connected`);
+        }
+      } else if (usesNetHsm) {
+        await core.rehearsalNetHsms.restore();
+        if (core.rehearsalNetHsms.devices.length === 0) {
+          const device = await core.rehearsalNetHsms.plugIn();
+          log(`rehearsal NetHSM ${device.serial} listening on ${device.host}:${device.port}`);
         }
       } else if (!list.devices.some((d) => d.family === 'softhsm-rehearsal')) {
         const token = await core.handlers['devices.createRehearsalToken']({

@@ -12,6 +12,7 @@ export function deviceHandlers(
   | 'devices.createRehearsalToken'
   | 'devices.connectRehearsalYubiHsm'
   | 'devices.connectRehearsalYubiKey'
+  | 'devices.connectRehearsalNetHsm'
 > {
   return {
     'devices.list': () => core.registry.list(),
@@ -33,6 +34,13 @@ export function deviceHandlers(
       core.journal.append('device.rehearsalYubiHsmConnected', { serial });
       void core.refreshDevices();
       return { serial };
+    },
+    'devices.connectRehearsalNetHsm': async () => {
+      const device = await core.rehearsalNetHsms.plugIn();
+      const address = `${device.host}:${device.port}`;
+      core.journal.append('device.rehearsalNetHsmConnected', { serial: device.serial, address });
+      void core.refreshDevices();
+      return { serial: device.serial, address };
     },
     'devices.connectRehearsalYubiKey': async () => {
       const card = await core.rehearsalYubiKeys.plugIn();

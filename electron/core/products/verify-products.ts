@@ -21,6 +21,7 @@ import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout
 import { YUBIHSM_MANIFEST_KIND } from './yubihsm-products.ts';
 import { YUBIKEY_MANIFEST_KIND, keyFolderOf } from './yubikey-products.ts';
 import { OPENPGP_MANIFEST_KIND } from './openpgp-products.ts';
+import { NETHSM_MANIFEST_KIND, checkNetHsmProducts } from './nethsm-products.ts';
 import { publicKeyFacts } from '../../formats/openpgp-packets.ts';
 import {
   loadPivTrust,
@@ -113,6 +114,8 @@ export const productCheckers: Record<
   [YUBIHSM_MANIFEST_KIND]: checkYubiHsmProvisioning,
   [YUBIKEY_MANIFEST_KIND]: checkYubiKeyKeyholders,
   [OPENPGP_MANIFEST_KIND]: checkOpenPgpKeys,
+  [NETHSM_MANIFEST_KIND]: (folder, manifest) =>
+    checkNetHsmProducts(folder, manifest, manifestShapeFailure, checkManifestFiles),
 };
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

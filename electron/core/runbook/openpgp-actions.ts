@@ -260,7 +260,7 @@ async function cycleKeyPublic(key: openpgp.Key, oldFingerprint: string): Promise
 }
 
 /** Rehearsal keys say so in their User ID, so a rehearsal key can never pass for the real one. */
-function ceremonyUserId(userId: string, isRehearsal: boolean): string {
+export function ceremonyUserId(userId: string, isRehearsal: boolean): string {
   if (!isRehearsal) return userId;
   const match = /^(.*?)\s*(<[^<>]+>)$/.exec(userId.trim());
   return match ? `${match[1]} (REHEARSAL) ${match[2]}` : `${userId.trim()} (REHEARSAL)`;

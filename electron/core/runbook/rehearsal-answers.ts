@@ -19,6 +19,9 @@ export const RehearsalAnswers = z.strictObject({
         z.string().min(1).max(200),
         // Rehearsal tokens have random serials: "what the device says" stands in for the sheet.
         z.strictObject({ fromDevice: z.literal('serial') }),
+        // A rehearsal NetHSM listens on a random loopback port: its address stands in for the
+        // appliance address on the sheet.
+        z.strictObject({ fromDevice: z.literal('address') }),
         // A backup written by an earlier rehearsal has a random fingerprint in its name: "the
         // newest backup on the medium" stands in for what the keyholder reads off its label.
         z.strictObject({ fromMedium: z.enum(['backup-path', 'backup-fingerprint']) }),
@@ -39,6 +42,10 @@ export const RehearsalAnswers = z.strictObject({
       newPassphrase: z.string().min(1).max(1024).optional(),
       adminPin: Pin.optional(),
       newAdminPin: Pin.optional(),
+      unlockPassphrase: z.string().min(1).max(1024).optional(),
+      newUnlockPassphrase: z.string().min(1).max(1024).optional(),
+      backupPassphrase: z.string().min(1).max(1024).optional(),
+      newBackupPassphrase: z.string().min(1).max(1024).optional(),
     })
     .optional(),
   exceptions: z

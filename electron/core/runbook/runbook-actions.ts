@@ -21,6 +21,9 @@ import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
 import { yubiKeyPivActions } from './yubikey-piv-actions.ts';
 import { yubiKeyOpenPgpActions } from './yubikey-openpgp-actions.ts';
+import type { NetHsmSources } from '../../devices/nethsm/index.ts';
+import { netHsmActions } from './nethsm-actions.ts';
+import type { NetHsmEvent, NetHsmRecord } from './nethsm-record.ts';
 import type { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
 import {
   openpgpActions,
@@ -48,7 +51,13 @@ export type RunbookCredentials = Partial<
     | 'newPassphraseRepeat'
     | 'adminPin'
     | 'newAdminPin'
-    | 'newAdminPinRepeat',
+    | 'newAdminPinRepeat'
+    | 'unlockPassphrase'
+    | 'newUnlockPassphrase'
+    | 'newUnlockPassphraseRepeat'
+    | 'backupPassphrase'
+    | 'newBackupPassphrase'
+    | 'newBackupPassphraseRepeat',
     SecretBytes | undefined
   >
 >;
@@ -91,6 +100,9 @@ export interface ActionContext {
   openpgpKeys: readonly OpenPgpKeyRecord[];
   /** Backups this ceremony wrote or read, from which a restarted Vigil reloads a key. */
   openpgpBackups: readonly OpenPgpBackupRecord[];
+  /** The NetHSM of this ceremony as journalled (address, pinned certificate, what was made). */
+  nethsm: NetHsmRecord | null;
+  nethsms: NetHsmSources;
 }
 
 /** Subkeys an OpenPGP card received in this ceremony, read back from the card. */
@@ -122,7 +134,8 @@ export type ActionResult =
     }
   | { kind: 'openpgp-backup'; report: ExportReport; backup: OpenPgpBackupRecord }
   | { kind: 'openpgp-statement'; statement: OpenPgpStatementRecord }
-  | { kind: 'card-keys-moved'; card: CardKeysRecord };
+  | { kind: 'card-keys-moved'; card: CardKeysRecord }
+  | { kind: 'nethsm'; event: NetHsmEvent };
 
 export interface ActionDefinition {
   title: string;
@@ -266,7 +279,11 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
       if (context.targetId === null) {
         throw new VigilError('media-not-found', 'Choose the medium to write to.');
       }
-      if (context.keys.length === 0 && context.openpgpKeys.length === 0) {
+      if (
+        context.keys.length === 0 &&
+        context.openpgpKeys.length === 0 &&
+        (context.nethsm?.keys.length ?? 0) === 0
+      ) {
         throw new VigilError('products-incomplete', 'No keys were generated yet.');
       }
       const { folder, files } = context.products();
@@ -319,6 +336,7 @@ Object.assign(
   yubiKeyPivActions,
   openpgpActions,
   yubiKeyOpenPgpActions,
+  netHsmActions,
 );
 
 /** The credentials a step of this action asks for, given the runbook's `with`. */

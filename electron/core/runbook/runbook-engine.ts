@@ -20,6 +20,9 @@ import { hexToBytes } from '../../formats/der.ts';
 import { buildYubiHsmProducts } from '../products/yubihsm-products.ts';
 import { buildYubiKeyProducts } from '../products/yubikey-products.ts';
 import { buildOpenPgpProducts } from '../products/openpgp-products.ts';
+import { buildNetHsmProducts } from '../products/nethsm-products.ts';
+import type { NetHsmSources } from '../../devices/nethsm/index.ts';
+import { netHsmView } from './nethsm-record.ts';
 import { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
 import { yubiKeyTriesHint } from './yubikey-piv-actions.ts';
 import { openPgpCardTriesHint } from './yubikey-openpgp-actions.ts';
@@ -81,6 +84,10 @@ import { journalSegmentText, transcriptOf } from './runbook-transcript.ts';
 const YUBIHSM_PASSWORD_HINT =
   'YubiHSM 2 passwords have no retry counter. A wrong password fails this step and is asked again; Vigil never retries it.';
 
+/** NetHSM passphrases have no retry counter either: the appliance slows down failed attempts. */
+const NETHSM_PASSPHRASE_HINT =
+  'NetHSM passphrases have no retry counter; the NetHSM delays after each failed attempt. A wrong passphrase fails this step and is asked again; Vigil never retries it.';
+
 export interface RunbookEngineDeps {
   journal: Journal;
   registry: DeviceRegistry;
@@ -96,6 +103,8 @@ export interface RunbookEngineDeps {
   onStateChanged?: (state: RunbookState) => void;
   /** The ceremony's OpenPGP secret keys, memory only; one per engine when not given. */
   openpgp?: OpenPgpKeyring;
+  /** Rehearsal NetHSMs this app runs (a real NetHSM is the address a runbook collects). */
+  nethsms: NetHsmSources;
 }
 
 interface CeremonySigner {
@@ -372,6 +381,13 @@ export class RunbookEngine {
 
   /** The products, rebuilt from the journalled keys (and, for a YubiHSM, their attestations). */
   #products(p: RunbookProgress): { set: ProductSet; files: ProductFile[] } | null {
+    if (p.nethsm && p.nethsm.keys.length > 0) {
+      return buildNetHsmProducts({
+        ceremonyId: p.started.ceremonyId,
+        isRehearsal: p.started.isRehearsal,
+        record: p.nethsm,
+      });
+    }
     const lastOpenPgp = p.openpgpKeys.at(-1);
     if (lastOpenPgp) {
       const firstOpenPgp = p.openpgpKeys[0] ?? lastOpenPgp;
@@ -481,6 +497,8 @@ export class RunbookEngine {
         openpgp: this.#openpgp,
         openpgpKeys: p.openpgpKeys,
         openpgpBackups: p.openpgpBackups,
+        nethsm: p.nethsm,
+        nethsms: this.#deps.nethsms,
       });
       this.#checkDeviceInputs(p, result);
     } catch (error) {
@@ -592,7 +610,9 @@ export class RunbookEngine {
     const done = this.#active();
     this.#openpgp.forget(done.started.ceremonyId);
     const products =
-      done.keys.length > 0 || done.openpgpKeys.length > 0 ? this.#productFiles(done) : null;
+      done.keys.length > 0 || done.openpgpKeys.length > 0 || (done.nethsm?.keys.length ?? 0) > 0
+        ? this.#productFiles(done)
+        : null;
     const productFiles = products
       ? products.files.map((f) => ({ name: `${products.folder}/${f.name}`, bytes: f.bytes }))
       : [];
@@ -716,6 +736,9 @@ export class RunbookEngine {
     if (credentials.some((c) => c.id === 'authPassword' || c.id === 'newAuthPassword')) {
       return YUBIHSM_PASSWORD_HINT;
     }
+    if (step.do.action.startsWith('nethsm.') && credentials.length > 0) {
+      return NETHSM_PASSPHRASE_HINT;
+    }
     if (step.do.action.startsWith('yubikeyOpenpgp.') && credentials.length > 0) {
       return openPgpCardTriesHint(this.#deps.yubikeys, p.device.serial, credentials);
     }
@@ -797,6 +820,7 @@ export class RunbookEngine {
         value: i.value,
       })),
       device: p.device,
+      nethsm: p.nethsm ? netHsmView(p.nethsm) : null,
       products: this.#products(p)?.set ?? null,
       exports: p.exports.map(({ at: _at, ...report }) => report),
       exceptions: p.exceptions,

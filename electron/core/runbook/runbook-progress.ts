@@ -15,6 +15,12 @@ import type {
   OpenPgpKeyRecord,
   OpenPgpStatementRecord,
 } from './openpgp-actions.ts';
+import {
+  applyNetHsmEvent,
+  describeNetHsmEvent,
+  netHsmDevice,
+  type NetHsmRecord,
+} from './nethsm-record.ts';
 import { advance, start, stepAt, type Next, type StepPosition } from './runbook-cursor.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
 
@@ -96,6 +102,8 @@ export interface RunbookProgress {
   statements: OpenPgpStatementRecord[];
   cardKeys: CardKeysRecord[];
   openpgpBackups: OpenPgpBackupRecord[];
+  /** The NetHSM of this ceremony, once its certificate was read. */
+  nethsm: NetHsmRecord | null;
   exports: (ExportReport & { at: string })[];
   lastExportTargetId: string | null;
   exceptions: RecordedException[];
@@ -172,6 +180,8 @@ function describeResult(result: ActionResult | undefined): string | null {
       return `${result.statement.title} signed by ${result.statement.signers.map((s) => s.toUpperCase()).join(', ')}`;
     case 'card-keys-moved':
       return `${result.card.slots.length} subkeys moved onto ${result.card.device.model} ${result.card.device.serial} and read back`;
+    case 'nethsm':
+      return describeNetHsmEvent(result.event);
     case undefined:
       return null;
   }
@@ -220,6 +230,7 @@ export function replayRunbook(
     statements: [],
     cardKeys: [],
     openpgpBackups: [],
+    nethsm: null,
     exports: [],
     lastExportTargetId: null,
     exceptions: [],
@@ -369,6 +380,18 @@ function applyResult(
     case 'card-keys-moved':
       progress.device = result.card.device;
       progress.cardKeys.push(result.card);
+      break;
+    case 'nethsm':
+      progress.nethsm = applyNetHsmEvent(progress.nethsm, result.event, at);
+      if (result.event.event === 'backup-taken') {
+        progress.exports.push({ ...result.event.report, at });
+        progress.lastExportTargetId = result.event.report.targetId;
+      }
+      if (progress.nethsm) {
+        const device = netHsmDevice(progress.nethsm, progress.started.isRehearsal);
+        progress.device = device;
+        progress.devices = [...progress.devices.filter((d) => d.family !== device.family), device];
+      }
       break;
     case 'products-exported':
       progress.exports.push({ ...result.report, at });

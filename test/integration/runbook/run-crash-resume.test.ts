@@ -3,7 +3,7 @@
 // primary with its key reloaded from the secret medium): after each crash the
 // same `vigil run` resumes from the journal, an interrupted device action is reported (exit 3)
 // and only repeated after --acknowledge-interruption, no completed step is ever done twice, and
-// the final record verifies.
+// the final record verifies. The NetHSM runbook is killed at chosen boundaries only.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -63,6 +63,43 @@ function completedSteps(entries: readonly JournalEntry[]): number[] {
     .map((e) => (e.detail as { stepNumber: number }).stepNumber);
 }
 
+/**
+ * Kills a run after journal entry `killAfter`, resumes it (acknowledging an interrupted action, which
+ * is reported and never silently repeated) and checks it finished with exactly the reference's
+ * steps and a record that verifies. 'completed' when the run ended before that entry.
+ */
+async function killAndResume(
+  name: string,
+  killAfter: number,
+  expectedSteps: readonly number[],
+): Promise<'killed' | 'completed'> {
+  const outDir = mkdtempSync(join(tmpdir(), `vigil-run-kill-${killAfter}-`));
+  const killed = await runChild(name, outDir, killAfter, false);
+  if (killed.signal !== 'SIGKILL') {
+    assert.equal(killed.outcome?.exitCode, 0, killed.outcome?.lines.join('\n'));
+    return 'completed';
+  }
+  let resumed = await runChild(name, outDir, 0, false);
+  let acknowledged = false;
+  if (resumed.outcome?.exitCode === 3) {
+    assert.match(resumed.outcome.lines.at(-1) ?? '', /was interrupted/);
+    acknowledged = true;
+    resumed = await runChild(name, outDir, 0, true);
+  }
+  assert.equal(
+    resumed.outcome?.exitCode,
+    0,
+    `kill after entry ${killAfter}: ${resumed.outcome?.lines.join('\n') ?? ''}`,
+  );
+  const entries = journalOf(outDir);
+  assert.deepEqual(completedSteps(entries), expectedSteps, `kill after entry ${killAfter}`);
+  const abandoned = entries.filter((e) => e.kind === 'runbook.actionAbandoned').length;
+  assert.equal(abandoned, acknowledged ? 1 : 0, `kill after entry ${killAfter}`);
+  const report = verifyRecord(outDir);
+  assert.equal(report.isOk, true, `kill after entry ${killAfter}: ${JSON.stringify(report)}`);
+  return 'killed';
+}
+
 // gpg-offline-primary: its secret key lives in memory only; every action that makes or changes a
 // key writes its backup in the same step, so a restarted run reloads the key from the medium.
 for (const name of [
@@ -84,33 +121,8 @@ for (const name of [
 
       let boundaries = 0;
       for (let killAfter = 1; ; killAfter++) {
-        const outDir = mkdtempSync(join(tmpdir(), `vigil-run-kill-${killAfter}-`));
-        const killed = await runChild(name, outDir, killAfter, false);
-        if (killed.signal !== 'SIGKILL') {
-          // Past the last journal entry: the run completed without being killed.
-          assert.equal(killed.outcome?.exitCode, 0, killed.outcome?.lines.join('\n'));
-          break;
-        }
+        if ((await killAndResume(name, killAfter, expectedSteps)) === 'completed') break;
         boundaries += 1;
-        let resumed = await runChild(name, outDir, 0, false);
-        let acknowledged = false;
-        if (resumed.outcome?.exitCode === 3) {
-          // An action was under way: reported, never silently repeated.
-          assert.match(resumed.outcome.lines.at(-1) ?? '', /was interrupted/);
-          acknowledged = true;
-          resumed = await runChild(name, outDir, 0, true);
-        }
-        assert.equal(
-          resumed.outcome?.exitCode,
-          0,
-          `kill after entry ${killAfter}: ${resumed.outcome?.lines.join('\n') ?? ''}`,
-        );
-        const entries = journalOf(outDir);
-        assert.deepEqual(completedSteps(entries), expectedSteps, `kill after entry ${killAfter}`);
-        const abandoned = entries.filter((e) => e.kind === 'runbook.actionAbandoned').length;
-        assert.equal(abandoned, acknowledged ? 1 : 0, `kill after entry ${killAfter}`);
-        const report = verifyRecord(outDir);
-        assert.equal(report.isOk, true, `kill after entry ${killAfter}: ${JSON.stringify(report)}`);
       }
       // Every completed step journals at least once: fewer kills than steps means a vacuous run.
       assert.ok(
@@ -119,3 +131,23 @@ for (const name of [
       );
     });
   });
+
+// nethsm-signstar: the rehearsal NetHSM keeps its state (and its certificate) in the work folder
+// and comes back on the same loopback port, so the pinned certificate still matches after a
+// restart. A whole run takes about 15 s, so it is killed at chosen boundaries, not every one:
+// after pinning, after provisioning, before a key is generated, in the middle of writing the
+// backup, and after the inventory.
+describe('vigil run of nethsm-signstar killed at chosen step boundaries', () => {
+  it('resumes against the same rehearsal NetHSM, repeats nothing, and the record verifies', async () => {
+    const name = 'nethsm-signstar';
+    const clean = mkdtempSync(join(tmpdir(), 'vigil-run-clean-'));
+    const reference = await runChild(name, clean, 0, false);
+    assert.equal(reference.outcome?.exitCode, 0, reference.outcome?.lines.join('\n'));
+    const expectedSteps = completedSteps(journalOf(clean));
+    const kinds = journalOf(clean).map((e) => e.kind);
+    for (const killAfter of [9, 11, 24, 48, 64]) {
+      assert.ok(kinds[killAfter], `the reference run has entries after ${killAfter}`);
+      assert.equal(await killAndResume(name, killAfter, expectedSteps), 'killed');
+    }
+  });
+});
