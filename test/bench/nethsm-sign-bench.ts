@@ -3,6 +3,7 @@
 // as a ceremony signs. Prints figures; asserts nothing.
 // Run alone: node --import tsx test/bench/nethsm-sign-bench.ts
 import { createHash } from 'node:crypto';
+import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { NetHsmClient, type NetHsmAuth } from '../../electron/devices/nethsm/driver.ts';
 import { digestInfo, type KeyType, type SignMode } from '../../electron/devices/nethsm/protocol.ts';
@@ -11,6 +12,54 @@ import { PinnedTransport } from '../../electron/devices/nethsm/transport.ts';
 import { SecretBytes } from '../../shared/model/secret-bytes.ts';
 
 const PASSPHRASE = 'bench passphrase for the NetHSM';
+
+/** The same sign request with a bare keep-alive https.Agent: what the client's checks cost. */
+async function plainHttpsRate(
+  device: { host: string; port: number },
+  keyId: string,
+  mode: SignMode,
+  message: Uint8Array,
+  seconds: number,
+): Promise<number> {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+  const body = JSON.stringify({ mode, message: Buffer.from(message).toString('base64') });
+  const authorization = `Basic ${Buffer.from(`bench:${PASSPHRASE}`).toString('base64')}`;
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      const request = https.request(
+        {
+          host: device.host,
+          port: device.port,
+          method: 'POST',
+          path: `/api/v1/keys/${keyId}/sign`,
+          agent,
+          headers: { 'content-type': 'application/json', authorization },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () =>
+            response.statusCode === 200
+              ? resolve()
+              : reject(new Error(String(response.statusCode))),
+          );
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+  try {
+    await once();
+    let count = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) {
+      await once();
+      count++;
+    }
+    return count / ((performance.now() - t0) / 1000);
+  } finally {
+    agent.destroy();
+  }
+}
 
 export async function netHsmSigning(seconds = 3): Promise<void> {
   const device = await startRehearsalNetHsm();
@@ -65,8 +114,9 @@ export async function netHsmSigning(seconds = 3): Promise<void> {
         count++;
       }
       const elapsed = (performance.now() - t0) / 1000;
+      const raw = await plainHttpsRate(device, id, c.mode, c.message, seconds);
       console.log(
-        `NetHSM rehearsal ${c.type} ${c.mode}: ${(count / elapsed).toFixed(0)} signatures/s through the pinned client (${count} in ${elapsed.toFixed(1)} s, one connection, keep-alive)`,
+        `NetHSM rehearsal ${c.type} ${c.mode}: ${(count / elapsed).toFixed(0)} signatures/s through the pinned client (${count} in ${elapsed.toFixed(1)} s, one connection, keep-alive); bare node:https keep-alive, no pin or validation: ${raw.toFixed(0)}/s`,
       );
     }
   } finally {
