@@ -589,18 +589,35 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = {
     ],
     needsTarget: false,
     interruptionAdvice:
-      'Vigil stopped while creating a user. If the user exists now, the next attempt reports it: delete it on the NetHSM and create it again so its passphrase is the one typed.',
+      'Vigil stopped while creating a user. Perform the step again: if the user was made, its passphrase is set to the one typed then.',
     async perform(params, context) {
       const p = AddUserParams.parse(params);
       const passphrase = newPassphrase(context, 'newPassphrase', `passphrase of ${p.userId}`);
       return withNetHsm(context, async (client) => {
         const auth = actingUser(context, p.by);
-        await client.addUser(auth, p.userId, { realName: p.realName, role: p.role, passphrase });
+        let existed = false;
+        try {
+          await client.addUser(auth, p.userId, { realName: p.realName, role: p.role, passphrase });
+        } catch (error) {
+          if (!(error instanceof NetHsmError && error.kind === 'conflict')) throw error;
+          // An earlier attempt of this step may have made the user before Vigil stopped: if it
+          // is that user, its passphrase becomes the one typed now; anyone else is refused.
+          const found = await client.getUser(auth, p.userId);
+          if (found.role !== p.role || found.realName !== p.realName) {
+            throw new VigilError(
+              'nethsm-conflict',
+              `User ${p.userId} already exists on the NetHSM as ${found.role} "${found.realName}", not the user this step makes.`,
+            );
+          }
+          await client.setUserPassphrase(auth, p.userId, passphrase);
+          existed = true;
+        }
         const read = await client.getUser(auth, p.userId);
         return result({
           event: 'user-added',
           user: { id: p.userId, role: read.role, realName: read.realName, tags: [] },
           by: p.by,
+          ...(existed ? { existed } : {}),
         });
       });
     },

@@ -89,7 +89,13 @@ export type NetHsmEvent =
       how: 'now' | 'after-dropped-connection' | 'found-provisioned';
     }
   | { event: 'unlocked' | 'locked'; state: NetHsmState }
-  | { event: 'user-added'; user: NetHsmUserRecord; by: string }
+  | {
+      event: 'user-added';
+      user: NetHsmUserRecord;
+      by: string;
+      /** Made by an earlier attempt of the step; its passphrase was set again. */
+      existed?: true;
+    }
   | { event: 'namespace-added'; namespace: string; by: string }
   | { event: 'user-tagged'; userId: string; tag: string; by: string }
   | { event: 'key-generated'; key: NetHsmKeyRecord; by: string }
@@ -250,7 +256,11 @@ export function describeNetHsmEvent(event: NetHsmEvent): string {
     case 'locked':
       return `NetHSM locked; now ${event.state}`;
     case 'user-added':
-      return `user ${event.user.id} (${event.user.role}) added by ${event.by}`;
+      return `user ${event.user.id} (${event.user.role}) ${
+        event.existed
+          ? `found, made by an earlier attempt; passphrase set again by ${event.by}`
+          : `added by ${event.by}`
+      }`;
     case 'namespace-added':
       return `namespace ${event.namespace} added by ${event.by}`;
     case 'user-tagged':

@@ -243,6 +243,50 @@ describe('NetHSM ceremony faults on rehearsal NetHSMs', () => {
     }
   });
 
+  it('a user an interrupted step already made is taken over with the passphrase typed now', async () => {
+    const walk = await open();
+    try {
+      await toProvision(walk);
+      await step(walk, provisioning);
+      const [device] = walk.core.rehearsalNetHsms.devices;
+      assert.ok(device);
+      const { client, close } = openNetHsm(walk.address, device.certificateFingerprint);
+      const admin = { userId: 'admin', passphrase: SecretBytes.fromText(USERS) };
+      try {
+        // As if Vigil died after the device made the user, with a passphrase nobody knows now.
+        await client.addUser(admin, 'operator1', {
+          realName: 'Operator',
+          role: 'Operator',
+          passphrase: SecretBytes.fromText('a passphrase nobody typed'),
+        });
+      } finally {
+        close();
+      }
+      const after = await step(walk, newUser);
+      assert.match(after.ceremony?.history.at(-1)?.detail ?? '', /made by an earlier attempt/);
+      const again = openNetHsm(walk.address, device.certificateFingerprint);
+      try {
+        const user = await again.client.getUser(
+          { userId: 'admin', passphrase: SecretBytes.fromText(USERS) },
+          'operator1',
+        );
+        assert.equal(user.role, 'Operator');
+        // The passphrase typed in the step now opens it.
+        assert.deepEqual(
+          await again.client.listKeys({
+            userId: 'operator1',
+            passphrase: SecretBytes.fromText(USERS),
+          }),
+          [],
+        );
+      } finally {
+        again.close();
+      }
+    } finally {
+      walk.core.close();
+    }
+  });
+
   it('a wrong passphrase fails the step once, is not retried, and is asked again', async () => {
     const walk = await open();
     try {
