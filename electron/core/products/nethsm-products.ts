@@ -252,6 +252,12 @@ export function buildNetHsmProducts(input: NetHsmProductsInput): {
   };
 }
 
+/** The digest a test message is signed over with an ECDSA key of this type (its curve's size). */
+export function ecdsaHashOf(type: string): 'sha256' | 'sha384' | 'sha512' {
+  if (type.endsWith('384')) return 'sha384';
+  return type.endsWith('521') || type.endsWith('512') ? 'sha512' : 'sha256';
+}
+
 /** Verifies a signature as the NetHSM made it for this mode over `message`. */
 export function verifyNetHsmSignature(
   type: string,
@@ -263,14 +269,13 @@ export function verifyNetHsmSignature(
   switch (mode) {
     case 'EdDSA':
       return verifySignature(null, message, publicKeyPem, signature);
-    case 'ECDSA': {
-      const hash = type.endsWith('384')
-        ? 'sha384'
-        : type.endsWith('521') || type.endsWith('512')
-          ? 'sha512'
-          : 'sha256';
-      return verifySignature(hash, message, { key: publicKeyPem, dsaEncoding: 'der' }, signature);
-    }
+    case 'ECDSA':
+      return verifySignature(
+        ecdsaHashOf(type),
+        message,
+        { key: publicKeyPem, dsaEncoding: 'der' },
+        signature,
+      );
     case 'PKCS1':
       return verifySignature('sha256', message, publicKeyPem, signature);
     default: {

@@ -3,7 +3,7 @@
 // provision, users in the four roles, namespaces, tagged keys, an OpenPGP certificate made on the
 // device, backup and its offline check, test signatures, inventory, lock. Every request goes to the
 // one journalled address over the pinned certificate; passphrases go nowhere but the NetHSM.
-import { createHash, verify as verifySignature, constants as cryptoConstants } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CredentialRequest } from '../../../shared/model/runbook.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
@@ -19,13 +19,16 @@ import {
   Id,
   KeyMechanism,
   KeyType,
+  MIN_PASSPHRASE_LENGTH,
   NetHsmError,
   NetHsmInputError,
   SignMode,
   UserId,
   UserRole,
   digestInfo,
+  passphraseLength,
 } from '../../devices/nethsm/protocol.ts';
+import { ecdsaHashOf, verifyNetHsmSignature } from '../products/nethsm-products.ts';
 import {
   NetHsmTransportError,
   endpointText,
@@ -46,8 +49,6 @@ import {
 import type { ActionContext, ActionDefinition, ActionResult } from './runbook-actions.ts';
 import { ceremonyUserId } from './openpgp-actions.ts';
 
-/** The NetHSM's own rule (`Passphrase` schema): at least 10 characters. */
-export const MIN_NETHSM_PASSPHRASE_LENGTH = 10;
 /** A backup larger than this is not one Vigil reads back onto the ceremony computer. */
 const MAX_BACKUP_BYTES = 256 * 1024 * 1024;
 
@@ -99,11 +100,6 @@ function actingUserCredentials(params: Record<string, unknown>): readonly Creden
   return [passphraseOfUser(by)];
 }
 
-/** UTF-8 characters, counted without decoding the secret into a string. */
-function characterCount(secret: SecretBytes): number {
-  return secret.use((bytes) => bytes.filter((b) => (b & 0xc0) !== 0x80).length);
-}
-
 /** A new passphrase typed twice, checked before the device is touched. */
 function newPassphrase(
   context: ActionContext,
@@ -115,10 +111,10 @@ function newPassphrase(
   if (!first.equals(again)) {
     throw new VigilError('passphrase-mismatch', `The two ${what}s differ. Type them again.`);
   }
-  if (characterCount(first) < MIN_NETHSM_PASSPHRASE_LENGTH) {
+  if (passphraseLength(first) < MIN_PASSPHRASE_LENGTH) {
     throw new VigilError(
       'passphrase-too-short',
-      `The ${what} needs at least ${MIN_NETHSM_PASSPHRASE_LENGTH} characters (the NetHSM's rule).`,
+      `The ${what} needs at least ${MIN_PASSPHRASE_LENGTH} characters (the NetHSM's rule).`,
     );
   }
   return first;
@@ -288,59 +284,27 @@ function keyOf(record: NetHsmRecord, keyId: string, by: string): NetHsmKeyRecord
 const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const text = (s: string) => new TextEncoder().encode(s);
 
-/** What the NetHSM signs for a message, and how the ceremony checks the answer. */
+/**
+ * The sign mode for a test message and what the NetHSM is sent for it (the message, its digest,
+ * or DigestInfo and digest); the answer is checked by the verifier `vigil verify` uses.
+ */
 function testSigning(key: NetHsmKeyRecord): {
   mode: SignMode;
   payload: (message: Uint8Array) => Uint8Array;
-  verify: (message: Uint8Array, signature: Uint8Array) => boolean;
 } {
-  const hashFor =
-    key.type === 'EC_P384' || key.type === 'BrainpoolP384'
-      ? 'sha384'
-      : key.type === 'EC_P521' || key.type === 'BrainpoolP512'
-        ? 'sha512'
-        : 'sha256';
-  const digest = (m: Uint8Array) => new Uint8Array(createHash(hashFor).update(m).digest());
-  const pem = key.publicKeyPem;
-  if (key.mechanisms.includes('EdDSA_Signature')) {
-    return {
-      mode: 'EdDSA',
-      payload: (m) => m,
-      verify: (m, s) => verifySignature(null, m, pem, s),
-    };
-  }
+  const digest = (hash: string, m: Uint8Array) =>
+    new Uint8Array(createHash(hash).update(m).digest());
+  if (key.mechanisms.includes('EdDSA_Signature')) return { mode: 'EdDSA', payload: (m) => m };
   if (key.mechanisms.includes('ECDSA_Signature')) {
-    return {
-      mode: 'ECDSA',
-      payload: digest,
-      verify: (m, s) => verifySignature(hashFor, m, { key: pem, dsaEncoding: 'der' }, s),
-    };
+    return { mode: 'ECDSA', payload: (m) => digest(ecdsaHashOf(key.type), m) };
   }
   if (key.mechanisms.includes('RSA_Signature_PKCS1')) {
-    return {
-      mode: 'PKCS1',
-      payload: (m) => digestInfo('sha256', new Uint8Array(createHash('sha256').update(m).digest())),
-      verify: (m, s) => verifySignature('sha256', m, pem, s),
-    };
+    return { mode: 'PKCS1', payload: (m) => digestInfo('sha256', digest('sha256', m)) };
   }
   const pss = key.mechanisms.find((m) => m.startsWith('RSA_Signature_PSS_'));
   if (pss) {
     const hash = pss.slice('RSA_Signature_PSS_'.length).toLowerCase();
-    return {
-      mode: SignMode.parse(`PSS_${hash.toUpperCase()}`),
-      payload: (m) => new Uint8Array(createHash(hash).update(m).digest()),
-      verify: (m, s) =>
-        verifySignature(
-          hash,
-          m,
-          {
-            key: pem,
-            padding: cryptoConstants.RSA_PKCS1_PSS_PADDING,
-            saltLength: cryptoConstants.RSA_PSS_SALTLEN_AUTO,
-          },
-          s,
-        ),
-    };
+    return { mode: SignMode.parse(`PSS_${hash.toUpperCase()}`), payload: (m) => digest(hash, m) };
   }
   throw new VigilError('nethsm-rejected', `Key ${key.id} has no signature mechanism Vigil tests.`);
 }
@@ -783,7 +747,9 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = {
           signing.mode,
           signing.payload(text(message)),
         );
-        if (!signing.verify(text(message), signature)) {
+        if (
+          !verifyNetHsmSignature(key.type, signing.mode, key.publicKeyPem, text(message), signature)
+        ) {
           throw new VigilError(
             'device-error',
             `The signature of ${key.id} does not verify with its public key.`,
