@@ -8,8 +8,8 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      // Pure-JS libraries are bundled, so the package ships only zod and the native pkcs11js,
-      // smartcard and usb.
+      // Pure-JS libraries are bundled, so the package ships only the native pkcs11js, smartcard
+      // and usb. zod too: loaded from node_modules it is ~100 files to resolve on every start.
       externalizeDeps: {
         exclude: [
           'qrcode',
@@ -18,9 +18,17 @@ export default defineConfig({
           '@noble/curves',
           'reflect-metadata',
           'openpgp',
+          'zod',
         ],
       },
-      rollupOptions: { input: { index: resolve('electron/main/index.ts') } },
+      // cli.js is the `vigil` command (bin/vigil.mjs in plain Node, the packaged app's own binary
+      // in CLI mode); each command is its own chunk, loaded only when asked for.
+      rollupOptions: {
+        input: {
+          index: resolve('electron/main/index.ts'),
+          cli: resolve('electron/core/cli/vigil.ts'),
+        },
+      },
     },
   },
   preload: {

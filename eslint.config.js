@@ -28,7 +28,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bin/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.mjs', 'test/helpers/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
         extraFileExtensions: ['.vue'],
       },

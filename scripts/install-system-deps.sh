@@ -10,7 +10,8 @@ packages=(
   zbar-tools        # decodes the fingerprint QR from screenshots
   poppler-utils     # pdftotext / pdftoppm read the transcript PDF back in tests
   fusefat fuse mtools dosfstools e2fsprogs  # FAT32 and ext4 media for export tests
-  util-linux coreutils  # lsblk, losetup, sync -f
+  util-linux coreutils  # lsblk, losetup, sync -f; unshare gives each test file its own namespaces
+  iproute2          # `ip link set lo up` inside a test file's network namespace
   pcscd libpcsclite-dev  # PC/SC daemon; headers for the `smartcard` N-API addon, built at npm ci
   vsmartcard-vpcd   # the virtual reader rehearsal smart cards plug into
   ykcs11 yubico-piv-tool yubikey-manager python3-pykcs11  # Yubico's tools judge the rehearsal YubiKey

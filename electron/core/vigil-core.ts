@@ -178,10 +178,4 @@ export class VigilCore {
   }
 }
 
-export function defaultDataDir(
-  env: NodeJS.ProcessEnv = process.env,
-  home = env.HOME ?? '/tmp',
-): string {
-  if (env.VIGIL_DATA_DIR) return env.VIGIL_DATA_DIR;
-  return join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'vigil');
-}
+export { defaultDataDir } from './data-dir.ts';

@@ -294,3 +294,6 @@ await openpgpLifecycle();
 
 const { netHsmSigning } = await import('./nethsm-sign-bench.ts');
 await netHsmSigning();
+
+const { cliVersusOpenssl } = await import('./cli-bench.ts');
+cliVersusOpenssl();

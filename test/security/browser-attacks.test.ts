@@ -1,19 +1,10 @@
 // Every denial has a test that tries: the forbidden thing is attempted in real Chromium against
 // the built renderer, served with the app's CSP and connected to the real dispatcher.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { useBridgeSession } from '../helpers/test-bridge.ts';
 
-// Attack the renderer as it is now, not a stale build; registered before the bridge's own hook.
-before(() => {
-  execFileSync(
-    'npx',
-    ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'error'],
-    { cwd: join(import.meta.dirname, '..', '..') },
-  );
-});
+// The renderer as it is now: test/run-tests.ts rebuilds it first when a source is newer.
 const session = useBridgeSession();
 
 // page.evaluate runs through DevTools, which may compile strings even under CSP; code that must

@@ -1,11 +1,10 @@
 // Configuration that no scanner checks: fuses, the pinned Electron, one CSP in two places,
 // the preload bundle's requires, and APIs the app must never call.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/hardening/content-security-policy.ts';
 
@@ -13,13 +12,8 @@ const root = join(import.meta.dirname, '..', '..');
 const require = createRequire(import.meta.url);
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 
-// Main and preload bundles, built as `npm run build` does; electron-vite needs no Electron binary.
-before(() => {
-  execFileSync('npx', ['electron-vite', 'build', '--logLevel', 'error'], {
-    cwd: root,
-    env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
-  });
-});
+// The main, preload and renderer bundles are read as `npm run build` made them: test/run-tests.ts
+// builds first when a source is newer, and no test writes out/ while others read it.
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -80,19 +74,47 @@ describe('electron-builder configuration', () => {
       ['out/**', 'package.json', 'resources/**'],
     );
     assert.ok(!config.files.some((f) => ['**/*', '**', 'node_modules/**'].includes(f)));
-    // zod, pkcs11js and smartcard are the main bundle's only non-Node, non-Electron imports.
-    const bundleImports = [
-      ...read('out/main/index.js').matchAll(/^import .* from "([^"]+)";$/gm),
-    ].map((m) => m[1] ?? '');
+    // pkcs11js and smartcard are the main bundle's only non-Node, non-Electron imports, over
+    // every file of it (the window's index.js, the CLI's cli.js and their shared chunks).
+    const bundleFiles = [
+      'index.js',
+      'cli.js',
+      ...readdirSync(join(root, 'out', 'main', 'chunks'))
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => join('chunks', f)),
+    ];
+    const importsOf = (file: string) =>
+      [...read(join('out', 'main', file)).matchAll(/^import .* from "([^"]+)";$/gm)].map(
+        (m) => m[1] ?? '',
+      );
     const packages = new Set(
-      bundleImports.filter(
+      bundleFiles.flatMap(importsOf).filter(
         // Bundled libraries (openpgp) may name Node built-ins without the node: prefix.
         (name) =>
-          !name.startsWith('node:') && !builtinModules.includes(name) && name !== 'electron',
+          !name.startsWith('.') &&
+          !name.startsWith('node:') &&
+          !builtinModules.includes(name) &&
+          name !== 'electron',
       ),
     );
-    assert.deepEqual([...packages].sort(), ['pkcs11js', 'smartcard', 'zod']);
-    assert.ok(config.files.includes('node_modules/zod/**'));
+    assert.deepEqual([...packages].sort(), ['pkcs11js', 'smartcard']);
+    assert.ok(!config.files.some((f) => f.startsWith('node_modules/zod')), 'zod is bundled');
+    // The CLI runs in plain Node too: nothing it can reach, statically or by a dynamic import,
+    // loads Electron.
+    const reachable = new Set<string>();
+    const walk = (file: string) => {
+      if (reachable.has(file)) return;
+      reachable.add(file);
+      const text = read(join('out', 'main', file));
+      for (const m of text.matchAll(/(?:from|import\()\s*"(\.{1,2}\/[^"]+)"/g))
+        walk(join(dirname(file), m[1] ?? ''));
+    };
+    walk('cli.js');
+    assert.ok(reachable.size > 3, [...reachable].join(', '));
+    assert.deepEqual(
+      [...reachable].filter((f) => importsOf(f).includes('electron')),
+      [],
+    );
     const natives = [
       'node_modules/pkcs11js/build/Release/pkcs11.node',
       'node_modules/smartcard/build/Release/smartcard_napi.node',
@@ -124,11 +146,6 @@ describe('content security policy', () => {
   });
 
   it('survives the build: the built index.html has no inline script or style', () => {
-    execFileSync(
-      'npx',
-      ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'error'],
-      { cwd: root },
-    );
     const html = read('out/renderer/index.html');
     assert.equal(
       (html.match(/<script(?![^>]*\bsrc=)[^>]*>/g) ?? []).length,
@@ -253,8 +270,15 @@ describe('main window', () => {
 });
 
 describe('main process lifecycle', () => {
-  const index = read('electron/main/index.ts');
+  // The entry only chooses between the CLI and the window; the window's wiring is app-window.ts.
+  const entry = read('electron/main/index.ts');
+  const index = read('electron/main/app-window.ts');
   const ready = index.indexOf('whenReady');
+
+  it('starts the window from the entry with a top-level await, so before ready', () => {
+    assert.match(entry, /^ {2}const \{ startWindow \} = await import\('\.\/app-window\.ts'\);$/m);
+    assert.ok(!entry.includes('whenReady'), 'the entry waits for nothing itself');
+  });
 
   it('enables the sandbox and registers the privileged scheme before ready', () => {
     assert.ok(index.indexOf('app.enableSandbox()') > 0);

@@ -19,6 +19,8 @@ export function isCeremonyRecord(path: string): boolean {
   return existsSync(join(path, RecordFiles.envelope));
 }
 
+export { verifyRecord };
+
 export function formatRecordReport(report: RecordReport): string {
   const lines: string[] = [];
   const marking =

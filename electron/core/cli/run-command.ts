@@ -15,6 +15,7 @@ import { readRecordFolder, writeRecordFolder } from '../runbook/record-store.ts'
 import { parseRunbookText } from '../runbook/runbook-library.ts';
 import type { Runbook, Step } from '../runbook/runbook-schema.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
+import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
 import { VigilCore } from '../vigil-core.ts';
 
 export const WORK_FOLDER = '.vigil-run';
@@ -32,6 +33,8 @@ export interface RunOptions {
   mediumDir?: string;
   /** Observer for crash tests: sees the core before the ceremony runs. */
   onCore?: (core: VigilCore) => void;
+  /** Prints the transcript PDF; Debian's Chromium unless given. */
+  printTranscript?: TranscriptPrinter;
 }
 
 export interface RunOutcome {
@@ -245,6 +248,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       log: { info: () => {}, warn: () => {}, error: () => {} },
       // Headless rehearsals use their own rehearsal devices, never a card in a reader.
       usePcsc: false,
+      ...(options.printTranscript ? { printTranscript: options.printTranscript } : {}),
     });
     options.onCore?.(core);
     const mediaTarget = core.exportTargets.addFolder(mediaDir);

@@ -1,14 +1,7 @@
 // The headless CLI over the same core. Exit codes: 0 all good, 1 verification failed, 2 usage or I/O.
-// `devices` opens the device registry over the data folder's rehearsal store, not a whole
-// VigilCore: a listing must not start a ceremony in the journal, nor open (and on a torn tail,
-// truncate) a journal that a running Vigil window is appending to.
+// This module is the CLI bundle's entry (out/main/cli.js): it parses the arguments and loads only
+// the command asked for, so `vigil --help` never loads openpgp, x509 or a device family.
 import { parseArgs } from 'node:util';
-import { DeviceList } from '../../../shared/model/device.ts';
-import { DeviceRegistry } from '../../devices/registry.ts';
-import { useRehearsalStore } from '../../devices/softhsm/transport.ts';
-import { PcscContext } from '../../devices/smartcard/transport.ts';
-import { findYubiKeys } from '../../devices/yubikey-piv/index.ts';
-import { RehearsalYubiKeyRack } from '../../devices/yubikey-piv/rehearsal-rack.ts';
 import {
   PinPolicy,
   TouchPolicy,
@@ -16,23 +9,9 @@ import {
   type TouchPolicyName,
 } from '../../devices/yubikey-piv/protocol.ts';
 import type { PivFirmware } from '../../devices/yubikey-piv/attestation.ts';
-import {
-  hasVigilManifest,
-  isPivArchive,
-  verifyPivCeremonyArchive,
-  type PivArchiveReport,
-} from '../products/piv-ceremony-archive.ts';
-import { PSF_LAYOUT_KIND } from '../products/psf-layout.ts';
-import { verifyProducts, type VerifyReport } from '../products/verify-products.ts';
-import { defaultDataDir } from '../vigil-core.ts';
-import { verifyRecord } from '../ceremony-record/record-verification.ts';
-import {
-  addWitness,
-  formatRecordReport,
-  isCeremonyRecord,
-  readPublicKey,
-} from './record-commands.ts';
-import { runRehearsal } from './run-command.ts';
+import { UsageError } from './usage-error.ts';
+
+export { UsageError };
 
 export const USAGE = `Usage:
   vigil devices [--json]                 list PKCS#11 modules, their tokens, and YubiKeys in readers
@@ -89,8 +68,6 @@ export type CliCommand =
       medium?: string;
     }
   | { command: 'attest'; path: string; key: string };
-
-export class UsageError extends Error {}
 
 /** Pure: argv (without node and script) → a command, or a UsageError. */
 export function parseCommand(argv: readonly string[]): CliCommand {
@@ -225,216 +202,11 @@ function parsePivOptions(v: {
   return Object.keys(piv).length > 0 ? { piv } : {};
 }
 
-/** Pure: rows → columns padded to the widest cell, two spaces apart. */
-export function formatTable(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = [];
-  for (const row of rows)
-    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows
-    .map((row) =>
-      row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
-    )
-    .join('\n');
-}
+/** `vigil verify`'s options, as parsed. */
+export type VerifyCommand = Omit<Extract<CliCommand, { command: 'verify' }>, 'command' | 'path'>;
 
-export function formatDevices(list: DeviceList): string {
-  const modules = formatTable([
-    ['MODULE', 'STATE', 'PATH'],
-    ...list.modules.map((m) => [
-      m.name,
-      m.isLoaded ? 'loaded' : `not loaded${m.problem ? `: ${m.problem}` : ''}`,
-      m.path,
-    ]),
-  ]);
-  if (list.devices.length === 0) return `${modules}\n\nno token attached`;
-  const devices = formatTable([
-    ['KIND', 'FAMILY', 'SERIAL', 'LABEL', 'MODEL', 'USER PIN', 'SO-PIN', 'STATE'],
-    ...list.devices.map((d) => [
-      d.isRehearsal ? 'REHEARSAL' : 'device',
-      d.familyName,
-      d.serial,
-      d.label,
-      `${d.manufacturer} ${d.model}`,
-      d.userPin,
-      d.soPin,
-      d.isDeadly ? `REFUSED: ${d.deadlyReason ?? ''}` : 'usable',
-    ]),
-  ]);
-  return `${modules}\n\n${devices}`;
-}
-
-export function formatReport(report: VerifyReport): string {
-  const lines: string[] = [];
-  for (const device of report.devices) {
-    // Only a readable manifest that says so makes a folder "production".
-    const marking =
-      device.isRehearsal === true
-        ? ' [REHEARSAL]'
-        : device.isRehearsal === false
-          ? ' [production]'
-          : device.kind === PSF_LAYOUT_KIND
-            ? ' [no attestation]'
-            : ' [kind unknown]';
-    lines.push(`${device.isOk ? 'OK  ' : 'FAIL'} ${device.folder}${marking}`);
-    for (const c of device.checks)
-      lines.push(
-        `     ${c.isOk ? (c.isWarning ? 'WARN' : 'ok  ') : 'FAIL'} ${c.check}: ${c.detail}`,
-      );
-  }
-  lines.push(
-    report.isOk ? `verified ${report.devices.length} device folder(s)` : 'verification FAILED',
-  );
-  return lines.join('\n');
-}
-
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-/** Pure: the PIV archive report as a device table, then root.json and archive findings. */
-export function formatPivReport(report: PivArchiveReport): string {
-  const mark = (isOk: boolean, isWarning?: boolean) =>
-    !isOk ? 'FAIL' : isWarning ? 'WARN' : 'ok  ';
-  const table = formatTable([
-    [
-      '',
-      'DEVICE',
-      'SERIAL',
-      'FIRMWARE',
-      'FORM FACTOR',
-      'FIPS',
-      'PIN',
-      'TOUCH',
-      'CHAIN',
-      'ROOT.JSON',
-    ],
-    ...report.devices.map((d) => {
-      const f = d.facts;
-      const roles = [...new Set(d.rootKeys.flatMap((k) => k.roles))];
-      return [
-        d.isOk ? 'OK' : 'FAIL',
-        d.ceremony !== null ? `${d.ceremony}/${d.folderSerial}` : d.folderSerial,
-        f ? String(f.serial) : '?',
-        f?.firmware ?? '?',
-        f?.formFactor ? `${f.formFactor.kind} (0x${f.formFactor.code.toString(16)})` : '-',
-        f ? (f.isFips ? 'yes' : 'no') : '?',
-        f?.pinPolicy ?? '?',
-        f?.touchPolicy ?? '?',
-        d.verdict === 'rehearsal' ? 'REHEARSAL' : d.verdict,
-        report.rootMetadata === null
-          ? '-'
-          : d.isSpare
-            ? 'spare'
-            : roles.length > 0
-              ? roles.join('+')
-              : d.facts
-                ? 'no role'
-                : '?',
-      ];
-    }),
-  ]);
-  const lines = [table];
-  for (const d of report.devices) {
-    const notable = d.checks.filter((c) => !c.isOk || c.isWarning);
-    if (notable.length === 0) continue;
-    lines.push('', `${d.folder}:`);
-    for (const c of notable) lines.push(`  ${mark(c.isOk, c.isWarning)} ${c.check}: ${c.detail}`);
-  }
-  const meta = report.rootMetadata;
-  lines.push('');
-  if (meta) {
-    lines.push(
-      `root.json: ${meta.file} (version ${meta.version}, expires ${meta.expires}${meta.isExpired ? ', EXPIRED' : ''})`,
-    );
-    lines.push(
-      formatTable([
-        ['ROLE', 'THRESHOLD', 'KEYS', 'SIGNED ROOT.JSON', 'ATTESTED', 'UNATTESTED'],
-        ...meta.roles.map((r) => [
-          r.role,
-          String(r.threshold),
-          String(r.keyids.length),
-          `${r.signedBy.length}${r.isRequired ? (r.isThresholdMet ? ' (threshold met)' : ' (THRESHOLD NOT MET)') : ''}`,
-          String(r.attestedKeys),
-          r.unattestedKeyids.map((id) => id.slice(0, 8)).join(' ') || '-',
-        ]),
-      ]),
-    );
-  }
-  for (const c of report.checks) lines.push(`${mark(c.isOk, c.isWarning)} ${c.check}: ${c.detail}`);
-  const spares = report.devices.filter((d) => d.isSpare).length;
-  lines.push(
-    report.isOk
-      ? `verified ${report.devices.length} device(s)${spares > 0 ? `, ${spares} spare` : ''}${report.isRehearsal ? ' [REHEARSAL]' : ''}`
-      : 'verification FAILED',
-  );
-  return lines.join('\n');
-}
-
-export interface FolderVerification {
-  exitCode: 0 | 1;
-  text: string;
-  /** True when anything verified is a rehearsal product. */
-  isRehearsal: boolean;
-}
-
-/**
- * `vigil verify` of one folder, shared by the CLI and the app's verify view: a ceremony record,
- * a YubiKey PIV ceremony archive, or a products folder. Usage problems throw UsageError.
- */
-export function verifyFolder(
-  path: string,
-  options: Omit<Extract<CliCommand, { command: 'verify' }>, 'command' | 'path'>,
-): FolderVerification {
-  const render = (report: unknown, text: () => string) =>
-    options.isJson ? JSON.stringify(report, null, 2) : text();
-  // Vigil's own keyholder products go to their manifest checker unless a PIV option is given.
-  const isPiv = isPivArchive(path) && (options.piv !== undefined || !hasVigilManifest(path));
-  if (!isCeremonyRecord(path) && isPiv) {
-    if (options.trustKeys.length > 0 || options.requireAttestation)
-      throw new UsageError(
-        `${options.trustKeys.length > 0 ? '--trust-key' : '--require-attestation'} does not apply to a PIV ceremony archive`,
-      );
-    const report = verifyPivCeremonyArchive(path, options.piv ?? {});
-    return {
-      exitCode: report.isOk ? 0 : 1,
-      text: render(report, () => formatPivReport(report)),
-      isRehearsal: report.isRehearsal === true,
-    };
-  }
-  if (options.piv !== undefined)
-    throw new UsageError(
-      `--${kebab(Object.keys(options.piv)[0] ?? '')} needs a YubiKey PIV ceremony archive`,
-    );
-  if (isCeremonyRecord(path)) {
-    const report = verifyRecord(path, {
-      trustedWitnessKeys: options.trustKeys.map(readPublicKey),
-    });
-    return {
-      exitCode: report.isOk ? 0 : 1,
-      text: render(report, () => formatRecordReport(report)),
-      isRehearsal: report.isRehearsal === true,
-    };
-  }
-  if (options.trustKeys.length > 0) throw new UsageError('--trust-key needs a ceremony record');
-  const report = verifyProducts(path, { requireAttestation: options.requireAttestation });
-  return {
-    exitCode: report.isOk ? 0 : 1,
-    text: render(report, () => formatReport(report)),
-    isRehearsal: report.devices.some((d) => d.isRehearsal === true),
-  };
-}
-
-async function listDevices(): Promise<DeviceList> {
-  useRehearsalStore(defaultDataDir());
-  const registry = DeviceRegistry.open();
-  // YubiKeys in PC/SC readers too (rehearsal YubiKeys live inside a running Vigil, not here).
-  const yubikeys = { pcsc: () => PcscContext.open(), rehearsal: new RehearsalYubiKeyRack(null) };
-  registry.addSource(async () => (await findYubiKeys(yubikeys)).map((f) => f.summary));
-  try {
-    // The same shape the dispatcher would let out for devices.list.
-    return DeviceList.parse(await registry.list());
-  } finally {
-    registry.close();
-  }
-}
+/** `vigil run` as a module, for callers of the built CLI that drive a run themselves (crash tests). */
+export const loadRunCommand = () => import('./run-command.ts');
 
 export async function runCli(
   argv: readonly string[],
@@ -454,16 +226,19 @@ export async function runCli(
         out(USAGE);
         return 0;
       case 'devices': {
+        const { formatDevices, listDevices } = await import('./devices-command.ts');
         const list = await listDevices();
         out(command.isJson ? JSON.stringify(list, null, 2) : formatDevices(list));
         return 0;
       }
       case 'verify': {
-        const verified = verifyFolder(command.path, command);
+        const { verifyFolder } = await import('./verify-command.ts');
+        const verified = await verifyFolder(command.path, command);
         out(verified.text);
         return verified.exitCode;
       }
       case 'run': {
+        const { runRehearsal } = await import('./run-command.ts');
         const outcome = await runRehearsal({
           runbookPath: command.runbook,
           answersPath: command.answers,
@@ -478,7 +253,7 @@ export async function runCli(
         return outcome.exitCode;
       }
       case 'attest':
-        return addWitness(command.path, command.key, out);
+        return (await import('./record-commands.ts')).addWitness(command.path, command.key, out);
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

@@ -1,7 +1,8 @@
 import type { Handlers } from '../dispatcher.ts';
 import { VigilError } from '../errors.ts';
 import type { VigilCore } from '../vigil-core.ts';
-import { UsageError, verifyFolder } from '../cli/vigil.ts';
+import { UsageError } from '../cli/usage-error.ts';
+import { verifyFolder } from '../cli/verify-command.ts';
 import { VerifyInputError } from '../products/verify-products.ts';
 
 /** The app's "Verify a ceremony folder": main picks the folder, then `vigil verify`'s own report. */
@@ -15,7 +16,7 @@ export function verificationHandlers(core: VigilCore): Pick<Handlers, 'verificat
         ...(requirePinPolicy !== null ? { requirePinPolicy } : {}),
       };
       try {
-        const verified = verifyFolder(folder, {
+        const verified = await verifyFolder(folder, {
           isJson: false,
           trustKeys: [],
           requireAttestation: false,

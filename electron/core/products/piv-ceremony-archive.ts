@@ -33,8 +33,7 @@ import {
   type SignatureCheck,
   type TufRoot,
 } from '../../formats/tuf-root.ts';
-import type { CheckResult } from './verify-products.ts';
-import { VerifyInputError, isDir } from './verify-products.ts';
+import { VerifyInputError, isDir, type CheckResult } from './verify-common.ts';
 
 export const PIV_ARCHIVE_KIND = 'piv-ceremony-archive';
 

@@ -4,7 +4,7 @@
 // by the manifest's `kind`, so a later family (YubiHSM attestations, PIV) adds an entry to
 // `productCheckers` rather than a new report format.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { bytesEqual } from '../../formats/der.ts';
@@ -29,16 +29,9 @@ import {
   type PivTrust,
 } from '../../devices/yubikey-piv/attestation.ts';
 import { signingCapability } from '../ceremony/yubihsm-provisioning.ts';
+import { VerifyInputError, isDir, type CheckResult } from './verify-common.ts';
 
-export interface CheckResult {
-  /** Stable machine name: 'sha256sums', 'all-files-listed', 'manifest', 'key:root', … */
-  check: string;
-  isOk: boolean;
-  /** One line for a person: what was found, or why it failed. */
-  detail: string;
-  /** Passes, but a person should read it (no attestation, exportable key). */
-  isWarning?: boolean;
-}
+export type { CheckResult };
 
 export interface DeviceFolderReport {
   folder: string;
@@ -60,7 +53,7 @@ export interface VerifyReport {
 }
 
 /** The path holds nothing to verify: a usage or I/O problem, not a verification failure. */
-export class VerifyInputError extends Error {}
+export { VerifyInputError, isDir };
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -119,13 +112,6 @@ export const productCheckers: Record<
 };
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-export const isDir = (path: string) => {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-};
 const looksLikeDeviceFolder = (path: string) =>
   existsSync(join(path, SUMS_FILE)) ||
   existsSync(join(path, MANIFEST_FILE)) ||

@@ -1,7 +1,7 @@
 // The bundled runbooks (resources/runbooks/*.yaml; `<name>.rehearsal.yaml` beside each is its
 // rehearsal answers file, not a runbook). Each is loaded and checked before it is offered.
 import { resourcesDir } from '../resources-dir.ts';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunbookSummary } from '../../../shared/model/runbook.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
@@ -52,6 +52,10 @@ export function loadRunbookFile(path: string): LoadedRunbook {
 }
 
 export class RunbookLibrary {
+  // Every state() lists the library: parse and check a file again only when it changed on disk
+  // (its size or mtime), not on every call; a refused file is logged once per version.
+  readonly #cache = new Map<string, { stamp: string; loaded: LoadedRunbook | null }>();
+
   constructor(
     readonly dir: string,
     private readonly log?: VigilLog,
@@ -60,14 +64,31 @@ export class RunbookLibrary {
   list(): LoadedRunbook[] {
     if (!existsSync(this.dir)) return [];
     const loaded: LoadedRunbook[] = [];
-    for (const name of readdirSync(this.dir).sort()) {
-      if (!name.endsWith('.yaml') || name.endsWith('.rehearsal.yaml')) continue;
+    const names = readdirSync(this.dir)
+      .sort()
+      .filter((name) => name.endsWith('.yaml') && !name.endsWith('.rehearsal.yaml'));
+    for (const name of [...this.#cache.keys()]) if (!names.includes(name)) this.#cache.delete(name);
+    for (const name of names) {
+      const path = join(this.dir, name);
+      let stamp: string;
       try {
-        loaded.push(loadRunbookFile(join(this.dir, name)));
-      } catch (error) {
-        // A broken bundled runbook is never offered; the log says why.
-        this.log?.warn('runbook-refused', { file: name, error });
+        const stat = statSync(path);
+        stamp = `${stat.size}:${stat.mtimeMs}`;
+      } catch {
+        continue; // Removed between the listing and now.
       }
+      let entry = this.#cache.get(name);
+      if (entry?.stamp !== stamp) {
+        entry = { stamp, loaded: null };
+        try {
+          entry.loaded = loadRunbookFile(path);
+        } catch (error) {
+          // A broken bundled runbook is never offered; the log says why.
+          this.log?.warn('runbook-refused', { file: name, error });
+        }
+        this.#cache.set(name, entry);
+      }
+      if (entry.loaded) loaded.push(entry.loaded);
     }
     return loaded;
   }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resourcesDir } from '../../core/resources-dir.ts';
 import { DerError, DerTag, readSingleTlv } from '../../formats/der.ts';
-import { x509 } from '../../formats/x509.ts';
+import { readCertificateParts, type CertificateParts } from '../../formats/x509-der.ts';
 import {
   PinPolicy,
   PivAttestationOid,
@@ -250,19 +250,15 @@ const isValidAt = (cert: NodeCertificate, at: Date) =>
 function parseCertificate(
   bytes: Uint8Array,
   what: string,
-): { node: NodeCertificate; peculiar: x509.X509Certificate } {
+): { node: NodeCertificate; parts: CertificateParts } {
   try {
     const node = new NodeCertificate(bytes);
-    return { node, peculiar: new x509.X509Certificate(new Uint8Array(node.raw)) };
+    return { node, parts: readCertificateParts(new Uint8Array(node.raw)) };
   } catch (error) {
     throw new PivAttestationFormatError(
       `${what} is not an X.509 certificate (${error instanceof Error ? error.message : 'unreadable'})`,
     );
   }
-}
-
-function extensionsOf(cert: x509.X509Certificate) {
-  return cert.extensions.map((e) => ({ oid: e.type, value: new Uint8Array(e.value) }));
 }
 
 interface ChainWalk {
@@ -333,8 +329,8 @@ export function verifyPivAttestation(
 ): PivAttestationResult {
   const attestation = parseCertificate(input.attestation, 'the slot attestation');
   const f9 = parseCertificate(input.f9, 'the F9 attestation certificate');
-  const leaf = decodePivAttestationExtensions(extensionsOf(attestation.peculiar));
-  const device = decodePivAttestationExtensions(extensionsOf(f9.peculiar));
+  const leaf = decodePivAttestationExtensions(attestation.parts.extensions);
+  const device = decodePivAttestationExtensions(f9.parts.extensions);
   if (leaf.firmware === null)
     throw new PivAttestationExtensionError('firmware', 'missing from the slot attestation');
   if (leaf.serial === null)
@@ -351,7 +347,7 @@ export function verifyPivAttestation(
     isFips: device.isFips,
     isCspn: device.isCspn,
     slot: slot?.toLowerCase() ?? null,
-    publicKeySpki: new Uint8Array(attestation.peculiar.publicKey.rawData),
+    publicKeySpki: attestation.parts.spki,
   };
   const problems: string[] = [];
   const path = [commonName(attestation.node), commonName(f9.node)];

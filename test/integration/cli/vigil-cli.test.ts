@@ -3,11 +3,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { UsageError, formatTable, parseCommand } from '../../../electron/core/cli/vigil.ts';
+import { formatTable } from '../../../electron/core/cli/format-table.ts';
+import { UsageError, parseCommand } from '../../../electron/core/cli/vigil.ts';
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
 import type { VerifyReport } from '../../../electron/core/products/verify-products.ts';
 import { FACTORY_SO_PIN, caller, freshDataDir } from '../../helpers/softhsm-token.ts';
@@ -259,5 +268,31 @@ describe('vigil devices', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+});
+
+describe('bin/vigil.mjs', () => {
+  it('runs the built CLI in plain Node, with no TypeScript loader', () => {
+    const text = readFileSync(bin, 'utf8');
+    assert.ok(!text.includes('tsx'), 'bin/vigil.mjs loads no TypeScript');
+    const { code, out } = vigil(['--help']);
+    assert.equal(code, 0);
+    assert.match(out, /^Usage:/);
+  });
+
+  it('says to run npm run build when the CLI is not built, instead of a stack trace', () => {
+    // The same script in a copy of the repository's layout that has no out/.
+    const copy = mkdtempSync(join(tmpdir(), 'vigil-unbuilt-'));
+    mkdirSync(join(copy, 'bin'));
+    copyFileSync(bin, join(copy, 'bin', 'vigil.mjs'));
+    const result = spawnSync(process.execPath, [join(copy, 'bin', 'vigil.mjs'), '--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 2);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /not built yet \(out\/main\/cli\.js is missing\)/);
+    assert.match(result.stderr, /Run `npm run build`/);
+    assert.ok(!/\n\s+at /.test(result.stderr), 'no stack trace');
   });
 });

@@ -17,7 +17,7 @@ import {
   type OpenPgpErrorCode,
 } from '../../../electron/core/openpgp/index.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import { GnupgHome, loopback, type ColonKey } from './gnupg-home.ts';
+import { GnupgHome, loopback, parseColons, type ColonKey } from './gnupg-home.ts';
 import { gpgVerify, keyringLint, listPackets, validSigners } from './tool-checks.ts';
 
 const PASSPHRASE_TEXT = 'rotation rehearsal passphrase';
@@ -142,7 +142,18 @@ describe('OpenPGP subkey rotation and renewal against GnuPG', () => {
       { isExpired: true, revoked: false, expires: NOW.toISOString() },
     );
     await withHome(async (home) => {
-      const keys = await gpgView(home, minimalPublicKey(rotated.key), key.getFingerprint());
+      await gpgView(home, minimalPublicKey(rotated.key), key.getFingerprint());
+      // gpg counts a (sub)key as expired only once its clock is past the expiry (expiry == now
+      // still lists as valid), while NOW is this process's clock, truncated: a listing made in
+      // NOW's own second saw 'u'. Judge at a frozen clock one second after the expiry instead.
+      const { stdout } = await home.gpg([
+        '--faked-system-time',
+        `${NOW_S + 1}!`,
+        '--with-colons',
+        '--fixed-list-mode',
+        '--list-keys',
+      ]);
+      const keys = parseColons(stdout);
       const oldSub = byFingerprint(keys, rotated.oldSubkeyFingerprint);
       assert.equal(oldSub.validity, 'e');
       assert.equal(oldSub.expires, NOW_S);

@@ -1,12 +1,16 @@
-// kill -9 at every journal boundary of each bundled runbook's rehearsal (the Nitrokey HSM on
-// SoftHSM2, the YubiHSM 2 and the YubiKey on their saved rehearsal devices, the OpenPGP offline
-// primary with its key reloaded from the secret medium): after each crash the
-// same `vigil run` resumes from the journal, an interrupted device action is reported (exit 3)
-// and only repeated after --acknowledge-interruption, no completed step is ever done twice, and
-// the final record verifies. The NetHSM runbook is killed at chosen boundaries only.
+// kill -9 at every journal boundary of every bundled runbook's rehearsal (each resources/runbooks
+// file with a .rehearsal.yaml beside it, so a new runbook is swept without being named here).
+//
+// The sweep is one chain of processes on the built CLI: each `vigil run` resumes the journal the
+// last one left and is killed with SIGKILL right after it made one more entry durable, until a run
+// ends by itself. So the ceremony is cut at every boundary, and every cut is followed by a resume
+// that must carry on from it (after a cut inside a device action: exit 3, then
+// --acknowledge-interruption). The finished record must hold exactly the reference run's steps,
+// each once, one abandoned action per acknowledgement, and verify. Resumed runs print a stand-in
+// transcript PDF; the reference run prints a real one with Chromium.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -14,48 +18,86 @@ import { verifyRecord } from '../../../electron/core/ceremony-record/record-veri
 import type { JournalEntry } from '../../../electron/core/journal/journal.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
-const child = join(root, 'test', 'helpers', 'runbook-run-child.ts');
+const child = join(root, 'test', 'helpers', 'runbook-run-child.mjs');
 const runbooks = join(root, 'resources', 'runbooks');
 
+/** Every bundled runbook that has rehearsal answers. */
+const sweptRunbooks = readdirSync(runbooks)
+  .filter((f) => f.endsWith('.rehearsal.yaml'))
+  .map((f) => f.slice(0, -'.rehearsal.yaml'.length))
+  .filter((name) => existsSync(join(runbooks, `${name}.yaml`)))
+  .sort();
+
+/**
+ * Runbooks whose answers read what an earlier ceremony wrote to the medium ({ fromMedium: … }):
+ * the sweep gives them a medium that runbook wrote, uninterrupted, first.
+ */
+const mediumWrittenBy: Record<string, string> = {
+  'gpg-subkey-rotation': 'gpg-offline-primary',
+  'gpg-cycle-rotation': 'gpg-offline-primary',
+};
+
+/**
+ * What every `vigil run` journals as it starts (the medium folder) and as it resumes (the record's
+ * new signing key, the old one died with the process): not progress, so never the cut.
+ */
+const START_UP_KINDS = new Set(['media.folderPicked', 'runbook.signingKeyReplaced']);
+
+interface Outcome {
+  exitCode: number;
+  lines: string[];
+}
 interface ChildResult {
   signal: NodeJS.Signals | null;
-  outcome: { exitCode: number; lines: string[] } | null;
+  outcome: Outcome | null;
+  stderr: string;
 }
 
 function runChild(
   name: string,
   outDir: string,
-  killAfter: number,
-  acknowledge: boolean,
+  options: { killAfter?: number; acknowledge?: boolean; medium?: string; realPdf?: boolean },
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const runbook = join(runbooks, `${name}.yaml`);
-    const answers = join(runbooks, `${name}.rehearsal.yaml`);
-    const args = ['--import', 'tsx', child, runbook, answers, outDir];
-    if (acknowledge) args.push('--acknowledge-interruption');
+    const args = [child, join(runbooks, `${name}.yaml`), join(runbooks, `${name}.rehearsal.yaml`)];
+    args.push(outDir);
+    if (options.medium !== undefined) args.push('--medium', options.medium);
+    if (options.acknowledge) args.push('--acknowledge-interruption');
     const proc = spawn(process.execPath, args, {
-      env: { ...process.env, VIGIL_KILL_AFTER_ENTRY: String(killAfter) },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        VIGIL_KILL_AFTER_ENTRY: String(options.killAfter ?? 0),
+        VIGIL_KILL_IGNORES: [...START_UP_KINDS].join(','),
+        VIGIL_STAND_IN_PDF: options.realPdf ? '0' : '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let stderr = '';
     proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     proc.on('error', reject);
-    proc.on('exit', (_code, signal) => {
+    proc.on('close', (_code, signal) => {
       const line = out.split('\n')[0] ?? '';
-      resolve({
-        signal,
-        outcome: line ? (JSON.parse(line) as ChildResult['outcome']) : null,
-      });
+      resolve({ signal, outcome: line ? (JSON.parse(line) as Outcome) : null, stderr });
     });
   });
 }
 
+/** The journal of a run: the live one in the work folder, or the record's once it ended. */
 function journalOf(outDir: string): JournalEntry[] {
-  return readFileSync(join(outDir, 'journal.jsonl'), 'utf8')
+  const live = join(outDir, '.vigil-run', 'journal', 'journal.jsonl');
+  const path = existsSync(join(outDir, 'journal.jsonl')) ? join(outDir, 'journal.jsonl') : live;
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
     .trim()
     .split('\n')
+    .filter(Boolean)
     .map((l) => JSON.parse(l) as JournalEntry);
 }
+
+const progressOf = (entries: readonly JournalEntry[]) =>
+  entries.filter((e) => !START_UP_KINDS.has(e.kind)).length;
 
 function completedSteps(entries: readonly JournalEntry[]): number[] {
   return entries
@@ -63,91 +105,136 @@ function completedSteps(entries: readonly JournalEntry[]): number[] {
     .map((e) => (e.detail as { stepNumber: number }).stepNumber);
 }
 
-/**
- * Kills a run after journal entry `killAfter`, resumes it (acknowledging an interrupted action, which
- * is reported and never silently repeated) and checks it finished with exactly the reference's
- * steps and a record that verifies. 'completed' when the run ended before that entry.
- */
-async function killAndResume(
-  name: string,
-  killAfter: number,
-  expectedSteps: readonly number[],
-): Promise<'killed' | 'completed'> {
-  const outDir = mkdtempSync(join(tmpdir(), `vigil-run-kill-${killAfter}-`));
-  const killed = await runChild(name, outDir, killAfter, false);
-  if (killed.signal !== 'SIGKILL') {
-    assert.equal(killed.outcome?.exitCode, 0, killed.outcome?.lines.join('\n'));
-    return 'completed';
-  }
-  let resumed = await runChild(name, outDir, 0, false);
-  let acknowledged = false;
-  if (resumed.outcome?.exitCode === 3) {
-    assert.match(resumed.outcome.lines.at(-1) ?? '', /was interrupted/);
-    acknowledged = true;
-    resumed = await runChild(name, outDir, 0, true);
-  }
-  assert.equal(
-    resumed.outcome?.exitCode,
-    0,
-    `kill after entry ${killAfter}: ${resumed.outcome?.lines.join('\n') ?? ''}`,
-  );
-  const entries = journalOf(outDir);
-  assert.deepEqual(completedSteps(entries), expectedSteps, `kill after entry ${killAfter}`);
-  const abandoned = entries.filter((e) => e.kind === 'runbook.actionAbandoned').length;
-  assert.equal(abandoned, acknowledged ? 1 : 0, `kill after entry ${killAfter}`);
-  const report = verifyRecord(outDir);
-  assert.equal(report.isOk, true, `kill after entry ${killAfter}: ${JSON.stringify(report)}`);
-  return 'killed';
+const describeRun = (r: ChildResult) =>
+  `${r.signal ?? `exit ${r.outcome?.exitCode ?? '?'}`}: ${r.outcome?.lines.join('\n') ?? ''}${r.stderr}`;
+
+/** A fresh medium folder, holding what `writer` put on it when one is named. */
+async function mediumFor(name: string): Promise<string> {
+  const medium = mkdtempSync(join(tmpdir(), `vigil-medium-${name}-`));
+  const writer = mediumWrittenBy[name];
+  if (writer === undefined) return medium;
+  const out = mkdtempSync(join(tmpdir(), `vigil-run-${writer}-`));
+  const written = await runChild(writer, out, { medium });
+  assert.equal(written.outcome?.exitCode, 0, describeRun(written));
+  return medium;
 }
 
-// gpg-offline-primary: its secret key lives in memory only; every action that makes or changes a
-// key writes its backup in the same step, so a restarted run reloads the key from the medium.
-for (const name of [
-  'nitrokey-hsm-tuf',
-  'yubihsm2-tuf',
-  'yubikey-keyholder-tuf',
-  'gpg-offline-primary',
-])
-  describe(`vigil run of ${name} killed at every step boundary`, () => {
-    it('resumes each time, repeats nothing, and ends with a record that verifies', async () => {
-      const clean = mkdtempSync(join(tmpdir(), 'vigil-run-clean-'));
-      const reference = await runChild(name, clean, 0, false);
-      assert.equal(reference.outcome?.exitCode, 0, reference.outcome?.lines.join('\n'));
-      const expectedSteps = completedSteps(journalOf(clean));
-      assert.deepEqual(
-        expectedSteps,
-        expectedSteps.map((_n, i) => i + 1),
-      );
-
-      let boundaries = 0;
-      for (let killAfter = 1; ; killAfter++) {
-        if ((await killAndResume(name, killAfter, expectedSteps)) === 'completed') break;
-        boundaries += 1;
-      }
-      // Every completed step journals at least once: fewer kills than steps means a vacuous run.
-      assert.ok(
-        boundaries >= expectedSteps.length,
-        `only ${boundaries} boundaries were crossed for ${expectedSteps.length} steps`,
-      );
-    });
-  });
-
-// nethsm-signstar: the rehearsal NetHSM keeps its state (and its certificate) in the work folder
-// and comes back on the same loopback port, so the pinned certificate still matches after a
-// restart. A whole run takes about 15 s, so it is killed at chosen boundaries, not every one:
-// after pinning, after provisioning, before a key is generated, in the middle of writing the
-// backup, and after the inventory.
-describe('vigil run of nethsm-signstar killed at chosen step boundaries', () => {
-  it('resumes against the same rehearsal NetHSM, repeats nothing, and the record verifies', async () => {
-    const name = 'nethsm-signstar';
-    const clean = mkdtempSync(join(tmpdir(), 'vigil-run-clean-'));
-    const reference = await runChild(name, clean, 0, false);
-    assert.equal(reference.outcome?.exitCode, 0, reference.outcome?.lines.join('\n'));
-    const expectedSteps = completedSteps(journalOf(clean));
-    const kinds = journalOf(clean).map((e) => e.kind);
-    for (const killAfter of [9, 11, 24, 48, 64]) {
-      assert.ok(kinds[killAfter], `the reference run has entries after ${killAfter}`);
-      assert.equal(await killAndResume(name, killAfter, expectedSteps), 'killed');
+describe('every bundled runbook with rehearsal answers', () => {
+  it('is swept: it has its runbook file, and a runbook reading the medium names its writer', () => {
+    assert.ok(sweptRunbooks.length >= 7, sweptRunbooks.join(', '));
+    for (const name of sweptRunbooks) {
+      const answers = readFileSync(join(runbooks, `${name}.rehearsal.yaml`), 'utf8');
+      if (answers.includes('fromMedium'))
+        assert.ok(mediumWrittenBy[name] !== undefined, `${name} reads the medium: name its writer`);
     }
   });
 });
+
+// Three runbooks at a time: the sweep is the longest file of the test ring, so it takes a larger
+// share of the cores while the other files run beside it. Its own timeout: the ring's per-test
+// one (5 minutes) is for a single test, and this suite is seven of them.
+describe(
+  'vigil run killed at every journal boundary',
+  { concurrency: 3, timeout: 15 * 60_000 },
+  () => {
+    for (const name of sweptRunbooks)
+      it(
+        `${name}: resumes after every cut, repeats nothing, and its record verifies`,
+        { timeout: 10 * 60_000 },
+        async (t) => {
+          // The reference: one uninterrupted run, with the real transcript PDF.
+          const referenceMedium = await mediumFor(name);
+          const clean = mkdtempSync(join(tmpdir(), `vigil-run-clean-${name}-`));
+          const reference = await runChild(name, clean, { medium: referenceMedium, realPdf: true });
+          assert.equal(reference.outcome?.exitCode, 0, describeRun(reference));
+          const expectedSteps = completedSteps(journalOf(clean));
+          assert.deepEqual(
+            expectedSteps,
+            expectedSteps.map((_n, i) => i + 1),
+          );
+          const referenceProgress = progressOf(journalOf(clean));
+
+          const medium = await mediumFor(name);
+          // The medium the reference run read, as it was before: a rotation writes to it.
+          if (mediumWrittenBy[name] !== undefined)
+            cpSync(referenceMedium, medium, { recursive: true });
+          const outDir = mkdtempSync(join(tmpdir(), `vigil-run-swept-${name}-`));
+          let cuts = 0;
+          let acknowledgements = 0;
+          let acknowledge = false;
+          // After the cut that follows an acknowledgement, the retried action's start is not cut again
+          // (that boundary of that step was cut already): the next run goes on to the entry after it.
+          let pastRetriedStart = false;
+          // Should the retry be cut inside the action all the same, the next acknowledging run goes
+          // past the retry (abandoned, started, its outcome), and further each time at that step.
+          let stuck = 0;
+          let acknowledgedAtStep = -1;
+          for (let round = 0; ; round++) {
+            // About two processes a boundary, six around a device action: a bound, not a target.
+            assert.ok(round <= 8 * referenceProgress + 20, `${name}: the sweep does not end`);
+            const before = progressOf(journalOf(outDir));
+            // Killed right after the first entry that is progress (start-up entries do not count).
+            // Cut at END: a resumed run journals END again before it writes the record (the record
+            // covers the journal up to its last END), so the run after that cut goes uncut.
+            const isAtEnd = journalOf(outDir).at(-1)?.kind === 'runbook.finished';
+            const run = await runChild(name, outDir, {
+              killAfter: isAtEnd ? 0 : acknowledge ? 1 + 2 * stuck : pastRetriedStart ? 2 : 1,
+              acknowledge,
+              medium,
+            });
+            const wasAcknowledging = acknowledge;
+            const wasPastRetriedStart = pastRetriedStart;
+            acknowledge = false;
+            pastRetriedStart = false;
+            if (run.signal === 'SIGKILL') {
+              const after = progressOf(journalOf(outDir));
+              // The first run's core journals its start before the kill hook is attached.
+              pastRetriedStart = wasAcknowledging;
+              if (cuts === 0 || wasAcknowledging || wasPastRetriedStart)
+                assert.ok(after > before, `${name}: cut ${cuts + 1} made progress`);
+              else
+                assert.equal(after, before + 1, `${name}: cut ${cuts + 1} made exactly one entry`);
+              cuts += 1;
+              continue;
+            }
+            if (run.outcome?.exitCode === 3) {
+              assert.match(run.outcome.lines.at(-1) ?? '', /was interrupted/);
+              assert.equal(progressOf(journalOf(outDir)), before, 'exit 3 journals nothing');
+              const step = completedSteps(journalOf(outDir)).length;
+              stuck = step === acknowledgedAtStep ? stuck + 1 : 0;
+              acknowledgedAtStep = step;
+              acknowledge = true;
+              acknowledgements += 1;
+              continue;
+            }
+            assert.equal(
+              run.outcome?.exitCode,
+              0,
+              `${name} after ${cuts} cuts: ${describeRun(run)}`,
+            );
+            break;
+          }
+          const entries = journalOf(outDir);
+          assert.deepEqual(completedSteps(entries), expectedSteps, `${name}: every step once`);
+          const abandoned = entries.filter((e) => e.kind === 'runbook.actionAbandoned').length;
+          assert.equal(
+            abandoned,
+            acknowledgements,
+            `${name}: one abandoned action per acknowledgement`,
+          );
+          // Every completed step journals at least once: fewer cuts than steps means a vacuous sweep.
+          assert.ok(
+            cuts >= expectedSteps.length,
+            `${name}: ${cuts} cuts for ${expectedSteps.length} steps`,
+          );
+          t.diagnostic(`${name}: ${cuts} cuts, ${acknowledgements} acknowledged interruptions`);
+          const report = verifyRecord(outDir);
+          assert.equal(
+            report.isOk,
+            true,
+            `${name}: ${JSON.stringify(report.checks.filter((c) => !c.isOk))}`,
+          );
+        },
+      );
+  },
+);

@@ -1,0 +1,45 @@
+// `vigil run` of a bundled runbook in its own process, on the built CLI (out/main/cli.js, plain
+// Node, no TypeScript loader: a start costs tens of ms, which the crash sweep pays at every
+// boundary). Killed with SIGKILL right after the journal entry number VIGIL_KILL_AFTER_ENTRY
+// (counted in this process, leaving out the kinds listed in VIGIL_KILL_IGNORES, comma-separated)
+// is durable: a crash at exactly that step boundary. Without it, runs to the end and prints the
+// outcome as one JSON line.
+//   node runbook-run-child.mjs <runbook> <answers> <out> [--medium <dir>] [--acknowledge-interruption]
+// VIGIL_STAND_IN_PDF=1 prints the transcript without Chromium (a resumed run proves nothing about
+// printing; the reference run and the transcript tests print real PDFs).
+import { parseArgs } from 'node:util';
+import { loadRunCommand } from '../../out/main/cli.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    medium: { type: 'string' },
+    'acknowledge-interruption': { type: 'boolean', default: false },
+  },
+});
+const [runbookPath = '', answersPath = '', outDir = ''] = positionals;
+const killAfter = Number(process.env.VIGIL_KILL_AFTER_ENTRY ?? '0');
+const ignored = new Set((process.env.VIGIL_KILL_IGNORES ?? '').split(',').filter(Boolean));
+const standInPdf = (html) =>
+  Promise.resolve(new TextEncoder().encode(`%PDF-1.4\n% stand-in, ${html.length} bytes of HTML\n`));
+
+const { runRehearsal } = await loadRunCommand();
+const outcome = await runRehearsal({
+  runbookPath,
+  answersPath,
+  outDir,
+  isRehearsal: true,
+  acknowledgeInterruption: values['acknowledge-interruption'],
+  ...(values.medium === undefined ? {} : { mediumDir: values.medium }),
+  ...(process.env.VIGIL_STAND_IN_PDF === '1' ? { printTranscript: standInPdf } : {}),
+  onCore: (core) => {
+    if (killAfter <= 0) return;
+    let appended = 0;
+    core.journal.onAppend((entry) => {
+      if (ignored.has(entry.kind)) return;
+      appended += 1;
+      if (appended === killAfter) process.kill(process.pid, 'SIGKILL');
+    });
+  },
+});
+process.stdout.write(JSON.stringify(outcome) + '\n');
