@@ -131,110 +131,95 @@ describe('every bundled runbook with rehearsal answers', () => {
 });
 
 // Three runbooks at a time: the sweep is the longest file of the test ring, so it takes a larger
-// share of the cores while the other files run beside it. Its own timeout: the ring's per-test
-// one (5 minutes) is for a single test, and this suite is seven of them.
-describe(
-  'vigil run killed at every journal boundary',
-  { concurrency: 3, timeout: 15 * 60_000 },
-  () => {
-    for (const name of sweptRunbooks)
-      it(
-        `${name}: resumes after every cut, repeats nothing, and its record verifies`,
-        { timeout: 10 * 60_000 },
-        async (t) => {
-          // The reference: one uninterrupted run, with the real transcript PDF.
-          const referenceMedium = await mediumFor(name);
-          const clean = mkdtempSync(join(tmpdir(), `vigil-run-clean-${name}-`));
-          const reference = await runChild(name, clean, { medium: referenceMedium, realPdf: true });
-          assert.equal(reference.outcome?.exitCode, 0, describeRun(reference));
-          const expectedSteps = completedSteps(journalOf(clean));
-          assert.deepEqual(
-            expectedSteps,
-            expectedSteps.map((_n, i) => i + 1),
-          );
-          const referenceProgress = progressOf(journalOf(clean));
-
-          const medium = await mediumFor(name);
-          // The medium the reference run read, as it was before: a rotation writes to it.
-          if (mediumWrittenBy[name] !== undefined)
-            cpSync(referenceMedium, medium, { recursive: true });
-          const outDir = mkdtempSync(join(tmpdir(), `vigil-run-swept-${name}-`));
-          let cuts = 0;
-          let acknowledgements = 0;
-          let acknowledge = false;
-          // After the cut that follows an acknowledgement, the retried action's start is not cut again
-          // (that boundary of that step was cut already): the next run goes on to the entry after it.
-          let pastRetriedStart = false;
-          // Should the retry be cut inside the action all the same, the next acknowledging run goes
-          // past the retry (abandoned, started, its outcome), and further each time at that step.
-          let stuck = 0;
-          let acknowledgedAtStep = -1;
-          for (let round = 0; ; round++) {
-            // About two processes a boundary, six around a device action: a bound, not a target.
-            assert.ok(round <= 8 * referenceProgress + 20, `${name}: the sweep does not end`);
-            const before = progressOf(journalOf(outDir));
-            // Killed right after the first entry that is progress (start-up entries do not count).
-            // Cut at END: a resumed run journals END again before it writes the record (the record
-            // covers the journal up to its last END), so the run after that cut goes uncut.
-            const isAtEnd = journalOf(outDir).at(-1)?.kind === 'runbook.finished';
-            const run = await runChild(name, outDir, {
-              killAfter: isAtEnd ? 0 : acknowledge ? 1 + 2 * stuck : pastRetriedStart ? 2 : 1,
-              acknowledge,
-              medium,
-            });
-            const wasAcknowledging = acknowledge;
-            const wasPastRetriedStart = pastRetriedStart;
-            acknowledge = false;
-            pastRetriedStart = false;
-            if (run.signal === 'SIGKILL') {
-              const after = progressOf(journalOf(outDir));
-              // The first run's core journals its start before the kill hook is attached.
-              pastRetriedStart = wasAcknowledging;
-              if (cuts === 0 || wasAcknowledging || wasPastRetriedStart)
-                assert.ok(after > before, `${name}: cut ${cuts + 1} made progress`);
-              else
-                assert.equal(after, before + 1, `${name}: cut ${cuts + 1} made exactly one entry`);
-              cuts += 1;
-              continue;
-            }
-            if (run.outcome?.exitCode === 3) {
-              assert.match(run.outcome.lines.at(-1) ?? '', /was interrupted/);
-              assert.equal(progressOf(journalOf(outDir)), before, 'exit 3 journals nothing');
-              const step = completedSteps(journalOf(outDir)).length;
-              stuck = step === acknowledgedAtStep ? stuck + 1 : 0;
-              acknowledgedAtStep = step;
-              acknowledge = true;
-              acknowledgements += 1;
-              continue;
-            }
-            assert.equal(
-              run.outcome?.exitCode,
-              0,
-              `${name} after ${cuts} cuts: ${describeRun(run)}`,
-            );
-            break;
-          }
-          const entries = journalOf(outDir);
-          assert.deepEqual(completedSteps(entries), expectedSteps, `${name}: every step once`);
-          const abandoned = entries.filter((e) => e.kind === 'runbook.actionAbandoned').length;
-          assert.equal(
-            abandoned,
-            acknowledgements,
-            `${name}: one abandoned action per acknowledgement`,
-          );
-          // Every completed step journals at least once: fewer cuts than steps means a vacuous sweep.
-          assert.ok(
-            cuts >= expectedSteps.length,
-            `${name}: ${cuts} cuts for ${expectedSteps.length} steps`,
-          );
-          t.diagnostic(`${name}: ${cuts} cuts, ${acknowledgements} acknowledged interruptions`);
-          const report = verifyRecord(outDir);
-          assert.equal(
-            report.isOk,
-            true,
-            `${name}: ${JSON.stringify(report.checks.filter((c) => !c.isOk))}`,
-          );
-        },
+// share of the cores while the other files run beside it (the ring's 10-minute timeout holds it).
+describe('vigil run killed at every journal boundary', { concurrency: 3 }, () => {
+  for (const name of sweptRunbooks)
+    it(`${name}: resumes after every cut, repeats nothing, and its record verifies`, async (t) => {
+      // The reference: one uninterrupted run, with the real transcript PDF.
+      const referenceMedium = await mediumFor(name);
+      const clean = mkdtempSync(join(tmpdir(), `vigil-run-clean-${name}-`));
+      const reference = await runChild(name, clean, { medium: referenceMedium, realPdf: true });
+      assert.equal(reference.outcome?.exitCode, 0, describeRun(reference));
+      const expectedSteps = completedSteps(journalOf(clean));
+      assert.deepEqual(
+        expectedSteps,
+        expectedSteps.map((_n, i) => i + 1),
       );
-  },
-);
+      const referenceProgress = progressOf(journalOf(clean));
+
+      const medium = await mediumFor(name);
+      // The medium the reference run read, as it was before: a rotation writes to it.
+      if (mediumWrittenBy[name] !== undefined) cpSync(referenceMedium, medium, { recursive: true });
+      const outDir = mkdtempSync(join(tmpdir(), `vigil-run-swept-${name}-`));
+      let cuts = 0;
+      let acknowledgements = 0;
+      let acknowledge = false;
+      // After the cut that follows an acknowledgement, the retried action's start is not cut again
+      // (that boundary of that step was cut already): the next run goes on to the entry after it.
+      let pastRetriedStart = false;
+      // Should the retry be cut inside the action all the same, the next acknowledging run goes
+      // past the retry (abandoned, started, its outcome), and further each time at that step.
+      let stuck = 0;
+      let acknowledgedAtStep = -1;
+      for (let round = 0; ; round++) {
+        // About two processes a boundary, six around a device action: a bound, not a target.
+        assert.ok(round <= 8 * referenceProgress + 20, `${name}: the sweep does not end`);
+        const before = progressOf(journalOf(outDir));
+        // Killed right after the first entry that is progress (start-up entries do not count).
+        // Cut at END: a resumed run journals END again before it writes the record (the record
+        // covers the journal up to its last END), so the run after that cut goes uncut.
+        const isAtEnd = journalOf(outDir).at(-1)?.kind === 'runbook.finished';
+        const run = await runChild(name, outDir, {
+          killAfter: isAtEnd ? 0 : acknowledge ? 1 + 2 * stuck : pastRetriedStart ? 2 : 1,
+          acknowledge,
+          medium,
+        });
+        const wasAcknowledging = acknowledge;
+        const wasPastRetriedStart = pastRetriedStart;
+        acknowledge = false;
+        pastRetriedStart = false;
+        if (run.signal === 'SIGKILL') {
+          const after = progressOf(journalOf(outDir));
+          // The first run's core journals its start before the kill hook is attached.
+          pastRetriedStart = wasAcknowledging;
+          if (cuts === 0 || wasAcknowledging || wasPastRetriedStart)
+            assert.ok(after > before, `${name}: cut ${cuts + 1} made progress`);
+          else assert.equal(after, before + 1, `${name}: cut ${cuts + 1} made exactly one entry`);
+          cuts += 1;
+          continue;
+        }
+        if (run.outcome?.exitCode === 3) {
+          assert.match(run.outcome.lines.at(-1) ?? '', /was interrupted/);
+          assert.equal(progressOf(journalOf(outDir)), before, 'exit 3 journals nothing');
+          const step = completedSteps(journalOf(outDir)).length;
+          stuck = step === acknowledgedAtStep ? stuck + 1 : 0;
+          acknowledgedAtStep = step;
+          acknowledge = true;
+          acknowledgements += 1;
+          continue;
+        }
+        assert.equal(run.outcome?.exitCode, 0, `${name} after ${cuts} cuts: ${describeRun(run)}`);
+        break;
+      }
+      const entries = journalOf(outDir);
+      assert.deepEqual(completedSteps(entries), expectedSteps, `${name}: every step once`);
+      const abandoned = entries.filter((e) => e.kind === 'runbook.actionAbandoned').length;
+      assert.equal(
+        abandoned,
+        acknowledgements,
+        `${name}: one abandoned action per acknowledgement`,
+      );
+      // Every completed step journals at least once: fewer cuts than steps means a vacuous sweep.
+      assert.ok(
+        cuts >= expectedSteps.length,
+        `${name}: ${cuts} cuts for ${expectedSteps.length} steps`,
+      );
+      t.diagnostic(`${name}: ${cuts} cuts, ${acknowledgements} acknowledged interruptions`);
+      const report = verifyRecord(outDir);
+      assert.equal(
+        report.isOk,
+        true,
+        `${name}: ${JSON.stringify(report.checks.filter((c) => !c.isOk))}`,
+      );
+    });
+});
