@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { inWorld, worldEnv } from './helpers/test-world.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -37,12 +37,14 @@ const PER_FILE_TIMEOUT_MS = 15 * 60_000;
 const argv = process.argv.slice(2);
 let jobsFlag: string | undefined;
 let skipBuildCheck = false;
+let buildIfStaleOnly = false;
 const passed: string[] = [];
 for (let i = 0; i < argv.length; i++) {
   const arg = argv[i] ?? '';
   if (arg === '--jobs') jobsFlag = argv[++i];
   else if (arg.startsWith('--jobs=')) jobsFlag = arg.slice('--jobs='.length);
   else if (arg === '--skip-build-check') skipBuildCheck = true;
+  else if (arg === '--build-if-stale') buildIfStaleOnly = true;
   else passed.push(arg);
 }
 const nodeTestFlags = passed.filter((a) => a.startsWith('-'));
@@ -90,20 +92,33 @@ function oldestMtime(paths: string[]): number {
     return 0;
   }
 }
-if (!skipBuildCheck) {
-  const sources = ['electron', 'shared', 'renderer', 'package.json', 'electron.vite.config.ts'].map(
-    (p) => newestMtime(join(root, p)),
-  );
-  const built = oldestMtime([
-    'out/main/cli.js',
-    'out/preload/index.cjs',
-    'out/renderer/index.html',
-  ]);
-  if (Math.max(...sources) > built) {
+const isBuildStale = () =>
+  Math.max(
+    ...['electron', 'shared', 'renderer', 'package.json', 'electron.vite.config.ts'].map((p) =>
+      newestMtime(join(root, p)),
+    ),
+  ) > oldestMtime(['out/main/cli.js', 'out/preload/index.cjs', 'out/renderer/index.html']);
+
+if (buildIfStaleOnly) {
+  // Run under the build lock: another run may have built while this one waited.
+  if (isBuildStale()) {
     console.log('# the build is older than the sources: npm run build');
     const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-    if (build.status !== 0) process.exit(build.status ?? 1);
+    process.exit(build.status ?? 1);
   }
+  process.exit(0);
+}
+if (!skipBuildCheck && isBuildStale()) {
+  // Two runs started together must not both write out/ while the other's tests read it: one
+  // builds under the lock, the other then finds the build fresh.
+  const lock = join(root, 'node_modules', '.cache', 'vigil-build.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  const build = spawnSync(
+    'flock',
+    [lock, process.execPath, '--import', 'tsx', import.meta.filename, '--build-if-stale'],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
 interface FileResult {
@@ -188,6 +203,13 @@ function runFile(file: string): Promise<FileResult> {
     }, PER_FILE_TIMEOUT_MS);
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
+      // Whatever the file left behind in its process group (a pcscd whose test timed out before
+      // its after hook) goes with it; the group is this file's alone.
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Nothing left.
+      }
       rmSync(world, { recursive: true, force: true });
       resolve({
         file: name,

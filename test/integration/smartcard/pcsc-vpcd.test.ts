@@ -2,7 +2,8 @@
 // plugged in over vpcd's TCP protocol: readers and ATR, APDUs with GET RESPONSE through pcscd,
 // removal seen by waitForChange, typed errors. OpenSC's own tool sees the same card.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { SW, encodeResponse } from '../../../electron/devices/smartcard/apdu.ts';
 import { PcscContext, SmartCardError } from '../../../electron/devices/smartcard/transport.ts';
@@ -90,9 +91,11 @@ describe('PC/SC through pcscd and a virtual card in vpcd', () => {
     } finally {
       context.close();
     }
-    // OpenSC's tool, not our code, sees the same card.
+    // OpenSC's tool, not our code, sees the same card. Asynchronously: this process serves the
+    // card, and a blocked event loop would leave pcscd (and the tool) waiting on it.
     assert.match(
-      execFileSync('opensc-tool', ['-l'], { encoding: 'utf8' }),
+      (await promisify(execFile)('opensc-tool', ['-l'], { encoding: 'utf8', timeout: 30_000 }))
+        .stdout,
       /Yes\s+Yubico YubiKey \(virtual\) 00 00/,
     );
   });
