@@ -5,57 +5,27 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { SW, encodeResponse } from '../../../electron/devices/smartcard/apdu.ts';
+import { Worker } from 'node:worker_threads';
+import { SW } from '../../../electron/devices/smartcard/apdu.ts';
 import { PcscContext, SmartCardError } from '../../../electron/devices/smartcard/transport.ts';
-import { VpcdCardSlot, type VirtualCard } from '../../../electron/devices/smartcard/vpcd-card.ts';
 import { bytesToHex } from '../../../electron/formats/der.ts';
 import { startPcscd, type TestPcscd } from '../../helpers/pcscd.ts';
-
-const ATR = Uint8Array.from(Buffer.from('3b8880014e6f64655649434336', 'hex'));
-const AID = '0102030405';
-const LONG = new Uint8Array(600).map((_, i) => i & 0xff);
-
-/** A card with one application: SELECT it, read 600 bytes (61xx chaining), VERIFY with tries. */
-class TestCard implements VirtualCard {
-  readonly atr = ATR;
-  selected = false;
-  resets = 0;
-  #pendingRead: Uint8Array | null = null;
-
-  reset(): void {
-    this.selected = false;
-    this.resets += 1;
-  }
-
-  respond(apdu: Uint8Array): Uint8Array {
-    const ins = apdu[1];
-    if (ins === 0xa4) {
-      this.selected = bytesToHex(apdu.subarray(5, 5 + (apdu[4] ?? 0))) === AID;
-      return encodeResponse({
-        data: new Uint8Array(0),
-        sw: this.selected ? SW.ok : SW.fileNotFound,
-      });
-    }
-    if (!this.selected) return encodeResponse({ data: new Uint8Array(0), sw: SW.claNotSupported });
-    if (ins === 0xcb) {
-      // Answers 256 bytes at a time with 61xx, like a PIV card with a certificate.
-      this.#pendingRead = LONG.slice(256);
-      return encodeResponse({ data: LONG.slice(0, 256), sw: 0x6100 });
-    }
-    if (ins === 0xc0 && this.#pendingRead) {
-      const chunk = this.#pendingRead.slice(0, 256);
-      this.#pendingRead = this.#pendingRead.slice(256);
-      const more = this.#pendingRead.length;
-      return encodeResponse({ data: chunk, sw: more > 0 ? 0x6100 | Math.min(more, 255) : SW.ok });
-    }
-    if (ins === 0x20) return encodeResponse({ data: new Uint8Array(0), sw: 0x63c2 });
-    return encodeResponse({ data: new Uint8Array(0), sw: SW.insNotSupported });
-  }
-}
+import { AID, ATR, LONG } from './pcsc-vpcd-data.ts';
 
 let pcscd: TestPcscd;
-const card = new TestCard();
-let slot: VpcdCardSlot;
+let cardWorker: Worker;
+
+/** The virtual card in or out of the first reader (served by its worker thread). */
+const slot = {
+  send(message: 'insert' | 'remove'): Promise<void> {
+    return new Promise((resolve) => {
+      cardWorker.once('message', () => resolve());
+      cardWorker.postMessage(message);
+    });
+  },
+  insert: () => slot.send('insert'),
+  remove: () => slot.send('remove'),
+};
 
 async function waitForCard(context: PcscContext, isPresent: boolean): Promise<void> {
   for (let i = 0; i < 50; i++) {
@@ -68,11 +38,20 @@ async function waitForCard(context: PcscContext, isPresent: boolean): Promise<vo
 
 before(async () => {
   pcscd = await startPcscd();
-  slot = new VpcdCardSlot(card, pcscd.port);
-  slot.insert();
+  // A worker does not inherit the TypeScript loader: it registers tsx, then loads the card.
+  const card = new URL('./pcsc-vpcd-card.ts', import.meta.url).href;
+  cardWorker = new Worker(
+    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(card)}); })`,
+    { eval: true, workerData: { port: pcscd.port } },
+  );
+  cardWorker.once('error', (error) => {
+    throw error;
+  });
+  await slot.insert();
 });
 after(async () => {
   await slot.remove();
+  await cardWorker.terminate();
   await pcscd.stop();
 });
 
@@ -91,8 +70,7 @@ describe('PC/SC through pcscd and a virtual card in vpcd', () => {
     } finally {
       context.close();
     }
-    // OpenSC's tool, not our code, sees the same card. Asynchronously: this process serves the
-    // card, and a blocked event loop would leave pcscd (and the tool) waiting on it.
+    // OpenSC's tool, not our code, sees the same card.
     assert.match(
       (await promisify(execFile)('opensc-tool', ['-l'], { encoding: 'utf8', timeout: 30_000 }))
         .stdout,
@@ -143,7 +121,7 @@ describe('PC/SC through pcscd and a virtual card in vpcd', () => {
         context.connect('No Such Reader 00 00'),
         (e: unknown) => e instanceof SmartCardError && e.failure === 'no-reader',
       );
-      slot.insert();
+      await slot.insert();
       await waitForCard(context, true);
     } finally {
       context.close();
@@ -164,7 +142,7 @@ describe('PC/SC through pcscd and a virtual card in vpcd', () => {
     } finally {
       await channel.disconnect();
       context.close();
-      slot.insert();
+      await slot.insert();
     }
   });
 
