@@ -1,7 +1,6 @@
 // `vigil verify` of a ceremony record and `vigil attest` (a witness adds a signature).
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import {
-  existsSync,
   readFileSync,
   renameSync,
   writeFileSync,
@@ -14,12 +13,6 @@ import { fsyncDirectory } from '../durable-files.ts';
 import { addWitnessSignature } from '../ceremony-record/record-attestation.ts';
 import { verifyRecord, type RecordReport } from '../ceremony-record/record-verification.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
-
-export function isCeremonyRecord(path: string): boolean {
-  return existsSync(join(path, RecordFiles.envelope));
-}
-
-export { verifyRecord };
 
 export function formatRecordReport(report: RecordReport): string {
   const lines: string[] = [];

@@ -13,7 +13,8 @@ import type { VerifyCommand } from './vigil.ts';
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-const isRecordFolder = (path: string) => existsSync(join(path, RecordFiles.envelope));
+/** A ceremony record folder holds its attestation envelope. */
+export const isCeremonyRecord = (path: string) => existsSync(join(path, RecordFiles.envelope));
 
 export interface FolderVerification {
   exitCode: 0 | 1;
@@ -32,9 +33,10 @@ export async function verifyFolder(
 ): Promise<FolderVerification> {
   const render = (report: unknown, text: () => string) =>
     options.isJson ? JSON.stringify(report, null, 2) : text();
+  const isRecord = isCeremonyRecord(path);
   // Vigil's own keyholder products go to their manifest checker unless a PIV option is given.
   const isPiv = isPivArchive(path) && (options.piv !== undefined || !hasVigilManifest(path));
-  if (!isRecordFolder(path) && isPiv) {
+  if (!isRecord && isPiv) {
     if (options.trustKeys.length > 0 || options.requireAttestation)
       throw new UsageError(
         `${options.trustKeys.length > 0 ? '--trust-key' : '--require-attestation'} does not apply to a PIV ceremony archive`,
@@ -51,9 +53,11 @@ export async function verifyFolder(
     throw new UsageError(
       `--${kebab(Object.keys(options.piv)[0] ?? '')} needs a YubiKey PIV ceremony archive`,
     );
-  if (isRecordFolder(path)) {
-    const { formatRecordReport, readPublicKey, verifyRecord } =
-      await import('./record-commands.ts');
+  if (isRecord) {
+    const [{ formatRecordReport, readPublicKey }, { verifyRecord }] = await Promise.all([
+      import('./record-commands.ts'),
+      import('../ceremony-record/record-verification.ts'),
+    ]);
     const report = verifyRecord(path, {
       trustedWitnessKeys: options.trustKeys.map(readPublicKey),
     });
