@@ -1,13 +1,6 @@
 // `vigil verify` of a ceremony record and `vigil attest` (a witness adds a signature).
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import {
-  readFileSync,
-  renameSync,
-  writeFileSync,
-  openSync,
-  fsyncSync,
-  closeSync,
-} from 'node:fs';
+import { readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDirectory } from '../durable-files.ts';
 import { addWitnessSignature } from '../ceremony-record/record-attestation.ts';
