@@ -16,11 +16,6 @@ import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.
 import { triesLeftHint } from '../../devices/pkcs11/protocol.ts';
 import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
-import { hexToBytes } from '../../formats/der.ts';
-import { buildYubiHsmProducts } from '../products/yubihsm-products.ts';
-import { buildYubiKeyProducts } from '../products/yubikey-products.ts';
-import { buildOpenPgpProducts } from '../products/openpgp-products.ts';
-import { buildNetHsmProducts } from '../products/nethsm-products.ts';
 import type { NetHsmSources } from '../../devices/nethsm/index.ts';
 import { netHsmView } from './nethsm-record.ts';
 import { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
@@ -45,8 +40,6 @@ import type { Journal, JournalEntry } from '../journal/journal.ts';
 import { RECORDS_FOLDER } from '../media/atomic-export.ts';
 import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
-import { productsOf } from '../ceremony/token-provisioning.ts';
-import type { ProductSet } from '../../../shared/model/product.ts';
 import { renderTranscriptHtml } from '../transcript/transcript-page.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
 import { RecordFiles, Transcript } from '../transcript/transcript-schema.ts';
@@ -79,6 +72,7 @@ import {
 import type { Runbook, Step } from './runbook-schema.ts';
 import { inputRules, sameSerial } from './input-checks.ts';
 import { journalSegmentText, transcriptOf } from './runbook-transcript.ts';
+import { ceremonyProductFiles, ceremonyProducts } from './ceremony-products.ts';
 
 /** A YubiHSM 2 password has no retry counter to show; say so, and that nothing is retried. */
 const YUBIHSM_PASSWORD_HINT =
@@ -379,82 +373,6 @@ export class RunbookEngine {
     }
   }
 
-  /** The products, rebuilt from the journalled keys (and, for a YubiHSM, their attestations). */
-  #products(p: RunbookProgress): { set: ProductSet; files: ProductFile[] } | null {
-    if (p.nethsm && p.nethsm.keys.length > 0) {
-      return buildNetHsmProducts({
-        ceremonyId: p.started.ceremonyId,
-        isRehearsal: p.started.isRehearsal,
-        record: p.nethsm,
-      });
-    }
-    const lastOpenPgp = p.openpgpKeys.at(-1);
-    if (lastOpenPgp) {
-      const firstOpenPgp = p.openpgpKeys[0] ?? lastOpenPgp;
-      return buildOpenPgpProducts({
-        ceremonyId: p.started.ceremonyId,
-        createdAt: new Date(firstOpenPgp.at),
-        isRehearsal: p.started.isRehearsal,
-        keys: p.openpgpKeys,
-        statements: p.statements,
-        cards: p.cardKeys,
-        // The journalled time of the last change, so the products rebuild byte for byte.
-        now: new Date(
-          p.openpgpKeys
-            .map((k) => k.at)
-            .sort()
-            .at(-1) ?? lastOpenPgp.at,
-        ),
-      });
-    }
-    const first = p.keys[0];
-    if (!first) return null;
-    if (first.holder !== undefined) {
-      return buildYubiKeyProducts({
-        ceremonyId: p.started.ceremonyId,
-        createdAt: new Date(first.createdAt),
-        isRehearsal: p.started.isRehearsal,
-        keys: p.keys.map((k) => ({
-          device: k.device,
-          holder: k.holder ?? '',
-          role: k.role,
-          curve: k.curve,
-          rawPublicKey: hexToBytes(k.rawPublicKey),
-          slot: k.attestation?.objectId ?? 0,
-          attestation: hexToBytes(k.attestation?.certificate ?? ''),
-          deviceCertificate: hexToBytes(k.attestation?.deviceCertificate ?? ''),
-        })),
-      });
-    }
-    if (first.attestation) {
-      return buildYubiHsmProducts({
-        device: p.keys.at(-1)?.device ?? first.device,
-        deviceCertificate: hexToBytes(first.attestation.deviceCertificate),
-        ceremonyId: p.started.ceremonyId,
-        createdAt: new Date(first.createdAt),
-        keys: p.keys.map((k) => ({
-          role: k.role,
-          curve: k.curve,
-          objectId: k.attestation?.objectId ?? 0,
-          rawPublicKey: hexToBytes(k.rawPublicKey),
-          attestation: hexToBytes(k.attestation?.certificate ?? ''),
-        })),
-      });
-    }
-    return productsOf(p.started.ceremonyId, {
-      curve: first.curve,
-      device: p.keys.at(-1)?.device ?? first.device,
-      createdAt: first.createdAt,
-      keys: p.keys,
-    });
-  }
-
-  #productFiles(p: RunbookProgress): { folder: string; files: ProductFile[] } {
-    const products = this.#products(p);
-    if (!products) throw new VigilError('products-incomplete', 'No keys were generated.');
-    return { folder: products.set.folder, files: products.files };
-  }
-
   /** A device action. Credentials are used for this call only; the dispatcher wipes them after. */
   async perform(
     who: Confirmation,
@@ -493,7 +411,7 @@ export class RunbookEngine {
         yubihsms: this.#deps.yubihsms,
         yubikeys: this.#deps.yubikeys,
         targets: this.#deps.targets,
-        products: () => this.#productFiles(p),
+        products: () => ceremonyProductFiles(p),
         openpgp: this.#openpgp,
         openpgpKeys: p.openpgpKeys,
         openpgpBackups: p.openpgpBackups,
@@ -611,7 +529,7 @@ export class RunbookEngine {
     this.#openpgp.forget(done.started.ceremonyId);
     const products =
       done.keys.length > 0 || done.openpgpKeys.length > 0 || (done.nethsm?.keys.length ?? 0) > 0
-        ? this.#productFiles(done)
+        ? ceremonyProductFiles(done)
         : null;
     const productFiles = products
       ? products.files.map((f) => ({ name: `${products.folder}/${f.name}`, bytes: f.bytes }))
@@ -821,7 +739,7 @@ export class RunbookEngine {
       })),
       device: p.device,
       nethsm: p.nethsm ? netHsmView(p.nethsm) : null,
-      products: this.#products(p)?.set ?? null,
+      products: ceremonyProducts(p)?.set ?? null,
       exports: p.exports.map(({ at: _at, ...report }) => report),
       exceptions: p.exceptions,
       interrupted: p.pending

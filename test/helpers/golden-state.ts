@@ -1,0 +1,87 @@
+// The ceremony state a golden journal replays to, as plain JSON: what the engine folds from the
+// journal (every step, input, device, key and family record) and the window's view of it at END.
+// Recorded once, before the engine was reorganised (scripts/record-golden-journals.ts); the
+// golden test replays the same journals with today's engine and expects exactly this again.
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Journal, JournalEntry } from '../../electron/core/journal/journal.ts';
+import type { DeviceRegistry } from '../../electron/devices/registry.ts';
+import type { ExportTargets } from '../../electron/core/media/export-targets.ts';
+import { RunbookEngine } from '../../electron/core/runbook/runbook-engine.ts';
+import { RunbookLibrary, parseRunbookText } from '../../electron/core/runbook/runbook-library.ts';
+import { runbookActions } from '../../electron/core/runbook/runbook-actions.ts';
+import {
+  replayRunbook,
+  type RunbookProgress,
+} from '../../electron/core/runbook/runbook-progress.ts';
+import { sha256Hex } from '../../electron/formats/fingerprint.ts';
+
+export function journalOf(recordDir: string): JournalEntry[] {
+  return readFileSync(join(recordDir, 'journal.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as JournalEntry);
+}
+
+/** The fold of the journal as plain JSON (the parsed runbook left out: it is the journalled text). */
+export function foldedState(progress: RunbookProgress | null): unknown {
+  if (progress === null) return null;
+  const { runbook: _runbook, sectionTimes, ...rest } = progress;
+  return JSON.parse(JSON.stringify({ ...rest, sectionTimes: [...sectionTimes.entries()] }));
+}
+
+export function replayed(entries: readonly JournalEntry[]): RunbookProgress | null {
+  return replayRunbook(entries, parseRunbookText, (name) => runbookActions[name]?.title ?? name);
+}
+
+/** SHA-256 of the folded state after each prefix of the journal: the state at every boundary. */
+export function prefixHashes(entries: readonly JournalEntry[]): string[] {
+  return entries.map((_, i) =>
+    sha256Hex(
+      new TextEncoder().encode(JSON.stringify(foldedState(replayed(entries.slice(0, i + 1))))),
+    ),
+  );
+}
+
+/**
+ * The window's view of the finished ceremony: an engine over a copy of the record's journal, with
+ * the record where the engine keeps finished records. No device is reached at END.
+ */
+export async function finishedView(recordDir: string, runbooksDir: string): Promise<unknown> {
+  const work = mkdtempSync(join(tmpdir(), 'vigil-golden-'));
+  const entries = journalOf(recordDir);
+  const last = entries.at(-1);
+  // The record holds the ceremony's segment of the journal (it starts past 0): a read-only view.
+  const journal = {
+    entries: () => entries,
+    head: { seq: last?.seq ?? -1, hash: last?.hash ?? '' },
+    append: () => {
+      throw new Error('a replayed journal is read only');
+    },
+  } as unknown as Journal;
+  const started = entries.find((e) => e.kind === 'runbook.started');
+  const ceremonyId = (started?.detail as { ceremonyId: string }).ceremonyId;
+  cpSync(recordDir, join(work, 'records', ceremonyId), { recursive: true });
+  const unused = new Proxy(
+    {},
+    {
+      get: () => {
+        throw new Error('a finished ceremony reaches no device');
+      },
+    },
+  );
+  const engine = new RunbookEngine({
+    journal,
+    registry: unused as DeviceRegistry,
+    yubihsms: unused as never,
+    yubikeys: unused as never,
+    nethsms: unused as never,
+    targets: unused as ExportTargets,
+    library: new RunbookLibrary(runbooksDir),
+    recordsDir: join(work, 'records'),
+    printTranscript: () => Promise.reject(new Error('nothing is printed on replay')),
+  });
+  const { ceremony } = await engine.state();
+  return JSON.parse(JSON.stringify(ceremony));
+}

@@ -1,0 +1,101 @@
+// Golden journals: every bundled runbook's rehearsal record, made before the engine was
+// reorganised into device-family plugins (test/vectors/golden-journals/, see
+// scripts/record-golden-journals.ts). Today's engine must replay each to the identical ceremony
+// state at every journal boundary, the identical view at END and the identical products, byte for
+// byte; and each record, as that release wrote it, must still verify.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { verifyRecord } from '../../../../electron/core/ceremony-record/record-verification.ts';
+import { ceremonyProducts } from '../../../../electron/core/runbook/ceremony-products.ts';
+import { readRecordFolder } from '../../../../electron/core/runbook/record-store.ts';
+import { sha256Hex } from '../../../../electron/formats/fingerprint.ts';
+import {
+  finishedView,
+  foldedState,
+  journalOf,
+  prefixHashes,
+  replayed,
+} from '../../../helpers/golden-state.ts';
+
+const root = join(import.meta.dirname, '..', '..', '..', '..');
+const runbooks = join(root, 'resources', 'runbooks');
+const vectors = join(root, 'test', 'vectors', 'golden-journals');
+
+interface Expected {
+  runbook: string;
+  entries: number;
+  state: unknown;
+  prefixes: string[];
+  view: unknown;
+  products: Record<string, string>;
+}
+
+const bundled = readdirSync(runbooks)
+  .filter((f) => f.endsWith('.rehearsal.yaml'))
+  .map((f) => f.slice(0, -'.rehearsal.yaml'.length))
+  .sort();
+
+describe('golden journals', () => {
+  it('exist for every bundled runbook with rehearsal answers', () => {
+    assert.ok(bundled.length >= 7);
+    for (const name of bundled) {
+      assert.ok(existsSync(join(vectors, name, 'expected.json')), `${name} has no golden journal`);
+    }
+  });
+
+  for (const name of bundled) {
+    describe(name, () => {
+      const recordDir = join(vectors, name, 'record');
+      const expected = JSON.parse(
+        readFileSync(join(vectors, name, 'expected.json'), 'utf8'),
+      ) as Expected;
+      const entries = journalOf(recordDir);
+
+      it('replays to the identical state at END', () => {
+        assert.equal(entries.length, expected.entries);
+        assert.deepEqual(foldedState(replayed(entries)), expected.state);
+      });
+
+      it('replays to the identical state at every journal boundary', () => {
+        const hashes = prefixHashes(entries);
+        const first = hashes.findIndex((h, i) => h !== expected.prefixes[i]);
+        assert.equal(first, -1, `the state differs after entry ${first} (${entries[first]?.kind})`);
+      });
+
+      it('shows the identical view at END', async () => {
+        assert.deepEqual(await finishedView(recordDir, runbooks), expected.view);
+      });
+
+      it('rebuilds the identical products, byte for byte', () => {
+        const progress = replayed(entries);
+        assert.ok(progress);
+        const products = ceremonyProducts(progress);
+        assert.ok(products, 'products are rebuilt from the journal');
+        const rebuilt = Object.fromEntries(
+          products.files.map((f) => [
+            `products/${products.set.folder}/${f.name}`,
+            sha256Hex(f.bytes),
+          ]),
+        );
+        assert.deepEqual(rebuilt, expected.products);
+        const recorded = readRecordFolder(recordDir).filter((f) => f.name.startsWith('products/'));
+        assert.deepEqual(
+          Object.fromEntries(recorded.map((f) => [f.name, sha256Hex(f.bytes)])),
+          expected.products,
+        );
+      });
+
+      it('verifies as the record that release wrote', () => {
+        const report = verifyRecord(recordDir);
+        assert.deepEqual(
+          report.checks.filter((c) => !c.isOk),
+          [],
+        );
+        assert.equal(report.isOk, true);
+        assert.equal(report.isRehearsal, true);
+      });
+    });
+  }
+});
