@@ -1,6 +1,6 @@
 // The ceremony state a golden journal replays to, as plain JSON: what the engine folds from the
 // journal (every step, input, device, key and family record) and the window's view of it at END.
-// Recorded once, before the engine was reorganised (scripts/record-golden-journals.ts); the
+// Recorded once, before the engine was reorganised (test/helpers/record-golden-journals.ts); the
 // golden test replays the same journals with today's engine and expects exactly this again.
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,8 +27,10 @@ export function journalOf(recordDir: string): JournalEntry[] {
 /** The fold of the journal as plain JSON (the parsed runbook left out: it is the journalled text). */
 export function foldedState(progress: RunbookProgress | null): unknown {
   if (progress === null) return null;
-  const { runbook: _runbook, sectionTimes, ...rest } = progress;
-  return JSON.parse(JSON.stringify({ ...rest, sectionTimes: [...sectionTimes.entries()] }));
+  const plain: Record<string, unknown> = { ...progress };
+  delete plain.runbook;
+  plain.sectionTimes = [...progress.sectionTimes.entries()];
+  return JSON.parse(JSON.stringify(plain));
 }
 
 export function replayed(entries: readonly JournalEntry[]): RunbookProgress | null {
@@ -38,10 +40,19 @@ export function replayed(entries: readonly JournalEntry[]): RunbookProgress | nu
 /** SHA-256 of the folded state after each prefix of the journal: the state at every boundary. */
 export function prefixHashes(entries: readonly JournalEntry[]): string[] {
   return entries.map((_, i) =>
-    sha256Hex(
-      new TextEncoder().encode(JSON.stringify(foldedState(replayed(entries.slice(0, i + 1))))),
-    ),
+    sha256Hex(new TextEncoder().encode(sortedJson(foldedState(replayed(entries.slice(0, i + 1)))))),
   );
+}
+
+/** JSON with every object's keys in order, so a field moved within the state is no change. */
+function sortedJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    const keys = Object.keys(object).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${sortedJson(object[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /**

@@ -1,6 +1,6 @@
 // Golden journals: every bundled runbook's rehearsal record, made before the engine was
 // reorganised into device-family plugins (test/vectors/golden-journals/, see
-// scripts/record-golden-journals.ts). Today's engine must replay each to the identical ceremony
+// test/helpers/record-golden-journals.ts). Today's engine must replay each to the identical ceremony
 // state at every journal boundary, the identical view at END and the identical products, byte for
 // byte; and each record, as that release wrote it, must still verify.
 import assert from 'node:assert/strict';

@@ -3,22 +3,16 @@
 // test/vectors/golden-journals/<runbook>/record/ with the state the engine folded from it
 // (expected.json). Re-recording replaces the evidence the golden test holds the engine to: do it
 // only when the journal format changes on purpose, never to make a failing test pass.
-//   npm run build && node --import tsx scripts/record-golden-journals.ts
+//   npm run build && node --import tsx test/helpers/record-golden-journals.ts
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readRecordFolder } from '../electron/core/runbook/record-store.ts';
-import { sha256Hex } from '../electron/formats/fingerprint.ts';
-import {
-  finishedView,
-  foldedState,
-  journalOf,
-  prefixHashes,
-  replayed,
-} from '../test/helpers/golden-state.ts';
+import { readRecordFolder } from '../../electron/core/runbook/record-store.ts';
+import { sha256Hex } from '../../electron/formats/fingerprint.ts';
+import { finishedView, foldedState, journalOf, prefixHashes, replayed } from './golden-state.ts';
 
-const root = join(import.meta.dirname, '..');
+const root = join(import.meta.dirname, '..', '..');
 const runbooks = join(root, 'resources', 'runbooks');
 const vectors = join(root, 'test', 'vectors', 'golden-journals');
 const child = join(root, 'test', 'helpers', 'runbook-run-child.mjs');
