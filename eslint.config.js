@@ -18,6 +18,43 @@ const nodeBuiltins = [
 ];
 const nativeModules = ['pkcs11js', 'usb', 'node:https', 'https'];
 
+// Device families plugged into the ceremony engine (electron/ceremony-families.ts). The engine
+// names none of them, not even in a comment: a family is its folder and its registry line.
+const pluggedFamilyNames = ['nethsm'];
+
+const vigilPlugin = {
+  rules: {
+    'engine-names-no-family': {
+      meta: {
+        type: 'problem',
+        schema: [{ type: 'array', items: { type: 'string' } }],
+        messages: {
+          named:
+            'The ceremony engine names no device family ("{{name}}"): move this into the family\'s folder and reach it through the CeremonyFamily interface.',
+        },
+      },
+      create(context) {
+        const names = context.options[0] ?? [];
+        return {
+          Program() {
+            const { text } = context.sourceCode;
+            for (const name of names) {
+              const pattern = new RegExp(name, 'gi');
+              for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+                context.report({
+                  loc: context.sourceCode.getLocFromIndex(match.index),
+                  messageId: 'named',
+                  data: { name: match[0] },
+                });
+              }
+            }
+          },
+        };
+      },
+    },
+  },
+};
+
 export default tseslint.config(
   {
     ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'bin/**'],
@@ -129,6 +166,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['electron/core/runbook/**'],
+    plugins: { vigil: vigilPlugin },
+    rules: { 'vigil/engine-names-no-family': ['error', pluggedFamilyNames] },
   },
   {
     files: ['electron/devices/*/transport.ts', 'electron/devices/*/rehearsal-server.ts'],

@@ -124,7 +124,7 @@ export class VigilCore {
     );
     this.runbooks = new RunbookEngine({
       journal: this.journal,
-      nethsms: { rehearsal: this.rehearsalNetHsms },
+      familySources: { nethsm: { rehearsal: this.rehearsalNetHsms } },
       registry: this.registry,
       yubihsms: this.yubihsms,
       yubikeys: this.yubikeys,

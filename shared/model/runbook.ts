@@ -159,6 +159,16 @@ export const RecordFile = z.strictObject({
 });
 export type RecordFile = z.infer<typeof RecordFile>;
 
+/**
+ * The window's cards for each device family's part of the ceremony, one field per family that
+ * has its own (the family's plugin fills it; the engine only merges them).
+ */
+export const FamilyViews = z.strictObject({
+  /** The NetHSM of this ceremony, once its certificate was read. */
+  nethsm: NetHsmCeremonyView.nullable(),
+});
+export type FamilyViews = z.infer<typeof FamilyViews>;
+
 export const RunbookCeremony = z.strictObject({
   ceremonyId: z.string(),
   runbook: z.strictObject({ id: z.string(), title: z.string(), sha256: Sha256Hex }),
@@ -170,8 +180,7 @@ export const RunbookCeremony = z.strictObject({
   history: z.array(HistoryStep),
   inputs: z.array(CollectedInput),
   device: DeviceSummary.nullable(),
-  /** The NetHSM of this ceremony, once its certificate was read. */
-  nethsm: NetHsmCeremonyView.nullable(),
+  ...FamilyViews.shape,
   products: ProductSet.nullable(),
   exports: z.array(ExportReport),
   exceptions: z.array(RecordedException),

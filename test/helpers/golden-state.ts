@@ -29,6 +29,10 @@ export function foldedState(progress: RunbookProgress | null): unknown {
   if (progress === null) return null;
   const plain: Record<string, unknown> = { ...progress };
   delete plain.runbook;
+  // The release the journals were recorded with kept the NetHSM record in a field of its own;
+  // today it is the NetHSM family's slice.
+  delete plain.families;
+  plain.nethsm = progress.families.nethsm ?? null;
   plain.sectionTimes = [...progress.sectionTimes.entries()];
   return JSON.parse(JSON.stringify(plain));
 }
@@ -87,7 +91,7 @@ export async function finishedView(recordDir: string, runbooksDir: string): Prom
     registry: unused as DeviceRegistry,
     yubihsms: unused as never,
     yubikeys: unused as never,
-    nethsms: unused as never,
+    familySources: {},
     targets: unused as ExportTargets,
     library: new RunbookLibrary(runbooksDir),
     recordsDir: join(work, 'records'),

@@ -12,6 +12,15 @@ export interface CheckResult {
   isWarning?: boolean;
 }
 
+/** What a checker may look at: one device folder, read once. */
+export interface DeviceFolder {
+  path: string;
+  serial: string;
+  /** Names of the regular files in the folder. */
+  files: string[];
+  read(name: string): Uint8Array;
+}
+
 /** The folder or file given cannot be verified at all (missing, not a folder, no products). */
 export class VerifyInputError extends Error {}
 

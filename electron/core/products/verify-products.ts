@@ -21,7 +21,6 @@ import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout
 import { YUBIHSM_MANIFEST_KIND } from './yubihsm-products.ts';
 import { YUBIKEY_MANIFEST_KIND, keyFolderOf } from './yubikey-products.ts';
 import { OPENPGP_MANIFEST_KIND } from './openpgp-products.ts';
-import { NETHSM_MANIFEST_KIND, checkNetHsmProducts } from './nethsm-products.ts';
 import { publicKeyFacts } from '../../formats/openpgp-packets.ts';
 import {
   loadPivTrust,
@@ -29,9 +28,10 @@ import {
   type PivTrust,
 } from '../../devices/yubikey-piv/attestation.ts';
 import { signingCapability } from '../ceremony/yubihsm-provisioning.ts';
-import { VerifyInputError, isDir, type CheckResult } from './verify-common.ts';
+import { VerifyInputError, isDir, type CheckResult, type DeviceFolder } from './verify-common.ts';
+import { ceremonyFamilies } from '../../ceremony-families.ts';
 
-export type { CheckResult };
+export type { CheckResult, DeviceFolder };
 
 export interface DeviceFolderReport {
   folder: string;
@@ -86,15 +86,6 @@ const TokenManifest = z.object({
 });
 type TokenManifest = z.infer<typeof TokenManifest>;
 
-/** What a checker may look at: one device folder, read once. */
-export interface DeviceFolder {
-  path: string;
-  serial: string;
-  /** Names of the regular files in the folder. */
-  files: string[];
-  read(name: string): Uint8Array;
-}
-
 /** Product-kind specific checks; the key is the manifest's `kind`. */
 export const productCheckers: Record<
   string,
@@ -107,8 +98,16 @@ export const productCheckers: Record<
   [YUBIHSM_MANIFEST_KIND]: checkYubiHsmProvisioning,
   [YUBIKEY_MANIFEST_KIND]: checkYubiKeyKeyholders,
   [OPENPGP_MANIFEST_KIND]: checkOpenPgpKeys,
-  [NETHSM_MANIFEST_KIND]: (folder, manifest) =>
-    checkNetHsmProducts(folder, manifest, manifestShapeFailure, checkManifestFiles),
+  // Families plugged into the engine bring their own checkers.
+  ...Object.fromEntries(
+    ceremonyFamilies.flatMap((family) =>
+      Object.entries(family.productCheckers ?? {}).map(([kind, check]) => [
+        kind,
+        (folder: DeviceFolder, manifest: unknown) =>
+          check(folder, manifest, { manifestShapeFailure, checkManifestFiles }),
+      ]),
+    ),
+  ),
 };
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

@@ -3,8 +3,7 @@
 import type { ProductSet } from '../../../shared/model/product.ts';
 import { hexToBytes } from '../../formats/der.ts';
 import { productsOf } from '../ceremony/token-provisioning.ts';
-import { VigilError } from '../errors.ts';
-import { buildNetHsmProducts } from '../products/nethsm-products.ts';
+import { ceremonyFamilies } from '../../ceremony-families.ts';
 import { buildOpenPgpProducts } from '../products/openpgp-products.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import { buildYubiHsmProducts } from '../products/yubihsm-products.ts';
@@ -15,12 +14,10 @@ import type { RunbookProgress } from './runbook-progress.ts';
 export function ceremonyProducts(
   p: RunbookProgress,
 ): { set: ProductSet; files: ProductFile[] } | null {
-  if (p.nethsm && p.nethsm.keys.length > 0) {
-    return buildNetHsmProducts({
-      ceremonyId: p.started.ceremonyId,
-      isRehearsal: p.started.isRehearsal,
-      record: p.nethsm,
-    });
+  const ceremony = { ceremonyId: p.started.ceremonyId, isRehearsal: p.started.isRehearsal };
+  for (const family of ceremonyFamilies) {
+    const built = family.products(p.families[family.id] ?? null, ceremony);
+    if (built) return built;
   }
   const lastOpenPgp = p.openpgpKeys.at(-1);
   if (lastOpenPgp) {
@@ -81,10 +78,4 @@ export function ceremonyProducts(
     createdAt: first.createdAt,
     keys: p.keys,
   });
-}
-
-export function ceremonyProductFiles(p: RunbookProgress): { folder: string; files: ProductFile[] } {
-  const products = ceremonyProducts(p);
-  if (!products) throw new VigilError('products-incomplete', 'No keys were generated.');
-  return { folder: products.set.folder, files: products.files };
 }

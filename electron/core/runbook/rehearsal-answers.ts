@@ -19,8 +19,8 @@ export const RehearsalAnswers = z.strictObject({
         z.string().min(1).max(200),
         // Rehearsal tokens have random serials: "what the device says" stands in for the sheet.
         z.strictObject({ fromDevice: z.literal('serial') }),
-        // A rehearsal NetHSM listens on a random loopback port: its address stands in for the
-        // appliance address on the sheet.
+        // A rehearsal network appliance listens on a random loopback port: its address stands in
+        // for the appliance address on the sheet.
         z.strictObject({ fromDevice: z.literal('address') }),
         // A backup written by an earlier rehearsal has a random fingerprint in its name: "the
         // newest backup on the medium" stands in for what the keyholder reads off its label.

@@ -21,10 +21,8 @@ import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
 import { yubiKeyPivActions } from './yubikey-piv-actions.ts';
 import { yubiKeyOpenPgpActions } from './yubikey-openpgp-actions.ts';
-import type { NetHsmSources } from '../../devices/nethsm/index.ts';
-import { netHsmActions } from './nethsm-actions.ts';
-import type { NetHsmEvent, NetHsmRecord } from './nethsm-record.ts';
 import type { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
+import { ceremonyFamilies } from '../../ceremony-families.ts';
 import {
   openpgpActions,
   type OpenPgpBackupRecord,
@@ -94,15 +92,17 @@ export interface ActionContext {
   yubihsms: YubiHsmSources;
   yubikeys: YubiKeySources;
   targets: ExportTargets;
-  products: () => { folder: string; files: ProductFile[] };
+  /** The ceremony's product files, rebuilt from the journal; null before any were made. */
+  products: () => { folder: string; files: ProductFile[] } | null;
   /** The ceremony's OpenPGP secret keys (memory only) and their journalled public records. */
   openpgp: OpenPgpKeyring;
   openpgpKeys: readonly OpenPgpKeyRecord[];
   /** Backups this ceremony wrote or read, from which a restarted Vigil reloads a key. */
   openpgpBackups: readonly OpenPgpBackupRecord[];
-  /** The NetHSM of this ceremony as journalled (address, pinned certificate, what was made). */
-  nethsm: NetHsmRecord | null;
-  nethsms: NetHsmSources;
+  /** Each plugged-in family's slice of the ceremony state, by family id. */
+  slices: Readonly<Record<string, unknown>>;
+  /** Where each plugged-in family finds its devices (rehearsal ones included), by family id. */
+  sources: Readonly<Record<string, unknown>>;
 }
 
 /** Subkeys an OpenPGP card received in this ceremony, read back from the card. */
@@ -112,7 +112,7 @@ export interface CardKeysRecord {
   slots: { slot: 'sign' | 'encrypt' | 'authenticate'; fingerprint: string }[];
 }
 
-export type ActionResult =
+export type CoreActionResult =
   | { kind: 'token-selected'; device: DeviceSummary }
   | { kind: 'token-initialised'; device: DeviceSummary; label: string }
   | { kind: 'device-reset'; device: DeviceSummary }
@@ -134,8 +134,15 @@ export type ActionResult =
     }
   | { kind: 'openpgp-backup'; report: ExportReport; backup: OpenPgpBackupRecord }
   | { kind: 'openpgp-statement'; statement: OpenPgpStatementRecord }
-  | { kind: 'card-keys-moved'; card: CardKeysRecord }
-  | { kind: 'nethsm'; event: NetHsmEvent };
+  | { kind: 'card-keys-moved'; card: CardKeysRecord };
+
+/** A result of a plugged-in family's action: its own kind, folded by that family. */
+export interface FamilyActionResult {
+  readonly kind: string;
+  readonly [field: string]: unknown;
+}
+
+export type ActionResult = CoreActionResult | FamilyActionResult;
 
 export interface ActionDefinition {
   title: string;
@@ -279,14 +286,11 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
       if (context.targetId === null) {
         throw new VigilError('media-not-found', 'Choose the medium to write to.');
       }
-      if (
-        context.keys.length === 0 &&
-        context.openpgpKeys.length === 0 &&
-        (context.nethsm?.keys.length ?? 0) === 0
-      ) {
+      const products = context.products();
+      if (products === null) {
         throw new VigilError('products-incomplete', 'No keys were generated yet.');
       }
-      const { folder, files } = context.products();
+      const { folder, files } = products;
       const report = await context.targets.exportFiles(
         context.targetId,
         folder,
@@ -336,7 +340,7 @@ Object.assign(
   yubiKeyPivActions,
   openpgpActions,
   yubiKeyOpenPgpActions,
-  netHsmActions,
+  ...ceremonyFamilies.map((family) => family.actions),
 );
 
 /** The credentials a step of this action asks for, given the runbook's `with`. */

@@ -16,8 +16,8 @@ import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.
 import { triesLeftHint } from '../../devices/pkcs11/protocol.ts';
 import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
-import type { NetHsmSources } from '../../devices/nethsm/index.ts';
-import { netHsmView } from './nethsm-record.ts';
+import { ceremonyFamilies, familyOfAction } from '../../ceremony-families.ts';
+import type { FamilyViews } from '../../../shared/model/runbook.ts';
 import { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
 import { yubiKeyTriesHint } from './yubikey-piv-actions.ts';
 import { openPgpCardTriesHint } from './yubikey-openpgp-actions.ts';
@@ -54,6 +54,7 @@ import {
   runbookActions,
   type ActionDefinition,
   type ActionResult,
+  type CoreActionResult,
   type RunbookCredentials,
 } from './runbook-actions.ts';
 import { stepAt, type StepPosition } from './runbook-cursor.ts';
@@ -72,15 +73,11 @@ import {
 import type { Runbook, Step } from './runbook-schema.ts';
 import { inputRules, sameSerial } from './input-checks.ts';
 import { journalSegmentText, transcriptOf } from './runbook-transcript.ts';
-import { ceremonyProductFiles, ceremonyProducts } from './ceremony-products.ts';
+import { ceremonyProducts } from './ceremony-products.ts';
 
 /** A YubiHSM 2 password has no retry counter to show; say so, and that nothing is retried. */
 const YUBIHSM_PASSWORD_HINT =
   'YubiHSM 2 passwords have no retry counter. A wrong password fails this step and is asked again; Vigil never retries it.';
-
-/** NetHSM passphrases have no retry counter either: the appliance slows down failed attempts. */
-const NETHSM_PASSPHRASE_HINT =
-  'NetHSM passphrases have no retry counter; the NetHSM delays after each failed attempt. A wrong passphrase fails this step and is asked again; Vigil never retries it.';
 
 export interface RunbookEngineDeps {
   journal: Journal;
@@ -97,8 +94,8 @@ export interface RunbookEngineDeps {
   onStateChanged?: (state: RunbookState) => void;
   /** The ceremony's OpenPGP secret keys, memory only; one per engine when not given. */
   openpgp?: OpenPgpKeyring;
-  /** Rehearsal NetHSMs this app runs (a real NetHSM is the address a runbook collects). */
-  nethsms: NetHsmSources;
+  /** Where each plugged-in family finds its devices, rehearsal ones included, by family id. */
+  familySources: Readonly<Record<string, unknown>>;
 }
 
 interface CeremonySigner {
@@ -361,13 +358,14 @@ export class RunbookEngine {
   /** Inputs collected earlier that must equal a device fact, checked once the device is known. */
   #checkDeviceInputs(p: RunbookProgress, result: ActionResult): void {
     if (result.kind !== 'token-selected') return;
+    const { device } = result as Extract<CoreActionResult, { kind: 'token-selected' }>;
     for (const input of p.runbook.inputs) {
       if (input.mustEqual !== 'device.serial') continue;
       const collected = p.inputs.find((i) => i.id === input.id);
-      if (collected && !sameSerial(collected.value, result.device.serial)) {
+      if (collected && !sameSerial(collected.value, device.serial)) {
         throw new VigilError(
           'input-mismatch',
-          `The device's serial (${result.device.serial}) is not the serial written down (${collected.value}). Stop and check the device.`,
+          `The device's serial (${device.serial}) is not the serial written down (${collected.value}). Stop and check the device.`,
         );
       }
     }
@@ -411,12 +409,15 @@ export class RunbookEngine {
         yubihsms: this.#deps.yubihsms,
         yubikeys: this.#deps.yubikeys,
         targets: this.#deps.targets,
-        products: () => ceremonyProductFiles(p),
+        products: () => {
+          const built = ceremonyProducts(p);
+          return built ? { folder: built.set.folder, files: built.files } : null;
+        },
         openpgp: this.#openpgp,
         openpgpKeys: p.openpgpKeys,
         openpgpBackups: p.openpgpBackups,
-        nethsm: p.nethsm,
-        nethsms: this.#deps.nethsms,
+        slices: p.families,
+        sources: this.#deps.familySources,
       });
       this.#checkDeviceInputs(p, result);
     } catch (error) {
@@ -527,12 +528,9 @@ export class RunbookEngine {
     );
     const done = this.#active();
     this.#openpgp.forget(done.started.ceremonyId);
-    const products =
-      done.keys.length > 0 || done.openpgpKeys.length > 0 || (done.nethsm?.keys.length ?? 0) > 0
-        ? ceremonyProductFiles(done)
-        : null;
+    const products = ceremonyProducts(done);
     const productFiles = products
-      ? products.files.map((f) => ({ name: `${products.folder}/${f.name}`, bytes: f.bytes }))
+      ? products.files.map((f) => ({ name: `${products.set.folder}/${f.name}`, bytes: f.bytes }))
       : [];
     const segment = this.#segment(done);
     const transcript = transcriptOf(done, segment, productFiles);
@@ -654,9 +652,8 @@ export class RunbookEngine {
     if (credentials.some((c) => c.id === 'authPassword' || c.id === 'newAuthPassword')) {
       return YUBIHSM_PASSWORD_HINT;
     }
-    if (step.do.action.startsWith('nethsm.') && credentials.length > 0) {
-      return NETHSM_PASSPHRASE_HINT;
-    }
+    const family = familyOfAction(step.do.action);
+    if (family?.credentialHint) return family.credentialHint(credentials);
     if (step.do.action.startsWith('yubikeyOpenpgp.') && credentials.length > 0) {
       return openPgpCardTriesHint(this.#deps.yubikeys, p.device.serial, credentials);
     }
@@ -738,7 +735,7 @@ export class RunbookEngine {
         value: i.value,
       })),
       device: p.device,
-      nethsm: p.nethsm ? netHsmView(p.nethsm) : null,
+      ...familyViews(p),
       products: ceremonyProducts(p)?.set ?? null,
       exports: p.exports.map(({ at: _at, ...report }) => report),
       exceptions: p.exceptions,
@@ -869,4 +866,12 @@ function algorithmOf(curve: KeyCurve): SigningKeyRecord['algorithm'] {
 function spkiOfPem(pem: string): Uint8Array {
   const body = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   return new Uint8Array(Buffer.from(body, 'base64'));
+}
+
+/** Every plugged-in family's cards for its slice, merged into the ceremony's view. */
+function familyViews(p: RunbookProgress): FamilyViews {
+  return Object.assign(
+    {},
+    ...ceremonyFamilies.map((family) => family.views(p.families[family.id] ?? null)),
+  ) as FamilyViews;
 }

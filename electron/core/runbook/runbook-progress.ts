@@ -9,18 +9,19 @@ import type {
   RunbookRole,
 } from '../../../shared/model/runbook.ts';
 import type { JournalEntry } from '../journal/journal.ts';
-import type { ActionResult, CardKeysRecord, GeneratedKeyRecord } from './runbook-actions.ts';
+import { familyOfResult } from '../../ceremony-families.ts';
+import type { CeremonyFamily } from './ceremony-family.ts';
+import type {
+  ActionResult,
+  CardKeysRecord,
+  CoreActionResult,
+  GeneratedKeyRecord,
+} from './runbook-actions.ts';
 import type {
   OpenPgpBackupRecord,
   OpenPgpKeyRecord,
   OpenPgpStatementRecord,
 } from './openpgp-actions.ts';
-import {
-  applyNetHsmEvent,
-  describeNetHsmEvent,
-  netHsmDevice,
-  type NetHsmRecord,
-} from './nethsm-record.ts';
 import { advance, start, stepAt, type Next, type StepPosition } from './runbook-cursor.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
 
@@ -102,8 +103,8 @@ export interface RunbookProgress {
   statements: OpenPgpStatementRecord[];
   cardKeys: CardKeysRecord[];
   openpgpBackups: OpenPgpBackupRecord[];
-  /** The NetHSM of this ceremony, once its certificate was read. */
-  nethsm: NetHsmRecord | null;
+  /** Each plugged-in family's slice of the state, by family id (absent until it has one). */
+  families: Record<string, unknown>;
   exports: (ExportReport & { at: string })[];
   lastExportTargetId: string | null;
   exceptions: RecordedException[];
@@ -148,8 +149,12 @@ function enterSection(progress: RunbookProgress, at: string, from: number | null
   else progress.sectionTimes.set(to, { startedAt: at, finishedAt: null });
 }
 
-function describeResult(result: ActionResult | undefined): string | null {
-  switch (result?.kind) {
+function describeResult(outcome: ActionResult | undefined): string | null {
+  if (outcome === undefined) return null;
+  const family = familyOfResult(outcome.kind);
+  if (family) return family.describe(outcome);
+  const result = outcome as CoreActionResult;
+  switch (result.kind) {
     case 'token-selected':
       return `${result.device.model} serial ${result.device.serial}`;
     case 'token-initialised':
@@ -180,10 +185,6 @@ function describeResult(result: ActionResult | undefined): string | null {
       return `${result.statement.title} signed by ${result.statement.signers.map((s) => s.toUpperCase()).join(', ')}`;
     case 'card-keys-moved':
       return `${result.card.slots.length} subkeys moved onto ${result.card.device.model} ${result.card.device.serial} and read back`;
-    case 'nethsm':
-      return describeNetHsmEvent(result.event);
-    case undefined:
-      return null;
   }
 }
 
@@ -230,7 +231,7 @@ export function replayRunbook(
     statements: [],
     cardKeys: [],
     openpgpBackups: [],
-    nethsm: null,
+    families: {},
     exports: [],
     lastExportTargetId: null,
     exceptions: [],
@@ -338,10 +339,16 @@ export function replayRunbook(
 
 function applyResult(
   progress: RunbookProgress,
-  result: ActionResult | undefined,
+  outcome: ActionResult | undefined,
   at: string,
 ): void {
-  if (!result) return;
+  if (!outcome) return;
+  const family = familyOfResult(outcome.kind);
+  if (family) {
+    applyFamilyResult(progress, family, outcome, at);
+    return;
+  }
+  const result = outcome as CoreActionResult;
   switch (result.kind) {
     case 'token-selected':
     case 'token-initialised':
@@ -381,18 +388,6 @@ function applyResult(
       progress.device = result.card.device;
       progress.cardKeys.push(result.card);
       break;
-    case 'nethsm':
-      progress.nethsm = applyNetHsmEvent(progress.nethsm, result.event, at);
-      if (result.event.event === 'backup-taken') {
-        progress.exports.push({ ...result.event.report, at });
-        progress.lastExportTargetId = result.event.report.targetId;
-      }
-      if (progress.nethsm) {
-        const device = netHsmDevice(progress.nethsm, progress.started.isRehearsal);
-        progress.device = device;
-        progress.devices = [...progress.devices.filter((d) => d.family !== device.family), device];
-      }
-      break;
     case 'products-exported':
       progress.exports.push({ ...result.report, at });
       progress.lastExportTargetId = result.report.targetId;
@@ -402,5 +397,28 @@ function applyResult(
     case 'management-key-set':
     case 'label-text':
       break;
+  }
+}
+
+function applyFamilyResult(
+  progress: RunbookProgress,
+  family: CeremonyFamily,
+  result: ActionResult,
+  at: string,
+): void {
+  const folded = family.fold(progress.families[family.id] ?? null, result, at, {
+    ceremonyId: progress.started.ceremonyId,
+    isRehearsal: progress.started.isRehearsal,
+  });
+  if (folded.slice === null) delete progress.families[family.id];
+  else progress.families[family.id] = folded.slice;
+  if (folded.exported) {
+    progress.exports.push({ ...folded.exported, at });
+    progress.lastExportTargetId = folded.exported.targetId;
+  }
+  const device = folded.device;
+  if (device) {
+    progress.device = device;
+    progress.devices = [...progress.devices.filter((d) => d.family !== device.family), device];
   }
 }

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import type { RunbookCeremony } from '../../../shared/model/runbook.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
-import { netHsmFailure } from '../../../electron/core/runbook/nethsm-actions.ts';
+import { netHsmFailure } from '../../../electron/devices/nethsm/ceremony/actions.ts';
 import { VigilError } from '../../../electron/core/errors.ts';
 import { openNetHsm } from '../../../electron/devices/nethsm/index.ts';
 import type { NetHsmExchange } from '../../../electron/devices/nethsm/rehearsal-server.ts';

@@ -5,16 +5,16 @@
 // one journalled address over the pinned certificate; passphrases go nowhere but the NetHSM.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { CredentialRequest } from '../../../shared/model/runbook.ts';
-import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import { NetHsmBackupError, backupInventory, readBackup } from '../../devices/nethsm/backup.ts';
-import type { NetHsmClient, NetHsmAuth } from '../../devices/nethsm/driver.ts';
-import { openNetHsm } from '../../devices/nethsm/index.ts';
+import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
+import type { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
+import { NetHsmBackupError, backupInventory, readBackup } from '../backup.ts';
+import type { NetHsmClient, NetHsmAuth } from '../driver.ts';
+import { openNetHsm, type NetHsmSources } from '../index.ts';
 import {
   createOpenPgpCertificate,
   signOpenPgpDetached,
   type NetHsmPublicKey,
-} from '../../devices/nethsm/openpgp-certificate.ts';
+} from '../openpgp-certificate.ts';
 import {
   Id,
   KeyMechanism,
@@ -27,27 +27,30 @@ import {
   UserRole,
   digestInfo,
   passphraseLength,
-} from '../../devices/nethsm/protocol.ts';
-import { ecdsaHashOf, verifyNetHsmSignature } from '../products/nethsm-products.ts';
+} from '../protocol.ts';
+import { ecdsaHashOf, verifyNetHsmSignature } from './products.ts';
 import {
   NetHsmTransportError,
   endpointText,
   fetchServerCertificate,
   parseEndpoint,
-} from '../../devices/nethsm/transport.ts';
-import { dearmor } from '../../formats/openpgp-packets.ts';
-import { decodePem, encodePem } from '../../formats/pem.ts';
-import { VigilError } from '../errors.ts';
-import { needCredential } from './credentials.ts';
+} from '../transport.ts';
+import { dearmor } from '../../../formats/openpgp-packets.ts';
+import { decodePem, encodePem } from '../../../formats/pem.ts';
+import { VigilError } from '../../../core/errors.ts';
+import { needCredential } from '../../../core/runbook/credentials.ts';
 import {
+  NETHSM_RESULT_KIND,
+  NETHSM_SLICE,
   namespaceOfUser,
   type NetHsmEvent,
+  type NetHsmResult,
   type NetHsmKeyRecord,
   type NetHsmRecord,
   type NetHsmState,
-} from './nethsm-record.ts';
-import type { ActionContext, ActionDefinition, ActionResult } from './runbook-actions.ts';
-import { ceremonyUserId } from './openpgp-actions.ts';
+} from './record.ts';
+import type { ActionContext, ActionDefinition } from '../../../core/runbook/runbook-actions.ts';
+import { ceremonyUserId } from '../../../core/runbook/openpgp-actions.ts';
 
 /** A backup larger than this is not one Vigil reads back onto the ceremony computer. */
 const MAX_BACKUP_BYTES = 256 * 1024 * 1024;
@@ -129,8 +132,13 @@ function actingUser(context: ActionContext, by: string): NetHsmAuth {
 
 // --- the NetHSM of this ceremony --------------------------------------------------------------
 
+/** This family's slice of the ceremony state, and where its devices are found. */
+const sliceOf = (context: ActionContext) =>
+  (context.slices[NETHSM_SLICE] ?? null) as NetHsmRecord | null;
+const sourcesOf = (context: ActionContext) => context.sources[NETHSM_SLICE] as NetHsmSources;
+
 function ceremonyNetHsm(context: ActionContext): NetHsmRecord {
-  const record = context.nethsm;
+  const record = sliceOf(context);
   if (!record) {
     throw new VigilError('wrong-step', 'No NetHSM certificate was read earlier in this ceremony.');
   }
@@ -150,7 +158,7 @@ function pinnedNetHsm(context: ActionContext): NetHsmRecord {
 
 /** Rehearsals reach only rehearsal NetHSMs; a real ceremony never reaches one. */
 function checkAddressFamily(context: ActionContext, address: string): void {
-  const rehearsal = context.nethsms.rehearsal.find(address);
+  const rehearsal = sourcesOf(context).rehearsal.find(address);
   if (context.isRehearsal && rehearsal === null) {
     throw new VigilError(
       'nethsm-rehearsal-mix',
@@ -265,8 +273,8 @@ async function opensAsAdministrator(
   }
 }
 
-function result(event: NetHsmEvent): ActionResult {
-  return { kind: 'nethsm', event };
+function result(event: NetHsmEvent): NetHsmResult {
+  return { kind: NETHSM_RESULT_KIND, event };
 }
 
 function keyOf(record: NetHsmRecord, keyId: string, by: string): NetHsmKeyRecord {

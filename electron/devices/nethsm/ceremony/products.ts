@@ -5,19 +5,20 @@
 // files out; and the checker `vigil verify` runs on such a folder.
 import { createHash, verify as verifySignature, constants as cryptoConstants } from 'node:crypto';
 import { z } from 'zod';
-import type { ProductSet } from '../../../shared/model/product.ts';
-import { groupHex, pgpWords } from '../../formats/fingerprint.ts';
-import { publicKeyFacts } from '../../formats/openpgp-packets.ts';
-import { decodePem } from '../../formats/pem.ts';
-import type { NetHsmKeyRecord, NetHsmRecord } from '../runbook/nethsm-record.ts';
+import type { ProductSet } from '../../../../shared/model/product.ts';
+import { groupHex, pgpWords } from '../../../formats/fingerprint.ts';
+import { publicKeyFacts } from '../../../formats/openpgp-packets.ts';
+import { decodePem } from '../../../formats/pem.ts';
+import type { NetHsmKeyRecord, NetHsmRecord } from './record.ts';
 import {
   PRODUCTS_FOLDER,
   describeProductFile,
   manifestFileOf,
   sumsFileOf,
   type ProductFile,
-} from './token-products.ts';
-import type { CheckResult, DeviceFolder } from './verify-products.ts';
+} from '../../../core/products/token-products.ts';
+import type { CheckResult, DeviceFolder } from '../../../core/products/verify-common.ts';
+import type { ProductCheckKit } from '../../../core/runbook/ceremony-family.ts';
 
 export const NETHSM_MANIFEST_KIND = 'vigil.nethsm-provisioning' as const;
 
@@ -303,13 +304,12 @@ export function verifyNetHsmSignature(
 export function checkNetHsmProducts(
   folder: DeviceFolder,
   input: unknown,
-  shapeFailure: (error: z.ZodError) => { checks: CheckResult[]; isRehearsal: boolean | null },
-  checkFiles: (folder: DeviceFolder, files: NetHsmManifest['files']) => CheckResult,
+  kit: ProductCheckKit,
 ): { checks: CheckResult[]; isRehearsal: boolean | null } {
   const parsed = NetHsmManifest.safeParse(input);
-  if (!parsed.success) return shapeFailure(parsed.error);
+  if (!parsed.success) return kit.manifestShapeFailure(parsed.error);
   const manifest = parsed.data;
-  const checks: CheckResult[] = [checkFiles(folder, manifest.files)];
+  const checks: CheckResult[] = [kit.checkManifestFiles(folder, manifest.files)];
   const readText = (name: string) => {
     if (!folder.files.includes(name)) throw new Error(`missing: ${name}`);
     return new TextDecoder('utf-8', { fatal: true }).decode(folder.read(name));

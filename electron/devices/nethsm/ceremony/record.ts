@@ -1,10 +1,10 @@
 // What a NetHSM ceremony has done so far, rebuilt from the journal: each NetHSM action journals one
 // event, and the record is those events applied in order. Public facts only — addresses,
 // fingerprints, users, keys, public keys, where the backup went — never a passphrase.
-import type { DeviceSummary } from '../../../shared/model/device.ts';
-import type { ExportReport } from '../../../shared/model/media.ts';
-import type { NetHsmCeremonyView, NetHsmRole } from '../../../shared/model/nethsm.ts';
-import { groupHex, pgpWords } from '../../formats/fingerprint.ts';
+import type { DeviceSummary } from '../../../../shared/model/device.ts';
+import type { ExportReport } from '../../../../shared/model/media.ts';
+import type { NetHsmCeremonyView, NetHsmRole } from '../../../../shared/model/nethsm.ts';
+import { groupHex, pgpWords } from '../../../formats/fingerprint.ts';
 
 export type NetHsmState = 'Unprovisioned' | 'Locked' | 'Operational';
 
@@ -106,6 +106,16 @@ export type NetHsmEvent =
   | { event: 'backup-validated'; validation: NetHsmBackupValidation }
   | { event: 'test-signature'; signature: NetHsmTestSignatureRecord }
   | { event: 'inventory-read'; system: NetHsmSystemRecord; users: string[]; keys: string[] };
+
+/** The family's slice key (the prefix of its action names) and the kind of its results. */
+export const NETHSM_SLICE = 'nethsm';
+export const NETHSM_RESULT_KIND = 'nethsm';
+
+/** What every NetHSM action journals as its result: one event. */
+export type NetHsmResult = {
+  readonly kind: typeof NETHSM_RESULT_KIND;
+  readonly event: NetHsmEvent;
+};
 
 export interface NetHsmRecord {
   address: string;

@@ -9,14 +9,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { buildNetHsmProducts } from '../../../electron/core/products/nethsm-products.ts';
-import { verifyProducts } from '../../../electron/core/products/verify-products.ts';
+import { buildNetHsmProducts } from '../../../../electron/devices/nethsm/ceremony/products.ts';
+import { verifyProducts } from '../../../../electron/core/products/verify-products.ts';
 import {
   applyNetHsmEvent,
   netHsmView,
   type NetHsmEvent,
   type NetHsmRecord,
-} from '../../../electron/core/runbook/nethsm-record.ts';
+} from '../../../../electron/devices/nethsm/ceremony/record.ts';
 
 const made: string[] = [];
 after(() => {

@@ -1,0 +1,17 @@
+// The device families plugged into the ceremony engine: one line each. Families not listed here
+// are still wired into the engine by hand (see README, "Adding a device family").
+import type { CeremonyFamily } from './core/runbook/ceremony-family.ts';
+import { netHsmCeremonyFamily } from './devices/nethsm/ceremony/index.ts';
+
+export const ceremonyFamilies: readonly CeremonyFamily[] = [netHsmCeremonyFamily];
+
+/** The family whose action this is (`<family>.<operation>`), if it is plugged in. */
+export function familyOfAction(action: string): CeremonyFamily | null {
+  const prefix = action.slice(0, action.indexOf('.'));
+  return ceremonyFamilies.find((family) => family.id === prefix) ?? null;
+}
+
+/** The family that journals results of this kind, if it is plugged in. */
+export function familyOfResult(kind: string): CeremonyFamily | null {
+  return ceremonyFamilies.find((family) => family.resultKinds.includes(kind)) ?? null;
+}

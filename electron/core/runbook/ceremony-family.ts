@@ -1,0 +1,72 @@
+// What a device family plugs into the ceremony engine. The engine, the view, the products
+// dispatcher and the verifier loop over the registered families (electron/ceremony-families.ts)
+// and name none: a family brings its runbook actions, the pure fold of their journalled results
+// into its slice of the ceremony state, its products and their checker, its credential hints
+// and the window's cards for its slice.
+import type { ZodError } from 'zod';
+import type { DeviceSummary } from '../../../shared/model/device.ts';
+import type { ExportReport } from '../../../shared/model/media.ts';
+import type { ProductSet } from '../../../shared/model/product.ts';
+import type { CredentialRequest, FamilyViews } from '../../../shared/model/runbook.ts';
+import type { ProductFile } from '../products/token-products.ts';
+import type { CheckResult, DeviceFolder } from '../products/verify-common.ts';
+import type { ActionDefinition, FamilyActionResult } from './runbook-actions.ts';
+
+/** What folding one result changed beyond the family's own slice. */
+export interface FamilyFold<Slice> {
+  slice: Slice | null;
+  /** The device the ceremony acts on now; it replaces this family's earlier one. */
+  device?: DeviceSummary;
+  /** A medium the action wrote (a backup): counted with the ceremony's exports. */
+  exported?: ExportReport;
+}
+
+export interface CeremonyOfFamily {
+  ceremonyId: string;
+  isRehearsal: boolean;
+}
+
+/** Shared checks a product checker may use, handed in by the verifier. */
+export interface ProductCheckKit {
+  /** The result for a manifest of the wrong shape. */
+  manifestShapeFailure(error: ZodError): { checks: CheckResult[]; isRehearsal: null };
+  /** Every file listed with its hash, and nothing unlisted. */
+  checkManifestFiles(
+    folder: DeviceFolder,
+    files: readonly { name: string; sha256: string }[],
+  ): CheckResult;
+}
+
+export type ProductChecker = (
+  folder: DeviceFolder,
+  manifest: unknown,
+  kit: ProductCheckKit,
+) => { checks: CheckResult[]; isRehearsal: boolean | null };
+
+export interface CeremonyFamily<Slice = unknown> {
+  /** The prefix of its action names (`<id>.<operation>`) and the key of its slice. */
+  readonly id: string;
+  readonly actions: Readonly<Record<string, ActionDefinition>>;
+  /** The `kind`s of the results its actions journal. */
+  readonly resultKinds: readonly string[];
+  /** Pure: the slice after one journalled result (null until the family has one). */
+  fold(
+    slice: Slice | null,
+    result: FamilyActionResult,
+    at: string,
+    ceremony: CeremonyOfFamily,
+  ): FamilyFold<Slice>;
+  /** One line for the step history and the transcript. */
+  describe(result: FamilyActionResult): string;
+  /** The product files, rebuilt from the slice; null when it made none. */
+  products(
+    slice: Slice | null,
+    ceremony: CeremonyOfFamily,
+  ): { set: ProductSet; files: ProductFile[] } | null;
+  /** The window's cards for the slice. */
+  views(slice: Slice | null): Partial<FamilyViews>;
+  /** Shown before a step of this family asks for these credentials (tries left, or why none). */
+  credentialHint?(credentials: readonly CredentialRequest[]): string | null;
+  /** Checkers `vigil verify` runs on a products folder, by its manifest's kind. */
+  readonly productCheckers?: Readonly<Record<string, ProductChecker>>;
+}

@@ -1,0 +1,47 @@
+// The Nitrokey NetHSM as a ceremony family: its runbook actions, the fold of their journalled
+// events into the ceremony's NetHSM record, the products rebuilt from it and their checker, and
+// the window's NetHSM card.
+import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
+import { netHsmActions } from './actions.ts';
+import { NETHSM_MANIFEST_KIND, buildNetHsmProducts, checkNetHsmProducts } from './products.ts';
+import {
+  NETHSM_RESULT_KIND,
+  NETHSM_SLICE,
+  applyNetHsmEvent,
+  describeNetHsmEvent,
+  netHsmDevice,
+  netHsmView,
+  type NetHsmRecord,
+  type NetHsmResult,
+} from './record.ts';
+
+/** NetHSM passphrases have no retry counter: the appliance slows down failed attempts. */
+const PASSPHRASE_HINT =
+  'NetHSM passphrases have no retry counter; the NetHSM delays after each failed attempt. A wrong passphrase fails this step and is asked again; Vigil never retries it.';
+
+export const netHsmCeremonyFamily: CeremonyFamily<NetHsmRecord> = {
+  id: NETHSM_SLICE,
+  actions: netHsmActions,
+  resultKinds: [NETHSM_RESULT_KIND],
+  fold(record, result, at, ceremony) {
+    const { event } = result as NetHsmResult;
+    const slice = applyNetHsmEvent(record, event, at);
+    return {
+      slice,
+      ...(slice ? { device: netHsmDevice(slice, ceremony.isRehearsal) } : {}),
+      ...(event.event === 'backup-taken' ? { exported: event.report } : {}),
+    };
+  },
+  describe: (result) => describeNetHsmEvent((result as NetHsmResult).event),
+  products: (record, ceremony) =>
+    record && record.keys.length > 0
+      ? buildNetHsmProducts({
+          ceremonyId: ceremony.ceremonyId,
+          isRehearsal: ceremony.isRehearsal,
+          record,
+        })
+      : null,
+  views: (record) => ({ nethsm: record ? netHsmView(record) : null }),
+  credentialHint: (credentials) => (credentials.length > 0 ? PASSPHRASE_HINT : null),
+  productCheckers: { [NETHSM_MANIFEST_KIND]: checkNetHsmProducts },
+};

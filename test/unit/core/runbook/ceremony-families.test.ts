@@ -1,0 +1,56 @@
+// The registry of device families plugged into the ceremony engine: each family's actions carry
+// its prefix and reach the runbook loader, result kinds belong to one family each, and the lint
+// rule that keeps the engine from naming a family knows every registered one.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  ceremonyFamilies,
+  familyOfAction,
+  familyOfResult,
+} from '../../../../electron/ceremony-families.ts';
+import { runbookActions } from '../../../../electron/core/runbook/runbook-actions.ts';
+
+describe('ceremony families', () => {
+  it('name their actions <family>.<operation>, and the loader knows each', () => {
+    assert.ok(ceremonyFamilies.length > 0);
+    for (const family of ceremonyFamilies) {
+      const names = Object.keys(family.actions);
+      assert.ok(names.length > 0, `${family.id} has actions`);
+      for (const name of names) {
+        assert.ok(name.startsWith(`${family.id}.`), `${name} carries the prefix ${family.id}.`);
+        assert.equal(runbookActions[name], family.actions[name]);
+        assert.equal(familyOfAction(name), family);
+      }
+    }
+    assert.equal(familyOfAction('pkcs11.selectToken'), null);
+  });
+
+  it('journal result kinds that no other family or the engine uses', () => {
+    const coreKinds = ['token-selected', 'key-generated', 'products-exported', 'media-ejected'];
+    const seen = new Set<string>();
+    for (const family of ceremonyFamilies) {
+      assert.notEqual(new Set(family.resultKinds).size, 0);
+      for (const kind of family.resultKinds) {
+        assert.ok(!seen.has(kind), `${kind} is journalled by one family only`);
+        assert.ok(!coreKinds.includes(kind), `${kind} is not an engine result kind`);
+        seen.add(kind);
+        assert.equal(familyOfResult(kind), family);
+      }
+    }
+    assert.equal(familyOfResult('key-generated'), null);
+  });
+
+  it('are each kept out of the engine by the lint rule', () => {
+    const config = readFileSync(
+      join(import.meta.dirname, '..', '..', '..', '..', 'eslint.config.js'),
+      'utf8',
+    );
+    const listed = /pluggedFamilyNames = \[([^\]]*)\]/.exec(config)?.[1] ?? '';
+    const pluggedFamilyNames = [...listed.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    for (const family of ceremonyFamilies) {
+      assert.ok(pluggedFamilyNames.includes(family.id), `eslint.config.js lists ${family.id}`);
+    }
+  });
+});
