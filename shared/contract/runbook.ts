@@ -2,13 +2,22 @@ import { call, event, NoArgs, secret, z } from './schema-kit.ts';
 import { nethsmErrorCodes, openpgpErrorCodes } from './error-codes.ts';
 import { ExportReport, ExportTargetId } from '../model/media.ts';
 import { Participant, RunbookRole, RunbookState } from '../model/runbook.ts';
+import {
+  credentialFieldKind,
+  credentialFields,
+  type CredentialField,
+} from '../model/credential-fields.ts';
+import { credentialText } from '../model/credentials.ts';
 
-// Length bounds only; PIN rules (hex SO-PIN, defaults refused) are meaning, checked in main.
-const PinField = z.string().min(1).max(64);
-/** YubiHSM 2 authentication passwords: any length the keyholder chooses, within reason. */
-const PasswordField = z.string().min(1).max(256);
-/** OpenPGP key passphrases: long sentences are welcome. */
-const PassphraseField = z.string().min(1).max(1024);
+/** Every credential field, optional, each arriving as a string and leaving as SecretBytes. */
+const PerformCredentials = z.strictObject(
+  Object.fromEntries(
+    credentialFields.map((field) => [
+      field,
+      secret(credentialText(credentialFieldKind(field))).optional(),
+    ]),
+  ) as Record<CredentialField, z.ZodOptional<ReturnType<typeof secret>>>,
+);
 const Person = z.string().min(1).max(100);
 const StepNumber = z.number().int().min(1);
 const Note = z.string().min(1).max(2000);
@@ -78,34 +87,7 @@ export const runbook = {
     request: z.strictObject({
       ...Confirmer,
       targetId: ExportTargetId.optional(),
-      credentials: z
-        .strictObject({
-          currentSoPin: secret(PinField).optional(),
-          newSoPin: secret(PinField).optional(),
-          newSoPinRepeat: secret(PinField).optional(),
-          newUserPin: secret(PinField).optional(),
-          newUserPinRepeat: secret(PinField).optional(),
-          userPin: secret(PinField).optional(),
-          authPassword: secret(PasswordField).optional(),
-          newAuthPassword: secret(PasswordField).optional(),
-          newAuthPasswordRepeat: secret(PasswordField).optional(),
-          currentPuk: secret(PinField).optional(),
-          newPuk: secret(PinField).optional(),
-          newPukRepeat: secret(PinField).optional(),
-          passphrase: secret(PassphraseField).optional(),
-          newPassphrase: secret(PassphraseField).optional(),
-          newPassphraseRepeat: secret(PassphraseField).optional(),
-          adminPin: secret(PinField).optional(),
-          newAdminPin: secret(PinField).optional(),
-          newAdminPinRepeat: secret(PinField).optional(),
-          unlockPassphrase: secret(PassphraseField).optional(),
-          newUnlockPassphrase: secret(PassphraseField).optional(),
-          newUnlockPassphraseRepeat: secret(PassphraseField).optional(),
-          backupPassphrase: secret(PassphraseField).optional(),
-          newBackupPassphrase: secret(PassphraseField).optional(),
-          newBackupPassphraseRepeat: secret(PassphraseField).optional(),
-        })
-        .default({}),
+      credentials: PerformCredentials.default({}),
     }),
     response: RunbookState,
     errors: [...stepErrors, ...deviceActionErrors],

@@ -4,6 +4,7 @@ import { z } from '../contract/schema-kit.ts';
 import { DeviceSummary } from './device.ts';
 import { ExportReport } from './media.ts';
 import { NetHsmCeremonyView } from './nethsm.ts';
+import { CredentialId } from './credentials.ts';
 import { FingerprintView, ProductSet, Sha256Hex } from './product.ts';
 
 export const RunbookRole = z.enum(['ceremony-lead', 'witness', 'keyholder']);
@@ -41,24 +42,7 @@ export type OutlineSection = z.infer<typeof OutlineSection>;
 
 /** A credential the current device action asks for; `repeat` means typed twice. */
 export const CredentialRequest = z.strictObject({
-  id: z.enum([
-    'currentSoPin',
-    'newSoPin',
-    'newUserPin',
-    'userPin',
-    'authPassword',
-    'newAuthPassword',
-    'currentPuk',
-    'newPuk',
-    'passphrase',
-    'newPassphrase',
-    'adminPin',
-    'newAdminPin',
-    'unlockPassphrase',
-    'newUnlockPassphrase',
-    'backupPassphrase',
-    'newBackupPassphrase',
-  ]),
+  id: CredentialId,
   label: z.string(),
   repeat: z.boolean(),
 });

@@ -2,11 +2,15 @@
 // the inputs, the credentials (rehearsal only), and exceptions to record at given steps.
 import { isAlias, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
+import {
+  credentialIds,
+  credentialKinds,
+  type CredentialId,
+} from '../../../shared/model/credential-fields.ts';
+import { credentialText } from '../../../shared/model/credentials.ts';
 import { Participant } from '../../../shared/model/runbook.ts';
 
 export const MAX_ANSWERS_BYTES = 64 * 1024;
-
-const Pin = z.string().min(1).max(64);
 
 export const RehearsalAnswers = z.strictObject({
   v: z.literal(1),
@@ -28,25 +32,13 @@ export const RehearsalAnswers = z.strictObject({
       ]),
     )
     .default({}),
+  // Each credential once: a rehearsal types the same text again where a step asks twice.
   credentials: z
-    .strictObject({
-      currentSoPin: Pin.optional(),
-      newSoPin: Pin.optional(),
-      newUserPin: Pin.optional(),
-      userPin: Pin.optional(),
-      authPassword: z.string().min(1).max(256).optional(),
-      newAuthPassword: z.string().min(1).max(256).optional(),
-      currentPuk: Pin.optional(),
-      newPuk: Pin.optional(),
-      passphrase: z.string().min(1).max(1024).optional(),
-      newPassphrase: z.string().min(1).max(1024).optional(),
-      adminPin: Pin.optional(),
-      newAdminPin: Pin.optional(),
-      unlockPassphrase: z.string().min(1).max(1024).optional(),
-      newUnlockPassphrase: z.string().min(1).max(1024).optional(),
-      backupPassphrase: z.string().min(1).max(1024).optional(),
-      newBackupPassphrase: z.string().min(1).max(1024).optional(),
-    })
+    .strictObject(
+      Object.fromEntries(
+        credentialIds.map((id) => [id, credentialText(credentialKinds[id]).optional()]),
+      ) as Record<CredentialId, z.ZodOptional<z.ZodString>>,
+    )
     .optional(),
   exceptions: z
     .array(

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { DeviceFamilyId, DeviceSummary } from '../../../shared/model/device.ts';
 import { DeviceFamilyId as DeviceFamilyIdSchema, KeyCurve } from '../../../shared/model/device.ts';
 import type { ExportReport } from '../../../shared/model/media.ts';
+import type { CredentialField } from '../../../shared/model/credential-fields.ts';
 import type { CredentialRequest } from '../../../shared/model/runbook.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { generateKeyPairOnToken, reinitialiseToken } from '../../devices/pkcs11/driver.ts';
@@ -30,35 +31,8 @@ import {
   type OpenPgpStatementRecord,
 } from './openpgp-actions.ts';
 
-export type RunbookCredentials = Partial<
-  Record<
-    | 'currentSoPin'
-    | 'newSoPin'
-    | 'newSoPinRepeat'
-    | 'newUserPin'
-    | 'newUserPinRepeat'
-    | 'userPin'
-    | 'authPassword'
-    | 'newAuthPassword'
-    | 'newAuthPasswordRepeat'
-    | 'currentPuk'
-    | 'newPuk'
-    | 'newPukRepeat'
-    | 'passphrase'
-    | 'newPassphrase'
-    | 'newPassphraseRepeat'
-    | 'adminPin'
-    | 'newAdminPin'
-    | 'newAdminPinRepeat'
-    | 'unlockPassphrase'
-    | 'newUnlockPassphrase'
-    | 'newUnlockPassphraseRepeat'
-    | 'backupPassphrase'
-    | 'newBackupPassphrase'
-    | 'newBackupPassphraseRepeat',
-    SecretBytes | undefined
-  >
->;
+/** The credentials typed for one step, by form field (each used for this call only). */
+export type RunbookCredentials = Partial<Record<CredentialField, SecretBytes | undefined>>;
 
 /** A key generated on the device, journalled in full so products can be rebuilt byte for byte. */
 export interface GeneratedKeyRecord {

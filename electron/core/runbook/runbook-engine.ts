@@ -5,31 +5,13 @@
 import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { ExportReport } from '../../../shared/model/media.ts';
-import type {
-  CurrentStep,
-  Participant,
-  RunbookCeremony,
-  RunbookRole,
-  RunbookState,
-} from '../../../shared/model/runbook.ts';
-import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.ts';
-import { triesLeftHint } from '../../devices/pkcs11/protocol.ts';
+import type { Participant, RunbookRole, RunbookState } from '../../../shared/model/runbook.ts';
+import { sha256Hex } from '../../formats/fingerprint.ts';
 import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
-import { ceremonyFamilies, familyOfAction } from '../../ceremony-families.ts';
-import type { FamilyViews } from '../../../shared/model/runbook.ts';
 import { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
-import { yubiKeyTriesHint } from './yubikey-piv-actions.ts';
-import { openPgpCardTriesHint } from './yubikey-openpgp-actions.ts';
 import type { DeviceRegistry } from '../../devices/registry.ts';
 import { keyIdOf } from '../attestation/dsse-signing.ts';
-import {
-  assembleRecord,
-  recordFiles,
-  recordStatement,
-  signedEnvelope,
-  softwareSigner,
-} from '../ceremony-record/record-attestation.ts';
 import { sameToken } from '../ceremony/token-presence.ts';
 import { signWithTokenKey } from '../../devices/pkcs11/driver.ts';
 import { spkiFromRawPublicKey } from '../../formats/ec-point.ts';
@@ -40,17 +22,10 @@ import type { Journal, JournalEntry } from '../journal/journal.ts';
 import { RECORDS_FOLDER } from '../media/atomic-export.ts';
 import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
-import { renderTranscriptHtml } from '../transcript/transcript-page.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
-import { RecordFiles, Transcript } from '../transcript/transcript-schema.ts';
+import { RecordFiles } from '../transcript/transcript-schema.ts';
+import { isRecordComplete, isRecordUnsigned, readRecordFolder } from './record-store.ts';
 import {
-  isRecordComplete,
-  isRecordUnsigned,
-  readRecordFolder,
-  writeRecordFolder,
-} from './record-store.ts';
-import {
-  credentialsOf,
   runbookActions,
   type ActionDefinition,
   type ActionResult,
@@ -64,7 +39,6 @@ import {
   replayRunbook,
   RunbookEvent,
   stepKind,
-  stepText,
   type CompletedDetail,
   type RunbookProgress,
   type SigningKeyRecord,
@@ -72,12 +46,9 @@ import {
 } from './runbook-progress.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
 import { inputRules, sameSerial } from './input-checks.ts';
-import { journalSegmentText, transcriptOf } from './runbook-transcript.ts';
 import { ceremonyProducts } from './ceremony-products.ts';
-
-/** A YubiHSM 2 password has no retry counter to show; say so, and that nothing is retried. */
-const YUBIHSM_PASSWORD_HINT =
-  'YubiHSM 2 passwords have no retry counter. A wrong password fails this step and is asked again; Vigil never retries it.';
+import { signRecordWithKey, writeCeremonyRecord } from './ceremony-record-writer.ts';
+import { ceremonyView, signingConfirmer, type ViewSources } from './ceremony-view.ts';
 
 export interface RunbookEngineDeps {
   journal: Journal;
@@ -196,7 +167,18 @@ export class RunbookEngine {
   async state(): Promise<RunbookState> {
     const available = this.#deps.library.list().map((r) => r.summary);
     const p = this.progress();
-    return { available, ceremony: p ? await this.#view(p) : null };
+    return { available, ceremony: p ? await ceremonyView(p, this.#viewSources(p)) : null };
+  }
+
+  #viewSources(p: RunbookProgress): ViewSources {
+    return {
+      registry: this.#deps.registry,
+      yubikeys: this.#deps.yubikeys,
+      journalHead: this.#deps.journal.head,
+      lastEntry: this.#segment(p).at(-1),
+      recordDir: this.#recordDir(p),
+      awaitsDeviceSignature: this.#awaitsDeviceSignature(p),
+    };
   }
 
   async #changed(): Promise<RunbookState> {
@@ -528,30 +510,12 @@ export class RunbookEngine {
     );
     const done = this.#active();
     this.#openpgp.forget(done.started.ceremonyId);
-    const products = ceremonyProducts(done);
-    const productFiles = products
-      ? products.files.map((f) => ({ name: `${products.set.folder}/${f.name}`, bytes: f.bytes }))
-      : [];
-    const segment = this.#segment(done);
-    const transcript = transcriptOf(done, segment, productFiles);
-    const html = await renderTranscriptHtml(transcript);
-    const pdf = await this.#deps.printTranscript(html);
-    const input = {
-      transcript,
-      transcriptHtml: html,
-      transcriptPdf: pdf,
-      journalText: journalSegmentText(segment),
-      runbookText: done.started.runbookText,
-      products: productFiles,
-    };
-    if (isDeviceSigned(done)) {
-      // The files now; the envelope once the keyholder has typed the PIN of the signing key.
-      writeRecordFolder(this.#recordDir(done), recordFiles(input));
-      return;
-    }
-    const signer = this.#signer as CeremonySigner;
-    const files = await assembleRecord(input, softwareSigner(signer.privateKey, signer.publicKey));
-    writeRecordFolder(this.#recordDir(done), files);
+    const signer = isDeviceSigned(done) ? null : (this.#signer as CeremonySigner);
+    await writeCeremonyRecord(done, this.#segment(done), {
+      dir: this.#recordDir(done),
+      printTranscript: this.#deps.printTranscript,
+      signer,
+    });
   }
 
   #awaitsDeviceSignature(p: RunbookProgress): boolean {
@@ -580,21 +544,11 @@ export class RunbookEngine {
     }
     const userPin = credentials.userPin;
     if (!userPin) throw new VigilError('credentials-missing', 'This step needs userPin.');
-    const dir = this.#recordDir(p);
-    const files = readRecordFolder(dir);
-    const transcript = Transcript.parse(
-      JSON.parse(
-        new TextDecoder().decode(files.find((f) => f.name === RecordFiles.transcriptJson)?.bytes),
-      ),
-    );
     try {
       const located = await sameToken(this.#deps.registry, key.device.family, key.device.serial);
-      const envelope = await signedEnvelope(recordStatement(files, transcript), {
-        keyId: designated.keyId,
-        sign: (pae) =>
-          signWithTokenKey(located, userPin, key.curve, key.role, key.role === 'root' ? 1 : 2, pae),
-      });
-      writeRecordFolder(dir, [envelope]);
+      await signRecordWithKey(this.#recordDir(p), designated.keyId, (pae) =>
+        signWithTokenKey(located, userPin, key.curve, key.role, key.role === 'root' ? 1 : 2, pae),
+      );
     } catch (error) {
       // After END: kept in the journal, outside the ceremony's closed segment.
       this.#deps.journal.append('runbook.recordSigningFailed', {
@@ -645,233 +599,12 @@ export class RunbookEngine {
     });
     return report;
   }
-
-  async #pinHint(p: RunbookProgress, step: Step | null): Promise<string | null> {
-    if (!step || typeof step.do !== 'object' || !p.device) return null;
-    const credentials = credentialsOf(runbookActions[step.do.action], step.do.with);
-    if (credentials.some((c) => c.id === 'authPassword' || c.id === 'newAuthPassword')) {
-      return YUBIHSM_PASSWORD_HINT;
-    }
-    const family = familyOfAction(step.do.action);
-    if (family?.credentialHint) return family.credentialHint(credentials);
-    if (step.do.action.startsWith('yubikeyOpenpgp.') && credentials.length > 0) {
-      return openPgpCardTriesHint(this.#deps.yubikeys, p.device.serial, credentials);
-    }
-    if (step.do.action.startsWith('yubikeyPiv.') && credentials.length > 0) {
-      return yubiKeyTriesHint(this.#deps.yubikeys, p.device.serial, credentials);
-    }
-    const who = credentials.some((c) => c.id === 'currentSoPin')
-      ? 'SO-PIN'
-      : credentials.some((c) => c.id === 'userPin')
-        ? 'user PIN'
-        : null;
-    if (who === null) return null;
-    try {
-      const located = await this.#deps.registry.locate(p.device.id);
-      if (!located) return 'The selected device is not connected.';
-      return triesLeftHint(who === 'SO-PIN' ? located.summary.soPin : located.summary.userPin, who);
-    } catch {
-      return null;
-    }
-  }
-
-  async #view(p: RunbookProgress): Promise<RunbookCeremony> {
-    const step = p.next.kind === 'step' ? stepAt(p.runbook, p.next.position) : null;
-    const current =
-      p.next.kind === 'step' && step && p.finishedAt === null
-        ? this.#currentStep(p, p.next.position, step, await this.#pinHint(p, step))
-        : this.#awaitsDeviceSignature(p)
-          ? await this.#signingStep(p)
-          : null;
-    // The designated device key signs once it exists; until then the per-ceremony key is shown.
-    const signingKey =
-      p.signingKeys.filter((k) => k.source === 'device').at(-1) ?? p.signingKeys.at(-1);
-    const last = this.#segment(p).at(-1);
-    const record = p.finishedAt !== null && isRecordComplete(this.#recordDir(p));
-    return {
-      ceremonyId: p.started.ceremonyId,
-      runbook: {
-        id: p.started.runbookId,
-        title: p.started.runbookTitle,
-        sha256: p.started.runbookSha256,
-      },
-      isRehearsal: p.started.isRehearsal,
-      participants: p.started.participants,
-      startedAt: p.startedAt,
-      outline: p.runbook.sections.map((section, index) => {
-        const times = p.sectionTimes.get(index);
-        const isCurrent =
-          p.next.kind === 'step' && p.next.position.section === index && p.finishedAt === null;
-        return {
-          id: section.id,
-          title: section.title,
-          estimateMinutes: section.estimateMinutes ?? null,
-          status: isCurrent
-            ? 'current'
-            : times
-              ? 'done'
-              : p.finishedAt !== null
-                ? 'skipped'
-                : 'upcoming',
-          startedAt: times?.startedAt ?? null,
-          finishedAt: times?.finishedAt ?? null,
-        };
-      }),
-      current,
-      history: p.steps.map((s) => ({
-        number: s.number,
-        sectionId: s.sectionId,
-        text: s.text,
-        kind: s.kind,
-        outcome: s.outcome,
-        role: s.role,
-        person: s.person,
-        at: s.at,
-        detail: s.detail,
-      })),
-      inputs: p.inputs.map((i) => ({
-        id: i.id,
-        label: p.runbook.inputs.find((d) => d.id === i.id)?.label ?? i.id,
-        value: i.value,
-      })),
-      device: p.device,
-      ...familyViews(p),
-      products: ceremonyProducts(p)?.set ?? null,
-      exports: p.exports.map(({ at: _at, ...report }) => report),
-      exceptions: p.exceptions,
-      interrupted: p.pending
-        ? {
-            action: p.pending.action,
-            stepNumber: p.pending.stepNumber,
-            advice: runbookActions[p.pending.action]?.interruptionAdvice ?? '',
-          }
-        : null,
-      signingKey: signingKey
-        ? {
-            algorithm: signingKey.algorithm,
-            source: signingKey.source,
-            keyId: signingKey.keyId,
-            publicKeyPem: signingKey.publicKeyPem,
-            fingerprint: spkiFingerprint(spkiOfPem(signingKey.publicKeyPem)),
-          }
-        : null,
-      finished:
-        p.finishedAt !== null && last && record
-          ? {
-              at: p.finishedAt,
-              journalHash: last.hash,
-              journalWords: pgpWords(new Uint8Array(Buffer.from(last.hash, 'hex'))),
-              record: readRecordFolder(this.#recordDir(p)).map((f) => ({
-                name: f.name,
-                sha256: sha256Hex(f.bytes),
-                sizeBytes: f.bytes.length,
-              })),
-            }
-          : null,
-      journalHead: this.#deps.journal.head,
-    };
-  }
-
-  /** The step after END when the runbook designated a device key: the keyholder signs. */
-  async #signingStep(p: RunbookProgress): Promise<CurrentStep> {
-    const signing = p.runbook.signing;
-    const role = signing.key === 'device' ? signing.role : 'root';
-    let pinHint: string | null = null;
-    if (p.device) {
-      const located = await this.#deps.registry.locate(p.device.id).catch(() => null);
-      pinHint = located
-        ? triesLeftHint(located.summary.userPin, 'user PIN')
-        : 'The selected device is not connected.';
-    }
-    return {
-      number: p.stepNumber,
-      sectionId: 'end',
-      sectionTitle: 'END',
-      kind: 'action',
-      text: `Sign the ceremony record with the ${role} key on the token. The keyholder types the user PIN.`,
-      level: 'MUST',
-      confirmedBy: signingConfirmer(p),
-      branches: [],
-      collect: null,
-      action: {
-        name: 'ceremony.signRecord',
-        title: `Sign the ceremony attestation with the ${role} key on the device`,
-        params: { role },
-        credentials: [{ id: 'userPin', label: 'User PIN', repeat: false }],
-        needsTarget: false,
-      },
-      pinHint,
-    };
-  }
-
-  #currentStep(
-    p: RunbookProgress,
-    position: StepPosition,
-    step: Step,
-    pinHint: string | null,
-  ): CurrentStep {
-    const section = p.runbook.sections[position.section];
-    const branches: CurrentStep['branches'] = [];
-    let steps = section?.steps ?? [];
-    for (let i = 0; i + 1 < position.path.length; i += 2) {
-      const ifStep = steps[position.path[i] as number];
-      const isThen = position.path[i + 1] === 'then';
-      if (ifStep?.if) branches.push({ ...ifStep.if, isThen });
-      steps = (isThen ? ifStep?.then : ifStep?.else) ?? [];
-    }
-    const kind = stepKind(step);
-    const input =
-      kind === 'collect' ? p.runbook.inputs.find((i) => i.id === step.collect) : undefined;
-    const action = typeof step.do === 'object' ? runbookActions[step.do.action] : undefined;
-    return {
-      number: p.stepNumber,
-      sectionId: section?.id ?? '',
-      sectionTitle: section?.title ?? '',
-      kind,
-      text: stepText(step, actionTitle),
-      level: step.level ?? null,
-      confirmedBy: step.confirmedBy ?? null,
-      branches,
-      collect: input
-        ? { id: input.id, label: input.label, kind: input.kind, choices: input.choices ?? null }
-        : null,
-      action:
-        action && typeof step.do === 'object'
-          ? {
-              name: step.do.action,
-              title: action.title,
-              params: step.do.with ?? {},
-              credentials: [...credentialsOf(action, step.do.with)],
-              needsTarget: action.needsTarget,
-            }
-          : null,
-      pinHint,
-    };
-  }
 }
 
 function isDeviceSigned(p: RunbookProgress): boolean {
   return p.runbook.signing.key === 'device';
 }
 
-/** The keyholder signs with the device key when the runbook has one; else the ceremony lead. */
-function signingConfirmer(p: RunbookProgress): RunbookRole {
-  return p.runbook.roles.includes('keyholder') ? 'keyholder' : 'ceremony-lead';
-}
-
 function algorithmOf(curve: KeyCurve): SigningKeyRecord['algorithm'] {
   return curve === 'Ed25519' ? 'ed25519' : curve === 'P-384' ? 'ecdsa-p384' : 'ecdsa-p256';
-}
-
-function spkiOfPem(pem: string): Uint8Array {
-  const body = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-  return new Uint8Array(Buffer.from(body, 'base64'));
-}
-
-/** Every plugged-in family's cards for its slice, merged into the ceremony's view. */
-function familyViews(p: RunbookProgress): FamilyViews {
-  return Object.assign(
-    {},
-    ...ceremonyFamilies.map((family) => family.views(p.families[family.id] ?? null)),
-  ) as FamilyViews;
 }

@@ -1,0 +1,75 @@
+// The ceremony record written at END: the journal segment, runbook, transcript (JSON, HTML, PDF)
+// and the products rebuilt from the journal, signed by the per-ceremony key, or left for the
+// designated device key to sign once its keyholder types the PIN.
+import type { KeyObject } from 'node:crypto';
+import {
+  assembleRecord,
+  recordFiles,
+  recordStatement,
+  signedEnvelope,
+  softwareSigner,
+} from '../ceremony-record/record-attestation.ts';
+import type { JournalEntry } from '../journal/journal.ts';
+import { renderTranscriptHtml } from '../transcript/transcript-page.ts';
+import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
+import { RecordFiles, Transcript } from '../transcript/transcript-schema.ts';
+import { ceremonyProducts } from './ceremony-products.ts';
+import { readRecordFolder, writeRecordFolder } from './record-store.ts';
+import type { RunbookProgress } from './runbook-progress.ts';
+import { journalSegmentText, transcriptOf } from './runbook-transcript.ts';
+
+export interface RecordWriting {
+  dir: string;
+  printTranscript: TranscriptPrinter;
+  /** The per-ceremony key; null when a device key signs later (the envelope is then missing). */
+  signer: { privateKey: KeyObject; publicKey: KeyObject } | null;
+}
+
+/** Writes the finished ceremony's record folder, envelope last. */
+export async function writeCeremonyRecord(
+  done: RunbookProgress,
+  segment: readonly JournalEntry[],
+  writing: RecordWriting,
+): Promise<void> {
+  const products = ceremonyProducts(done);
+  const productFiles = products
+    ? products.files.map((f) => ({ name: `${products.set.folder}/${f.name}`, bytes: f.bytes }))
+    : [];
+  const transcript = transcriptOf(done, [...segment], productFiles);
+  const html = await renderTranscriptHtml(transcript);
+  const pdf = await writing.printTranscript(html);
+  const input = {
+    transcript,
+    transcriptHtml: html,
+    transcriptPdf: pdf,
+    journalText: journalSegmentText([...segment]),
+    runbookText: done.started.runbookText,
+    products: productFiles,
+  };
+  if (writing.signer === null) {
+    // The files now; the envelope once the keyholder has typed the PIN of the signing key.
+    writeRecordFolder(writing.dir, recordFiles(input));
+    return;
+  }
+  const { privateKey, publicKey } = writing.signer;
+  writeRecordFolder(
+    writing.dir,
+    await assembleRecord(input, softwareSigner(privateKey, publicKey)),
+  );
+}
+
+/** Adds the envelope to a record written unsigned, signed by a key that `sign` reaches. */
+export async function signRecordWithKey(
+  dir: string,
+  keyId: string,
+  sign: (pae: Uint8Array) => Promise<Uint8Array>,
+): Promise<void> {
+  const files = readRecordFolder(dir);
+  const transcript = Transcript.parse(
+    JSON.parse(
+      new TextDecoder().decode(files.find((f) => f.name === RecordFiles.transcriptJson)?.bytes),
+    ),
+  );
+  const envelope = await signedEnvelope(recordStatement(files, transcript), { keyId, sign });
+  writeRecordFolder(dir, [envelope]);
+}

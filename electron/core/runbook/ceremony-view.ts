@@ -1,0 +1,271 @@
+// The window's view of a runbook ceremony, built from its replayed progress: the outline, the
+// current step with its credential hint, the history, each family's cards, the products and the
+// finished record. Read only: it reaches devices only to read tries left.
+import type {
+  CurrentStep,
+  FamilyViews,
+  RunbookCeremony,
+  RunbookRole,
+} from '../../../shared/model/runbook.ts';
+import { ceremonyFamilies, familyOfAction } from '../../ceremony-families.ts';
+import { triesLeftHint } from '../../devices/pkcs11/protocol.ts';
+import type { DeviceRegistry } from '../../devices/registry.ts';
+import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
+import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.ts';
+import type { JournalEntry } from '../journal/journal.ts';
+import { ceremonyProducts } from './ceremony-products.ts';
+import { isRecordComplete, readRecordFolder } from './record-store.ts';
+import { credentialsOf, runbookActions } from './runbook-actions.ts';
+import { stepAt, type StepPosition } from './runbook-cursor.ts';
+import { stepKind, stepText, type RunbookProgress } from './runbook-progress.ts';
+import type { Step } from './runbook-schema.ts';
+import { yubiKeyTriesHint } from './yubikey-piv-actions.ts';
+import { openPgpCardTriesHint } from './yubikey-openpgp-actions.ts';
+
+/** What the view reads besides the progress. */
+export interface ViewSources {
+  registry: DeviceRegistry;
+  yubikeys: YubiKeySources;
+  journalHead: { seq: number; hash: string };
+  /** The last journal entry of the ceremony's segment (its END once finished). */
+  lastEntry: JournalEntry | undefined;
+  /** Where the finished record is kept. */
+  recordDir: string;
+  /** END is reached and the record waits for the designated device key's signature. */
+  awaitsDeviceSignature: boolean;
+}
+
+function actionTitle(name: string): string {
+  return runbookActions[name]?.title ?? name;
+}
+
+/** A YubiHSM 2 password has no retry counter to show; say so, and that nothing is retried. */
+const YUBIHSM_PASSWORD_HINT =
+  'YubiHSM 2 passwords have no retry counter. A wrong password fails this step and is asked again; Vigil never retries it.';
+
+async function pinHint(
+  p: RunbookProgress,
+  step: Step | null,
+  sources: ViewSources,
+): Promise<string | null> {
+  if (!step || typeof step.do !== 'object' || !p.device) return null;
+  const credentials = credentialsOf(runbookActions[step.do.action], step.do.with);
+  if (credentials.some((c) => c.id === 'authPassword' || c.id === 'newAuthPassword')) {
+    return YUBIHSM_PASSWORD_HINT;
+  }
+  const family = familyOfAction(step.do.action);
+  if (family?.credentialHint) return family.credentialHint(credentials);
+  if (step.do.action.startsWith('yubikeyOpenpgp.') && credentials.length > 0) {
+    return openPgpCardTriesHint(sources.yubikeys, p.device.serial, credentials);
+  }
+  if (step.do.action.startsWith('yubikeyPiv.') && credentials.length > 0) {
+    return yubiKeyTriesHint(sources.yubikeys, p.device.serial, credentials);
+  }
+  const who = credentials.some((c) => c.id === 'currentSoPin')
+    ? 'SO-PIN'
+    : credentials.some((c) => c.id === 'userPin')
+      ? 'user PIN'
+      : null;
+  if (who === null) return null;
+  try {
+    const located = await sources.registry.locate(p.device.id);
+    if (!located) return 'The selected device is not connected.';
+    return triesLeftHint(who === 'SO-PIN' ? located.summary.soPin : located.summary.userPin, who);
+  } catch {
+    return null;
+  }
+}
+
+export async function ceremonyView(
+  p: RunbookProgress,
+  sources: ViewSources,
+): Promise<RunbookCeremony> {
+  const step = p.next.kind === 'step' ? stepAt(p.runbook, p.next.position) : null;
+  const current =
+    p.next.kind === 'step' && step && p.finishedAt === null
+      ? currentStep(p, p.next.position, step, await pinHint(p, step, sources))
+      : sources.awaitsDeviceSignature
+        ? await signingStep(p, sources)
+        : null;
+  // The designated device key signs once it exists; until then the per-ceremony key is shown.
+  const signingKey =
+    p.signingKeys.filter((k) => k.source === 'device').at(-1) ?? p.signingKeys.at(-1);
+  const last = sources.lastEntry;
+  const record = p.finishedAt !== null && isRecordComplete(sources.recordDir);
+  return {
+    ceremonyId: p.started.ceremonyId,
+    runbook: {
+      id: p.started.runbookId,
+      title: p.started.runbookTitle,
+      sha256: p.started.runbookSha256,
+    },
+    isRehearsal: p.started.isRehearsal,
+    participants: p.started.participants,
+    startedAt: p.startedAt,
+    outline: p.runbook.sections.map((section, index) => {
+      const times = p.sectionTimes.get(index);
+      const isCurrent =
+        p.next.kind === 'step' && p.next.position.section === index && p.finishedAt === null;
+      return {
+        id: section.id,
+        title: section.title,
+        estimateMinutes: section.estimateMinutes ?? null,
+        status: isCurrent
+          ? 'current'
+          : times
+            ? 'done'
+            : p.finishedAt !== null
+              ? 'skipped'
+              : 'upcoming',
+        startedAt: times?.startedAt ?? null,
+        finishedAt: times?.finishedAt ?? null,
+      };
+    }),
+    current,
+    history: p.steps.map((s) => ({
+      number: s.number,
+      sectionId: s.sectionId,
+      text: s.text,
+      kind: s.kind,
+      outcome: s.outcome,
+      role: s.role,
+      person: s.person,
+      at: s.at,
+      detail: s.detail,
+    })),
+    inputs: p.inputs.map((i) => ({
+      id: i.id,
+      label: p.runbook.inputs.find((d) => d.id === i.id)?.label ?? i.id,
+      value: i.value,
+    })),
+    device: p.device,
+    ...familyViews(p),
+    products: ceremonyProducts(p)?.set ?? null,
+    exports: p.exports.map(({ at: _at, ...report }) => report),
+    exceptions: p.exceptions,
+    interrupted: p.pending
+      ? {
+          action: p.pending.action,
+          stepNumber: p.pending.stepNumber,
+          advice: runbookActions[p.pending.action]?.interruptionAdvice ?? '',
+        }
+      : null,
+    signingKey: signingKey
+      ? {
+          algorithm: signingKey.algorithm,
+          source: signingKey.source,
+          keyId: signingKey.keyId,
+          publicKeyPem: signingKey.publicKeyPem,
+          fingerprint: spkiFingerprint(spkiOfPem(signingKey.publicKeyPem)),
+        }
+      : null,
+    finished:
+      p.finishedAt !== null && last && record
+        ? {
+            at: p.finishedAt,
+            journalHash: last.hash,
+            journalWords: pgpWords(new Uint8Array(Buffer.from(last.hash, 'hex'))),
+            record: readRecordFolder(sources.recordDir).map((f) => ({
+              name: f.name,
+              sha256: sha256Hex(f.bytes),
+              sizeBytes: f.bytes.length,
+            })),
+          }
+        : null,
+    journalHead: sources.journalHead,
+  };
+}
+
+/** The step after END when the runbook designated a device key: the keyholder signs. */
+async function signingStep(p: RunbookProgress, sources: ViewSources): Promise<CurrentStep> {
+  const signing = p.runbook.signing;
+  const role = signing.key === 'device' ? signing.role : 'root';
+  let pinHint: string | null = null;
+  if (p.device) {
+    const located = await sources.registry.locate(p.device.id).catch(() => null);
+    pinHint = located
+      ? triesLeftHint(located.summary.userPin, 'user PIN')
+      : 'The selected device is not connected.';
+  }
+  return {
+    number: p.stepNumber,
+    sectionId: 'end',
+    sectionTitle: 'END',
+    kind: 'action',
+    text: `Sign the ceremony record with the ${role} key on the token. The keyholder types the user PIN.`,
+    level: 'MUST',
+    confirmedBy: signingConfirmer(p),
+    branches: [],
+    collect: null,
+    action: {
+      name: 'ceremony.signRecord',
+      title: `Sign the ceremony attestation with the ${role} key on the device`,
+      params: { role },
+      credentials: [{ id: 'userPin', label: 'User PIN', repeat: false }],
+      needsTarget: false,
+    },
+    pinHint,
+  };
+}
+
+function currentStep(
+  p: RunbookProgress,
+  position: StepPosition,
+  step: Step,
+  pinHint: string | null,
+): CurrentStep {
+  const section = p.runbook.sections[position.section];
+  const branches: CurrentStep['branches'] = [];
+  let steps = section?.steps ?? [];
+  for (let i = 0; i + 1 < position.path.length; i += 2) {
+    const ifStep = steps[position.path[i] as number];
+    const isThen = position.path[i + 1] === 'then';
+    if (ifStep?.if) branches.push({ ...ifStep.if, isThen });
+    steps = (isThen ? ifStep?.then : ifStep?.else) ?? [];
+  }
+  const kind = stepKind(step);
+  const input =
+    kind === 'collect' ? p.runbook.inputs.find((i) => i.id === step.collect) : undefined;
+  const action = typeof step.do === 'object' ? runbookActions[step.do.action] : undefined;
+  return {
+    number: p.stepNumber,
+    sectionId: section?.id ?? '',
+    sectionTitle: section?.title ?? '',
+    kind,
+    text: stepText(step, actionTitle),
+    level: step.level ?? null,
+    confirmedBy: step.confirmedBy ?? null,
+    branches,
+    collect: input
+      ? { id: input.id, label: input.label, kind: input.kind, choices: input.choices ?? null }
+      : null,
+    action:
+      action && typeof step.do === 'object'
+        ? {
+            name: step.do.action,
+            title: action.title,
+            params: step.do.with ?? {},
+            credentials: [...credentialsOf(action, step.do.with)],
+            needsTarget: action.needsTarget,
+          }
+        : null,
+    pinHint,
+  };
+}
+/** The keyholder signs with the device key when the runbook has one; else the ceremony lead. */
+export function signingConfirmer(p: RunbookProgress): RunbookRole {
+  return p.runbook.roles.includes('keyholder') ? 'keyholder' : 'ceremony-lead';
+}
+
+function spkiOfPem(pem: string): Uint8Array {
+  const body = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  return new Uint8Array(Buffer.from(body, 'base64'));
+}
+
+/** Every plugged-in family's cards for its slice, merged into the ceremony's view. */
+function familyViews(p: RunbookProgress): FamilyViews {
+  return Object.assign(
+    {},
+    ...ceremonyFamilies.map((family) => family.views(p.families[family.id] ?? null)),
+  ) as FamilyViews;
+}
