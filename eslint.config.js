@@ -1,4 +1,6 @@
 // Flat config: type-aware typescript-eslint, Vue, and the ring boundaries of STYLE.md.
+import fs from 'node:fs';
+import path from 'node:path';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -16,14 +18,112 @@ const nodeBuiltins = [
   'http',
   'https',
 ];
-const nativeModules = ['pkcs11js', 'usb', 'node:https', 'https'];
+// Hardware and network: only a family's transport.ts (and a rehearsal device's loopback end,
+// rehearsal-server.ts) may load these.
+const nativeModules = [
+  'pkcs11js',
+  'usb',
+  'smartcard',
+  'node:https',
+  'https',
+  'node:http',
+  'http',
+  'node:net',
+  'net',
+  'node:tls',
+  'tls',
+  'node:dgram',
+  'dgram',
+];
+
+/** The hardware and network modules as exact import names (a pattern would also match folders). */
+const hardwarePaths = (message) => nativeModules.map((name) => ({ name, message }));
+
+// Layers, lowest first: shared/ → formats/ and base/ → devices/ → core/ (with each family's
+// devices/<family>/ceremony/ plug beside it) → main/. Arrows point down only.
+const upwardFromDevices = [
+  {
+    group: ['**/core/**'],
+    message:
+      "The device layer sits below core: move the shared piece into electron/base/, or the ceremony part into the family's ceremony/ folder.",
+  },
+  { group: ['**/ceremony-families.ts', '**/main/**'], message: 'Arrows point down only.' },
+];
+const upwardFromBase = [
+  {
+    group: ['**/core/**', '**/devices/**', '**/main/**', '**/ceremony-families.ts'],
+    message: 'formats/ and base/ sit below devices and core.',
+  },
+];
 
 // Device families plugged into the ceremony engine (electron/ceremony-families.ts). The engine
 // names none of them, not even in a comment: a family is its folder and its registry line.
 const pluggedFamilyNames = ['nethsm'];
 
+/**
+ * The runtime import graph of electron/ (static `import … from` and `export … from`; type-only
+ * imports are erased and dynamic imports load late, so neither can deadlock a module's start),
+ * read once per lint run.
+ */
+let importGraph = null;
+function runtimeImportGraph() {
+  if (importGraph) return importGraph;
+  importGraph = new Map();
+  const root = path.join(import.meta.dirname, 'electron');
+  const statement = /^(?:import|export)\s+(type\s+)?[^;]*?\sfrom\s+'(\.[^']+)';/gms;
+  for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const text = fs.readFileSync(file, 'utf8');
+    const targets = [];
+    for (const match of text.matchAll(statement)) {
+      if (!match[1]) targets.push(path.resolve(path.dirname(file), match[2]));
+    }
+    importGraph.set(file, targets);
+  }
+  return importGraph;
+}
+
+/** A path of imports from `file` back to itself, or null. */
+function cycleThrough(file) {
+  const graph = runtimeImportGraph();
+  const seen = new Set();
+  const walk = (at, trail) => {
+    for (const next of graph.get(at) ?? []) {
+      if (next === file) return [...trail, next];
+      if (seen.has(next)) continue;
+      seen.add(next);
+      const found = walk(next, [...trail, next]);
+      if (found) return found;
+    }
+    return null;
+  };
+  return walk(file, [file]);
+}
+
 const vigilPlugin = {
   rules: {
+    'no-import-cycle': {
+      meta: {
+        type: 'problem',
+        schema: [],
+        messages: { cycle: 'Import cycle: {{cycle}}. Arrows point one way only.' },
+      },
+      create(context) {
+        return {
+          Program(node) {
+            const cycle = cycleThrough(path.resolve(context.filename));
+            if (!cycle) return;
+            const root = import.meta.dirname;
+            context.report({
+              node,
+              messageId: 'cycle',
+              data: { cycle: cycle.map((f) => path.relative(root, f)).join(' → ') },
+            });
+          },
+        };
+      },
+    },
     'engine-names-no-family': {
       meta: {
         type: 'problem',
@@ -156,11 +256,32 @@ export default tseslint.config(
         {
           paths: [
             { name: 'electron', message: 'core and devices are plain Node: no electron import.' },
+            ...hardwarePaths(
+              'Only a device family transport.ts may load native or network modules.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['electron/core/**'],
+    ignores: ['electron/core/cli/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'electron', message: 'core and devices are plain Node: no electron import.' },
+            ...hardwarePaths(
+              'Only a device family transport.ts may load native or network modules.',
+            ),
           ],
           patterns: [
             {
-              group: nativeModules,
-              message: 'Only a device family transport.ts may load native or network modules.',
+              group: ['**/cli/*'],
+              message:
+                'The CLI is an entry point, like the window: core never imports it. Move what both need below it (verification/, formats/).',
             },
           ],
         },
@@ -168,8 +289,63 @@ export default tseslint.config(
     },
   },
   {
-    files: ['electron/core/runbook/**'],
+    files: ['electron/devices/**'],
+    ignores: [
+      'electron/devices/*/ceremony/**',
+      'electron/devices/*/transport.ts',
+      'electron/devices/*/rehearsal-server.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'electron', message: 'core and devices are plain Node: no electron import.' },
+            ...hardwarePaths(
+              'Only a device family transport.ts may load native or network modules.',
+            ),
+          ],
+          patterns: upwardFromDevices,
+        },
+      ],
+    },
+  },
+  {
+    files: ['electron/devices/*/transport.ts', 'electron/devices/*/rehearsal-server.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'electron', message: 'core and devices are plain Node: no electron import.' },
+          ],
+          patterns: upwardFromDevices,
+        },
+      ],
+    },
+  },
+  {
+    files: ['electron/formats/**', 'electron/base/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'electron', message: 'formats and base are plain Node.' },
+            ...hardwarePaths('formats and base reach no hardware or network.'),
+          ],
+          patterns: upwardFromBase,
+        },
+      ],
+    },
+  },
+  {
+    files: ['electron/**/*.ts'],
     plugins: { vigil: vigilPlugin },
+    rules: { 'vigil/no-import-cycle': 'error' },
+  },
+  {
+    files: ['electron/core/runbook/**'],
     rules: { 'vigil/engine-names-no-family': ['error', pluggedFamilyNames] },
   },
   {
@@ -191,8 +367,8 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: hardwarePaths('Hardware is reached through electron/devices only.'),
           patterns: [
-            { group: nativeModules, message: 'Hardware is reached through electron/devices only.' },
             {
               group: ['**/devices/*/transport*'],
               message: 'Only electron/devices may import a transport.',

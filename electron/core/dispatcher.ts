@@ -9,7 +9,7 @@ import {
 } from '../../shared/contract/index.ts';
 import type { DispatcherErrorCode, VigilErrorCode } from '../../shared/contract/error-codes.ts';
 import type { Envelope } from '../../shared/contract/schema-kit.ts';
-import { VigilError } from './errors.ts';
+import { VigilError } from '../base/errors.ts';
 import type { VigilLog } from './log.ts';
 import { wipeSecrets } from './secrets/redaction.ts';
 

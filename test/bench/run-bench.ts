@@ -24,7 +24,7 @@ import {
   DEFAULT_PASSWORD,
   commands,
 } from '../../electron/devices/yubihsm2/protocol.ts';
-import { RehearsalConnector } from '../../electron/devices/yubihsm2/rehearsal-connector.ts';
+import { RehearsalConnector } from '../../electron/devices/yubihsm2/rehearsal-server.ts';
 import { RehearsalYubiHsm } from '../../electron/devices/yubihsm2/rehearsal.ts';
 import { keysFromPassword } from '../../electron/devices/yubihsm2/secure-channel.ts';
 import { ConnectorTransport } from '../../electron/devices/yubihsm2/transport.ts';

@@ -9,7 +9,7 @@ import { isSecretSchema } from '../../shared/contract/schema-kit.ts';
 import { dispatcherErrorCodes } from '../../shared/contract/error-codes.ts';
 import { SecretBytes } from '../../shared/model/secret-bytes.ts';
 import { createDispatcher, type Handlers } from '../../electron/core/dispatcher.ts';
-import { VigilError } from '../../electron/core/errors.ts';
+import { VigilError } from '../../electron/base/errors.ts';
 import { createLog } from '../../electron/core/log.ts';
 import { VigilCore } from '../../electron/core/vigil-core.ts';
 import { walkSchema } from '../helpers/zod-walk.ts';

@@ -5,7 +5,7 @@
 import { KeyObject, X509Certificate as NodeCertificate, sign, webcrypto } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resourcesDir } from '../../electron/core/resources-dir.ts';
+import { resourcesDir } from '../../electron/base/resources-dir.ts';
 import {
   PIV_REHEARSAL_CA_FILE,
   type PivTrust,

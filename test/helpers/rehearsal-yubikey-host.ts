@@ -3,7 +3,7 @@
 // the card restored as it was saved). A test that talks PC/SC must not serve the card
 // from its own thread: a synchronous SCardDisconnect there waits on pcscd, which waits on the card.
 // Prints "ready" once every card is connected; stdin closing takes the cards out.
-import { VpcdCardSlot } from '../../electron/devices/smartcard/vpcd-card.ts';
+import { VpcdCardSlot } from '../../electron/devices/smartcard/rehearsal-server.ts';
 import { RehearsalYubiKey } from '../../electron/devices/yubikey-piv/rehearsal.ts';
 
 const slots: VpcdCardSlot[] = [];

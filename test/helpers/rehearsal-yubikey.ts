@@ -3,7 +3,7 @@
 // "CCID": ykman 4.0.9 derives a USB product id from the interfaces named in a "Yubico YubiKey"
 // reader and fails on a name with none ("YK4_" is no PID), so it would list no device at all.
 import { PcscContext } from '../../electron/devices/smartcard/transport.ts';
-import { VpcdCardSlot } from '../../electron/devices/smartcard/vpcd-card.ts';
+import { VpcdCardSlot } from '../../electron/devices/smartcard/rehearsal-server.ts';
 import {
   RehearsalYubiKey,
   type RehearsalYubiKeyOptions,

@@ -2,7 +2,7 @@
 // step makes before it touches a token (PSF runbook), shared by the wizard and the runbook engine.
 import type { DeviceFamilyId } from '../../../shared/model/device.ts';
 import type { DeviceRegistry, LocatedToken } from '../../devices/registry.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 
 /** Exactly one token of the family present, and not in a deadly state. */
 export async function exactlyOneToken(

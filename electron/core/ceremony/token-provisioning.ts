@@ -16,7 +16,7 @@ import {
 import { pinStates, triesLeftHint } from '../../devices/pkcs11/protocol.ts';
 import type { DeviceRegistry, LocatedToken } from '../../devices/registry.ts';
 import { PinRuleError, type NewPins } from '../../devices/smartcard-hsm/protocol.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import type { Journal, JournalEntry } from '../journal/journal.ts';
 import { buildTokenProducts, type ProductFile } from '../products/token-products.ts';
 import { exactlyOneToken, sameToken } from './token-presence.ts';

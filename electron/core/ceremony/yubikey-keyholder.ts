@@ -16,7 +16,7 @@ import {
   type PivKeyAlgorithm,
   type TouchPolicyName,
 } from '../../devices/yubikey-piv/protocol.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 
 export const KEYHOLDER_SLOT = PivSlot.signature;
 export const CERTIFICATE_VALID_DAYS = 365;

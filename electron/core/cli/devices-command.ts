@@ -8,7 +8,7 @@ import { PcscContext } from '../../devices/smartcard/transport.ts';
 import { findYubiKeys } from '../../devices/yubikey-piv/index.ts';
 import { RehearsalYubiKeyRack } from '../../devices/yubikey-piv/rehearsal-rack.ts';
 import { defaultDataDir } from '../data-dir.ts';
-import { formatTable } from './format-table.ts';
+import { formatTable } from '../../formats/text-table.ts';
 
 export function formatDevices(list: DeviceList): string {
   const modules = formatTable([

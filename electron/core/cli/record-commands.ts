@@ -1,39 +1,12 @@
-// `vigil verify` of a ceremony record and `vigil attest` (a witness adds a signature).
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+// `vigil attest`: a witness adds a signature to a ceremony record.
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirectory } from '../durable-files.ts';
+import { fsyncDirectory } from '../../base/durable-files.ts';
 import { addWitnessSignature } from '../ceremony-record/record-attestation.ts';
-import { verifyRecord, type RecordReport } from '../ceremony-record/record-verification.ts';
+import { verifyRecord } from '../ceremony-record/record-verification.ts';
+import { formatRecordReport } from '../verification/record-report.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
-
-export function formatRecordReport(report: RecordReport): string {
-  const lines: string[] = [];
-  const marking =
-    report.isRehearsal === true
-      ? 'REHEARSAL — not a production ceremony'
-      : report.isRehearsal === false
-        ? 'production'
-        : 'kind unknown';
-  lines.push(`ceremony record ${report.ceremonyId ?? '(unreadable)'} [${marking}]`);
-  for (const c of report.checks)
-    lines.push(`  ${c.isOk ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`);
-  for (const s of report.signatures) {
-    lines.push(
-      `  signature ${s.signer} ${s.keyid.slice(0, 16)}…: ${s.isValid ? 'valid' : 'INVALID'} (${s.detail})`,
-    );
-  }
-  lines.push(report.isOk ? 'verified' : 'verification FAILED');
-  return lines.join('\n');
-}
-
-export function readPublicKey(path: string): KeyObject {
-  const pem = readFileSync(path, 'utf8');
-  // A witness may hand in either half of their key pair; only the public half is used.
-  return pem.includes('PRIVATE KEY')
-    ? createPublicKey(createPrivateKey(pem))
-    : createPublicKey(pem);
-}
 
 export function addWitness(path: string, keyPath: string, out: (s: string) => void): number {
   const privateKey = createPrivateKey(readFileSync(keyPath, 'utf8'));

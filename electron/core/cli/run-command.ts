@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join, resolve } from 'node:path';
 import type { RunbookCeremony } from '../../../shared/model/runbook.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { RunbookError } from '../runbook/load-runbook.ts';
 import { parseRehearsalAnswers, type RehearsalAnswers } from '../runbook/rehearsal-answers.ts';
 import type { RunbookCredentials } from '../runbook/runbook-actions.ts';

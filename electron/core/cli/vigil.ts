@@ -8,7 +8,7 @@ import {
   type PinPolicyName,
   type TouchPolicyName,
 } from '../../devices/yubikey-piv/protocol.ts';
-import type { PivFirmware } from '../../devices/yubikey-piv/attestation.ts';
+import type { PivVerifyOptions } from '../verification/verify-folder.ts';
 import { UsageError } from './usage-error.ts';
 
 export { UsageError };
@@ -37,14 +37,6 @@ Exit codes: 0 all good, 1 verification failed (run: a step failed), 2 usage or I
 Data folder: $VIGIL_DATA_DIR, else $XDG_DATA_HOME/vigil (rehearsal tokens live there).`;
 
 /** `vigil verify` options that only a YubiKey PIV ceremony archive takes. */
-export interface PivVerifyOptions {
-  rootMetadata?: string;
-  requireFips?: boolean;
-  requirePinPolicy?: PinPolicyName;
-  requireTouchPolicy?: TouchPolicyName;
-  minFirmware?: PivFirmware;
-}
-
 export type CliCommand =
   | { command: 'help' }
   | { command: 'devices'; isJson: boolean }
@@ -232,10 +224,15 @@ export async function runCli(
         return 0;
       }
       case 'verify': {
-        const { verifyFolder } = await import('./verify-command.ts');
+        const { folderExitCode, folderReportText, verifyFolder } =
+          await import('../verification/verify-folder.ts');
         const verified = await verifyFolder(command.path, command);
-        out(verified.text);
-        return verified.exitCode;
+        out(
+          command.isJson
+            ? JSON.stringify(verified.report, null, 2)
+            : await folderReportText(verified),
+        );
+        return folderExitCode(verified);
       }
       case 'run': {
         const { runRehearsal } = await import('./run-command.ts');

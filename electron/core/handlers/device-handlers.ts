@@ -1,5 +1,5 @@
 import type { Handlers } from '../dispatcher.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import type { VigilCore } from '../vigil-core.ts';
 import { createRehearsalToken } from '../../devices/softhsm/rehearsal.ts';
 import { serialText } from '../../devices/yubihsm2/protocol.ts';

@@ -1,5 +1,5 @@
 import type { Handlers } from '../dispatcher.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import type { VigilCore } from '../vigil-core.ts';
 
 type MediaCalls = 'media.listTargets' | 'media.pickFolder' | 'media.export' | 'media.eject';

@@ -1,9 +1,14 @@
 import type { Handlers } from '../dispatcher.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import type { VigilCore } from '../vigil-core.ts';
-import { UsageError } from '../cli/usage-error.ts';
-import { verifyFolder } from '../cli/verify-command.ts';
-import { VerifyInputError } from '../products/verify-products.ts';
+import { VerifyInputError } from '../products/verify-common.ts';
+import {
+  VerifyOptionError,
+  folderExitCode,
+  folderReportText,
+  isRehearsalFolder,
+  verifyFolder,
+} from '../verification/verify-folder.ts';
 
 /** The app's "Verify a ceremony folder": main picks the folder, then `vigil verify`'s own report. */
 export function verificationHandlers(core: VigilCore): Pick<Handlers, 'verification.verifyFolder'> {
@@ -17,20 +22,19 @@ export function verificationHandlers(core: VigilCore): Pick<Handlers, 'verificat
       };
       try {
         const verified = await verifyFolder(folder, {
-          isJson: false,
           trustKeys: [],
           requireAttestation: false,
           ...(Object.keys(piv).length > 0 ? { piv } : {}),
         });
         return {
           folder,
-          exitCode: verified.exitCode,
-          isRehearsal: verified.isRehearsal,
-          report: verified.text,
+          exitCode: folderExitCode(verified),
+          isRehearsal: isRehearsalFolder(verified),
+          report: await folderReportText(verified),
         };
       } catch (error) {
         // Nothing verifiable there, or an option that does not fit the folder: say so as a report.
-        if (error instanceof UsageError || error instanceof VerifyInputError)
+        if (error instanceof VerifyOptionError || error instanceof VerifyInputError)
           return { folder, exitCode: 2 as const, isRehearsal: false, report: error.message };
         throw error;
       }

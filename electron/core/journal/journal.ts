@@ -14,9 +14,9 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson } from '../../formats/canonical-json.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { redact, type Redacted } from '../secrets/redaction.ts';
-import { fsyncDirectory } from '../durable-files.ts';
+import { fsyncDirectory } from '../../base/durable-files.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

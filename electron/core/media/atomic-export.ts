@@ -15,8 +15,8 @@ import {
 import { dirname, join, relative, sep } from 'node:path';
 import { mediaErrorCodes, type MediaErrorCode } from '../../../shared/contract/error-codes.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
-import { VigilError } from '../errors.ts';
-import { fsyncDirectory, isErrno, writeFileDurably } from '../durable-files.ts';
+import { VigilError } from '../../base/errors.ts';
+import { fsyncDirectory, isErrno, writeFileDurably } from '../../base/durable-files.ts';
 import { MANIFEST_FILE, PRODUCTS_FOLDER, type ProductFile } from '../products/token-products.ts';
 
 export interface ExportedFile {

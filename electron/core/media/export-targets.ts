@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import type { ExportReport, ExportTarget } from '../../../shared/model/media.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { VigilLog } from '../log.ts';
 import type { ProductFile } from '../products/token-products.ts';

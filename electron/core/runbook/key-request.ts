@@ -2,7 +2,7 @@
 // named by an input — and the checks made before any device is touched.
 import { z } from 'zod';
 import { KeyCurve } from '../../../shared/model/device.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 
 export const GenerateKeyParams = z
   .strictObject({

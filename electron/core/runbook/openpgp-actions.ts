@@ -29,7 +29,7 @@ import {
   type SubkeyRole,
 } from '../openpgp/index.ts';
 import type { VigilErrorCode } from '../../../shared/contract/error-codes.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { needCredential } from './credentials.ts';
 import type { HeldOpenPgpKey } from '../ceremony/openpgp-keyring.ts';
 import type { ProductFile } from '../products/token-products.ts';

@@ -2,7 +2,7 @@
 // fsynced; the attestation envelope last, so its presence means the record is complete.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { fsyncDirectory, replaceFileDurably } from '../durable-files.ts';
+import { fsyncDirectory, replaceFileDurably } from '../../base/durable-files.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 

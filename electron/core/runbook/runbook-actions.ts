@@ -12,7 +12,7 @@ import { generateKeyPairOnToken, reinitialiseToken } from '../../devices/pkcs11/
 import type { DeviceRegistry } from '../../devices/registry.ts';
 import { PinRuleError } from '../../devices/smartcard-hsm/protocol.ts';
 import { exactlyOneToken, sameToken } from '../ceremony/token-presence.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { ActionCatalog } from './load-runbook.ts';

@@ -17,7 +17,7 @@ import { signWithTokenKey } from '../../devices/pkcs11/driver.ts';
 import { spkiFromRawPublicKey } from '../../formats/ec-point.ts';
 import { encodePem } from '../../formats/pem.ts';
 import type { KeyCurve } from '../../../shared/model/device.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import type { Journal, JournalEntry } from '../journal/journal.ts';
 import { RECORDS_FOLDER } from '../media/atomic-export.ts';
 import type { ExportTargets } from '../media/export-targets.ts';

@@ -1,11 +1,11 @@
 // The bundled runbooks (resources/runbooks/*.yaml; `<name>.rehearsal.yaml` beside each is its
 // rehearsal answers file, not a runbook). Each is loaded and checked before it is offered.
-import { resourcesDir } from '../resources-dir.ts';
+import { resourcesDir } from '../../base/resources-dir.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunbookSummary } from '../../../shared/model/runbook.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import type { VigilLog } from '../log.ts';
 import { runbookActionCatalog } from './runbook-actions.ts';
 import { loadRunbook, RunbookError } from './load-runbook.ts';

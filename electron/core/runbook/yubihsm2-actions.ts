@@ -29,7 +29,7 @@ import {
   generateAttestedKey,
   replaceDefaultAuthenticationKey,
 } from '../ceremony/yubihsm-provisioning.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { GenerateKeyParams, NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
 import type { ActionContext, ActionDefinition, RunbookCredentials } from './runbook-actions.ts';
 

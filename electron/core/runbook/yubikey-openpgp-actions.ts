@@ -17,7 +17,7 @@ import { DEFAULT_ADMIN_PIN, DEFAULT_USER_PIN } from '../../devices/yubikey-openp
 import { findYubiKeys, type YubiKeySources } from '../../devices/yubikey-piv/index.ts';
 import { SecretBytes as Secret } from '../../../shared/model/secret-bytes.ts';
 import { unlockKey } from '../openpgp/passphrase.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { needCredential } from './credentials.ts';
 import { NoParams } from './key-request.ts';
 import { ceremonyKey, ownKeyRecord } from './openpgp-actions.ts';

@@ -25,7 +25,7 @@ import {
   installRandomManagementKey,
   replaceFactoryPinAndPuk,
 } from '../ceremony/yubikey-keyholder.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { needCredential } from './credentials.ts';
 import { NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
 import type { ActionContext, ActionDefinition, RunbookCredentials } from './runbook-actions.ts';

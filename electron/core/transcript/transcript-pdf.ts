@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../../base/errors.ts';
 
 export type TranscriptPrinter = (html: string) => Promise<Uint8Array>;
 

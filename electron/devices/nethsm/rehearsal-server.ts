@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { replaceFileDurably } from '../../core/durable-files.ts';
+import { replaceFileDurably } from '../../base/durable-files.ts';
 import { encodePem } from '../../formats/pem.ts';
 import {
   RehearsalNetHsmDevice,

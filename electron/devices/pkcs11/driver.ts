@@ -2,7 +2,7 @@
 // token flags before every attempt, refuse a final try, never repeat an attempt.
 import type { KeyCurve } from '../../../shared/model/device.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import { VigilError } from '../../core/errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { createHash } from 'node:crypto';
 import { ecdsaRawToDer, rawPublicKeyFromEcPoint } from '../../formats/ec-point.ts';
 import type { LocatedToken } from '../registry.ts';

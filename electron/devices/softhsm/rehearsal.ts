@@ -1,7 +1,7 @@
 // Creates rehearsal tokens: SoftHSM2 tokens in a Nitrokey HSM 2's factory state (default SO-PIN
 // and user PIN), so the real ceremony's steps, PIN rules included, can be practised on them.
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import { VigilError } from '../../core/errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { CKF, CKU, padTokenLabel } from '../pkcs11/protocol.ts';
 import { Pkcs11CallError, type Pkcs11Module } from '../pkcs11/transport.ts';
 import { FACTORY_SO_PIN, FACTORY_USER_PIN } from '../smartcard-hsm/protocol.ts';

@@ -6,7 +6,7 @@
 import { X509Certificate as NodeCertificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resourcesDir } from '../../core/resources-dir.ts';
+import { resourcesDir } from '../../base/resources-dir.ts';
 import { bytesToHex } from '../../formats/der.ts';
 import { x509 } from '../../formats/x509.ts';
 import { decodeAttestationExtensions, type AttestationFacts } from './attestation-extensions.ts';

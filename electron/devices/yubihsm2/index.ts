@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { DeviceFamilyId, DeviceSummary, KeyCurve } from '../../../shared/model/device.ts';
 import { YubiHsmDriver } from './driver.ts';
 import { Algorithm, firmwareText, serialText, type DeviceInfo } from './protocol.ts';
-import { RehearsalConnector } from './rehearsal-connector.ts';
+import { RehearsalConnector } from './rehearsal-server.ts';
 import { RehearsalYubiHsm, type RehearsalYubiHsmOptions } from './rehearsal.ts';
 import {
   ConnectorTransport,

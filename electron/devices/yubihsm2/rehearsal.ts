@@ -1,7 +1,7 @@
 // The rehearsal YubiHSM 2: an emulator of the device's command protocol (sessions, objects,
 // capabilities and domains, EC and Ed25519 keys, attestation, audit log, factory reset). It
 // answers raw frames exactly as the device would, so it can sit behind the connector HTTP API
-// (rehearsal-connector.ts) and the real client code path runs unchanged. Its attestation chain
+// (rehearsal-server.ts) and the real client code path runs unchanged. Its attestation chain
 // ends at the published rehearsal CA in resources/rehearsal, which production verification rejects.
 import {
   createHash,
@@ -17,10 +17,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { bytesToHex, concatBytes, hexToBytes } from '../../formats/der.ts';
-import { replaceFileDurably } from '../../core/durable-files.ts';
+import { replaceFileDurably } from '../../base/durable-files.ts';
 import { z } from 'zod';
 import { x509, type CryptoKey } from '../../formats/x509.ts';
-import { resourcesDir } from '../../core/resources-dir.ts';
+import { resourcesDir } from '../../base/resources-dir.ts';
 import { encodeAttestationExtensions } from './attestation-extensions.ts';
 import { REHEARSAL_CA_FILE } from './attestation.ts';
 import {

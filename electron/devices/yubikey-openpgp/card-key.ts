@@ -2,7 +2,7 @@
 // keytocard: moving chosen subkeys onto a card's sign/encrypt/authenticate slots, then reading the
 // slots' fingerprints back from the card.
 import * as openpgp from 'openpgp';
-import { VigilError } from '../../core/errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { hexToBytes } from '../../formats/der.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import type { CardKeyMaterial, OpenPgpCard } from './driver.ts';

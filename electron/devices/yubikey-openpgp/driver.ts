@@ -4,7 +4,7 @@
 // retried: tries left are read before every attempt, and a PIN in its final try is refused
 // without being sent.
 import { randomInt } from 'node:crypto';
-import { VigilError } from '../../core/errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { bytesEqual, bytesToHex } from '../../formats/der.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import {

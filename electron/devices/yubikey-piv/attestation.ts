@@ -8,7 +8,7 @@
 import { X509Certificate as NodeCertificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resourcesDir } from '../../core/resources-dir.ts';
+import { resourcesDir } from '../../base/resources-dir.ts';
 import { DerError, DerTag, readSingleTlv } from '../../formats/der.ts';
 import { readCertificateParts, type CertificateParts } from '../../formats/x509-der.ts';
 import {

@@ -3,7 +3,7 @@
 // errors. PINs are never retried: tries left are read before every attempt, and a credential
 // in its final try is refused without being sent.
 import { randomBytes, randomInt } from 'node:crypto';
-import { VigilError } from '../../core/errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { spkiFromRawPublicKey } from '../../formats/ec-point.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import type { PinState } from '../../../shared/model/device.ts';

@@ -3,7 +3,7 @@
 // never by reader order: two keys plugged in at once is normal for keyholders.
 import { X509Certificate } from 'node:crypto';
 import type { DeviceFamilyId, DeviceSummary, KeyCurve } from '../../../shared/model/device.ts';
-import { VigilError } from '../../core/errors.ts';
+import { VigilError } from '../../base/errors.ts';
 import { SmartCardError, type PcscContext, type ReaderView } from '../smartcard/transport.ts';
 import {
   PivSession,
@@ -15,7 +15,7 @@ import {
 import { PivKeyRef, PivSlot, pivKeyAlgorithms, type PivKeyAlgorithm } from './protocol.ts';
 import { InProcessCardChannel } from './transport.ts';
 import { loadPivTrust, type PivTrust } from './attestation.ts';
-import type { VirtualCard } from '../smartcard/vpcd-card.ts';
+import type { VirtualCard } from '../smartcard/rehearsal-server.ts';
 import type { RehearsalYubiKeyRack } from './rehearsal-rack.ts';
 
 export const YUBIKEY_PIV_FAMILY: DeviceFamilyId = 'yubikey-piv';

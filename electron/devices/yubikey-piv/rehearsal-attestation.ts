@@ -8,7 +8,7 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resourcesDir } from '../../core/resources-dir.ts';
+import { resourcesDir } from '../../base/resources-dir.ts';
 import { encodeUnsignedInteger } from '../../formats/der.ts';
 import { x509, type CryptoKey } from '../../formats/x509.ts';
 import { PivAlgorithm, PivAttestationOid } from './protocol.ts';

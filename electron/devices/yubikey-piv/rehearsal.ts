@@ -6,7 +6,7 @@
 // rehearsal device and cannot be made to look otherwise. It also carries the OpenPGP applet
 // (../yubikey-openpgp/rehearsal-openpgp.ts) that GnuPG's scdaemon uses.
 import { existsSync, readFileSync } from 'node:fs';
-import { replaceFileDurably } from '../../core/durable-files.ts';
+import { replaceFileDurably } from '../../base/durable-files.ts';
 import { OPENPGP_AID } from '../yubikey-openpgp/protocol.ts';
 import {
   answerOpenPgpCommand,
@@ -16,7 +16,7 @@ import {
 } from '../yubikey-openpgp/rehearsal-openpgp.ts';
 import { defaultOpenPgpState } from '../yubikey-openpgp/rehearsal-openpgp-state.ts';
 import { SW, encodeResponse } from '../smartcard/apdu.ts';
-import type { VirtualCard } from '../smartcard/vpcd-card.ts';
+import type { VirtualCard } from '../smartcard/rehearsal-server.ts';
 import {
   DEFAULT_PIN,
   DEFAULT_PUK,

@@ -2,7 +2,7 @@
 // readers, or this in-process channel for a rehearsal YubiKey the app holds itself. Both carry
 // the same APDU bytes, with chaining and GET RESPONSE handled by transmitApdu.
 import { transmitApdu, type CommandApdu, type ResponseApdu } from '../smartcard/apdu.ts';
-import type { VirtualCard } from '../smartcard/vpcd-card.ts';
+import type { VirtualCard } from '../smartcard/rehearsal-server.ts';
 import type { ApduChannel } from './driver.ts';
 
 export class InProcessCardChannel implements ApduChannel {

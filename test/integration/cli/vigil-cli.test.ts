@@ -15,7 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { formatTable } from '../../../electron/core/cli/format-table.ts';
+import { formatTable } from '../../../electron/formats/text-table.ts';
 import { UsageError, parseCommand } from '../../../electron/core/cli/vigil.ts';
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
 import type { VerifyReport } from '../../../electron/core/products/verify-products.ts';

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { rmdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { VigilError } from '../../../electron/core/errors.ts';
+import { VigilError } from '../../../electron/base/errors.ts';
 import { exportProducts } from '../../../electron/core/media/atomic-export.ts';
 import type { ProductFile } from '../../../electron/core/products/token-products.ts';
 import {

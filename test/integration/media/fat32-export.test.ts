@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { VigilError } from '../../../electron/core/errors.ts';
+import { VigilError } from '../../../electron/base/errors.ts';
 import { exportProducts, type ExportedFile } from '../../../electron/core/media/atomic-export.ts';
 import { findMount, unmount } from '../../../electron/core/media/eject.ts';
 import {

@@ -12,7 +12,7 @@ import type { RunbookCeremony } from '../../../shared/model/runbook.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
 import { netHsmFailure } from '../../../electron/devices/nethsm/ceremony/actions.ts';
-import { VigilError } from '../../../electron/core/errors.ts';
+import { VigilError } from '../../../electron/base/errors.ts';
 import { openNetHsm } from '../../../electron/devices/nethsm/index.ts';
 import type { NetHsmExchange } from '../../../electron/devices/nethsm/rehearsal-server.ts';
 import { loadOpenApiJudge } from '../../helpers/nethsm-openapi.ts';

@@ -3,7 +3,10 @@
 // so a card served from that thread can deadlock the test. Messages: 'insert', 'remove'.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SW, encodeResponse } from '../../../electron/devices/smartcard/apdu.ts';
-import { VpcdCardSlot, type VirtualCard } from '../../../electron/devices/smartcard/vpcd-card.ts';
+import {
+  VpcdCardSlot,
+  type VirtualCard,
+} from '../../../electron/devices/smartcard/rehearsal-server.ts';
 import { bytesToHex } from '../../../electron/formats/der.ts';
 import { AID, ATR, LONG } from './pcsc-vpcd-data.ts';
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { VigilError } from '../../../electron/core/errors.ts';
+import { VigilError } from '../../../electron/base/errors.ts';
 import { printTranscriptPdf } from '../../../electron/core/transcript/transcript-pdf.ts';
 import { renderTranscriptHtml } from '../../../electron/core/transcript/transcript-page.ts';
 import { FINAL_HASH, transcriptFixture } from '../../helpers/transcript-fixture.ts';

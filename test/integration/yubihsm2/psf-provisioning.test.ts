@@ -25,14 +25,14 @@ import {
 } from '../../../electron/core/ceremony/yubihsm-provisioning.ts';
 import { checkPsfLayout } from '../../../electron/core/products/psf-layout.ts';
 import { verifyProducts } from '../../../electron/core/products/verify-products.ts';
-import { resourcesDir } from '../../../electron/core/resources-dir.ts';
+import { resourcesDir } from '../../../electron/base/resources-dir.ts';
 import { YubiHsmDriver, YubiHsmSessionError } from '../../../electron/devices/yubihsm2/driver.ts';
 import {
   DEFAULT_AUTH_KEY_ID,
   DEFAULT_PASSWORD,
   YubiHsmDeviceError,
 } from '../../../electron/devices/yubihsm2/protocol.ts';
-import { RehearsalConnector } from '../../../electron/devices/yubihsm2/rehearsal-connector.ts';
+import { RehearsalConnector } from '../../../electron/devices/yubihsm2/rehearsal-server.ts';
 import { RehearsalYubiHsm } from '../../../electron/devices/yubihsm2/rehearsal.ts';
 import { ConnectorTransport } from '../../../electron/devices/yubihsm2/transport.ts';
 import { ceremonyArchivesDir } from '../../helpers/shared-reference.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import { VigilError } from '../../../electron/core/errors.ts';
+import { VigilError } from '../../../electron/base/errors.ts';
 import {
   CEREMONY_AUTH_KEY_ID,
   generateAttestedKey,

@@ -10,7 +10,7 @@ import {
   DEFAULT_PASSWORD,
   capabilityMask,
 } from '../../../electron/devices/yubihsm2/protocol.ts';
-import { RehearsalConnector } from '../../../electron/devices/yubihsm2/rehearsal-connector.ts';
+import { RehearsalConnector } from '../../../electron/devices/yubihsm2/rehearsal-server.ts';
 import { RehearsalYubiHsm } from '../../../electron/devices/yubihsm2/rehearsal.ts';
 import {
   ConnectorTransport,

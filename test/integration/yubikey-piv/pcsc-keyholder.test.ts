@@ -16,8 +16,8 @@ import {
   installRandomManagementKey,
   replaceFactoryPinAndPuk,
 } from '../../../electron/core/ceremony/yubikey-keyholder.ts';
-import { VigilError } from '../../../electron/core/errors.ts';
-import { resourcesDir } from '../../../electron/core/resources-dir.ts';
+import { VigilError } from '../../../electron/base/errors.ts';
+import { resourcesDir } from '../../../electron/base/resources-dir.ts';
 import { PcscContext } from '../../../electron/devices/smartcard/transport.ts';
 import {
   YUBIKEY_PIV_REHEARSAL_FAMILY,

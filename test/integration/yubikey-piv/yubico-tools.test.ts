@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { resourcesDir } from '../../../electron/core/resources-dir.ts';
+import { resourcesDir } from '../../../electron/base/resources-dir.ts';
 import { PivAttestationOid } from '../../../electron/devices/yubikey-piv/protocol.ts';
 import { x509 } from '../../../electron/formats/x509.ts';
 import {

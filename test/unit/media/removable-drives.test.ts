@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { removableTargetsFromLsblk } from '../../../electron/core/media/removable-drives.ts';
 import { mediaErrorFor } from '../../../electron/core/media/atomic-export.ts';
 import { canonicalMountPoint, findMount, parseMounts } from '../../../electron/core/media/eject.ts';
-import { VigilError } from '../../../electron/core/errors.ts';
+import { VigilError } from '../../../electron/base/errors.ts';
 
 const fixture = (name: string) =>
   readFileSync(join(import.meta.dirname, '..', '..', 'vectors', 'lsblk', name), 'utf8');

@@ -37,7 +37,7 @@ import {
 } from '../transport.ts';
 import { dearmor } from '../../../formats/openpgp-packets.ts';
 import { decodePem, encodePem } from '../../../formats/pem.ts';
-import { VigilError } from '../../../core/errors.ts';
+import { VigilError } from '../../../base/errors.ts';
 import { needCredential } from '../../../core/runbook/credentials.ts';
 import {
   NETHSM_RESULT_KIND,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OpenPgpKeyring } from '../../../../electron/core/ceremony/openpgp-keyring.ts';
 import { createPrimaryKey } from '../../../../electron/core/openpgp/index.ts';
-import { VigilError } from '../../../../electron/core/errors.ts';
+import { VigilError } from '../../../../electron/base/errors.ts';
 import { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
 
 describe('OpenPgpKeyring', () => {

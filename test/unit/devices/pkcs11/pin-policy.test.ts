@@ -2,7 +2,7 @@
 // A stand-in module answers C_GetTokenInfo with those flags; nothing else is called.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { VigilError } from '../../../../electron/core/errors.ts';
+import { VigilError } from '../../../../electron/base/errors.ts';
 import { checkBeforePinAttempt } from '../../../../electron/devices/pkcs11/driver.ts';
 import { CKF } from '../../../../electron/devices/pkcs11/protocol.ts';
 import type { Pkcs11Module, SlotHandle } from '../../../../electron/devices/pkcs11/transport.ts';

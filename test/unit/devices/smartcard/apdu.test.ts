@@ -17,7 +17,7 @@ import {
   answerVpcdMessage,
   encodeVpcdMessage,
   splitVpcdMessages,
-} from '../../../../electron/devices/smartcard/vpcd-card.ts';
+} from '../../../../electron/devices/smartcard/rehearsal-server.ts';
 import { bytesToHex, hexToBytes } from '../../../../electron/formats/der.ts';
 
 const hex = (bytes: Uint8Array) => bytesToHex(bytes);

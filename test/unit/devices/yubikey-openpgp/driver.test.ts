@@ -12,7 +12,7 @@ import { p256, p384 } from '@noble/curves/nist.js';
 import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { createPrimaryKey } from '../../../../electron/core/openpgp/index.ts';
-import { VigilError } from '../../../../electron/core/errors.ts';
+import { VigilError } from '../../../../electron/base/errors.ts';
 import type { CommandApdu, ResponseApdu } from '../../../../electron/devices/smartcard/apdu.ts';
 import {
   cardKeyMaterial,

@@ -11,7 +11,7 @@ import {
   generateAttestedSlotKey,
   installRandomManagementKey,
 } from '../../../../electron/core/ceremony/yubikey-keyholder.ts';
-import { VigilError } from '../../../../electron/core/errors.ts';
+import { VigilError } from '../../../../electron/base/errors.ts';
 import { PivSession } from '../../../../electron/devices/yubikey-piv/driver.ts';
 import {
   DEFAULT_MANAGEMENT_KEY,

@@ -1,6 +1,6 @@
 // `vigil verify` of a YubiKey PIV ceremony archive, as text.
 import type { PivArchiveReport } from '../products/piv-ceremony-archive.ts';
-import { formatTable } from './format-table.ts';
+import { formatTable } from '../../formats/text-table.ts';
 
 /** Pure: the PIV archive report as a device table, then root.json and archive findings. */
 export function formatPivReport(report: PivArchiveReport): string {

@@ -1,0 +1,33 @@
+// A ceremony record's verification as text, for `vigil verify` and the app's verify view.
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { RecordReport } from '../ceremony-record/record-verification.ts';
+
+export function formatRecordReport(report: RecordReport): string {
+  const lines: string[] = [];
+  const marking =
+    report.isRehearsal === true
+      ? 'REHEARSAL — not a production ceremony'
+      : report.isRehearsal === false
+        ? 'production'
+        : 'kind unknown';
+  lines.push(`ceremony record ${report.ceremonyId ?? '(unreadable)'} [${marking}]`);
+  for (const c of report.checks)
+    lines.push(`  ${c.isOk ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`);
+  for (const s of report.signatures) {
+    lines.push(
+      `  signature ${s.signer} ${s.keyid.slice(0, 16)}…: ${s.isValid ? 'valid' : 'INVALID'} (${s.detail})`,
+    );
+  }
+  lines.push(report.isOk ? 'verified' : 'verification FAILED');
+  return lines.join('\n');
+}
+
+/** A witness's public key (PEM) for --trust-key. */
+export function readPublicKey(path: string): KeyObject {
+  const pem = readFileSync(path, 'utf8');
+  // A witness may hand in either half of their key pair; only the public half is used.
+  return pem.includes('PRIVATE KEY')
+    ? createPublicKey(createPrivateKey(pem))
+    : createPublicKey(pem);
+}

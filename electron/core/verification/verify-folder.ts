@@ -1,0 +1,109 @@
+// Verification of one folder, shared by `vigil verify` and the app's verify view: it tells the
+// kind of folder from its names alone, loads only that kind's verifier, and returns its typed
+// report. Each caller renders the report (text, JSON, the window).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PivFirmware } from '../../devices/yubikey-piv/attestation.ts';
+import type { PinPolicyName, TouchPolicyName } from '../../devices/yubikey-piv/protocol.ts';
+import type { RecordReport } from '../ceremony-record/record-verification.ts';
+import {
+  hasVigilManifest,
+  isPivArchive,
+  verifyPivCeremonyArchive,
+  type PivArchiveReport,
+} from '../products/piv-ceremony-archive.ts';
+import type { VerifyReport } from '../products/verify-products.ts';
+import { RecordFiles } from '../transcript/transcript-schema.ts';
+
+export interface PivVerifyOptions {
+  rootMetadata?: string;
+  requireFips?: boolean;
+  requirePinPolicy?: PinPolicyName;
+  requireTouchPolicy?: TouchPolicyName;
+  minFirmware?: PivFirmware;
+}
+
+export interface VerifyFolderOptions {
+  /** Witness public keys (PEM files) a ceremony record's signatures are checked against. */
+  trustKeys: string[];
+  requireAttestation: boolean;
+  /** Present only when a PIV option was given. */
+  piv?: PivVerifyOptions;
+}
+
+/** An option that does not fit the folder given (a usage problem, not a failed verification). */
+export class VerifyOptionError extends Error {}
+
+export type FolderReport =
+  | { kind: 'ceremony-record'; report: RecordReport }
+  | { kind: 'piv-archive'; report: PivArchiveReport }
+  | { kind: 'products'; report: VerifyReport };
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** A ceremony record folder holds its attestation envelope. */
+export const isCeremonyRecord = (path: string) => existsSync(join(path, RecordFiles.envelope));
+
+/** A ceremony record, a YubiKey PIV ceremony archive, or a products folder. */
+export async function verifyFolder(
+  path: string,
+  options: VerifyFolderOptions,
+): Promise<FolderReport> {
+  const isRecord = isCeremonyRecord(path);
+  // Vigil's own keyholder products go to their manifest checker unless a PIV option is given.
+  const isPiv = isPivArchive(path) && (options.piv !== undefined || !hasVigilManifest(path));
+  if (!isRecord && isPiv) {
+    if (options.trustKeys.length > 0 || options.requireAttestation)
+      throw new VerifyOptionError(
+        `${options.trustKeys.length > 0 ? '--trust-key' : '--require-attestation'} does not apply to a PIV ceremony archive`,
+      );
+    return { kind: 'piv-archive', report: verifyPivCeremonyArchive(path, options.piv ?? {}) };
+  }
+  if (options.piv !== undefined)
+    throw new VerifyOptionError(
+      `--${kebab(Object.keys(options.piv)[0] ?? '')} needs a YubiKey PIV ceremony archive`,
+    );
+  if (isRecord) {
+    const [{ readPublicKey }, { verifyRecord }] = await Promise.all([
+      import('./record-report.ts'),
+      import('../ceremony-record/record-verification.ts'),
+    ]);
+    const report = verifyRecord(path, {
+      trustedWitnessKeys: options.trustKeys.map(readPublicKey),
+    });
+    return { kind: 'ceremony-record', report };
+  }
+  if (options.trustKeys.length > 0)
+    throw new VerifyOptionError('--trust-key needs a ceremony record');
+  const { verifyProducts } = await import('../products/verify-products.ts');
+  const report = verifyProducts(path, { requireAttestation: options.requireAttestation });
+  return { kind: 'products', report };
+}
+
+/** The exit code `vigil verify` gives: 0 verified, 1 verification failed. */
+export function folderExitCode(verified: FolderReport): 0 | 1 {
+  return verified.report.isOk ? 0 : 1;
+}
+
+/** True when anything verified is a rehearsal product. */
+export function isRehearsalFolder(verified: FolderReport): boolean {
+  switch (verified.kind) {
+    case 'ceremony-record':
+    case 'piv-archive':
+      return verified.report.isRehearsal === true;
+    case 'products':
+      return verified.report.devices.some((d) => d.isRehearsal === true);
+  }
+}
+
+/** The report as `vigil verify` prints it, loading only that kind's formatter. */
+export async function folderReportText(verified: FolderReport): Promise<string> {
+  switch (verified.kind) {
+    case 'ceremony-record':
+      return (await import('./record-report.ts')).formatRecordReport(verified.report);
+    case 'piv-archive':
+      return (await import('./piv-report.ts')).formatPivReport(verified.report);
+    case 'products':
+      return (await import('./products-report.ts')).formatReport(verified.report);
+  }
+}
