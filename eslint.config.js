@@ -58,7 +58,7 @@ const upwardFromBase = [
 
 // Device families plugged into the ceremony engine (electron/ceremony-families.ts). The engine
 // names none of them, not even in a comment: a family is its folder and its registry line.
-const pluggedFamilyNames = ['nethsm'];
+const pluggedFamilyNames = ['nethsm', 'yubihsm'];
 
 /**
  * The runtime import graph of electron/ (static `import … from` and `export … from`; type-only

@@ -2,8 +2,12 @@
 // are still wired into the engine by hand (see README, "Adding a device family").
 import type { CeremonyFamily } from './core/runbook/ceremony-family.ts';
 import { netHsmCeremonyFamily } from './devices/nethsm/ceremony/index.ts';
+import { yubiHsmCeremonyFamily } from './devices/yubihsm2/ceremony/index.ts';
 
-export const ceremonyFamilies: readonly CeremonyFamily[] = [netHsmCeremonyFamily];
+export const ceremonyFamilies: readonly CeremonyFamily[] = [
+  netHsmCeremonyFamily,
+  yubiHsmCeremonyFamily,
+];
 
 /** The family whose action this is (`<family>.<operation>`), if it is plugged in. */
 export function familyOfAction(action: string): CeremonyFamily | null {

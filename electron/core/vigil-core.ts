@@ -124,9 +124,11 @@ export class VigilCore {
     );
     this.runbooks = new RunbookEngine({
       journal: this.journal,
-      familySources: { nethsm: { rehearsal: this.rehearsalNetHsms } },
+      familySources: {
+        nethsm: { rehearsal: this.rehearsalNetHsms },
+        yubihsm2: this.yubihsms,
+      },
       registry: this.registry,
-      yubihsms: this.yubihsms,
       yubikeys: this.yubikeys,
       targets: this.exportTargets,
       library: new RunbookLibrary(options.runbooksDir ?? defaultRunbooksDir(), this.log),

@@ -17,7 +17,7 @@ import {
   factoryReset,
   generateAttestedKey,
   replaceDefaultAuthenticationKey,
-} from '../../electron/core/ceremony/yubihsm-provisioning.ts';
+} from '../../electron/devices/yubihsm2/ceremony/provisioning.ts';
 import { YubiHsmDriver } from '../../electron/devices/yubihsm2/driver.ts';
 import {
   DEFAULT_AUTH_KEY_ID,

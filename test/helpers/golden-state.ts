@@ -89,7 +89,6 @@ export async function finishedView(recordDir: string, runbooksDir: string): Prom
   const engine = new RunbookEngine({
     journal,
     registry: unused as DeviceRegistry,
-    yubihsms: unused as never,
     yubikeys: unused as never,
     familySources: {},
     targets: unused as ExportTargets,

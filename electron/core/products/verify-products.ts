@@ -18,7 +18,6 @@ import {
   serialComponent,
 } from './token-products.ts';
 import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout.ts';
-import { YUBIHSM_MANIFEST_KIND } from './yubihsm-products.ts';
 import { YUBIKEY_MANIFEST_KIND, keyFolderOf } from './yubikey-products.ts';
 import { OPENPGP_MANIFEST_KIND } from './openpgp-products.ts';
 import { publicKeyFacts } from '../../formats/openpgp-packets.ts';
@@ -27,7 +26,6 @@ import {
   verifyPivAttestation,
   type PivTrust,
 } from '../../devices/yubikey-piv/attestation.ts';
-import { signingCapability } from '../ceremony/yubihsm-provisioning.ts';
 import { VerifyInputError, isDir, type CheckResult, type DeviceFolder } from './verify-common.ts';
 import { ceremonyFamilies } from '../../ceremony-families.ts';
 
@@ -95,7 +93,6 @@ export const productCheckers: Record<
   ) => { checks: CheckResult[]; isRehearsal: boolean | null }
 > = {
   [MANIFEST_KIND]: checkTokenProvisioning,
-  [YUBIHSM_MANIFEST_KIND]: checkYubiHsmProvisioning,
   [YUBIKEY_MANIFEST_KIND]: checkYubiKeyKeyholders,
   [OPENPGP_MANIFEST_KIND]: checkOpenPgpKeys,
   // Families plugged into the engine bring their own checkers.
@@ -357,60 +354,6 @@ function checkManifestFiles(
           ? `not in the manifest: ${unlisted.join(', ')}`
           : `${files.length} files match the manifest`,
   };
-}
-
-const YubiHsmManifest = z.object({
-  v: z.literal(1),
-  kind: z.literal(YUBIHSM_MANIFEST_KIND),
-  rehearsal: z.boolean(),
-  ceremonyId: z.string(),
-  device: z.object({ family: z.string(), serial: z.string().min(1) }),
-  keys: z.array(z.object({ label: z.string(), algorithm: z.enum(['P-256', 'P-384', 'Ed25519']) })),
-  files: z.array(z.object({ name: z.string(), sha256: Sha256, sizeBytes: z.number() })),
-});
-
-/** YubiHSM 2 provisioning by Vigil: the manifest's files, then every PSF-layout attestation check. */
-function checkYubiHsmProvisioning(
-  folder: DeviceFolder,
-  input: unknown,
-): { checks: CheckResult[]; isRehearsal: boolean | null } {
-  const parsed = YubiHsmManifest.safeParse(input);
-  if (!parsed.success) return manifestShapeFailure(parsed.error);
-  const manifest = parsed.data;
-  const serialOk = manifest.device.serial === folder.serial;
-  const checks: CheckResult[] = [
-    {
-      check: 'manifest',
-      isOk: serialOk,
-      detail: serialOk
-        ? `YubiHSM 2 serial ${manifest.device.serial}`
-        : `manifest serial ${manifest.device.serial} is not the folder ${folder.serial}`,
-    },
-    checkManifestFiles(folder, manifest.files),
-  ];
-  const products = folder.files.filter((f) => f !== MANIFEST_FILE && f !== SUMS_FILE);
-  // Vigil's own YubiHSM products always carry attestations: their absence is a failure.
-  // Vigil gives each key exactly its signing capability (PSF's rule): anything more fails.
-  const expectedCapabilities = Object.fromEntries(
-    manifest.keys.map((k) => [k.label, [signingCapability(k.algorithm)]]),
-  );
-  const psf = checkPsfLayout(
-    { ...folder, files: products },
-    { requireAttestation: true, expectedCapabilities },
-  );
-  checks.push(...psf.checks.filter((c) => c.check !== 'rehearsal'));
-  // The manifest's word must agree with where the chain ends.
-  const agrees = psf.isRehearsal === manifest.rehearsal;
-  checks.push({
-    check: 'rehearsal',
-    isOk: agrees,
-    detail: !agrees
-      ? `the manifest says ${manifest.rehearsal ? 'rehearsal' : 'production'}, the attestation chain says ${psf.isRehearsal === true ? 'rehearsal' : psf.isRehearsal === false ? 'production' : 'neither'}`
-      : manifest.rehearsal
-        ? 'REHEARSAL products: not for production use'
-        : 'production products',
-  });
-  return { checks, isRehearsal: psf.isRehearsal ?? manifest.rehearsal };
 }
 
 const YubiKeyManifest = z.object({

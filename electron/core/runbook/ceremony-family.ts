@@ -10,7 +10,11 @@ import type { ProductSet } from '../../../shared/model/product.ts';
 import type { CredentialRequest, FamilyViews } from '../../../shared/model/runbook.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { CheckResult, DeviceFolder } from '../products/verify-common.ts';
-import type { ActionDefinition, FamilyActionResult } from './runbook-actions.ts';
+import type {
+  ActionDefinition,
+  FamilyActionResult,
+  GeneratedKeyRecord,
+} from './runbook-actions.ts';
 
 /** What folding one result changed beyond the family's own slice. */
 export interface FamilyFold<Slice> {
@@ -24,6 +28,8 @@ export interface FamilyFold<Slice> {
 export interface CeremonyOfFamily {
   ceremonyId: string;
   isRehearsal: boolean;
+  /** The keys generated on devices so far, of every family, in order. */
+  keys: readonly GeneratedKeyRecord[];
 }
 
 /** Shared checks a product checker may use, handed in by the verifier. */

@@ -6,15 +6,18 @@ import { productsOf } from '../ceremony/token-provisioning.ts';
 import { ceremonyFamilies } from '../../ceremony-families.ts';
 import { buildOpenPgpProducts } from '../products/openpgp-products.ts';
 import type { ProductFile } from '../products/token-products.ts';
-import { buildYubiHsmProducts } from '../products/yubihsm-products.ts';
 import { buildYubiKeyProducts } from '../products/yubikey-products.ts';
 import type { RunbookProgress } from './runbook-progress.ts';
 
-/** The products, rebuilt from the journalled keys (and, for a YubiHSM, their attestations). */
+/** The products, rebuilt from the journalled keys (and their attestations), family by family. */
 export function ceremonyProducts(
   p: RunbookProgress,
 ): { set: ProductSet; files: ProductFile[] } | null {
-  const ceremony = { ceremonyId: p.started.ceremonyId, isRehearsal: p.started.isRehearsal };
+  const ceremony = {
+    ceremonyId: p.started.ceremonyId,
+    isRehearsal: p.started.isRehearsal,
+    keys: p.keys,
+  };
   for (const family of ceremonyFamilies) {
     const built = family.products(p.families[family.id] ?? null, ceremony);
     if (built) return built;
@@ -54,21 +57,6 @@ export function ceremonyProducts(
         slot: k.attestation?.objectId ?? 0,
         attestation: hexToBytes(k.attestation?.certificate ?? ''),
         deviceCertificate: hexToBytes(k.attestation?.deviceCertificate ?? ''),
-      })),
-    });
-  }
-  if (first.attestation) {
-    return buildYubiHsmProducts({
-      device: p.keys.at(-1)?.device ?? first.device,
-      deviceCertificate: hexToBytes(first.attestation.deviceCertificate),
-      ceremonyId: p.started.ceremonyId,
-      createdAt: new Date(first.createdAt),
-      keys: p.keys.map((k) => ({
-        role: k.role,
-        curve: k.curve,
-        objectId: k.attestation?.objectId ?? 0,
-        rawPublicKey: hexToBytes(k.rawPublicKey),
-        attestation: hexToBytes(k.attestation?.certificate ?? ''),
       })),
     });
   }

@@ -39,10 +39,6 @@ function actionTitle(name: string): string {
   return runbookActions[name]?.title ?? name;
 }
 
-/** A YubiHSM 2 password has no retry counter to show; say so, and that nothing is retried. */
-const YUBIHSM_PASSWORD_HINT =
-  'YubiHSM 2 passwords have no retry counter. A wrong password fails this step and is asked again; Vigil never retries it.';
-
 async function pinHint(
   p: RunbookProgress,
   step: Step | null,
@@ -50,9 +46,6 @@ async function pinHint(
 ): Promise<string | null> {
   if (!step || typeof step.do !== 'object' || !p.device) return null;
   const credentials = credentialsOf(runbookActions[step.do.action], step.do.with);
-  if (credentials.some((c) => c.id === 'authPassword' || c.id === 'newAuthPassword')) {
-    return YUBIHSM_PASSWORD_HINT;
-  }
   const family = familyOfAction(step.do.action);
   if (family?.credentialHint) return family.credentialHint(credentials);
   if (step.do.action.startsWith('yubikeyOpenpgp.') && credentials.length > 0) {

@@ -17,8 +17,6 @@ import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { ActionCatalog } from './load-runbook.ts';
 import { GenerateKeyParams, NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
-import { yubiHsmActions } from './yubihsm2-actions.ts';
-import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
 import { yubiKeyPivActions } from './yubikey-piv-actions.ts';
 import { yubiKeyOpenPgpActions } from './yubikey-openpgp-actions.ts';
@@ -43,8 +41,8 @@ export interface GeneratedKeyRecord {
   device: DeviceSummary;
   createdAt: string;
   /**
-   * The device's attestation of the key and its own certificate (DER, hex): YubiHSM 2 (objectId
-   * is the key's object) or YubiKey PIV (objectId is the slot, deviceCertificate the F9 one).
+   * The device's attestation of the key and its own certificate (DER, hex); objectId is where
+   * the device keeps the key (an object id, or a PIV slot with the F9 certificate).
    */
   attestation?: { objectId: number; certificate: string; deviceCertificate: string };
   /** YubiKey keyholders: who holds the device (e.g. a GitHub handle). */
@@ -63,7 +61,6 @@ export interface ActionContext {
   targetId: string | null;
   now: Date;
   registry: DeviceRegistry;
-  yubihsms: YubiHsmSources;
   yubikeys: YubiKeySources;
   targets: ExportTargets;
   /** The ceremony's product files, rebuilt from the journal; null before any were made. */
@@ -90,7 +87,6 @@ export type CoreActionResult =
   | { kind: 'token-selected'; device: DeviceSummary }
   | { kind: 'token-initialised'; device: DeviceSummary; label: string }
   | { kind: 'device-reset'; device: DeviceSummary }
-  | { kind: 'auth-key-replaced'; device: DeviceSummary; keyId: number }
   | { kind: 'pins-changed'; device: DeviceSummary }
   | { kind: 'management-key-set'; device: DeviceSummary; algorithm: string }
   | { kind: 'key-generated'; key: GeneratedKeyRecord }
@@ -310,7 +306,6 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
 
 Object.assign(
   runbookActions,
-  yubiHsmActions,
   yubiKeyPivActions,
   openpgpActions,
   yubiKeyOpenPgpActions,

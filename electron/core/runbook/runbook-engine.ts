@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import type { ExportReport } from '../../../shared/model/media.ts';
 import type { Participant, RunbookRole, RunbookState } from '../../../shared/model/runbook.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
-import type { YubiHsmSources } from '../../devices/yubihsm2/index.ts';
 import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
 import { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
 import type { DeviceRegistry } from '../../devices/registry.ts';
@@ -53,8 +52,6 @@ import { ceremonyView, signingConfirmer, type ViewSources } from './ceremony-vie
 export interface RunbookEngineDeps {
   journal: Journal;
   registry: DeviceRegistry;
-  /** Where YubiHSMs are looked for: rehearsal rack, configured connector, USB. */
-  yubihsms: YubiHsmSources;
   yubikeys: YubiKeySources;
   targets: ExportTargets;
   library: RunbookLibrary;
@@ -388,7 +385,6 @@ export class RunbookEngine {
         targetId,
         now: this.#now(),
         registry: this.#deps.registry,
-        yubihsms: this.#deps.yubihsms,
         yubikeys: this.#deps.yubikeys,
         targets: this.#deps.targets,
         products: () => {

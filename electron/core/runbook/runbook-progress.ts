@@ -165,8 +165,6 @@ function describeResult(outcome: ActionResult | undefined): string | null {
       return `PIN and PUK of ${result.device.model} ${result.device.serial} changed`;
     case 'management-key-set':
       return `random ${result.algorithm} management key set, kept on the card behind the PIN`;
-    case 'auth-key-replaced':
-      return `authentication key 0x${result.keyId.toString(16).padStart(4, '0')} added, default key deleted`;
     case 'key-generated':
       return `${result.key.role} ${result.key.curve} key on ${result.key.device.serial}`;
     case 'products-exported':
@@ -393,7 +391,6 @@ function applyResult(
       progress.lastExportTargetId = result.report.targetId;
       break;
     case 'media-ejected':
-    case 'auth-key-replaced':
     case 'management-key-set':
     case 'label-text':
       break;
@@ -409,6 +406,7 @@ function applyFamilyResult(
   const folded = family.fold(progress.families[family.id] ?? null, result, at, {
     ceremonyId: progress.started.ceremonyId,
     isRehearsal: progress.started.isRehearsal,
+    keys: progress.keys,
   });
   if (folded.slice === null) delete progress.families[family.id];
   else progress.families[family.id] = folded.slice;

@@ -22,7 +22,7 @@ import {
   psfProductFiles,
   replaceDefaultAuthenticationKey,
   roleKeyExists,
-} from '../../../electron/core/ceremony/yubihsm-provisioning.ts';
+} from '../../../electron/devices/yubihsm2/ceremony/provisioning.ts';
 import { checkPsfLayout } from '../../../electron/core/products/psf-layout.ts';
 import { verifyProducts } from '../../../electron/core/products/verify-products.ts';
 import { resourcesDir } from '../../../electron/base/resources-dir.ts';

@@ -12,8 +12,8 @@ import {
   CEREMONY_AUTH_KEY_ID,
   generateAttestedKey,
   replaceDefaultAuthenticationKey,
-} from '../../../electron/core/ceremony/yubihsm-provisioning.ts';
-import { checkNewPassword } from '../../../electron/core/runbook/yubihsm2-actions.ts';
+} from '../../../electron/devices/yubihsm2/ceremony/provisioning.ts';
+import { checkNewPassword } from '../../../electron/devices/yubihsm2/ceremony/actions.ts';
 import { YubiHsmDriver } from '../../../electron/devices/yubihsm2/driver.ts';
 import { RehearsalYubiHsmRack, findYubiHsms } from '../../../electron/devices/yubihsm2/index.ts';
 import { ObjectType } from '../../../electron/devices/yubihsm2/protocol.ts';

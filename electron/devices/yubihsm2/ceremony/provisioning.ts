@@ -2,10 +2,10 @@
 // and wait for the device, replace the default authentication key with one derived from the
 // keyholder's password, generate the root and targets keys on the device, attest them, and lay the
 // products out exactly as PSF's yubihsm-provision does (`<serial>_root_attestation.der` …).
-import { concatBytes } from '../../formats/der.ts';
-import { spkiFromRawPublicKey } from '../../formats/ec-point.ts';
-import { encodePem } from '../../formats/pem.ts';
-import type { YubiHsmDriver, YubiHsmSession } from '../../devices/yubihsm2/driver.ts';
+import { concatBytes } from '../../../formats/der.ts';
+import { spkiFromRawPublicKey } from '../../../formats/ec-point.ts';
+import { encodePem } from '../../../formats/pem.ts';
+import type { YubiHsmDriver, YubiHsmSession } from '../driver.ts';
 import {
   DEFAULT_AUTH_KEY_ID,
   DEFAULT_PASSWORD,
@@ -19,9 +19,9 @@ import {
   type Capability,
   type CeremonyCurve,
   type DeviceInfo,
-} from '../../devices/yubihsm2/protocol.ts';
-import { keysFromPassword, type LongTermKeys } from '../../devices/yubihsm2/secure-channel.ts';
-import type { ProductFile } from '../products/token-products.ts';
+} from '../protocol.ts';
+import { keysFromPassword, type LongTermKeys } from '../secure-channel.ts';
+import type { ProductFile } from '../../../core/products/token-products.ts';
 
 export type KeyRole = 'root' | 'targets';
 

@@ -2,36 +2,38 @@
 // reset with the default key, replace the default authentication key with the keyholder's
 // password, generate and attest the root and targets keys. Driver errors become contract codes;
 // a wrong password fails the step and is asked again, never retried.
-import type { DeviceSummary } from '../../../shared/model/device.ts';
-import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import { YubiHsmSessionError } from '../../devices/yubihsm2/driver.ts';
+import type { DeviceSummary } from '../../../../shared/model/device.ts';
+import type { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
+import { YubiHsmSessionError } from '../driver.ts';
 import {
   YUBIHSM_FAMILY,
   YUBIHSM_REHEARSAL_FAMILY,
   findYubiHsms,
   type FoundYubiHsm,
-} from '../../devices/yubihsm2/index.ts';
-import {
-  DEFAULT_PASSWORD,
-  YubiHsmDeviceError,
-  YubiHsmProtocolError,
-} from '../../devices/yubihsm2/protocol.ts';
-import {
-  SecureChannelError,
-  keysFromPassword,
-  type LongTermKeys,
-} from '../../devices/yubihsm2/secure-channel.ts';
-import { YubiHsmTransportError } from '../../devices/yubihsm2/transport.ts';
-import { bytesToHex } from '../../formats/der.ts';
+  type YubiHsmSources,
+} from '../index.ts';
+import { DEFAULT_PASSWORD, YubiHsmDeviceError, YubiHsmProtocolError } from '../protocol.ts';
+import { SecureChannelError, keysFromPassword, type LongTermKeys } from '../secure-channel.ts';
+import { YubiHsmTransportError } from '../transport.ts';
+import { bytesToHex } from '../../../formats/der.ts';
 import {
   CEREMONY_AUTH_KEY_ID,
   factoryReset,
   generateAttestedKey,
   replaceDefaultAuthenticationKey,
-} from '../ceremony/yubihsm-provisioning.ts';
-import { VigilError } from '../../base/errors.ts';
-import { GenerateKeyParams, NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
-import type { ActionContext, ActionDefinition, RunbookCredentials } from './runbook-actions.ts';
+} from './provisioning.ts';
+import { VigilError } from '../../../base/errors.ts';
+import {
+  GenerateKeyParams,
+  NoParams,
+  checkDeviceCurve,
+  keyRequest,
+} from '../../../core/runbook/key-request.ts';
+import type {
+  ActionContext,
+  ActionDefinition,
+  RunbookCredentials,
+} from '../../../core/runbook/runbook-actions.ts';
 
 /** The keyholder's new password: long enough to resist guessing, never the factory default. */
 export const MIN_PASSWORD_LENGTH = 8;
@@ -40,9 +42,15 @@ function familyFor(context: ActionContext): DeviceSummary['family'] {
   return context.isRehearsal ? YUBIHSM_REHEARSAL_FAMILY : YUBIHSM_FAMILY;
 }
 
+/** The family's id: the prefix of its action names and the key of its sources. */
+export const YUBIHSM_CEREMONY_FAMILY = 'yubihsm2';
+
+const sourcesOf = (context: ActionContext) =>
+  context.sources[YUBIHSM_CEREMONY_FAMILY] as YubiHsmSources;
+
 async function exactlyOneYubiHsm(context: ActionContext): Promise<FoundYubiHsm> {
   const family = familyFor(context);
-  const found = (await findYubiHsms(context.yubihsms)).filter((f) => f.summary.family === family);
+  const found = (await findYubiHsms(sourcesOf(context))).filter((f) => f.summary.family === family);
   if (found.length === 0) {
     throw new VigilError(
       'no-device',
