@@ -1,11 +1,19 @@
 // The device families plugged into the ceremony engine: one line each. Families not listed here
 // are still wired into the engine by hand (see README, "Adding a device family").
 import type { CeremonyFamily } from './core/runbook/ceremony-family.ts';
+import { openPgpCeremonyFamily } from './core/openpgp/ceremony/index.ts';
 import { netHsmCeremonyFamily } from './devices/nethsm/ceremony/index.ts';
 import { yubiHsmCeremonyFamily } from './devices/yubihsm2/ceremony/index.ts';
+import { yubiKeyOpenPgpCeremonyFamily } from './devices/yubikey-openpgp/ceremony/index.ts';
+import { yubiKeyPivCeremonyFamily } from './devices/yubikey-piv/ceremony/index.ts';
 
+// The order is the products' precedence: the first family that built products for a ceremony
+// names them.
 export const ceremonyFamilies: readonly CeremonyFamily[] = [
   netHsmCeremonyFamily,
+  openPgpCeremonyFamily,
+  yubiKeyOpenPgpCeremonyFamily,
+  yubiKeyPivCeremonyFamily,
   yubiHsmCeremonyFamily,
 ];
 

@@ -25,6 +25,7 @@ import { mediaHandlers } from './handlers/media-handlers.ts';
 import { runbookHandlers } from './handlers/runbook-handlers.ts';
 import { verificationHandlers } from './handlers/verification-handlers.ts';
 import { ExportTargets } from './media/export-targets.ts';
+import { OpenPgpKeyring } from './openpgp/ceremony/keyring.ts';
 import { RunbookEngine } from './runbook/runbook-engine.ts';
 import { defaultRunbooksDir, RunbookLibrary } from './runbook/runbook-library.ts';
 import { printTranscriptPdf, type TranscriptPrinter } from './transcript/transcript-pdf.ts';
@@ -127,9 +128,11 @@ export class VigilCore {
       familySources: {
         nethsm: { rehearsal: this.rehearsalNetHsms },
         yubihsm2: this.yubihsms,
+        yubikeyPiv: this.yubikeys,
+        yubikeyOpenpgp: this.yubikeys,
+        openpgp: new OpenPgpKeyring(),
       },
       registry: this.registry,
-      yubikeys: this.yubikeys,
       targets: this.exportTargets,
       library: new RunbookLibrary(options.runbooksDir ?? defaultRunbooksDir(), this.log),
       recordsDir: join(options.dataDir, 'records'),

@@ -29,10 +29,16 @@ export function foldedState(progress: RunbookProgress | null): unknown {
   if (progress === null) return null;
   const plain: Record<string, unknown> = { ...progress };
   delete plain.runbook;
-  // The release the journals were recorded with kept the NetHSM record in a field of its own;
-  // today it is the NetHSM family's slice.
+  // The release the journals were recorded with kept each family's record in fields of its own;
+  // today they are the families' slices.
   delete plain.families;
-  plain.nethsm = progress.families.nethsm ?? null;
+  const slices = progress.families as Record<string, Record<string, unknown> | undefined>;
+  const openpgp = slices.openpgp;
+  plain.nethsm = slices.nethsm ?? null;
+  plain.openpgpKeys = openpgp?.keys ?? [];
+  plain.statements = openpgp?.statements ?? [];
+  plain.cardKeys = slices.yubikeyOpenpgp?.cards ?? [];
+  plain.openpgpBackups = openpgp?.backups ?? [];
   plain.sectionTimes = [...progress.sectionTimes.entries()];
   return JSON.parse(JSON.stringify(plain));
 }
@@ -89,7 +95,6 @@ export async function finishedView(recordDir: string, runbooksDir: string): Prom
   const engine = new RunbookEngine({
     journal,
     registry: unused as DeviceRegistry,
-    yubikeys: unused as never,
     familySources: {},
     targets: unused as ExportTargets,
     library: new RunbookLibrary(runbooksDir),

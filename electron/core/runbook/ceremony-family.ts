@@ -19,8 +19,10 @@ import type {
 /** What folding one result changed beyond the family's own slice. */
 export interface FamilyFold<Slice> {
   slice: Slice | null;
-  /** The device the ceremony acts on now; it replaces this family's earlier one. */
+  /** The device the ceremony acts on now, listed among its devices (replacing this family's). */
   device?: DeviceSummary;
+  /** The device the ceremony acts on now, without listing it (a card the keys moved onto). */
+  actsOn?: DeviceSummary;
   /** A medium the action wrote (a backup): counted with the ceremony's exports. */
   exported?: ExportReport;
 }
@@ -30,6 +32,14 @@ export interface CeremonyOfFamily {
   isRehearsal: boolean;
   /** The keys generated on devices so far, of every family, in order. */
   keys: readonly GeneratedKeyRecord[];
+  /** Every family's slice, by family id: a family may read another's (cards its keys moved to). */
+  slices: Readonly<Record<string, unknown>>;
+}
+
+/** What a credential hint may look at: the ceremony's device and where the family finds it. */
+export interface HintContext {
+  device: DeviceSummary;
+  sources: unknown;
 }
 
 /** Shared checks a product checker may use, handed in by the verifier. */
@@ -72,7 +82,12 @@ export interface CeremonyFamily<Slice = unknown> {
   /** The window's cards for the slice. */
   views(slice: Slice | null): Partial<FamilyViews>;
   /** Shown before a step of this family asks for these credentials (tries left, or why none). */
-  credentialHint?(credentials: readonly CredentialRequest[]): string | null;
+  credentialHint?(
+    credentials: readonly CredentialRequest[],
+    at: HintContext,
+  ): Promise<string | null> | string | null;
+  /** The ceremony ended (finished or abandoned): drop what it held in memory only. */
+  endCeremony?(sources: unknown, ceremonyId: string): void;
   /** Checkers `vigil verify` runs on a products folder, by its manifest's kind. */
   readonly productCheckers?: Readonly<Record<string, ProductChecker>>;
 }

@@ -10,7 +10,6 @@ import type {
 import { ceremonyFamilies, familyOfAction } from '../../ceremony-families.ts';
 import { triesLeftHint } from '../../devices/pkcs11/protocol.ts';
 import type { DeviceRegistry } from '../../devices/registry.ts';
-import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
 import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.ts';
 import type { JournalEntry } from '../journal/journal.ts';
 import { ceremonyProducts } from './ceremony-products.ts';
@@ -19,13 +18,12 @@ import { credentialsOf, runbookActions } from './runbook-actions.ts';
 import { stepAt, type StepPosition } from './runbook-cursor.ts';
 import { stepKind, stepText, type RunbookProgress } from './runbook-progress.ts';
 import type { Step } from './runbook-schema.ts';
-import { yubiKeyTriesHint } from './yubikey-piv-actions.ts';
-import { openPgpCardTriesHint } from './yubikey-openpgp-actions.ts';
 
 /** What the view reads besides the progress. */
 export interface ViewSources {
   registry: DeviceRegistry;
-  yubikeys: YubiKeySources;
+  /** What each plugged-in family works with, by family id (its credential hints read it). */
+  familySources: Readonly<Record<string, unknown>>;
   journalHead: { seq: number; hash: string };
   /** The last journal entry of the ceremony's segment (its END once finished). */
   lastEntry: JournalEntry | undefined;
@@ -47,12 +45,11 @@ async function pinHint(
   if (!step || typeof step.do !== 'object' || !p.device) return null;
   const credentials = credentialsOf(runbookActions[step.do.action], step.do.with);
   const family = familyOfAction(step.do.action);
-  if (family?.credentialHint) return family.credentialHint(credentials);
-  if (step.do.action.startsWith('yubikeyOpenpgp.') && credentials.length > 0) {
-    return openPgpCardTriesHint(sources.yubikeys, p.device.serial, credentials);
-  }
-  if (step.do.action.startsWith('yubikeyPiv.') && credentials.length > 0) {
-    return yubiKeyTriesHint(sources.yubikeys, p.device.serial, credentials);
+  if (family?.credentialHint) {
+    return family.credentialHint(credentials, {
+      device: p.device,
+      sources: sources.familySources[family.id],
+    });
   }
   const who = credentials.some((c) => c.id === 'currentSoPin')
     ? 'SO-PIN'

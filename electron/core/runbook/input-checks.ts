@@ -3,7 +3,7 @@
 export const inputRules = {
   serial: /^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$/,
   text: /^[^\p{Cc}]{1,200}$/u,
-  /** An OpenPGP fingerprint as read aloud or scanned: 40 (v4) or 64 (v6) hex digits, spaced or not. */
+  /** A key fingerprint as read aloud or scanned: 40 (v4) or 64 (v6) hex digits, spaced or not. */
   fingerprint: /^(0x)?(\s*[0-9A-Fa-f]){40}(?:(\s*[0-9A-Fa-f]){24})?\s*$/,
 };
 

@@ -17,17 +17,7 @@ import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { ActionCatalog } from './load-runbook.ts';
 import { GenerateKeyParams, NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
-import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
-import { yubiKeyPivActions } from './yubikey-piv-actions.ts';
-import { yubiKeyOpenPgpActions } from './yubikey-openpgp-actions.ts';
-import type { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
 import { ceremonyFamilies } from '../../ceremony-families.ts';
-import {
-  openpgpActions,
-  type OpenPgpBackupRecord,
-  type OpenPgpKeyRecord,
-  type OpenPgpStatementRecord,
-} from './openpgp-actions.ts';
 
 /** The credentials typed for one step, by form field (each used for this call only). */
 export type RunbookCredentials = Partial<Record<CredentialField, SecretBytes | undefined>>;
@@ -42,10 +32,10 @@ export interface GeneratedKeyRecord {
   createdAt: string;
   /**
    * The device's attestation of the key and its own certificate (DER, hex); objectId is where
-   * the device keeps the key (an object id, or a PIV slot with the F9 certificate).
+   * the device keeps the key (an object id, or a card slot with its slot certificate).
    */
   attestation?: { objectId: number; certificate: string; deviceCertificate: string };
-  /** YubiKey keyholders: who holds the device (e.g. a GitHub handle). */
+  /** Keyholder tokens: who holds the device (e.g. a GitHub handle). */
   holder?: string;
 }
 
@@ -61,26 +51,13 @@ export interface ActionContext {
   targetId: string | null;
   now: Date;
   registry: DeviceRegistry;
-  yubikeys: YubiKeySources;
   targets: ExportTargets;
   /** The ceremony's product files, rebuilt from the journal; null before any were made. */
   products: () => { folder: string; files: ProductFile[] } | null;
-  /** The ceremony's OpenPGP secret keys (memory only) and their journalled public records. */
-  openpgp: OpenPgpKeyring;
-  openpgpKeys: readonly OpenPgpKeyRecord[];
-  /** Backups this ceremony wrote or read, from which a restarted Vigil reloads a key. */
-  openpgpBackups: readonly OpenPgpBackupRecord[];
   /** Each plugged-in family's slice of the ceremony state, by family id. */
   slices: Readonly<Record<string, unknown>>;
   /** Where each plugged-in family finds its devices (rehearsal ones included), by family id. */
   sources: Readonly<Record<string, unknown>>;
-}
-
-/** Subkeys an OpenPGP card received in this ceremony, read back from the card. */
-export interface CardKeysRecord {
-  device: DeviceSummary;
-  keyFingerprint: string;
-  slots: { slot: 'sign' | 'encrypt' | 'authenticate'; fingerprint: string }[];
 }
 
 export type CoreActionResult =
@@ -88,23 +65,10 @@ export type CoreActionResult =
   | { kind: 'token-initialised'; device: DeviceSummary; label: string }
   | { kind: 'device-reset'; device: DeviceSummary }
   | { kind: 'pins-changed'; device: DeviceSummary }
-  | { kind: 'management-key-set'; device: DeviceSummary; algorithm: string }
   | { kind: 'key-generated'; key: GeneratedKeyRecord }
   | { kind: 'products-exported'; report: ExportReport }
   | { kind: 'label-text'; text: string }
-  | { kind: 'media-ejected'; targetId: string; isEjected: boolean; advice: string }
-  | {
-      kind: 'openpgp-key';
-      change: 'created' | 'loaded' | 'renewed' | 'rotated' | 'certified';
-      key: OpenPgpKeyRecord;
-      statement?: OpenPgpStatementRecord;
-      /** The secret medium written in the same action (created or changed keys). */
-      report?: ExportReport;
-      backup?: OpenPgpBackupRecord;
-    }
-  | { kind: 'openpgp-backup'; report: ExportReport; backup: OpenPgpBackupRecord }
-  | { kind: 'openpgp-statement'; statement: OpenPgpStatementRecord }
-  | { kind: 'card-keys-moved'; card: CardKeysRecord };
+  | { kind: 'media-ejected'; targetId: string; isEjected: boolean; advice: string };
 
 /** A result of a plugged-in family's action: its own kind, folded by that family. */
 export interface FamilyActionResult {
@@ -304,13 +268,7 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
   },
 };
 
-Object.assign(
-  runbookActions,
-  yubiKeyPivActions,
-  openpgpActions,
-  yubiKeyOpenPgpActions,
-  ...ceremonyFamilies.map((family) => family.actions),
-);
+Object.assign(runbookActions, ...ceremonyFamilies.map((family) => family.actions));
 
 /** The credentials a step of this action asks for, given the runbook's `with`. */
 export function credentialsOf(

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import type { ExportReport } from '../../../shared/model/media.ts';
 import type { Participant, RunbookRole, RunbookState } from '../../../shared/model/runbook.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
-import type { YubiKeySources } from '../../devices/yubikey-piv/index.ts';
-import { OpenPgpKeyring } from '../ceremony/openpgp-keyring.ts';
+import { ceremonyFamilies } from '../../ceremony-families.ts';
 import type { DeviceRegistry } from '../../devices/registry.ts';
 import { keyIdOf } from '../attestation/dsse-signing.ts';
 import { sameToken } from '../ceremony/token-presence.ts';
@@ -52,7 +51,6 @@ import { ceremonyView, signingConfirmer, type ViewSources } from './ceremony-vie
 export interface RunbookEngineDeps {
   journal: Journal;
   registry: DeviceRegistry;
-  yubikeys: YubiKeySources;
   targets: ExportTargets;
   library: RunbookLibrary;
   /** Where finished ceremony records are kept until they are exported. */
@@ -60,9 +58,10 @@ export interface RunbookEngineDeps {
   printTranscript: TranscriptPrinter;
   now?: () => Date;
   onStateChanged?: (state: RunbookState) => void;
-  /** The ceremony's OpenPGP secret keys, memory only; one per engine when not given. */
-  openpgp?: OpenPgpKeyring;
-  /** Where each plugged-in family finds its devices, rehearsal ones included, by family id. */
+  /**
+   * What each plugged-in family works with, by family id: where it finds its devices (rehearsal
+   * ones included), or what it holds in memory for the ceremony (secret keys).
+   */
   familySources: Readonly<Record<string, unknown>>;
 }
 
@@ -100,11 +99,9 @@ export class RunbookEngine {
   readonly #deps: RunbookEngineDeps;
   #signer: CeremonySigner | null = null;
   readonly #parsed = new Map<string, Runbook>();
-  readonly #openpgp: OpenPgpKeyring;
 
   constructor(deps: RunbookEngineDeps) {
     this.#deps = deps;
-    this.#openpgp = deps.openpgp ?? new OpenPgpKeyring();
   }
 
   #now(): Date {
@@ -167,10 +164,17 @@ export class RunbookEngine {
     return { available, ceremony: p ? await ceremonyView(p, this.#viewSources(p)) : null };
   }
 
+  /** Every family drops what it held in memory for the ceremony (secret keys). */
+  #endCeremony(ceremonyId: string): void {
+    for (const family of ceremonyFamilies) {
+      family.endCeremony?.(this.#deps.familySources[family.id], ceremonyId);
+    }
+  }
+
   #viewSources(p: RunbookProgress): ViewSources {
     return {
       registry: this.#deps.registry,
-      yubikeys: this.#deps.yubikeys,
+      familySources: this.#deps.familySources,
       journalHead: this.#deps.journal.head,
       lastEntry: this.#segment(p).at(-1),
       recordDir: this.#recordDir(p),
@@ -385,15 +389,11 @@ export class RunbookEngine {
         targetId,
         now: this.#now(),
         registry: this.#deps.registry,
-        yubikeys: this.#deps.yubikeys,
         targets: this.#deps.targets,
         products: () => {
           const built = ceremonyProducts(p);
           return built ? { folder: built.set.folder, files: built.files } : null;
         },
-        openpgp: this.#openpgp,
-        openpgpKeys: p.openpgpKeys,
-        openpgpBackups: p.openpgpBackups,
         slices: p.families,
         sources: this.#deps.familySources,
       });
@@ -480,7 +480,7 @@ export class RunbookEngine {
       this.#now(),
     );
     this.#signer = null;
-    this.#openpgp.forget(p.started.ceremonyId);
+    this.#endCeremony(p.started.ceremonyId);
     return this.#changed();
   }
 
@@ -505,7 +505,7 @@ export class RunbookEngine {
       this.#now(),
     );
     const done = this.#active();
-    this.#openpgp.forget(done.started.ceremonyId);
+    this.#endCeremony(done.started.ceremonyId);
     const signer = isDeviceSigned(done) ? null : (this.#signer as CeremonySigner);
     await writeCeremonyRecord(done, this.#segment(done), {
       dir: this.#recordDir(done),

@@ -11,17 +11,7 @@ import type {
 import type { JournalEntry } from '../journal/journal.ts';
 import { familyOfResult } from '../../ceremony-families.ts';
 import type { CeremonyFamily } from './ceremony-family.ts';
-import type {
-  ActionResult,
-  CardKeysRecord,
-  CoreActionResult,
-  GeneratedKeyRecord,
-} from './runbook-actions.ts';
-import type {
-  OpenPgpBackupRecord,
-  OpenPgpKeyRecord,
-  OpenPgpStatementRecord,
-} from './openpgp-actions.ts';
+import type { ActionResult, CoreActionResult, GeneratedKeyRecord } from './runbook-actions.ts';
 import { advance, start, stepAt, type Next, type StepPosition } from './runbook-cursor.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
 
@@ -98,11 +88,6 @@ export interface RunbookProgress {
   device: DeviceSummary | null;
   devices: DeviceSummary[];
   keys: GeneratedKeyRecord[];
-  /** OpenPGP keys, latest version of each (by purpose and fingerprint). */
-  openpgpKeys: OpenPgpKeyRecord[];
-  statements: OpenPgpStatementRecord[];
-  cardKeys: CardKeysRecord[];
-  openpgpBackups: OpenPgpBackupRecord[];
   /** Each plugged-in family's slice of the state, by family id (absent until it has one). */
   families: Record<string, unknown>;
   exports: (ExportReport & { at: string })[];
@@ -163,8 +148,6 @@ function describeResult(outcome: ActionResult | undefined): string | null {
       return `${result.device.model} ${result.device.serial} reset to factory state`;
     case 'pins-changed':
       return `PIN and PUK of ${result.device.model} ${result.device.serial} changed`;
-    case 'management-key-set':
-      return `random ${result.algorithm} management key set, kept on the card behind the PIN`;
     case 'key-generated':
       return `${result.key.role} ${result.key.curve} key on ${result.key.device.serial}`;
     case 'products-exported':
@@ -173,16 +156,6 @@ function describeResult(outcome: ActionResult | undefined): string | null {
       return `label: ${result.text}`;
     case 'media-ejected':
       return result.isEjected ? 'medium unmounted' : result.advice;
-    case 'openpgp-key':
-      return `OpenPGP ${result.key.purpose} key ${result.key.fingerprint.toUpperCase()} ${result.change}${
-        result.statement ? `; ${result.statement.title.toLowerCase()} signed by both keys` : ''
-      }${result.report ? `; backup written to ${result.report.destination}, read back` : ''}`;
-    case 'openpgp-backup':
-      return `secret medium: ${result.report.files.length} files to ${result.report.destination}, read back`;
-    case 'openpgp-statement':
-      return `${result.statement.title} signed by ${result.statement.signers.map((s) => s.toUpperCase()).join(', ')}`;
-    case 'card-keys-moved':
-      return `${result.card.slots.length} subkeys moved onto ${result.card.device.model} ${result.card.device.serial} and read back`;
   }
 }
 
@@ -225,10 +198,6 @@ export function replayRunbook(
     device: null,
     devices: [],
     keys: [],
-    openpgpKeys: [],
-    statements: [],
-    cardKeys: [],
-    openpgpBackups: [],
     families: {},
     exports: [],
     lastExportTargetId: null,
@@ -360,38 +329,11 @@ function applyResult(
     case 'key-generated':
       progress.keys.push(result.key);
       break;
-    case 'openpgp-key': {
-      const { key } = result;
-      progress.openpgpKeys = progress.openpgpKeys.filter(
-        (k) => !(k.purpose === key.purpose && k.fingerprint === key.fingerprint),
-      );
-      progress.openpgpKeys.push(key);
-      if (result.statement) progress.statements.push(result.statement);
-      if (result.backup) progress.openpgpBackups.push(result.backup);
-      if (result.report) {
-        progress.exports.push({ ...result.report, at });
-        progress.lastExportTargetId = result.report.targetId;
-      }
-      break;
-    }
-    case 'openpgp-backup':
-      progress.exports.push({ ...result.report, at });
-      progress.lastExportTargetId = result.report.targetId;
-      progress.openpgpBackups.push(result.backup);
-      break;
-    case 'openpgp-statement':
-      progress.statements.push(result.statement);
-      break;
-    case 'card-keys-moved':
-      progress.device = result.card.device;
-      progress.cardKeys.push(result.card);
-      break;
     case 'products-exported':
       progress.exports.push({ ...result.report, at });
       progress.lastExportTargetId = result.report.targetId;
       break;
     case 'media-ejected':
-    case 'management-key-set':
     case 'label-text':
       break;
   }
@@ -407,6 +349,7 @@ function applyFamilyResult(
     ceremonyId: progress.started.ceremonyId,
     isRehearsal: progress.started.isRehearsal,
     keys: progress.keys,
+    slices: progress.families,
   });
   if (folded.slice === null) delete progress.families[family.id];
   else progress.families[family.id] = folded.slice;
@@ -419,4 +362,5 @@ function applyFamilyResult(
     progress.device = device;
     progress.devices = [...progress.devices.filter((d) => d.family !== device.family), device];
   }
+  if (folded.actsOn) progress.device = folded.actsOn;
 }

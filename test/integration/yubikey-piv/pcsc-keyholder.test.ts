@@ -15,7 +15,7 @@ import {
   generateAttestedSlotKey,
   installRandomManagementKey,
   replaceFactoryPinAndPuk,
-} from '../../../electron/core/ceremony/yubikey-keyholder.ts';
+} from '../../../electron/devices/yubikey-piv/ceremony/keyholder.ts';
 import { VigilError } from '../../../electron/base/errors.ts';
 import { resourcesDir } from '../../../electron/base/resources-dir.ts';
 import { PcscContext } from '../../../electron/devices/smartcard/transport.ts';

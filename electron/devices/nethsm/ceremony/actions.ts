@@ -50,7 +50,7 @@ import {
   type NetHsmState,
 } from './record.ts';
 import type { ActionContext, ActionDefinition } from '../../../core/runbook/runbook-actions.ts';
-import { ceremonyUserId } from '../../../core/runbook/openpgp-actions.ts';
+import { ceremonyUserId } from '../../../core/openpgp/ceremony/actions.ts';
 
 /** A backup larger than this is not one Vigil reads back onto the ceremony computer. */
 const MAX_BACKUP_BYTES = 256 * 1024 * 1024;

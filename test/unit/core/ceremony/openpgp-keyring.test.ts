@@ -2,7 +2,7 @@
 // keyring) has none, and says how to get the key back instead of failing obscurely.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OpenPgpKeyring } from '../../../../electron/core/ceremony/openpgp-keyring.ts';
+import { OpenPgpKeyring } from '../../../../electron/core/openpgp/ceremony/keyring.ts';
 import { createPrimaryKey } from '../../../../electron/core/openpgp/index.ts';
 import { VigilError } from '../../../../electron/base/errors.ts';
 import { SecretBytes } from '../../../../shared/model/secret-bytes.ts';

@@ -10,7 +10,7 @@ import {
   checkNewPinAndPuk,
   generateAttestedSlotKey,
   installRandomManagementKey,
-} from '../../../../electron/core/ceremony/yubikey-keyholder.ts';
+} from '../../../../electron/devices/yubikey-piv/ceremony/keyholder.ts';
 import { VigilError } from '../../../../electron/base/errors.ts';
 import { PivSession } from '../../../../electron/devices/yubikey-piv/driver.ts';
 import {

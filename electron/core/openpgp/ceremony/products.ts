@@ -3,17 +3,20 @@
 // statements (transition statement, test message), a README with fingerprints in hex and words and
 // the cards holding each subkey, plus SHA256SUMS and manifest.json. Secrets never come here: they
 // go to their own medium. Pure: journalled records in, files out.
-import type { OpenPgpProductKey, ProductSet } from '../../../shared/model/product.ts';
-import { groupHex, pgpWords } from '../../formats/fingerprint.ts';
-import type { OpenPgpKeyRecord, OpenPgpStatementRecord } from '../runbook/openpgp-actions.ts';
-import type { CardKeysRecord } from '../runbook/runbook-actions.ts';
+import { z } from 'zod';
+import type { OpenPgpProductKey, ProductSet } from '../../../../shared/model/product.ts';
+import { publicKeyFacts } from '../../../formats/openpgp-packets.ts';
+import type { CheckResult, DeviceFolder } from '../../products/verify-common.ts';
+import type { ProductCheckKit } from '../../runbook/ceremony-family.ts';
+import { groupHex, pgpWords } from '../../../formats/fingerprint.ts';
+import type { CardKeysRecord, OpenPgpKeyRecord, OpenPgpStatementRecord } from './record.ts';
 import {
   PRODUCTS_FOLDER,
   describeProductFile,
   manifestFileOf,
   sumsFileOf,
   type ProductFile,
-} from './token-products.ts';
+} from '../../products/token-products.ts';
 
 export const OPENPGP_MANIFEST_KIND = 'vigil.openpgp-keys';
 
@@ -166,4 +169,90 @@ export function buildOpenPgpProducts(input: OpenPgpProductsInput): {
       files: files.map(describeProductFile),
     },
   };
+}
+
+const OpenPgpManifest = z.object({
+  v: z.literal(1),
+  kind: z.literal(OPENPGP_MANIFEST_KIND),
+  rehearsal: z.boolean(),
+  ceremonyId: z.string(),
+  keys: z
+    .array(
+      z.object({
+        purpose: z.enum(['primary', 'cycle', 'certified']),
+        fingerprint: z.string().regex(/^[0-9a-f]{40}$/),
+        userIds: z.array(z.string()),
+        file: z.string(),
+      }),
+    )
+    .min(1),
+  statements: z.array(z.object({ file: z.string(), title: z.string() })),
+  files: z.array(
+    z.object({
+      name: z.string(),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      sizeBytes: z.number(),
+    }),
+  ),
+});
+
+/**
+ * OpenPGP key products: each key file holds the key the manifest names (fingerprint recomputed from
+ * the key packet), and the ceremony's own keys say REHEARSAL in their User IDs exactly when the
+ * manifest does. Signatures are for gpg or sq to check; the sums and the record cover the bytes.
+ */
+export function checkOpenPgpProducts(
+  folder: DeviceFolder,
+  input: unknown,
+  kit: ProductCheckKit,
+): { checks: CheckResult[]; isRehearsal: boolean | null } {
+  const parsed = OpenPgpManifest.safeParse(input);
+  if (!parsed.success) return kit.manifestShapeFailure(parsed.error);
+  const manifest = parsed.data;
+  const checks: CheckResult[] = [kit.checkManifestFiles(folder, manifest.files)];
+  const marked: boolean[] = [];
+  for (const key of manifest.keys) {
+    let detail: string;
+    let isOk = false;
+    try {
+      if (!folder.files.includes(key.file)) throw new Error(`missing: ${key.file}`);
+      const facts = publicKeyFacts(new TextDecoder().decode(folder.read(key.file)));
+      if (facts.fingerprint !== key.fingerprint) {
+        detail = `${key.file} holds ${facts.fingerprint.toUpperCase()}, not ${key.fingerprint.toUpperCase()}`;
+      } else {
+        isOk = true;
+        detail = `${key.purpose} ${key.fingerprint.toUpperCase()}: ${facts.userIds.join('; ')}`;
+        if (key.purpose !== 'certified') {
+          marked.push(facts.userIds.every((u) => u.includes('(REHEARSAL)')));
+        }
+      }
+    } catch (error) {
+      detail = error instanceof Error ? error.message : 'unreadable key';
+    }
+    checks.push({ check: `openpgp-key:${key.fingerprint.slice(-16)}`, isOk, detail });
+  }
+  for (const statement of manifest.statements) {
+    const isSigned =
+      folder.files.includes(statement.file) &&
+      new TextDecoder()
+        .decode(folder.read(statement.file))
+        .startsWith('-----BEGIN PGP SIGNED MESSAGE-----');
+    checks.push({
+      check: `statement:${statement.file}`,
+      isOk: isSigned,
+      detail: isSigned ? `${statement.title}, clearsigned` : `${statement.file} is not clearsigned`,
+    });
+  }
+  const keysSay = marked.every(Boolean) ? true : marked.some(Boolean) ? null : false;
+  const agrees = keysSay === manifest.rehearsal;
+  checks.push({
+    check: 'rehearsal',
+    isOk: agrees,
+    detail: !agrees
+      ? `the manifest says ${manifest.rehearsal ? 'rehearsal' : 'production'}, the User IDs say ${keysSay === true ? 'rehearsal' : keysSay === false ? 'production' : 'both'}`
+      : manifest.rehearsal
+        ? 'REHEARSAL products: not for production use'
+        : 'production products',
+  });
+  return { checks, isRehearsal: keysSay ?? manifest.rehearsal };
 }

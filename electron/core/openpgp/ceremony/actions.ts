@@ -4,9 +4,9 @@
 import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { z } from 'zod';
-import type { ExportReport } from '../../../shared/model/media.ts';
-import type { CredentialRequest } from '../../../shared/model/runbook.ts';
-import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
+import type { ExportReport } from '../../../../shared/model/media.ts';
+import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
+import type { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
 import {
   certifyKey,
   clearsign,
@@ -27,49 +27,30 @@ import {
   type OpenPgpErrorCode,
   type KeyDescription,
   type SubkeyRole,
-} from '../openpgp/index.ts';
-import type { VigilErrorCode } from '../../../shared/contract/error-codes.ts';
-import { VigilError } from '../../base/errors.ts';
-import { needCredential } from './credentials.ts';
-import type { HeldOpenPgpKey } from '../ceremony/openpgp-keyring.ts';
-import type { ProductFile } from '../products/token-products.ts';
-import type { ActionContext, ActionDefinition, RunbookCredentials } from './runbook-actions.ts';
+} from '../index.ts';
+import type { VigilErrorCode } from '../../../../shared/contract/error-codes.ts';
+import { VigilError } from '../../../base/errors.ts';
+import { needCredential } from '../../runbook/credentials.ts';
+import type { HeldOpenPgpKey } from './keyring.ts';
+import {
+  keyringOf,
+  openPgpSliceOf,
+  type OpenPgpBackupRecord,
+  type OpenPgpKeyPurpose,
+  type OpenPgpKeyRecord,
+} from './record.ts';
+import type { ProductFile } from '../../products/token-products.ts';
+import type {
+  ActionContext,
+  ActionDefinition,
+  RunbookCredentials,
+} from '../../runbook/runbook-actions.ts';
 
 const DAY_SECONDS = 24 * 60 * 60;
 /** GnuPG's own floor for a passphrase it does not warn about. */
 export const MIN_PASSPHRASE_LENGTH = 8;
 /** An armored key backup or public key is a few kilobytes; anything this large is not one. */
 const MAX_KEY_FILE_BYTES = 1024 * 1024;
-
-export type OpenPgpKeyPurpose = 'primary' | 'cycle' | 'certified';
-
-/** A key as the journal keeps it: public parts only, enough to rebuild the products byte for byte. */
-export interface OpenPgpKeyRecord {
-  purpose: OpenPgpKeyPurpose;
-  fingerprint: string;
-  /** Armored: the minimal public key for the ceremony's own keys, the certified key otherwise. */
-  publicKey: string;
-  description: KeyDescription;
-  certifiedBy: string | null;
-  at: string;
-}
-
-/** Where this ceremony wrote (or read) a key's encrypted backup: enough to reload it after a restart. */
-export interface OpenPgpBackupRecord {
-  fingerprint: string;
-  targetId: string;
-  /** Inside the medium. */
-  path: string;
-  sha256: string;
-}
-
-/** A clearsigned text the ceremony produced (transition statement, test message). */
-export interface OpenPgpStatementRecord {
-  file: string;
-  title: string;
-  signedText: string;
-  signers: string[];
-}
 
 const Role = z.enum(['sign', 'encrypt', 'authenticate']);
 const Algorithm = z.enum(['ed25519', 'rsa4096', 'nistp256', 'nistp384']);
@@ -163,7 +144,7 @@ export function ownKeyRecord(
   context: ActionContext,
   purpose: 'primary' | 'cycle',
 ): OpenPgpKeyRecord {
-  const found = context.openpgpKeys.findLast((k) => k.purpose === purpose);
+  const found = openPgpSliceOf(context).keys.findLast((k) => k.purpose === purpose);
   if (!found) {
     throw new VigilError(
       'wrong-step',
@@ -190,9 +171,11 @@ export async function ceremonyKey(
 ): Promise<HeldOpenPgpKey> {
   const record = ownKeyRecord(context, purpose);
   try {
-    return context.openpgp.get(context.ceremonyId, record.fingerprint);
+    return keyringOf(context).get(context.ceremonyId, record.fingerprint);
   } catch (error) {
-    const backup = context.openpgpBackups.findLast((b) => b.fingerprint === record.fingerprint);
+    const backup = openPgpSliceOf(context).backups.findLast(
+      (b) => b.fingerprint === record.fingerprint,
+    );
     if (!backup) throw error;
     let bytes: Uint8Array;
     try {
@@ -221,7 +204,7 @@ export async function ceremonyKey(
       );
     }
     const held = { key, revocationCertificate: null };
-    context.openpgp.hold(context.ceremonyId, held);
+    keyringOf(context).hold(context.ceremonyId, held);
     return held;
   }
 }
@@ -428,7 +411,7 @@ async function commitKey(
   passphrase: SecretBytes,
 ): Promise<{ report: ExportReport; backup: OpenPgpBackupRecord }> {
   const written = await writeSecretMedium(context, held, passphrase);
-  context.openpgp.hold(context.ceremonyId, held);
+  keyringOf(context).hold(context.ceremonyId, held);
   return written;
 }
 
@@ -535,7 +518,7 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
       const passphrase = needCredential(context.credentials, 'passphrase', 'passphrase of the key');
       // Proves the passphrase now, at the keyholder's step, not later in the middle of a rotation.
       await withOpenPgp(() => secretSubkeysOnly(key, passphrase));
-      context.openpgp.hold(context.ceremonyId, { key, revocationCertificate: null });
+      keyringOf(context).hold(context.ceremonyId, { key, revocationCertificate: null });
       return {
         kind: 'openpgp-key',
         change: 'loaded',

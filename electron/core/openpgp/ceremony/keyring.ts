@@ -2,7 +2,7 @@
 // becomes a published transcript, so no secret key goes there, not even passphrase-protected: after
 // a restart the keys are gone, and the ceremony loads its encrypted backup from the medium again.
 import type { PrivateKey } from 'openpgp';
-import { VigilError } from '../../base/errors.ts';
+import { VigilError } from '../../../base/errors.ts';
 
 export interface HeldOpenPgpKey {
   /** Passphrase-protected, as created or as read from the backup. */

@@ -3,9 +3,9 @@
 // the runbook's PIN and touch policy, a one-year self-signed certificate, and the card's
 // attestation of the key. Each function is one ceremony step on an open PIV session.
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import type { PivSession } from '../../devices/yubikey-piv/driver.ts';
-import { selfSignedSlotCertificate } from '../../devices/yubikey-piv/slot-certificate.ts';
+import { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
+import type { PivSession } from '../driver.ts';
+import { selfSignedSlotCertificate } from '../slot-certificate.ts';
 import {
   DEFAULT_MANAGEMENT_KEY,
   DEFAULT_PIN,
@@ -15,8 +15,8 @@ import {
   type PinPolicyName,
   type PivKeyAlgorithm,
   type TouchPolicyName,
-} from '../../devices/yubikey-piv/protocol.ts';
-import { VigilError } from '../../base/errors.ts';
+} from '../protocol.ts';
+import { VigilError } from '../../../base/errors.ts';
 
 export const KEYHOLDER_SLOT = PivSlot.signature;
 export const CERTIFICATE_VALID_DAYS = 365;

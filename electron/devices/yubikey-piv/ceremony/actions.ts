@@ -3,7 +3,7 @@
 // management key kept behind the PIN, and a slot key generated, certified and attested on the
 // card. PINs are never retried: a wrong one fails the step with the tries left.
 import { z } from 'zod';
-import { KeyCurve, type DeviceSummary } from '../../../shared/model/device.ts';
+import { KeyCurve, type DeviceSummary } from '../../../../shared/model/device.ts';
 import {
   YUBIKEY_PIV_FAMILY,
   YUBIKEY_PIV_REHEARSAL_FAMILY,
@@ -11,12 +11,12 @@ import {
   withYubiKey,
   type FoundYubiKey,
   type YubiKeySources,
-} from '../../devices/yubikey-piv/index.ts';
-import { triesLeftText } from '../../devices/yubikey-piv/driver.ts';
-import type { CredentialRequest } from '../../../shared/model/runbook.ts';
-import { pivKeyAlgorithms, type PivKeyAlgorithm } from '../../devices/yubikey-piv/protocol.ts';
-import { bytesToHex } from '../../formats/der.ts';
-import { rawPublicKeyFromSpki } from '../../formats/ec-point.ts';
+} from '../index.ts';
+import { triesLeftText } from '../driver.ts';
+import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
+import { pivKeyAlgorithms, type PivKeyAlgorithm } from '../protocol.ts';
+import { bytesToHex } from '../../../formats/der.ts';
+import { rawPublicKeyFromSpki } from '../../../formats/ec-point.ts';
 import {
   KEYHOLDER_SLOT,
   changePinAndPuk,
@@ -24,11 +24,15 @@ import {
   generateAttestedSlotKey,
   installRandomManagementKey,
   replaceFactoryPinAndPuk,
-} from '../ceremony/yubikey-keyholder.ts';
-import { VigilError } from '../../base/errors.ts';
-import { needCredential } from './credentials.ts';
-import { NoParams, checkDeviceCurve, keyRequest } from './key-request.ts';
-import type { ActionContext, ActionDefinition, RunbookCredentials } from './runbook-actions.ts';
+} from './keyholder.ts';
+import { VigilError } from '../../../base/errors.ts';
+import { needCredential } from '../../../core/runbook/credentials.ts';
+import { NoParams, checkDeviceCurve, keyRequest } from '../../../core/runbook/key-request.ts';
+import type {
+  ActionContext,
+  ActionDefinition,
+  RunbookCredentials,
+} from '../../../core/runbook/runbook-actions.ts';
 
 function familyFor(context: ActionContext): DeviceSummary['family'] {
   return context.isRehearsal ? YUBIKEY_PIV_REHEARSAL_FAMILY : YUBIKEY_PIV_FAMILY;
@@ -36,13 +40,20 @@ function familyFor(context: ActionContext): DeviceSummary['family'] {
 
 export const digitsOf = (serial: string) => serial.replace(/\D/g, '').replace(/^0+(?=\d)/, '');
 
+/** The family's id: the prefix of its action names and the key of its sources. */
+export const PIV_CEREMONY_FAMILY = 'yubikeyPiv';
+
+/** Where YubiKeys are found (PC/SC readers, rehearsal rack): shared by both YubiKey applets. */
+const yubiKeysOf = (context: ActionContext) =>
+  context.sources[PIV_CEREMONY_FAMILY] as YubiKeySources;
+
 /** The YubiKey with this serial among all connected ones; others may be plugged in too. */
 export async function yubiKeyWithSerial(
   context: ActionContext,
   serial: string,
 ): Promise<FoundYubiKey> {
   const family = familyFor(context);
-  const all = await findYubiKeys(context.yubikeys);
+  const all = await findYubiKeys(yubiKeysOf(context));
   const found = all.find(
     (f) => f.summary.family === family && digitsOf(f.summary.serial) === digitsOf(serial),
   );
@@ -122,6 +133,9 @@ export const PivGenerateKeyParams = z.strictObject({
   holderFrom: z.string().min(1),
   subject: z.string().min(1).max(200).optional(),
 });
+
+/** What installing the management key journals. */
+export const MANAGEMENT_KEY_SET = 'management-key-set';
 
 export const yubiKeyPivActions: Readonly<Record<string, ActionDefinition>> = {
   'yubikeyPiv.selectDevice': {
@@ -204,7 +218,7 @@ export const yubiKeyPivActions: Readonly<Record<string, ActionDefinition>> = {
       const algorithm = await withYubiKey(found, (session) =>
         installRandomManagementKey(session, pin),
       );
-      return { kind: 'management-key-set', device: found.summary, algorithm };
+      return { kind: MANAGEMENT_KEY_SET, device: found.summary, algorithm };
     },
   },
   'yubikeyPiv.generateKey': {

@@ -3,26 +3,34 @@
 // keytocard, read back from the card). The same subkeys may go onto several cards: each move is
 // its own step. PINs are never retried; tries left are shown before each attempt.
 import { z } from 'zod';
-import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import type { CredentialRequest } from '../../../shared/model/runbook.ts';
+import type { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
+import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
 import {
   checkNewCardPins,
   moveSubkeysToCard,
   withOpenPgpCard,
   type CardSlot,
   type CardSlotPlan,
-} from '../../devices/yubikey-openpgp/index.ts';
-import { pinTriesText } from '../../devices/yubikey-openpgp/driver.ts';
-import { DEFAULT_ADMIN_PIN, DEFAULT_USER_PIN } from '../../devices/yubikey-openpgp/protocol.ts';
-import { findYubiKeys, type YubiKeySources } from '../../devices/yubikey-piv/index.ts';
-import { SecretBytes as Secret } from '../../../shared/model/secret-bytes.ts';
-import { unlockKey } from '../openpgp/passphrase.ts';
-import { VigilError } from '../../base/errors.ts';
-import { needCredential } from './credentials.ts';
-import { NoParams } from './key-request.ts';
-import { ceremonyKey, ownKeyRecord } from './openpgp-actions.ts';
-import type { ActionDefinition, RunbookCredentials } from './runbook-actions.ts';
-import { digitsOf, selectedYubiKey, yubiKeyWithSerial } from './yubikey-piv-actions.ts';
+} from '../index.ts';
+import { pinTriesText } from '../driver.ts';
+import { DEFAULT_ADMIN_PIN, DEFAULT_USER_PIN } from '../protocol.ts';
+import { findYubiKeys, type YubiKeySources } from '../../yubikey-piv/index.ts';
+import { SecretBytes as Secret } from '../../../../shared/model/secret-bytes.ts';
+import { unlockKey } from '../../../core/openpgp/passphrase.ts';
+import { VigilError } from '../../../base/errors.ts';
+import { needCredential } from '../../../core/runbook/credentials.ts';
+import { NoParams } from '../../../core/runbook/key-request.ts';
+import { ceremonyKey, ownKeyRecord } from '../../../core/openpgp/ceremony/actions.ts';
+import type {
+  ActionDefinition,
+  RunbookCredentials,
+} from '../../../core/runbook/runbook-actions.ts';
+import { CARD_KEYS_MOVED, type CardKeysMoved } from './record.ts';
+import {
+  digitsOf,
+  selectedYubiKey,
+  yubiKeyWithSerial,
+} from '../../yubikey-piv/ceremony/actions.ts';
 
 function typedTwice(
   credentials: RunbookCredentials,
@@ -182,9 +190,9 @@ export const yubiKeyOpenPgpActions: Readonly<Record<string, ActionDefinition>> =
         }
       }
       return {
-        kind: 'card-keys-moved',
+        kind: CARD_KEYS_MOVED,
         card: { device: found.summary, keyFingerprint: record.fingerprint, slots },
-      };
+      } satisfies CardKeysMoved;
     },
   },
 };
