@@ -58,7 +58,16 @@ const upwardFromBase = [
 
 // Device families plugged into the ceremony engine (electron/ceremony-families.ts). The engine
 // names none of them, not even in a comment: a family is its folder and its registry line.
-const pluggedFamilyNames = ['nethsm', 'yubihsm', 'yubikey', 'openpgp', 'piv'];
+const pluggedFamilyNames = [
+  'nethsm',
+  'yubihsm',
+  'yubikey',
+  'openpgp',
+  'piv',
+  'pkcs11',
+  'softhsm',
+  'smartcard',
+];
 
 /**
  * The runtime import graph of electron/ (static `import … from` and `export … from`; type-only

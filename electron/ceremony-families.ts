@@ -1,8 +1,9 @@
-// The device families plugged into the ceremony engine: one line each. Families not listed here
-// are still wired into the engine by hand (see README, "Adding a device family").
+// The device families plugged into the ceremony engine: one line each (see README, "Adding a
+// device family"). The engine itself names none of them.
 import type { CeremonyFamily } from './core/runbook/ceremony-family.ts';
 import { openPgpCeremonyFamily } from './core/openpgp/ceremony/index.ts';
 import { netHsmCeremonyFamily } from './devices/nethsm/ceremony/index.ts';
+import { pkcs11CeremonyFamily } from './devices/pkcs11/ceremony/index.ts';
 import { yubiHsmCeremonyFamily } from './devices/yubihsm2/ceremony/index.ts';
 import { yubiKeyOpenPgpCeremonyFamily } from './devices/yubikey-openpgp/ceremony/index.ts';
 import { yubiKeyPivCeremonyFamily } from './devices/yubikey-piv/ceremony/index.ts';
@@ -15,12 +16,18 @@ export const ceremonyFamilies: readonly CeremonyFamily[] = [
   yubiKeyOpenPgpCeremonyFamily,
   yubiKeyPivCeremonyFamily,
   yubiHsmCeremonyFamily,
+  pkcs11CeremonyFamily,
 ];
 
 /** The family whose action this is (`<family>.<operation>`), if it is plugged in. */
 export function familyOfAction(action: string): CeremonyFamily | null {
   const prefix = action.slice(0, action.indexOf('.'));
   return ceremonyFamilies.find((family) => family.id === prefix) ?? null;
+}
+
+/** The family whose keys are on a device of this device family. */
+export function familyOfDevice(deviceFamily: string): CeremonyFamily | null {
+  return ceremonyFamilies.find((family) => family.deviceFamilies?.includes(deviceFamily)) ?? null;
 }
 
 /** The family that journals results of this kind, if it is plugged in. */

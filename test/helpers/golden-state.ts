@@ -6,7 +6,6 @@ import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Journal, JournalEntry } from '../../electron/core/journal/journal.ts';
-import type { DeviceRegistry } from '../../electron/devices/registry.ts';
 import type { ExportTargets } from '../../electron/core/media/export-targets.ts';
 import { RunbookEngine } from '../../electron/core/runbook/runbook-engine.ts';
 import { RunbookLibrary, parseRunbookText } from '../../electron/core/runbook/runbook-library.ts';
@@ -94,7 +93,6 @@ export async function finishedView(recordDir: string, runbooksDir: string): Prom
   );
   const engine = new RunbookEngine({
     journal,
-    registry: unused as DeviceRegistry,
     familySources: {},
     targets: unused as ExportTargets,
     library: new RunbookLibrary(runbooksDir),

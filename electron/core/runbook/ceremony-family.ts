@@ -14,6 +14,7 @@ import type {
   ActionDefinition,
   FamilyActionResult,
   GeneratedKeyRecord,
+  RunbookCredentials,
 } from './runbook-actions.ts';
 
 /** What folding one result changed beyond the family's own slice. */
@@ -81,6 +82,21 @@ export interface CeremonyFamily<Slice = unknown> {
   ): { set: ProductSet; files: ProductFile[] } | null;
   /** The window's cards for the slice. */
   views(slice: Slice | null): Partial<FamilyViews>;
+  /** The device families (`DeviceSummary.family`) whose keys this family generates. */
+  readonly deviceFamilies?: readonly string[];
+  /** Signs the ceremony record with a key it generated, when the runbook designates one. */
+  readonly recordSigning?: {
+    /** The actions whose generated key can sign (a `signing.key: device` runbook needs one). */
+    readonly keyActions: readonly string[];
+    /** What the keyholder types to sign. */
+    readonly credentials: readonly CredentialRequest[];
+    sign(
+      key: GeneratedKeyRecord,
+      credentials: RunbookCredentials,
+      sources: unknown,
+      pae: Uint8Array,
+    ): Promise<Uint8Array>;
+  };
   /** Shown before a step of this family asks for these credentials (tries left, or why none). */
   credentialHint?(
     credentials: readonly CredentialRequest[],

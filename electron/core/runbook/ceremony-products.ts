@@ -1,7 +1,6 @@
 // The ceremony's products, rebuilt from what its journal recorded: the same bytes at END, at
 // export and on every replay, so nothing but the journal has to survive a crash.
 import type { ProductSet } from '../../../shared/model/product.ts';
-import { productsOf } from '../ceremony/token-provisioning.ts';
 import { ceremonyFamilies } from '../../ceremony-families.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { RunbookProgress } from './runbook-progress.ts';
@@ -20,12 +19,5 @@ export function ceremonyProducts(
     const built = family.products(p.families[family.id] ?? null, ceremony);
     if (built) return built;
   }
-  const first = p.keys[0];
-  if (!first) return null;
-  return productsOf(p.started.ceremonyId, {
-    curve: first.curve,
-    device: p.keys.at(-1)?.device ?? first.device,
-    createdAt: first.createdAt,
-    keys: p.keys,
-  });
+  return null;
 }

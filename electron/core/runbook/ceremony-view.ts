@@ -7,9 +7,7 @@ import type {
   RunbookCeremony,
   RunbookRole,
 } from '../../../shared/model/runbook.ts';
-import { ceremonyFamilies, familyOfAction } from '../../ceremony-families.ts';
-import { triesLeftHint } from '../../devices/pkcs11/protocol.ts';
-import type { DeviceRegistry } from '../../devices/registry.ts';
+import { ceremonyFamilies, familyOfAction, familyOfDevice } from '../../ceremony-families.ts';
 import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.ts';
 import type { JournalEntry } from '../journal/journal.ts';
 import { ceremonyProducts } from './ceremony-products.ts';
@@ -21,7 +19,6 @@ import type { Step } from './runbook-schema.ts';
 
 /** What the view reads besides the progress. */
 export interface ViewSources {
-  registry: DeviceRegistry;
   /** What each plugged-in family works with, by family id (its credential hints read it). */
   familySources: Readonly<Record<string, unknown>>;
   journalHead: { seq: number; hash: string };
@@ -45,25 +42,11 @@ async function pinHint(
   if (!step || typeof step.do !== 'object' || !p.device) return null;
   const credentials = credentialsOf(runbookActions[step.do.action], step.do.with);
   const family = familyOfAction(step.do.action);
-  if (family?.credentialHint) {
-    return family.credentialHint(credentials, {
-      device: p.device,
-      sources: sources.familySources[family.id],
-    });
-  }
-  const who = credentials.some((c) => c.id === 'currentSoPin')
-    ? 'SO-PIN'
-    : credentials.some((c) => c.id === 'userPin')
-      ? 'user PIN'
-      : null;
-  if (who === null) return null;
-  try {
-    const located = await sources.registry.locate(p.device.id);
-    if (!located) return 'The selected device is not connected.';
-    return triesLeftHint(who === 'SO-PIN' ? located.summary.soPin : located.summary.userPin, who);
-  } catch {
-    return null;
-  }
+  if (!family?.credentialHint) return null;
+  return family.credentialHint(credentials, {
+    device: p.device,
+    sources: sources.familySources[family.id],
+  });
 }
 
 export async function ceremonyView(
@@ -170,13 +153,17 @@ export async function ceremonyView(
 async function signingStep(p: RunbookProgress, sources: ViewSources): Promise<CurrentStep> {
   const signing = p.runbook.signing;
   const role = signing.key === 'device' ? signing.role : 'root';
-  let pinHint: string | null = null;
-  if (p.device) {
-    const located = await sources.registry.locate(p.device.id).catch(() => null);
-    pinHint = located
-      ? triesLeftHint(located.summary.userPin, 'user PIN')
-      : 'The selected device is not connected.';
-  }
+  // The family of the designated key's device says what its keyholder types, and tries left.
+  const key = signing.key === 'device' ? p.keys.find((k) => k.role === signing.role) : undefined;
+  const family = key ? familyOfDevice(key.device.family) : null;
+  const credentials = family?.recordSigning?.credentials ?? [];
+  const pinHint =
+    p.device && family?.credentialHint
+      ? await family.credentialHint(credentials, {
+          device: p.device,
+          sources: sources.familySources[family.id],
+        })
+      : null;
   return {
     number: p.stepNumber,
     sectionId: 'end',
@@ -191,7 +178,7 @@ async function signingStep(p: RunbookProgress, sources: ViewSources): Promise<Cu
       name: 'ceremony.signRecord',
       title: `Sign the ceremony attestation with the ${role} key on the device`,
       params: { role },
-      credentials: [{ id: 'userPin', label: 'User PIN', repeat: false }],
+      credentials: [...credentials],
       needsTarget: false,
     },
     pinHint,

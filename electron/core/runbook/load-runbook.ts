@@ -52,7 +52,15 @@ class Positions {
 
 const credentialWords = /pin|passphrase|password|secret|puk|auth-?key|management-?key/i;
 
-export function loadRunbook(text: string, actions: ActionCatalog): Runbook {
+/**
+ * Loads and checks a runbook against the action catalog. `signingKeyActions` names the actions
+ * whose generated key can sign the ceremony record (a runbook with `signing.key: device` needs one).
+ */
+export function loadRunbook(
+  text: string,
+  actions: ActionCatalog,
+  signingKeyActions: ReadonlySet<string> = new Set(),
+): Runbook {
   if (Buffer.byteLength(text, 'utf8') > MAX_RUNBOOK_BYTES) {
     throw new RunbookError(`runbook is larger than ${MAX_RUNBOOK_BYTES} bytes`, 1, 1);
   }
@@ -92,11 +100,16 @@ export function loadRunbook(text: string, actions: ActionCatalog): Runbook {
     return positions.fail((issue?.path ?? []) as Path, issue?.message ?? 'invalid runbook');
   }
   const runbook = parsed.data;
-  checkMeaning(runbook, actions, positions);
+  checkMeaning(runbook, actions, signingKeyActions, positions);
   return runbook;
 }
 
-function checkMeaning(runbook: Runbook, actions: ActionCatalog, positions: Positions): void {
+function checkMeaning(
+  runbook: Runbook,
+  actions: ActionCatalog,
+  signingKeyActions: ReadonlySet<string>,
+  positions: Positions,
+): void {
   const sectionIds = new Map<string, number>();
   runbook.sections.forEach((section, index) => {
     if (sectionIds.has(section.id))
@@ -175,6 +188,7 @@ function checkMeaning(runbook: Runbook, actions: ActionCatalog, positions: Posit
     !generatesRole(
       runbook.sections.flatMap((s) => s.steps),
       signing.role,
+      signingKeyActions,
     )
   ) {
     positions.fail(['signing'], `no step generates the ${signing.role} key that is to sign`);
@@ -182,14 +196,18 @@ function checkMeaning(runbook: Runbook, actions: ActionCatalog, positions: Posit
   checkFlow(runbook, sectionIds, positions);
 }
 
-function generatesRole(steps: readonly Step[], role: string): boolean {
+function generatesRole(
+  steps: readonly Step[],
+  role: string,
+  signingKeyActions: ReadonlySet<string>,
+): boolean {
   return steps.some(
     (step) =>
       (typeof step.do === 'object' &&
-        step.do.action === 'pkcs11.generateKey' &&
+        signingKeyActions.has(step.do.action) &&
         step.do.with?.role === role) ||
-      generatesRole(step.then ?? [], role) ||
-      generatesRole(step.else ?? [], role),
+      generatesRole(step.then ?? [], role, signingKeyActions) ||
+      generatesRole(step.else ?? [], role, signingKeyActions),
   );
 }
 

@@ -7,11 +7,8 @@ import { join } from 'node:path';
 import type { ExportReport } from '../../../shared/model/media.ts';
 import type { Participant, RunbookRole, RunbookState } from '../../../shared/model/runbook.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
-import { ceremonyFamilies } from '../../ceremony-families.ts';
-import type { DeviceRegistry } from '../../devices/registry.ts';
+import { ceremonyFamilies, familyOfDevice } from '../../ceremony-families.ts';
 import { keyIdOf } from '../attestation/dsse-signing.ts';
-import { sameToken } from '../ceremony/token-presence.ts';
-import { signWithTokenKey } from '../../devices/pkcs11/driver.ts';
 import { spkiFromRawPublicKey } from '../../formats/ec-point.ts';
 import { encodePem } from '../../formats/pem.ts';
 import type { KeyCurve } from '../../../shared/model/device.ts';
@@ -50,7 +47,6 @@ import { ceremonyView, signingConfirmer, type ViewSources } from './ceremony-vie
 
 export interface RunbookEngineDeps {
   journal: Journal;
-  registry: DeviceRegistry;
   targets: ExportTargets;
   library: RunbookLibrary;
   /** Where finished ceremony records are kept until they are exported. */
@@ -173,7 +169,6 @@ export class RunbookEngine {
 
   #viewSources(p: RunbookProgress): ViewSources {
     return {
-      registry: this.#deps.registry,
       familySources: this.#deps.familySources,
       journalHead: this.#deps.journal.head,
       lastEntry: this.#segment(p).at(-1),
@@ -388,7 +383,6 @@ export class RunbookEngine {
         credentials,
         targetId,
         now: this.#now(),
-        registry: this.#deps.registry,
         targets: this.#deps.targets,
         products: () => {
           const built = ceremonyProducts(p);
@@ -538,12 +532,18 @@ export class RunbookEngine {
         'The designated signing key was never generated.',
       );
     }
-    const userPin = credentials.userPin;
-    if (!userPin) throw new VigilError('credentials-missing', 'This step needs userPin.');
+    const family = familyOfDevice(key.device.family);
+    const signer = family?.recordSigning;
+    if (!family || !signer) {
+      throw new VigilError('device-error', 'The designated key is on a device that cannot sign.');
+    }
+    for (const { id } of signer.credentials) {
+      if (!credentials[id]) throw new VigilError('credentials-missing', `This step needs ${id}.`);
+    }
+    const sources = this.#deps.familySources[family.id];
     try {
-      const located = await sameToken(this.#deps.registry, key.device.family, key.device.serial);
       await signRecordWithKey(this.#recordDir(p), designated.keyId, (pae) =>
-        signWithTokenKey(located, userPin, key.curve, key.role, key.role === 'root' ? 1 : 2, pae),
+        signer.sign(key, credentials, sources, pae),
       );
     } catch (error) {
       // After END: kept in the journal, outside the ceremony's closed segment.

@@ -7,7 +7,7 @@ import type { RunbookSummary } from '../../../shared/model/runbook.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
 import { VigilError } from '../../base/errors.ts';
 import type { VigilLog } from '../log.ts';
-import { runbookActionCatalog } from './runbook-actions.ts';
+import { runbookActionCatalog, signingKeyActions } from './runbook-actions.ts';
 import { loadRunbook, RunbookError } from './load-runbook.ts';
 import type { Runbook } from './runbook-schema.ts';
 
@@ -23,7 +23,7 @@ export function defaultRunbooksDir(env: NodeJS.ProcessEnv = process.env): string
 }
 
 export function parseRunbookText(text: string): Runbook {
-  return loadRunbook(text, runbookActionCatalog);
+  return loadRunbook(text, runbookActionCatalog, signingKeyActions);
 }
 
 export function summarise(runbook: Runbook, text: string, file: string): RunbookSummary {

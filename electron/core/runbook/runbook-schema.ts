@@ -84,7 +84,8 @@ export const Section = z.strictObject({
 
 /**
  * Who signs the ceremony's attestation: a per-ceremony software key (the default), or a key the
- * runbook generates on the device (`pkcs11.generateKey` with that role), used at END with its PIN.
+ * runbook generates on a device whose family can sign records (its key-generating action with that
+ * role), used at END with its PIN.
  */
 export const Signing = z.union([
   z.strictObject({ key: z.literal('ceremony') }),

@@ -2,9 +2,11 @@
 // ceremony sheet, journalled), reached over HTTPS pinned to the certificate the witness compared;
 // rehearsal NetHSMs are emulated appliances this app starts on loopback ports. A ceremony never
 // mixes the two.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { DeviceFamilyId, DeviceSummary } from '../../../shared/model/device.ts';
+import { readSavedJson, saveJson } from '../../base/saved-files.ts';
 import { NetHsmClient } from './driver.ts';
 import {
   startRehearsalNetHsm,
@@ -49,10 +51,12 @@ export function rehearsalNetHsmSummary(device: RehearsalNetHsm): DeviceSummary {
   };
 }
 
-interface RackEntry {
-  stateFile: string;
-  port: number;
-}
+const RackEntries = z.array(
+  z.strictObject({ stateFile: z.string().min(1), port: z.number().int().min(1).max(65535) }),
+);
+type RackEntry = z.infer<typeof RackEntries>[number];
+/** A rack lists a few devices: anything larger is not a rack file Vigil wrote. */
+const MAX_RACK_FILE_BYTES = 64 * 1024;
 
 /**
  * Rehearsal NetHSMs started by this app. With a folder, each keeps its state there and comes back
@@ -71,15 +75,14 @@ export class RehearsalNetHsmRack {
 
   #saved(): RackEntry[] {
     const file = this.#rackFile();
-    if (file === null || !existsSync(file)) return [];
-    return JSON.parse(readFileSync(file, 'utf8')) as RackEntry[];
+    if (file === null) return [];
+    return readSavedJson(file, RackEntries, MAX_RACK_FILE_BYTES) ?? [];
   }
 
   #save(entries: RackEntry[]): void {
     const file = this.#rackFile();
     if (file === null) return;
-    writeFileSync(`${file}.tmp`, JSON.stringify(entries), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    saveJson(file, entries);
   }
 
   async #start(entry: Partial<RackEntry>): Promise<RehearsalNetHsm> {

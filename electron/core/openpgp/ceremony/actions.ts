@@ -30,7 +30,7 @@ import {
 } from '../index.ts';
 import type { VigilErrorCode } from '../../../../shared/contract/error-codes.ts';
 import { VigilError } from '../../../base/errors.ts';
-import { needCredential } from '../../runbook/credentials.ts';
+import { needCredential, typedTwice } from '../../runbook/credentials.ts';
 import type { HeldOpenPgpKey } from './keyring.ts';
 import {
   keyringOf,
@@ -59,11 +59,7 @@ const OwnKey = z.enum(['primary', 'cycle']).default('primary');
 
 /** The new passphrase, typed twice and long enough, checked before any key is made. */
 export function checkNewPassphrase(credentials: RunbookCredentials): SecretBytes {
-  const first = needCredential(credentials, 'newPassphrase', 'new passphrase');
-  const again = needCredential(credentials, 'newPassphraseRepeat', 'new passphrase, typed again');
-  if (!first.equals(again)) {
-    throw new VigilError('passphrase-mismatch', 'The two new passphrases differ. Type them again.');
-  }
+  const first = typedTwice(credentials, 'newPassphrase', 'new passphrase', 'passphrase-mismatch');
   if (first.length < MIN_PASSPHRASE_LENGTH) {
     throw new VigilError(
       'passphrase-too-short',

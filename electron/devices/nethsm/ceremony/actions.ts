@@ -38,7 +38,7 @@ import {
 import { dearmor } from '../../../formats/openpgp-packets.ts';
 import { decodePem, encodePem } from '../../../formats/pem.ts';
 import { VigilError } from '../../../base/errors.ts';
-import { needCredential } from '../../../core/runbook/credentials.ts';
+import { needCredential, typedTwice } from '../../../core/runbook/credentials.ts';
 import {
   NETHSM_RESULT_KIND,
   NETHSM_SLICE,
@@ -109,11 +109,7 @@ function newPassphrase(
   id: 'newPassphrase' | 'newUnlockPassphrase' | 'newBackupPassphrase',
   what: string,
 ): SecretBytes {
-  const first = needCredential(context.credentials, id, what);
-  const again = needCredential(context.credentials, `${id}Repeat`, `${what}, typed again`);
-  if (!first.equals(again)) {
-    throw new VigilError('passphrase-mismatch', `The two ${what}s differ. Type them again.`);
-  }
+  const first = typedTwice(context.credentials, id, what, 'passphrase-mismatch');
   if (passphraseLength(first) < MIN_PASSPHRASE_LENGTH) {
     throw new VigilError(
       'passphrase-too-short',

@@ -23,6 +23,7 @@ import {
   replaceDefaultAuthenticationKey,
 } from './provisioning.ts';
 import { VigilError } from '../../../base/errors.ts';
+import { typedTwice } from '../../../core/runbook/credentials.ts';
 import {
   GenerateKeyParams,
   NoParams,
@@ -156,14 +157,7 @@ function characterCount(bytes: Uint8Array): number {
 
 /** Checked before the device is touched. */
 export function checkNewPassword(credentials: RunbookCredentials): LongTermKeys {
-  const first = credentials.newAuthPassword;
-  const again = credentials.newAuthPasswordRepeat;
-  if (!first || !again) {
-    throw new VigilError('credentials-missing', 'Type the new password twice.');
-  }
-  if (!first.equals(again)) {
-    throw new VigilError('pin-mismatch', 'The two new passwords differ. Type them again.');
-  }
+  const first = typedTwice(credentials, 'newAuthPassword', 'new password');
   if (first.equalsText(DEFAULT_PASSWORD)) {
     throw new VigilError('default-pin-refused', 'The factory password "password" is refused.');
   }

@@ -3,7 +3,6 @@
 // keytocard, read back from the card). The same subkeys may go onto several cards: each move is
 // its own step. PINs are never retried; tries left are shown before each attempt.
 import { z } from 'zod';
-import type { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
 import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
 import {
   checkNewCardPins,
@@ -18,30 +17,16 @@ import { findYubiKeys, type YubiKeySources } from '../../yubikey-piv/index.ts';
 import { SecretBytes as Secret } from '../../../../shared/model/secret-bytes.ts';
 import { unlockKey } from '../../../core/openpgp/passphrase.ts';
 import { VigilError } from '../../../base/errors.ts';
-import { needCredential } from '../../../core/runbook/credentials.ts';
+import { needCredential, typedTwice } from '../../../core/runbook/credentials.ts';
 import { NoParams } from '../../../core/runbook/key-request.ts';
 import { ceremonyKey, ownKeyRecord } from '../../../core/openpgp/ceremony/actions.ts';
-import type {
-  ActionDefinition,
-  RunbookCredentials,
-} from '../../../core/runbook/runbook-actions.ts';
+import type { ActionDefinition } from '../../../core/runbook/runbook-actions.ts';
 import { CARD_KEYS_MOVED, type CardKeysMoved } from './record.ts';
 import {
   digitsOf,
   selectedYubiKey,
   yubiKeyWithSerial,
 } from '../../yubikey-piv/ceremony/actions.ts';
-
-function typedTwice(
-  credentials: RunbookCredentials,
-  id: 'newUserPin' | 'newAdminPin',
-  what: string,
-): SecretBytes {
-  const first = needCredential(credentials, id, what);
-  const again = needCredential(credentials, `${id}Repeat`, `${what}, typed again`);
-  if (!first.equals(again)) throw new VigilError('pin-mismatch', `The two ${what}s differ.`);
-  return first;
-}
 
 /**
  * Tries left for the user and admin PINs, read from the card before anyone types: shown above

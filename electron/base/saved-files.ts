@@ -1,0 +1,47 @@
+// Small files Vigil saves for itself (rehearsal racks, device state) and reads back after a
+// restart: written durably, read only as a regular file (no symlink, no FIFO), bounded in size,
+// and checked against a schema, so a damaged or planted file is a clear error, never a crash.
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import type { ZodType } from 'zod';
+import { replaceFileDurably } from './durable-files.ts';
+
+export class SavedFileError extends Error {}
+
+/** Reads `path` as JSON of `schema`; null when there is no such file. */
+export function readSavedJson<T>(path: string, schema: ZodType<T>, maxBytes: number): T | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new SavedFileError(`${path} cannot be opened as a regular file`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new SavedFileError(`${path} is not a regular file`);
+    if (stat.size > maxBytes) throw new SavedFileError(`${path} is larger than ${maxBytes} bytes`);
+    const bytes = Buffer.alloc(stat.size);
+    let offset = 0;
+    while (offset < bytes.length) {
+      const read = readSync(fd, bytes, offset, bytes.length - offset, offset);
+      if (read === 0) break;
+      offset += read;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.subarray(0, offset).toString('utf8'));
+    } catch {
+      throw new SavedFileError(`${path} is not JSON`);
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new SavedFileError(`${path} is not in the expected form`);
+    return parsed.data;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replaces `path` with `value` as JSON, fsynced, atomically. */
+export function saveJson(path: string, value: unknown, mode = 0o600): void {
+  replaceFileDurably(path, new TextEncoder().encode(JSON.stringify(value)), mode);
+}

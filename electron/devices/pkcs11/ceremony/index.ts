@@ -1,0 +1,66 @@
+// PKCS#11 tokens as a ceremony family (the PSF "Provisioning the Nitrokey HSM"; SoftHSM2 as the
+// rehearsal token): its runbook actions, the products rebuilt from the keys generated on a token,
+// the SO-PIN and user PIN tries left the token reports, and the record signed with a token key
+// when the runbook designates one.
+import { sameToken } from '../../../core/ceremony/token-presence.ts';
+import { productsOf } from '../../../core/ceremony/token-provisioning.ts';
+import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
+import type { DeviceRegistry } from '../../registry.ts';
+import { VigilError } from '../../../base/errors.ts';
+import { signWithTokenKey } from '../driver.ts';
+import { triesLeftHint } from '../protocol.ts';
+import { PKCS11_CEREMONY_FAMILY, keyRoleId, pkcs11Actions } from './actions.ts';
+
+/** Tokens seen through a PKCS#11 module: the SmartCard-HSM, SoftHSM2, any other token. */
+const tokenDeviceFamilies: readonly string[] = [
+  'smartcard-hsm',
+  'softhsm-rehearsal',
+  'pkcs11-other',
+];
+
+/** The tokens keep no slice of their own: their keys are the ceremony's generated keys. */
+export const pkcs11CeremonyFamily: CeremonyFamily<never> = {
+  id: PKCS11_CEREMONY_FAMILY,
+  actions: pkcs11Actions,
+  resultKinds: [],
+  deviceFamilies: tokenDeviceFamilies,
+  fold: () => ({ slice: null }),
+  describe: () => '',
+  products(_slice, ceremony) {
+    const first = ceremony.keys[0];
+    if (!first || !tokenDeviceFamilies.includes(first.device.family)) return null;
+    return productsOf(ceremony.ceremonyId, {
+      curve: first.curve,
+      device: ceremony.keys.at(-1)?.device ?? first.device,
+      createdAt: first.createdAt,
+      keys: [...ceremony.keys],
+    });
+  },
+  views: () => ({}),
+  async credentialHint(credentials, at) {
+    const who = credentials.some((c) => c.id === 'currentSoPin')
+      ? 'SO-PIN'
+      : credentials.some((c) => c.id === 'userPin')
+        ? 'user PIN'
+        : null;
+    if (who === null) return null;
+    try {
+      const located = await (at.sources as DeviceRegistry).locate(at.device.id);
+      if (!located) return 'The selected device is not connected.';
+      return triesLeftHint(who === 'SO-PIN' ? located.summary.soPin : located.summary.userPin, who);
+    } catch {
+      return null;
+    }
+  },
+  recordSigning: {
+    keyActions: ['pkcs11.generateKey'],
+    credentials: [{ id: 'userPin', label: 'User PIN', repeat: false }],
+    async sign(key, credentials, sources, pae) {
+      const userPin = credentials.userPin;
+      if (!userPin) throw new VigilError('credentials-missing', 'This step needs userPin.');
+      const registry = sources as DeviceRegistry;
+      const located = await sameToken(registry, key.device.family, key.device.serial);
+      return signWithTokenKey(located, userPin, key.curve, key.role, keyRoleId(key.role), pae);
+    },
+  },
+};
