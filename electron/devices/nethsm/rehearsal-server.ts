@@ -8,12 +8,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { replaceFileDurably } from '../../base/durable-files.ts';
 import { encodePem } from '../../formats/pem.ts';
-import {
-  RehearsalNetHsmDevice,
-  type NetHsmHttpRequest,
-  type NetHsmHttpResponse,
-  type RehearsalNetHsmState,
-} from './rehearsal.ts';
+import type {
+  NetHsmHttpRequest,
+  NetHsmHttpResponse,
+  RehearsalNetHsmState,
+} from './rehearsal-model.ts';
+import { RehearsalNetHsmDevice } from './rehearsal.ts';
 
 export interface NetHsmExchange {
   method: string;
