@@ -39,6 +39,20 @@ const nativeModules = [
 /** The hardware and network modules as exact import names (a pattern would also match folders). */
 const hardwarePaths = (message) => nativeModules.map((name) => ({ name, message }));
 
+const noElectron = {
+  name: 'electron',
+  message: 'core and devices are plain Node: no electron import.',
+};
+const transportOnly = 'Only a device family transport.ts may load native or network modules.';
+
+/** One `no-restricted-imports` rule for a ring: no Electron, maybe no hardware, and its arrows. */
+function ringRule({ hardware = transportOnly, patterns = [] } = {}) {
+  const paths = [noElectron, ...(hardware === null ? [] : hardwarePaths(hardware))];
+  return {
+    'no-restricted-imports': ['error', { paths, ...(patterns.length ? { patterns } : {}) }],
+  };
+}
+
 // Layers, lowest first: shared/ → formats/ and base/ → devices/ → core/ (with each family's
 // devices/<family>/ceremony/ plug beside it) → main/. Arrows point down only.
 const upwardFromDevices = [
@@ -75,27 +89,33 @@ const pluggedFamilyNames = [
  * read once per lint run.
  */
 let importGraph = null;
+const importStatement = /^(?:import|export)\s+(type\s+)?[^;]*?\sfrom\s+'(\.[^']+)';/gms;
+
+/** The files a module's text imports at run time, resolved from its own folder. */
+function runtimeImportsOf(file, text) {
+  const targets = [];
+  for (const match of text.matchAll(importStatement)) {
+    if (!match[1]) targets.push(path.resolve(path.dirname(file), match[2]));
+  }
+  return targets;
+}
+
 function runtimeImportGraph() {
   if (importGraph) return importGraph;
   importGraph = new Map();
   const root = path.join(import.meta.dirname, 'electron');
-  const statement = /^(?:import|export)\s+(type\s+)?[^;]*?\sfrom\s+'(\.[^']+)';/gms;
   for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
     const file = path.join(entry.parentPath, entry.name);
-    const text = fs.readFileSync(file, 'utf8');
-    const targets = [];
-    for (const match of text.matchAll(statement)) {
-      if (!match[1]) targets.push(path.resolve(path.dirname(file), match[2]));
-    }
-    importGraph.set(file, targets);
+    importGraph.set(file, runtimeImportsOf(file, fs.readFileSync(file, 'utf8')));
   }
   return importGraph;
 }
 
-/** A path of imports from `file` back to itself, or null. */
-function cycleThrough(file) {
-  const graph = runtimeImportGraph();
+/** A path of imports from `file` (as linted now, `text`) back to itself, or null. */
+function cycleThrough(file, text) {
+  const graph = new Map(runtimeImportGraph());
+  graph.set(file, runtimeImportsOf(file, text));
   const seen = new Set();
   const walk = (at, trail) => {
     for (const next of graph.get(at) ?? []) {
@@ -121,7 +141,7 @@ const vigilPlugin = {
       create(context) {
         return {
           Program(node) {
-            const cycle = cycleThrough(path.resolve(context.filename));
+            const cycle = cycleThrough(path.resolve(context.filename), context.sourceCode.text);
             if (!cycle) return;
             const root = import.meta.dirname;
             context.report({
@@ -259,43 +279,20 @@ export default tseslint.config(
     files: ['electron/core/**', 'electron/devices/**', 'electron/formats/**'],
     // A rehearsal device's loopback listener is its transport seen from the other end.
     ignores: ['electron/devices/*/transport.ts', 'electron/devices/*/rehearsal-server.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'electron', message: 'core and devices are plain Node: no electron import.' },
-            ...hardwarePaths(
-              'Only a device family transport.ts may load native or network modules.',
-            ),
-          ],
-        },
-      ],
-    },
+    rules: ringRule(),
   },
   {
     files: ['electron/core/**'],
     ignores: ['electron/core/cli/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
+    rules: ringRule({
+      patterns: [
         {
-          paths: [
-            { name: 'electron', message: 'core and devices are plain Node: no electron import.' },
-            ...hardwarePaths(
-              'Only a device family transport.ts may load native or network modules.',
-            ),
-          ],
-          patterns: [
-            {
-              group: ['**/cli/*'],
-              message:
-                'The CLI is an entry point, like the window: core never imports it. Move what both need below it (verification/, formats/).',
-            },
-          ],
+          group: ['**/cli/*'],
+          message:
+            'The CLI is an entry point, like the window: core never imports it. Move what both need below it (verification/, formats/).',
         },
       ],
-    },
+    }),
   },
   {
     files: ['electron/devices/**'],
@@ -304,49 +301,18 @@ export default tseslint.config(
       'electron/devices/*/transport.ts',
       'electron/devices/*/rehearsal-server.ts',
     ],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'electron', message: 'core and devices are plain Node: no electron import.' },
-            ...hardwarePaths(
-              'Only a device family transport.ts may load native or network modules.',
-            ),
-          ],
-          patterns: upwardFromDevices,
-        },
-      ],
-    },
+    rules: ringRule({ patterns: upwardFromDevices }),
   },
   {
     files: ['electron/devices/*/transport.ts', 'electron/devices/*/rehearsal-server.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'electron', message: 'core and devices are plain Node: no electron import.' },
-          ],
-          patterns: upwardFromDevices,
-        },
-      ],
-    },
+    rules: ringRule({ hardware: null, patterns: upwardFromDevices }),
   },
   {
     files: ['electron/formats/**', 'electron/base/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'electron', message: 'formats and base are plain Node.' },
-            ...hardwarePaths('formats and base reach no hardware or network.'),
-          ],
-          patterns: upwardFromBase,
-        },
-      ],
-    },
+    rules: ringRule({
+      hardware: 'formats and base reach no hardware or network.',
+      patterns: upwardFromBase,
+    }),
   },
   {
     files: ['electron/**/*.ts'],
@@ -356,19 +322,6 @@ export default tseslint.config(
   {
     files: ['electron/core/runbook/**'],
     rules: { 'vigil/engine-names-no-family': ['error', pluggedFamilyNames] },
-  },
-  {
-    files: ['electron/devices/*/transport.ts', 'electron/devices/*/rehearsal-server.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'electron', message: 'core and devices are plain Node: no electron import.' },
-          ],
-        },
-      ],
-    },
   },
   {
     files: ['electron/main/**', 'electron/preload/**'],

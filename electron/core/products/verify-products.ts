@@ -91,7 +91,11 @@ export const productCheckers: Record<
       Object.entries(family.productCheckers ?? {}).map(([kind, check]) => [
         kind,
         (folder: DeviceFolder, manifest: unknown) =>
-          check(folder, manifest, { manifestShapeFailure, checkManifestFiles }),
+          check(folder, manifest, {
+            manifestShapeFailure,
+            checkManifestFiles,
+            rehearsalAgreement,
+          }),
       ]),
     ),
   ),
@@ -273,6 +277,25 @@ export function verifyDeviceFolder(
 }
 
 /** A manifest that does not have its kind's shape: where it differs, and no verdict on rehearsal. */
+function rehearsalAgreement(
+  manifestSays: boolean,
+  evidenceSays: boolean | null,
+  evidence: string,
+): CheckResult {
+  const word = (says: boolean | null) =>
+    says === true ? 'rehearsal' : says === false ? 'production' : 'neither, or both';
+  const agrees = evidenceSays === manifestSays;
+  return {
+    check: 'rehearsal',
+    isOk: agrees,
+    detail: !agrees
+      ? `the manifest says ${word(manifestSays)}, ${evidence}: ${word(evidenceSays)}`
+      : manifestSays
+        ? 'REHEARSAL products: not for production use'
+        : 'production products',
+  };
+}
+
 function manifestShapeFailure(error: z.ZodError): {
   checks: CheckResult[];
   isRehearsal: null;

@@ -47,6 +47,15 @@ export interface HintContext {
 export interface ProductCheckKit {
   /** The result for a manifest of the wrong shape. */
   manifestShapeFailure(error: ZodError): { checks: CheckResult[]; isRehearsal: null };
+  /**
+   * The `rehearsal` check: the manifest's word against what the products themselves say
+   * (`true` rehearsal, `false` production, `null` mixed or silent), named as `evidence`.
+   */
+  rehearsalAgreement(
+    manifestSays: boolean,
+    evidenceSays: boolean | null,
+    evidence: string,
+  ): CheckResult;
   /** Every file listed with its hash, and nothing unlisted. */
   checkManifestFiles(
     folder: DeviceFolder,

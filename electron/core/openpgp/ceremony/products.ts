@@ -244,15 +244,6 @@ export function checkOpenPgpProducts(
     });
   }
   const keysSay = marked.every(Boolean) ? true : marked.some(Boolean) ? null : false;
-  const agrees = keysSay === manifest.rehearsal;
-  checks.push({
-    check: 'rehearsal',
-    isOk: agrees,
-    detail: !agrees
-      ? `the manifest says ${manifest.rehearsal ? 'rehearsal' : 'production'}, the User IDs say ${keysSay === true ? 'rehearsal' : keysSay === false ? 'production' : 'both'}`
-      : manifest.rehearsal
-        ? 'REHEARSAL products: not for production use'
-        : 'production products',
-  });
+  checks.push(kit.rehearsalAgreement(manifest.rehearsal, keysSay, 'the User IDs say'));
   return { checks, isRehearsal: keysSay ?? manifest.rehearsal };
 }

@@ -364,15 +364,13 @@ export function checkNetHsmProducts(
   }
   const says =
     marked.length === 0 ? null : marked.every(Boolean) ? true : marked.some(Boolean) ? null : false;
-  const agrees = says === null ? marked.length === 0 : says === manifest.rehearsal;
-  checks.push({
-    check: 'rehearsal',
-    isOk: agrees,
-    detail: !agrees
-      ? `the manifest says ${manifest.rehearsal ? 'rehearsal' : 'production'}, the User IDs and test messages disagree`
-      : manifest.rehearsal
-        ? 'REHEARSAL products: not for production use'
-        : 'production products',
-  });
+  // With nothing marked either way (no certificate, no test message), the manifest's word stands.
+  checks.push(
+    kit.rehearsalAgreement(
+      manifest.rehearsal,
+      marked.length === 0 ? manifest.rehearsal : says,
+      'the User IDs and test messages say',
+    ),
+  );
   return { checks, isRehearsal: says ?? manifest.rehearsal };
 }

@@ -136,15 +136,8 @@ export function checkYubiHsmProducts(
   );
   checks.push(...psf.checks.filter((c) => c.check !== 'rehearsal'));
   // The manifest's word must agree with where the chain ends.
-  const agrees = psf.isRehearsal === manifest.rehearsal;
-  checks.push({
-    check: 'rehearsal',
-    isOk: agrees,
-    detail: !agrees
-      ? `the manifest says ${manifest.rehearsal ? 'rehearsal' : 'production'}, the attestation chain says ${psf.isRehearsal === true ? 'rehearsal' : psf.isRehearsal === false ? 'production' : 'neither'}`
-      : manifest.rehearsal
-        ? 'REHEARSAL products: not for production use'
-        : 'production products',
-  });
+  checks.push(
+    kit.rehearsalAgreement(manifest.rehearsal, psf.isRehearsal, 'the attestation chain says'),
+  );
   return { checks, isRehearsal: psf.isRehearsal ?? manifest.rehearsal };
 }

@@ -262,16 +262,7 @@ export function checkYubiKeyProducts(
     : verdicts.every((v) => v === 'production')
       ? false
       : null;
-  const agrees = chainsSay === manifest.rehearsal;
-  checks.push({
-    check: 'rehearsal',
-    isOk: agrees,
-    detail: !agrees
-      ? `the manifest says ${manifest.rehearsal ? 'rehearsal' : 'production'}, the attestation chains say ${chainsSay === true ? 'rehearsal' : chainsSay === false ? 'production' : 'neither'}`
-      : manifest.rehearsal
-        ? 'REHEARSAL products: not for production use'
-        : 'production products',
-  });
+  checks.push(kit.rehearsalAgreement(manifest.rehearsal, chainsSay, 'the attestation chains say'));
   return { checks, isRehearsal: chainsSay ?? manifest.rehearsal };
 }
 
