@@ -3,6 +3,7 @@
 import type { KeyCurve } from '../../../shared/model/device.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../base/errors.ts';
+import { refuseFinalTry } from '../../base/pin-policy.ts';
 import { createHash } from 'node:crypto';
 import { ecdsaRawToDer, rawPublicKeyFromEcPoint } from '../../formats/ec-point.ts';
 import type { LocatedToken } from '../registry.ts';
@@ -75,8 +76,10 @@ export function checkBeforePinAttempt(
   }
   const pins = pinStates(flags);
   const state = who === 'SO-PIN' ? pins.so : pins.user;
-  if (state === 'locked') throw new VigilError('pin-locked', triesLeftHint(state, who));
-  if (state === 'final-try') throw new VigilError('final-try-refused', triesLeftHint(state, who));
+  // PKCS#11 reports no count, only flags: locked and final-try are the two that stop an attempt.
+  if (state === 'locked' || state === 'final-try') {
+    refuseFinalTry(state === 'locked' ? 0 : 1, triesLeftHint(state, who));
+  }
   const reason = deadlyReason(flags);
   if (reason !== null)
     throw new VigilError('device-in-deadly-state', `Refusing to act: ${reason}.`);

@@ -5,6 +5,7 @@
 // without being sent.
 import { randomInt } from 'node:crypto';
 import { VigilError } from '../../base/errors.ts';
+import { refuseFinalTry, triesLeftSentence } from '../../base/pin-policy.ts';
 import { bytesEqual, bytesToHex } from '../../formats/der.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import {
@@ -116,10 +117,7 @@ function firmwareAtLeast(have: OpenPgpFirmware | null, want: OpenPgpFirmware): b
 }
 
 export function pinTriesText(remaining: number, who: OpenPgpCredential): string {
-  if (remaining === 0) return `The ${who} is blocked.`;
-  if (remaining === 1)
-    return `The ${who} has 1 try left: Vigil will not use it. Unblock or reset first.`;
-  return `The ${who} has ${remaining} tries left.`;
+  return triesLeftSentence(remaining, who);
 }
 
 function checkLength(pin: SecretBytes, who: OpenPgpCredential): void {
@@ -214,9 +212,7 @@ export class OpenPgpCard {
   async #refuseFinalTry(who: OpenPgpCredential): Promise<void> {
     const { tries } = await this.pinStatus();
     const remaining = who === 'admin PIN' ? tries.admin : tries.user;
-    if (remaining === 0) throw new VigilError('pin-locked', pinTriesText(0, who));
-    if (remaining === 1)
-      throw new VigilError('final-try-refused', pinTriesText(1, who), { triesLeft: 1 });
+    refuseFinalTry(remaining, pinTriesText(remaining, who));
   }
 
   /** Turns a failed VERIFY/CHANGE answer into the typed error with the tries the card reports. */

@@ -4,6 +4,7 @@
 // in its final try is refused without being sent.
 import { randomBytes, randomInt } from 'node:crypto';
 import { VigilError } from '../../base/errors.ts';
+import { refuseFinalTry, triesLeftSentence } from '../../base/pin-policy.ts';
 import { spkiFromRawPublicKey } from '../../formats/ec-point.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import type { PinState } from '../../../shared/model/device.ts';
@@ -92,10 +93,7 @@ export function pinStateOf(state: CredentialState): PinState {
 }
 
 export function triesLeftText(state: CredentialState, who: PivCredential): string {
-  if (state.remaining === 0) return `The ${who} is blocked.`;
-  if (state.remaining === 1)
-    return `The ${who} has 1 try left: Vigil will not use it. Unblock or reset first.`;
-  return `The ${who} has ${state.remaining} tries left.`;
+  return triesLeftSentence(state.remaining, who);
 }
 
 export class PivSession {
@@ -171,9 +169,7 @@ export class PivSession {
 
   async #refuseFinalTry(who: PivCredential): Promise<void> {
     const state = await this.credentialState(who);
-    if (state.remaining === 0) throw new VigilError('pin-locked', triesLeftText(state, who));
-    if (state.remaining === 1)
-      throw new VigilError('final-try-refused', triesLeftText(state, who), { triesLeft: 1 });
+    refuseFinalTry(state.remaining, triesLeftText(state, who));
   }
 
   /** Turns a failed PIN/PUK answer into the typed error, with the tries the card reports. */
