@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
-import { VigilCore } from '../../electron/core/vigil-core.ts';
+import { VigilCore, type CoreOptions } from '../../electron/core/vigil-core.ts';
 import { startBridge, type Bridge } from '../helpers/test-bridge.ts';
 
 export interface BrowserSession {
@@ -27,7 +27,10 @@ const RECORD_CSP_VIOLATIONS = `(() => {
   });
 })();`;
 
-export function useBrowserSession(name: string): BrowserSession {
+export function useBrowserSession(
+  name: string,
+  options: Pick<CoreOptions, 'catalog'> = {},
+): BrowserSession {
   const session = { pageErrors: [] as string[] } as BrowserSession;
   before(async () => {
     session.dataDir = mkdtempSync(join(tmpdir(), `vigil-${name}-data-`));
@@ -36,6 +39,7 @@ export function useBrowserSession(name: string): BrowserSession {
       dataDir: session.dataDir,
       pickFolder: () => Promise.resolve(session.exportDir),
       lsblk: () => Promise.resolve('{"blockdevices":[]}'),
+      ...options,
     });
     session.bridge = await startBridge({ core: session.core });
     session.page = session.bridge.page;
