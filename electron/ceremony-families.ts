@@ -21,7 +21,9 @@ export const ceremonyFamilies: readonly CeremonyFamily[] = [
 
 /** The family whose action this is (`<family>.<operation>`), if it is plugged in. */
 export function familyOfAction(action: string): CeremonyFamily | null {
-  const prefix = action.slice(0, action.indexOf('.'));
+  const dot = action.indexOf('.');
+  if (dot < 0) return null;
+  const prefix = action.slice(0, dot);
   return ceremonyFamilies.find((family) => family.id === prefix) ?? null;
 }
 

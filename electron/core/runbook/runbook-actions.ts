@@ -9,6 +9,7 @@ import type { CredentialField } from '../../../shared/model/credential-fields.ts
 import type { CredentialRequest } from '../../../shared/model/runbook.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../base/errors.ts';
+import { selectedDevice } from './action-context.ts';
 import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { ActionCatalog } from './load-runbook.ts';
@@ -83,13 +84,6 @@ export interface ActionDefinition {
   /** Advice shown when the app stopped while this action was under way. */
   interruptionAdvice: string;
   perform(params: Record<string, unknown>, context: ActionContext): Promise<ActionResult>;
-}
-
-function selectedDevice(context: ActionContext): DeviceSummary {
-  if (!context.device) {
-    throw new VigilError('wrong-step', 'No device was selected earlier in this ceremony.');
-  }
-  return context.device;
 }
 
 export const runbookActions: Readonly<Record<string, ActionDefinition>> = {

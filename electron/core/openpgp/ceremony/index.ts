@@ -2,6 +2,8 @@
 // key, certifications): its runbook actions, the fold of their results into the ceremony's keys,
 // statements and backups, the products rebuilt from them (with the cards the subkeys moved to)
 // and their checker, and the keyring it empties when the ceremony ends.
+// The cards the subkeys moved to are the YubiKey OpenPGP family's slice; the products name them.
+import { YUBIKEY_OPENPGP_CEREMONY_FAMILY } from '../../../devices/yubikey-openpgp/ceremony/record.ts';
 import type { CeremonyFamily } from '../../runbook/ceremony-family.ts';
 import { openpgpActions } from './actions.ts';
 import type { OpenPgpKeyring } from './keyring.ts';
@@ -16,9 +18,6 @@ import {
   type OpenPgpSlice,
 } from './record.ts';
 
-/** The slice of the family that moves subkeys onto cards, read for the products' README. */
-const CARDS_FAMILY = 'yubikeyOpenpgp';
-
 export const openPgpCeremonyFamily: CeremonyFamily<OpenPgpSlice> = {
   id: OPENPGP_FAMILY,
   actions: openpgpActions,
@@ -29,7 +28,9 @@ export const openPgpCeremonyFamily: CeremonyFamily<OpenPgpSlice> = {
     const first = slice?.keys[0];
     const last = slice?.keys.at(-1);
     if (!slice || !first || !last) return null;
-    const cards = (ceremony.slices[CARDS_FAMILY] as { cards: CardKeysRecord[] } | undefined)?.cards;
+    const cards = (
+      ceremony.slices[YUBIKEY_OPENPGP_CEREMONY_FAMILY] as { cards: CardKeysRecord[] } | undefined
+    )?.cards;
     return buildOpenPgpProducts({
       ceremonyId: ceremony.ceremonyId,
       createdAt: new Date(first.at),

@@ -2,10 +2,11 @@
 // as the rehearsal token), the PSF procedure: exactly one token present, re-initialised with a
 // new SO-PIN and user PIN checked before it is touched, keys generated on it.
 import { z } from 'zod';
-import type { DeviceFamilyId, DeviceSummary } from '../../../../shared/model/device.ts';
+import type { DeviceFamilyId } from '../../../../shared/model/device.ts';
 import { DeviceFamilyId as DeviceFamilyIdSchema } from '../../../../shared/model/device.ts';
 import type { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../../base/errors.ts';
+import { selectedDevice } from '../../../core/runbook/action-context.ts';
 import { exactlyOneToken, sameToken } from '../../../core/ceremony/token-presence.ts';
 import {
   GenerateKeyParams,
@@ -44,13 +45,6 @@ function need(credentials: RunbookCredentials, id: keyof RunbookCredentials): Se
   const value = credentials[id];
   if (!value) throw new VigilError('credentials-missing', `This step needs ${id}.`);
   return value;
-}
-
-function selectedDevice(context: ActionContext): DeviceSummary {
-  if (!context.device) {
-    throw new VigilError('wrong-step', 'No device was selected earlier in this ceremony.');
-  }
-  return context.device;
 }
 
 /** The key's object id on the token: root 1, targets 2. */
