@@ -15,10 +15,8 @@ import { useRehearsalStore } from '../devices/softhsm/transport.ts';
 import { PcscContext } from '../devices/smartcard/transport.ts';
 import { findYubiKeys, type YubiKeySources } from '../devices/yubikey-piv/index.ts';
 import { RehearsalYubiKeyRack } from '../devices/yubikey-piv/rehearsal-rack.ts';
-import { TokenProvisioningCeremony } from './ceremony/token-provisioning.ts';
 import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.ts';
 import { EventHub } from './event-hub.ts';
-import { ceremonyHandlers } from './handlers/ceremony-handlers.ts';
 import { deviceHandlers } from './handlers/device-handlers.ts';
 import { journalHandlers, summariseEntry } from './handlers/journal-handlers.ts';
 import { mediaHandlers } from './handlers/media-handlers.ts';
@@ -62,7 +60,6 @@ export class VigilCore {
   readonly options: ResolvedCoreOptions;
   readonly journal: Journal;
   readonly registry: DeviceRegistry;
-  readonly ceremony: TokenProvisioningCeremony;
   readonly exportTargets: ExportTargets;
   readonly runbooks: RunbookEngine;
   /** Rehearsal YubiHSMs plugged into this app (each behind a loopback connector). */
@@ -91,11 +88,6 @@ export class VigilCore {
     // SoftHSM2 reads SOFTHSM2_CONF when the module initialises: point it at our rehearsal store first.
     useRehearsalStore(options.dataDir);
     this.registry = DeviceRegistry.open(options.catalog ?? defaultModuleCatalog());
-    this.ceremony = new TokenProvisioningCeremony({
-      journal: this.journal,
-      registry: this.registry,
-      onStateChanged: (state) => this.events.emit('ceremony.stepChanged', state),
-    });
     this.exportTargets = new ExportTargets({
       lsblk: this.options.lsblk,
       pickFolder: this.options.pickFolder,
@@ -142,7 +134,6 @@ export class VigilCore {
     this.handlers = {
       ...runbookHandlers(this),
       ...deviceHandlers(this),
-      ...ceremonyHandlers(this),
       ...mediaHandlers(this),
       ...journalHandlers(this),
       ...verificationHandlers(this),

@@ -3,7 +3,7 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { DeviceList } from '../../shared/model/device.ts';
 import { onVigilEvent, vigilCall } from '../bridge/vigil-client.ts';
-import { actionErrorOf, type ActionError } from './ceremony-store.ts';
+import { actionErrorOf, type ActionError } from './action-error.ts';
 
 export const useDevicesStore = defineStore('devices', () => {
   const list = ref<DeviceList>({ devices: [], modules: [] });

@@ -3,7 +3,7 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { JournalEntryView } from '../../shared/model/journal.ts';
 import { onVigilEvent, vigilCall } from '../bridge/vigil-client.ts';
-import { actionErrorOf, type ActionError } from './ceremony-store.ts';
+import { actionErrorOf, type ActionError } from './action-error.ts';
 
 const SHOWN_ENTRIES = 50;
 

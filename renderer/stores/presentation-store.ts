@@ -15,12 +15,12 @@ function storedStreaming(): boolean {
 
 const VIEW_KEY = 'vigil.view';
 
-export type CeremonyViewName = 'runbook' | 'wizard' | 'verify';
+export type CeremonyViewName = 'runbook' | 'verify';
 
 function storedView(): CeremonyViewName {
   try {
     const stored = globalThis.sessionStorage?.getItem(VIEW_KEY);
-    return stored === 'wizard' || stored === 'verify' ? stored : 'runbook';
+    return stored === 'verify' ? stored : 'runbook';
   } catch {
     return 'runbook';
   }

@@ -5,7 +5,7 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { RunbookState } from '../../shared/model/runbook.ts';
 import { onVigilEvent, vigilCall } from '../bridge/vigil-client.ts';
-import { actionErrorOf, type ActionError } from './ceremony-store.ts';
+import { actionErrorOf, type ActionError } from './action-error.ts';
 
 export const useRunbookStore = defineStore('runbook', () => {
   const state = ref<RunbookState | null>(null);

@@ -3,7 +3,7 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { vigilCall } from '../bridge/vigil-client.ts';
-import { actionErrorOf, type ActionError } from './ceremony-store.ts';
+import { actionErrorOf, type ActionError } from './action-error.ts';
 
 export interface FolderReport {
   folder: string;

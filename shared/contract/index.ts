@@ -2,7 +2,6 @@
 // `domain.pastTense` (events); the IPC channel is derived from the name, never typed by hand.
 import type { z } from 'zod';
 import type { CallSpec, EventSpec } from './schema-kit.ts';
-import { ceremony } from './ceremony.ts';
 import { devices } from './devices.ts';
 import { journal } from './journal.ts';
 import { media } from './media.ts';
@@ -10,7 +9,7 @@ import { runbook } from './runbook.ts';
 import { verification } from './verification.ts';
 import { channelForName } from './names.ts';
 
-export const contractDomains = { ceremony, devices, journal, media, runbook, verification };
+export const contractDomains = { devices, journal, media, runbook, verification };
 
 type Domains = typeof contractDomains;
 type DomainName = keyof Domains;

@@ -3,14 +3,6 @@
 // the real contract in index.ts, and that both derive the same channel for every name.
 
 export const callNames = [
-  'ceremony.state',
-  'ceremony.selectDevice',
-  'ceremony.reinitialise',
-  'ceremony.generateKeys',
-  'ceremony.confirmFingerprints',
-  'ceremony.finish',
-  'ceremony.acknowledgeInterruption',
-  'ceremony.restart',
   'devices.list',
   'devices.createRehearsalToken',
   'devices.connectRehearsalYubiHsm',
@@ -19,8 +11,6 @@ export const callNames = [
   'journal.tail',
   'media.listTargets',
   'media.pickFolder',
-  'media.export',
-  'media.eject',
   'runbook.state',
   'runbook.start',
   'runbook.confirm',
@@ -33,7 +23,6 @@ export const callNames = [
 ] as const;
 
 export const eventNames = [
-  'ceremony.stepChanged',
   'devices.changed',
   'journal.appended',
   'media.exportVerified',

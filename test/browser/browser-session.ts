@@ -1,7 +1,7 @@
 // One real core (SoftHSM2 through pkcs11js) and one Chromium page per browser test file, plus the
 // checks every file wants: no CSP violation, no page error, no inline style, no native dialog.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -73,34 +73,8 @@ export async function assertCleanPage(session: BrowserSession): Promise<void> {
   assert.deepEqual(session.bridge.foreignRequests, [], 'requests outside the app');
 }
 
-/** The token wizard's tab; the runbook view is the one the app opens with. */
-export async function showWizard(page: Page): Promise<void> {
-  const tab = page.getByTestId('view-wizard');
-  if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
-}
-
-export async function waitForStep(page: Page, step: string): Promise<void> {
-  await showWizard(page);
-  await page.locator(`[data-testid="ceremony"][data-step="${step}"]`).waitFor({ timeout: 20_000 });
-}
-
-export interface JournalLine {
-  seq: number;
-  kind: string;
-  detail: Record<string, unknown>;
-}
-
-/** The journal as main wrote it to disk. */
-export function journalLines(dataDir: string): JournalLine[] {
-  return readFileSync(join(dataDir, 'journal', 'journal.jsonl'), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as JournalLine);
-}
-
+/** Makes a SoftHSM2 rehearsal token from the devices panel and waits until it is listed. */
 export async function createRehearsalTokenInUi(page: Page, label: string): Promise<void> {
-  // The wizard tests start here: make the token wizard the view on show.
-  await showWizard(page);
   await page.getByTestId('rehearsal-label').fill(label);
   await page.getByTestId('create-rehearsal-token').click();
   await page
@@ -108,15 +82,4 @@ export async function createRehearsalTokenInUi(page: Page, label: string): Promi
     .getByTestId('device-label')
     .getByText(label, { exact: true })
     .waitFor();
-}
-
-export async function fillReinitialise(
-  page: Page,
-  pins: { current: string; so: string; user: string },
-): Promise<void> {
-  await page.getByTestId('current-so-pin').fill(pins.current);
-  await page.getByTestId('new-so-pin').fill(pins.so);
-  await page.getByTestId('new-so-pin-repeat').fill(pins.so);
-  await page.getByTestId('new-user-pin').fill(pins.user);
-  await page.getByTestId('new-user-pin-repeat').fill(pins.user);
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { contract, callNames, eventNames, lookupCall } from '../../shared/contract/index.ts';
 import { isSecretSchema } from '../../shared/contract/schema-kit.ts';
 import { dispatcherErrorCodes } from '../../shared/contract/error-codes.ts';
+import { credentialFields } from '../../shared/model/credential-fields.ts';
 import { SecretBytes } from '../../shared/model/secret-bytes.ts';
 import { createDispatcher, type Handlers } from '../../electron/core/dispatcher.ts';
 import { VigilError } from '../../electron/base/errors.ts';
@@ -57,10 +58,27 @@ describe('dispatcher: hostile payloads', () => {
     ['an array', 'journal.tail', [5]],
     ['a number out of range', 'journal.tail', { limit: 1e9 }],
     ['a prototype-polluting key', 'devices.list', JSON.parse('{"__proto__":{"isAdmin":true}}')],
-    ['an unknown family', 'ceremony.selectDevice', { family: 'yubihsm2; rm -rf /' }],
-    ['an oversized PIN', 'ceremony.generateKeys', { curve: 'P-256', userPin: '1'.repeat(65) }],
-    ['a PIN of the wrong type', 'ceremony.generateKeys', { curve: 'P-256', userPin: 123456 }],
-    ['a path instead of a target id', 'media.export', { targetId: '../../etc' }],
+    ['a runbook id that is a command', 'runbook.start', { runbookId: 'x; rm -rf /' }],
+    [
+      'an oversized PIN',
+      'runbook.perform',
+      { stepNumber: 1, role: 'keyholder', person: 'Kim', credentials: { userPin: '1'.repeat(65) } },
+    ],
+    [
+      'a PIN of the wrong type',
+      'runbook.perform',
+      { stepNumber: 1, role: 'keyholder', person: 'Kim', credentials: { userPin: 123456 } },
+    ],
+    [
+      'a credential no action asks for',
+      'runbook.perform',
+      { stepNumber: 1, role: 'keyholder', person: 'Kim', credentials: { root: 'x' } },
+    ],
+    [
+      'a path instead of a target id',
+      'runbook.perform',
+      { stepNumber: 1, role: 'keyholder', person: 'Kim', targetId: '../../etc' },
+    ],
   ];
   for (const [what, name, payload] of cases) {
     it(`refuses ${what} with invalid-request`, async () => {
@@ -70,12 +88,17 @@ describe('dispatcher: hostile payloads', () => {
   }
 
   it('never echoes a submitted value, even a rejected PIN', async () => {
-    const envelope = await trusted().dispatch({ isOurs: true }, 'ceremony.reinitialise', {
-      currentSoPin: secretPin,
-      newSoPin: secretPin,
-      newSoPinRepeat: secretPin,
-      newUserPin: secretPin,
-      newUserPinRepeat: 7,
+    const envelope = await trusted().dispatch({ isOurs: true }, 'runbook.perform', {
+      stepNumber: 1,
+      role: 'keyholder',
+      person: 'Kim',
+      credentials: {
+        currentSoPin: secretPin,
+        newSoPin: secretPin,
+        newSoPinRepeat: secretPin,
+        newUserPin: secretPin,
+        newUserPinRepeat: 7,
+      },
     });
     assert.equal(envelope.ok, false);
     assert.ok(!JSON.stringify(envelope).includes(secretPin));
@@ -127,13 +150,18 @@ describe('dispatcher: typed errors and responses', () => {
     let seen: SecretBytes | null = null;
     const handlers = {
       ...core.handlers,
-      'ceremony.generateKeys': (request: { userPin: SecretBytes }) => {
-        seen = request.userPin;
+      'runbook.perform': (request: { credentials: { userPin: SecretBytes } }) => {
+        seen = request.credentials.userPin;
         return Promise.reject(new VigilError('wrong-step', 'not now'));
       },
     } as unknown as Handlers;
     const dispatcher = createDispatcher<null>({ handlers, isTrustedSender: () => true, log });
-    await dispatcher.dispatch(null, 'ceremony.generateKeys', { curve: 'P-256', userPin: '112233' });
+    await dispatcher.dispatch(null, 'runbook.perform', {
+      stepNumber: 1,
+      role: 'keyholder',
+      person: 'Kim',
+      credentials: { userPin: '112233' },
+    });
     assert.ok(seen !== null && (seen as SecretBytes).isWiped);
   });
 });
@@ -172,18 +200,11 @@ describe('contract', () => {
 
   it('finds the secret() fields of request schemas (the walk is not blind)', () => {
     const found: string[] = [];
-    for (const [path, node] of walkSchema(
-      lookupCall('ceremony.reinitialise')?.request as z.ZodType,
-    )) {
+    for (const [path, node] of walkSchema(lookupCall('runbook.perform')?.request as z.ZodType)) {
       if (isSecretSchema(node)) found.push(path);
     }
-    assert.deepEqual(found.sort(), [
-      '$.currentSoPin',
-      '$.newSoPin',
-      '$.newSoPinRepeat',
-      '$.newUserPin',
-      '$.newUserPinRepeat',
-    ]);
+    assert.deepEqual(found.sort(), credentialFields.map((f) => `$.credentials.${f}`).sort());
+    assert.ok(found.includes('$.credentials.newUserPinRepeat'));
   });
 
   it('makes every request schema strict', () => {

@@ -1,4 +1,4 @@
-// Fresh Vigil data folders with SoftHSM2 rehearsal tokens, and a small ceremony driver for tests.
+// Fresh Vigil data folders and cores for tests, and a typed caller over the contract.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,28 +39,4 @@ export function openCore(options: Partial<CoreOptions> = {}): VigilCore {
     lsblk: () => Promise.resolve('{"blockdevices":[]}'),
     ...options,
   });
-}
-
-export interface CeremonyPins {
-  soPin: string;
-  userPin: string;
-}
-
-/** Runs the wizard up to the fingerprints step on a fresh rehearsal token. */
-export async function provisionRehearsalToken(
-  core: VigilCore,
-  pins: CeremonyPins,
-  curve: 'P-256' | 'P-384' | 'Ed25519' = 'P-256',
-) {
-  const call = caller(core);
-  await call('devices.createRehearsalToken', { label: 'practice' });
-  await call('ceremony.selectDevice', { family: 'softhsm-rehearsal' });
-  await call('ceremony.reinitialise', {
-    currentSoPin: FACTORY_SO_PIN,
-    newSoPin: pins.soPin,
-    newSoPinRepeat: pins.soPin,
-    newUserPin: pins.userPin,
-    newUserPinRepeat: pins.userPin,
-  });
-  return call('ceremony.generateKeys', { curve, userPin: pins.userPin });
 }

@@ -171,7 +171,12 @@ describe('attack: hostile contract calls from the page', () => {
   });
 
   it('refuses a wrong type without echoing the value', async () => {
-    const envelope = await call('ceremony.generateKeys', { curve: 'P-256', userPin: 918273645 });
+    const envelope = await call('runbook.perform', {
+      stepNumber: 1,
+      role: 'keyholder',
+      person: 'Kim',
+      credentials: { userPin: 918273645 },
+    });
     assert.equal(envelope.error?.code, 'invalid-request');
     assert.ok(!JSON.stringify(envelope).includes('918273645'));
   });

@@ -1,5 +1,5 @@
 // The media a ceremony can write to: removable drives from lsblk and folders the operator picked
-// in main's dialog. The wizard, the runbook engine and the record export all go through here.
+// in main's dialog. The runbook engine and the record export both go through here.
 import { createHash } from 'node:crypto';
 import { accessSync, constants, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';

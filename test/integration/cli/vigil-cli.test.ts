@@ -19,7 +19,7 @@ import { formatTable } from '../../../electron/formats/text-table.ts';
 import { UsageError, parseCommand } from '../../../electron/core/cli/vigil.ts';
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
 import type { VerifyReport } from '../../../electron/core/products/verify-products.ts';
-import { FACTORY_SO_PIN, caller, freshDataDir } from '../../helpers/softhsm-token.ts';
+import { freshDataDir } from '../../helpers/softhsm-token.ts';
 
 const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'vigil.mjs');
 
@@ -27,7 +27,7 @@ function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
   const result = spawnSync(process.execPath, [bin, ...args], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 120_000,
   });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
@@ -83,43 +83,29 @@ describe('parseCommand (pure)', () => {
 });
 
 describe('vigil verify on products made by a real SoftHSM2 ceremony', () => {
-  let dataDir: string;
+  let work: string;
   let exportDir: string;
   let deviceFolder: string;
 
-  before(async () => {
-    dataDir = freshDataDir('vigil-cli-ceremony-');
-    exportDir = mkdtempSync(join(tmpdir(), 'vigil-cli-export-'));
-    const core = new VigilCore({
-      dataDir,
-      lsblk: () => Promise.resolve('{"blockdevices":[]}'),
-      pickFolder: () => Promise.resolve(exportDir),
-    });
-    try {
-      const call = caller(core);
-      await call('devices.createRehearsalToken', { label: 'cli-ceremony' });
-      await call('ceremony.selectDevice', { family: 'softhsm-rehearsal' });
-      await call('ceremony.reinitialise', {
-        currentSoPin: FACTORY_SO_PIN,
-        newSoPin: '0123456789abcdef',
-        newSoPinRepeat: '0123456789abcdef',
-        newUserPin: '135790',
-        newUserPinRepeat: '135790',
-      });
-      await call('ceremony.generateKeys', { curve: 'P-256', userPin: '135790' });
-      await call('ceremony.confirmFingerprints', {});
-      const target = await call('media.pickFolder', {});
-      await call('media.export', { targetId: target.id });
-    } finally {
-      core.close();
-    }
+  before(() => {
+    // The PSF token ceremony as a keyholder rehearses it: `vigil run` of the bundled runbook.
+    work = mkdtempSync(join(tmpdir(), 'vigil-cli-ceremony-'));
+    const runbooks = join(import.meta.dirname, '..', '..', '..', 'resources', 'runbooks');
+    const run = vigil([
+      'run',
+      join(runbooks, 'nitrokey-hsm-tuf.yaml'),
+      '--rehearsal',
+      '--answers',
+      join(runbooks, 'nitrokey-hsm-tuf.rehearsal.yaml'),
+      '--out',
+      join(work, 'record'),
+    ]);
+    assert.equal(run.code, 0, run.out + run.err);
+    exportDir = join(work, 'record', 'products');
     const [serial] = readdirSync(join(exportDir, 'ceremony-products'));
     deviceFolder = join(exportDir, 'ceremony-products', serial ?? '');
   });
-  after(() => {
-    rmSync(exportDir, { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => rmSync(work, { recursive: true, force: true }));
 
   it('exits 0 and marks the device folder as REHEARSAL', () => {
     const { code, out, err } = vigil(['verify', exportDir]);

@@ -1,10 +1,14 @@
-// What the token wizard's tests proved, proved again on the runbook engine (issue 16 moves the
-// wizard's ceremony onto nitrokey-hsm-tuf.yaml): a wrong PIN is sent to the token exactly once, counted
-// at the PKCS#11 boundary by OpenSC's pkcs11-spy between Vigil and SoftHSM2, and is never
-// repeated; the step stays and the hint shows what the token now reports; and the token is
-// chosen only when exactly one matches.
+// The PKCS#11 ceremony's policy on the runbook engine (nitrokey-hsm-tuf.yaml, the PSF "Provisioning
+// the Nitrokey HSM"): a wrong PIN is sent to the token exactly once, counted at the PKCS#11
+// boundary by OpenSC's pkcs11-spy between Vigil and SoftHSM2, and is never repeated; the step
+// stays and the hint shows what the token now reports; new PINs that break the rules never reach
+// the token; the token is chosen only when exactly one matches; and the exported keys of every
+// curve are the keys openssl reads, fingerprint for fingerprint.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunbookCeremony } from '../../../shared/model/runbook.ts';
@@ -123,10 +127,26 @@ describe('PIN attempts on the runbook, through pkcs11-spy', () => {
       newUserPinRepeat: PINS.user,
     });
 
+    // New PINs that break a rule are refused before the token is touched: no PIN reaches it.
     let before = pinCalls();
+    await rejects(
+      perform(call, c, { ...initPins(FACTORY_SO_PIN), newUserPinRepeat: '739165' }),
+      'pin-mismatch',
+    );
+    await rejects(
+      perform(call, c, {
+        ...initPins(FACTORY_SO_PIN),
+        newSoPin: FACTORY_SO_PIN,
+        newSoPinRepeat: FACTORY_SO_PIN,
+      }),
+      'default-pin-refused',
+    );
+    assert.equal(pinCalls() - before, 0, 'no PIN-bearing call for a refused rule');
+
+    before = pinCalls();
     await rejects(perform(call, c, initPins('1111111111111111')), 'pin-incorrect');
     assert.equal(pinCalls() - before, 1, 'one PIN-bearing call for one wrong SO-PIN');
-    assert.deepEqual(failures(), ['pin-incorrect']);
+    assert.deepEqual(failures(), ['pin-mismatch', 'default-pin-refused', 'pin-incorrect']);
     const afterSo = (await call('runbook.state', {})).ceremony;
     assert.equal(current(afterSo).number, init.number, 'the step did not advance');
 
@@ -137,7 +157,7 @@ describe('PIN attempts on the runbook, through pkcs11-spy', () => {
     before = pinCalls();
     await rejects(perform(call, c, { userPin: '271828' }), 'pin-incorrect');
     assert.equal(pinCalls() - before, 1, 'one PIN-bearing call for one wrong user PIN');
-    assert.deepEqual(failures(), ['pin-incorrect', 'pin-incorrect']);
+    assert.deepEqual(failures().slice(-2), ['pin-incorrect', 'pin-incorrect']);
     assert.match(readFileSync(spyLog, 'utf8'), /CKR_PIN_INCORRECT/);
 
     // The hint is read from the token again before the next attempt; SoftHSM2 has no counter
@@ -176,3 +196,133 @@ describe('choosing the token on the runbook', () => {
     );
   });
 });
+
+describe('new PINs that break the rules, refused before the token is touched', () => {
+  let core: VigilCore;
+  let call: Call;
+  let init: RunbookCeremony | null;
+  before(async () => {
+    core = openCore();
+    call = caller(core);
+    await call('devices.createRehearsalToken', { label: 'rules' });
+    let c = await toTokenSelection(call);
+    c = (await perform(call, c)).ceremony;
+    init = await answer(call, c, c?.device?.serial ?? '');
+    assert.equal(current(init).action?.name, 'pkcs11.initToken');
+  });
+  after(() => core.close());
+
+  const attempt = (pins: {
+    cur?: string;
+    so: string;
+    so2?: string;
+    user: string;
+    user2?: string;
+  }) =>
+    perform(call, init, {
+      currentSoPin: pins.cur ?? FACTORY_SO_PIN,
+      newSoPin: pins.so,
+      newSoPinRepeat: pins.so2 ?? pins.so,
+      newUserPin: pins.user,
+      newUserPinRepeat: pins.user2 ?? pins.user,
+    });
+
+  it('refuses an SO-PIN that is not 16 hex characters', () =>
+    rejects(attempt({ so: '12345678', user: '204060' }), 'pin-format'));
+  it('refuses differing SO-PIN entries', () =>
+    rejects(
+      attempt({ so: '00112233aabbccdd', so2: '00112233aabbccde', user: '204060' }),
+      'pin-mismatch',
+    ));
+  it('refuses the factory SO-PIN as the new one', () =>
+    rejects(attempt({ so: FACTORY_SO_PIN, user: '204060' }), 'default-pin-refused'));
+  it('refuses the factory user PIN as the new one', () =>
+    rejects(attempt({ so: '00112233aabbccdd', user: '648219' }), 'default-pin-refused'));
+  it('refuses a short user PIN', () =>
+    rejects(attempt({ so: '00112233aabbccdd', user: '12345' }), 'pin-format'));
+  it('refuses differing user PIN entries', () =>
+    rejects(attempt({ so: '00112233aabbccdd', user: '204060', user2: '204061' }), 'pin-mismatch'));
+
+  it('journals each refusal with the rule it broke, and the step stays', async () => {
+    const refusals = core.journal
+      .entries()
+      .filter((e) => e.kind === 'runbook.actionFailed')
+      .map((e) => (e.detail as { code: string }).code);
+    assert.deepEqual(refusals, [
+      'pin-format',
+      'pin-mismatch',
+      'default-pin-refused',
+      'default-pin-refused',
+      'pin-format',
+      'pin-mismatch',
+    ]);
+    assert.equal(current((await call('runbook.state', {})).ceremony).number, current(init).number);
+  });
+});
+
+for (const [curve, opensslName] of [
+  ['P-256', 'prime256v1'],
+  ['P-384', 'secp384r1'],
+  ['Ed25519', 'ED25519'],
+] as const) {
+  describe(`${curve} keys generated on the token, exported and read by openssl`, () => {
+    let core: VigilCore;
+    before(() => {
+      const outDir = mkdtempSync(join(tmpdir(), 'vigil-runbook-keys-'));
+      core = openCore({ pickFolder: () => Promise.resolve(outDir) });
+    });
+    after(() => core.close());
+
+    it('exports root and targets whose SPKI hashes are the fingerprints shown', async () => {
+      const call = caller(core);
+      await call('devices.createRehearsalToken', { label: curve });
+      let c = await toTokenSelection(call);
+      c = (await perform(call, c)).ceremony;
+      c = await answer(call, c, c?.device?.serial ?? '');
+      c = (
+        await perform(call, c, {
+          currentSoPin: FACTORY_SO_PIN,
+          newSoPin: PINS.so,
+          newSoPinRepeat: PINS.so,
+          newUserPin: PINS.user,
+          newUserPinRepeat: PINS.user,
+        })
+      ).ceremony;
+      c = await answer(call, c, curve);
+      for (let key = 0; key < 2; key++)
+        c = (await perform(call, c, { userPin: PINS.user })).ceremony;
+      const keys = c?.products?.keys ?? [];
+      assert.deepEqual(
+        keys.map((k) => [k.role, k.curve, k.isOnDevice]),
+        [
+          ['root', curve, true],
+          ['targets', curve, true],
+        ],
+      );
+      c = await answer(call, c);
+      c = await answer(call, c);
+      assert.equal(current(c).action?.name, 'products.export');
+      const target = await call('media.pickFolder', {});
+      c = (
+        await call('runbook.perform', {
+          stepNumber: current(c).number,
+          role: 'ceremony-lead',
+          person: 'Ada Lead',
+          targetId: target.id,
+        })
+      ).ceremony;
+      const destination = c?.exports[0]?.destination ?? '';
+      for (const key of keys) {
+        const pem = join(destination, key.pemFile);
+        const text = execFileSync('openssl', ['pkey', '-pubin', '-in', pem, '-noout', '-text']);
+        assert.match(text.toString(), new RegExp(opensslName));
+        const der = execFileSync('openssl', ['pkey', '-pubin', '-in', pem, '-outform', 'DER']);
+        assert.equal(createHash('sha256').update(der).digest('hex'), key.fingerprint.hex);
+        // The raw .pub file is the key inside the PEM: the SPKI ends with it.
+        const raw = readFileSync(join(destination, key.rawFile));
+        assert.ok(der.subarray(der.length - raw.length).equals(raw));
+      }
+      execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: destination });
+    });
+  });
+}

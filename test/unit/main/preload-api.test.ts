@@ -56,7 +56,7 @@ describe('preload window.vigil', () => {
 
   for (const name of [
     'devices.format',
-    'ceremony.stepChanged',
+    'runbook.stepChanged',
     '__proto__',
     'constructor',
     'vigil:devices.list',

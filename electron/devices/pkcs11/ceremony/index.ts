@@ -2,8 +2,8 @@
 // rehearsal token): its runbook actions, the products rebuilt from the keys generated on a token,
 // the SO-PIN and user PIN tries left the token reports, and the record signed with a token key
 // when the runbook designates one.
-import { sameToken } from '../../../core/ceremony/token-presence.ts';
-import { productsOf } from '../../../core/ceremony/token-provisioning.ts';
+import { sameToken } from './token-presence.ts';
+import { productsOf } from './products.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import type { DeviceRegistry } from '../../registry.ts';
 import { VigilError } from '../../../base/errors.ts';

@@ -1,8 +1,8 @@
 // "Exactly one device present" and "still the same device": the checks every PKCS#11 ceremony
-// step makes before it touches a token (PSF runbook), shared by the wizard and the runbook engine.
-import type { DeviceFamilyId } from '../../../shared/model/device.ts';
-import type { DeviceRegistry, LocatedToken } from '../../devices/registry.ts';
-import { VigilError } from '../../base/errors.ts';
+// step makes before it touches a token (PSF runbook).
+import type { DeviceFamilyId } from '../../../../shared/model/device.ts';
+import type { DeviceRegistry, LocatedToken } from '../../registry.ts';
+import { VigilError } from '../../../base/errors.ts';
 
 /** Exactly one token of the family present, and not in a deadly state. */
 export async function exactlyOneToken(
