@@ -315,6 +315,20 @@ export default tseslint.config(
     }),
   },
   {
+    files: ['electron/devices/**', 'electron/formats/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'ClassDeclaration[superClass.name=/^(Range|Type)?Error$/], ClassExpression[superClass.name=/^(Range|Type)?Error$/]',
+          message:
+            'A device or format error extends KindedError from electron/base/errors.ts, so every caller reads error.kind (and the device number under its own name).',
+        },
+      ],
+    },
+  },
+  {
     files: ['electron/**/*.ts'],
     plugins: { vigil: vigilPlugin },
     rules: { 'vigil/no-import-cycle': 'error' },

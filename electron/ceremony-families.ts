@@ -1,6 +1,7 @@
 // The device families plugged into the ceremony engine: one line each (see README, "Adding a
 // device family"). The engine itself names none of them.
 import type { CeremonyFamily } from './core/runbook/ceremony-family.ts';
+import type { DeviceEnvironment } from './devices/device-environment.ts';
 import { openPgpCeremonyFamily } from './core/openpgp/ceremony/index.ts';
 import { netHsmCeremonyFamily } from './devices/nethsm/ceremony/index.ts';
 import { pkcs11CeremonyFamily } from './devices/pkcs11/ceremony/index.ts';
@@ -35,4 +36,9 @@ export function familyOfDevice(deviceFamily: string): CeremonyFamily | null {
 /** The family that journals results of this kind, if it is plugged in. */
 export function familyOfResult(kind: string): CeremonyFamily | null {
   return ceremonyFamilies.find((family) => family.resultKinds.includes(kind)) ?? null;
+}
+
+/** Every family's sources, opened once for one core, by family id. */
+export function openFamilySources(env: DeviceEnvironment): Record<string, unknown> {
+  return Object.fromEntries(ceremonyFamilies.map((family) => [family.id, family.openSources(env)]));
 }

@@ -1,6 +1,6 @@
 // Durability helpers shared by the journal, the media export, ceremony records and rehearsal
 // device state.
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Writes and fsyncs a file; `wx` (the default) refuses to replace one that exists. */
@@ -22,7 +22,10 @@ export function writeFileDurably(
 /** Replaces `path` atomically: a fsynced partial file renamed over it, then the folder fsynced. */
 export function replaceFileDurably(path: string, bytes: Uint8Array, mode = 0o644): void {
   const partial = join(dirname(path), `.${path.split('/').at(-1) ?? 'file'}.vigil-partial`);
-  writeFileDurably(partial, bytes, { mode, flag: 'w' });
+  // SECURITY: a leftover or planted partial (a symlink included) is removed, then created with
+  // O_EXCL, which never follows a link: the bytes cannot be redirected elsewhere.
+  rmSync(partial, { force: true });
+  writeFileDurably(partial, bytes, { mode, flag: 'wx' });
   renameSync(partial, path);
   fsyncDirectory(dirname(path));
 }

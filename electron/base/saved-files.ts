@@ -4,8 +4,14 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { ZodType } from 'zod';
 import { replaceFileDurably } from './durable-files.ts';
+import { KindedError } from './errors.ts';
 
-export class SavedFileError extends Error {}
+export type SavedFileFailure =
+  'unreadable' | 'not-regular-file' | 'not-a-folder' | 'too-large' | 'not-json' | 'unexpected-form';
+
+export class SavedFileError extends KindedError<SavedFileFailure> {
+  readonly name = 'SavedFileError';
+}
 
 /** Reads `path` as JSON of `schema`; null when there is no such file. */
 export function readSavedJson<T>(path: string, schema: ZodType<T>, maxBytes: number): T | null {
@@ -13,13 +19,23 @@ export function readSavedJson<T>(path: string, schema: ZodType<T>, maxBytes: num
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new SavedFileError(`${path} cannot be opened as a regular file`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    // O_NOFOLLOW answers ELOOP for a symlink in the last place of the path.
+    throw new SavedFileError(
+      code === 'ELOOP' ? 'not-regular-file' : 'unreadable',
+      `${path} cannot be opened as a regular file`,
+      { cause: error },
+    );
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new SavedFileError(`${path} is not a regular file`);
-    if (stat.size > maxBytes) throw new SavedFileError(`${path} is larger than ${maxBytes} bytes`);
+    if (!stat.isFile()) {
+      throw new SavedFileError('not-regular-file', `${path} is not a regular file`);
+    }
+    if (stat.size > maxBytes) {
+      throw new SavedFileError('too-large', `${path} is larger than ${maxBytes} bytes`);
+    }
     const bytes = Buffer.alloc(stat.size);
     let offset = 0;
     while (offset < bytes.length) {
@@ -31,10 +47,12 @@ export function readSavedJson<T>(path: string, schema: ZodType<T>, maxBytes: num
     try {
       value = JSON.parse(bytes.subarray(0, offset).toString('utf8'));
     } catch {
-      throw new SavedFileError(`${path} is not JSON`);
+      throw new SavedFileError('not-json', `${path} is not JSON`);
     }
     const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new SavedFileError(`${path} is not in the expected form`);
+    if (!parsed.success) {
+      throw new SavedFileError('unexpected-form', `${path} is not in the expected form`);
+    }
     return parsed.data;
   } finally {
     closeSync(fd);
@@ -43,5 +61,10 @@ export function readSavedJson<T>(path: string, schema: ZodType<T>, maxBytes: num
 
 /** Replaces `path` with `value` as JSON, fsynced, atomically. */
 export function saveJson(path: string, value: unknown, mode = 0o600): void {
-  replaceFileDurably(path, new TextEncoder().encode(JSON.stringify(value)), mode);
+  saveJsonText(path, JSON.stringify(value), mode);
+}
+
+/** As saveJson, for a caller that keeps the text it wrote to skip unchanged writes. */
+export function saveJsonText(path: string, json: string, mode = 0o600): void {
+  replaceFileDurably(path, new TextEncoder().encode(json), mode);
 }

@@ -5,16 +5,16 @@ import { join } from 'node:path';
 import type { DeviceList } from '../../shared/model/device.ts';
 import { defaultModuleCatalog, type ModuleCatalog } from '../devices/pkcs11/module-catalog.ts';
 import { DeviceRegistry } from '../devices/registry.ts';
-import {
-  RehearsalYubiHsmRack,
-  findYubiHsms,
-  type YubiHsmSources,
-} from '../devices/yubihsm2/index.ts';
-import { RehearsalNetHsmRack, rehearsalNetHsmSummary } from '../devices/nethsm/index.ts';
+import type { DeviceEnvironment } from '../devices/device-environment.ts';
+import type { RehearsalYubiHsmRack, YubiHsmSources } from '../devices/yubihsm2/index.ts';
+import { YUBIHSM_CEREMONY_FAMILY } from '../devices/yubihsm2/ceremony/actions.ts';
+import type { NetHsmSources, RehearsalNetHsmRack } from '../devices/nethsm/index.ts';
+import { NETHSM_SLICE } from '../devices/nethsm/ceremony/record.ts';
 import { useRehearsalStore } from '../devices/softhsm/transport.ts';
-import { PcscContext } from '../devices/smartcard/transport.ts';
-import { findYubiKeys, type YubiKeySources } from '../devices/yubikey-piv/index.ts';
-import { RehearsalYubiKeyRack } from '../devices/yubikey-piv/rehearsal-rack.ts';
+import type { YubiKeySources } from '../devices/yubikey-piv/index.ts';
+import type { RehearsalYubiKeyRack } from '../devices/yubikey-piv/rehearsal-rack.ts';
+import { PIV_CEREMONY_FAMILY } from '../devices/yubikey-piv/ceremony/actions.ts';
+import { ceremonyFamilies, openFamilySources } from '../ceremony-families.ts';
 import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.ts';
 import { EventHub } from './event-hub.ts';
 import { deviceHandlers } from './handlers/device-handlers.ts';
@@ -23,7 +23,6 @@ import { mediaHandlers } from './handlers/media-handlers.ts';
 import { runbookHandlers } from './handlers/runbook-handlers.ts';
 import { verificationHandlers } from './handlers/verification-handlers.ts';
 import { ExportTargets } from './media/export-targets.ts';
-import { OpenPgpKeyring } from './openpgp/ceremony/keyring.ts';
 import { RunbookEngine } from './runbook/runbook-engine.ts';
 import { defaultRunbooksDir, RunbookLibrary } from './runbook/runbook-library.ts';
 import { printTranscriptPdf, type TranscriptPrinter } from './transcript/transcript-pdf.ts';
@@ -48,6 +47,8 @@ export interface CoreOptions {
   useUsbYubiHsm?: boolean;
   /** Look for YubiKeys in PC/SC readers (default true; pcscd not running means none). */
   usePcsc?: boolean;
+  /** A headless `vigil run`: rehearsal devices come back from a reset sooner. */
+  isHeadlessRehearsal?: boolean;
 }
 
 export interface ResolvedCoreOptions {
@@ -62,14 +63,8 @@ export class VigilCore {
   readonly registry: DeviceRegistry;
   readonly exportTargets: ExportTargets;
   readonly runbooks: RunbookEngine;
-  /** Rehearsal YubiHSMs plugged into this app (each behind a loopback connector). */
-  readonly rehearsalYubiHsms: RehearsalYubiHsmRack;
-  readonly yubihsms: YubiHsmSources;
-  /** Rehearsal YubiKeys held in this app (saved in the data folder, like a card in a drawer). */
-  readonly rehearsalYubiKeys: RehearsalYubiKeyRack;
-  readonly yubikeys: YubiKeySources;
-  /** Rehearsal NetHSMs this app runs on loopback ports (state saved in the data folder). */
-  readonly rehearsalNetHsms: RehearsalNetHsmRack;
+  /** Where each plugged-in family finds its devices, by family id (opened by the family). */
+  readonly familySources: Readonly<Record<string, unknown>>;
   readonly events = new EventHub();
   readonly log: VigilLog;
   readonly handlers: Handlers;
@@ -94,37 +89,26 @@ export class VigilCore {
       journal: this.journal,
       log: this.log,
     });
-    this.rehearsalYubiHsms = new RehearsalYubiHsmRack(join(options.dataDir, 'rehearsal-yubihsm'));
-    this.yubihsms = {
-      connectorUrl: options.yubihsmConnectorUrl ?? process.env.VIGIL_YUBIHSM_CONNECTOR ?? null,
-      useUsb: options.useUsbYubiHsm ?? true,
-      rehearsal: this.rehearsalYubiHsms,
+    const shared = new Map<string, unknown>();
+    const env: DeviceEnvironment = {
+      dataDir: options.dataDir,
+      registry: this.registry,
+      settings: {
+        yubihsmConnectorUrl:
+          options.yubihsmConnectorUrl ?? process.env.VIGIL_YUBIHSM_CONNECTOR ?? null,
+        useUsbYubiHsm: options.useUsbYubiHsm ?? true,
+        usePcsc: options.usePcsc ?? true,
+        isHeadless: options.isHeadlessRehearsal ?? false,
+      },
+      shared<T>(key: string, make: () => T): T {
+        if (!shared.has(key)) shared.set(key, make());
+        return shared.get(key) as T;
+      },
     };
-    this.registry.addSource(async () =>
-      (await findYubiHsms(this.yubihsms)).map((found) => found.summary),
-    );
-    this.rehearsalYubiKeys = new RehearsalYubiKeyRack(join(options.dataDir, 'rehearsal-yubikey'));
-    this.yubikeys = {
-      pcsc: (options.usePcsc ?? true) ? () => PcscContext.open() : null,
-      rehearsal: this.rehearsalYubiKeys,
-    };
-    this.registry.addSource(async () =>
-      (await findYubiKeys(this.yubikeys)).map((found) => found.summary),
-    );
-    this.rehearsalNetHsms = new RehearsalNetHsmRack(join(options.dataDir, 'rehearsal-nethsm'));
-    this.registry.addSource(() =>
-      Promise.resolve(this.rehearsalNetHsms.devices.map((d) => rehearsalNetHsmSummary(d))),
-    );
+    this.familySources = openFamilySources(env);
     this.runbooks = new RunbookEngine({
       journal: this.journal,
-      familySources: {
-        nethsm: { rehearsal: this.rehearsalNetHsms },
-        yubihsm2: this.yubihsms,
-        yubikeyPiv: this.yubikeys,
-        yubikeyOpenpgp: this.yubikeys,
-        openpgp: new OpenPgpKeyring(),
-        pkcs11: this.registry,
-      },
+      familySources: this.familySources,
       targets: this.exportTargets,
       library: new RunbookLibrary(options.runbooksDir ?? defaultRunbooksDir(), this.log),
       recordsDir: join(options.dataDir, 'records'),
@@ -140,12 +124,36 @@ export class VigilCore {
     };
   }
 
+  /** The YubiHSMs this core reaches; the devices panel's rehearsal button plugs in here. */
+  get yubihsms(): YubiHsmSources {
+    return this.familySources[YUBIHSM_CEREMONY_FAMILY] as YubiHsmSources;
+  }
+  /** Rehearsal YubiHSMs plugged into this app (each behind a loopback connector). */
+  get rehearsalYubiHsms(): RehearsalYubiHsmRack {
+    return this.yubihsms.rehearsal;
+  }
+  /** The YubiKeys this core reaches (one set for the PIV and the OpenPGP family). */
+  get yubikeys(): YubiKeySources {
+    return this.familySources[PIV_CEREMONY_FAMILY] as YubiKeySources;
+  }
+  /** Rehearsal YubiKeys held in this app (saved in the data folder, like a card in a drawer). */
+  get rehearsalYubiKeys(): RehearsalYubiKeyRack {
+    return this.yubikeys.rehearsal;
+  }
+  /** Rehearsal NetHSMs this app runs on loopback ports (state saved in the data folder). */
+  get rehearsalNetHsms(): RehearsalNetHsmRack {
+    return (this.familySources[NETHSM_SLICE] as NetHsmSources).rehearsal;
+  }
+
+  /** Brings back every family's saved rehearsal devices, as devices come back after a restart. */
+  async restoreRehearsalDevices(): Promise<void> {
+    for (const family of ceremonyFamilies)
+      await family.rehearsal?.restore(this.familySources[family.id]);
+  }
+
   /** Resumes a runbook ceremony found in the journal (new signing key, unfinished END). */
   async resumeRunbook(): Promise<void> {
-    // Rehearsal YubiHSMs come back with their keys, as a device would after a restart.
-    await this.rehearsalYubiHsms.restore();
-    await this.rehearsalYubiKeys.restore();
-    await this.rehearsalNetHsms.restore();
+    await this.restoreRehearsalDevices();
     await this.runbooks.resume();
   }
 
@@ -168,8 +176,8 @@ export class VigilCore {
     this.#stopWatching?.();
     this.#stopWatching = null;
     this.registry.close();
-    void this.rehearsalYubiHsms.close();
-    void this.rehearsalNetHsms.close();
+    for (const family of ceremonyFamilies)
+      void family.rehearsal?.close?.(this.familySources[family.id]);
     this.journal.close();
   }
 }

@@ -1,7 +1,11 @@
 // Minimal DER: only the pieces our products need (lengths, TLV walk, OCTET STRING, INTEGER).
+import { KindedError } from '../base/errors.ts';
 
-export class DerError extends Error {
-  readonly code = 'der-malformed';
+export class DerError extends KindedError<'der-malformed'> {
+  readonly name = 'DerError';
+  constructor(message: string) {
+    super('der-malformed', message);
+  }
 }
 
 export function encodeLength(length: number): Uint8Array {

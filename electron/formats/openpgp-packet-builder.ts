@@ -4,6 +4,7 @@
 // that never exports the key), so this module stops at "these bytes are to be hashed and signed"
 // and "put this signature into a packet". Pure and synchronous; the reader is openpgp-packets.ts.
 import { createHash } from 'node:crypto';
+import { KindedError } from '../base/errors.ts';
 import { DerTag, bytesToHex, concatBytes, hexToBytes, readSingleTlv, readTlv } from './der.ts';
 
 /** RFC 9580 §9.1 public-key algorithm IDs this builder writes. */
@@ -42,14 +43,10 @@ export const CurveOid = {
 } as const;
 export type EcdsaCurve = 'p256' | 'p384' | 'p521';
 
-export class OpenPgpBuildError extends Error {
-  readonly reason: 'bad-key-material' | 'bad-signature-encoding' | 'too-long' | 'not-a-key';
-
-  constructor(reason: OpenPgpBuildError['reason'], message: string) {
-    super(message);
-    this.name = 'OpenPgpBuildError';
-    this.reason = reason;
-  }
+export class OpenPgpBuildError extends KindedError<
+  'bad-key-material' | 'bad-signature-encoding' | 'too-long' | 'not-a-key'
+> {
+  readonly name = 'OpenPgpBuildError';
 }
 
 /** New-format body length (RFC 9580 §4.2.1): 1 byte below 192, 2 below 8384, else 0xFF + 4. */

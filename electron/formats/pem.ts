@@ -1,7 +1,11 @@
 // PEM armour (RFC 7468, strict form): 64-character base64 lines between BEGIN/END labels.
+import { KindedError } from '../base/errors.ts';
 
-export class PemError extends Error {
-  readonly code = 'pem-malformed';
+export class PemError extends KindedError<'pem-malformed'> {
+  readonly name = 'PemError';
+  constructor(message: string) {
+    super('pem-malformed', message);
+  }
 }
 
 export function encodePem(label: string, der: Uint8Array): string {

@@ -5,12 +5,16 @@
 // carry keyids that do not reproduce (see ceremony-archives/README.md, finding 3).
 import { KeyObject, createHash, createPublicKey, constants, verify } from 'node:crypto';
 import { z } from 'zod';
+import { KindedError } from '../base/errors.ts';
 import { bytesToHex, hexToBytes } from './der.ts';
 import { spkiFromRawPublicKey, type KeyCurve } from './ec-point.ts';
 import { decodePem } from './pem.ts';
 
-export class TufRootError extends Error {
-  readonly code = 'tuf-root-malformed';
+export class TufRootError extends KindedError<'tuf-root-malformed'> {
+  readonly name = 'TufRootError';
+  constructor(message: string) {
+    super('tuf-root-malformed', message);
+  }
 }
 
 /**

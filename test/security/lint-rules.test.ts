@@ -1,7 +1,8 @@
 // The architecture rules of eslint.config.js bite: each is shown a real file of the ring it
 // guards with one forbidden line added (lintText, nothing written), and must report it, while
 // the file as it is passes. The engine names no device family; devices and transports reach no
-// core; core never imports the CLI; only a transport loads network modules; imports make no cycle.
+// core; core never imports the CLI; only a transport loads network modules; imports make no cycle;
+// a device or format error extends the shared KindedError.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,6 +61,16 @@ describe('architecture lint rules', () => {
       rule: 'no-restricted-imports',
       file: 'electron/formats/pem.ts',
       line: "import { DeviceRegistry } from '../devices/registry.ts';",
+    },
+    {
+      rule: 'no-restricted-syntax',
+      file: 'electron/formats/pem.ts',
+      line: 'export class PemLabelError extends Error {}',
+    },
+    {
+      rule: 'no-restricted-syntax',
+      file: 'electron/devices/smartcard/apdu.ts',
+      line: 'export const Refused = class extends TypeError {};',
     },
     {
       rule: 'vigil/no-import-cycle',

@@ -17,6 +17,8 @@ import type { Runbook, Step } from '../runbook/runbook-schema.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
 import { VigilCore } from '../vigil-core.ts';
+import { ceremonyFamilies, familyOfAction } from '../../ceremony-families.ts';
+import type { CeremonyFamily } from '../runbook/ceremony-family.ts';
 
 export const WORK_FOLDER = '.vigil-run';
 
@@ -143,9 +145,9 @@ async function walk(
         typeof answer === 'string'
           ? answer
           : 'fromDevice' in answer
-            ? answer.fromDevice === 'address'
-              ? rehearsalNetHsmAddress(core)
-              : rehearsalSerial(core, ceremony.device)
+            ? answer.fromDevice === 'serial' && ceremony.device
+              ? ceremony.device.serial
+              : sheetValue(core, answer.fromDevice)
             : newestBackup(mediaDir, answer.fromMedium);
       await engine.confirm(who, value);
       log(`step ${step.number}: ${step.collect.id} = ${value}`);
@@ -158,19 +160,15 @@ async function walk(
 }
 
 /**
- * "The serial on the device": the selected device's, or before any selection (a YubiKey is
- * picked by the serial typed first) the one rehearsal YubiKey's.
+ * "The serial on the device" (the selected device's, or before any selection the one rehearsal
+ * device's: a YubiKey is picked by the serial typed first) or "the address on the sheet".
  */
-function rehearsalSerial(core: VigilCore, device: { serial: string } | null): string {
-  if (device) return device.serial;
-  const [card, ...others] = core.rehearsalYubiKeys.cards;
-  return card && others.length === 0 ? String(card.serial) : '';
-}
-
-/** "The address on the sheet": the one rehearsal NetHSM's loopback address. */
-function rehearsalNetHsmAddress(core: VigilCore): string {
-  const [device, ...others] = core.rehearsalNetHsms.devices;
-  return device && others.length === 0 ? `${device.host}:${device.port}` : '';
+function sheetValue(core: VigilCore, field: 'serial' | 'address'): string {
+  for (const family of ceremonyFamilies) {
+    const value = family.rehearsal?.sheet?.(core.familySources[family.id], field);
+    if (value) return value;
+  }
+  return '';
 }
 
 const BACKUP_SUFFIX = '.secret-backup.asc';
@@ -196,9 +194,6 @@ function newestBackup(mediaDir: string, what: 'backup-path' | 'backup-fingerprin
     'the medium holds no OpenPGP backup; give --medium the folder a rehearsal wrote',
   );
 }
-
-/** Headless rehearsals still see the device vanish after a reset, for one second, not three. */
-const REHEARSAL_YUBIHSM = { rebootMs: 1000 };
 
 /** Every device action a runbook names, in any branch. */
 function actionsOf(runbook: Runbook): string[] {
@@ -233,11 +228,10 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
     if (answers.runbook !== runbook.id) {
       throw new RunStop(2, `the answers are for runbook ${answers.runbook}, not ${runbook.id}`);
     }
-    const usesYubiHsm = actionsOf(runbook).some((a) => a.startsWith('yubihsm2.'));
-    const usesYubiKey = actionsOf(runbook).some(
-      (a) => a.startsWith('yubikeyPiv.') || a.startsWith('yubikeyOpenpgp.'),
-    );
-    const usesNetHsm = actionsOf(runbook).some((a) => a.startsWith('nethsm.'));
+    // The families whose devices the runbook acts on, each with a rehearsal device of its own.
+    const benches = [...new Set(actionsOf(runbook).map((action) => familyOfAction(action)))].filter(
+      (family) => family?.rehearsal !== undefined,
+    ) as CeremonyFamily[];
     const workDir = join(outDir, WORK_FOLDER);
     const mediaDir =
       options.mediumDir === undefined ? join(workDir, 'media') : resolve(options.mediumDir);
@@ -248,6 +242,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       log: { info: () => {}, warn: () => {}, error: () => {} },
       // Headless rehearsals use their own rehearsal devices, never a card in a reader.
       usePcsc: false,
+      isHeadlessRehearsal: true,
       ...(options.printTranscript ? { printTranscript: options.printTranscript } : {}),
     });
     options.onCore?.(core);
@@ -258,34 +253,14 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
         throw new RunStop(2, 'the runbook file changed since this rehearsal started');
       }
       log(`resuming ceremony ${existing.started.ceremonyId} at step ${existing.stepNumber}`);
-      await core.rehearsalYubiHsms.restore(REHEARSAL_YUBIHSM);
       await core.resumeRunbook();
     } else {
-      // A crash right after the token was made must not leave two tokens for "exactly one".
-      const { list } = await core.registry.scan();
-      if (usesYubiHsm) {
-        await core.rehearsalYubiHsms.restore(REHEARSAL_YUBIHSM);
-        if (core.rehearsalYubiHsms.connectors.length === 0) {
-          const device = await core.rehearsalYubiHsms.plugIn(REHEARSAL_YUBIHSM);
-          log(`rehearsal YubiHSM 2 ${device.serial} connected`);
-        }
-      } else if (usesYubiKey) {
-        await core.rehearsalYubiKeys.restore();
-        if (core.rehearsalYubiKeys.cards.length === 0) {
-          const card = await core.rehearsalYubiKeys.plugIn();
-          log(`rehearsal YubiKey ${card.serial} connected`);
-        }
-      } else if (usesNetHsm) {
-        await core.rehearsalNetHsms.restore();
-        if (core.rehearsalNetHsms.devices.length === 0) {
-          const device = await core.rehearsalNetHsms.plugIn();
-          log(`rehearsal NetHSM ${device.serial} listening on ${device.host}:${device.port}`);
-        }
-      } else if (!list.devices.some((d) => d.family === 'softhsm-rehearsal')) {
-        const token = await core.handlers['devices.createRehearsalToken']({
-          label: 'Vigil rehearsal',
-        });
-        log(`rehearsal token ${(token as { serial: string }).serial} created`);
+      // Each bench looks first: a crash right after a device was made must not leave two.
+      for (const family of benches) {
+        const made = await family.rehearsal?.ensureOne(core.familySources[family.id]);
+        if (!made) continue;
+        if (made.journal) core.journal.append(made.journal.kind, made.journal.detail);
+        log(made.line);
       }
       await core.runbooks.startFromText(runbookText, answers.participants, true);
     }

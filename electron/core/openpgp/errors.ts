@@ -1,5 +1,6 @@
-// The one error type of the OpenPGP key lifecycle: a code the runbook and UI can branch on,
+// The one error type of the OpenPGP key lifecycle: a kind the runbook and UI can branch on,
 // and a context that names fingerprints or User IDs but never a passphrase.
+import { KindedError } from '../../base/errors.ts';
 
 export type OpenPgpErrorCode =
   | 'passphrase-empty'
@@ -27,13 +28,13 @@ export type OpenPgpErrorCode =
 
 export type OpenPgpErrorContext = Record<string, string | number | boolean | null | string[]>;
 
-export class OpenPgpError extends Error {
+export class OpenPgpError extends KindedError<OpenPgpErrorCode> {
+  readonly name = 'OpenPgpError';
   constructor(
-    readonly code: OpenPgpErrorCode,
+    kind: OpenPgpErrorCode,
     message: string,
     readonly context: OpenPgpErrorContext = {},
   ) {
-    super(message);
-    this.name = 'OpenPgpError';
+    super(kind, message);
   }
 }

@@ -8,6 +8,7 @@ import type { DeviceSummary } from '../../../shared/model/device.ts';
 import type { ExportReport } from '../../../shared/model/media.ts';
 import type { ProductSet } from '../../../shared/model/product.ts';
 import type { CredentialRequest, FamilyViews } from '../../../shared/model/runbook.ts';
+import type { DeviceEnvironment, RehearsalBench } from '../../devices/device-environment.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { CheckResult, DeviceFolder } from '../products/verify-common.ts';
 import type {
@@ -72,6 +73,13 @@ export type ProductChecker = (
 export interface CeremonyFamily<Slice = unknown> {
   /** The prefix of its action names (`<id>.<operation>`) and the key of its slice. */
   readonly id: string;
+  /**
+   * Opens where the family finds its devices and rehearsal devices, once per core; the engine
+   * hands the result back to its actions as `context.sources[id]`.
+   */
+  openSources(env: DeviceEnvironment): unknown;
+  /** Its rehearsal devices, when it has any: restored after a restart, made for `vigil run`. */
+  readonly rehearsal?: RehearsalBench;
   readonly actions: Readonly<Record<string, ActionDefinition>>;
   /** The `kind`s of the results its actions journal. */
   readonly resultKinds: readonly string[];

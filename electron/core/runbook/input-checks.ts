@@ -1,4 +1,6 @@
-// What a collected input may look like, and how a written-down serial is compared with a device's.
+// What a collected input may look like, and how a written-down serial is compared with a device's
+// (the one comparison every family uses, kept below them in base/).
+export { sameSerial } from '../../base/serial.ts';
 
 export const inputRules = {
   serial: /^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$/,
@@ -6,9 +8,3 @@ export const inputRules = {
   /** A key fingerprint as read aloud or scanned: 40 (v4) or 64 (v6) hex digits, spaced or not. */
   fingerprint: /^(0x)?(\s*[0-9A-Fa-f]){40}(?:(\s*[0-9A-Fa-f]){24})?\s*$/,
 };
-
-/** Serials compare without case, spaces, dashes or leading zeros (labels print them variously). */
-export function sameSerial(a: string, b: string): boolean {
-  const norm = (s: string) => s.replace(/[\s-]/g, '').toUpperCase().replace(/^0+/, '');
-  return norm(a) === norm(b);
-}

@@ -4,19 +4,21 @@
 // loops with no way out. Every error names its line and column.
 import { isAlias, isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
+import { KindedError } from '../../base/errors.ts';
 import { Runbook, type Step } from './runbook-schema.ts';
 
 export const MAX_RUNBOOK_BYTES = 256 * 1024;
 export const MAX_IF_DEPTH = 8;
 
-export class RunbookError extends Error {
-  readonly code = 'runbook-invalid';
+/** `problem` is the words for a person, without the position; the kind is the contract's code. */
+export class RunbookError extends KindedError<'runbook-invalid'> {
+  readonly name = 'RunbookError';
   constructor(
-    readonly reason: string,
+    readonly problem: string,
     readonly line: number,
     readonly column: number,
   ) {
-    super(`line ${line}, column ${column}: ${reason}`);
+    super('runbook-invalid', `line ${line}, column ${column}: ${problem}`);
   }
 }
 

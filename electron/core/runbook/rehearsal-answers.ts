@@ -9,6 +9,7 @@ import {
 } from '../../../shared/model/credential-fields.ts';
 import { credentialText } from '../../../shared/model/credentials.ts';
 import { Participant } from '../../../shared/model/runbook.ts';
+import { KindedError } from '../../base/errors.ts';
 
 export const MAX_ANSWERS_BYTES = 64 * 1024;
 
@@ -54,8 +55,11 @@ export const RehearsalAnswers = z.strictObject({
 });
 export type RehearsalAnswers = z.infer<typeof RehearsalAnswers>;
 
-export class AnswersError extends Error {
-  readonly code = 'answers-invalid';
+export class AnswersError extends KindedError<'answers-invalid'> {
+  readonly name = 'AnswersError';
+  constructor(message: string) {
+    super('answers-invalid', message);
+  }
 }
 
 export function parseRehearsalAnswers(text: string): RehearsalAnswers {

@@ -1,5 +1,6 @@
 // Where a ceremony stands in its runbook, and where it goes next. Pure: the engine journals each
 // position, so replaying the journal through `advance` restores the ceremony after a crash.
+import { KindedError } from '../../base/errors.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
 
 /** A step's place: section index, then indices down through IF branches ('then' or 'else'). */
@@ -12,8 +13,11 @@ export type Next = { kind: 'step'; position: StepPosition } | { kind: 'end' };
 
 export type Inputs = Readonly<Record<string, string>>;
 
-export class RunbookFlowError extends Error {
-  readonly code = 'runbook-flow';
+export class RunbookFlowError extends KindedError<'runbook-flow'> {
+  readonly name = 'RunbookFlowError';
+  constructor(message: string) {
+    super('runbook-flow', message);
+  }
 }
 
 function stepsAt(

@@ -45,6 +45,7 @@ import {
   scryptSync,
   timingSafeEqual,
 } from 'node:crypto';
+import { KindedError } from '../../base/errors.ts';
 import { bytesEqual, bytesToHex, concatBytes } from '../../formats/der.ts';
 
 export interface NetHsmBackupEntry {
@@ -55,14 +56,8 @@ export interface NetHsmBackupEntry {
 export type NetHsmBackupErrorReason =
   'not-a-backup' | 'unsupported-version' | 'wrong-passphrase' | 'corrupt' | 'too-large';
 
-export class NetHsmBackupError extends Error {
-  readonly reason: NetHsmBackupErrorReason;
-
-  constructor(reason: NetHsmBackupErrorReason, message: string) {
-    super(message);
-    this.name = 'NetHsmBackupError';
-    this.reason = reason;
-  }
+export class NetHsmBackupError extends KindedError<NetHsmBackupErrorReason> {
+  readonly name = 'NetHsmBackupError';
 }
 
 export interface NetHsmScryptParameters {

@@ -2,11 +2,13 @@
 // ceremony sheet, journalled), reached over HTTPS pinned to the certificate the witness compared;
 // rehearsal NetHSMs are emulated appliances this app starts on loopback ports. A ceremony never
 // mixes the two.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import type { DeviceFamilyId, DeviceSummary } from '../../../shared/model/device.ts';
-import { readSavedJson, saveJson } from '../../base/saved-files.ts';
+import { SavedFileError, readSavedJson, saveJson } from '../../base/saved-files.ts';
+import type { DeviceEnvironment, RehearsalBench } from '../device-environment.ts';
+import { prepareRackFolder, restoreEach } from '../rehearsal-rack.ts';
 import { NetHsmClient } from './driver.ts';
 import {
   startRehearsalNetHsm,
@@ -57,10 +59,13 @@ const RackEntries = z.array(
 type RackEntry = z.infer<typeof RackEntries>[number];
 /** A rack lists a few devices: anything larger is not a rack file Vigil wrote. */
 const MAX_RACK_FILE_BYTES = 64 * 1024;
+const STATE_FILE_NAME = /^nethsm-\d+-\d+\.json$/;
 
 /**
  * Rehearsal NetHSMs started by this app. With a folder, each keeps its state there and comes back
  * on the same port after a restart, so a resumed ceremony finds it at the journalled address.
+ * Not a RehearsalRack: a NetHSM makes its own string serial and must keep its port, so the rack
+ * lists them in `rack.json`; the folder, the saved-file reads and the restore policy are shared.
  */
 export class RehearsalNetHsmRack {
   readonly #devices: RehearsalNetHsm[] = [];
@@ -75,8 +80,17 @@ export class RehearsalNetHsmRack {
 
   #saved(): RackEntry[] {
     const file = this.#rackFile();
-    if (file === null) return [];
-    return readSavedJson(file, RackEntries, MAX_RACK_FILE_BYTES) ?? [];
+    if (file === null || this.folder === null) return [];
+    const entries = readSavedJson(file, RackEntries, MAX_RACK_FILE_BYTES) ?? [];
+    for (const { stateFile } of entries) {
+      const name = basename(stateFile);
+      // SECURITY: restore reads and rewrites, and discard deletes, each listed file: only this
+      // rack's own state files, never a path planted in rack.json.
+      if (!STATE_FILE_NAME.test(name) || stateFile !== join(this.folder, name)) {
+        throw new SavedFileError('unexpected-form', `${file} lists ${stateFile}, not its own`);
+      }
+    }
+    return entries;
   }
 
   #save(entries: RackEntry[]): void {
@@ -98,7 +112,7 @@ export class RehearsalNetHsmRack {
   /** A new rehearsal NetHSM in factory state (Unprovisioned), on `port` if given. */
   async plugIn(options: { port?: number } = {}): Promise<RehearsalNetHsm> {
     if (this.folder === null) return this.#start(options);
-    mkdirSync(this.folder, { recursive: true, mode: 0o700 });
+    prepareRackFolder(this.folder);
     const saved = this.#saved();
     const stateFile = join(this.folder, `nethsm-${Date.now()}-${saved.length}.json`);
     const device = await this.#start({ ...options, stateFile });
@@ -106,13 +120,16 @@ export class RehearsalNetHsmRack {
     return device;
   }
 
-  /** Starts every saved rehearsal NetHSM that is not running yet. */
+  /**
+   * Starts every saved rehearsal NetHSM that is not running yet; a damaged state file is a
+   * SavedFileError after the others are started.
+   */
   async restore(): Promise<void> {
-    for (const entry of this.#saved()) {
-      if (this.#devices.some((d) => d.port === entry.port)) continue;
-      if (!existsSync(entry.stateFile)) continue;
+    await restoreEach(this.#saved(), async (entry) => {
+      if (this.#devices.some((d) => d.port === entry.port)) return;
+      if (!existsSync(entry.stateFile)) return;
       await this.#start(entry);
-    }
+    });
   }
 
   get devices(): readonly RehearsalNetHsm[] {
@@ -147,3 +164,35 @@ export class RehearsalNetHsmRack {
 export interface NetHsmSources {
   rehearsal: RehearsalNetHsmRack;
 }
+
+/**
+ * The NetHSMs of one core: its rehearsal NetHSMs on loopback ports, listed as devices. A real
+ * NetHSM is reached only at the address typed in the ceremony: it is never probed for.
+ */
+export function openNetHsmSources(env: DeviceEnvironment): NetHsmSources {
+  const rehearsal = new RehearsalNetHsmRack(join(env.dataDir, 'rehearsal-nethsm'));
+  env.registry.addSource(() =>
+    Promise.resolve(rehearsal.devices.map((d) => rehearsalNetHsmSummary(d))),
+  );
+  return { rehearsal };
+}
+
+export const netHsmRehearsalBench: RehearsalBench = {
+  restore: (sources) => (sources as NetHsmSources).rehearsal.restore(),
+  async ensureOne(sources) {
+    const rack = (sources as NetHsmSources).rehearsal;
+    await rack.restore();
+    if (rack.devices.length > 0) return null;
+    const device = await rack.plugIn();
+    return {
+      line: `rehearsal NetHSM ${device.serial} listening on ${device.host}:${device.port}`,
+    };
+  },
+  /** "The address on the sheet": the one rehearsal NetHSM's loopback address. */
+  sheet(sources, field) {
+    if (field !== 'address') return null;
+    const [device, ...others] = (sources as NetHsmSources).rehearsal.devices;
+    return device && others.length === 0 ? `${device.host}:${device.port}` : null;
+  },
+  close: (sources) => (sources as NetHsmSources).rehearsal.close(),
+};

@@ -6,6 +6,7 @@
 // with the wrong key or a broken signature stops the step instead of producing a bad certificate.
 import { constants, createPublicKey, publicDecrypt, verify } from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { KindedError } from '../../base/errors.ts';
 import { bytesEqual, concatBytes } from '../../formats/der.ts';
 import {
   HashAlgorithm,
@@ -55,14 +56,8 @@ export type NetHsmSigner = (
 export type OpenPgpCertificateErrorReason =
   'unsupported-key' | 'bad-public-key' | 'signature-invalid' | 'not-a-certificate' | 'bad-user-id';
 
-export class OpenPgpCertificateError extends Error {
-  readonly reason: OpenPgpCertificateErrorReason;
-
-  constructor(reason: OpenPgpCertificateErrorReason, message: string) {
-    super(message);
-    this.name = 'OpenPgpCertificateError';
-    this.reason = reason;
-  }
+export class OpenPgpCertificateError extends KindedError<OpenPgpCertificateErrorReason> {
+  readonly name = 'OpenPgpCertificateError';
 }
 
 const ecdsaCurveOf = { EC_P256: 'p256', EC_P384: 'p384', EC_P521: 'p521' } as const;

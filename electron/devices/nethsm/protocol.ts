@@ -3,6 +3,7 @@
 // Pure: no sockets, no clocks. Schemas are tied to the generated api-types so drift fails typecheck.
 import { z } from 'zod';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
+import { KindedError } from '../../base/errors.ts';
 import {
   DerTag,
   concatBytes,
@@ -69,14 +70,8 @@ export function namespacedUserId(namespace: string | null, name: string): string
 export type NetHsmInputReason = 'bad-id' | 'bad-user-id' | 'short-passphrase' | 'bad-value';
 
 /** Vigil refused to send something the device would reject (or that could escape the path). */
-export class NetHsmInputError extends Error {
+export class NetHsmInputError extends KindedError<NetHsmInputReason> {
   readonly name = 'NetHsmInputError';
-  constructor(
-    readonly reason: NetHsmInputReason,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** One path segment holding a key id, tag or namespace: validated, so no '/', '..' or '?'. */
@@ -355,10 +350,10 @@ export type NetHsmErrorKind =
   /** A status or body the spec does not describe. */
   | 'unexpected-response';
 
-export class NetHsmError extends Error {
+export class NetHsmError extends KindedError<NetHsmErrorKind> {
   readonly name = 'NetHsmError';
   constructor(
-    readonly kind: NetHsmErrorKind,
+    kind: NetHsmErrorKind,
     readonly operation: string,
     /** The HTTP status, 0 when a success status carried a malformed body. */
     readonly status: number,
@@ -366,6 +361,7 @@ export class NetHsmError extends Error {
     readonly serverMessage: string | null,
   ) {
     super(
+      kind,
       `NetHSM ${operation}: ${kind}${status ? ` (HTTP ${status})` : ''}` +
         (serverMessage ? `: ${serverMessage}` : ''),
     );

@@ -19,6 +19,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { brainpoolP256r1, brainpoolP384r1, brainpoolP512r1 } from '@noble/curves/misc.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { KindedError } from '../../base/errors.ts';
 import {
   DerTag,
   concatBytes,
@@ -52,14 +53,8 @@ export type RehearsalCryptoFailure =
   'unsupported-key' | 'bad-key-data' | 'bad-input' | 'wrong-mechanism' | 'decryption-failed';
 
 /** Every refusal maps to an HTTP 400 with `message` on the device. */
-export class RehearsalCryptoError extends Error {
-  constructor(
-    readonly reason: RehearsalCryptoFailure,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RehearsalCryptoError';
-  }
+export class RehearsalCryptoError extends KindedError<RehearsalCryptoFailure> {
+  readonly name = 'RehearsalCryptoError';
 }
 
 /**

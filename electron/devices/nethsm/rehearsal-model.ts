@@ -4,6 +4,7 @@
 import { X509Certificate, randomBytes, scryptSync, webcrypto } from 'node:crypto';
 import { z } from 'zod';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
+import { KindedError } from '../../base/errors.ts';
 import { decodePem } from '../../formats/pem.ts';
 import { x509 } from '../../formats/x509.ts';
 import { type NetHsmBackupEntry, type NetHsmBackupKey } from './backup.ts';
@@ -76,14 +77,8 @@ export const REFUSAL_STATUS: Record<NetHsmRefusalKind, number> = {
 };
 
 /** A refusal the device answers with its status and a JSON `{message}`. */
-export class NetHsmRefusal extends Error {
-  constructor(
-    readonly kind: NetHsmRefusalKind,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'NetHsmRefusal';
-  }
+export class NetHsmRefusal extends KindedError<NetHsmRefusalKind> {
+  readonly name = 'NetHsmRefusal';
 
   get status(): number {
     return REFUSAL_STATUS[this.kind];

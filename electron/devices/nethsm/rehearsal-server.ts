@@ -1,17 +1,21 @@
 // The rehearsal NetHSM on the wire: HTTPS (HTTP/1.1, keep-alive) on 127.0.0.1 with the device's
 // self-signed certificate, the device state saved durably after every change, and fault
 // injection (a request processed but never answered; every connection cut) for retry drills.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { X509Certificate, createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { replaceFileDurably } from '../../base/durable-files.ts';
+import { KindedError } from '../../base/errors.ts';
+import { z } from 'zod';
+import { SavedFileError, readSavedJson, saveJson } from '../../base/saved-files.ts';
 import { encodePem } from '../../formats/pem.ts';
-import type {
-  NetHsmHttpRequest,
-  NetHsmHttpResponse,
-  RehearsalNetHsmState,
+import { KeyType } from './protocol.ts';
+import {
+  Mechanisms,
+  Role,
+  type NetHsmHttpRequest,
+  type NetHsmHttpResponse,
+  type RehearsalNetHsmState,
 } from './rehearsal-model.ts';
 import { RehearsalNetHsmDevice } from './rehearsal.ts';
 
@@ -56,29 +60,91 @@ export interface RehearsalNetHsm {
   close(): Promise<void>;
 }
 
-export class RehearsalServerError extends Error {
-  constructor(
-    readonly reason: 'state-file-unreadable' | 'listen-failed',
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'RehearsalServerError';
-  }
+export class RehearsalServerError extends KindedError<'listen-failed'> {
+  readonly name = 'RehearsalServerError';
 }
 
 const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
-function loadState(stateFile: string | undefined): RehearsalNetHsmState | undefined {
-  if (stateFile === undefined || !existsSync(stateFile)) return undefined;
+const SavedBase64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const SavedPassphraseHash = z.strictObject({ salt: SavedBase64, hash: SavedBase64 });
+/** The state file as the device writes it (RehearsalNetHsmDevice.snapshot()). */
+const SavedNetHsmState: z.ZodType<RehearsalNetHsmState> = z.strictObject({
+  version: z.literal(1),
+  // A saved file cannot make a rehearsal NetHSM answer with a production-looking serial.
+  serial: z.string().regex(/^REHEARSAL-[0-9A-F]+$/),
+  state: z.enum(['Unprovisioned', 'Locked', 'Operational']),
+  unlockPassphrase: SavedPassphraseHash.exactOptional(),
+  backupKey: z.strictObject({ salt: SavedBase64, key: SavedBase64 }).exactOptional(),
+  unattendedBoot: z.boolean(),
+  clockOffsetMs: z.number(),
+  network: z.strictObject({
+    ipAddress: z.string(),
+    netmask: z.string(),
+    gateway: z.string(),
+    ipv6: z
+      .strictObject({ cidr: z.string().optional(), gateway: z.string().optional() })
+      .exactOptional(),
+  }),
+  logging: z.strictObject({
+    ipAddress: z.string(),
+    port: z.number().int().min(0).max(65535),
+    logLevel: z.enum(['debug', 'info', 'warning', 'error']),
+  }),
+  tls: z.strictObject({ type: KeyType, secret: SavedBase64, certificate: SavedBase64 }),
+  clusterCa: SavedBase64.exactOptional(),
+  clusterPeerUrls: z.array(z.string()).exactOptional(),
+  attestationKeys: z.strictObject({ P256: SavedBase64, P384: SavedBase64 }),
+  users: z.record(
+    z.string(),
+    z.strictObject({
+      realName: z.string(),
+      role: Role,
+      passphrase: SavedPassphraseHash,
+      tags: z.array(z.string()),
+    }),
+  ),
+  namespaces: z.array(z.string()),
+  keys: z.record(
+    z.string(),
+    z.strictObject({
+      type: KeyType,
+      mechanisms: Mechanisms,
+      tags: z.array(z.string()),
+      secret: SavedBase64,
+      operations: z.number().int().min(0),
+      certificate: SavedBase64.exactOptional(),
+    }),
+  ),
+});
+/** Key certificates may reach 1 MiB each on the device; a rehearsal holds a few keys at most. */
+const MAX_STATE_FILE_BYTES = 64 * 1024 * 1024;
+
+/** The device saved in `stateFile`, or a factory-new one when there is none. */
+async function openDevice(stateFile: string | undefined): Promise<{
+  device: RehearsalNetHsmDevice;
+  identity: RehearsalNetHsmDevice['tlsIdentity'];
+  isNew: boolean;
+}> {
+  const saved =
+    stateFile === undefined
+      ? null
+      : readSavedJson(stateFile, SavedNetHsmState, MAX_STATE_FILE_BYTES);
+  if (saved === null) {
+    const device = await RehearsalNetHsmDevice.create();
+    return { device, identity: device.tlsIdentity, isNew: true };
+  }
+  const device = await RehearsalNetHsmDevice.create({ state: saved });
   try {
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as RehearsalNetHsmState;
-    if (state.version !== 1 || typeof state.serial !== 'string') throw new Error('unknown layout');
-    return state;
+    // The server starts with this key and certificate: a file of the right shape holding ones
+    // that do not parse is the file's error, not a listen failure.
+    const identity = device.tlsIdentity;
+    new X509Certificate(identity.certificateDer);
+    return { device, identity, isNew: false };
   } catch (error) {
-    throw new RehearsalServerError(
-      'state-file-unreadable',
-      `the rehearsal NetHSM state file ${stateFile} cannot be read`,
+    throw new SavedFileError(
+      'unexpected-form',
+      `${stateFile} holds a rehearsal NetHSM TLS identity that cannot be used`,
       { cause: error },
     );
   }
@@ -120,16 +186,15 @@ export async function startRehearsalNetHsm(
   options: RehearsalNetHsmOptions = {},
 ): Promise<RehearsalNetHsm> {
   const { stateFile, onExchange } = options;
-  const saved = loadState(stateFile);
-  const device = await RehearsalNetHsmDevice.create(saved ? { state: saved } : {});
+  const opened = await openDevice(stateFile);
+  const { device } = opened;
   const save = (): void => {
-    if (stateFile === undefined) return;
-    const text = JSON.stringify(device.snapshot());
-    replaceFileDurably(stateFile, new TextEncoder().encode(text), 0o600);
+    // SECURITY: the state holds the device's (rehearsal) keys: owner-only file (0600).
+    if (stateFile !== undefined) saveJson(stateFile, device.snapshot(), 0o600);
   };
-  if (!saved) save();
+  if (opened.isNew) save();
 
-  let identity = device.tlsIdentity;
+  let identity = opened.identity;
   const sockets = new Set<Socket>();
   const drops: { method: string; path: string }[] = [];
   // One exchange at a time: the device is a single state machine, as the real one serialises

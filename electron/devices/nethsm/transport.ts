@@ -13,6 +13,7 @@ import { isIPv4, isIPv6, type LookupFunction } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
+import { KindedError } from '../../base/errors.ts';
 
 export interface NetHsmEndpoint {
   /** An IPv4 or IPv6 literal: the ceremony machine has no DNS. */
@@ -35,14 +36,8 @@ export type NetHsmTransportFailure =
   /** The TLS handshake itself failed. */
   | 'tls';
 
-export class NetHsmTransportError extends Error {
+export class NetHsmTransportError extends KindedError<NetHsmTransportFailure> {
   readonly name = 'NetHsmTransportError';
-  constructor(
-    readonly failure: NetHsmTransportFailure,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -164,7 +159,7 @@ function handshake(endpoint: NetHsmEndpoint, timeoutMs: number): Promise<TLSSock
       const classified = classify(error, `connecting to ${endpointText(endpoint)}`);
       // Errors during the handshake that are not refusals are TLS failures, not drops.
       reject(
-        classified.failure === 'dropped'
+        classified.kind === 'dropped'
           ? new NetHsmTransportError('tls', classified.message)
           : classified,
       );

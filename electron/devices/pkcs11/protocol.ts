@@ -118,7 +118,7 @@ export function triesLeftHint(state: PinState, who: 'user PIN' | 'SO-PIN'): stri
   }
 }
 
-export const CKR_NAMES: Readonly<Record<number, string>> = {
+const ckrNames = {
   0x05: 'CKR_GENERAL_ERROR',
   0x06: 'CKR_FUNCTION_FAILED',
   0x07: 'CKR_ARGUMENTS_BAD',
@@ -137,7 +137,14 @@ export const CKR_NAMES: Readonly<Record<number, string>> = {
   0xe1: 'CKR_TOKEN_NOT_RECOGNIZED',
   0x130: 'CKR_DOMAIN_PARAMS_INVALID',
   0x140: 'CKR_CURVE_NOT_SUPPORTED',
-};
+} as const;
+export type CkrName = (typeof ckrNames)[keyof typeof ckrNames];
+export const CKR_NAMES: Readonly<Record<number, CkrName>> = ckrNames;
+
+/** A CK_RV's name, as an error's kind; a value this table does not name is 'unknown'. */
+export function ckrName(ckr: number): CkrName | 'unknown' {
+  return CKR_NAMES[ckr] ?? 'unknown';
+}
 
 /** Maps a CKR value to the contract's device error code. */
 export function deviceErrorForCkr(ckr: number): DeviceErrorCode {

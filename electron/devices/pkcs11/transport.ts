@@ -2,18 +2,22 @@
 // Pkcs11CallError. It knows nothing of ceremonies.
 import pkcs11js from 'pkcs11js';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
-import { CKR_NAMES, CKS_FLAGS, type AttributeSpec } from './protocol.ts';
+import { KindedError } from '../../base/errors.ts';
+import { CKS_FLAGS, ckrName, type AttributeSpec, type CkrName } from './protocol.ts';
 
 export type SlotHandle = Buffer;
 export type SessionHandle = Buffer;
 export type ObjectHandle = Buffer;
 
-export class Pkcs11CallError extends Error {
+/** A failed call: `kind` names the CK_RV, `ckr` keeps the module's own number. */
+export class Pkcs11CallError extends KindedError<CkrName | 'unknown'> {
+  readonly name = 'Pkcs11CallError';
   constructor(
     readonly ckr: number,
     readonly method: string,
   ) {
-    super(`${method} failed with ${CKR_NAMES[ckr] ?? `CKR 0x${ckr.toString(16)}`}`);
+    const kind = ckrName(ckr);
+    super(kind, `${method} failed with ${kind === 'unknown' ? `CKR 0x${ckr.toString(16)}` : kind}`);
   }
 }
 

@@ -1,17 +1,17 @@
 // SmartCard-HSM / Nitrokey HSM 2 facts that a ceremony enforces (pkcs11-notes §7).
 import type { DeviceErrorCode } from '../../../shared/contract/error-codes.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
+import { KindedError } from '../../base/errors.ts';
+import { checkTypedTwice } from '../../base/pin-policy.ts';
 
 export const FACTORY_SO_PIN = '3537363231383830';
 export const FACTORY_USER_PIN = '648219';
 
-export class PinRuleError extends Error {
-  constructor(
-    readonly code: Extract<DeviceErrorCode, 'pin-format' | 'pin-mismatch' | 'default-pin-refused'>,
-    message: string,
-  ) {
-    super(message);
-  }
+/** Its kind is already the contract's device code, so a handler passes it on unchanged. */
+export class PinRuleError extends KindedError<
+  Extract<DeviceErrorCode, 'pin-format' | 'pin-mismatch' | 'default-pin-refused'>
+> {
+  readonly name = 'PinRuleError';
 }
 
 const decoder = new TextDecoder();
@@ -46,9 +46,11 @@ export interface NewPins {
 export function checkNewPins(pins: NewPins): void {
   checkSoPinFormat(pins.currentSoPin, 'the current SO-PIN');
   checkSoPinFormat(pins.newSoPin, 'the new SO-PIN');
-  if (!pins.newSoPin.equals(pins.newSoPinRepeat)) {
-    throw new PinRuleError('pin-mismatch', 'the two new SO-PIN entries differ');
-  }
+  checkTypedTwice(
+    pins.newSoPin,
+    pins.newSoPinRepeat,
+    () => new PinRuleError('pin-mismatch', 'the two new SO-PIN entries differ'),
+  );
   if (
     pins.newSoPin.equalsText(FACTORY_SO_PIN) ||
     pins.newSoPin.equalsText(FACTORY_SO_PIN.toLowerCase())
@@ -56,9 +58,11 @@ export function checkNewPins(pins: NewPins): void {
     throw new PinRuleError('default-pin-refused', 'the factory SO-PIN cannot be the new SO-PIN');
   }
   checkUserPinFormat(pins.newUserPin);
-  if (!pins.newUserPin.equals(pins.newUserPinRepeat)) {
-    throw new PinRuleError('pin-mismatch', 'the two new user PIN entries differ');
-  }
+  checkTypedTwice(
+    pins.newUserPin,
+    pins.newUserPinRepeat,
+    () => new PinRuleError('pin-mismatch', 'the two new user PIN entries differ'),
+  );
   if (pins.newUserPin.equalsText(FACTORY_USER_PIN)) {
     throw new PinRuleError(
       'default-pin-refused',

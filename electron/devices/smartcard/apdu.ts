@@ -1,5 +1,6 @@
 // ISO/IEC 7816-4 command and response APDUs: short and extended encodings, command chaining,
 // status words with names, and the 61xx GET RESPONSE loop. Pure; the transport sends the bytes.
+import { KindedError } from '../../base/errors.ts';
 
 export interface CommandApdu {
   cla: number;
@@ -11,8 +12,11 @@ export interface CommandApdu {
   ne?: number;
 }
 
-export class ApduError extends Error {
+export class ApduError extends KindedError<'apdu-malformed'> {
   readonly name = 'ApduError';
+  constructor(message: string) {
+    super('apdu-malformed', message);
+  }
 }
 
 const MAX_SHORT_DATA = 255;
@@ -116,35 +120,58 @@ export const SW = {
   claNotSupported: 0x6e00,
 } as const;
 
+/** Each named status word's kind (what code branches on) and words (what a person reads). */
+const namedStatusWords = {
+  [SW.wrongLength]: ['wrong-length', 'wrong length'],
+  [SW.securityNotSatisfied]: ['security-not-satisfied', 'security status not satisfied'],
+  [SW.authenticationBlocked]: ['authentication-blocked', 'authentication method blocked'],
+  [SW.conditionsNotSatisfied]: ['conditions-not-satisfied', 'conditions of use not satisfied'],
+  [SW.incorrectData]: ['incorrect-data', 'incorrect data'],
+  [SW.functionNotSupported]: ['function-not-supported', 'function not supported'],
+  [SW.fileNotFound]: ['file-not-found', 'file or application not found'],
+  [SW.incorrectP1P2]: ['incorrect-p1-p2', 'incorrect P1/P2'],
+  [SW.referenceNotFound]: ['reference-not-found', 'referenced data not found'],
+  [SW.insNotSupported]: ['ins-not-supported', 'instruction not supported'],
+  [SW.claNotSupported]: ['cla-not-supported', 'class not supported'],
+} as const;
+
+export type StatusWordKind =
+  | (typeof namedStatusWords)[keyof typeof namedStatusWords][0]
+  | 'success'
+  | 'more-data'
+  | 'verification-failed'
+  | 'unknown';
+
+const namedStatusWord = (sw: number): readonly [StatusWordKind, string] | undefined =>
+  (namedStatusWords as Record<number, readonly [StatusWordKind, string]>)[sw];
+
+/** A status word's kind, for an error that carries it; 63Cx is 'verification-failed'. */
+export function statusWordKind(sw: number): StatusWordKind {
+  if (sw === SW.ok) return 'success';
+  if ((sw & 0xff00) === 0x6100) return 'more-data';
+  if ((sw & 0xfff0) === 0x63c0) return 'verification-failed';
+  return namedStatusWord(sw)?.[0] ?? 'unknown';
+}
+
 /** A name for a status word, for errors and logs (63Cx carries the tries left). */
 export function statusWordName(sw: number): string {
   if (sw === SW.ok) return 'success';
   if ((sw & 0xff00) === 0x6100) return `${sw & 0xff} more bytes available`;
   if ((sw & 0xfff0) === 0x63c0) return `verification failed, ${sw & 0x0f} tries left`;
-  const names: Record<number, string> = {
-    [SW.wrongLength]: 'wrong length',
-    [SW.securityNotSatisfied]: 'security status not satisfied',
-    [SW.authenticationBlocked]: 'authentication method blocked',
-    [SW.conditionsNotSatisfied]: 'conditions of use not satisfied',
-    [SW.incorrectData]: 'incorrect data',
-    [SW.functionNotSupported]: 'function not supported',
-    [SW.fileNotFound]: 'file or application not found',
-    [SW.incorrectP1P2]: 'incorrect P1/P2',
-    [SW.referenceNotFound]: 'referenced data not found',
-    [SW.insNotSupported]: 'instruction not supported',
-    [SW.claNotSupported]: 'class not supported',
-  };
-  return names[sw] ?? `status ${sw.toString(16).padStart(4, '0')}`;
+  return namedStatusWord(sw)?.[1] ?? `status ${sw.toString(16).padStart(4, '0')}`;
 }
 
-/** A status word other than 9000, with its name. */
-export class StatusWordError extends Error {
+/** A status word other than 9000: `kind` names it, `sw` keeps the card's own number. */
+export class StatusWordError extends KindedError<StatusWordKind> {
   readonly name = 'StatusWordError';
   constructor(
     readonly sw: number,
     readonly command: string,
   ) {
-    super(`${command}: ${statusWordName(sw)} (${sw.toString(16).padStart(4, '0')})`);
+    super(
+      statusWordKind(sw),
+      `${command}: ${statusWordName(sw)} (${sw.toString(16).padStart(4, '0')})`,
+    );
   }
 }
 

@@ -21,6 +21,7 @@ import {
   type ReaderInterface,
   type ReaderState,
 } from 'smartcard';
+import { KindedError } from '../../base/errors.ts';
 import { transmitApdu, type CommandApdu, type ResponseApdu } from './apdu.ts';
 
 export type SmartCardFailure =
@@ -34,14 +35,8 @@ export type SmartCardFailure =
   | 'timeout'
   | 'transmit-failed';
 
-export class SmartCardError extends Error {
+export class SmartCardError extends KindedError<SmartCardFailure> {
   readonly name = 'SmartCardError';
-  constructor(
-    readonly failure: SmartCardFailure,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 // PC/SC return codes (pcsclite.h) that name a failure precisely.
@@ -205,7 +200,7 @@ export class PcscContext {
       return this.#context.listReaders();
     } catch (error) {
       const failure = smartCardFailure(error, 'listing readers');
-      if (failure.failure === 'no-reader') return [];
+      if (failure.kind === 'no-reader') return [];
       throw failure;
     }
   }
@@ -261,7 +256,7 @@ export class PcscContext {
       return changed === null ? null : changed.map(viewOf);
     } catch (error) {
       const failure = smartCardFailure(error, 'waiting for readers');
-      if (failure.failure === 'timeout') return null;
+      if (failure.kind === 'timeout') return null;
       throw failure;
     }
   }

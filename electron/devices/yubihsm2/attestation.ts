@@ -6,9 +6,16 @@
 import { X509Certificate as NodeCertificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KindedError } from '../../base/errors.ts';
 import { resourcesDir } from '../../base/resources-dir.ts';
 import { bytesToHex } from '../../formats/der.ts';
 import { x509 } from '../../formats/x509.ts';
+import {
+  commonName,
+  issuedBy,
+  walkPinnedChain,
+  type ChainVerdict,
+} from '../../formats/x509-chain.ts';
 import { decodeAttestationExtensions, type AttestationFacts } from './attestation-extensions.ts';
 
 /** The rehearsal YubiHSM's root, in resources/rehearsal; see its README. */
@@ -34,26 +41,13 @@ export function loadYubiHsmTrust(dir = resourcesDir()): YubiHsmTrust {
   };
 }
 
-export type ChainVerdict = 'production' | 'rehearsal' | 'broken';
+export type { ChainVerdict };
 
 export interface ChainResult {
   verdict: ChainVerdict;
   /** Subjects from the attested key up to the anchor that was reached. */
   path: string[];
   detail: string;
-}
-
-function commonName(cert: NodeCertificate): string {
-  return /CN=([^\n]+)/.exec(cert.subject)?.[1] ?? cert.subject.replace(/\n/g, ', ');
-}
-
-function issuedBy(child: NodeCertificate, parent: NodeCertificate): boolean {
-  // Name match first (cheap, and names the failure); then the signature, which is what counts.
-  return child.issuer === parent.subject && child.verify(parent.publicKey);
-}
-
-function sameCertificate(a: NodeCertificate, b: NodeCertificate): boolean {
-  return a.raw.equals(b.raw);
 }
 
 /**
@@ -65,46 +59,24 @@ export function verifyDeviceCertificateChain(
   trust: YubiHsmTrust,
   at: Date = new Date(),
 ): ChainResult {
-  const path = [commonName(deviceCertificate)];
-  const within = (cert: NodeCertificate) =>
-    new Date(cert.validFrom) <= at && at <= new Date(cert.validTo);
-  let current = deviceCertificate;
-  for (let depth = 0; depth < 4; depth++) {
-    if (!within(current)) {
-      return {
-        verdict: 'broken',
-        path,
-        detail: `${commonName(current)} is not valid on ${at.toISOString()}`,
-      };
-    }
-    const root = trust.roots.find((r) => issuedBy(current, r));
-    if (root) {
-      path.push(commonName(root));
-      return { verdict: 'production', path, detail: `chains to ${commonName(root)}` };
-    }
-    const rehearsal = trust.rehearsalRoots.find((r) => issuedBy(current, r));
-    if (rehearsal) {
-      path.push(commonName(rehearsal));
+  const walk = walkPinnedChain(deviceCertificate, trust, {
+    at,
+    maxLinks: 4,
+    wording: { pinnedIssuer: 'a pinned Yubico certificate', pki: 'the YubiHSM PKI' },
+  });
+  const path = [commonName(deviceCertificate), ...walk.path];
+  switch (walk.verdict) {
+    case 'production':
+      return { verdict: 'production', path, detail: `chains to ${commonName(walk.anchor)}` };
+    case 'rehearsal':
       return {
         verdict: 'rehearsal',
         path,
-        detail: `chains to the REHEARSAL CA ${commonName(rehearsal)}, not to Yubico`,
+        detail: `chains to the REHEARSAL CA ${commonName(walk.anchor)}, not to Yubico`,
       };
-    }
-    const next = trust.intermediates.find(
-      (i) => !sameCertificate(i, current) && issuedBy(current, i),
-    );
-    if (!next) {
-      return {
-        verdict: 'broken',
-        path,
-        detail: `${commonName(current)} is not issued by a pinned Yubico certificate (issuer: ${current.issuer.replace(/\n/g, ', ')})`,
-      };
-    }
-    path.push(commonName(next));
-    current = next;
+    case 'broken':
+      return { verdict: 'broken', path, detail: walk.problem };
   }
-  return { verdict: 'broken', path, detail: 'chain longer than the YubiHSM PKI allows' };
 }
 
 export interface KeyAttestation {
@@ -119,8 +91,11 @@ export interface KeyAttestation {
   sha256: string;
 }
 
-export class AttestationFormatError extends Error {
+export class AttestationFormatError extends KindedError<'attestation-malformed'> {
   readonly name = 'AttestationFormatError';
+  constructor(message: string) {
+    super('attestation-malformed', message);
+  }
 }
 
 function parse(

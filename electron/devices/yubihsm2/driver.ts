@@ -2,6 +2,7 @@
 // messaging, the ceremony's commands, and the factory reset that makes the device vanish and
 // come back. Errors stay typed (device, transport, channel, session); ceremony code maps them.
 import { randomBytes } from 'node:crypto';
+import { KindedError } from '../../base/errors.ts';
 import { concatBytes } from '../../formats/der.ts';
 import {
   CommandCode,
@@ -31,19 +32,14 @@ import {
 import { DEFAULT_TIMEOUT_MS, YubiHsmTransportError, type YubiHsmTransport } from './transport.ts';
 
 /** Why a session could not be used. */
-export class YubiHsmSessionError extends Error {
+export class YubiHsmSessionError extends KindedError<
+  | 'wrong-password'
+  | 'no-such-authentication-key'
+  | 'sessions-full'
+  | 'session-expired'
+  | 'session-closed'
+> {
   readonly name = 'YubiHsmSessionError';
-  constructor(
-    readonly reason:
-      | 'wrong-password'
-      | 'no-such-authentication-key'
-      | 'sessions-full'
-      | 'session-expired'
-      | 'session-closed',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Key generation and attestation are the slow commands. */
@@ -111,13 +107,13 @@ export class YubiHsmDriver {
         ),
       );
     } catch (error) {
-      if (error instanceof YubiHsmDeviceError && error.errorName === 'object-not-found') {
+      if (error instanceof YubiHsmDeviceError && error.kind === 'object-not-found') {
         throw new YubiHsmSessionError(
           'no-such-authentication-key',
           `the YubiHSM has no authentication key ${authKeyId}`,
         );
       }
-      if (error instanceof YubiHsmDeviceError && error.errorName === 'sessions-full') {
+      if (error instanceof YubiHsmDeviceError && error.kind === 'sessions-full') {
         throw new YubiHsmSessionError(
           'sessions-full',
           'all 16 YubiHSM sessions are in use; they expire after 30 s idle',
@@ -142,7 +138,7 @@ export class YubiHsmDriver {
         await this.#transport.exchange(frame, this.#timeoutFor(CommandCode.authenticateSession)),
       );
     } catch (error) {
-      if (error instanceof YubiHsmDeviceError && error.errorName === 'authentication-failed') {
+      if (error instanceof YubiHsmDeviceError && error.kind === 'authentication-failed') {
         throw new YubiHsmSessionError(
           'wrong-password',
           `the YubiHSM refused the password for authentication key ${authKeyId}`,
@@ -254,7 +250,7 @@ export class YubiHsmSession {
       this.#isClosed = true;
       const code = frame.payload[0] ?? 0;
       const error = new YubiHsmDeviceError(code, CommandCode.sessionMessage);
-      if (error.errorName === 'invalid-session') {
+      if (error.kind === 'invalid-session') {
         throw new YubiHsmSessionError(
           'session-expired',
           'the YubiHSM no longer knows this session (idle timeout or reset); authenticate again',

@@ -2,9 +2,10 @@
 // rehearsal devices plugged into this app) and how each appears in the device list. A YubiHSM is
 // always found again by serial, never by position.
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeviceFamilyId, DeviceSummary, KeyCurve } from '../../../shared/model/device.ts';
+import type { DeviceEnvironment, RehearsalBench } from '../device-environment.ts';
+import { RehearsalRack, type RackFamily } from '../rehearsal-rack.ts';
 import { YubiHsmDriver } from './driver.ts';
 import { Algorithm, firmwareText, serialText, type DeviceInfo } from './protocol.ts';
 import { RehearsalConnector } from './rehearsal-server.ts';
@@ -70,66 +71,64 @@ export interface FoundYubiHsm {
   open(): Promise<YubiHsmDriver>;
 }
 
+type RackedYubiHsm = { device: RehearsalYubiHsm; connector: RehearsalConnector };
+type RackedYubiHsmOptions = Omit<RehearsalYubiHsmOptions, 'serial' | 'stateFile'>;
+
+const yubiHsmRackFamily: RackFamily<RackedYubiHsm, RackedYubiHsmOptions> = {
+  deviceName: 'rehearsal YubiHSM',
+  newSerial: () => 10_000_000 + randomInt(16_000_000),
+  async connect(serial, stateFile, options) {
+    const device = await RehearsalYubiHsm.create({
+      ...options,
+      serial,
+      ...(stateFile === null ? {} : { stateFile }),
+    });
+    const connector = new RehearsalConnector(device);
+    await connector.start();
+    return { device, connector };
+  },
+  serialOf: (slot) => slot.device.serial,
+  disconnect: (slot) => slot.connector.stop(),
+};
+
 /**
  * Rehearsal YubiHSMs "plugged into" this app, each behind its own loopback connector. With a
  * folder, each device is saved there (`<serial>.json`) and plugged in again after a restart.
  */
 export class RehearsalYubiHsmRack {
-  readonly #slots: { device: RehearsalYubiHsm; connector: RehearsalConnector }[] = [];
+  readonly #rack: RehearsalRack<RackedYubiHsm, RackedYubiHsmOptions>;
 
-  constructor(readonly folder: string | null = null) {}
-
-  #stateFile(serial: number): string | undefined {
-    return this.folder === null ? undefined : join(this.folder, `${serial}.json`);
+  /** `defaults` apply to every device plugged in or restored (a headless run's shorter reboot). */
+  constructor(
+    readonly folder: string | null = null,
+    readonly defaults: RackedYubiHsmOptions = {},
+  ) {
+    this.#rack = new RehearsalRack(folder, yubiHsmRackFamily);
   }
 
-  async plugIn(options: RehearsalYubiHsmOptions = {}): Promise<RehearsalYubiHsm> {
-    const serial = options.serial ?? 10_000_000 + randomInt(16_000_000);
-    if (this.#slots.some((s) => s.device.serial === serial)) {
-      throw new Error(`rehearsal YubiHSM ${serial} is already connected`);
-    }
-    if (this.folder !== null) mkdirSync(this.folder, { recursive: true, mode: 0o700 });
-    const stateFile = this.#stateFile(serial);
-    const device = await RehearsalYubiHsm.create({
-      ...options,
-      serial,
-      ...(stateFile === undefined ? {} : { stateFile }),
-    });
-    const connector = new RehearsalConnector(device);
-    await connector.start();
-    this.#slots.push({ device, connector });
-    return device;
+  async plugIn(
+    options: Omit<RehearsalYubiHsmOptions, 'stateFile'> = {},
+  ): Promise<RehearsalYubiHsm> {
+    const { serial, ...rest } = options;
+    return (await this.#rack.plugIn(serial, { ...this.defaults, ...rest })).device;
   }
 
   /** Plugs in every saved rehearsal device that is not connected yet. */
-  async restore(
-    options: Omit<RehearsalYubiHsmOptions, 'serial' | 'stateFile'> = {},
-  ): Promise<void> {
-    if (this.folder === null || !existsSync(this.folder)) return;
-    for (const name of readdirSync(this.folder).sort()) {
-      const serial = /^(\d+)\.json$/.exec(name)?.[1];
-      if (serial === undefined || this.#slots.some((s) => s.device.serial === Number(serial))) {
-        continue;
-      }
-      await this.plugIn({ ...options, serial: Number(serial) });
-    }
+  restore(options: RackedYubiHsmOptions = {}): Promise<void> {
+    return this.#rack.restore({ ...this.defaults, ...options });
   }
 
   /** Disconnects a rehearsal device and discards it. */
-  async unplug(serial: number): Promise<void> {
-    const index = this.#slots.findIndex((s) => s.device.serial === serial);
-    const [slot] = index >= 0 ? this.#slots.splice(index, 1) : [];
-    await slot?.connector.stop();
-    const stateFile = this.#stateFile(serial);
-    if (stateFile !== undefined) rmSync(stateFile, { force: true });
+  unplug(serial: number): Promise<void> {
+    return this.#rack.unplug(serial);
   }
 
   get connectors(): readonly RehearsalConnector[] {
-    return this.#slots.map((s) => s.connector);
+    return this.#rack.slots.map((s) => s.connector);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.#slots.splice(0).map((s) => s.connector.stop()));
+  close(): Promise<void> {
+    return this.#rack.close();
   }
 }
 
@@ -153,6 +152,35 @@ async function probe(transport: YubiHsmTransport): Promise<DeviceInfo | null> {
 }
 
 /** Every YubiHSM reachable now: rehearsal devices, the configured connector, USB. */
+/** Headless rehearsals still see the device vanish after a reset, for one second, not three. */
+const HEADLESS_REBOOT_MS = 1000;
+
+/** The YubiHSMs of one core: its rehearsal rack, the configured connector, USB; listed as devices. */
+export function openYubiHsmSources(env: DeviceEnvironment): YubiHsmSources {
+  const sources: YubiHsmSources = {
+    connectorUrl: env.settings.yubihsmConnectorUrl,
+    useUsb: env.settings.useUsbYubiHsm,
+    rehearsal: new RehearsalYubiHsmRack(
+      join(env.dataDir, 'rehearsal-yubihsm'),
+      env.settings.isHeadless ? { rebootMs: HEADLESS_REBOOT_MS } : {},
+    ),
+  };
+  env.registry.addSource(async () => (await findYubiHsms(sources)).map((found) => found.summary));
+  return sources;
+}
+
+export const yubiHsmRehearsalBench: RehearsalBench = {
+  restore: (sources) => (sources as YubiHsmSources).rehearsal.restore(),
+  async ensureOne(sources) {
+    const rack = (sources as YubiHsmSources).rehearsal;
+    await rack.restore();
+    if (rack.connectors.length > 0) return null;
+    const device = await rack.plugIn();
+    return { line: `rehearsal YubiHSM 2 ${device.serial} connected` };
+  },
+  close: (sources) => (sources as YubiHsmSources).rehearsal.close(),
+};
+
 export async function findYubiHsms(sources: YubiHsmSources): Promise<FoundYubiHsm[]> {
   const found: FoundYubiHsm[] = [];
   for (const connector of sources.rehearsal.connectors) {

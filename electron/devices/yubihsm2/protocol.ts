@@ -1,6 +1,7 @@
 // YubiHSM 2 native command protocol: frames, command payloads, error codes, capability and domain
 // masks. Pure functions only; the session crypto is in secure-channel.ts, I/O in transport.ts.
 // Layouts follow ../shared/reference/yubihsm2-protocol.md (§2–§9); integers are big-endian.
+import { KindedError } from '../../base/errors.ts';
 import { concatBytes } from '../../formats/der.ts';
 
 export const YUBIHSM_VENDOR_ID = 0x1050;
@@ -78,26 +79,30 @@ export function deviceErrorCode(name: Exclude<DeviceErrorName, 'unknown'>): numb
   throw new Error(`no device error named ${name}`);
 }
 
-/** An error frame (7F 00 01 code) from the device, outer or inside a session. */
-export class YubiHsmDeviceError extends Error {
+/**
+ * An error frame (7F 00 01 code) from the device, outer or inside a session: `kind` names the
+ * code, `deviceCode` keeps the device's own byte.
+ */
+export class YubiHsmDeviceError extends KindedError<DeviceErrorName> {
   readonly name = 'YubiHsmDeviceError';
   constructor(
-    readonly code: number,
+    readonly deviceCode: number,
     readonly command: number,
   ) {
+    const kind = deviceErrorName(deviceCode);
     super(
-      `YubiHSM refused ${commandNames.get(command) ?? `command 0x${command.toString(16)}`}: ` +
-        deviceErrorName(code),
+      kind,
+      `YubiHSM refused ${commandNames.get(command) ?? `command 0x${command.toString(16)}`}: ${kind}`,
     );
-  }
-  get errorName(): DeviceErrorName {
-    return deviceErrorName(this.code);
   }
 }
 
 /** A frame or payload that does not have the documented shape. */
-export class YubiHsmProtocolError extends Error {
+export class YubiHsmProtocolError extends KindedError<'frame-malformed'> {
   readonly name = 'YubiHsmProtocolError';
+  constructor(message: string) {
+    super('frame-malformed', message);
+  }
 }
 
 // ---- frames ----------------------------------------------------------------------------------

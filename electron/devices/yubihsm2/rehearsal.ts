@@ -13,11 +13,12 @@ import {
   webcrypto,
   type KeyObject,
 } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { bytesToHex, concatBytes, hexToBytes } from '../../formats/der.ts';
-import { replaceFileDurably } from '../../base/durable-files.ts';
+import { SavedFileError, readSavedJson, saveJsonText } from '../../base/saved-files.ts';
+import { KindedError } from '../../base/errors.ts';
 import { z } from 'zod';
 import { x509, type CryptoKey } from '../../formats/x509.ts';
 import { resourcesDir } from '../../base/resources-dir.ts';
@@ -78,9 +79,10 @@ const ANNOUNCED_ALGORITHMS = [
 ];
 
 /** A command the device refuses: becomes an error frame with this code. */
-class Refusal extends Error {
-  constructor(readonly errorName: Exclude<DeviceErrorName, 'unknown'>) {
-    super(errorName);
+class Refusal extends KindedError<Exclude<DeviceErrorName, 'unknown'>> {
+  readonly name = 'Refusal';
+  constructor(kind: Exclude<DeviceErrorName, 'unknown'>) {
+    super(kind, kind);
   }
 }
 
@@ -174,6 +176,8 @@ const SavedState = z.strictObject({
   logNumber: z.number(),
 });
 type SavedState = z.infer<typeof SavedState>;
+/** 256 objects of at most one frame each, in hex, stay well under this. */
+const MAX_STATE_FILE_BYTES = 4 * 1024 * 1024;
 
 async function identityFromSaved(saved: SavedState): Promise<RehearsalIdentity> {
   const pkcs8 = new Uint8Array(Buffer.from(saved.attestationKey, 'base64'));
@@ -279,10 +283,25 @@ export class RehearsalYubiHsm {
       rebootMs: options.rebootMs ?? 3000,
       stateFile: options.stateFile ?? null,
     };
-    if (settings.stateFile !== null && existsSync(settings.stateFile)) {
-      const saved = SavedState.parse(JSON.parse(readFileSync(settings.stateFile, 'utf8')));
-      const device = new RehearsalYubiHsm(await identityFromSaved(saved), settings);
-      device.#restore(saved);
+    const saved =
+      settings.stateFile === null
+        ? null
+        : readSavedJson(settings.stateFile, SavedState, MAX_STATE_FILE_BYTES);
+    if (saved !== null) {
+      let device: RehearsalYubiHsm;
+      try {
+        device = new RehearsalYubiHsm(await identityFromSaved(saved), settings);
+        device.#restore(saved);
+      } catch (error) {
+        // The form was right but a key, certificate or number in it is not.
+        throw new SavedFileError(
+          'unexpected-form',
+          `${settings.stateFile} holds a rehearsal YubiHSM that cannot be restored`,
+          { cause: error },
+        );
+      }
+      // Plugged in again: a boot entry, as the device writes one at power-up.
+      device.powerCycle();
       return device;
     }
     const ca = options.ca ?? (await loadRehearsalCa());
@@ -368,7 +387,7 @@ export class RehearsalYubiHsm {
     const text = JSON.stringify(state);
     // Probes and session set-up change nothing that is kept: no write for them.
     if (text === this.#savedText) return;
-    replaceFileDurably(this.#stateFile, new TextEncoder().encode(text), 0o600);
+    saveJsonText(this.#stateFile, text, 0o600);
     this.#savedText = text;
   }
 
@@ -406,8 +425,6 @@ export class RehearsalYubiHsm {
     this.#sequences = new Map(saved.sequences);
     this.#log = saved.log.map((e) => ({ ...e, digest: hexToBytes(e.digest) }));
     this.#logNumber = saved.logNumber;
-    // Plugged in again: a boot entry, as the device writes one at power-up.
-    this.powerCycle();
   }
 
   get deviceCertificate(): Uint8Array {
@@ -461,7 +478,7 @@ export class RehearsalYubiHsm {
           throw new Refusal('invalid-command');
       }
     } catch (error) {
-      if (error instanceof Refusal) return errorFrame(deviceErrorCode(error.errorName));
+      if (error instanceof Refusal) return errorFrame(deviceErrorCode(error.kind));
       if (error instanceof YubiHsmProtocolError) return errorFrame(deviceErrorCode('invalid-data'));
       throw error;
     }
@@ -619,7 +636,7 @@ export class RehearsalYubiHsm {
       target = outcome.target;
       response = encodeFrame(request.command | 0x80, outcome.payload);
     } catch (error) {
-      if (error instanceof Refusal) response = errorFrame(deviceErrorCode(error.errorName));
+      if (error instanceof Refusal) response = errorFrame(deviceErrorCode(error.kind));
       else if (error instanceof YubiHsmProtocolError) {
         response = errorFrame(deviceErrorCode('invalid-data'));
       } else throw error;

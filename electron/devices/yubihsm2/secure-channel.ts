@@ -2,6 +2,7 @@
 // cryptograms, and secure messaging with MAC chaining, counters and AES-CBC. Both ends live here
 // so the rehearsal device and the client cannot drift apart; the vector file pins them down.
 import { createCipheriv, createDecipheriv, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { KindedError } from '../../base/errors.ts';
 import { concatBytes } from '../../formats/der.ts';
 import { CommandCode, YubiHsmProtocolError, decodeFrame, encodeFrame, u16 } from './protocol.ts';
 
@@ -20,15 +21,10 @@ export interface SessionKeys {
 }
 
 /** A session MAC or cryptogram that does not match: wrong password, or a tampered frame. */
-export class SecureChannelError extends Error {
+export class SecureChannelError extends KindedError<
+  'card-cryptogram' | 'host-cryptogram' | 'response-mac' | 'command-mac' | 'session-id'
+> {
   readonly name = 'SecureChannelError';
-  constructor(
-    readonly reason:
-      'card-cryptogram' | 'host-cryptogram' | 'response-mac' | 'command-mac' | 'session-id',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**

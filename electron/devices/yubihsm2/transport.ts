@@ -2,6 +2,7 @@
 // object with the same shape) or the yubihsm-connector HTTP API. Both carry byte-identical
 // frames; every failure becomes a typed YubiHsmTransportError with a deadline, never a hang.
 import { request } from 'node:http';
+import { KindedError } from '../../base/errors.ts';
 import { YUBIHSM_PRODUCT_ID, YUBIHSM_VENDOR_ID } from './protocol.ts';
 
 export type TransportFailure =
@@ -16,14 +17,8 @@ export type TransportFailure =
   /** Another program holds the USB interface (a running yubihsm-connector does). */
   | 'device-busy';
 
-export class YubiHsmTransportError extends Error {
+export class YubiHsmTransportError extends KindedError<TransportFailure> {
   readonly name = 'YubiHsmTransportError';
-  constructor(
-    readonly failure: TransportFailure,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface YubiHsmTransport {

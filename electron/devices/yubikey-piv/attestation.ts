@@ -8,9 +8,18 @@
 import { X509Certificate as NodeCertificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KindedError } from '../../base/errors.ts';
 import { resourcesDir } from '../../base/resources-dir.ts';
 import { DerError, DerTag, readSingleTlv } from '../../formats/der.ts';
 import { readCertificateParts, type CertificateParts } from '../../formats/x509-der.ts';
+import {
+  commonName,
+  isValidAt,
+  signedBy,
+  walkPinnedChain,
+  type ChainVerdict,
+  type ChainWalk,
+} from '../../formats/x509-chain.ts';
 import {
   PinPolicy,
   PivAttestationOid,
@@ -61,20 +70,27 @@ export function loadPivTrust(dir = resourcesDir()): PivTrust {
 }
 
 /** A certificate that is not one, or an extension whose bytes are not what Yubico writes. */
-export class PivAttestationFormatError extends Error {
+export type PivAttestationFailure =
+  'piv-attestation-malformed' | 'piv-attestation-extension-malformed';
+
+export class PivAttestationFormatError extends KindedError<PivAttestationFailure> {
   readonly name = 'PivAttestationFormatError';
-  readonly code: string = 'piv-attestation-malformed';
+  constructor(message: string, kind: PivAttestationFailure = 'piv-attestation-malformed') {
+    super(kind, message);
+  }
 }
 
 export type PivExtensionName = keyof typeof PivAttestationOid;
 
 export class PivAttestationExtensionError extends PivAttestationFormatError {
-  override readonly code = 'piv-attestation-extension-malformed';
   constructor(
     readonly extension: PivExtensionName,
     reason: string,
   ) {
-    super(`extension ${extension} (${PivAttestationOid[extension]}): ${reason}`);
+    super(
+      `extension ${extension} (${PivAttestationOid[extension]}): ${reason}`,
+      'piv-attestation-extension-malformed',
+    );
   }
 }
 
@@ -200,7 +216,7 @@ export function compareFirmware(a: readonly number[], b: readonly number[]): num
 
 export const formatFirmware = (f: readonly number[]) => f.join('.');
 
-export type PivChainVerdict = 'production' | 'rehearsal' | 'broken';
+export type PivChainVerdict = ChainVerdict;
 
 export interface PivAttestationFacts {
   serial: number;
@@ -227,26 +243,6 @@ export interface PivAttestationResult {
   problems: string[];
 }
 
-function commonName(cert: NodeCertificate): string {
-  return /CN=([^\n]+)/.exec(cert.subject)?.[1] ?? cert.subject.replace(/\n/g, ', ');
-}
-
-function signedBy(child: NodeCertificate, key: NodeCertificate): boolean {
-  try {
-    return child.verify(key.publicKey);
-  } catch {
-    // A key type that cannot have made this signature.
-    return false;
-  }
-}
-
-function issuedBy(child: NodeCertificate, parent: NodeCertificate): boolean {
-  return child.issuer === parent.subject && signedBy(child, parent);
-}
-
-const isValidAt = (cert: NodeCertificate, at: Date) =>
-  new Date(cert.validFrom) <= at && at <= new Date(cert.validTo);
-
 function parseCertificate(
   bytes: Uint8Array,
   what: string,
@@ -261,16 +257,7 @@ function parseCertificate(
   }
 }
 
-interface ChainWalk {
-  verdict: PivChainVerdict;
-  path: string[];
-  problem: string | null;
-}
-
-/**
- * F9 → pinned intermediates → pinned anchor. Only pinned certificates complete the chain, so a
- * forged intermediate or root placed next to the products is never consulted.
- */
+/** F9 → pinned intermediates → pinned anchor, with the PIV PKI's words for what is wrong. */
 function walkChain(
   f9: NodeCertificate,
   anchors: readonly NodeCertificate[],
@@ -278,42 +265,15 @@ function walkChain(
   rehearsalRoots: readonly NodeCertificate[],
   at: Date,
 ): ChainWalk {
-  const path: string[] = [];
-  let current = f9;
-  for (let depth = 0; depth < 4; depth++) {
-    if (!isValidAt(current, at))
-      return {
-        verdict: 'broken',
-        path,
-        problem: `${commonName(current)} is not valid on ${at.toISOString()}`,
-      };
-    const anchor = anchors.find((r) => issuedBy(current, r));
-    if (anchor) {
-      path.push(commonName(anchor));
-      if (!isValidAt(anchor, at))
-        return {
-          verdict: 'broken',
-          path,
-          problem: `${commonName(anchor)} is not valid on ${at.toISOString()}`,
-        };
-      return { verdict: 'production', path, problem: null };
-    }
-    const rehearsal = rehearsalRoots.find((r) => issuedBy(current, r));
-    if (rehearsal) {
-      path.push(commonName(rehearsal));
-      return { verdict: 'rehearsal', path, problem: null };
-    }
-    const next = intermediates.find((i) => !i.raw.equals(current.raw) && issuedBy(current, i));
-    if (!next)
-      return {
-        verdict: 'broken',
-        path,
-        problem: `${commonName(current)} is not issued by a pinned certificate (issuer: ${current.issuer.replace(/\n/g, ', ')})`,
-      };
-    path.push(commonName(next));
-    current = next;
-  }
-  return { verdict: 'broken', path, problem: 'chain longer than the Yubico PIV PKI allows' };
+  return walkPinnedChain(
+    f9,
+    { roots: anchors, intermediates, rehearsalRoots },
+    {
+      at,
+      maxLinks: 4,
+      wording: { pinnedIssuer: 'a pinned certificate', pki: 'the Yubico PIV PKI' },
+    },
+  );
 }
 
 /**

@@ -2,9 +2,10 @@
 // plugged into this app, each listed by serial. A YubiKey is always found again by serial,
 // never by reader order: two keys plugged in at once is normal for keyholders.
 import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
 import type { DeviceFamilyId, DeviceSummary, KeyCurve } from '../../../shared/model/device.ts';
 import { VigilError } from '../../base/errors.ts';
-import { SmartCardError, type PcscContext, type ReaderView } from '../smartcard/transport.ts';
+import { PcscContext, SmartCardError, type ReaderView } from '../smartcard/transport.ts';
 import {
   PivSession,
   firmwareText,
@@ -16,7 +17,8 @@ import { PivKeyRef, PivSlot, pivKeyAlgorithms, type PivKeyAlgorithm } from './pr
 import { InProcessCardChannel } from './transport.ts';
 import { loadPivTrust, type PivTrust } from './attestation.ts';
 import type { VirtualCard } from '../smartcard/rehearsal-server.ts';
-import type { RehearsalYubiKeyRack } from './rehearsal-rack.ts';
+import { RehearsalYubiKeyRack } from './rehearsal-rack.ts';
+import type { DeviceEnvironment, RehearsalBench } from '../device-environment.ts';
 
 export const YUBIKEY_PIV_FAMILY: DeviceFamilyId = 'yubikey-piv';
 export const YUBIKEY_PIV_REHEARSAL_FAMILY: DeviceFamilyId = 'yubikey-piv-rehearsal';
@@ -236,6 +238,39 @@ async function rehearsalSummary(card: VirtualCard): Promise<DeviceSummary | null
     await connection.close();
   }
 }
+
+/**
+ * The YubiKeys of one core: its rehearsal rack and, unless told not to look, PC/SC readers;
+ * listed as devices. The PIV and OpenPGP families share them: one card, two applets.
+ */
+export function openYubiKeySources(env: DeviceEnvironment): YubiKeySources {
+  return env.shared('yubikeys', () => {
+    const sources: YubiKeySources = {
+      pcsc: env.settings.usePcsc ? () => PcscContext.open() : null,
+      rehearsal: new RehearsalYubiKeyRack(join(env.dataDir, 'rehearsal-yubikey')),
+    };
+    env.registry.addSource(async () => (await findYubiKeys(sources)).map((found) => found.summary));
+    return sources;
+  });
+}
+
+export const yubiKeyRehearsalBench: RehearsalBench = {
+  restore: (sources) => (sources as YubiKeySources).rehearsal.restore(),
+  async ensureOne(sources) {
+    const rack = (sources as YubiKeySources).rehearsal;
+    await rack.restore();
+    if (rack.cards.length > 0) return null;
+    const card = await rack.plugIn();
+    return { line: `rehearsal YubiKey ${card.serial} connected` };
+  },
+  /** A YubiKey is picked by the serial typed first: the one rehearsal card's. */
+  sheet(sources, field) {
+    if (field !== 'serial') return null;
+    const [card, ...others] = (sources as YubiKeySources).rehearsal.cards;
+    return card && others.length === 0 ? String(card.serial) : null;
+  },
+  close: (sources) => (sources as YubiKeySources).rehearsal.close(),
+};
 
 /** Every YubiKey reachable now: rehearsal YubiKeys first, then PC/SC readers. */
 export async function findYubiKeys(sources: YubiKeySources): Promise<FoundYubiKey[]> {

@@ -2,6 +2,7 @@
 // objects, algorithms, policies and the TLV shapes of each command and answer. Pure: commands
 // are built as CommandApdu values and answers decoded from bytes; the driver sends them.
 // See ../shared/reference/piv-attestation.md for the sources.
+import { KindedError } from '../../base/errors.ts';
 import { hexToBytes } from '../../formats/der.ts';
 import type { CommandApdu } from '../smartcard/apdu.ts';
 import { concat, tlv, tlvMap, unwrapTlv } from './tlv.ts';
@@ -156,8 +157,11 @@ export const PivAttestationOid = {
 
 // ---- Commands (host side) ----
 
-export class PivFormatError extends Error {
+export class PivFormatError extends KindedError<'piv-malformed'> {
   readonly name = 'PivFormatError';
+  constructor(message: string) {
+    super('piv-malformed', message);
+  }
 }
 
 const ALL = 256;

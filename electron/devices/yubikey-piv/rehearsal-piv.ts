@@ -3,7 +3,8 @@
 // plus Yubico's extensions; see ../shared/reference/piv-attestation.md). Card state lives in
 // PivCardState, the per-connection security status in PivSession.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { SW } from '../smartcard/apdu.ts';
+import { KindedError } from '../../base/errors.ts';
+import { SW, statusWordKind, type StatusWordKind } from '../smartcard/apdu.ts';
 import {
   DEFAULT_MANAGEMENT_KEY,
   DEFAULT_PIN,
@@ -60,11 +61,11 @@ export interface CardAnswer {
   sw: number;
 }
 
-/** A command the card refuses with `sw`. */
-export class CardRefusal extends Error {
+/** A command the card refuses with `sw`; `kind` names the status word. */
+export class CardRefusal extends KindedError<StatusWordKind> {
   readonly name = 'CardRefusal';
   constructor(readonly sw: number) {
-    super(`card refused the command (${sw.toString(16).padStart(4, '0')})`);
+    super(statusWordKind(sw), `card refused the command (${sw.toString(16).padStart(4, '0')})`);
   }
 }
 

@@ -5,8 +5,8 @@
 // rehearsal CA in resources/rehearsal, which production verification rejects: the card is a
 // rehearsal device and cannot be made to look otherwise. It also carries the OpenPGP applet
 // (../yubikey-openpgp/rehearsal-openpgp.ts) that GnuPG's scdaemon uses.
-import { existsSync, readFileSync } from 'node:fs';
-import { replaceFileDurably } from '../../base/durable-files.ts';
+import { z } from 'zod';
+import { readSavedJson, saveJsonText } from '../../base/saved-files.ts';
 import { OPENPGP_AID } from '../yubikey-openpgp/protocol.ts';
 import {
   answerOpenPgpCommand,
@@ -78,6 +78,20 @@ export interface RehearsalYubiKeyOptions {
 
 type Application = 'piv' | 'openpgp' | 'management' | 'otp' | null;
 
+/** A card's objects (a few KB each) and its OpenPGP applet stay far under this. */
+const MAX_STATE_FILE_BYTES = 4 * 1024 * 1024;
+
+// The saved form's schema lives in rehearsal-state.ts behind decodeSavedState(text): the JSON
+// read goes back through it, so a key that does not decode is the file's error, like a bad shape.
+const SavedCard = z.unknown().transform((value, context) => {
+  try {
+    return decodeSavedState(JSON.stringify(value));
+  } catch {
+    context.addIssue({ code: 'custom', message: 'not a saved rehearsal YubiKey' });
+    return z.NEVER;
+  }
+});
+
 /** The largest answer sent at once; the rest follows with 61xx and GET RESPONSE. */
 const MAX_ANSWER_CHUNK = 256;
 
@@ -113,10 +127,11 @@ export class RehearsalYubiKey implements VirtualCard {
   /** A new rehearsal card with its own F9 attestation pair, or the one saved in `stateFile`. */
   static async create(options: RehearsalYubiKeyOptions): Promise<RehearsalYubiKey> {
     const stateFile = options.stateFile ?? null;
-    if (stateFile !== null && existsSync(stateFile)) {
-      const text = readFileSync(stateFile, 'utf8');
-      const card = new RehearsalYubiKey(decodeSavedState(text), stateFile);
-      card.#savedText = text;
+    const saved =
+      stateFile === null ? null : readSavedJson(stateFile, SavedCard, MAX_STATE_FILE_BYTES);
+    if (saved !== null) {
+      const card = new RehearsalYubiKey(saved, stateFile);
+      card.#savedText = encodeSavedState(saved);
       return card;
     }
     const firmware = options.firmware ?? [5, 4, 3];
@@ -296,7 +311,7 @@ export class RehearsalYubiKey implements VirtualCard {
     // Most commands change nothing that is kept: no write for them.
     if (text === this.#savedText) return;
     // SECURITY: the saved card holds its (rehearsal) keys and PINs: owner-only file (0600).
-    replaceFileDurably(this.#stateFile, new TextEncoder().encode(text), 0o600);
+    saveJsonText(this.#stateFile, text, 0o600);
     this.#savedText = text;
   }
 }

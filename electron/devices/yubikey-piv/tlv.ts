@@ -1,10 +1,14 @@
 // BER-TLV as PIV and Yubico's extensions use it: tags of one to three bytes (0x7C, 0x7F49,
 // 0x5FC105), definite lengths up to 0xFFFF. Pure; both the host driver and the rehearsal card
 // read and write with it.
+import { KindedError } from '../../base/errors.ts';
 import { concatBytes } from '../../formats/der.ts';
 
-export class TlvError extends Error {
+export class TlvError extends KindedError<'tlv-malformed'> {
   readonly name = 'TlvError';
+  constructor(message: string) {
+    super('tlv-malformed', message);
+  }
 }
 
 /** A tag's bytes: 0x7F49 → 7F 49, 0x5FC105 → 5F C1 05. */

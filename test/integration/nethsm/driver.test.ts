@@ -146,7 +146,7 @@ describe('NetHSM client on the rehearsal NetHSM', () => {
     const wrong = new PinnedTransport({ host: device.host, port: device.port }, 'ab'.repeat(32));
     await assert.rejects(
       new NetHsmClient(wrong).lock(admin),
-      (e: unknown) => e instanceof NetHsmTransportError && e.failure === 'fingerprint-mismatch',
+      (e: unknown) => e instanceof NetHsmTransportError && e.kind === 'fingerprint-mismatch',
     );
     wrong.close();
   });
@@ -159,7 +159,7 @@ describe('NetHSM client on the rehearsal NetHSM', () => {
         adminPassphrase: admin.passphrase,
         systemTime: new Date(),
       }),
-      (e: unknown) => e instanceof NetHsmInputError && e.reason === 'short-passphrase',
+      (e: unknown) => e instanceof NetHsmInputError && e.kind === 'short-passphrase',
     );
     assert.equal(exchanges.length, count);
   });
@@ -370,7 +370,7 @@ describe('NetHSM client on the rehearsal NetHSM', () => {
     device.dropAfter('POST', '/api/v1/keys/{KeyID}/sign');
     await assert.rejects(
       client.sign(operator, 'root2026', 'ECDSA', sha256(text('x'))),
-      (e: unknown) => e instanceof NetHsmTransportError && e.failure === 'dropped',
+      (e: unknown) => e instanceof NetHsmTransportError && e.kind === 'dropped',
     );
     // Processed in full before the drop: the counter says so, which is why nothing is retried.
     assert.equal((await client.getKey(admin, 'root2026')).operations, 2);

@@ -187,7 +187,7 @@ describe('OpenPGP certificates signed by a NetHSM key', () => {
         createdAt,
         sign: other.sign,
       }),
-      (error) => error instanceof OpenPgpCertificateError && error.reason === 'signature-invalid',
+      (error) => error instanceof OpenPgpCertificateError && error.kind === 'signature-invalid',
     );
     await assert.rejects(
       createOpenPgpCertificate({
@@ -196,7 +196,7 @@ describe('OpenPGP certificates signed by a NetHSM key', () => {
         createdAt,
         sign: () => Promise.resolve(new Uint8Array([0x30, 0x00])),
       }),
-      (error) => error instanceof OpenPgpCertificateError && error.reason === 'signature-invalid',
+      (error) => error instanceof OpenPgpCertificateError && error.kind === 'signature-invalid',
     );
   });
 
@@ -209,11 +209,11 @@ describe('OpenPGP certificates signed by a NetHSM key', () => {
         createdAt,
         sign: ed.sign,
       }),
-      (error) => error instanceof OpenPgpCertificateError && error.reason === 'bad-public-key',
+      (error) => error instanceof OpenPgpCertificateError && error.kind === 'bad-public-key',
     );
     await assert.rejects(
       createOpenPgpCertificate({ publicKey: ed.publicKey, userId: ' ', createdAt, sign: ed.sign }),
-      (error) => error instanceof OpenPgpCertificateError && error.reason === 'bad-user-id',
+      (error) => error instanceof OpenPgpCertificateError && error.kind === 'bad-user-id',
     );
     await assert.rejects(
       signOpenPgpDetached({
@@ -222,7 +222,7 @@ describe('OpenPGP certificates signed by a NetHSM key', () => {
         createdAt,
         sign: ed.sign,
       }),
-      (error) => error instanceof OpenPgpCertificateError && error.reason === 'not-a-certificate',
+      (error) => error instanceof OpenPgpCertificateError && error.kind === 'not-a-certificate',
     );
   });
 });

@@ -58,7 +58,7 @@ function closeServer(server: net.Server): Promise<void> {
 async function rejectsWith(work: Promise<unknown>, failure: string): Promise<void> {
   await assert.rejects(work, (error: unknown) => {
     assert.ok(error instanceof NetHsmTransportError, String(error));
-    assert.equal(error.failure, failure, error.message);
+    assert.equal(error.kind, failure, error.message);
     return true;
   });
 }
@@ -144,7 +144,7 @@ describe('parseEndpoint', () => {
     ]) {
       assert.throws(
         () => parseEndpoint(text),
-        (e: unknown) => e instanceof NetHsmTransportError && e.failure === 'bad-address',
+        (e: unknown) => e instanceof NetHsmTransportError && e.kind === 'bad-address',
         text,
       );
     }
@@ -231,7 +231,7 @@ describe('PinnedTransport', () => {
       assert.equal(tcpConnections, 1);
       assert.equal(Buffer.concat(received).length, 0);
       assert.ok(outcome instanceof NetHsmTransportError, String(outcome));
-      assert.equal(outcome.failure, 'fingerprint-mismatch');
+      assert.equal(outcome.kind, 'fingerprint-mismatch');
       assert.ok(outcome.message.includes(impostor.fingerprint));
     } finally {
       transport.close();
@@ -301,11 +301,11 @@ describe('PinnedTransport', () => {
   it('refuses malformed pins and host names at construction', () => {
     assert.throws(
       () => new PinnedTransport(endpoint, 'abcd'),
-      (e: unknown) => e instanceof NetHsmTransportError && e.failure === 'fingerprint-mismatch',
+      (e: unknown) => e instanceof NetHsmTransportError && e.kind === 'fingerprint-mismatch',
     );
     assert.throws(
       () => new PinnedTransport({ host: 'localhost', port: 443 }, appliance.fingerprint),
-      (e: unknown) => e instanceof NetHsmTransportError && e.failure === 'bad-address',
+      (e: unknown) => e instanceof NetHsmTransportError && e.kind === 'bad-address',
     );
   });
 

@@ -46,7 +46,7 @@ function byFingerprint(keys: ColonKey[], fingerprint: string): ColonKey {
 function rejectsWith(code: OpenPgpErrorCode, check?: (error: OpenPgpError) => void) {
   return (error: unknown) => {
     assert.ok(error instanceof OpenPgpError, `expected OpenPgpError, got ${String(error)}`);
-    assert.equal(error.code, code);
+    assert.equal(error.kind, code);
     check?.(error);
     return true;
   };

@@ -40,7 +40,7 @@ async function withHome(body: (home: GnupgHome) => Promise<void>): Promise<void>
 function rejectsWith(code: OpenPgpErrorCode) {
   return (error: unknown) => {
     assert.ok(error instanceof OpenPgpError, `expected OpenPgpError, got ${String(error)}`);
-    assert.equal(error.code, code);
+    assert.equal(error.kind, code);
     return true;
   };
 }

@@ -31,7 +31,7 @@ describe('a runbook that designates a device key to sign', () => {
       () =>
         parseRunbookText(runbookText.replace('role: targets, curveFrom', 'role: root, curveFrom')),
       (e: unknown) =>
-        e instanceof RunbookError && /no step generates the targets key/.test(e.reason),
+        e instanceof RunbookError && /no step generates the targets key/.test(e.problem),
     );
   });
 

@@ -115,11 +115,11 @@ describe('PC/SC through pcscd and a virtual card in vpcd', () => {
       await waitForCard(context, false);
       await assert.rejects(
         context.connect(pcscd.readers[0]),
-        (e: unknown) => e instanceof SmartCardError && e.failure === 'no-card',
+        (e: unknown) => e instanceof SmartCardError && e.kind === 'no-card',
       );
       await assert.rejects(
         context.connect('No Such Reader 00 00'),
-        (e: unknown) => e instanceof SmartCardError && e.failure === 'no-reader',
+        (e: unknown) => e instanceof SmartCardError && e.kind === 'no-reader',
       );
       await slot.insert();
       await waitForCard(context, true);
@@ -137,7 +137,7 @@ describe('PC/SC through pcscd and a virtual card in vpcd', () => {
       await assert.rejects(
         channel.transmit(Uint8Array.of(0, 0xa4, 4, 0, 1, 1), 5000),
         (e: unknown) =>
-          e instanceof SmartCardError && ['card-removed', 'transmit-failed'].includes(e.failure),
+          e instanceof SmartCardError && ['card-removed', 'transmit-failed'].includes(e.kind),
       );
     } finally {
       await channel.disconnect();
@@ -157,7 +157,7 @@ describe('PC/SC through pcscd and a virtual card in vpcd', () => {
           context.close();
         }
       })(),
-      (e: unknown) => e instanceof SmartCardError && e.failure === 'no-service',
+      (e: unknown) => e instanceof SmartCardError && e.kind === 'no-service',
     );
     pcscd = await startPcscd();
   });

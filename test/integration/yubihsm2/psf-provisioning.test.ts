@@ -70,11 +70,11 @@ describe('PSF YubiHSM 2 provisioning on the rehearsal device', () => {
     await replaceDefaultAuthenticationKey(driver, password);
     await assert.rejects(
       driver.openSession(DEFAULT_AUTH_KEY_ID, DEFAULT_PASSWORD),
-      (e: unknown) => e instanceof YubiHsmSessionError && e.reason === 'no-such-authentication-key',
+      (e: unknown) => e instanceof YubiHsmSessionError && e.kind === 'no-such-authentication-key',
     );
     await assert.rejects(
       driver.openSession(CEREMONY_AUTH_KEY_ID, 'wrong password'),
-      (e: unknown) => e instanceof YubiHsmSessionError && e.reason === 'wrong-password',
+      (e: unknown) => e instanceof YubiHsmSessionError && e.kind === 'wrong-password',
     );
     const files = await driver.withSession(CEREMONY_AUTH_KEY_ID, password, async (session) => {
       assert.equal(await roleKeyExists(session, 'root'), false);
@@ -84,13 +84,12 @@ describe('PSF YubiHSM 2 provisioning on the rehearsal device', () => {
       // Generating a role twice is refused by the device: nothing is replaced.
       await assert.rejects(
         generateAttestedKey(session, 'root', 'P-384'),
-        (e: unknown) => e instanceof YubiHsmDeviceError && e.errorName === 'object-exists',
+        (e: unknown) => e instanceof YubiHsmDeviceError && e.kind === 'object-exists',
       );
       // The ceremony key may not reset the device: minimal capabilities.
       await assert.rejects(
         session.resetDevice(),
-        (e: unknown) =>
-          e instanceof YubiHsmDeviceError && e.errorName === 'insufficient-permissions',
+        (e: unknown) => e instanceof YubiHsmDeviceError && e.kind === 'insufficient-permissions',
       );
       return psfProductFiles(serial, await session.deviceCertificate(), [root, targets]);
     });

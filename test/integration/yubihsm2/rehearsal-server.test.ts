@@ -68,7 +68,7 @@ describe('rehearsal YubiHSM through the connector API', () => {
     const before = connector.recording.length;
     await assert.rejects(
       driver().openSession(DEFAULT_AUTH_KEY_ID, 'passw0rd'),
-      (e: unknown) => e instanceof YubiHsmSessionError && e.reason === 'wrong-password',
+      (e: unknown) => e instanceof YubiHsmSessionError && e.kind === 'wrong-password',
     );
     assert.equal(connector.recording.length, before + 1, 'only CREATE_SESSION was sent');
   });
@@ -76,7 +76,7 @@ describe('rehearsal YubiHSM through the connector API', () => {
   it('names a missing authentication key', async () => {
     await assert.rejects(
       driver().openSession(77, DEFAULT_PASSWORD),
-      (e: unknown) => e instanceof YubiHsmSessionError && e.reason === 'no-such-authentication-key',
+      (e: unknown) => e instanceof YubiHsmSessionError && e.kind === 'no-such-authentication-key',
     );
   });
 
@@ -138,7 +138,7 @@ describe('rehearsal YubiHSM through the connector API', () => {
           capabilities: capabilityMask(['sign-ecdsa']),
           algorithm: Algorithm.ecp256,
         }),
-        (e: unknown) => e instanceof YubiHsmDeviceError && e.errorName === 'object-exists',
+        (e: unknown) => e instanceof YubiHsmDeviceError && e.kind === 'object-exists',
       );
       await session.putAuthenticationKey({
         id: 0x30,
@@ -158,13 +158,11 @@ describe('rehearsal YubiHSM through the connector API', () => {
           capabilities: capabilityMask(['sign-ecdsa', 'exportable-under-wrap']),
           algorithm: Algorithm.ecp256,
         }),
-        (e: unknown) =>
-          e instanceof YubiHsmDeviceError && e.errorName === 'insufficient-permissions',
+        (e: unknown) => e instanceof YubiHsmDeviceError && e.kind === 'insufficient-permissions',
       );
       await assert.rejects(
         session.resetDevice(),
-        (e: unknown) =>
-          e instanceof YubiHsmDeviceError && e.errorName === 'insufficient-permissions',
+        (e: unknown) => e instanceof YubiHsmDeviceError && e.kind === 'insufficient-permissions',
       );
     });
   });
@@ -207,7 +205,7 @@ describe('rehearsal YubiHSM through the connector API', () => {
     clock += 31_000;
     await assert.rejects(
       session.listObjects(),
-      (e: unknown) => e instanceof YubiHsmSessionError && e.reason === 'session-expired',
+      (e: unknown) => e instanceof YubiHsmSessionError && e.kind === 'session-expired',
     );
   });
 
@@ -216,7 +214,7 @@ describe('rehearsal YubiHSM through the connector API', () => {
     device.powerCycle();
     await assert.rejects(
       session.listObjects(),
-      (e: unknown) => e instanceof YubiHsmSessionError && e.reason === 'session-expired',
+      (e: unknown) => e instanceof YubiHsmSessionError && e.kind === 'session-expired',
     );
   });
 
@@ -225,7 +223,7 @@ describe('rehearsal YubiHSM through the connector API', () => {
     connector.faults.dropNextRequest = true;
     await assert.rejects(
       session.listObjects(),
-      (e: unknown) => e instanceof YubiHsmTransportError && e.failure === 'device-gone',
+      (e: unknown) => e instanceof YubiHsmTransportError && e.kind === 'device-gone',
     );
   });
 
@@ -234,7 +232,7 @@ describe('rehearsal YubiHSM through the connector API', () => {
     try {
       await assert.rejects(
         driver(200).deviceInfo(),
-        (e: unknown) => e instanceof YubiHsmTransportError && e.failure === 'timeout',
+        (e: unknown) => e instanceof YubiHsmTransportError && e.kind === 'timeout',
       );
     } finally {
       connector.faults.delayMs = 0;
@@ -247,14 +245,14 @@ describe('rehearsal YubiHSM through the connector API', () => {
       assert.equal((await new ConnectorTransport(connector.url).status()).isDeviceConnected, false);
       await assert.rejects(
         driver().deviceInfo(),
-        (e: unknown) => e instanceof YubiHsmTransportError && e.failure === 'no-device',
+        (e: unknown) => e instanceof YubiHsmTransportError && e.kind === 'no-device',
       );
     } finally {
       connector.faults.isUnplugged = false;
     }
     await assert.rejects(
       new YubiHsmDriver(new ConnectorTransport('http://127.0.0.1:9')).deviceInfo(),
-      (e: unknown) => e instanceof YubiHsmTransportError && e.failure === 'connector-unavailable',
+      (e: unknown) => e instanceof YubiHsmTransportError && e.kind === 'connector-unavailable',
     );
   });
 
@@ -264,7 +262,7 @@ describe('rehearsal YubiHSM through the connector API', () => {
     assert.equal(device.isPresent, false);
     await assert.rejects(
       d.deviceInfo(),
-      (e: unknown) => e instanceof YubiHsmTransportError && e.failure === 'no-device',
+      (e: unknown) => e instanceof YubiHsmTransportError && e.kind === 'no-device',
     );
     const realClock = clock;
     const ticking = setInterval(() => (clock += 250), 50);

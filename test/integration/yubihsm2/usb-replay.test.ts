@@ -142,12 +142,12 @@ describe('USB transport replaying a recorded rehearsal session', () => {
     const driver = new YubiHsmDriver(transport);
     await assert.rejects(
       driver.deviceInfo(),
-      (e: unknown) => e instanceof YubiHsmTransportError && e.failure === 'device-gone',
+      (e: unknown) => e instanceof YubiHsmTransportError && e.kind === 'device-gone',
     );
     device.isGone = false;
     await assert.rejects(
       driver.deviceInfo(),
-      (e: unknown) => e instanceof YubiHsmTransportError && e.failure === 'device-gone',
+      (e: unknown) => e instanceof YubiHsmTransportError && e.kind === 'device-gone',
     );
   });
 
@@ -157,7 +157,7 @@ describe('USB transport replaying a recorded rehearsal session', () => {
     const driver = new YubiHsmDriver(await UsbTransport.open(device, 1000), { timeoutMs: 150 });
     await assert.rejects(
       driver.deviceInfo(),
-      (e: unknown) => e instanceof YubiHsmTransportError && e.failure === 'timeout',
+      (e: unknown) => e instanceof YubiHsmTransportError && e.kind === 'timeout',
     );
   });
 
@@ -166,7 +166,7 @@ describe('USB transport replaying a recorded rehearsal session', () => {
     Object.defineProperty(device, 'productId', { value: 0x0407 });
     await assert.rejects(
       UsbTransport.open(device),
-      (e: unknown) => e instanceof YubiHsmTransportError && e.failure === 'no-device',
+      (e: unknown) => e instanceof YubiHsmTransportError && e.kind === 'no-device',
     );
   });
 });

@@ -22,6 +22,16 @@ describe('saved files', () => {
     assert.equal(readFileSync(path, 'utf8'), '[{"port":4443}]');
   });
 
+  it('never follows a symlink planted at the partial file a save writes first', () => {
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'untouched');
+    const path = join(dir, 'state.json');
+    symlinkSync(victim, join(dir, '.state.json.vigil-partial'));
+    saveJson(path, [{ port: 1 }]);
+    assert.equal(readFileSync(victim, 'utf8'), 'untouched');
+    assert.deepEqual(readSavedJson(path, Entries, 1024), [{ port: 1 }]);
+  });
+
   it('reads a missing file as none', () => {
     assert.equal(readSavedJson(join(dir, 'absent.json'), Entries, 1024), null);
   });

@@ -38,7 +38,7 @@ const reasonOf = (run: () => unknown) => {
     return 'accepted';
   } catch (error) {
     assert.ok(error instanceof OpenPgpBuildError, String(error));
-    return error.reason;
+    return error.kind;
   }
 };
 

@@ -105,7 +105,7 @@ async function withOpenPgp<T>(work: () => Promise<T>): Promise<T> {
         Object.entries(error.context).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
       );
       const sentence = error.message.charAt(0).toUpperCase() + error.message.slice(1);
-      throw new VigilError(vigilCodeOf[error.code], `${sentence}.`, context);
+      throw new VigilError(vigilCodeOf[error.kind], `${sentence}.`, context);
     }
     throw error;
   }

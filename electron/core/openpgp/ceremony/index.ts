@@ -6,7 +6,7 @@
 import { YUBIKEY_OPENPGP_CEREMONY_FAMILY } from '../../../devices/yubikey-openpgp/ceremony/record.ts';
 import type { CeremonyFamily } from '../../runbook/ceremony-family.ts';
 import { openpgpActions } from './actions.ts';
-import type { OpenPgpKeyring } from './keyring.ts';
+import { OpenPgpKeyring } from './keyring.ts';
 import { OPENPGP_MANIFEST_KIND, buildOpenPgpProducts, checkOpenPgpProducts } from './products.ts';
 import {
   OPENPGP_FAMILY,
@@ -20,6 +20,8 @@ import {
 
 export const openPgpCeremonyFamily: CeremonyFamily<OpenPgpSlice> = {
   id: OPENPGP_FAMILY,
+  // Secret keys live in memory only, for one ceremony: a keyring per core, no device to find.
+  openSources: () => new OpenPgpKeyring(),
   actions: openpgpActions,
   resultKinds: openPgpResultKinds,
   fold: (slice, result) => foldOpenPgpResult(slice, result as OpenPgpResult),

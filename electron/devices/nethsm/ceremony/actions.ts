@@ -189,7 +189,7 @@ async function withNetHsm<T>(
 /** Maps the client's typed errors to contract codes with a sentence for the ceremony. */
 export function netHsmFailure(error: unknown): unknown {
   if (error instanceof NetHsmTransportError) {
-    switch (error.failure) {
+    switch (error.kind) {
       case 'bad-address':
         return new VigilError('nethsm-address-invalid', error.message);
       case 'fingerprint-mismatch':
@@ -210,7 +210,7 @@ export function netHsmFailure(error: unknown): unknown {
   }
   if (error instanceof NetHsmInputError) {
     return new VigilError(
-      error.reason === 'short-passphrase' ? 'passphrase-too-short' : 'nethsm-rejected',
+      error.kind === 'short-passphrase' ? 'passphrase-too-short' : 'nethsm-rejected',
       `Vigil did not send it: ${error.message}.`,
     );
   }
@@ -464,7 +464,7 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = {
           await client.provision({ unlockPassphrase: unlock, adminPassphrase: admin, systemTime });
         } catch (error) {
           // The request may have reached the device: the state says whether it took effect.
-          if (!(error instanceof NetHsmTransportError && error.failure === 'dropped')) throw error;
+          if (!(error instanceof NetHsmTransportError && error.kind === 'dropped')) throw error;
           how = 'after-dropped-connection';
         }
         const after: NetHsmState = await client.state();
@@ -871,7 +871,7 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = {
         opened = passphrase.use((bytes) => readBackup(file, bytes));
       } catch (error) {
         if (error instanceof NetHsmBackupError) {
-          if (error.reason === 'wrong-passphrase') {
+          if (error.kind === 'wrong-passphrase') {
             throw new VigilError(
               'passphrase-incorrect',
               'The backup passphrase does not open this backup. Type it again.',

@@ -2,6 +2,7 @@
 // events into the ceremony's NetHSM record, the products rebuilt from it and their checker, and
 // the window's NetHSM card.
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
+import { netHsmRehearsalBench, openNetHsmSources } from '../index.ts';
 import { netHsmActions } from './actions.ts';
 import { NETHSM_MANIFEST_KIND, buildNetHsmProducts, checkNetHsmProducts } from './products.ts';
 import {
@@ -21,6 +22,8 @@ const PASSPHRASE_HINT =
 
 export const netHsmCeremonyFamily: CeremonyFamily<NetHsmRecord> = {
   id: NETHSM_SLICE,
+  openSources: openNetHsmSources,
+  rehearsal: netHsmRehearsalBench,
   actions: netHsmActions,
   resultKinds: [NETHSM_RESULT_KIND],
   fold(record, result, at, ceremony) {

@@ -7,7 +7,7 @@ import { DeviceFamilyId as DeviceFamilyIdSchema } from '../../../../shared/model
 import type { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../../base/errors.ts';
 import { selectedDevice } from '../../../core/runbook/action-context.ts';
-import { exactlyOneToken, sameToken } from '../../../core/ceremony/token-presence.ts';
+import { exactlyOneToken, sameToken } from './token-presence.ts';
 import {
   GenerateKeyParams,
   checkDeviceCurve,
@@ -97,7 +97,7 @@ export const pkcs11Actions: Readonly<Record<string, ActionDefinition>> = {
       try {
         family.checkNewPins(pins);
       } catch (error) {
-        if (error instanceof PinRuleError) throw new VigilError(error.code, error.message);
+        if (error instanceof PinRuleError) throw new VigilError(error.kind, error.message);
         throw error;
       }
       await reinitialiseToken(located, family.ceremonyLabel, pins);

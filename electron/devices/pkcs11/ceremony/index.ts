@@ -9,6 +9,8 @@ import type { DeviceRegistry } from '../../registry.ts';
 import { VigilError } from '../../../base/errors.ts';
 import { signWithTokenKey } from '../driver.ts';
 import { triesLeftHint } from '../protocol.ts';
+import { createRehearsalToken } from '../../softhsm/rehearsal.ts';
+import type { RehearsalBench } from '../../device-environment.ts';
 import { PKCS11_CEREMONY_FAMILY, keyRoleId, pkcs11Actions } from './actions.ts';
 
 /** Tokens seen through a PKCS#11 module: the SmartCard-HSM, SoftHSM2, any other token. */
@@ -18,9 +20,37 @@ const tokenDeviceFamilies: readonly string[] = [
   'pkcs11-other',
 ];
 
+const REHEARSAL_TOKEN_FAMILY = 'softhsm-rehearsal';
+
+/** SoftHSM2 tokens: made in the rehearsal store; they stay there until deleted. */
+const tokenRehearsalBench: RehearsalBench = {
+  restore: () => Promise.resolve(),
+  async ensureOne(sources) {
+    const registry = sources as DeviceRegistry;
+    const { list } = await registry.scan();
+    if (list.devices.some((d) => d.family === REHEARSAL_TOKEN_FAMILY)) return null;
+    const module = registry.moduleNamed('softhsm2');
+    if (!module) {
+      throw new VigilError(
+        'module-unavailable',
+        'SoftHSM2 is not installed (apt-get install softhsm2)',
+      );
+    }
+    const label = 'Vigil rehearsal';
+    const created = await createRehearsalToken(module, label);
+    return {
+      line: `rehearsal token ${created.serial} created`,
+      journal: { kind: 'device.rehearsalTokenCreated', detail: { serial: created.serial, label } },
+    };
+  },
+};
+
 /** The tokens keep no slice of their own: their keys are the ceremony's generated keys. */
 export const pkcs11CeremonyFamily: CeremonyFamily<never> = {
   id: PKCS11_CEREMONY_FAMILY,
+  // Tokens are found through the core's PKCS#11 modules: the registry is their source.
+  openSources: (env) => env.registry,
+  rehearsal: tokenRehearsalBench,
   actions: pkcs11Actions,
   resultKinds: [],
   deviceFamilies: tokenDeviceFamilies,

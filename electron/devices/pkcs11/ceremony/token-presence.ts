@@ -3,6 +3,8 @@
 import type { DeviceFamilyId } from '../../../../shared/model/device.ts';
 import type { DeviceRegistry, LocatedToken } from '../../registry.ts';
 import { VigilError } from '../../../base/errors.ts';
+import { onlyDevice } from '../../../base/device-presence.ts';
+import { sameSerial } from '../../../base/serial.ts';
 
 /** Exactly one token of the family present, and not in a deadly state. */
 export async function exactlyOneToken(
@@ -10,17 +12,17 @@ export async function exactlyOneToken(
   family: DeviceFamilyId,
 ): Promise<LocatedToken> {
   const { located } = await registry.scan();
-  const matching = located.filter((l) => l.summary.family === family);
-  if (matching.length === 0) {
+  const presence = onlyDevice(located.filter((l) => l.summary.family === family));
+  if (presence.kind === 'none') {
     throw new VigilError('no-device', 'No matching device is present. Connect exactly one.');
   }
-  if (matching.length > 1) {
+  if (presence.kind === 'several') {
     throw new VigilError(
       'several-devices',
-      `${matching.length} matching devices are present. Remove all but the one for this ceremony.`,
+      `${presence.count} matching devices are present. Remove all but the one for this ceremony.`,
     );
   }
-  const only = matching[0] as LocatedToken;
+  const only = presence.device;
   if (only.summary.isDeadly) {
     throw new VigilError(
       'device-in-deadly-state',
@@ -45,7 +47,7 @@ export async function sameToken(
     }
     throw error;
   }
-  if (located.summary.serial !== serial) {
+  if (!sameSerial(located.summary.serial, serial)) {
     throw new VigilError('device-gone', 'A different device is attached than the one selected.');
   }
   return located;

@@ -23,6 +23,8 @@ import {
   replaceDefaultAuthenticationKey,
 } from './provisioning.ts';
 import { VigilError } from '../../../base/errors.ts';
+import { onlyDevice } from '../../../base/device-presence.ts';
+import { sameSerial } from '../../../base/serial.ts';
 import { typedTwice } from '../../../core/runbook/credentials.ts';
 import {
   GenerateKeyParams,
@@ -52,7 +54,8 @@ const sourcesOf = (context: ActionContext) =>
 async function exactlyOneYubiHsm(context: ActionContext): Promise<FoundYubiHsm> {
   const family = familyFor(context);
   const found = (await findYubiHsms(sourcesOf(context))).filter((f) => f.summary.family === family);
-  if (found.length === 0) {
+  const presence = onlyDevice(found);
+  if (presence.kind === 'none') {
     throw new VigilError(
       'no-device',
       context.isRehearsal
@@ -60,13 +63,13 @@ async function exactlyOneYubiHsm(context: ActionContext): Promise<FoundYubiHsm> 
         : 'No YubiHSM 2 is connected (USB, or the configured yubihsm-connector). Connect exactly one.',
     );
   }
-  if (found.length > 1) {
+  if (presence.kind === 'several') {
     throw new VigilError(
       'several-devices',
-      `${found.length} YubiHSM 2 devices are connected. Remove all but the one for this ceremony.`,
+      `${presence.count} YubiHSM 2 devices are connected. Remove all but the one for this ceremony.`,
     );
   }
-  return found[0] as FoundYubiHsm;
+  return presence.device;
 }
 
 /** The YubiHSM selected earlier, still the only one present. */
@@ -83,7 +86,7 @@ async function selectedYubiHsm(context: ActionContext): Promise<FoundYubiHsm> {
     }
     throw error;
   }
-  if (found.summary.serial !== context.device.serial) {
+  if (!sameSerial(found.summary.serial, context.device.serial)) {
     throw new VigilError(
       'device-gone',
       `A different YubiHSM 2 (serial ${found.summary.serial}) is connected than the one selected (${context.device.serial}).`,
@@ -95,7 +98,7 @@ async function selectedYubiHsm(context: ActionContext): Promise<FoundYubiHsm> {
 /** Maps the driver's typed errors to contract codes with a sentence for the ceremony. */
 export function yubiHsmFailure(error: unknown): unknown {
   if (error instanceof YubiHsmSessionError) {
-    switch (error.reason) {
+    switch (error.kind) {
       case 'wrong-password':
         return new VigilError(
           'pin-incorrect',
@@ -110,7 +113,7 @@ export function yubiHsmFailure(error: unknown): unknown {
     }
   }
   if (error instanceof YubiHsmTransportError) {
-    switch (error.failure) {
+    switch (error.kind) {
       case 'device-gone':
         return new VigilError('device-gone', `The YubiHSM 2 went away: ${error.message}.`);
       case 'no-device':
@@ -124,7 +127,7 @@ export function yubiHsmFailure(error: unknown): unknown {
   }
   if (error instanceof YubiHsmDeviceError) {
     const advice =
-      error.errorName === 'object-exists'
+      error.kind === 'object-exists'
         ? ' The device already holds this key; reset it to start over.'
         : '';
     return new VigilError('device-error', `${error.message}.${advice}`);

@@ -4,7 +4,12 @@
 import { hexToBytes } from '../../../formats/der.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import type { FamilyActionResult } from '../../../core/runbook/runbook-actions.ts';
-import { YUBIHSM_FAMILY, YUBIHSM_REHEARSAL_FAMILY } from '../index.ts';
+import {
+  YUBIHSM_FAMILY,
+  YUBIHSM_REHEARSAL_FAMILY,
+  openYubiHsmSources,
+  yubiHsmRehearsalBench,
+} from '../index.ts';
 import { YUBIHSM_CEREMONY_FAMILY, yubiHsmActions } from './actions.ts';
 import { YUBIHSM_MANIFEST_KIND, buildYubiHsmProducts, checkYubiHsmProducts } from './products.ts';
 
@@ -21,6 +26,8 @@ const isYubiHsm = (family: string) =>
 /** The YubiHSM 2 keeps no slice of its own: its keys are the ceremony's generated keys. */
 export const yubiHsmCeremonyFamily: CeremonyFamily<never> = {
   id: YUBIHSM_CEREMONY_FAMILY,
+  openSources: openYubiHsmSources,
+  rehearsal: yubiHsmRehearsalBench,
   actions: yubiHsmActions,
   resultKinds: [AUTH_KEY_REPLACED],
   fold: () => ({ slice: null }),

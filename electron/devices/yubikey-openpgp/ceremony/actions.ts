@@ -22,11 +22,8 @@ import { NoParams } from '../../../core/runbook/key-request.ts';
 import { ceremonyKey, ownKeyRecord } from '../../../core/openpgp/ceremony/actions.ts';
 import type { ActionDefinition } from '../../../core/runbook/runbook-actions.ts';
 import { CARD_KEYS_MOVED, type CardKeysMoved } from './record.ts';
-import {
-  digitsOf,
-  selectedYubiKey,
-  yubiKeyWithSerial,
-} from '../../yubikey-piv/ceremony/actions.ts';
+import { selectedYubiKey, yubiKeyWithSerial } from '../../yubikey-piv/ceremony/actions.ts';
+import { sameSerial } from '../../../base/serial.ts';
 
 /**
  * Tries left for the user and admin PINs, read from the card before anyone types: shown above
@@ -37,8 +34,8 @@ export async function openPgpCardTriesHint(
   serial: string,
   credentials: readonly CredentialRequest[],
 ): Promise<string> {
-  const found = (await findYubiKeys(sources).catch(() => [])).find(
-    (f) => digitsOf(f.summary.serial) === digitsOf(serial),
+  const found = (await findYubiKeys(sources).catch(() => [])).find((f) =>
+    sameSerial(f.summary.serial, serial),
   );
   if (!found) return 'The selected YubiKey is not connected.';
   const { tries } = await withOpenPgpCard(found, (card) => card.pinStatus());
@@ -69,7 +66,7 @@ export const yubiKeyOpenPgpActions: Readonly<Record<string, ActionDefinition>> =
       if (!serial) throw new VigilError('wrong-step', `Collect ${serialFrom} first.`);
       const found = await yubiKeyWithSerial(context, serial);
       const facts = await withOpenPgpCard(found, (card) => card.facts());
-      if (String(facts.serial) !== digitsOf(found.summary.serial)) {
+      if (!sameSerial(String(facts.serial), found.summary.serial)) {
         throw new VigilError(
           'input-mismatch',
           `The OpenPGP applet reports serial ${facts.serial}, not ${found.summary.serial}.`,

@@ -1,7 +1,11 @@
 // The YubiKey OpenPGP applet as a ceremony family: finding the card by its serial, reset, new
 // PINs, the ceremony key's subkeys moved onto it; tries left shown before any PIN is typed.
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
-import type { YubiKeySources } from '../../yubikey-piv/index.ts';
+import {
+  openYubiKeySources,
+  yubiKeyRehearsalBench,
+  type YubiKeySources,
+} from '../../yubikey-piv/index.ts';
 import { openPgpCardTriesHint, yubiKeyOpenPgpActions } from './actions.ts';
 import {
   CARD_KEYS_MOVED,
@@ -14,6 +18,8 @@ import {
 
 export const yubiKeyOpenPgpCeremonyFamily: CeremonyFamily<CardsSlice> = {
   id: YUBIKEY_OPENPGP_CEREMONY_FAMILY,
+  openSources: openYubiKeySources,
+  rehearsal: yubiKeyRehearsalBench,
   actions: yubiKeyOpenPgpActions,
   resultKinds: [CARD_KEYS_MOVED],
   fold(slice, result) {

@@ -26,6 +26,8 @@ import {
   replaceFactoryPinAndPuk,
 } from './keyholder.ts';
 import { VigilError } from '../../../base/errors.ts';
+import { deviceWithSerial } from '../../../base/device-presence.ts';
+import { sameSerial } from '../../../base/serial.ts';
 import { needCredential } from '../../../core/runbook/credentials.ts';
 import { NoParams, checkDeviceCurve, keyRequest } from '../../../core/runbook/key-request.ts';
 import type {
@@ -37,8 +39,6 @@ import type {
 function familyFor(context: ActionContext): DeviceSummary['family'] {
   return context.isRehearsal ? YUBIKEY_PIV_REHEARSAL_FAMILY : YUBIKEY_PIV_FAMILY;
 }
-
-export const digitsOf = (serial: string) => serial.replace(/\D/g, '').replace(/^0+(?=\d)/, '');
 
 /** The family's id: the prefix of its action names and the key of its sources. */
 export const PIV_CEREMONY_FAMILY = 'yubikeyPiv';
@@ -54,18 +54,30 @@ export async function yubiKeyWithSerial(
 ): Promise<FoundYubiKey> {
   const family = familyFor(context);
   const all = await findYubiKeys(yubiKeysOf(context));
-  const found = all.find(
-    (f) => f.summary.family === family && digitsOf(f.summary.serial) === digitsOf(serial),
+  const presence = deviceWithSerial(
+    all.filter((f) => f.summary.family === family),
+    serial,
   );
-  if (found) return found;
-  const others = all.filter((f) => f.summary.family === family).map((f) => f.summary.serial);
   const kind = context.isRehearsal ? 'rehearsal YubiKey' : 'YubiKey';
-  throw new VigilError(
-    'no-device',
-    others.length === 0
-      ? `No ${kind} is connected. Insert the ${kind} with serial ${serial}.`
-      : `No ${kind} with serial ${serial} is connected (connected: ${others.join(', ')}). Check the serial on its back.`,
-  );
+  switch (presence.kind) {
+    case 'found':
+      return presence.device;
+    case 'none':
+      throw new VigilError(
+        'no-device',
+        `No ${kind} is connected. Insert the ${kind} with serial ${serial}.`,
+      );
+    case 'other-serials':
+      throw new VigilError(
+        'no-device',
+        `No ${kind} with serial ${serial} is connected (connected: ${presence.serials.join(', ')}). Check the serial on its back.`,
+      );
+    case 'several':
+      throw new VigilError(
+        'several-devices',
+        `${presence.count} ${kind}s answer to serial ${serial}. Remove all but one.`,
+      );
+  }
 }
 
 /** The YubiKey selected earlier in this ceremony, found again by its serial. */
@@ -92,8 +104,8 @@ export async function yubiKeyTriesHint(
   serial: string,
   credentials: readonly CredentialRequest[],
 ): Promise<string> {
-  const found = (await findYubiKeys(sources).catch(() => [])).find(
-    (f) => digitsOf(f.summary.serial) === digitsOf(serial),
+  const found = (await findYubiKeys(sources).catch(() => [])).find((f) =>
+    sameSerial(f.summary.serial, serial),
   );
   if (!found) return 'The selected YubiKey is not connected.';
   const usesPuk = credentials.some((c) => c.id === 'currentPuk' || c.id === 'newPuk');

@@ -4,7 +4,7 @@
 import { hexToBytes } from '../../../formats/der.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import type { FamilyActionResult } from '../../../core/runbook/runbook-actions.ts';
-import type { YubiKeySources } from '../index.ts';
+import { openYubiKeySources, yubiKeyRehearsalBench, type YubiKeySources } from '../index.ts';
 import {
   MANAGEMENT_KEY_SET,
   PIV_CEREMONY_FAMILY,
@@ -16,6 +16,8 @@ import { YUBIKEY_MANIFEST_KIND, buildYubiKeyProducts, checkYubiKeyProducts } fro
 /** The PIV applet keeps no slice of its own: its keys are the ceremony's generated keys. */
 export const yubiKeyPivCeremonyFamily: CeremonyFamily<never> = {
   id: PIV_CEREMONY_FAMILY,
+  openSources: openYubiKeySources,
+  rehearsal: yubiKeyRehearsalBench,
   actions: yubiKeyPivActions,
   resultKinds: [MANAGEMENT_KEY_SET],
   fold: () => ({ slice: null }),

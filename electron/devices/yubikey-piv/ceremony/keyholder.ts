@@ -17,6 +17,7 @@ import {
   type TouchPolicyName,
 } from '../protocol.ts';
 import { VigilError } from '../../../base/errors.ts';
+import { checkTypedTwice, typingsDiffer } from '../../../base/pin-policy.ts';
 
 export const KEYHOLDER_SLOT = PivSlot.signature;
 export const CERTIFICATE_VALID_DAYS = 365;
@@ -42,10 +43,8 @@ export function checkNewPinAndPuk(given: {
   const { newPin, newPinRepeat, newPuk, newPukRepeat } = given;
   if (!newPin || !newPinRepeat || !newPuk || !newPukRepeat)
     throw new VigilError('credentials-missing', 'Type the new PIN twice and the new PUK twice.');
-  if (!newPin.equals(newPinRepeat))
-    throw new VigilError('pin-mismatch', 'The two new PINs differ. Type them again.');
-  if (!newPuk.equals(newPukRepeat))
-    throw new VigilError('pin-mismatch', 'The two new PUKs differ. Type them again.');
+  checkTypedTwice(newPin, newPinRepeat, () => typingsDiffer('new PIN'));
+  checkTypedTwice(newPuk, newPukRepeat, () => typingsDiffer('new PUK'));
   if (newPin.equalsText(DEFAULT_PIN))
     throw new VigilError('default-pin-refused', 'The factory PIN 123456 is refused.');
   if (newPuk.equalsText(DEFAULT_PUK))

@@ -27,7 +27,7 @@ const later = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
 function rejectsWith(code: OpenPgpErrorCode) {
   return (error: unknown) => {
     assert.ok(error instanceof OpenPgpError, `expected OpenPgpError, got ${String(error)}`);
-    assert.equal(error.code, code);
+    assert.equal(error.kind, code);
     assert.doesNotMatch(JSON.stringify(error.context), new RegExp(PASSPHRASE_TEXT));
     return true;
   };

@@ -33,7 +33,7 @@ function refused(text: string, reason: RegExp): RunbookError {
     caught = error;
   }
   assert.ok(caught instanceof RunbookError, `expected a RunbookError, got ${String(caught)}`);
-  assert.match(caught.reason, reason);
+  assert.match(caught.problem, reason);
   assert.ok(caught.line >= 1 && caught.column >= 1);
   return caught;
 }

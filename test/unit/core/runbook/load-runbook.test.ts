@@ -65,7 +65,7 @@ function refusal(text: string, reason: RegExp, line?: number): void {
     () => loadRunbook(text, actions),
     (e: unknown) => {
       assert.ok(e instanceof RunbookError, String(e));
-      assert.match(e.reason, reason);
+      assert.match(e.problem, reason);
       if (line !== undefined) assert.equal(e.line, line, e.message);
       assert.match(e.message, /^line \d+, column \d+: /);
       return true;

@@ -46,7 +46,7 @@ function reasonOf(run: () => unknown): NetHsmBackupErrorReason | 'accepted' {
     return 'accepted';
   } catch (error) {
     assert.ok(error instanceof NetHsmBackupError, String(error));
-    return error.reason;
+    return error.kind;
   }
 }
 

@@ -304,12 +304,12 @@ describe('identifiers', () => {
     for (const bad of ['../users', 'a?b', 'a#b', 'a%2f', '']) {
       assert.throws(
         () => idSegment(bad),
-        (e: unknown) => e instanceof NetHsmInputError && e.reason === 'bad-id',
+        (e: unknown) => e instanceof NetHsmInputError && e.kind === 'bad-id',
       );
     }
     assert.throws(
       () => userIdSegment('../x'),
-      (e: unknown) => e instanceof NetHsmInputError && e.reason === 'bad-user-id',
+      (e: unknown) => e instanceof NetHsmInputError && e.kind === 'bad-user-id',
     );
   });
 });

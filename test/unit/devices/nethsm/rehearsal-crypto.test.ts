@@ -45,11 +45,8 @@ const spkiKey = (material: RehearsalKeyMaterial) =>
     type: 'spki',
   });
 
-function expectRefusal(reason: RehearsalCryptoError['reason'], action: () => unknown): void {
-  assert.throws(
-    action,
-    (error) => error instanceof RehearsalCryptoError && error.reason === reason,
-  );
+function expectRefusal(reason: RehearsalCryptoError['kind'], action: () => unknown): void {
+  assert.throws(action, (error) => error instanceof RehearsalCryptoError && error.kind === reason);
 }
 
 // One RSA key for all RSA cases: generation is the slow part.

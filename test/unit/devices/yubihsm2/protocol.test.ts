@@ -41,7 +41,7 @@ describe('YubiHSM 2 frames', () => {
       () => responsePayload(CommandCode.getOpaque, hexToBytes('7f00010b')),
       (e: unknown) =>
         e instanceof YubiHsmDeviceError &&
-        e.errorName === 'object-not-found' &&
+        e.kind === 'object-not-found' &&
         /getOpaque: object-not-found/.test(e.message),
     );
     assert.throws(

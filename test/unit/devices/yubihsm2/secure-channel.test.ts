@@ -115,7 +115,7 @@ describe('YubiHSM 2 session keys (Yubico test vector)', () => {
     );
     assert.throws(
       () => checkAuthenticateSession(frame, vector.session_id, wrong),
-      (e: unknown) => e instanceof SecureChannelError && e.reason === 'host-cryptogram',
+      (e: unknown) => e instanceof SecureChannelError && e.kind === 'host-cryptogram',
     );
   });
 
@@ -150,13 +150,13 @@ describe('YubiHSM 2 session keys (Yubico test vector)', () => {
     flipped[5] = (flipped[5] ?? 0) ^ 1;
     assert.throws(
       () => host.unwrapResponse(flipped),
-      (e: unknown) => e instanceof SecureChannelError && e.reason === 'response-mac',
+      (e: unknown) => e instanceof SecureChannelError && e.kind === 'response-mac',
     );
     const otherSession = reply.slice();
     otherSession[3] = 7;
     assert.throws(
       () => host.unwrapResponse(otherSession),
-      (e: unknown) => e instanceof SecureChannelError && e.reason === 'session-id',
+      (e: unknown) => e instanceof SecureChannelError && e.kind === 'session-id',
     );
   });
 

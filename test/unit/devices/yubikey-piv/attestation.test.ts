@@ -29,7 +29,7 @@ import {
 const malformed = (extension: string) => (e: unknown) =>
   e instanceof PivAttestationExtensionError &&
   e.extension === extension &&
-  e.code === 'piv-attestation-extension-malformed' &&
+  e.kind === 'piv-attestation-extension-malformed' &&
   e.message.includes(extension);
 
 describe('pinned Yubico PIV trust anchors', () => {
