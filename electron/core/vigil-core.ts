@@ -36,6 +36,8 @@ export interface CoreOptions {
   lsblk?: LsblkSource;
   /** Main-owned folder picker (Electron dialog; tests supply a path). */
   pickFolder?: () => Promise<string | null>;
+  /** Main-owned file picker, like pickFolder: null when the person cancels. */
+  pickFiles?: (request: FilePickRequest) => Promise<string[] | null>;
   log?: VigilLog;
   /** resources/runbooks by default. */
   runbooksDir?: string;
@@ -51,10 +53,18 @@ export interface CoreOptions {
   isHeadlessRehearsal?: boolean;
 }
 
+/** What main's file dialog asks for: its title, the file types offered, one file or several. */
+export interface FilePickRequest {
+  title: string;
+  filters: { name: string; extensions: string[] }[];
+  isMultiple: boolean;
+}
+
 export interface ResolvedCoreOptions {
   dataDir: string;
   lsblk: LsblkSource;
   pickFolder: () => Promise<string | null>;
+  pickFiles: (request: FilePickRequest) => Promise<string[] | null>;
 }
 
 export class VigilCore {
@@ -76,6 +86,7 @@ export class VigilCore {
       dataDir: options.dataDir,
       lsblk: options.lsblk ?? systemLsblk,
       pickFolder: options.pickFolder ?? (() => Promise.resolve(null)),
+      pickFiles: options.pickFiles ?? (() => Promise.resolve(null)),
     };
     this.log = options.log ?? fileLog(join(options.dataDir, 'vigil.log'));
     this.journal = Journal.open(join(options.dataDir, 'journal', 'journal.jsonl'));

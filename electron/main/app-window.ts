@@ -54,6 +54,19 @@ export function startWindow(): void {
             : await dialog.showOpenDialog(options);
           return result.canceled ? null : (result.filePaths[0] ?? null);
         },
+        pickFiles: async ({ title, filters, isMultiple }) => {
+          const options = {
+            title,
+            filters,
+            properties: isMultiple
+              ? ['openFile' as const, 'multiSelections' as const]
+              : ['openFile' as const],
+          };
+          const result = mainWindow
+            ? await dialog.showOpenDialog(mainWindow, options)
+            : await dialog.showOpenDialog(options);
+          return result.canceled || result.filePaths.length === 0 ? null : result.filePaths;
+        },
       });
       core.watchDevices();
       // A runbook ceremony found in the journal gets its new signing key (the old one died with the

@@ -1,5 +1,6 @@
-// Stream mode: what a camera may see. When on, every secret field is removed from the page (not
-// hidden with CSS) and fingerprints fill the screen in high contrast.
+// Stream mode: what a camera may see. When on, secret fields show nothing of what is typed (no
+// character, no count: BaseSecretKeyCapture keeps it out of the DOM), the side panel is gone, and the step and its fingerprints fill the screen in
+// high contrast. Also which view is shown and whether the side panel is open.
 import { defineStore } from 'pinia';
 import { ref, watch } from 'vue';
 
@@ -26,6 +27,16 @@ function storedView(): CeremonyViewName {
   }
 }
 
+const SIDE_PANEL_KEY = 'vigil.sidePanel';
+
+function storedSidePanel(): boolean {
+  try {
+    return globalThis.sessionStorage?.getItem(SIDE_PANEL_KEY) !== 'closed';
+  } catch {
+    return true;
+  }
+}
+
 export const usePresentationStore = defineStore('presentation', () => {
   // SECURITY: a reload while streaming stays streaming, so no PIN field flashes onto the camera.
   const isStreaming = ref(storedStreaming());
@@ -48,9 +59,23 @@ export const usePresentationStore = defineStore('presentation', () => {
     }
   });
 
+  // The side panel (outline, devices, journal): shown unless someone hid it; kept across a reload.
+  const isSidePanelOpen = ref(storedSidePanel());
+  watch(isSidePanelOpen, (open) => {
+    try {
+      globalThis.sessionStorage?.setItem(SIDE_PANEL_KEY, open ? 'open' : 'closed');
+    } catch {
+      // Storage refused: the choice lasts for this page's life.
+    }
+  });
+
   function toggleStreaming(): void {
     isStreaming.value = !isStreaming.value;
   }
 
-  return { isStreaming, toggleStreaming, view };
+  function toggleSidePanel(): void {
+    isSidePanelOpen.value = !isSidePanelOpen.value;
+  }
+
+  return { isStreaming, toggleStreaming, view, isSidePanelOpen, toggleSidePanel };
 });

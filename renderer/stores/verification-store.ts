@@ -1,38 +1,130 @@
-// "Verify a ceremony folder": main picks the folder and returns `vigil verify`'s report, which
-// this store keeps for the view. The renderer never names a path.
+// "Verify a ceremony folder": the options `vigil verify` takes, and the last typed report main
+// returned. Main opens every dialog (folder, root.json, witness keys); the renderer never names a
+// path, it only says whether to ask again or reuse the last pick.
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
+import { computed, ref } from 'vue';
+import type { FolderVerification } from '../../shared/model/verification.ts';
+import {
+  FIRMWARE_PATTERN,
+  type PivPinPolicyName,
+  type PivTouchPolicyName,
+} from '../../shared/model/verification-options.ts';
 import { vigilCall } from '../bridge/vigil-client.ts';
 import { actionErrorOf, type ActionError } from './action-error.ts';
 
-export interface FolderReport {
-  folder: string;
-  exitCode: 0 | 1 | 2;
-  isRehearsal: boolean;
-  report: string;
-}
+export type { FolderVerification };
 
 export const useVerificationStore = defineStore('verification', () => {
-  const result = ref<FolderReport | null>(null);
+  const result = ref<FolderVerification | null>(null);
   const error = ref<ActionError | null>(null);
   const isVerifying = ref(false);
-  const requireFips = ref(false);
-  const requirePinPolicy = ref<'never' | 'once' | 'always' | null>(null);
 
-  async function verifyFolder(): Promise<void> {
+  // Products and records.
+  const requireAttestation = ref(false);
+  const useWitnessKeys = ref(false);
+  // YubiKey PIV archives.
+  const useOwnRootMetadata = ref(false);
+  const requireFips = ref(false);
+  const requirePinPolicy = ref<PivPinPolicyName | null>(null);
+  const requireTouchPolicy = ref<PivTouchPolicyName | null>(null);
+  const minFirmware = ref('');
+
+  /** Why the firmware field cannot be sent, or null: checked here so no call is spent on it. */
+  const minFirmwareProblem = computed(() =>
+    minFirmware.value.trim() === '' || FIRMWARE_PATTERN.test(minFirmware.value.trim())
+      ? null
+      : 'Write the version as three numbers with dots, such as 5.4.3.',
+  );
+  const hasPivOptions = computed(
+    () =>
+      useOwnRootMetadata.value ||
+      requireFips.value ||
+      requirePinPolicy.value !== null ||
+      requireTouchPolicy.value !== null ||
+      minFirmware.value.trim() !== '',
+  );
+
+  /** The options set, in the window's words; empty when `vigil verify` would run bare. */
+  const optionWords = computed(() => {
+    const firmware = minFirmware.value.trim();
+    return [
+      ...(requireAttestation.value ? ['attestation required'] : []),
+      ...(useWitnessKeys.value ? ['witness keys checked'] : []),
+      ...(useOwnRootMetadata.value ? ['your root.json'] : []),
+      ...(requireFips.value ? ['FIPS required'] : []),
+      ...(requirePinPolicy.value !== null ? [`PIN policy ${requirePinPolicy.value}`] : []),
+      ...(requireTouchPolicy.value !== null ? [`touch policy ${requireTouchPolicy.value}`] : []),
+      ...(firmware !== '' ? [`firmware ≥ ${firmware}`] : []),
+    ];
+  });
+  /** The options the shown result was verified with. */
+  const resultOptionWords = ref<string[]>([]);
+
+  async function verify(folder: 'pick' | 'last'): Promise<void> {
+    if (minFirmwareProblem.value !== null) return;
     isVerifying.value = true;
     error.value = null;
+    // The previous verdict never stays on screen while another folder is being verified.
+    const previous = result.value;
+    result.value = null;
+    // A new folder asks for its root.json and witness keys anew; "verify again" reuses them.
+    const source = folder === 'pick' ? 'pick' : 'last';
+    const firmware = minFirmware.value.trim();
+    const words = optionWords.value;
     try {
       result.value = await vigilCall('verification.verifyFolder', {
-        requireFips: requireFips.value,
-        requirePinPolicy: requirePinPolicy.value,
+        folder,
+        requireAttestation: requireAttestation.value,
+        witnessKeys: useWitnessKeys.value ? source : 'none',
+        piv: {
+          rootMetadata: useOwnRootMetadata.value ? source : 'archive',
+          requireFips: requireFips.value,
+          requirePinPolicy: requirePinPolicy.value,
+          requireTouchPolicy: requireTouchPolicy.value,
+          minFirmware: firmware === '' ? null : firmware,
+        },
       });
+      resultOptionWords.value = words;
     } catch (e) {
       error.value = actionErrorOf('verify-folder', e);
+      // A dialog closed without a choice changes nothing: the last report comes back.
+      if (error.value.code === 'no-folder-picked' || error.value.code === 'no-file-picked')
+        result.value = previous;
     } finally {
       isVerifying.value = false;
     }
   }
 
-  return { result, error, isVerifying, requireFips, requirePinPolicy, verifyFolder };
+  /** Main opens the folder dialog, then verifies. */
+  const verifyFolder = () => verify('pick');
+  /** The folder verified last, with the options as they are now. */
+  const verifyAgain = () => verify('last');
+
+  function clearPivOptions(): void {
+    useOwnRootMetadata.value = false;
+    requireFips.value = false;
+    requirePinPolicy.value = null;
+    requireTouchPolicy.value = null;
+    minFirmware.value = '';
+  }
+
+  return {
+    result,
+    error,
+    isVerifying,
+    requireAttestation,
+    useWitnessKeys,
+    useOwnRootMetadata,
+    requireFips,
+    requirePinPolicy,
+    requireTouchPolicy,
+    minFirmware,
+    minFirmwareProblem,
+    hasPivOptions,
+    optionWords,
+    resultOptionWords,
+    verifyFolder,
+    verifyAgain,
+    clearPivOptions,
+  };
 });

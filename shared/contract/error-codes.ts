@@ -45,6 +45,7 @@ export const mediaErrorCodes = [
   'media-io-error',
   'eject-failed',
   'no-folder-picked',
+  'no-file-picked',
   'rehearsal-mix-refused',
 ] as const;
 export type MediaErrorCode = (typeof mediaErrorCodes)[number];

@@ -17,6 +17,7 @@ export const callNames = [
   'runbook.perform',
   'runbook.recordException',
   'runbook.acknowledgeInterruption',
+  'runbook.goBack',
   'runbook.abandon',
   'runbook.exportRecord',
   'verification.verifyFolder',

@@ -108,6 +108,26 @@ export const runbook = {
     response: RunbookState,
     errors: ['no-ceremony', 'wrong-step'],
   }),
+  /**
+   * Goes back to the step that collected an input, to collect it again (a mistyped serial or
+   * address); journalled with who and why. Device actions after it run again only when performed.
+   */
+  goBack: call({
+    request: z.strictObject({
+      ...Confirmer,
+      inputId: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/),
+      reason: Note,
+    }),
+    response: RunbookState,
+    errors: [
+      'no-ceremony',
+      'wrong-step',
+      'role-mismatch',
+      'ceremony-finished',
+      'action-interrupted',
+      'input-invalid',
+    ],
+  }),
   /** Leaves the current ceremony (journalled as abandoned) so another can start. */
   abandon: call({
     request: z.strictObject({ role: RunbookRole, person: Person, reason: Note }),

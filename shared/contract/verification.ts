@@ -1,24 +1,33 @@
 import { call, z } from './schema-kit.ts';
+import { FolderVerification, PivPinPolicyName, PivTouchPolicyName } from '../model/verification.ts';
+import { FIRMWARE_PATTERN } from '../model/verification-options.ts';
 
 export const verification = {
   /**
-   * Main opens the folder dialog, then verifies the folder as `vigil verify` does (ceremony
-   * record, products, PSF layout, or a YubiKey PIV ceremony archive) and returns the same report.
+   * Verifies a folder as `vigil verify` does (ceremony record, products, PSF layout, or a YubiKey
+   * PIV ceremony archive) with the same options, and returns its typed report as device × check
+   * tables plus the text `vigil verify` prints. Every path comes from main's own dialogs: the
+   * renderer only says whether to open one (`pick`) or reuse the last pick (`last`).
    */
   verifyFolder: call({
     request: z.strictObject({
-      /** PIV archives only: every device must be FIPS-certified. */
-      requireFips: z.boolean(),
-      /** PIV archives only: every slot key must have this PIN policy. */
-      requirePinPolicy: z.enum(['never', 'once', 'always']).nullable(),
+      folder: z.enum(['pick', 'last']),
+      /** `--require-attestation`: a device folder without attestation fails instead of warning. */
+      requireAttestation: z.boolean(),
+      /** `--trust-key`: ceremony records only; witness public keys (PEM) main asks for. */
+      witnessKeys: z.enum(['none', 'pick', 'last']),
+      /** YubiKey PIV archives only. */
+      piv: z.strictObject({
+        /** `--root-metadata`: the archive's newest root.json, or one main asks for. */
+        rootMetadata: z.enum(['archive', 'pick', 'last']),
+        requireFips: z.boolean(),
+        requirePinPolicy: PivPinPolicyName.nullable(),
+        requireTouchPolicy: PivTouchPolicyName.nullable(),
+        /** `--min-firmware`, such as 5.4.3. */
+        minFirmware: z.string().regex(FIRMWARE_PATTERN).nullable(),
+      }),
     }),
-    response: z.strictObject({
-      folder: z.string(),
-      /** `vigil verify`'s exit code: 0 verified, 1 verification failed, 2 could not verify. */
-      exitCode: z.union([z.literal(0), z.literal(1), z.literal(2)]),
-      isRehearsal: z.boolean(),
-      report: z.string().max(1_000_000),
-    }),
-    errors: ['no-folder-picked'],
+    response: FolderVerification,
+    errors: ['no-folder-picked', 'no-file-picked'],
   }),
 };

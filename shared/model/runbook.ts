@@ -89,16 +89,23 @@ export const CurrentStep = z.strictObject({
     .nullable(),
   /** Tries left, read from the device before the next PIN attempt. */
   pinHint: z.string().nullable(),
+  /**
+   * Steps left to END, this one included, over the branches still open ("Step N of M"): `max` is
+   * null when a GO TO may loop.
+   */
+  stepsLeft: z.strictObject({ min: z.number().int().min(1), max: z.number().int().nullable() }),
 });
 export type CurrentStep = z.infer<typeof CurrentStep>;
 
-export const StepOutcome = z.enum(['confirmed', 'performed', 'failed', 'abandoned']);
+export const StepOutcome = z.enum(['confirmed', 'performed', 'failed', 'abandoned', 'went-back']);
 
 export const HistoryStep = z.strictObject({
   number: z.number().int(),
   sectionId: z.string(),
   text: z.string(),
   kind: z.enum(['confirm', 'collect', 'action']),
+  /** The step's RFC 2119 word, so the history keeps MUST and SHOULD. */
+  level: RequirementLevel.nullable(),
   outcome: StepOutcome,
   role: RunbookRole.nullable(),
   person: z.string().nullable(),

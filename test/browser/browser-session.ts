@@ -29,7 +29,7 @@ const RECORD_CSP_VIOLATIONS = `(() => {
 
 export function useBrowserSession(
   name: string,
-  options: Pick<CoreOptions, 'catalog'> = {},
+  options: Pick<CoreOptions, 'catalog' | 'runbooksDir'> = {},
 ): BrowserSession {
   const session = { pageErrors: [] as string[] } as BrowserSession;
   before(async () => {

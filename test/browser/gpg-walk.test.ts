@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { GnupgHome } from '../integration/openpgp/gnupg-home.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
+import { chooseDestructive } from './runbook-choices.ts';
 import {
   action,
   answerInput,
@@ -63,8 +64,10 @@ describe('walking the gpg-offline-primary runbook in the browser', () => {
       .replace(/\s+/g, '')
       .toLowerCase();
     assert.match(shownFingerprint, /^[0-9a-f]{40}$/);
+    // The QR is the openpgp4fpr: URI OpenKeychain and Kleopatra scan, printed under it.
     const qr = await key.getByTestId('fingerprint-qr').first().getAttribute('data-text');
-    assert.equal(qr, shownFingerprint.toUpperCase());
+    assert.equal(qr, `openpgp4fpr:${shownFingerprint}`);
+    assert.equal(await key.getByTestId('fingerprint-qr-text').innerText(), qr);
     assert.equal(await key.getByTestId('fingerprint-words').locator('li').count(), 20);
     assert.match(await key.getByTestId('openpgp-user-ids').innerText(), /\(REHEARSAL\)/);
     assert.equal(await key.locator('[data-testid^="openpgp-subkey-"]').count(), 3);
@@ -103,7 +106,7 @@ describe('walking the gpg-offline-primary runbook in the browser', () => {
     await confirmStep(page);
     assert.equal(await action(page), 'yubikeyOpenpgp.selectCard');
     await perform(page);
-    await choose(page, 'RESET');
+    await chooseDestructive(page, 'RESET');
     assert.equal(await action(page), 'yubikeyOpenpgp.reset');
     await perform(page);
     assert.equal(await action(page), 'yubikeyOpenpgp.replaceFactoryPins');

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { verifyRecord } from '../../electron/core/ceremony-record/record-verification.ts';
 import { FACTORY_SO_PIN } from '../helpers/softhsm-token.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
+import { probeLayout } from './layout-probe.ts';
 import { answerInput, choose, confirmStep, nextStep, stepNumber } from './runbook-steps.ts';
 
 const SO_PIN = '5a6b7c8d9e0f1a2b';
@@ -43,6 +44,19 @@ describe('walking the nitrokey-hsm-tuf runbook in the browser', () => {
       await page.getByTestId('runbook-signing-key').getByTestId('fingerprint-words').count(),
       1,
     );
+    // Where the ceremony is, said on the card, announced, and where the keyboard focus is.
+    assert.match(
+      await page.getByTestId('step-position').innerText(),
+      /^Step 1 of about \d+–\d+ · Preparation$/,
+    );
+    assert.match(
+      await page.getByTestId('step-announcer').innerText(),
+      /^Step 1: The ceremony lead MUST read this runbook aloud/,
+    );
+    assert.equal(
+      await page.evaluate('document.activeElement?.getAttribute("data-testid")'),
+      'runbook-step-text',
+    );
   });
 
   it('offers only the witness to confirm a witness step, and records an exception', async () => {
@@ -57,6 +71,16 @@ describe('walking the nitrokey-hsm-tuf runbook in the browser', () => {
         .allInnerTexts()
     ).map((o) => o.trim());
     assert.deepEqual(options, ['Wes Witness (witness)']);
+    assert.equal(
+      await page.evaluate('document.activeElement?.getAttribute("data-testid")'),
+      'runbook-step-text',
+      'focus moved to the new step',
+    );
+    // Esc closes the exception form without recording anything.
+    await page.getByTestId('exception-open').click();
+    await page.getByTestId('exception-expected').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('exception-form').waitFor({ state: 'detached' });
     await page.getByTestId('exception-open').click();
     await page.getByTestId('exception-expected').fill('Camera shows the whole table');
     await page.getByTestId('exception-happened').fill('The camera slipped for a minute');
@@ -67,10 +91,24 @@ describe('walking the nitrokey-hsm-tuf runbook in the browser', () => {
       .getByText('The camera slipped for a minute')
       .waitFor();
     await confirmStep(page);
+    // SHOULD reads as a word of its own, in the step and in the history.
+    assert.equal(
+      await page.getByTestId('runbook-step-text').getByTestId('rfc-word').innerText(),
+      'SHOULD',
+    );
+    assert.match(await page.getByTestId('runbook-step-text').innerText(), /^The witness SHOULD /);
     n = await confirmStep(page);
     assert.equal(n, 4);
+    assert.match(
+      await page.getByTestId('runbook-history').innerText(),
+      /The witness SHOULD photograph/,
+    );
     await answerInput(page, 'RB-77');
     assert.equal(await page.getByTestId('runbook-step').getAttribute('data-kind'), 'collect');
+    // "no" stops the ceremony: it is marked and set apart from the go-ahead "yes".
+    assert.equal(await page.getByTestId('choice-yes').getAttribute('data-tone'), 'go');
+    assert.equal(await page.getByTestId('choice-no').getAttribute('data-tone'), 'stop');
+    assert.match(await page.getByTestId('choice-no').innerText(), /✕\s*no/);
     n = await choose(page, 'yes');
     assert.equal(n, 6);
   });
@@ -96,7 +134,7 @@ describe('walking the nitrokey-hsm-tuf runbook in the browser', () => {
     );
   });
 
-  it('hides the PIN fields in stream mode and shows tries left before the attempt', async () => {
+  it('takes PINs in stream mode with nothing of them on the page, and shows tries left first', async () => {
     const { page } = session;
     assert.match(await page.getByTestId('pin-hint-text').innerText(), /SO-PIN/);
     await page.getByTestId('cred-currentSoPin').fill(FACTORY_SO_PIN);
@@ -104,11 +142,60 @@ describe('walking the nitrokey-hsm-tuf runbook in the browser', () => {
     await page.getByTestId('streaming-notice').waitFor();
     assert.equal(await page.locator('input[type="password"]').count(), 0);
     assert.match((await page.getByTestId('runbook').getAttribute('class')) ?? '', /is-streaming/);
-    const content = await page.content();
-    assert.equal(content.includes(FACTORY_SO_PIN), false);
+    // Switching mode emptied the field: nothing typed before survives the camera being on.
+    assert.equal(await page.getByTestId('cred-currentSoPin').getAttribute('data-state'), 'empty');
+
+    // Typed while streaming: each field caught key by key, shown only as "entered".
+    const type = async (id: string, value: string) => {
+      await page.getByTestId(`cred-${id}`).click();
+      await page.keyboard.type(value);
+    };
+    // The form reads the same whatever the PIN's length (markup, values, text, aria).
+    const form = () =>
+      page.getByTestId('runbook-action').evaluate((el) => {
+        const aria = [...el.querySelectorAll('*')].flatMap((e) =>
+          [...e.attributes].filter((a) => a.name.startsWith('aria-')).map((a) => a.value),
+        );
+        return [el.outerHTML, (el as unknown as { innerText: string }).innerText, ...aria].join(
+          '\n',
+        );
+      });
+    await type('newUserPin', USER_PIN);
+    const withSix = await form();
+    await page.keyboard.press('Backspace');
+    await type('newUserPin', `${USER_PIN}${USER_PIN}`);
+    assert.equal(await form(), withSix, 'a 12-character PIN reads like a 6-character one');
+    await page.keyboard.press('Backspace');
+
+    await type('currentSoPin', FACTORY_SO_PIN);
+    await type('newSoPin', SO_PIN);
+    await type('newSoPin-repeat', SO_PIN);
+    await type('newUserPin', USER_PIN);
+    await type('newUserPin-repeat', `${USER_PIN}0`);
+    const values = await page
+      .locator('input, select, textarea')
+      .evaluateAll((els) => els.map((el) => (el as unknown as { value: string }).value).join('\n'));
+    const shown = `${await page.content()}\n${values}\n${await page.locator('body').innerText()}`;
+    for (const pin of [FACTORY_SO_PIN, SO_PIN, USER_PIN]) {
+      assert.equal(shown.includes(pin), false, `the page shows ${pin}`);
+      for (const mask of ['•', '●', '*'])
+        assert.equal(shown.includes(mask.repeat(pin.length)), false, `${pin.length} × ${mask}`);
+    }
+
+    // Submitted while streaming: main compared what was typed and names only the typo.
+    const n = await stepNumber(page);
+    await page.getByTestId('runbook-perform').click();
+    await page.getByTestId('action-error-code').getByText('pin-mismatch').waitFor();
+    assert.equal(await stepNumber(page), n, 'the step stays');
+    const message = await page.getByTestId('action-error-message').innerText();
+    assert.match(message, /New user PIN, typed again, differs/);
+    assert.doesNotMatch(message, /SO-PIN/);
+    assert.equal(await page.getByTestId('cred-newSoPin').getAttribute('data-state'), 'entered');
+    assert.equal(await page.getByTestId('cred-newUserPin').getAttribute('data-state'), 'empty');
     await page.getByTestId('stream-toggle').click();
-    // Stream mode emptied the field: nothing typed survives the camera being on.
+    // Leaving stream mode empties every field too.
     assert.equal(await page.getByTestId('cred-currentSoPin').inputValue(), '');
+    assert.equal(await page.getByTestId('cred-newSoPin').inputValue(), '');
   });
 
   it('re-initialises, survives a reload at the same step with its inputs, and generates keys', async () => {
@@ -137,6 +224,32 @@ describe('walking the nitrokey-hsm-tuf runbook in the browser', () => {
 
   it('exports to the chosen folder, reaches END and exports a record that verifies', async () => {
     const { page, core } = session;
+    // The step that compares the fingerprints shows them before its confirm button.
+    assert.match(await page.getByTestId('runbook-step-text').innerText(), /fingerprints aloud/);
+    const isBefore = await page.getByTestId('runbook-step').evaluate((step) => {
+      const card = step.querySelector('[data-testid="fingerprint-targets"]');
+      const button = step.querySelector('[data-testid="runbook-confirm"]');
+      return card && button ? card.compareDocumentPosition(button) : 0;
+    });
+    assert.equal(
+      isBefore,
+      4,
+      'fingerprints come before the confirm button (DOCUMENT_POSITION_FOLLOWING)',
+    );
+    // At 1280×800 nothing is wider than the window; in stream mode the camera can read it all.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    assert.equal((await probeLayout(page)).overflowPx, 0, 'the page does not scroll sideways');
+    await page.getByTestId('stream-toggle').click();
+    await page.locator('[data-streaming="on"]').waitFor();
+    const camera = await probeLayout(page);
+    assert.equal(camera.overflowPx, 0);
+    assert.deepEqual(camera.cutOff, []);
+    assert.deepEqual(camera.unreadable, [], 'every text at least 22 px and 4.5:1');
+    assert.ok((camera.hexPx ?? 0) >= 32, `fingerprint hex at ${camera.hexPx} px`);
+    assert.ok((camera.wordsPx ?? 0) >= 26, `fingerprint words at ${camera.wordsPx} px`);
+    assert.equal(await page.getByTestId('devices-panel').count(), 0, 'no side panel on camera');
+    assert.equal(await page.getByTestId('journal-panel').count(), 0);
+    await page.getByTestId('stream-toggle').click();
     await confirmStep(page);
     let n = await confirmStep(page);
     await page.getByTestId('runbook-pick-folder').click();
@@ -150,7 +263,17 @@ describe('walking the nitrokey-hsm-tuf runbook in the browser', () => {
     await page.getByTestId('runbook-submit-input').click();
     await page.getByTestId('runbook-finished').waitFor();
     assert.ok(n > 0);
-    assert.equal(await page.getByTestId('final-hash').innerText(), core.journal.head.hash);
+    // The final hash grouped in fours, like every fingerprint; the QR holds it ungrouped.
+    const finalHash = await page.getByTestId('final-hash').innerText();
+    assert.equal(finalHash.replace(/\s+/g, '').toLowerCase(), core.journal.head.hash);
+    assert.equal(
+      await page
+        .getByTestId('runbook-finished')
+        .getByTestId('fingerprint-qr')
+        .first()
+        .getAttribute('data-text'),
+      core.journal.head.hash,
+    );
     assert.equal(await page.locator('[data-section="token"][data-status="done"]').count(), 1);
     assert.equal(await page.locator('[data-section="stop"][data-status="skipped"]').count(), 1);
     await page.getByTestId('record-pick-folder').click();

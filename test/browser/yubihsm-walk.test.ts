@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { verifyRecord } from '../../electron/core/ceremony-record/record-verification.ts';
 import { verifyProducts } from '../../electron/core/products/verify-products.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
+import { chooseDestructive } from './runbook-choices.ts';
 import {
   action,
   answerInput,
@@ -53,7 +54,9 @@ describe('walking the yubihsm2-tuf runbook in the browser', () => {
     // Written down without the leading zeros, as the device's label prints it.
     await answerInput(page, String(Number(serial)));
     assert.match(await page.getByTestId('runbook-step-text').innerText(), /DANGER/);
-    await choose(page, 'RESET');
+    // "stop" stops: it looks like a stop, apart from the go-ahead.
+    assert.equal(await page.getByTestId('choice-stop').getAttribute('data-tone'), 'stop');
+    await chooseDestructive(page, 'RESET');
     assert.equal(await action(page), 'yubihsm2.factoryReset');
     await perform(page);
     assert.equal(await action(page), 'yubihsm2.replaceAuthKey');

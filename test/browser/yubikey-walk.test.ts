@@ -4,11 +4,14 @@
 // PIN that fails the step without a retry, the attested 9c key's fingerprint, Docker-named
 // products, and the "Verify a ceremony folder" view saying what `vigil verify` says.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { verifyProducts } from '../../electron/core/products/verify-products.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
+import { chooseDestructive, dismissDestructive } from './runbook-choices.ts';
 import {
   action,
   answerInput,
@@ -19,6 +22,7 @@ import {
   startRunbook,
 } from './runbook-steps.ts';
 
+const run = promisify(execFile);
 const PIN = '246813';
 const PUK = '97531864';
 let serial = '';
@@ -53,7 +57,19 @@ describe('walking the yubikey-keyholder-tuf runbook in the browser', () => {
     await perform(page);
     assert.equal(await page.getByTestId('runbook-device-serial').innerText(), serial);
     assert.match(await page.getByTestId('runbook-step-text').innerText(), /DANGER/);
-    await choose(page, 'RESET');
+    // RESET looks destructive, says what it erases, and takes a second, deliberate act.
+    assert.match(
+      await page.getByTestId('choice-RESET').innerText(),
+      /RESET[\s\S]*erases every PIV key and certificate on this YubiKey/,
+    );
+    assert.equal(await page.getByTestId('choice-keep').getAttribute('data-tone'), 'neutral');
+    await dismissDestructive(page, 'RESET');
+    await chooseDestructive(page, 'RESET');
+    // The branch it opened is said in words, not as the runbook's condition.
+    assert.equal(
+      await page.getByTestId('runbook-branch').innerText(),
+      'Because Lea Lead, the ceremony lead, chose RESET:',
+    );
     assert.equal(await action(page), 'yubikeyPiv.reset');
     await perform(page);
     assert.equal(await action(page), 'yubikeyPiv.replaceFactoryPinAndPuk');
@@ -100,19 +116,18 @@ describe('walking the yubikey-keyholder-tuf runbook in the browser', () => {
       .replace(/\s+/g, '')
       .toLowerCase();
     assert.equal((await card.locator('svg, canvas, img').count()) > 0, true);
-    // What the YubiKey attested, in words and as a second QR for the camera.
-    const summary = `YubiKey ${serial} · firmware 5.4.3 · slot 9C · P-384 · PIN always · touch never`;
-    assert.match(
-      await card.getByTestId('fingerprint-attestation').innerText(),
-      new RegExp(summary),
-    );
-    const texts = await card
-      .getByTestId('fingerprint-qr')
-      .evaluateAll((qrs) => qrs.map((q) => q.getAttribute('data-text')));
-    assert.ok(
-      texts.some((t) => t?.startsWith(summary)),
-      JSON.stringify(texts),
-    );
+    // What the YubiKey attested, in words and as a second QR for the camera: ASCII only, so a
+    // scanner reads exactly the text printed beside it.
+    const summary = `YubiKey ${serial}, firmware 5.4.3, slot 9C, P-384, PIN always, touch never`;
+    const shown = await card.getByTestId('fingerprint-attestation').innerText();
+    assert.ok(shown.startsWith(summary), shown);
+    const qr = card.getByTestId('fingerprint-qr').nth(1);
+    assert.equal(await qr.getAttribute('data-text'), shown);
+    const shot = join(session.dataDir, 'attestation-qr.png');
+    // caret 'initial': hiding the caret would leave style="" on every field.
+    await qr.screenshot({ path: shot, caret: 'initial' });
+    const { stdout } = await run('zbarimg', ['--raw', '-q', shot]);
+    assert.equal(stdout.trim(), shown, 'zbarimg reads the text shown beside the code');
   });
 
   it('exports Docker-named products that verify, in the app’s verify view too', async () => {
@@ -143,10 +158,12 @@ describe('walking the yubikey-keyholder-tuf runbook in the browser', () => {
     await verdict.waitFor();
     assert.equal(await verdict.getAttribute('data-exit-code'), '0');
     assert.match(await verdict.innerText(), /Verified[\s\S]*REHEARSAL/);
-    assert.match(
-      await page.getByTestId('verify-report').innerText(),
-      new RegExp(`keyholder:${serial}: @kai: root P-384 in slot 9C`),
-    );
+    // The report is a table per device folder: the keyholder's row, in words.
+    const keyholder = page
+      .getByTestId('verify-report')
+      .locator(`[data-testid="verify-check"][data-check="keyholder:${serial}"]`);
+    assert.equal(await keyholder.getAttribute('data-status'), 'ok');
+    assert.match(await keyholder.innerText(), /@kai: root P-384 in slot 9C/);
     const journal = readFileSync(join(session.dataDir, 'journal', 'journal.jsonl'), 'utf8');
     for (const secret of [PIN, PUK, '135790']) assert.equal(journal.includes(secret), false);
     await assertCleanPage(session);

@@ -8,7 +8,10 @@ import {
   credentialFieldBounds,
   credentialFieldKind,
   credentialFields,
+  credentialFormats,
   credentialIds,
+  type CredentialFormat,
+  type CredentialId,
 } from '../../shared/model/credential-fields.ts';
 import { SecretBytes } from '../../shared/model/secret-bytes.ts';
 import { RehearsalAnswers } from '../../electron/core/runbook/rehearsal-answers.ts';
@@ -61,5 +64,22 @@ describe('the credential list', () => {
         credentials: { newSoPinRepeat: '1234' },
       }),
     );
+  });
+
+  it('writes each family’s formats within what runbook.perform takes', () => {
+    for (const [family, formats] of Object.entries(credentialFormats)) {
+      for (const [id, format] of Object.entries(formats) as [CredentialId, CredentialFormat][]) {
+        const { min, max } = credentialFieldBounds[credentialFieldKind(id)];
+        assert.ok(format.minLength >= min, `${family}.${id}: min within the contract`);
+        assert.ok(format.maxLength <= max, `${family}.${id}: max within the contract`);
+        assert.ok(format.minLength <= format.maxLength, `${family}.${id}`);
+        // The longest a format allows is what the contract lets through, as a secret.
+        const parsed = runbook.perform.request.parse({
+          ...confirmer,
+          credentials: { [id]: 'A'.repeat(format.maxLength) },
+        });
+        assert.ok((parsed.credentials as Record<string, unknown>)[id] instanceof SecretBytes);
+      }
+    }
   });
 });

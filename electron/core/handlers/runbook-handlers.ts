@@ -8,6 +8,7 @@ type RunbookCalls =
   | 'runbook.perform'
   | 'runbook.recordException'
   | 'runbook.acknowledgeInterruption'
+  | 'runbook.goBack'
   | 'runbook.abandon'
   | 'runbook.exportRecord';
 
@@ -24,6 +25,8 @@ export function runbookHandlers(core: VigilCore): Pick<Handlers, RunbookCalls> {
     'runbook.recordException': ({ stepNumber, role, person, expected, happened, decision }) =>
       engine.recordException({ stepNumber, role, person }, { expected, happened, decision }),
     'runbook.acknowledgeInterruption': () => engine.acknowledgeInterruption(),
+    'runbook.goBack': ({ stepNumber, role, person, inputId, reason }) =>
+      engine.goBack({ stepNumber, role, person }, inputId, reason),
     'runbook.abandon': ({ role, person, reason }) => engine.abandon(role, person, reason),
     'runbook.exportRecord': async ({ targetId }) => {
       const report = await engine.exportRecord(targetId);

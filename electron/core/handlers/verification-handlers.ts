@@ -1,41 +1,199 @@
 import type { Handlers } from '../dispatcher.ts';
 import { VigilError } from '../../base/errors.ts';
-import type { VigilCore } from '../vigil-core.ts';
+import type { FolderVerification } from '../../../shared/model/verification.ts';
+import { FIRMWARE_PATTERN } from '../../../shared/model/verification-options.ts';
+import type { RequestValue } from '../../../shared/contract/index.ts';
+import type { FilePickRequest, VigilCore } from '../vigil-core.ts';
+import { RecordInputError } from '../ceremony-record/record-verification.ts';
 import { VerifyInputError } from '../products/verify-common.ts';
 import {
+  folderVerificationOf,
+  unverifiableFolder,
+  type FolderVerificationCore,
+} from '../verification/folder-verification.ts';
+import {
   VerifyOptionError,
-  folderExitCode,
+  folderKindOf,
   folderReportText,
-  isRehearsalFolder,
   verifyFolder,
+  type FolderReport,
+  type PivVerifyOptions,
 } from '../verification/verify-folder.ts';
 
-/** The app's "Verify a ceremony folder": main picks the folder, then `vigil verify`'s own report. */
+type VerifyRequest = RequestValue<'verification.verifyFolder'>;
+
+/** The window's names for `vigil verify`'s options, by their VerifyFolderOptions key. */
+const OPTION_LABELS: Record<string, string> = {
+  requireAttestation: 'Every device folder must carry an attestation',
+  trustKeys: 'Witness public keys',
+  rootMetadata: 'root.json',
+  requireFips: 'Every device must be FIPS-certified',
+  requirePinPolicy: 'PIN policy',
+  requireTouchPolicy: 'Touch policy',
+  minFirmware: 'Minimum firmware',
+};
+
+const KIND_WORDS: Record<FolderReport['kind'], string> = {
+  'ceremony-record': 'a ceremony record',
+  'piv-archive': 'a YubiKey PIV ceremony archive',
+  products: 'ceremony products',
+};
+
+const ROOT_METADATA_DIALOG: FilePickRequest = {
+  title: 'Choose the TUF root.json to compare the archive with',
+  filters: [{ name: 'TUF root metadata', extensions: ['json'] }],
+  isMultiple: false,
+};
+
+const WITNESS_KEYS_DIALOG: FilePickRequest = {
+  title: 'Choose the witnesses’ public keys (PEM)',
+  filters: [{ name: 'PEM public keys', extensions: ['pem', 'pub', 'key'] }],
+  isMultiple: true,
+};
+
+/** The PIV options the request sets, by PivVerifyOptions key (root.json as `rootMetadata`). */
+function pivOptionsSet(piv: VerifyRequest['piv']): (keyof PivVerifyOptions)[] {
+  return [
+    ...(piv.rootMetadata !== 'archive' ? (['rootMetadata'] as const) : []),
+    ...(piv.requireFips ? (['requireFips'] as const) : []),
+    ...(piv.requirePinPolicy !== null ? (['requirePinPolicy'] as const) : []),
+    ...(piv.requireTouchPolicy !== null ? (['requireTouchPolicy'] as const) : []),
+    ...(piv.minFirmware !== null ? (['minFirmware'] as const) : []),
+  ];
+}
+
+/** Options set that the folder's verifier does not take (as `vigil verify` refuses them). */
+function misfitOptions(kind: FolderReport['kind'], request: VerifyRequest): string[] {
+  if (kind === 'piv-archive')
+    return [
+      ...(request.witnessKeys !== 'none' ? ['trustKeys'] : []),
+      ...(request.requireAttestation ? ['requireAttestation'] : []),
+    ];
+  return [
+    ...pivOptionsSet(request.piv),
+    ...(kind === 'products' && request.witnessKeys !== 'none' ? ['trustKeys'] : []),
+  ];
+}
+
+function misfitProblem(kind: FolderReport['kind'], options: readonly string[]): string {
+  const names = options.map((o) => `“${OPTION_LABELS[o] ?? o}”`).join(', ');
+  const appliesTo = options.every((o) => o === 'trustKeys')
+    ? 'ceremony records'
+    : options.every((o) => o === 'requireAttestation')
+      ? 'ceremony products and records'
+      : kind === 'piv-archive'
+        ? 'ceremony records and products'
+        : 'YubiKey PIV ceremony archives';
+  return `${names} ${options.length > 1 ? 'apply' : 'applies'} only to ${appliesTo}, and this folder is ${KIND_WORDS[kind]}. Clear ${options.length > 1 ? 'them' : 'it'} and verify again.`;
+}
+
+function firmwareOf(text: string): [number, number, number] {
+  const match = FIRMWARE_PATTERN.exec(text);
+  // The contract's pattern already holds; this is the type's proof.
+  if (!match) throw new VigilError('invalid-request', 'minimum firmware is not x.y.z');
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+/**
+ * The app's "Verify a ceremony folder": main picks the folder (and the root.json and witness keys
+ * the person asks to use), runs `vigil verify`'s verifier with the same options, and returns its
+ * report as tables and as text. Main keeps the last picks so "verify again" needs no dialog.
+ */
 export function verificationHandlers(core: VigilCore): Pick<Handlers, 'verification.verifyFolder'> {
+  const last: { folder: string | null; rootMetadata: string | null; witnessKeys: string[] } = {
+    folder: null,
+    rootMetadata: null,
+    witnessKeys: [],
+  };
+
+  /** The last pick when asked and there is one; main's dialog otherwise. */
+  async function files(
+    source: 'pick' | 'last',
+    remembered: string[],
+    dialog: FilePickRequest,
+    what: string,
+  ): Promise<string[]> {
+    if (source === 'last' && remembered.length > 0) return remembered;
+    const picked = await core.options.pickFiles(dialog);
+    // SECURITY: the renderer never names a path; only main's dialog does.
+    if (picked === null || picked.length === 0)
+      throw new VigilError('no-file-picked', `No ${what} was chosen.`);
+    return picked;
+  }
+
   return {
-    'verification.verifyFolder': async ({ requireFips, requirePinPolicy }) => {
-      const folder = await core.options.pickFolder();
+    'verification.verifyFolder': async (request) => {
+      const folder =
+        request.folder === 'last' && last.folder !== null
+          ? last.folder
+          : await core.options.pickFolder();
       if (folder === null) throw new VigilError('no-folder-picked', 'No folder was chosen.');
-      const piv = {
-        ...(requireFips ? { requireFips } : {}),
-        ...(requirePinPolicy !== null ? { requirePinPolicy } : {}),
+      const pivSet = pivOptionsSet(request.piv);
+      const kind = folderKindOf(folder, pivSet.length > 0);
+      const used = { rootMetadataFile: null as string | null, witnessKeyFiles: [] as string[] };
+      const answer = (result: FolderVerificationCore, report: string): FolderVerification => ({
+        folder,
+        ...result,
+        ...used,
+        report,
+      });
+
+      // Say which options do not fit before asking for any file they would need.
+      const misfits = misfitOptions(kind, request);
+      if (misfits.length > 0) {
+        const problem = misfitProblem(kind, misfits);
+        last.folder = folder;
+        return answer(unverifiableFolder(problem), problem);
+      }
+      if (kind === 'piv-archive' && request.piv.rootMetadata !== 'archive') {
+        const [file] = await files(
+          request.piv.rootMetadata,
+          last.rootMetadata === null ? [] : [last.rootMetadata],
+          ROOT_METADATA_DIALOG,
+          'root.json',
+        );
+        last.rootMetadata = file ?? null;
+        used.rootMetadataFile = last.rootMetadata;
+      }
+      if (kind === 'ceremony-record' && request.witnessKeys !== 'none') {
+        last.witnessKeys = await files(
+          request.witnessKeys,
+          last.witnessKeys,
+          WITNESS_KEYS_DIALOG,
+          'witness key',
+        );
+        used.witnessKeyFiles = last.witnessKeys;
+      }
+      // Remembered only once every dialog was answered, so "again" means the report on screen.
+      last.folder = folder;
+      const piv: PivVerifyOptions = {
+        ...(used.rootMetadataFile !== null ? { rootMetadata: used.rootMetadataFile } : {}),
+        ...(request.piv.requireFips ? { requireFips: true } : {}),
+        ...(request.piv.requirePinPolicy !== null
+          ? { requirePinPolicy: request.piv.requirePinPolicy }
+          : {}),
+        ...(request.piv.requireTouchPolicy !== null
+          ? { requireTouchPolicy: request.piv.requireTouchPolicy }
+          : {}),
+        ...(request.piv.minFirmware !== null
+          ? { minFirmware: firmwareOf(request.piv.minFirmware) }
+          : {}),
       };
       try {
         const verified = await verifyFolder(folder, {
-          trustKeys: [],
-          requireAttestation: false,
+          trustKeys: used.witnessKeyFiles,
+          requireAttestation: request.requireAttestation,
           ...(Object.keys(piv).length > 0 ? { piv } : {}),
         });
-        return {
-          folder,
-          exitCode: folderExitCode(verified),
-          isRehearsal: isRehearsalFolder(verified),
-          report: await folderReportText(verified),
-        };
+        return answer(folderVerificationOf(verified), await folderReportText(verified));
       } catch (error) {
-        // Nothing verifiable there, or an option that does not fit the folder: say so as a report.
-        if (error instanceof VerifyOptionError || error instanceof VerifyInputError)
-          return { folder, exitCode: 2 as const, isRehearsal: false, report: error.message };
+        // Nothing verifiable there, or an option that does not fit: a verdict, not a crash.
+        if (
+          error instanceof VerifyOptionError ||
+          error instanceof VerifyInputError ||
+          error instanceof RecordInputError
+        )
+          return answer(unverifiableFolder(error.message), error.message);
         throw error;
       }
     },

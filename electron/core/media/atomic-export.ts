@@ -97,6 +97,7 @@ const mediaMessages: Record<MediaErrorCode, string> = {
   'read-back-mismatch': 'A file read back from the medium differs from what was written.',
   'eject-failed': 'The medium could not be unmounted.',
   'no-folder-picked': 'No folder was picked.',
+  'no-file-picked': 'No file was picked.',
   'rehearsal-mix-refused': 'The medium holds products of the other kind (rehearsal vs production).',
 };
 

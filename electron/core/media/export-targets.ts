@@ -52,34 +52,54 @@ export class ExportTargets {
     return target;
   }
 
-  /** Adds a folder as a target; main chose the path (dialog, or the headless runner). */
+  /**
+   * Adds a folder as a target; main chose the path (dialog, or the headless runner). The same
+   * folder picked again (by any path that resolves to it) is the same target, not a new one.
+   */
   addFolder(path: string): ExportTarget {
-    let isDirectory: boolean;
+    let real: string;
     try {
-      isDirectory = statSync(path).isDirectory();
+      if (!statSync(path).isDirectory()) throw new Error('not a directory');
+      real = realpathSync(path);
     } catch {
-      isDirectory = false;
+      throw new VigilError('no-folder-picked', 'The picked path is not a folder.');
     }
-    if (!isDirectory) throw new VigilError('no-folder-picked', 'The picked path is not a folder.');
+    const known = [...this.#picked.values()].find((t) => t.mountPoint === real);
+    if (known) {
+      // Its write permission may have changed since: read it again, keep the id.
+      const again: ExportTarget = { ...known, isReadOnly: !isWritable(real) };
+      this.#picked.set(known.id, again);
+      return again;
+    }
     const id = `folder:${this.#picked.size + 1}`;
     const target: ExportTarget = {
       id,
       kind: 'picked-folder',
-      label: path,
-      mountPoint: path,
+      label: real,
+      mountPoint: real,
       device: null,
       sizeBytes: null,
-      isReadOnly: !isWritable(path),
+      isReadOnly: !isWritable(real),
     };
     this.#picked.set(id, target);
-    this.#deps.journal.append('media.folderPicked', { targetId: id, path });
+    this.#deps.journal.append('media.folderPicked', { targetId: id, path: real });
     return target;
   }
 
+  /** A folder from main's dialog; a removable drive's mount point picked this way is that drive. */
   async pickFolder(): Promise<ExportTarget> {
     const path = await this.#deps.pickFolder();
     if (path === null) throw new VigilError('no-folder-picked', 'No folder was picked.');
-    return this.addFolder(path);
+    let real: string | null = null;
+    try {
+      real = realpathSync(path);
+    } catch {
+      // addFolder says why.
+    }
+    const drive = (await this.list()).find(
+      (t) => t.kind === 'removable-drive' && real !== null && t.mountPoint === real,
+    );
+    return drive ?? this.addFolder(path);
   }
 
   /** Atomic, fsynced, read-back export of `files` into `folder` on the target. */

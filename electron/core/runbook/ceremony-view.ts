@@ -13,7 +13,7 @@ import type { JournalEntry } from '../journal/journal.ts';
 import { ceremonyProducts } from './ceremony-products.ts';
 import { isRecordComplete, readRecordFolder } from './record-store.ts';
 import { credentialsOf, runbookActions } from './runbook-actions.ts';
-import { stepAt, type StepPosition } from './runbook-cursor.ts';
+import { stepAt, stepsLeft, type StepPosition } from './runbook-cursor.ts';
 import { stepKind, stepText, type RunbookProgress } from './runbook-progress.ts';
 import type { Step } from './runbook-schema.ts';
 
@@ -100,6 +100,7 @@ export async function ceremonyView(
       sectionId: s.sectionId,
       text: s.text,
       kind: s.kind,
+      level: s.level,
       outcome: s.outcome,
       role: s.role,
       person: s.person,
@@ -182,6 +183,7 @@ async function signingStep(p: RunbookProgress, sources: ViewSources): Promise<Cu
       needsTarget: false,
     },
     pinHint,
+    stepsLeft: { min: 1, max: 1 },
   };
 }
 
@@ -227,6 +229,11 @@ function currentStep(
           }
         : null,
     pinHint,
+    stepsLeft: stepsLeft(
+      p.runbook,
+      position,
+      Object.fromEntries(p.inputs.map((i) => [i.id, i.value])),
+    ),
   };
 }
 /** The keyholder signs with the device key when the runbook has one; else the ceremony lead. */

@@ -100,3 +100,79 @@ function settle(
   }
   throw new RunbookFlowError('the runbook does not reach a step or END');
 }
+
+/** How many steps a ceremony has left, the current one included, over every way it may go. */
+export interface StepsLeft {
+  min: number;
+  /** Null when a GO TO can loop: no upper bound. */
+  max: number | null;
+}
+
+/**
+ * The steps from `position` (inclusive) to END: an IF whose input is known takes its branch, one
+ * whose input is still to be collected counts both. For "Step N of M" in the window.
+ */
+export function stepsLeft(runbook: Runbook, position: StepPosition, inputs: Inputs): StepsLeft {
+  let min = Number.POSITIVE_INFINITY;
+  let max = 0;
+  let isUnbounded = false;
+  let budget = 20_000;
+  const visit = (
+    section: number,
+    start: (number | 'then' | 'else')[],
+    counted: number,
+    depth: number,
+  ): void => {
+    // Only a GO TO loop nests IFs this deep (or spends the budget): then there is no bound.
+    if (depth > 64) {
+      isUnbounded = true;
+      return;
+    }
+    let path = start;
+    let count = counted;
+    while (budget-- > 0) {
+      const step = stepsAt(runbook, section, path)[path.at(-1) as number];
+      if (step === undefined) {
+        if (path.length > 1) {
+          path = path.slice(0, -2);
+          path[path.length - 1] = (path.at(-1) as number) + 1;
+          continue;
+        }
+        if (section + 1 >= runbook.sections.length) break;
+        section += 1;
+        path = [0];
+        continue;
+      }
+      if (step.end) break;
+      if (step.goto !== undefined) {
+        section = runbook.sections.findIndex((s) => s.id === step.goto);
+        if (section < 0) throw new RunbookFlowError(`GO TO unknown section ${step.goto}`);
+        path = [0];
+        continue;
+      }
+      if (step.if) {
+        const value = inputs[step.if.input];
+        const after = [...path.slice(0, -1), (path.at(-1) as number) + 1];
+        const branches: ('then' | 'else')[] =
+          value === undefined ? ['then', 'else'] : [value === step.if.equals ? 'then' : 'else'];
+        for (const branch of branches) {
+          const chosen = branch === 'then' ? step.then : step.else;
+          visit(
+            section,
+            chosen && chosen.length > 0 ? [...path, branch, 0] : after,
+            count,
+            depth + 1,
+          );
+        }
+        return;
+      }
+      count += 1;
+      path = [...path.slice(0, -1), (path.at(-1) as number) + 1];
+    }
+    if (budget <= 0) isUnbounded = true;
+    min = Math.min(min, count);
+    max = Math.max(max, count);
+  };
+  visit(position.section, [...position.path], 0, 0);
+  return { min: Number.isFinite(min) ? min : 0, max: isUnbounded ? null : max };
+}

@@ -35,6 +35,7 @@ import {
   RunbookEvent,
   stepKind,
   type CompletedDetail,
+  type WentBackDetail,
   type RunbookProgress,
   type SigningKeyRecord,
   type StartedDetail,
@@ -452,6 +453,48 @@ export class RunbookEngine {
       { stepNumber: who.stepNumber, role: who.role, person: who.person, ...note },
       this.#now(),
     );
+    return this.#changed();
+  }
+
+  /**
+   * Goes back to the step that collected `inputId` so it is collected again: a mistyped serial or
+   * address is corrected, journalled with who did it and why. Every step after it is walked
+   * again; a device action among them runs only when someone performs it again.
+   */
+  async goBack(who: Confirmation, inputId: string, reason: string): Promise<RunbookState> {
+    const p = this.#active();
+    if (p.finishedAt !== null) {
+      throw new VigilError('ceremony-finished', 'The ceremony has ended; its journal is closed.');
+    }
+    if (who.stepNumber !== p.stepNumber) {
+      throw new VigilError('wrong-step', `The ceremony is at step ${p.stepNumber}.`);
+    }
+    if (p.pending) {
+      throw new VigilError(
+        'action-interrupted',
+        'A device action was interrupted: acknowledge it before going back.',
+      );
+    }
+    this.#checkConfirmer(p, who.role, who.person, null);
+    const collected = p.inputs.find((i) => i.id === inputId);
+    const at = this.#segment(p)
+      .filter((e) => e.kind === RunbookEvent.stepCompleted)
+      .map((e) => e.detail as unknown as CompletedDetail)
+      .findLast((d) => d.input?.id === inputId);
+    if (!collected || !at) {
+      throw new VigilError('input-invalid', 'That input has not been collected in this ceremony.');
+    }
+    const detail: WentBackDetail = {
+      stepNumber: p.stepNumber,
+      inputId,
+      was: collected.value,
+      toSectionId: at.sectionId,
+      toPath: [...at.path],
+      role: who.role,
+      person: who.person,
+      reason,
+    };
+    this.#deps.journal.append(RunbookEvent.wentBack, { ...detail }, this.#now());
     return this.#changed();
   }
 

@@ -27,7 +27,22 @@ export const RunbookEvent = {
   signingKeyDesignated: 'runbook.signingKeyDesignated',
   finished: 'runbook.finished',
   abandoned: 'runbook.abandoned',
+  wentBack: 'runbook.wentBack',
 } as const;
+
+/** The ceremony went back to the step that collected an input, to collect it again. */
+export interface WentBackDetail {
+  /** The step the ceremony was at: it is left undone, and this line takes its number. */
+  stepNumber: number;
+  inputId: string;
+  /** The value being corrected (inputs are never secrets), and where it was collected. */
+  was: string;
+  toSectionId: string;
+  toPath: (number | 'then' | 'else')[];
+  role: RunbookRole;
+  person: string;
+  reason: string;
+}
 
 export interface SigningKeyRecord {
   algorithm: 'ed25519' | 'ecdsa-p256' | 'ecdsa-p384';
@@ -69,7 +84,7 @@ export interface StepRecord {
   kind: StepKind;
   level: RequirementLevel | null;
   action: string | null;
-  outcome: 'confirmed' | 'performed' | 'failed' | 'abandoned';
+  outcome: 'confirmed' | 'performed' | 'failed' | 'abandoned' | 'went-back';
   role: RunbookRole | null;
   person: string | null;
   at: string;
@@ -218,7 +233,11 @@ export function replayRunbook(
         if (progress.next.kind !== 'step') break;
         const position: StepPosition = progress.next.position;
         const step = stepAt(runbook, position);
-        if (d.input) progress.inputs.push({ ...d.input, stepNumber: d.stepNumber });
+        if (d.input) {
+          // Collected again after going back: the new value replaces the old one.
+          progress.inputs = progress.inputs.filter((i) => i.id !== d.input?.id);
+          progress.inputs.push({ ...d.input, stepNumber: d.stepNumber });
+        }
         applyResult(progress, d.result, entry.at);
         progress.steps.push({
           number: d.stepNumber,
@@ -275,6 +294,34 @@ export function replayRunbook(
             ? `${d.code ?? 'error'}: ${d.message ?? ''}`
             : 'interrupted by a stop of Vigil; acknowledged, not repeated automatically',
         });
+        break;
+      }
+      case RunbookEvent.wentBack: {
+        const d = detailOf<WentBackDetail>(entry);
+        const section = runbook.sections.findIndex((s) => s.id === d.toSectionId);
+        if (section < 0 || progress.next.kind !== 'step') break;
+        const from = progress.next.position.section;
+        const label = runbook.inputs.find((i) => i.id === d.inputId)?.label ?? d.inputId;
+        progress.steps.push({
+          number: d.stepNumber,
+          sectionId: runbook.sections[from]?.id ?? '',
+          sectionTitle: sectionTitle(runbook.sections[from]?.id ?? ''),
+          text: `Went back to collect “${label}” again`,
+          kind: 'confirm',
+          level: null,
+          action: null,
+          outcome: 'went-back',
+          role: d.role,
+          person: d.person,
+          at: entry.at,
+          detail: `${d.inputId} was ${d.was}; ${d.reason}`,
+        });
+        // Collected again at its own step; until then no IF reads the mistyped value.
+        progress.inputs = progress.inputs.filter((i) => i.id !== d.inputId);
+        progress.pending = null;
+        progress.stepNumber += 1;
+        progress.next = { kind: 'step', position: { section, path: [...d.toPath] } };
+        enterSection(progress, entry.at, from);
         break;
       }
       case RunbookEvent.exceptionRecorded:

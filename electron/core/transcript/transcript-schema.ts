@@ -26,7 +26,7 @@ export const TranscriptStep = z.strictObject({
   kind: z.enum(['confirm', 'collect', 'action']),
   level: z.enum(['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY']).nullable(),
   action: z.string().nullable(),
-  outcome: z.enum(['confirmed', 'performed', 'failed', 'abandoned']),
+  outcome: z.enum(['confirmed', 'performed', 'failed', 'abandoned', 'went-back']),
   confirmedBy: z.strictObject({ role: Role, name: z.string() }).nullable(),
   at: z.string(),
   detail: z.string().nullable(),

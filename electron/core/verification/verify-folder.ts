@@ -44,15 +44,23 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase(
 /** A ceremony record folder holds its attestation envelope. */
 export const isCeremonyRecord = (path: string) => existsSync(join(path, RecordFiles.envelope));
 
+/**
+ * Which verifier a folder goes to, from its names alone. Vigil's own keyholder products go to
+ * their manifest checker unless a PIV option is given.
+ */
+export function folderKindOf(path: string, hasPivOptions: boolean): FolderReport['kind'] {
+  if (isCeremonyRecord(path)) return 'ceremony-record';
+  if (isPivArchive(path) && (hasPivOptions || !hasVigilManifest(path))) return 'piv-archive';
+  return 'products';
+}
+
 /** A ceremony record, a YubiKey PIV ceremony archive, or a products folder. */
 export async function verifyFolder(
   path: string,
   options: VerifyFolderOptions,
 ): Promise<FolderReport> {
-  const isRecord = isCeremonyRecord(path);
-  // Vigil's own keyholder products go to their manifest checker unless a PIV option is given.
-  const isPiv = isPivArchive(path) && (options.piv !== undefined || !hasVigilManifest(path));
-  if (!isRecord && isPiv) {
+  const kind = folderKindOf(path, options.piv !== undefined);
+  if (kind === 'piv-archive') {
     if (options.trustKeys.length > 0 || options.requireAttestation)
       throw new VerifyOptionError(
         `${options.trustKeys.length > 0 ? '--trust-key' : '--require-attestation'} does not apply to a PIV ceremony archive`,
@@ -63,14 +71,21 @@ export async function verifyFolder(
     throw new VerifyOptionError(
       `--${kebab(Object.keys(options.piv)[0] ?? '')} needs a YubiKey PIV ceremony archive`,
     );
-  if (isRecord) {
+  if (kind === 'ceremony-record') {
     const [{ readPublicKey }, { verifyRecord }] = await Promise.all([
       import('./record-report.ts'),
       import('../ceremony-record/record-verification.ts'),
     ]);
-    const report = verifyRecord(path, {
-      trustedWitnessKeys: options.trustKeys.map(readPublicKey),
+    const trustedWitnessKeys = options.trustKeys.map((file) => {
+      try {
+        return readPublicKey(file);
+      } catch (error) {
+        throw new VerifyOptionError(
+          `${file} is not a PEM public or private key (${error instanceof Error ? error.message : String(error)})`,
+        );
+      }
     });
+    const report = verifyRecord(path, { trustedWitnessKeys });
     return { kind: 'ceremony-record', report };
   }
   if (options.trustKeys.length > 0)

@@ -52,14 +52,18 @@ function deviceFailure(
       // The token vanished; the code already says what happened.
     }
   }
-  throw new VigilError(
-    code,
-    `${error.message}.${hint} Vigil does not retry: enter it again to try once more.`,
-    {
-      ckr: error.ckr,
-      method: error.method,
-    },
-  );
+  // People read what happened and what to do; the PKCS#11 call and CKR stay in the context.
+  const sentence = {
+    'pin-incorrect': `The token did not accept that ${who}.${hint} Vigil does not retry: type it again to try once more.`,
+    'pin-locked': `The ${who} is blocked on this token.${hint}`,
+    'pin-format': `The token refused the form of that ${who} (length or characters).`,
+    'device-gone': 'The token is no longer reachable: check that it is still plugged in.',
+    'curve-not-supported': 'The token cannot make a key of this type.',
+  }[code as string];
+  throw new VigilError(code, sentence ?? `The token refused the operation (${error.message}).`, {
+    ckr: error.ckr,
+    method: error.method,
+  });
 }
 
 /** Reads the flags right before a PIN attempt and refuses deadly or final-try states. */

@@ -20,6 +20,9 @@ function matches(pin: SecretBytes, pattern: RegExp): boolean {
   return pin.use((bytes) => pattern.test(decoder.decode(bytes)));
 }
 
+// The formats are written once in shared/model/credential-fields.ts (credentialFormats.pkcs11),
+// where the window reads its hints; these checks are the token family's word on the same rules.
+
 /** The SO-PIN is exactly 16 hex characters (8 bytes); OpenSC refuses anything else. */
 export function checkSoPinFormat(pin: SecretBytes, which: string): void {
   if (!matches(pin, /^[0-9A-Fa-f]{16}$/)) {
@@ -42,33 +45,73 @@ export interface NewPins {
   newUserPinRepeat: SecretBytes;
 }
 
-/** Checks every rule before the device is touched, so a typo never costs a PIN try. */
-export function checkNewPins(pins: NewPins): void {
-  checkSoPinFormat(pins.currentSoPin, 'the current SO-PIN');
-  checkSoPinFormat(pins.newSoPin, 'the new SO-PIN');
-  checkTypedTwice(
-    pins.newSoPin,
-    pins.newSoPinRepeat,
-    () => new PinRuleError('pin-mismatch', 'the two new SO-PIN entries differ'),
-  );
+/** A factory PIN kept as the new one: the rules that are meaning, not format. */
+export interface FactoryPinProblem {
+  field: 'newSoPin' | 'newUserPin';
+  sentence: string;
+}
+
+export function factoryPinProblems(pins: {
+  newSoPin?: SecretBytes | undefined;
+  newUserPin?: SecretBytes | undefined;
+}): FactoryPinProblem[] {
+  const problems: FactoryPinProblem[] = [];
   if (
-    pins.newSoPin.equalsText(FACTORY_SO_PIN) ||
-    pins.newSoPin.equalsText(FACTORY_SO_PIN.toLowerCase())
+    pins.newSoPin &&
+    (pins.newSoPin.equalsText(FACTORY_SO_PIN) ||
+      pins.newSoPin.equalsText(FACTORY_SO_PIN.toLowerCase()))
   ) {
-    throw new PinRuleError('default-pin-refused', 'the factory SO-PIN cannot be the new SO-PIN');
+    problems.push({
+      field: 'newSoPin',
+      sentence: 'the factory SO-PIN cannot be the new SO-PIN: choose another',
+    });
   }
-  checkUserPinFormat(pins.newUserPin);
-  checkTypedTwice(
-    pins.newUserPin,
-    pins.newUserPinRepeat,
-    () => new PinRuleError('pin-mismatch', 'the two new user PIN entries differ'),
+  if (pins.newUserPin?.equalsText(FACTORY_USER_PIN)) {
+    problems.push({
+      field: 'newUserPin',
+      sentence: 'the factory user PIN cannot be the new user PIN: choose another',
+    });
+  }
+  return problems;
+}
+
+/**
+ * Checks every rule before the device is touched, so a typo never costs a PIN try; one refusal
+ * names every rule broken (its kind is the first one's).
+ */
+export function checkNewPins(pins: NewPins): void {
+  const broken: PinRuleError[] = [];
+  const collect = (check: () => void) => {
+    try {
+      check();
+    } catch (error) {
+      if (!(error instanceof PinRuleError)) throw error;
+      broken.push(error);
+    }
+  };
+  collect(() => checkSoPinFormat(pins.currentSoPin, 'the current SO-PIN'));
+  collect(() => checkSoPinFormat(pins.newSoPin, 'the new SO-PIN'));
+  collect(() =>
+    checkTypedTwice(
+      pins.newSoPin,
+      pins.newSoPinRepeat,
+      () => new PinRuleError('pin-mismatch', 'the two new SO-PIN entries differ'),
+    ),
   );
-  if (pins.newUserPin.equalsText(FACTORY_USER_PIN)) {
-    throw new PinRuleError(
-      'default-pin-refused',
-      'the factory user PIN cannot be the new user PIN',
-    );
+  collect(() => checkUserPinFormat(pins.newUserPin));
+  collect(() =>
+    checkTypedTwice(
+      pins.newUserPin,
+      pins.newUserPinRepeat,
+      () => new PinRuleError('pin-mismatch', 'the two new user PIN entries differ'),
+    ),
+  );
+  for (const problem of factoryPinProblems(pins)) {
+    broken.push(new PinRuleError('default-pin-refused', problem.sentence));
   }
+  const [first] = broken;
+  if (first === undefined) return;
+  throw new PinRuleError(first.kind, broken.map((e) => e.message).join('; '));
 }
 
 /** OpenSC reports SmartCard-HSM tokens with this manufacturer (CardContact makes the chip). */

@@ -1,8 +1,8 @@
 // The PKCS#11 ceremony's policy on the runbook engine (nitrokey-hsm-tuf.yaml, the PSF "Provisioning
 // the Nitrokey HSM"): a wrong PIN is sent to the token exactly once, counted at the PKCS#11
 // boundary by OpenSC's pkcs11-spy between Vigil and SoftHSM2, and is never repeated; the step
-// stays and the hint shows what the token now reports; new PINs that break the rules never reach
-// the token; the token is chosen only when exactly one matches; and the exported keys of every
+// stays and the hint shows what the token now reports; new PINs that break the rules, and a user PIN
+// out of the token's format, never reach the token (one refusal names every wrong field); the token is chosen only when exactly one matches; and the exported keys of every
 // curve are the keys openssl reads, fingerprint for fingerprint.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -154,10 +154,22 @@ describe('PIN attempts on the runbook, through pkcs11-spy', () => {
     c = await answer(call, c, 'P-256');
     const generate = current(c);
     assert.equal(generate.action?.name, 'pkcs11.generateKey');
+
+    // A 2-digit user PIN cannot be a SmartCard-HSM user PIN: refused in main, no try spent.
+    before = pinCalls();
+    await rejects(
+      perform(call, c, { userPin: '12' }),
+      'pin-format',
+      /Nothing was sent to the device\. .*User PIN must be 6 to 15 characters/,
+    );
+    await rejects(perform(call, c, { userPin: 'has space' }), 'pin-format');
+    assert.equal(pinCalls() - before, 0, 'no PIN-bearing call for a user PIN out of format');
+    assert.deepEqual(failures().slice(-2), ['pin-format', 'pin-format']);
+
     before = pinCalls();
     await rejects(perform(call, c, { userPin: '271828' }), 'pin-incorrect');
     assert.equal(pinCalls() - before, 1, 'one PIN-bearing call for one wrong user PIN');
-    assert.deepEqual(failures().slice(-2), ['pin-incorrect', 'pin-incorrect']);
+    assert.deepEqual(failures().slice(-1), ['pin-incorrect']);
     assert.match(readFileSync(spyLog, 'utf8'), /CKR_PIN_INCORRECT/);
 
     // The hint is read from the token again before the next attempt; SoftHSM2 has no counter
@@ -243,6 +255,29 @@ describe('new PINs that break the rules, refused before the token is touched', (
   it('refuses differing user PIN entries', () =>
     rejects(attempt({ so: '00112233aabbccdd', user: '204060', user2: '204061' }), 'pin-mismatch'));
 
+  it('names every wrong field in one refusal, with the first one’s code', async () => {
+    const error = await perform(call, init, {
+      currentSoPin: '1234',
+      newSoPin: FACTORY_SO_PIN,
+      newSoPinRepeat: FACTORY_SO_PIN,
+      newUserPin: '12',
+      newUserPinRepeat: '13',
+    }).then(
+      () => assert.fail('refused'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof CallFailed);
+    assert.equal(error.code, 'pin-format');
+    for (const words of [
+      /Current SO-PIN must be exactly 16 hexadecimal characters/,
+      /New user PIN must be 6 to 15 characters/,
+      /New user PIN, typed again, differs from the first typing/,
+      /factory SO-PIN cannot be the new SO-PIN/,
+    ])
+      assert.match(error.message, words);
+    assert.doesNotMatch(error.message, /New SO-PIN must be/, 'a well-formed field is not named');
+  });
+
   it('journals each refusal with the rule it broke, and the step stays', async () => {
     const refusals = core.journal
       .entries()
@@ -255,6 +290,7 @@ describe('new PINs that break the rules, refused before the token is touched', (
       'default-pin-refused',
       'pin-format',
       'pin-mismatch',
+      'pin-format',
     ]);
     assert.equal(current((await call('runbook.state', {})).ceremony).number, current(init).number);
   });

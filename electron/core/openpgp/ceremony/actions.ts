@@ -30,9 +30,11 @@ import {
 } from '../index.ts';
 import type { VigilErrorCode } from '../../../../shared/contract/error-codes.ts';
 import { VigilError } from '../../../base/errors.ts';
-import { needCredential, typedTwice } from '../../runbook/credentials.ts';
+import { checkingCredentialsFirst, needCredential, typedTwice } from '../../runbook/credentials.ts';
+import { credentialFormats } from '../../../../shared/model/credential-fields.ts';
 import type { HeldOpenPgpKey } from './keyring.ts';
 import {
+  OPENPGP_FAMILY,
   keyringOf,
   openPgpSliceOf,
   type OpenPgpBackupRecord,
@@ -47,8 +49,8 @@ import type {
 } from '../../runbook/runbook-actions.ts';
 
 const DAY_SECONDS = 24 * 60 * 60;
-/** GnuPG's own floor for a passphrase it does not warn about. */
-export const MIN_PASSPHRASE_LENGTH = 8;
+/** GnuPG's own floor for a passphrase it does not warn about (written with the credentials). */
+export const MIN_PASSPHRASE_LENGTH = credentialFormats.openpgp.newPassphrase.minLength;
 /** An armored key backup or public key is a few kilobytes; anything this large is not one. */
 const MAX_KEY_FILE_BYTES = 1024 * 1024;
 
@@ -414,327 +416,347 @@ async function commitKey(
 const SECRET_MEDIUM_ADVICE =
   'The secret medium may hold a folder for a key or change that was never recorded: remove the newest openpgp-secret folder, acknowledge, and perform the step again.';
 
-export const openpgpActions: Readonly<Record<string, ActionDefinition>> = {
-  'openpgp.createPrimaryKey': {
-    title:
-      'Create the certify-only primary key with signing, encryption and authentication subkeys, and write its backup to the secret medium',
-    params: CreateParams,
-    credentials: [{ id: 'newPassphrase', label: 'Passphrase for the new key', repeat: true }],
-    needsTarget: true,
-    interruptionAdvice: `Vigil stopped while creating the key and writing its backup. ${SECRET_MEDIUM_ADVICE}`,
-    async perform(params, context) {
-      const p = CreateParams.parse(params);
-      const passphrase = checkNewPassphrase(context.credentials);
-      const userId = ceremonyUserId(inputValue(context, p.userIdFrom), context.isRehearsal);
-      const chosen = Algorithm.safeParse(
-        p.algorithmFrom === undefined ? p.algorithm : inputValue(context, p.algorithmFrom),
-      );
-      if (!chosen.success) {
-        throw new VigilError('input-invalid', `Choose one of: ${Algorithm.options.join(', ')}.`);
-      }
-      const key = await createPrimaryKey({
-        userId,
-        algorithm: chosen.data satisfies KeyAlgorithm,
-        expiresInSeconds: days(p.expiresInDays),
-        ...(p.subkeyExpiresInDays === undefined
-          ? {}
-          : {
-              subkeyExpiresInSeconds: {
-                sign: days(p.subkeyExpiresInDays),
-                encrypt: days(p.subkeyExpiresInDays),
-                authenticate: days(p.subkeyExpiresInDays),
-              },
-            }),
-        passphrase,
-        now: context.now,
-      });
-      const revocation = await revocationCertificate(key, {
-        reason: 'noReason',
-        text: p.revocationText,
-        passphrase,
-        now: context.now,
-      });
-      const written = await commitKey(
-        context,
-        { key, revocationCertificate: revocation },
-        passphrase,
-      );
-      return {
-        kind: 'openpgp-key',
-        change: 'created',
-        key: await keyRecordOf(key, 'primary', context.now),
-        ...written,
-      };
-    },
-  },
-  'openpgp.exportSecrets': {
-    title:
-      'Write the encrypted backup, the subkeys-only export and the revocation certificate to the secret medium and read them back',
-    params: ExportSecretsParams,
-    credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
-    credentialsFor: credentialsForKey('key'),
-    needsTarget: true,
-    interruptionAdvice:
-      'Vigil stopped while writing the secret medium. It may hold a partial copy: remove that folder, then export again (after loading the backup if Vigil restarted).',
-    async perform(params, context) {
-      const p = ExportSecretsParams.parse(params);
-      if (context.targetId === null) {
-        throw new VigilError('media-not-found', 'Choose the medium to write to.');
-      }
-      const held = await ceremonyKey(context, p.key);
-      const written = await writeSecretMedium(context, held, passphraseOf(context, p.key));
-      return { kind: 'openpgp-backup', ...written };
-    },
-  },
-  'openpgp.loadBackup': {
-    title: 'Load the encrypted backup of the primary key from its medium',
-    params: LoadParams,
-    credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
-    needsTarget: true,
-    interruptionAdvice:
-      'Vigil stopped while reading the backup. Nothing was written: load it again.',
-    async perform(params, context) {
-      const p = LoadParams.parse(params);
-      if (context.targetId === null) {
-        throw new VigilError('media-not-found', 'Choose the medium that holds the backup.');
-      }
-      const path = inputValue(context, p.pathFrom).trim();
-      const bytes = await context.targets.readFile(context.targetId, path, MAX_KEY_FILE_BYTES);
-      const key = await withOpenPgp(() => readKeyBackup(new TextDecoder().decode(bytes)));
-      if (p.fingerprintFrom !== undefined) {
-        const published = normaliseFingerprint(inputValue(context, p.fingerprintFrom));
-        const loaded = key.getFingerprint().toLowerCase();
-        if (published.replace(/^0x/, '') !== loaded) {
-          throw new VigilError(
-            'fingerprint-mismatch',
-            `The backup holds key ${loaded.toUpperCase()}, not the published ${published.toUpperCase()}. Stop and check the medium.`,
-          );
+// Every passphrase is checked before any key is made or unlocked, as the devices' PINs are.
+export const openpgpActions: Readonly<Record<string, ActionDefinition>> = checkingCredentialsFirst(
+  OPENPGP_FAMILY,
+  {
+    'openpgp.createPrimaryKey': {
+      title:
+        'Create the certify-only primary key with signing, encryption and authentication subkeys, and write its backup to the secret medium',
+      params: CreateParams,
+      credentials: [{ id: 'newPassphrase', label: 'Passphrase for the new key', repeat: true }],
+      needsTarget: true,
+      interruptionAdvice: `Vigil stopped while creating the key and writing its backup. ${SECRET_MEDIUM_ADVICE}`,
+      async perform(params, context) {
+        const p = CreateParams.parse(params);
+        const passphrase = checkNewPassphrase(context.credentials);
+        const userId = ceremonyUserId(inputValue(context, p.userIdFrom), context.isRehearsal);
+        const chosen = Algorithm.safeParse(
+          p.algorithmFrom === undefined ? p.algorithm : inputValue(context, p.algorithmFrom),
+        );
+        if (!chosen.success) {
+          throw new VigilError('input-invalid', `Choose one of: ${Algorithm.options.join(', ')}.`);
         }
-      }
-      const passphrase = needCredential(context.credentials, 'passphrase', 'passphrase of the key');
-      // Proves the passphrase now, at the keyholder's step, not later in the middle of a rotation.
-      await withOpenPgp(() => secretSubkeysOnly(key, passphrase));
-      keyringOf(context).hold(context.ceremonyId, { key, revocationCertificate: null });
-      return {
-        kind: 'openpgp-key',
-        change: 'loaded',
-        key: await keyRecordOf(key, 'primary', context.now),
-        backup: {
-          fingerprint: key.getFingerprint().toLowerCase(),
-          targetId: context.targetId,
-          path,
-          sha256: createHash('sha256').update(bytes).digest('hex'),
-        },
-      };
+        const key = await createPrimaryKey({
+          userId,
+          algorithm: chosen.data satisfies KeyAlgorithm,
+          expiresInSeconds: days(p.expiresInDays),
+          ...(p.subkeyExpiresInDays === undefined
+            ? {}
+            : {
+                subkeyExpiresInSeconds: {
+                  sign: days(p.subkeyExpiresInDays),
+                  encrypt: days(p.subkeyExpiresInDays),
+                  authenticate: days(p.subkeyExpiresInDays),
+                },
+              }),
+          passphrase,
+          now: context.now,
+        });
+        const revocation = await revocationCertificate(key, {
+          reason: 'noReason',
+          text: p.revocationText,
+          passphrase,
+          now: context.now,
+        });
+        const written = await commitKey(
+          context,
+          { key, revocationCertificate: revocation },
+          passphrase,
+        );
+        return {
+          kind: 'openpgp-key',
+          change: 'created',
+          key: await keyRecordOf(key, 'primary', context.now),
+          ...written,
+        };
+      },
     },
-  },
-  'openpgp.renewSubkeys': {
-    title:
-      'Extend the expiry of the named subkeys, expired ones included, and write the new backup to the secret medium',
-    params: RenewParams,
-    credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
-    credentialsFor: credentialsForKey('key'),
-    needsTarget: true,
-    interruptionAdvice: `Vigil stopped while renewing subkeys and writing the new backup. ${SECRET_MEDIUM_ADVICE}`,
-    async perform(params, context) {
-      const p = RenewParams.parse(params);
-      const record = ownKeyRecord(context, p.key);
-      const { key } = await ceremonyKey(context, p.key);
-      const targets = subkeysWithRoles(record.description, p.roles);
-      const passphrase = passphraseOf(context, p.key);
-      const renewed = await withOpenPgp(() =>
-        renewSubkeys(
-          key,
-          targets.map((t) => t.fingerprint),
-          { expiresInSeconds: days(p.expiresInDays), passphrase, now: context.now },
-        ),
-      );
-      const written = await commitKey(
-        context,
-        { key: renewed, revocationCertificate: null },
-        passphrase,
-      );
-      return {
-        kind: 'openpgp-key',
-        change: 'renewed',
-        key: await keyRecordOf(renewed, p.key, context.now),
-        ...written,
-      };
+    'openpgp.exportSecrets': {
+      title:
+        'Write the encrypted backup, the subkeys-only export and the revocation certificate to the secret medium and read them back',
+      params: ExportSecretsParams,
+      credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
+      credentialsFor: credentialsForKey('key'),
+      needsTarget: true,
+      interruptionAdvice:
+        'Vigil stopped while writing the secret medium. It may hold a partial copy: remove that folder, then export again (after loading the backup if Vigil restarted).',
+      async perform(params, context) {
+        const p = ExportSecretsParams.parse(params);
+        if (context.targetId === null) {
+          throw new VigilError('media-not-found', 'Choose the medium to write to.');
+        }
+        const held = await ceremonyKey(context, p.key);
+        const written = await writeSecretMedium(context, held, passphraseOf(context, p.key));
+        return { kind: 'openpgp-backup', ...written };
+      },
     },
-  },
-  'openpgp.rotateSubkeys': {
-    title:
-      'Replace the named subkeys with new ones (the old ones revoked as superseded) and write the new backup to the secret medium',
-    params: RotateParams,
-    credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
-    credentialsFor: credentialsForKey('key'),
-    needsTarget: true,
-    interruptionAdvice: `Vigil stopped while rotating subkeys and writing the new backup. ${SECRET_MEDIUM_ADVICE}`,
-    async perform(params, context) {
-      const p = RotateParams.parse(params);
-      const record = ownKeyRecord(context, p.key);
-      let { key } = await ceremonyKey(context, p.key);
-      const passphrase = passphraseOf(context, p.key);
-      for (const target of subkeysWithRoles(record.description, p.roles)) {
-        const rotated = await withOpenPgp(() =>
-          rotateSubkey(key, target.fingerprint, {
+    'openpgp.loadBackup': {
+      title: 'Load the encrypted backup of the primary key from its medium',
+      params: LoadParams,
+      credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
+      needsTarget: true,
+      interruptionAdvice:
+        'Vigil stopped while reading the backup. Nothing was written: load it again.',
+      async perform(params, context) {
+        const p = LoadParams.parse(params);
+        if (context.targetId === null) {
+          throw new VigilError('media-not-found', 'Choose the medium that holds the backup.');
+        }
+        const path = inputValue(context, p.pathFrom).trim();
+        const bytes = await context.targets.readFile(context.targetId, path, MAX_KEY_FILE_BYTES);
+        const key = await withOpenPgp(() => readKeyBackup(new TextDecoder().decode(bytes)));
+        if (p.fingerprintFrom !== undefined) {
+          const published = normaliseFingerprint(inputValue(context, p.fingerprintFrom));
+          const loaded = key.getFingerprint().toLowerCase();
+          if (published.replace(/^0x/, '') !== loaded) {
+            throw new VigilError(
+              'fingerprint-mismatch',
+              `The backup holds key ${loaded.toUpperCase()}, not the published ${published.toUpperCase()}. Stop and check the medium.`,
+            );
+          }
+        }
+        const passphrase = needCredential(
+          context.credentials,
+          'passphrase',
+          'passphrase of the key',
+        );
+        // Proves the passphrase now, at the keyholder's step, not later in the middle of a rotation.
+        await withOpenPgp(() => secretSubkeysOnly(key, passphrase));
+        keyringOf(context).hold(context.ceremonyId, { key, revocationCertificate: null });
+        return {
+          kind: 'openpgp-key',
+          change: 'loaded',
+          key: await keyRecordOf(key, 'primary', context.now),
+          backup: {
+            fingerprint: key.getFingerprint().toLowerCase(),
+            targetId: context.targetId,
+            path,
+            sha256: createHash('sha256').update(bytes).digest('hex'),
+          },
+        };
+      },
+    },
+    'openpgp.renewSubkeys': {
+      title:
+        'Extend the expiry of the named subkeys, expired ones included, and write the new backup to the secret medium',
+      params: RenewParams,
+      credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
+      credentialsFor: credentialsForKey('key'),
+      needsTarget: true,
+      interruptionAdvice: `Vigil stopped while renewing subkeys and writing the new backup. ${SECRET_MEDIUM_ADVICE}`,
+      async perform(params, context) {
+        const p = RenewParams.parse(params);
+        const record = ownKeyRecord(context, p.key);
+        const { key } = await ceremonyKey(context, p.key);
+        const targets = subkeysWithRoles(record.description, p.roles);
+        const passphrase = passphraseOf(context, p.key);
+        const renewed = await withOpenPgp(() =>
+          renewSubkeys(
+            key,
+            targets.map((t) => t.fingerprint),
+            { expiresInSeconds: days(p.expiresInDays), passphrase, now: context.now },
+          ),
+        );
+        const written = await commitKey(
+          context,
+          { key: renewed, revocationCertificate: null },
+          passphrase,
+        );
+        return {
+          kind: 'openpgp-key',
+          change: 'renewed',
+          key: await keyRecordOf(renewed, p.key, context.now),
+          ...written,
+        };
+      },
+    },
+    'openpgp.rotateSubkeys': {
+      title:
+        'Replace the named subkeys with new ones (the old ones revoked as superseded) and write the new backup to the secret medium',
+      params: RotateParams,
+      credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
+      credentialsFor: credentialsForKey('key'),
+      needsTarget: true,
+      interruptionAdvice: `Vigil stopped while rotating subkeys and writing the new backup. ${SECRET_MEDIUM_ADVICE}`,
+      async perform(params, context) {
+        const p = RotateParams.parse(params);
+        const record = ownKeyRecord(context, p.key);
+        let { key } = await ceremonyKey(context, p.key);
+        const passphrase = passphraseOf(context, p.key);
+        for (const target of subkeysWithRoles(record.description, p.roles)) {
+          const rotated = await withOpenPgp(() =>
+            rotateSubkey(key, target.fingerprint, {
+              expiresInSeconds: days(p.expiresInDays),
+              oldSubkey: p.oldSubkeys,
+              passphrase,
+              now: context.now,
+            }),
+          );
+          key = rotated.key;
+        }
+        const written = await commitKey(context, { key, revocationCertificate: null }, passphrase);
+        return {
+          kind: 'openpgp-key',
+          change: 'rotated',
+          key: await keyRecordOf(key, p.key, context.now),
+          ...written,
+        };
+      },
+    },
+    'openpgp.createCycleKey': {
+      title:
+        'Create the new cycle key, certify it with the current key, and sign the transition statement with both',
+      params: CycleParams,
+      credentials: [
+        { id: 'passphrase', label: 'Passphrase of the current key', repeat: false },
+        { id: 'newPassphrase', label: 'Passphrase for the new cycle key', repeat: true },
+      ],
+      needsTarget: true,
+      interruptionAdvice: `Vigil stopped while creating the cycle key and writing its backup. ${SECRET_MEDIUM_ADVICE}`,
+      async perform(params, context) {
+        const p = CycleParams.parse(params);
+        const newPassphrase = checkNewPassphrase(context.credentials);
+        const oldPassphrase = needCredential(
+          context.credentials,
+          'passphrase',
+          'current passphrase',
+        );
+        const oldRecord = ownKeyRecord(context, 'primary');
+        const { key: oldKey } = await ceremonyKey(context, 'primary');
+        const userId = ceremonyUserId(inputValue(context, p.userIdFrom), context.isRehearsal);
+        const newKey = await withOpenPgp(() =>
+          createCycleKey(oldKey, {
+            userId,
             expiresInSeconds: days(p.expiresInDays),
-            oldSubkey: p.oldSubkeys,
-            passphrase,
+            passphrase: newPassphrase,
+            oldPassphrase,
             now: context.now,
           }),
         );
-        key = rotated.key;
-      }
-      const written = await commitKey(context, { key, revocationCertificate: null }, passphrase);
-      return {
-        kind: 'openpgp-key',
-        change: 'rotated',
-        key: await keyRecordOf(key, p.key, context.now),
-        ...written,
-      };
-    },
-  },
-  'openpgp.createCycleKey': {
-    title:
-      'Create the new cycle key, certify it with the current key, and sign the transition statement with both',
-    params: CycleParams,
-    credentials: [
-      { id: 'passphrase', label: 'Passphrase of the current key', repeat: false },
-      { id: 'newPassphrase', label: 'Passphrase for the new cycle key', repeat: true },
-    ],
-    needsTarget: true,
-    interruptionAdvice: `Vigil stopped while creating the cycle key and writing its backup. ${SECRET_MEDIUM_ADVICE}`,
-    async perform(params, context) {
-      const p = CycleParams.parse(params);
-      const newPassphrase = checkNewPassphrase(context.credentials);
-      const oldPassphrase = needCredential(context.credentials, 'passphrase', 'current passphrase');
-      const oldRecord = ownKeyRecord(context, 'primary');
-      const { key: oldKey } = await ceremonyKey(context, 'primary');
-      const userId = ceremonyUserId(inputValue(context, p.userIdFrom), context.isRehearsal);
-      const newKey = await withOpenPgp(() =>
-        createCycleKey(oldKey, {
-          userId,
-          expiresInSeconds: days(p.expiresInDays),
+        const revocation = await revocationCertificate(newKey, {
+          reason: 'noReason',
+          text: 'Revocation certificate made at key creation; used only if the key is lost or compromised.',
           passphrase: newPassphrase,
-          oldPassphrase,
           now: context.now,
-        }),
-      );
-      const revocation = await revocationCertificate(newKey, {
-        reason: 'noReason',
-        text: 'Revocation certificate made at key creation; used only if the key is lost or compromised.',
-        passphrase: newPassphrase,
-        now: context.now,
-      });
-      const newRecord = await keyRecordOf(
-        newKey,
-        'cycle',
-        context.now,
-        oldRecord.fingerprint,
-        await cycleKeyPublic(newKey, oldRecord.fingerprint),
-      );
-      const statementText = transitionText({
-        purpose: inputValue(context, p.purposeFrom),
-        oldRecord,
-        newRecord,
-        isRehearsal: context.isRehearsal,
-        now: context.now,
-      });
-      const signedText = await withOpenPgp(() =>
-        transitionStatement(oldKey, newKey, {
-          text: statementText,
-          oldPassphrase,
+        });
+        const newRecord = await keyRecordOf(
+          newKey,
+          'cycle',
+          context.now,
+          oldRecord.fingerprint,
+          await cycleKeyPublic(newKey, oldRecord.fingerprint),
+        );
+        const statementText = transitionText({
+          purpose: inputValue(context, p.purposeFrom),
+          oldRecord,
+          newRecord,
+          isRehearsal: context.isRehearsal,
+          now: context.now,
+        });
+        const signedText = await withOpenPgp(() =>
+          transitionStatement(oldKey, newKey, {
+            text: statementText,
+            oldPassphrase,
+            newPassphrase,
+            now: context.now,
+          }),
+        );
+        const written = await commitKey(
+          context,
+          { key: newKey, revocationCertificate: revocation },
           newPassphrase,
-          now: context.now,
-        }),
-      );
-      const written = await commitKey(
-        context,
-        { key: newKey, revocationCertificate: revocation },
-        newPassphrase,
-      );
-      return {
-        kind: 'openpgp-key',
-        change: 'created',
-        key: newRecord,
-        ...written,
-        statement: {
-          file: 'transition-statement.txt.asc',
-          title: 'Key transition statement',
-          signedText,
-          signers: [oldRecord.fingerprint, newRecord.fingerprint],
-        },
-      };
+        );
+        return {
+          kind: 'openpgp-key',
+          change: 'created',
+          key: newRecord,
+          ...written,
+          statement: {
+            file: 'transition-statement.txt.asc',
+            title: 'Key transition statement',
+            signedText,
+            signers: [oldRecord.fingerprint, newRecord.fingerprint],
+          },
+        };
+      },
+    },
+    'openpgp.certifyKey': {
+      title: 'Certify another person’s public key after comparing its fingerprint',
+      params: CertifyParams,
+      credentials: [{ id: 'passphrase', label: 'Passphrase of the certifying key', repeat: false }],
+      credentialsFor: credentialsForKey('by'),
+      needsTarget: true,
+      interruptionAdvice:
+        'Vigil stopped while certifying. Nothing was written: acknowledge and certify again.',
+      async perform(params, context) {
+        const p = CertifyParams.parse(params);
+        if (context.targetId === null) {
+          throw new VigilError('media-not-found', 'Choose the medium that holds the public key.');
+        }
+        const signerRecord = ownKeyRecord(context, p.by);
+        const { key: signer } = await ceremonyKey(context, p.by);
+        const expected = normaliseFingerprint(inputValue(context, p.fingerprintFrom));
+        const bytes = await context.targets.readFile(
+          context.targetId,
+          inputValue(context, p.pathFrom),
+          MAX_KEY_FILE_BYTES,
+        );
+        const passphrase = passphraseOf(context, p.by);
+        const certified = await withOpenPgp(() =>
+          certifyKey(signer, passphrase, new TextDecoder().decode(bytes), {
+            expectedFingerprint: expected,
+            now: context.now,
+          }),
+        );
+        const key = await openpgp.readKey({ armoredKey: certified });
+        return {
+          kind: 'openpgp-key',
+          change: 'certified',
+          key: await keyRecordOf(
+            key,
+            'certified',
+            context.now,
+            signerRecord.fingerprint,
+            certified,
+          ),
+        };
+      },
+    },
+    'openpgp.signTestMessage': {
+      title:
+        'Sign a test message with the signing subkey, for anyone to verify against the public key',
+      params: TestMessageParams,
+      credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
+      credentialsFor: credentialsForKey('key'),
+      needsTarget: false,
+      interruptionAdvice: 'Vigil stopped while signing. Nothing was written: sign again.',
+      async perform(params, context) {
+        const p = TestMessageParams.parse(params);
+        const record = ownKeyRecord(context, p.key);
+        const { key } = await ceremonyKey(context, p.key);
+        const passphrase = passphraseOf(context, p.key);
+        const message = [
+          `Test message of ceremony ${context.ceremonyId}${context.isRehearsal ? ' (REHEARSAL)' : ''}`,
+          `Signed ${context.now.toISOString()} by the signing subkey of ${record.fingerprint.toUpperCase()}.`,
+          '',
+        ].join('\n');
+        const signedText = await withOpenPgp(() =>
+          clearsign(key, passphrase, message, context.now),
+        );
+        return {
+          kind: 'openpgp-statement',
+          statement: {
+            file: `test-message-${hex16(record.fingerprint)}.txt.asc`,
+            title: 'Test message',
+            signedText,
+            signers: [record.fingerprint],
+          },
+        };
+      },
     },
   },
-  'openpgp.certifyKey': {
-    title: 'Certify another person’s public key after comparing its fingerprint',
-    params: CertifyParams,
-    credentials: [{ id: 'passphrase', label: 'Passphrase of the certifying key', repeat: false }],
-    credentialsFor: credentialsForKey('by'),
-    needsTarget: true,
-    interruptionAdvice:
-      'Vigil stopped while certifying. Nothing was written: acknowledge and certify again.',
-    async perform(params, context) {
-      const p = CertifyParams.parse(params);
-      if (context.targetId === null) {
-        throw new VigilError('media-not-found', 'Choose the medium that holds the public key.');
-      }
-      const signerRecord = ownKeyRecord(context, p.by);
-      const { key: signer } = await ceremonyKey(context, p.by);
-      const expected = normaliseFingerprint(inputValue(context, p.fingerprintFrom));
-      const bytes = await context.targets.readFile(
-        context.targetId,
-        inputValue(context, p.pathFrom),
-        MAX_KEY_FILE_BYTES,
-      );
-      const passphrase = passphraseOf(context, p.by);
-      const certified = await withOpenPgp(() =>
-        certifyKey(signer, passphrase, new TextDecoder().decode(bytes), {
-          expectedFingerprint: expected,
-          now: context.now,
-        }),
-      );
-      const key = await openpgp.readKey({ armoredKey: certified });
-      return {
-        kind: 'openpgp-key',
-        change: 'certified',
-        key: await keyRecordOf(key, 'certified', context.now, signerRecord.fingerprint, certified),
-      };
-    },
-  },
-  'openpgp.signTestMessage': {
-    title:
-      'Sign a test message with the signing subkey, for anyone to verify against the public key',
-    params: TestMessageParams,
-    credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
-    credentialsFor: credentialsForKey('key'),
-    needsTarget: false,
-    interruptionAdvice: 'Vigil stopped while signing. Nothing was written: sign again.',
-    async perform(params, context) {
-      const p = TestMessageParams.parse(params);
-      const record = ownKeyRecord(context, p.key);
-      const { key } = await ceremonyKey(context, p.key);
-      const passphrase = passphraseOf(context, p.key);
-      const message = [
-        `Test message of ceremony ${context.ceremonyId}${context.isRehearsal ? ' (REHEARSAL)' : ''}`,
-        `Signed ${context.now.toISOString()} by the signing subkey of ${record.fingerprint.toUpperCase()}.`,
-        '',
-      ].join('\n');
-      const signedText = await withOpenPgp(() => clearsign(key, passphrase, message, context.now));
-      return {
-        kind: 'openpgp-statement',
-        statement: {
-          file: `test-message-${hex16(record.fingerprint)}.txt.asc`,
-          title: 'Test message',
-          signedText,
-          signers: [record.fingerprint],
-        },
-      };
-    },
-  },
-};
+);
 
 /** The OpenStack-style announcement: which key replaces which, from when, signed by both. */
 export function transitionText(input: {

@@ -38,7 +38,12 @@ import {
 import { dearmor } from '../../../formats/openpgp-packets.ts';
 import { decodePem, encodePem } from '../../../formats/pem.ts';
 import { VigilError } from '../../../base/errors.ts';
-import { needCredential, typedTwice } from '../../../core/runbook/credentials.ts';
+import {
+  checkingCredentialsFirst,
+  needCredential,
+  typedTwice,
+  type CredentialRules,
+} from '../../../core/runbook/credentials.ts';
 import {
   NETHSM_RESULT_KIND,
   NETHSM_SLICE,
@@ -350,632 +355,680 @@ function signerOf(client: NetHsmClient, auth: NetHsmAuth, keyId: string) {
 
 // --- the actions -------------------------------------------------------------------------------
 
-export const netHsmActions: Readonly<Record<string, ActionDefinition>> = {
-  'nethsm.readCertificate': {
-    title: 'Read the NetHSM’s TLS certificate and show its fingerprint (nothing is sent yet)',
-    params: ReadCertificateParams,
-    credentials: [],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while reading the certificate. Nothing was sent: read it again.',
-    async perform(params, context) {
-      const p = ReadCertificateParams.parse(params);
-      const typed = context.inputs[p.addressFrom];
-      if (typed === undefined)
-        throw new VigilError('wrong-step', `Collect ${p.addressFrom} first.`);
-      let address: string;
-      try {
-        address = endpointText(parseEndpoint(typed));
-      } catch (error) {
-        throw netHsmFailure(error);
-      }
-      checkAddressFamily(context, address);
-      let certificate: { der: Uint8Array; fingerprint: string };
-      try {
-        certificate = await fetchServerCertificate(parseEndpoint(address));
-      } catch (error) {
-        throw netHsmFailure(error);
-      }
-      return result({
-        event: 'certificate-read',
-        address,
-        fingerprint: certificate.fingerprint,
-        certificatePem: encodePem('CERTIFICATE', certificate.der),
-      });
-    },
-  },
-  'nethsm.pinCertificate': {
-    title: 'Pin the certificate the witness compared, and read the NetHSM’s state through it',
-    params: PinCertificateParams,
-    credentials: [],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while pinning the certificate. Nothing was changed: pin it again.',
-    async perform(params, context) {
-      const p = PinCertificateParams.parse(params);
-      const record = ceremonyNetHsm(context);
-      if (context.inputs[p.confirmationFrom] !== p.matches) {
-        throw new VigilError(
-          'nethsm-certificate-unconfirmed',
-          'The witness did not confirm that the fingerprint matches the appliance. Vigil trusts the certificate only after that.',
-        );
-      }
-      checkAddressFamily(context, record.address);
-      // Trust on first use, but only the certificate the witness saw: the pinned connection
-      // refuses any other before a byte is sent.
-      const { client, close } = openNetHsm(record.address, record.tlsFingerprint);
-      try {
-        const info = await client.info();
-        const state = await client.state();
-        return result({
-          event: 'certificate-pinned',
-          fingerprint: record.tlsFingerprint,
-          state,
-          product: `${info.vendor} ${info.product}`,
-        });
-      } catch (error) {
-        throw netHsmFailure(error);
-      } finally {
-        close();
-      }
-    },
-  },
-  'nethsm.provision': {
-    title: 'Provision the NetHSM: unlock passphrase, Administrator passphrase and the current time',
-    params: ProvisionParams,
-    credentials: [
-      { id: 'newUnlockPassphrase', label: 'New unlock passphrase of the NetHSM', repeat: true },
-      { id: 'newPassphrase', label: 'New passphrase of the Administrator "admin"', repeat: true },
-    ],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while provisioning. Acknowledge and perform the step again: it reads the state first and never provisions twice.',
-    async perform(_params, context) {
-      const unlock = newPassphrase(context, 'newUnlockPassphrase', 'unlock passphrase');
-      const admin = newPassphrase(context, 'newPassphrase', 'Administrator passphrase');
-      if (unlock.equals(admin)) {
-        throw new VigilError(
-          'passphrase-mismatch',
-          'The unlock passphrase and the Administrator passphrase must differ.',
-        );
-      }
-      return withNetHsm(context, async (client) => {
-        const systemTime = context.now;
-        const before = await client.state();
-        if (before !== 'Unprovisioned') {
-          // An earlier attempt of this step may have reached the device before Vigil stopped (a
-          // crash, a dropped link): if the Administrator passphrase typed now opens it, that
-          // attempt took effect. Anything else was provisioned by someone else.
-          if (before === 'Operational' && (await opensAsAdministrator(client, admin))) {
-            return result({
-              event: 'provisioned',
-              systemTime: systemTime.toISOString(),
-              state: before,
-              how: 'found-provisioned',
-            });
-          }
-          throw new VigilError(
-            'nethsm-wrong-state',
-            `The NetHSM is ${before}, not Unprovisioned, and the Administrator passphrase typed does not open it: it was provisioned before. Vigil does not provision twice; factory-reset it deliberately if the ceremony says so.`,
-          );
-        }
-        let how: 'now' | 'after-dropped-connection' = 'now';
+/** The unlock and Administrator passphrases guard different things: they must differ. */
+const distinctProvisioningPassphrases: CredentialRules = (wellFormed) => {
+  const unlock = wellFormed('newUnlockPassphrase');
+  const admin = wellFormed('newPassphrase');
+  return unlock && admin?.equals(unlock)
+    ? [
+        {
+          field: 'newPassphrase',
+          code: 'passphrase-mismatch',
+          sentence:
+            'The unlock passphrase and the Administrator passphrase must differ: choose another Administrator passphrase.',
+        },
+      ]
+    : [];
+};
+
+// Every passphrase is checked against the NetHSM's rules (at least 10 characters) before a
+// request is sent: the NetHSM delays after each failure.
+export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkingCredentialsFirst(
+  NETHSM_SLICE,
+  {
+    'nethsm.readCertificate': {
+      title: 'Read the NetHSM’s TLS certificate and show its fingerprint (nothing is sent yet)',
+      params: ReadCertificateParams,
+      credentials: [],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while reading the certificate. Nothing was sent: read it again.',
+      async perform(params, context) {
+        const p = ReadCertificateParams.parse(params);
+        const typed = context.inputs[p.addressFrom];
+        if (typed === undefined)
+          throw new VigilError('wrong-step', `Collect ${p.addressFrom} first.`);
+        let address: string;
         try {
-          await client.provision({ unlockPassphrase: unlock, adminPassphrase: admin, systemTime });
+          address = endpointText(parseEndpoint(typed));
         } catch (error) {
-          // The request may have reached the device: the state says whether it took effect.
-          if (!(error instanceof NetHsmTransportError && error.kind === 'dropped')) throw error;
-          how = 'after-dropped-connection';
+          throw netHsmFailure(error);
         }
-        const after: NetHsmState = await client.state();
-        if (after === 'Unprovisioned') {
-          throw new VigilError(
-            'nethsm-connection-dropped',
-            'The connection dropped and the NetHSM is still Unprovisioned: provisioning did not happen. Perform the step again.',
-          );
+        checkAddressFamily(context, address);
+        let certificate: { der: Uint8Array; fingerprint: string };
+        try {
+          certificate = await fetchServerCertificate(parseEndpoint(address));
+        } catch (error) {
+          throw netHsmFailure(error);
         }
         return result({
-          event: 'provisioned',
-          systemTime: systemTime.toISOString(),
-          state: after,
-          how,
+          event: 'certificate-read',
+          address,
+          fingerprint: certificate.fingerprint,
+          certificatePem: encodePem('CERTIFICATE', certificate.der),
         });
-      });
+      },
     },
-  },
-  'nethsm.unlock': {
-    title: 'Unlock the NetHSM with its unlock passphrase',
-    params: ProvisionParams,
-    credentials: [
-      { id: 'unlockPassphrase', label: 'Unlock passphrase of the NetHSM', repeat: false },
-    ],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while unlocking. Perform the step again; it reads the state first.',
-    async perform(_params, context) {
-      const passphrase = needCredential(
-        context.credentials,
-        'unlockPassphrase',
-        'unlock passphrase',
-      );
-      return withNetHsm(context, async (client) => {
-        const before = await client.state();
-        if (before === 'Locked') {
+    'nethsm.pinCertificate': {
+      title: 'Pin the certificate the witness compared, and read the NetHSM’s state through it',
+      params: PinCertificateParams,
+      credentials: [],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while pinning the certificate. Nothing was changed: pin it again.',
+      async perform(params, context) {
+        const p = PinCertificateParams.parse(params);
+        const record = ceremonyNetHsm(context);
+        if (context.inputs[p.confirmationFrom] !== p.matches) {
+          throw new VigilError(
+            'nethsm-certificate-unconfirmed',
+            'The witness did not confirm that the fingerprint matches the appliance. Vigil trusts the certificate only after that.',
+          );
+        }
+        checkAddressFamily(context, record.address);
+        // Trust on first use, but only the certificate the witness saw: the pinned connection
+        // refuses any other before a byte is sent.
+        const { client, close } = openNetHsm(record.address, record.tlsFingerprint);
+        try {
+          const info = await client.info();
+          const state = await client.state();
+          return result({
+            event: 'certificate-pinned',
+            fingerprint: record.tlsFingerprint,
+            state,
+            product: `${info.vendor} ${info.product}`,
+          });
+        } catch (error) {
+          throw netHsmFailure(error);
+        } finally {
+          close();
+        }
+      },
+    },
+    'nethsm.provision': {
+      title:
+        'Provision the NetHSM: unlock passphrase, Administrator passphrase and the current time',
+      params: ProvisionParams,
+      credentials: [
+        { id: 'newUnlockPassphrase', label: 'New unlock passphrase of the NetHSM', repeat: true },
+        { id: 'newPassphrase', label: 'New passphrase of the Administrator "admin"', repeat: true },
+      ],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while provisioning. Acknowledge and perform the step again: it reads the state first and never provisions twice.',
+      async perform(_params, context) {
+        const unlock = newPassphrase(context, 'newUnlockPassphrase', 'unlock passphrase');
+        const admin = newPassphrase(context, 'newPassphrase', 'Administrator passphrase');
+        if (unlock.equals(admin)) {
+          throw new VigilError(
+            'passphrase-mismatch',
+            'The unlock passphrase and the Administrator passphrase must differ.',
+          );
+        }
+        return withNetHsm(context, async (client) => {
+          const systemTime = context.now;
+          const before = await client.state();
+          if (before !== 'Unprovisioned') {
+            // An earlier attempt of this step may have reached the device before Vigil stopped (a
+            // crash, a dropped link): if the Administrator passphrase typed now opens it, that
+            // attempt took effect. Anything else was provisioned by someone else.
+            if (before === 'Operational' && (await opensAsAdministrator(client, admin))) {
+              return result({
+                event: 'provisioned',
+                systemTime: systemTime.toISOString(),
+                state: before,
+                how: 'found-provisioned',
+              });
+            }
+            throw new VigilError(
+              'nethsm-wrong-state',
+              `The NetHSM is ${before}, not Unprovisioned, and the Administrator passphrase typed does not open it: it was provisioned before. Vigil does not provision twice; factory-reset it deliberately if the ceremony says so.`,
+            );
+          }
+          let how: 'now' | 'after-dropped-connection' = 'now';
           try {
-            await client.unlock(passphrase);
+            await client.provision({
+              unlockPassphrase: unlock,
+              adminPassphrase: admin,
+              systemTime,
+            });
           } catch (error) {
-            if (
-              error instanceof NetHsmError &&
-              (error.kind === 'bad-request' ||
-                error.kind === 'forbidden' ||
-                error.kind === 'unauthorized')
-            ) {
+            // The request may have reached the device: the state says whether it took effect.
+            if (!(error instanceof NetHsmTransportError && error.kind === 'dropped')) throw error;
+            how = 'after-dropped-connection';
+          }
+          const after: NetHsmState = await client.state();
+          if (after === 'Unprovisioned') {
+            throw new VigilError(
+              'nethsm-connection-dropped',
+              'The connection dropped and the NetHSM is still Unprovisioned: provisioning did not happen. Perform the step again.',
+            );
+          }
+          return result({
+            event: 'provisioned',
+            systemTime: systemTime.toISOString(),
+            state: after,
+            how,
+          });
+        });
+      },
+    },
+    'nethsm.unlock': {
+      title: 'Unlock the NetHSM with its unlock passphrase',
+      params: ProvisionParams,
+      credentials: [
+        { id: 'unlockPassphrase', label: 'Unlock passphrase of the NetHSM', repeat: false },
+      ],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while unlocking. Perform the step again; it reads the state first.',
+      async perform(_params, context) {
+        const passphrase = needCredential(
+          context.credentials,
+          'unlockPassphrase',
+          'unlock passphrase',
+        );
+        return withNetHsm(context, async (client) => {
+          const before = await client.state();
+          if (before === 'Locked') {
+            try {
+              await client.unlock(passphrase);
+            } catch (error) {
+              if (
+                error instanceof NetHsmError &&
+                (error.kind === 'bad-request' ||
+                  error.kind === 'forbidden' ||
+                  error.kind === 'unauthorized')
+              ) {
+                throw new VigilError(
+                  'passphrase-incorrect',
+                  'The NetHSM did not accept the unlock passphrase. Type it again; Vigil never retries, and the NetHSM delays after each failure.',
+                );
+              }
+              throw error;
+            }
+          } else if (before !== 'Operational') {
+            throw new VigilError(
+              'nethsm-wrong-state',
+              `The NetHSM is ${before}; it cannot be unlocked.`,
+            );
+          }
+          return result({ event: 'unlocked', state: await client.state() });
+        });
+      },
+    },
+    'nethsm.addNamespace': {
+      title: 'Create a namespace on the NetHSM',
+      params: AddNamespaceParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while creating the namespace. Perform the step again; an existing namespace is reported.',
+      async perform(params, context) {
+        const p = AddNamespaceParams.parse(params);
+        return withNetHsm(context, async (client) => {
+          await client.addNamespace(actingUser(context, p.by), p.namespace);
+          return result({ event: 'namespace-added', namespace: p.namespace, by: p.by });
+        });
+      },
+    },
+    'nethsm.addUser': {
+      title: 'Create a NetHSM user with its role and passphrase',
+      params: AddUserParams,
+      credentials: [],
+      credentialsFor: (params) => [
+        ...actingUserCredentials(params),
+        {
+          id: 'newPassphrase',
+          label: `New passphrase of NetHSM user ${typeof params.userId === 'string' ? params.userId : ''}`,
+          repeat: true,
+        },
+      ],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while creating a user. Perform the step again: if the user was made, its passphrase is set to the one typed then.',
+      async perform(params, context) {
+        const p = AddUserParams.parse(params);
+        const passphrase = newPassphrase(context, 'newPassphrase', `passphrase of ${p.userId}`);
+        return withNetHsm(context, async (client) => {
+          const auth = actingUser(context, p.by);
+          let existed = false;
+          try {
+            await client.addUser(auth, p.userId, {
+              realName: p.realName,
+              role: p.role,
+              passphrase,
+            });
+          } catch (error) {
+            if (!(error instanceof NetHsmError && error.kind === 'conflict')) throw error;
+            // An earlier attempt of this step may have made the user before Vigil stopped: if it
+            // is that user, its passphrase becomes the one typed now; anyone else is refused.
+            const found = await client.getUser(auth, p.userId);
+            if (found.role !== p.role || found.realName !== p.realName) {
               throw new VigilError(
-                'passphrase-incorrect',
-                'The NetHSM did not accept the unlock passphrase. Type it again; Vigil never retries, and the NetHSM delays after each failure.',
+                'nethsm-conflict',
+                `User ${p.userId} already exists on the NetHSM as ${found.role} "${found.realName}", not the user this step makes.`,
               );
             }
-            throw error;
+            await client.setUserPassphrase(auth, p.userId, passphrase);
+            existed = true;
           }
-        } else if (before !== 'Operational') {
-          throw new VigilError(
-            'nethsm-wrong-state',
-            `The NetHSM is ${before}; it cannot be unlocked.`,
-          );
-        }
-        return result({ event: 'unlocked', state: await client.state() });
-      });
-    },
-  },
-  'nethsm.addNamespace': {
-    title: 'Create a namespace on the NetHSM',
-    params: AddNamespaceParams,
-    credentials: [],
-    credentialsFor: actingUserCredentials,
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while creating the namespace. Perform the step again; an existing namespace is reported.',
-    async perform(params, context) {
-      const p = AddNamespaceParams.parse(params);
-      return withNetHsm(context, async (client) => {
-        await client.addNamespace(actingUser(context, p.by), p.namespace);
-        return result({ event: 'namespace-added', namespace: p.namespace, by: p.by });
-      });
-    },
-  },
-  'nethsm.addUser': {
-    title: 'Create a NetHSM user with its role and passphrase',
-    params: AddUserParams,
-    credentials: [],
-    credentialsFor: (params) => [
-      ...actingUserCredentials(params),
-      {
-        id: 'newPassphrase',
-        label: `New passphrase of NetHSM user ${typeof params.userId === 'string' ? params.userId : ''}`,
-        repeat: true,
+          const read = await client.getUser(auth, p.userId);
+          return result({
+            event: 'user-added',
+            user: { id: p.userId, role: read.role, realName: read.realName, tags: [] },
+            by: p.by,
+            ...(existed ? { existed } : {}),
+          });
+        });
       },
-    ],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while creating a user. Perform the step again: if the user was made, its passphrase is set to the one typed then.',
-    async perform(params, context) {
-      const p = AddUserParams.parse(params);
-      const passphrase = newPassphrase(context, 'newPassphrase', `passphrase of ${p.userId}`);
-      return withNetHsm(context, async (client) => {
-        const auth = actingUser(context, p.by);
-        let existed = false;
-        try {
-          await client.addUser(auth, p.userId, { realName: p.realName, role: p.role, passphrase });
-        } catch (error) {
-          if (!(error instanceof NetHsmError && error.kind === 'conflict')) throw error;
-          // An earlier attempt of this step may have made the user before Vigil stopped: if it
-          // is that user, its passphrase becomes the one typed now; anyone else is refused.
-          const found = await client.getUser(auth, p.userId);
-          if (found.role !== p.role || found.realName !== p.realName) {
+    },
+    'nethsm.tagUser': {
+      title: 'Give an Operator a tag, so it may use the keys carrying that tag',
+      params: TagUserParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: false,
+      interruptionAdvice: 'Vigil stopped while tagging a user. Perform the step again.',
+      async perform(params, context) {
+        const p = TagUserParams.parse(params);
+        return withNetHsm(context, async (client) => {
+          const auth = actingUser(context, p.by);
+          await client.addUserTag(auth, p.userId, p.tag);
+          const tags = await client.userTags(auth, p.userId);
+          if (!tags.includes(p.tag)) {
             throw new VigilError(
-              'nethsm-conflict',
-              `User ${p.userId} already exists on the NetHSM as ${found.role} "${found.realName}", not the user this step makes.`,
+              'device-error',
+              `The NetHSM does not list tag ${p.tag} on ${p.userId}.`,
             );
           }
-          await client.setUserPassphrase(auth, p.userId, passphrase);
-          existed = true;
-        }
-        const read = await client.getUser(auth, p.userId);
-        return result({
-          event: 'user-added',
-          user: { id: p.userId, role: read.role, realName: read.realName, tags: [] },
-          by: p.by,
-          ...(existed ? { existed } : {}),
+          return result({ event: 'user-tagged', userId: p.userId, tag: p.tag, by: p.by });
         });
-      });
+      },
     },
-  },
-  'nethsm.tagUser': {
-    title: 'Give an Operator a tag, so it may use the keys carrying that tag',
-    params: TagUserParams,
-    credentials: [],
-    credentialsFor: actingUserCredentials,
-    needsTarget: false,
-    interruptionAdvice: 'Vigil stopped while tagging a user. Perform the step again.',
-    async perform(params, context) {
-      const p = TagUserParams.parse(params);
-      return withNetHsm(context, async (client) => {
-        const auth = actingUser(context, p.by);
-        await client.addUserTag(auth, p.userId, p.tag);
-        const tags = await client.userTags(auth, p.userId);
-        if (!tags.includes(p.tag)) {
-          throw new VigilError(
-            'device-error',
-            `The NetHSM does not list tag ${p.tag} on ${p.userId}.`,
-          );
-        }
-        return result({ event: 'user-tagged', userId: p.userId, tag: p.tag, by: p.by });
-      });
+    'nethsm.generateKey': {
+      title: 'Generate a signing key on the NetHSM, with its tags',
+      params: GenerateKeyParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while generating a key. The NetHSM may hold it: the next attempt reports an existing key; delete it on the NetHSM and generate again.',
+      async perform(params, context) {
+        const p = GenerateKeyParams.parse(params);
+        return withNetHsm(context, async (client) => {
+          const auth = actingUser(context, p.by);
+          const id = await client.generateKey(auth, {
+            id: p.keyId,
+            type: p.type,
+            mechanisms: p.mechanisms,
+            ...(p.length === undefined ? {} : { length: p.length }),
+            ...(p.tags && p.tags.length > 0 ? { restrictions: { tags: p.tags } } : {}),
+          });
+          const read = await client.getKey(auth, id);
+          const pem = await client.publicKeyPem(auth, id);
+          const spki = decodePem(pem, 'PUBLIC KEY');
+          return result({
+            event: 'key-generated',
+            key: {
+              id,
+              namespace: namespaceOfUser(p.by),
+              type: read.type,
+              mechanisms: [...read.mechanisms].sort(),
+              tags: [...(read.restrictions.tags ?? [])].sort(),
+              length: p.length ?? null,
+              publicKeyPem: pem,
+              spkiSha256: sha256Hex(spki),
+              generatedAt: context.now.toISOString(),
+            },
+            by: p.by,
+          });
+        });
+      },
     },
-  },
-  'nethsm.generateKey': {
-    title: 'Generate a signing key on the NetHSM, with its tags',
-    params: GenerateKeyParams,
-    credentials: [],
-    credentialsFor: actingUserCredentials,
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while generating a key. The NetHSM may hold it: the next attempt reports an existing key; delete it on the NetHSM and generate again.',
-    async perform(params, context) {
-      const p = GenerateKeyParams.parse(params);
-      return withNetHsm(context, async (client) => {
-        const auth = actingUser(context, p.by);
-        const id = await client.generateKey(auth, {
-          id: p.keyId,
-          type: p.type,
-          mechanisms: p.mechanisms,
-          ...(p.length === undefined ? {} : { length: p.length }),
-          ...(p.tags && p.tags.length > 0 ? { restrictions: { tags: p.tags } } : {}),
-        });
-        const read = await client.getKey(auth, id);
-        const pem = await client.publicKeyPem(auth, id);
-        const spki = decodePem(pem, 'PUBLIC KEY');
-        return result({
-          event: 'key-generated',
-          key: {
-            id,
-            namespace: namespaceOfUser(p.by),
-            type: read.type,
-            mechanisms: [...read.mechanisms].sort(),
-            tags: [...(read.restrictions.tags ?? [])].sort(),
-            length: p.length ?? null,
-            publicKeyPem: pem,
-            spkiSha256: sha256Hex(spki),
-            generatedAt: context.now.toISOString(),
-          },
-          by: p.by,
-        });
-      });
-    },
-  },
-  'nethsm.createOpenPgpCertificate': {
-    title: 'Make an OpenPGP certificate for the key, self-signed by the key on the NetHSM',
-    params: OpenPgpCertificateParams,
-    credentials: [],
-    credentialsFor: actingUserCredentials,
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while making the certificate. Nothing was stored: make it again.',
-    async perform(params, context) {
-      const p = OpenPgpCertificateParams.parse(params);
-      const record = pinnedNetHsm(context);
-      const key = keyOf(record, p.keyId, p.by);
-      const typed = context.inputs[p.userIdFrom];
-      if (typed === undefined) throw new VigilError('wrong-step', `Collect ${p.userIdFrom} first.`);
-      const userId = ceremonyUserId(typed, context.isRehearsal);
-      return withNetHsm(context, async (client) => {
-        const auth = actingUser(context, p.by);
-        const made = await createOpenPgpCertificate({
-          publicKey: await openPgpPublicKey(client, auth, key),
-          userId,
-          createdAt: context.now,
-          sign: signerOf(client, auth, key.id),
-        });
-        return result({
-          event: 'openpgp-certificate-created',
-          certificate: {
-            keyId: key.id,
-            namespace: key.namespace,
+    'nethsm.createOpenPgpCertificate': {
+      title: 'Make an OpenPGP certificate for the key, self-signed by the key on the NetHSM',
+      params: OpenPgpCertificateParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while making the certificate. Nothing was stored: make it again.',
+      async perform(params, context) {
+        const p = OpenPgpCertificateParams.parse(params);
+        const record = pinnedNetHsm(context);
+        const key = keyOf(record, p.keyId, p.by);
+        const typed = context.inputs[p.userIdFrom];
+        if (typed === undefined)
+          throw new VigilError('wrong-step', `Collect ${p.userIdFrom} first.`);
+        const userId = ceremonyUserId(typed, context.isRehearsal);
+        return withNetHsm(context, async (client) => {
+          const auth = actingUser(context, p.by);
+          const made = await createOpenPgpCertificate({
+            publicKey: await openPgpPublicKey(client, auth, key),
             userId,
-            fingerprint: made.fingerprint,
-            certificate: made.armored,
-            createdAt: context.now.toISOString(),
-            storedSha256: null,
-          },
-          by: p.by,
+            createdAt: context.now,
+            sign: signerOf(client, auth, key.id),
+          });
+          return result({
+            event: 'openpgp-certificate-created',
+            certificate: {
+              keyId: key.id,
+              namespace: key.namespace,
+              userId,
+              fingerprint: made.fingerprint,
+              certificate: made.armored,
+              createdAt: context.now.toISOString(),
+              storedSha256: null,
+            },
+            by: p.by,
+          });
         });
-      });
+      },
     },
-  },
-  'nethsm.storeOpenPgpCertificate': {
-    title: 'Store the OpenPGP certificate with its key on the NetHSM and read it back',
-    params: KeyByParams,
-    credentials: [],
-    credentialsFor: actingUserCredentials,
-    needsTarget: false,
-    interruptionAdvice: 'Vigil stopped while storing the certificate. Perform the step again.',
-    async perform(params, context) {
-      const p = KeyByParams.parse(params);
-      const record = pinnedNetHsm(context);
-      const key = keyOf(record, p.keyId, p.by);
-      const made = record.openpgp.find((o) => o.keyId === key.id && o.namespace === key.namespace);
-      if (!made) {
-        throw new VigilError('wrong-step', `No OpenPGP certificate was made for ${key.id} yet.`);
-      }
-      const bytes = dearmor(made.certificate);
-      return withNetHsm(context, async (client) => {
-        const auth = actingUser(context, p.by);
-        await client.putKeyCertificate(auth, key.id, bytes);
-        const back = await client.getKeyCertificate(auth, key.id);
-        if (sha256Hex(back) !== sha256Hex(bytes)) {
-          throw new VigilError(
-            'read-back-mismatch',
-            'The certificate read back from the NetHSM differs from the one stored.',
-          );
-        }
-        return result({
-          event: 'openpgp-certificate-stored',
-          keyId: key.id,
-          sha256: sha256Hex(bytes),
-          by: p.by,
-        });
-      });
-    },
-  },
-  'nethsm.signTestMessage': {
-    title: 'Sign a test message with the key on the NetHSM and verify the signature',
-    params: KeyByParams,
-    credentials: [],
-    credentialsFor: actingUserCredentials,
-    needsTarget: false,
-    interruptionAdvice: 'Vigil stopped while signing the test message. Sign it again.',
-    async perform(params, context) {
-      const p = KeyByParams.parse(params);
-      const record = pinnedNetHsm(context);
-      const key = keyOf(record, p.keyId, p.by);
-      const message = `Vigil test message of ceremony ${context.ceremonyId}, key ${key.id}${
-        context.isRehearsal ? ' (REHEARSAL)' : ''
-      }\n`;
-      const signing = testSigning(key);
-      const made = record.openpgp.find((o) => o.keyId === key.id && o.namespace === key.namespace);
-      return withNetHsm(context, async (client) => {
-        const auth = actingUser(context, p.by);
-        const signature = await client.sign(
-          auth,
-          key.id,
-          signing.mode,
-          signing.payload(text(message)),
+    'nethsm.storeOpenPgpCertificate': {
+      title: 'Store the OpenPGP certificate with its key on the NetHSM and read it back',
+      params: KeyByParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: false,
+      interruptionAdvice: 'Vigil stopped while storing the certificate. Perform the step again.',
+      async perform(params, context) {
+        const p = KeyByParams.parse(params);
+        const record = pinnedNetHsm(context);
+        const key = keyOf(record, p.keyId, p.by);
+        const made = record.openpgp.find(
+          (o) => o.keyId === key.id && o.namespace === key.namespace,
         );
-        if (
-          !verifyNetHsmSignature(key.type, signing.mode, key.publicKeyPem, text(message), signature)
-        ) {
-          throw new VigilError(
-            'device-error',
-            `The signature of ${key.id} does not verify with its public key.`,
-          );
+        if (!made) {
+          throw new VigilError('wrong-step', `No OpenPGP certificate was made for ${key.id} yet.`);
         }
-        const openpgpSignature = made
-          ? (
-              await signOpenPgpDetached({
-                certificate: dearmor(made.certificate),
-                message: text(message),
-                createdAt: context.now,
-                sign: signerOf(client, auth, key.id),
-              })
-            ).armored
-          : null;
-        return result({
-          event: 'test-signature',
-          signature: {
-            keyId: key.id,
-            namespace: key.namespace,
-            mode: signing.mode,
-            message,
-            signature: Buffer.from(signature).toString('hex'),
-            openpgpSignature,
-            signedBy: p.by,
-          },
-        });
-      });
-    },
-  },
-  'nethsm.setBackupPassphrase': {
-    title: 'Set the backup passphrase (without it no backup can be restored)',
-    params: ByParams,
-    credentials: [],
-    credentialsFor: (params) => [
-      ...actingUserCredentials(params),
-      { id: 'newBackupPassphrase', label: 'New backup passphrase', repeat: true },
-    ],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while setting the backup passphrase. Perform the step again; if it was set, the NetHSM asks for the current one.',
-    async perform(params, context) {
-      const p = ByParams.parse(params);
-      const passphrase = newPassphrase(context, 'newBackupPassphrase', 'backup passphrase');
-      return withNetHsm(context, async (client) => {
-        await client.setBackupPassphrase(actingUser(context, p.by), passphrase, null);
-        return result({ event: 'backup-passphrase-set', by: p.by });
-      });
-    },
-  },
-  'nethsm.backup': {
-    title: 'Take an encrypted backup of the NetHSM and write it to the backup medium',
-    params: ByParams,
-    credentials: [],
-    credentialsFor: actingUserCredentials,
-    needsTarget: true,
-    interruptionAdvice:
-      'Vigil stopped while taking the backup. The medium may hold a partial folder: remove it, then take the backup again.',
-    async perform(params, context) {
-      const p = ByParams.parse(params);
-      if (context.targetId === null)
-        throw new VigilError('media-not-found', 'Choose the backup medium.');
-      const targetId = context.targetId;
-      const record = pinnedNetHsm(context);
-      const file = await withNetHsm(context, (client) => client.backup(actingUser(context, p.by)));
-      const stamp = context.now.toISOString().replace(/[-:]|\.\d+/g, '');
-      const folder = `nethsm-backup-${record.tlsFingerprint.slice(0, 16)}-${stamp}`;
-      const name = `nethsm-${stamp}${context.isRehearsal ? '-REHEARSAL' : ''}.backup`;
-      const report = await context.targets.exportFiles(
-        targetId,
-        folder,
-        [{ name, bytes: file }],
-        context.isRehearsal,
-      );
-      return result({
-        event: 'backup-taken',
-        report,
-        backup: {
-          targetId,
-          path: `${folder}/${name}`,
-          sha256: sha256Hex(file),
-          sizeBytes: file.length,
-          takenBy: p.by,
-          at: context.now.toISOString(),
-        },
-      });
-    },
-  },
-  'nethsm.validateBackup': {
-    title: 'Open the backup on this computer with the backup passphrase and check what it holds',
-    params: ProvisionParams,
-    credentials: [{ id: 'backupPassphrase', label: 'Backup passphrase', repeat: false }],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while checking the backup. Nothing was changed: check it again.',
-    async perform(_params, context) {
-      const record = ceremonyNetHsm(context);
-      const backup = record.backups.at(-1);
-      if (!backup)
-        throw new VigilError('wrong-step', 'No backup was taken earlier in this ceremony.');
-      const passphrase = needCredential(
-        context.credentials,
-        'backupPassphrase',
-        'backup passphrase',
-      );
-      const file = await context.targets.readFile(backup.targetId, backup.path, MAX_BACKUP_BYTES);
-      if (sha256Hex(file) !== backup.sha256) {
-        throw new VigilError(
-          'backup-invalid',
-          `${backup.path} on the medium is not the backup this ceremony wrote (its SHA-256 differs).`,
-        );
-      }
-      let opened: ReturnType<typeof readBackup>;
-      try {
-        opened = passphrase.use((bytes) => readBackup(file, bytes));
-      } catch (error) {
-        if (error instanceof NetHsmBackupError) {
-          if (error.kind === 'wrong-passphrase') {
+        const bytes = dearmor(made.certificate);
+        return withNetHsm(context, async (client) => {
+          const auth = actingUser(context, p.by);
+          await client.putKeyCertificate(auth, key.id, bytes);
+          const back = await client.getKeyCertificate(auth, key.id);
+          if (sha256Hex(back) !== sha256Hex(bytes)) {
             throw new VigilError(
-              'passphrase-incorrect',
-              'The backup passphrase does not open this backup. Type it again.',
+              'read-back-mismatch',
+              'The certificate read back from the NetHSM differs from the one stored.',
             );
           }
-          throw new VigilError('backup-invalid', `The backup is not usable: ${error.message}.`);
-        }
-        throw error;
-      }
-      const inventory = backupInventory(file, opened.entries);
-      const missingUsers = record.users
-        .map((u) => u.id)
-        .filter((id) => !inventory.users.includes(id));
-      const missingKeys = record.keys
-        .map((k) => (k.namespace ? `${k.namespace}~${k.id}` : k.id))
-        .filter((id) => !inventory.keys.includes(id));
-      const missingNamespaces = record.namespaces.filter((n) => !inventory.namespaces.includes(n));
-      const missing = [...missingUsers, ...missingKeys, ...missingNamespaces];
-      if (missing.length > 0) {
-        throw new VigilError(
-          'backup-invalid',
-          `The backup lacks what this ceremony made: ${missing.join(', ')}.`,
-        );
-      }
-      return result({
-        event: 'backup-validated',
-        validation: {
-          sha256: backup.sha256,
-          version: opened.version,
-          entryCount: inventory.entryCount,
-          users: inventory.users,
-          keys: inventory.keys,
-          namespaces: inventory.namespaces,
-        },
-      });
+          return result({
+            event: 'openpgp-certificate-stored',
+            keyId: key.id,
+            sha256: sha256Hex(bytes),
+            by: p.by,
+          });
+        });
+      },
     },
-  },
-  'nethsm.readInventory': {
-    title: 'Read the NetHSM’s users, keys and system information for the products',
-    params: ByParams,
-    credentials: [],
-    credentialsFor: actingUserCredentials,
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while reading the inventory. Nothing was changed: read it again.',
-    async perform(params, context) {
-      const p = ByParams.parse(params);
-      return withNetHsm(context, async (client, record) => {
-        const auth = actingUser(context, p.by);
-        const users = (await client.listUsers(auth)).sort();
-        const keys = (await client.listKeys(auth)).sort();
-        const system = await client.systemInfo(auth);
-        const info = await client.info();
-        const unknown = [
-          ...users.filter((u) => !record.users.some((r) => r.id === u)),
-          ...keys.filter(
-            (k) => !record.keys.some((r) => r.id === k && r.namespace === namespaceOfUser(p.by)),
-          ),
-        ];
-        if (unknown.length > 0) {
+    'nethsm.signTestMessage': {
+      title: 'Sign a test message with the key on the NetHSM and verify the signature',
+      params: KeyByParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: false,
+      interruptionAdvice: 'Vigil stopped while signing the test message. Sign it again.',
+      async perform(params, context) {
+        const p = KeyByParams.parse(params);
+        const record = pinnedNetHsm(context);
+        const key = keyOf(record, p.keyId, p.by);
+        const message = `Vigil test message of ceremony ${context.ceremonyId}, key ${key.id}${
+          context.isRehearsal ? ' (REHEARSAL)' : ''
+        }\n`;
+        const signing = testSigning(key);
+        const made = record.openpgp.find(
+          (o) => o.keyId === key.id && o.namespace === key.namespace,
+        );
+        return withNetHsm(context, async (client) => {
+          const auth = actingUser(context, p.by);
+          const signature = await client.sign(
+            auth,
+            key.id,
+            signing.mode,
+            signing.payload(text(message)),
+          );
+          if (
+            !verifyNetHsmSignature(
+              key.type,
+              signing.mode,
+              key.publicKeyPem,
+              text(message),
+              signature,
+            )
+          ) {
+            throw new VigilError(
+              'device-error',
+              `The signature of ${key.id} does not verify with its public key.`,
+            );
+          }
+          const openpgpSignature = made
+            ? (
+                await signOpenPgpDetached({
+                  certificate: dearmor(made.certificate),
+                  message: text(message),
+                  createdAt: context.now,
+                  sign: signerOf(client, auth, key.id),
+                })
+              ).armored
+            : null;
+          return result({
+            event: 'test-signature',
+            signature: {
+              keyId: key.id,
+              namespace: key.namespace,
+              mode: signing.mode,
+              message,
+              signature: Buffer.from(signature).toString('hex'),
+              openpgpSignature,
+              signedBy: p.by,
+            },
+          });
+        });
+      },
+    },
+    'nethsm.setBackupPassphrase': {
+      title: 'Set the backup passphrase (without it no backup can be restored)',
+      params: ByParams,
+      credentials: [],
+      credentialsFor: (params) => [
+        ...actingUserCredentials(params),
+        { id: 'newBackupPassphrase', label: 'New backup passphrase', repeat: true },
+      ],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while setting the backup passphrase. Perform the step again; if it was set, the NetHSM asks for the current one.',
+      async perform(params, context) {
+        const p = ByParams.parse(params);
+        const passphrase = newPassphrase(context, 'newBackupPassphrase', 'backup passphrase');
+        return withNetHsm(context, async (client) => {
+          await client.setBackupPassphrase(actingUser(context, p.by), passphrase, null);
+          return result({ event: 'backup-passphrase-set', by: p.by });
+        });
+      },
+    },
+    'nethsm.backup': {
+      title: 'Take an encrypted backup of the NetHSM and write it to the backup medium',
+      params: ByParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: true,
+      interruptionAdvice:
+        'Vigil stopped while taking the backup. The medium may hold a partial folder: remove it, then take the backup again.',
+      async perform(params, context) {
+        const p = ByParams.parse(params);
+        if (context.targetId === null)
+          throw new VigilError('media-not-found', 'Choose the backup medium.');
+        const targetId = context.targetId;
+        const record = pinnedNetHsm(context);
+        const file = await withNetHsm(context, (client) =>
+          client.backup(actingUser(context, p.by)),
+        );
+        const stamp = context.now.toISOString().replace(/[-:]|\.\d+/g, '');
+        const folder = `nethsm-backup-${record.tlsFingerprint.slice(0, 16)}-${stamp}`;
+        const name = `nethsm-${stamp}${context.isRehearsal ? '-REHEARSAL' : ''}.backup`;
+        const report = await context.targets.exportFiles(
+          targetId,
+          folder,
+          [{ name, bytes: file }],
+          context.isRehearsal,
+        );
+        return result({
+          event: 'backup-taken',
+          report,
+          backup: {
+            targetId,
+            path: `${folder}/${name}`,
+            sha256: sha256Hex(file),
+            sizeBytes: file.length,
+            takenBy: p.by,
+            at: context.now.toISOString(),
+          },
+        });
+      },
+    },
+    'nethsm.validateBackup': {
+      title: 'Open the backup on this computer with the backup passphrase and check what it holds',
+      params: ProvisionParams,
+      credentials: [{ id: 'backupPassphrase', label: 'Backup passphrase', repeat: false }],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while checking the backup. Nothing was changed: check it again.',
+      async perform(_params, context) {
+        const record = ceremonyNetHsm(context);
+        const backup = record.backups.at(-1);
+        if (!backup)
+          throw new VigilError('wrong-step', 'No backup was taken earlier in this ceremony.');
+        const passphrase = needCredential(
+          context.credentials,
+          'backupPassphrase',
+          'backup passphrase',
+        );
+        const file = await context.targets.readFile(backup.targetId, backup.path, MAX_BACKUP_BYTES);
+        if (sha256Hex(file) !== backup.sha256) {
           throw new VigilError(
-            'input-mismatch',
-            `The NetHSM holds what this ceremony did not make: ${unknown.join(', ')}. Record an exception and decide.`,
+            'backup-invalid',
+            `${backup.path} on the medium is not the backup this ceremony wrote (its SHA-256 differs).`,
           );
         }
-        if (context.isRehearsal !== system.hardwareVersion.includes('REHEARSAL')) {
+        let opened: ReturnType<typeof readBackup>;
+        try {
+          opened = passphrase.use((bytes) => readBackup(file, bytes));
+        } catch (error) {
+          if (error instanceof NetHsmBackupError) {
+            if (error.kind === 'wrong-passphrase') {
+              throw new VigilError(
+                'passphrase-incorrect',
+                'The backup passphrase does not open this backup. Type it again.',
+              );
+            }
+            throw new VigilError('backup-invalid', `The backup is not usable: ${error.message}.`);
+          }
+          throw error;
+        }
+        const inventory = backupInventory(file, opened.entries);
+        const missingUsers = record.users
+          .map((u) => u.id)
+          .filter((id) => !inventory.users.includes(id));
+        const missingKeys = record.keys
+          .map((k) => (k.namespace ? `${k.namespace}~${k.id}` : k.id))
+          .filter((id) => !inventory.keys.includes(id));
+        const missingNamespaces = record.namespaces.filter(
+          (n) => !inventory.namespaces.includes(n),
+        );
+        const missing = [...missingUsers, ...missingKeys, ...missingNamespaces];
+        if (missing.length > 0) {
           throw new VigilError(
-            'nethsm-rehearsal-mix',
-            `The NetHSM reports hardware "${system.hardwareVersion}", which does not fit a ${context.isRehearsal ? 'rehearsal' : 'real ceremony'}.`,
+            'backup-invalid',
+            `The backup lacks what this ceremony made: ${missing.join(', ')}.`,
           );
         }
         return result({
-          event: 'inventory-read',
-          system: {
-            vendor: info.vendor,
-            product: info.product,
-            deviceId: system.deviceId,
-            softwareVersion: system.softwareVersion,
-            firmwareVersion: system.firmwareVersion,
-            hardwareVersion: system.hardwareVersion,
+          event: 'backup-validated',
+          validation: {
+            sha256: backup.sha256,
+            version: opened.version,
+            entryCount: inventory.entryCount,
+            users: inventory.users,
+            keys: inventory.keys,
+            namespaces: inventory.namespaces,
           },
-          users,
-          keys,
         });
-      });
+      },
+    },
+    'nethsm.readInventory': {
+      title: 'Read the NetHSM’s users, keys and system information for the products',
+      params: ByParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while reading the inventory. Nothing was changed: read it again.',
+      async perform(params, context) {
+        const p = ByParams.parse(params);
+        return withNetHsm(context, async (client, record) => {
+          const auth = actingUser(context, p.by);
+          const users = (await client.listUsers(auth)).sort();
+          const keys = (await client.listKeys(auth)).sort();
+          const system = await client.systemInfo(auth);
+          const info = await client.info();
+          const unknown = [
+            ...users.filter((u) => !record.users.some((r) => r.id === u)),
+            ...keys.filter(
+              (k) => !record.keys.some((r) => r.id === k && r.namespace === namespaceOfUser(p.by)),
+            ),
+          ];
+          if (unknown.length > 0) {
+            throw new VigilError(
+              'input-mismatch',
+              `The NetHSM holds what this ceremony did not make: ${unknown.join(', ')}. Record an exception and decide.`,
+            );
+          }
+          if (context.isRehearsal !== system.hardwareVersion.includes('REHEARSAL')) {
+            throw new VigilError(
+              'nethsm-rehearsal-mix',
+              `The NetHSM reports hardware "${system.hardwareVersion}", which does not fit a ${context.isRehearsal ? 'rehearsal' : 'real ceremony'}.`,
+            );
+          }
+          return result({
+            event: 'inventory-read',
+            system: {
+              vendor: info.vendor,
+              product: info.product,
+              deviceId: system.deviceId,
+              softwareVersion: system.softwareVersion,
+              firmwareVersion: system.firmwareVersion,
+              hardwareVersion: system.hardwareVersion,
+            },
+            users,
+            keys,
+          });
+        });
+      },
+    },
+    'nethsm.lock': {
+      title:
+        'Lock the NetHSM: its keys are unusable until it is unlocked with the unlock passphrase',
+      params: ByParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while locking. Perform the step again; it reads the state first.',
+      async perform(params, context) {
+        const p = ByParams.parse(params);
+        return withNetHsm(context, async (client) => {
+          if ((await client.state()) === 'Operational')
+            await client.lock(actingUser(context, p.by));
+          const state = await client.state();
+          if (state !== 'Locked')
+            throw new VigilError('nethsm-wrong-state', `The NetHSM is ${state}, not Locked.`);
+          return result({ event: 'locked', state });
+        });
+      },
     },
   },
-  'nethsm.lock': {
-    title: 'Lock the NetHSM: its keys are unusable until it is unlocked with the unlock passphrase',
-    params: ByParams,
-    credentials: [],
-    credentialsFor: actingUserCredentials,
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while locking. Perform the step again; it reads the state first.',
-    async perform(params, context) {
-      const p = ByParams.parse(params);
-      return withNetHsm(context, async (client) => {
-        if ((await client.state()) === 'Operational') await client.lock(actingUser(context, p.by));
-        const state = await client.state();
-        if (state !== 'Locked')
-          throw new VigilError('nethsm-wrong-state', `The NetHSM is ${state}, not Locked.`);
-        return result({ event: 'locked', state });
-      });
-    },
-  },
-};
+  { 'nethsm.provision': distinctProvisioningPassphrases },
+);

@@ -6,7 +6,9 @@ import { sameToken } from './token-presence.ts';
 import { productsOf } from './products.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import type { DeviceRegistry } from '../../registry.ts';
+import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
 import { VigilError } from '../../../base/errors.ts';
+import { checkCredentials } from '../../../core/runbook/credentials.ts';
 import { signWithTokenKey } from '../driver.ts';
 import { triesLeftHint } from '../protocol.ts';
 import { createRehearsalToken } from '../../softhsm/rehearsal.ts';
@@ -44,6 +46,10 @@ const tokenRehearsalBench: RehearsalBench = {
     };
   },
 };
+
+const recordSigningCredentials: readonly CredentialRequest[] = [
+  { id: 'userPin', label: 'User PIN', repeat: false },
+];
 
 /** The tokens keep no slice of their own: their keys are the ceremony's generated keys. */
 export const pkcs11CeremonyFamily: CeremonyFamily<never> = {
@@ -84,8 +90,10 @@ export const pkcs11CeremonyFamily: CeremonyFamily<never> = {
   },
   recordSigning: {
     keyActions: ['pkcs11.generateKey'],
-    credentials: [{ id: 'userPin', label: 'User PIN', repeat: false }],
+    credentials: recordSigningCredentials,
     async sign(key, credentials, sources, pae) {
+      // The user PIN's format is checked before the token is looked for, as in every action.
+      checkCredentials(PKCS11_CEREMONY_FAMILY, recordSigningCredentials, credentials);
       const userPin = credentials.userPin;
       if (!userPin) throw new VigilError('credentials-missing', 'This step needs userPin.');
       const registry = sources as DeviceRegistry;

@@ -4,6 +4,10 @@
 // a wrong password fails the step and is asked again, never retried.
 import type { DeviceSummary } from '../../../../shared/model/device.ts';
 import type { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
+import {
+  credentialFormats,
+  type CredentialFamily,
+} from '../../../../shared/model/credential-fields.ts';
 import { YubiHsmSessionError } from '../driver.ts';
 import {
   YUBIHSM_FAMILY,
@@ -25,7 +29,11 @@ import {
 import { VigilError } from '../../../base/errors.ts';
 import { onlyDevice } from '../../../base/device-presence.ts';
 import { sameSerial } from '../../../base/serial.ts';
-import { typedTwice } from '../../../core/runbook/credentials.ts';
+import {
+  checkingCredentialsFirst,
+  typedTwice,
+  type CredentialRules,
+} from '../../../core/runbook/credentials.ts';
 import {
   GenerateKeyParams,
   NoParams,
@@ -39,14 +47,14 @@ import type {
 } from '../../../core/runbook/runbook-actions.ts';
 
 /** The keyholder's new password: long enough to resist guessing, never the factory default. */
-export const MIN_PASSWORD_LENGTH = 8;
+export const MIN_PASSWORD_LENGTH = credentialFormats.yubihsm2.newAuthPassword.minLength;
 
 function familyFor(context: ActionContext): DeviceSummary['family'] {
   return context.isRehearsal ? YUBIHSM_REHEARSAL_FAMILY : YUBIHSM_FAMILY;
 }
 
 /** The family's id: the prefix of its action names and the key of its sources. */
-export const YUBIHSM_CEREMONY_FAMILY = 'yubihsm2';
+export const YUBIHSM_CEREMONY_FAMILY = 'yubihsm2' satisfies CredentialFamily;
 
 const sourcesOf = (context: ActionContext) =>
   context.sources[YUBIHSM_CEREMONY_FAMILY] as YubiHsmSources;
@@ -173,85 +181,103 @@ export function checkNewPassword(credentials: RunbookCredentials): LongTermKeys 
   return first.use((bytes) => keysFromPassword(bytes));
 }
 
-export const yubiHsmActions: Readonly<Record<string, ActionDefinition>> = {
-  'yubihsm2.selectDevice': {
-    title: 'Check that exactly one YubiHSM 2 is connected and read its serial',
-    params: NoParams,
-    credentials: [],
-    needsTarget: false,
-    interruptionAdvice: 'Vigil stopped while looking for the YubiHSM 2. Nothing was written to it.',
-    async perform(_params, context) {
-      const found = await mapped(() => exactlyOneYubiHsm(context));
-      return { kind: 'token-selected', device: found.summary };
-    },
-  },
-  'yubihsm2.factoryReset': {
-    title: 'Factory-reset the YubiHSM 2 with the default authentication key and wait for it',
-    params: NoParams,
-    credentials: [],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped during the factory reset. The device may or may not be reset. Acknowledge, then run the reset step again: it only needs the default key.',
-    async perform(_params, context) {
-      const found = await selectedYubiHsm(context);
-      const serial = Number(found.summary.serial);
-      await mapped(async () => factoryReset(await found.open(), serial));
-      const after = await selectedYubiHsm(context);
-      return { kind: 'device-reset', device: after.summary };
-    },
-  },
-  'yubihsm2.replaceAuthKey': {
-    title: 'Add the keyholder’s authentication key and delete the default key',
-    params: NoParams,
-    credentials: [{ id: 'newAuthPassword', label: 'New YubiHSM password', repeat: true }],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while replacing the default authentication key. The device may hold both keys. Acknowledge, reset the device, and start the provisioning again.',
-    async perform(_params, context) {
-      const newPassword = checkNewPassword(context.credentials);
-      const found = await selectedYubiHsm(context);
-      await mapped(async () => replaceDefaultAuthenticationKey(await found.open(), newPassword));
-      return { kind: 'auth-key-replaced', device: found.summary, keyId: CEREMONY_AUTH_KEY_ID };
-    },
-  },
-  'yubihsm2.generateKey': {
-    title: 'Generate a signing key on the YubiHSM 2 and have the device attest it',
-    params: GenerateKeyParams,
-    credentials: [{ id: 'authPassword', label: 'YubiHSM password', repeat: false }],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while generating a key. The device may hold a key that is not in the products. Acknowledge; reset the device and provision it again if the witness cannot rule that out.',
-    async perform(params, context) {
-      const p = keyRequest(
-        params,
-        context.inputs,
-        context.keys.map((k) => k.role),
-      );
-      const found = await selectedYubiHsm(context);
-      checkDeviceCurve(found.summary.curves, p.curve);
-      const authKeys = passwordKeys(context.credentials, 'authPassword');
-      const { key, deviceCertificate } = await mapped(async () =>
-        (await found.open()).withSession(CEREMONY_AUTH_KEY_ID, authKeys, async (session) => ({
-          key: await generateAttestedKey(session, p.role, p.curve),
-          deviceCertificate: await session.deviceCertificate(),
-        })),
-      );
-      return {
-        kind: 'key-generated',
-        key: {
-          role: key.role,
-          curve: key.curve,
-          rawPublicKey: bytesToHex(key.rawPublicKey),
-          isOnDevice: true,
-          device: found.summary,
-          createdAt: context.now.toISOString(),
-          attestation: {
-            objectId: key.objectId,
-            certificate: bytesToHex(key.attestation),
-            deviceCertificate: bytesToHex(deviceCertificate),
-          },
+/** The device's factory password never becomes the keyholder's. */
+const newPasswordRules: CredentialRules = (wellFormed) =>
+  wellFormed('newAuthPassword')?.equalsText(DEFAULT_PASSWORD)
+    ? [
+        {
+          field: 'newAuthPassword',
+          code: 'default-pin-refused',
+          sentence: `New YubiHSM password is the factory password "${DEFAULT_PASSWORD}": choose another.`,
         },
-      };
+      ]
+    : [];
+
+// Every password is checked against the ceremony's rules before the YubiHSM 2 is looked for.
+export const yubiHsmActions: Readonly<Record<string, ActionDefinition>> = checkingCredentialsFirst(
+  YUBIHSM_CEREMONY_FAMILY,
+  {
+    'yubihsm2.selectDevice': {
+      title: 'Check that exactly one YubiHSM 2 is connected and read its serial',
+      params: NoParams,
+      credentials: [],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while looking for the YubiHSM 2. Nothing was written to it.',
+      async perform(_params, context) {
+        const found = await mapped(() => exactlyOneYubiHsm(context));
+        return { kind: 'token-selected', device: found.summary };
+      },
+    },
+    'yubihsm2.factoryReset': {
+      title: 'Factory-reset the YubiHSM 2 with the default authentication key and wait for it',
+      params: NoParams,
+      credentials: [],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped during the factory reset. The device may or may not be reset. Acknowledge, then run the reset step again: it only needs the default key.',
+      async perform(_params, context) {
+        const found = await selectedYubiHsm(context);
+        const serial = Number(found.summary.serial);
+        await mapped(async () => factoryReset(await found.open(), serial));
+        const after = await selectedYubiHsm(context);
+        return { kind: 'device-reset', device: after.summary };
+      },
+    },
+    'yubihsm2.replaceAuthKey': {
+      title: 'Add the keyholder’s authentication key and delete the default key',
+      params: NoParams,
+      credentials: [{ id: 'newAuthPassword', label: 'New YubiHSM password', repeat: true }],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while replacing the default authentication key. The device may hold both keys. Acknowledge, reset the device, and start the provisioning again.',
+      async perform(_params, context) {
+        const newPassword = checkNewPassword(context.credentials);
+        const found = await selectedYubiHsm(context);
+        await mapped(async () => replaceDefaultAuthenticationKey(await found.open(), newPassword));
+        return { kind: 'auth-key-replaced', device: found.summary, keyId: CEREMONY_AUTH_KEY_ID };
+      },
+    },
+    'yubihsm2.generateKey': {
+      title: 'Generate a signing key on the YubiHSM 2 and have the device attest it',
+      params: GenerateKeyParams,
+      credentials: [{ id: 'authPassword', label: 'YubiHSM password', repeat: false }],
+      needsTarget: false,
+      interruptionAdvice:
+        'Vigil stopped while generating a key. The device may hold a key that is not in the products. Acknowledge; reset the device and provision it again if the witness cannot rule that out.',
+      async perform(params, context) {
+        const p = keyRequest(
+          params,
+          context.inputs,
+          context.keys.map((k) => k.role),
+        );
+        const found = await selectedYubiHsm(context);
+        checkDeviceCurve(found.summary.curves, p.curve);
+        const authKeys = passwordKeys(context.credentials, 'authPassword');
+        const { key, deviceCertificate } = await mapped(async () =>
+          (await found.open()).withSession(CEREMONY_AUTH_KEY_ID, authKeys, async (session) => ({
+            key: await generateAttestedKey(session, p.role, p.curve),
+            deviceCertificate: await session.deviceCertificate(),
+          })),
+        );
+        return {
+          kind: 'key-generated',
+          key: {
+            role: key.role,
+            curve: key.curve,
+            rawPublicKey: bytesToHex(key.rawPublicKey),
+            isOnDevice: true,
+            device: found.summary,
+            createdAt: context.now.toISOString(),
+            attestation: {
+              objectId: key.objectId,
+              certificate: bytesToHex(key.attestation),
+              deviceCertificate: bytesToHex(deviceCertificate),
+            },
+          },
+        };
+      },
     },
   },
-};
+  { 'yubihsm2.replaceAuthKey': newPasswordRules },
+);

@@ -14,6 +14,7 @@ import {
 } from '../index.ts';
 import { triesLeftText } from '../driver.ts';
 import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
+import type { CredentialFamily } from '../../../../shared/model/credential-fields.ts';
 import { pivKeyAlgorithms, type PivKeyAlgorithm } from '../protocol.ts';
 import { bytesToHex } from '../../../formats/der.ts';
 import { rawPublicKeyFromSpki } from '../../../formats/ec-point.ts';
@@ -28,7 +29,12 @@ import {
 import { VigilError } from '../../../base/errors.ts';
 import { deviceWithSerial } from '../../../base/device-presence.ts';
 import { sameSerial } from '../../../base/serial.ts';
-import { needCredential } from '../../../core/runbook/credentials.ts';
+import {
+  checkingCredentialsFirst,
+  needCredential,
+  type CredentialRules,
+} from '../../../core/runbook/credentials.ts';
+import { DEFAULT_PIN, DEFAULT_PUK } from '../protocol.ts';
 import { NoParams, checkDeviceCurve, keyRequest } from '../../../core/runbook/key-request.ts';
 import type {
   ActionContext,
@@ -41,7 +47,7 @@ function familyFor(context: ActionContext): DeviceSummary['family'] {
 }
 
 /** The family's id: the prefix of its action names and the key of its sources. */
-export const PIV_CEREMONY_FAMILY = 'yubikeyPiv';
+export const PIV_CEREMONY_FAMILY = 'yubikeyPiv' satisfies CredentialFamily;
 
 /** Where YubiKeys are found (PC/SC readers, rehearsal rack): shared by both YubiKey applets. */
 const yubiKeysOf = (context: ActionContext) =>
@@ -149,141 +155,186 @@ export const PivGenerateKeyParams = z.strictObject({
 /** What installing the management key journals. */
 export const MANAGEMENT_KEY_SET = 'management-key-set';
 
-export const yubiKeyPivActions: Readonly<Record<string, ActionDefinition>> = {
-  'yubikeyPiv.selectDevice': {
-    title: 'Find the YubiKey with the serial the keyholder read from its back',
-    params: SelectParams,
-    credentials: [],
-    needsTarget: false,
-    interruptionAdvice: 'Vigil stopped while looking for the YubiKey. Nothing was written to it.',
-    async perform(params, context) {
-      const { serialFrom } = SelectParams.parse(params);
-      const serial = context.inputs[serialFrom];
-      if (!serial) throw new VigilError('wrong-step', `Collect ${serialFrom} first.`);
-      const found = await yubiKeyWithSerial(context, serial);
-      return { kind: 'token-selected', device: found.summary };
-    },
-  },
-  'yubikeyPiv.reset': {
-    title: 'Reset the PIV applet: keys, certificates, PIN, PUK and management key to factory',
-    params: NoParams,
-    credentials: [],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped during the PIV reset. The PIN and PUK may be blocked: acknowledge, then perform the reset step again.',
-    async perform(_params, context) {
-      const found = await selectedYubiKey(context);
-      await withYubiKey(found, (session) => session.resetApplet());
-      return { kind: 'device-reset', device: (await selectedYubiKey(context)).summary };
-    },
-  },
-  'yubikeyPiv.replaceFactoryPinAndPuk': {
-    title: 'Replace the factory PIN and PUK with the keyholder’s',
-    params: NoParams,
-    credentials: [
-      { id: 'newUserPin', label: 'New PIN (6–8 characters)', repeat: true },
-      { id: 'newPuk', label: 'New PUK (6–8 characters)', repeat: true },
-    ],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while changing the PIN and PUK. The card may hold the factory or the new values: acknowledge, then reset the PIV applet and start again.',
-    async perform(_params, context) {
-      const next = newPinAndPuk(context.credentials);
-      const found = await selectedYubiKey(context);
-      await withYubiKey(found, (session) => replaceFactoryPinAndPuk(session, next));
-      return { kind: 'pins-changed', device: (await selectedYubiKey(context)).summary };
-    },
-  },
-  'yubikeyPiv.changePinAndPuk': {
-    title: 'Change the PIN and PUK from their current values',
-    params: NoParams,
-    credentials: [
-      { id: 'userPin', label: 'Current PIN', repeat: false },
-      { id: 'currentPuk', label: 'Current PUK', repeat: false },
-      { id: 'newUserPin', label: 'New PIN (6–8 characters)', repeat: true },
-      { id: 'newPuk', label: 'New PUK (6–8 characters)', repeat: true },
-    ],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while changing the PIN and PUK. Acknowledge, then check which PIN the card takes before going on.',
-    async perform(_params, context) {
-      const next = newPinAndPuk(context.credentials);
-      const current = {
-        pin: needCredential(context.credentials, 'userPin', 'current PIN'),
-        puk: needCredential(context.credentials, 'currentPuk', 'current PUK'),
-      };
-      const found = await selectedYubiKey(context);
-      await withYubiKey(found, (session) => changePinAndPuk(session, current, next));
-      return { kind: 'pins-changed', device: (await selectedYubiKey(context)).summary };
-    },
-  },
-  'yubikeyPiv.installManagementKey': {
-    title: 'Set a random management key that only the card keeps, behind the PIN',
-    params: NoParams,
-    credentials: [{ id: 'userPin', label: 'PIN', repeat: false }],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while replacing the management key. Acknowledge and perform the step again: the card keeps either the old or the new key behind the PIN.',
-    async perform(_params, context) {
-      const pin = needCredential(context.credentials, 'userPin', 'PIN');
-      const found = await selectedYubiKey(context);
-      const algorithm = await withYubiKey(found, (session) =>
-        installRandomManagementKey(session, pin),
-      );
-      return { kind: MANAGEMENT_KEY_SET, device: found.summary, algorithm };
-    },
-  },
-  'yubikeyPiv.generateKey': {
-    title: 'Generate the keyholder’s key in slot 9c, certify it and have the YubiKey attest it',
-    params: PivGenerateKeyParams,
-    credentials: [{ id: 'userPin', label: 'PIN', repeat: false }],
-    needsTarget: false,
-    interruptionAdvice:
-      'Vigil stopped while generating the key. Slot 9c may hold a key that is not in the products: acknowledge and generate again (the new key replaces it).',
-    async perform(params, context) {
-      const p = PivGenerateKeyParams.parse(params);
-      const { role, curve } = keyRequest(
-        {
-          role: p.role,
-          ...(p.curve ? { curve: p.curve } : {}),
-          ...(p.curveFrom ? { curveFrom: p.curveFrom } : {}),
-        },
-        context.inputs,
-        context.keys.map((k) => k.role),
-      );
-      const holder = context.inputs[p.holderFrom];
-      if (!holder) throw new VigilError('wrong-step', `Collect ${p.holderFrom} first.`);
-      const found = await selectedYubiKey(context);
-      checkDeviceCurve(found.summary.curves, curve);
-      const pin = needCredential(context.credentials, 'userPin', 'PIN');
-      const algorithm = algorithmOfCurve[curve];
-      const key = await withYubiKey(found, (session) =>
-        generateAttestedSlotKey(session, pin, {
-          slot: KEYHOLDER_SLOT,
-          algorithm,
-          pinPolicy: p.pinPolicy,
-          touchPolicy: p.touchPolicy,
-          subject: p.subject ?? `CN=TUF ${role} keyholder ${holder}`,
-          now: context.now,
-        }),
-      );
-      return {
-        kind: 'key-generated',
-        key: {
-          role,
-          curve: pivKeyAlgorithms[algorithm].curve,
-          rawPublicKey: bytesToHex(rawPublicKeyFromSpki(key.spki).raw),
-          isOnDevice: true,
-          device: found.summary,
-          createdAt: context.now.toISOString(),
-          holder,
-          attestation: {
-            objectId: KEYHOLDER_SLOT,
-            certificate: bytesToHex(key.attestation),
-            deviceCertificate: bytesToHex(key.deviceCertificate),
-          },
-        },
-      };
-    },
-  },
+/** The card's rules beyond format: no factory PIN or PUK kept, and the PUK is not the PIN. */
+const newPinAndPukRules: CredentialRules = (wellFormed) => {
+  const pin = wellFormed('newUserPin');
+  const puk = wellFormed('newPuk');
+  return [
+    ...(pin?.equalsText(DEFAULT_PIN)
+      ? [
+          {
+            field: 'newUserPin',
+            code: 'default-pin-refused',
+            sentence: `New PIN is the factory PIN ${DEFAULT_PIN}: choose another.`,
+          } as const,
+        ]
+      : []),
+    ...(puk?.equalsText(DEFAULT_PUK)
+      ? [
+          {
+            field: 'newPuk',
+            code: 'default-pin-refused',
+            sentence: `New PUK is the factory PUK ${DEFAULT_PUK}: choose another.`,
+          } as const,
+        ]
+      : []),
+    ...(pin && puk?.equals(pin)
+      ? [
+          {
+            field: 'newPuk',
+            code: 'pin-format',
+            sentence: 'New PUK is the same as the new PIN: choose a different PUK.',
+          } as const,
+        ]
+      : []),
+  ];
 };
+
+// Every PIN and PUK is checked against the card's rules before the YubiKey is looked for.
+export const yubiKeyPivActions: Readonly<Record<string, ActionDefinition>> =
+  checkingCredentialsFirst(
+    PIV_CEREMONY_FAMILY,
+    {
+      'yubikeyPiv.selectDevice': {
+        title: 'Find the YubiKey with the serial the keyholder read from its back',
+        params: SelectParams,
+        credentials: [],
+        needsTarget: false,
+        interruptionAdvice:
+          'Vigil stopped while looking for the YubiKey. Nothing was written to it.',
+        async perform(params, context) {
+          const { serialFrom } = SelectParams.parse(params);
+          const serial = context.inputs[serialFrom];
+          if (!serial) throw new VigilError('wrong-step', `Collect ${serialFrom} first.`);
+          const found = await yubiKeyWithSerial(context, serial);
+          return { kind: 'token-selected', device: found.summary };
+        },
+      },
+      'yubikeyPiv.reset': {
+        title: 'Reset the PIV applet: keys, certificates, PIN, PUK and management key to factory',
+        params: NoParams,
+        credentials: [],
+        needsTarget: false,
+        interruptionAdvice:
+          'Vigil stopped during the PIV reset. The PIN and PUK may be blocked: acknowledge, then perform the reset step again.',
+        async perform(_params, context) {
+          const found = await selectedYubiKey(context);
+          await withYubiKey(found, (session) => session.resetApplet());
+          return { kind: 'device-reset', device: (await selectedYubiKey(context)).summary };
+        },
+      },
+      'yubikeyPiv.replaceFactoryPinAndPuk': {
+        title: 'Replace the factory PIN and PUK with the keyholder’s',
+        params: NoParams,
+        credentials: [
+          { id: 'newUserPin', label: 'New PIN', repeat: true },
+          { id: 'newPuk', label: 'New PUK', repeat: true },
+        ],
+        needsTarget: false,
+        interruptionAdvice:
+          'Vigil stopped while changing the PIN and PUK. The card may hold the factory or the new values: acknowledge, then reset the PIV applet and start again.',
+        async perform(_params, context) {
+          const next = newPinAndPuk(context.credentials);
+          const found = await selectedYubiKey(context);
+          await withYubiKey(found, (session) => replaceFactoryPinAndPuk(session, next));
+          return { kind: 'pins-changed', device: (await selectedYubiKey(context)).summary };
+        },
+      },
+      'yubikeyPiv.changePinAndPuk': {
+        title: 'Change the PIN and PUK from their current values',
+        params: NoParams,
+        credentials: [
+          { id: 'userPin', label: 'Current PIN', repeat: false },
+          { id: 'currentPuk', label: 'Current PUK', repeat: false },
+          { id: 'newUserPin', label: 'New PIN', repeat: true },
+          { id: 'newPuk', label: 'New PUK', repeat: true },
+        ],
+        needsTarget: false,
+        interruptionAdvice:
+          'Vigil stopped while changing the PIN and PUK. Acknowledge, then check which PIN the card takes before going on.',
+        async perform(_params, context) {
+          const next = newPinAndPuk(context.credentials);
+          const current = {
+            pin: needCredential(context.credentials, 'userPin', 'current PIN'),
+            puk: needCredential(context.credentials, 'currentPuk', 'current PUK'),
+          };
+          const found = await selectedYubiKey(context);
+          await withYubiKey(found, (session) => changePinAndPuk(session, current, next));
+          return { kind: 'pins-changed', device: (await selectedYubiKey(context)).summary };
+        },
+      },
+      'yubikeyPiv.installManagementKey': {
+        title: 'Set a random management key that only the card keeps, behind the PIN',
+        params: NoParams,
+        credentials: [{ id: 'userPin', label: 'PIN', repeat: false }],
+        needsTarget: false,
+        interruptionAdvice:
+          'Vigil stopped while replacing the management key. Acknowledge and perform the step again: the card keeps either the old or the new key behind the PIN.',
+        async perform(_params, context) {
+          const pin = needCredential(context.credentials, 'userPin', 'PIN');
+          const found = await selectedYubiKey(context);
+          const algorithm = await withYubiKey(found, (session) =>
+            installRandomManagementKey(session, pin),
+          );
+          return { kind: MANAGEMENT_KEY_SET, device: found.summary, algorithm };
+        },
+      },
+      'yubikeyPiv.generateKey': {
+        title: 'Generate the keyholder’s key in slot 9c, certify it and have the YubiKey attest it',
+        params: PivGenerateKeyParams,
+        credentials: [{ id: 'userPin', label: 'PIN', repeat: false }],
+        needsTarget: false,
+        interruptionAdvice:
+          'Vigil stopped while generating the key. Slot 9c may hold a key that is not in the products: acknowledge and generate again (the new key replaces it).',
+        async perform(params, context) {
+          const p = PivGenerateKeyParams.parse(params);
+          const { role, curve } = keyRequest(
+            {
+              role: p.role,
+              ...(p.curve ? { curve: p.curve } : {}),
+              ...(p.curveFrom ? { curveFrom: p.curveFrom } : {}),
+            },
+            context.inputs,
+            context.keys.map((k) => k.role),
+          );
+          const holder = context.inputs[p.holderFrom];
+          if (!holder) throw new VigilError('wrong-step', `Collect ${p.holderFrom} first.`);
+          const found = await selectedYubiKey(context);
+          checkDeviceCurve(found.summary.curves, curve);
+          const pin = needCredential(context.credentials, 'userPin', 'PIN');
+          const algorithm = algorithmOfCurve[curve];
+          const key = await withYubiKey(found, (session) =>
+            generateAttestedSlotKey(session, pin, {
+              slot: KEYHOLDER_SLOT,
+              algorithm,
+              pinPolicy: p.pinPolicy,
+              touchPolicy: p.touchPolicy,
+              subject: p.subject ?? `CN=TUF ${role} keyholder ${holder}`,
+              now: context.now,
+            }),
+          );
+          return {
+            kind: 'key-generated',
+            key: {
+              role,
+              curve: pivKeyAlgorithms[algorithm].curve,
+              rawPublicKey: bytesToHex(rawPublicKeyFromSpki(key.spki).raw),
+              isOnDevice: true,
+              device: found.summary,
+              createdAt: context.now.toISOString(),
+              holder,
+              attestation: {
+                objectId: KEYHOLDER_SLOT,
+                certificate: bytesToHex(key.attestation),
+                deviceCertificate: bytesToHex(key.deviceCertificate),
+              },
+            },
+          };
+        },
+      },
+    },
+    {
+      'yubikeyPiv.replaceFactoryPinAndPuk': newPinAndPukRules,
+      'yubikeyPiv.changePinAndPuk': newPinAndPukRules,
+    },
+  );

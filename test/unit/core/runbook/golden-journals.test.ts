@@ -32,6 +32,20 @@ interface Expected {
   products: Record<string, string>;
 }
 
+/**
+ * The view without the fields the window gained after the journals were recorded (the history's
+ * RFC 2119 word, "Step N of M"): everything the recorded view had must still be identical.
+ */
+function withoutLaterFields(view: unknown): unknown {
+  const copy = JSON.parse(JSON.stringify(view)) as {
+    history?: Record<string, unknown>[];
+    current?: Record<string, unknown> | null;
+  } | null;
+  for (const step of copy?.history ?? []) delete step.level;
+  if (copy?.current) delete copy.current.stepsLeft;
+  return copy;
+}
+
 const bundled = readdirSync(runbooks)
   .filter((f) => f.endsWith('.rehearsal.yaml'))
   .map((f) => f.slice(0, -'.rehearsal.yaml'.length))
@@ -65,7 +79,10 @@ describe('golden journals', () => {
       });
 
       it('shows the identical view at END', async () => {
-        assert.deepEqual(await finishedView(recordDir, runbooks), expected.view);
+        assert.deepEqual(
+          withoutLaterFields(await finishedView(recordDir, runbooks)),
+          expected.view,
+        );
       });
 
       it('rebuilds the identical products, byte for byte', () => {

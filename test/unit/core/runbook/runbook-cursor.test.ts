@@ -7,6 +7,7 @@ import {
   advance,
   start,
   stepAt,
+  stepsLeft,
   type Inputs,
   type Next,
 } from '../../../../electron/core/runbook/runbook-cursor.ts';
@@ -102,5 +103,54 @@ describe('runbook cursor', () => {
         advance(runbook, next.position, { curve: 'P-384' }),
       );
     }
+  });
+});
+
+describe('stepsLeft ("Step N of M")', () => {
+  it('counts both branches of an IF whose input is still to be collected', () => {
+    const next = start(runbook);
+    assert.equal(next.kind, 'step');
+    if (next.kind !== 'step') return;
+    // P-384: first, big key, nested, after the if, only for P-384, falls into four, last.
+    // P-256: first, small key, after the if, (GO TO four) last.
+    assert.deepEqual(stepsLeft(runbook, next.position, {}), { min: 4, max: 7 });
+  });
+
+  it('follows the branch an input already chose, and counts the current step', () => {
+    const next = start(runbook);
+    if (next.kind !== 'step') throw new Error('no first step');
+    assert.deepEqual(stepsLeft(runbook, next.position, { curve: 'P-256' }), { min: 4, max: 4 });
+    const after = advance(runbook, next.position, { curve: 'P-384' });
+    if (after.kind !== 'step') throw new Error('no second step');
+    assert.equal(stepAt(runbook, after.position).do, 'big key');
+    assert.deepEqual(stepsLeft(runbook, after.position, { curve: 'P-384' }), { min: 6, max: 6 });
+  });
+
+  it('has no upper bound when a GO TO can loop', () => {
+    const looping = loadRunbook(
+      `v: 1
+id: loop
+title: Loop
+roles: [witness]
+inputs:
+  - { id: again, label: Again?, kind: choice, choices: ['yes', 'no'] }
+sections:
+  - id: one
+    title: One
+    steps:
+      - do: count
+        collect: again
+      - if: { input: again, equals: 'yes' }
+        then:
+          - goto: one
+      - do: done
+      - end: true
+`,
+      { 'x.y': z.strictObject({}) },
+    );
+    const first = start(looping);
+    if (first.kind !== 'step') throw new Error('no first step');
+    assert.deepEqual(stepsLeft(looping, first.position, {}), { min: 2, max: null });
+    assert.deepEqual(stepsLeft(looping, first.position, { again: 'no' }), { min: 2, max: 2 });
   });
 });

@@ -1,0 +1,321 @@
+// Pure: `vigil verify`'s typed report (FolderReport) as the window shows it — one outcome, the
+// rehearsal/production marking, and one table of checks per record or device folder, failing
+// ones first. Nothing is dropped: every check and signature the verifier made becomes a row.
+import type {
+  FolderMarking,
+  FolderVerification,
+  RootMetadataSummary,
+  VerificationCheck,
+  VerificationFact,
+  VerificationGroup,
+  VerificationMarking,
+  VerificationOutcome,
+  VerificationStatus,
+} from '../../../shared/model/verification.ts';
+import type { RecordReport } from '../ceremony-record/record-verification.ts';
+import type {
+  PivArchiveReport,
+  PivDeviceReport,
+  PivRootMetadataReport,
+} from '../products/piv-ceremony-archive.ts';
+import { PSF_LAYOUT_KIND } from '../products/psf-layout.ts';
+import type { DeviceFolderReport, VerifyReport } from '../products/verify-products.ts';
+import type { FolderReport } from './verify-folder.ts';
+
+/** What the projection adds to the report; the caller adds the folder, the files and the text. */
+export type FolderVerificationCore = Pick<
+  FolderVerification,
+  | 'kind'
+  | 'outcome'
+  | 'exitCode'
+  | 'marking'
+  | 'isRehearsal'
+  | 'markingCounts'
+  | 'counts'
+  | 'problem'
+  | 'groups'
+  | 'rootMetadata'
+>;
+
+const RANK: Record<VerificationStatus, number> = { fail: 0, warn: 1, ok: 2 };
+
+const statusOf = (c: { isOk: boolean; isWarning?: boolean }): VerificationStatus =>
+  !c.isOk ? 'fail' : c.isWarning === true ? 'warn' : 'ok';
+
+const markingOf = (isRehearsal: boolean | null): VerificationMarking =>
+  isRehearsal === true ? 'rehearsal' : isRehearsal === false ? 'production' : 'unmarked';
+
+/** Stable: FAIL, then WARN, then ok, each in the verifier's order. */
+function byStatus<T extends { status: VerificationStatus }>(items: readonly T[]): T[] {
+  return items
+    .map((item, index) => ({ item, index }))
+    .sort((a, b) => RANK[a.item.status] - RANK[b.item.status] || a.index - b.index)
+    .map(({ item }) => item);
+}
+
+function group(
+  fields: Omit<VerificationGroup, 'status' | 'checks'>,
+  checks: VerificationCheck[],
+  isOk: boolean,
+): VerificationGroup {
+  const sorted = byStatus(checks);
+  // A group the verifier failed is FAIL even if no single row says why (it never should).
+  const worst = sorted[0]?.status ?? 'ok';
+  return { ...fields, status: isOk ? worst : 'fail', checks: sorted };
+}
+
+function productsDeviceGroup(device: DeviceFolderReport): VerificationGroup {
+  const facts: VerificationFact[] = [
+    {
+      label: 'Kind',
+      value:
+        device.kind === PSF_LAYOUT_KIND
+          ? 'PSF layout (no Vigil manifest)'
+          : (device.kind ?? 'no readable manifest'),
+    },
+  ];
+  return group(
+    {
+      id: `device:${device.folder}`,
+      kind: 'device',
+      title: `Device folder ${device.serial}`,
+      path: device.folder,
+      marking: markingOf(device.isRehearsal),
+      facts,
+    },
+    device.checks.map((c) => ({ check: c.check, status: statusOf(c), detail: c.detail })),
+    device.isOk,
+  );
+}
+
+function productsGroups(report: VerifyReport): VerificationGroup[] {
+  return report.devices.map(productsDeviceGroup);
+}
+
+function recordGroups(report: RecordReport): VerificationGroup[] {
+  const checks: VerificationCheck[] = report.checks.map((c) => ({
+    check: c.check,
+    status: c.isOk ? 'ok' : 'fail',
+    detail: c.detail,
+  }));
+  for (const s of report.signatures) {
+    const keyid = `${s.keyid.slice(0, 16)}…`;
+    checks.push(
+      s.signer === 'unknown'
+        ? {
+            // Not a failure (the record passes without it), but nobody checked it either.
+            check: `signature:${keyid}`,
+            status: 'warn',
+            detail: `not checked: signed by a key not named as trusted (${s.detail}); add the witness's public key to check it`,
+          }
+        : {
+            check: `signature:${s.signer}`,
+            status: s.isValid ? 'ok' : 'fail',
+            detail: `${keyid} ${s.detail}`,
+          },
+    );
+  }
+  const facts: VerificationFact[] = [
+    { label: 'Ceremony', value: report.ceremonyId ?? '(unreadable)' },
+  ];
+  return [
+    group(
+      {
+        id: 'record',
+        kind: 'record',
+        title: 'Ceremony record',
+        path: report.root,
+        marking: markingOf(report.isRehearsal),
+        facts,
+      },
+      checks,
+      report.isOk,
+    ),
+    ...(report.products ? productsGroups(report.products) : []),
+  ];
+}
+
+function pivDeviceGroup(report: PivArchiveReport, device: PivDeviceReport): VerificationGroup {
+  const f = device.facts;
+  const roles = [...new Set(device.rootKeys.flatMap((k) => k.roles))];
+  const facts: VerificationFact[] = [
+    ...(device.ceremony !== null ? [{ label: 'Ceremony', value: device.ceremony }] : []),
+    { label: 'Attested serial', value: f ? String(f.serial) : 'unknown' },
+    { label: 'Firmware', value: f?.firmware ?? 'unknown' },
+    {
+      label: 'Form factor',
+      value: f?.formFactor
+        ? `${f.formFactor.kind} (0x${f.formFactor.code.toString(16)})`
+        : f
+          ? 'not attested'
+          : 'unknown',
+    },
+    { label: 'FIPS', value: f ? (f.isFips ? 'yes' : 'no') : 'unknown' },
+    { label: 'PIN policy', value: f?.pinPolicy ?? 'unknown' },
+    { label: 'Touch policy', value: f?.touchPolicy ?? 'unknown' },
+    { label: 'Chain', value: device.verdict },
+    ...(report.rootMetadata !== null
+      ? [
+          {
+            label: 'root.json role',
+            value: device.isSpare
+              ? 'spare (no key in root.json)'
+              : roles.length > 0
+                ? roles.join(' + ')
+                : f
+                  ? 'no role'
+                  : 'unknown',
+          },
+        ]
+      : []),
+    ...(device.heldBy !== null ? [{ label: 'Held by', value: device.heldBy }] : []),
+  ];
+  return group(
+    {
+      id: `device:${device.folder}`,
+      kind: 'device',
+      title: `YubiKey ${device.folderSerial}`,
+      path: device.folder,
+      marking:
+        device.verdict === 'rehearsal'
+          ? 'rehearsal'
+          : device.verdict === 'production'
+            ? 'production'
+            : 'unmarked',
+      facts,
+    },
+    device.checks.map((c) => ({ check: c.check, status: statusOf(c), detail: c.detail })),
+    device.isOk,
+  );
+}
+
+function pivGroups(report: PivArchiveReport): VerificationGroup[] {
+  const devices = report.devices.map((d) => pivDeviceGroup(report, d));
+  const checks = report.checks.map((c) => ({
+    check: c.check,
+    status: statusOf(c),
+    detail: c.detail,
+  }));
+  const archiveIsOk = report.checks.every((c) => c.isOk);
+  const facts: VerificationFact[] = [
+    { label: 'Devices', value: String(report.devices.length) },
+    ...(report.ceremonies.length > 0
+      ? [{ label: 'Ceremonies', value: report.ceremonies.join(', ') }]
+      : []),
+  ];
+  return [
+    group(
+      {
+        id: 'archive',
+        kind: 'archive',
+        title: 'Archive and root.json',
+        path: report.root,
+        marking: null,
+        facts,
+      },
+      checks,
+      archiveIsOk,
+    ),
+    ...devices,
+  ];
+}
+
+function rootMetadataSummary(meta: PivRootMetadataReport | null): RootMetadataSummary | null {
+  if (meta === null) return null;
+  return {
+    file: meta.file,
+    version: meta.version,
+    expires: meta.expires,
+    isExpired: meta.isExpired,
+    roles: meta.roles.map((r) => ({
+      role: r.role,
+      threshold: r.threshold,
+      keyCount: r.keyids.length,
+      signedCount: r.signedBy.length,
+      isRequired: r.isRequired,
+      isThresholdMet: r.isThresholdMet,
+      attestedKeys: r.attestedKeys,
+      unattestedKeyids: r.unattestedKeyids.map((id) => id.slice(0, 8)),
+    })),
+  };
+}
+
+/** The folder's marking from its groups': rehearsal and production together is `mixed`. */
+function folderMarking(groups: readonly VerificationGroup[]): {
+  marking: FolderMarking;
+  markingCounts: FolderVerification['markingCounts'];
+} {
+  const markingCounts = { rehearsal: 0, production: 0, unmarked: 0 };
+  for (const g of groups) if (g.marking !== null) markingCounts[g.marking] += 1;
+  const marking: FolderMarking =
+    markingCounts.rehearsal > 0 && markingCounts.production > 0
+      ? 'mixed'
+      : markingCounts.rehearsal > 0
+        ? 'rehearsal'
+        : markingCounts.production > 0
+          ? 'production'
+          : 'unmarked';
+  return { marking, markingCounts };
+}
+
+/** `vigil verify`'s report as the window's verdict and tables. */
+export function folderVerificationOf(verified: FolderReport): FolderVerificationCore {
+  let groups: VerificationGroup[];
+  let rootMetadata: RootMetadataSummary | null = null;
+  let isRehearsal: boolean;
+  switch (verified.kind) {
+    case 'ceremony-record':
+      groups = recordGroups(verified.report);
+      isRehearsal = verified.report.isRehearsal === true;
+      break;
+    case 'piv-archive':
+      groups = pivGroups(verified.report);
+      rootMetadata = rootMetadataSummary(verified.report.rootMetadata);
+      isRehearsal = verified.report.isRehearsal;
+      break;
+    case 'products':
+      groups = productsGroups(verified.report);
+      isRehearsal = verified.report.devices.some((d) => d.isRehearsal === true);
+      break;
+  }
+  const counts = { ok: 0, warn: 0, fail: 0 };
+  for (const g of groups) for (const c of g.checks) counts[c.status] += 1;
+  const isOk = verified.report.isOk;
+  // Honest in both directions: a FAIL row is never under "Verified", and a warning never under a
+  // bare "Verified"; a folder where nothing was checked is not "Verified" at all.
+  const outcome: VerificationOutcome =
+    !isOk || counts.fail > 0
+      ? 'failed'
+      : counts.ok + counts.warn === 0
+        ? 'unverifiable'
+        : counts.warn > 0
+          ? 'warnings'
+          : 'ok';
+  return {
+    kind: verified.kind,
+    outcome,
+    exitCode: isOk ? 0 : 1,
+    ...folderMarking(groups),
+    isRehearsal: isRehearsal || groups.some((g) => g.marking === 'rehearsal'),
+    counts,
+    problem: outcome === 'unverifiable' ? 'the verifier found nothing to check' : null,
+    groups: byStatus(groups),
+    rootMetadata,
+  };
+}
+
+/** Nothing could be verified: the reason, and no tables. */
+export function unverifiableFolder(problem: string): FolderVerificationCore {
+  return {
+    kind: null,
+    outcome: 'unverifiable',
+    exitCode: 2,
+    marking: 'unmarked',
+    isRehearsal: false,
+    markingCounts: { rehearsal: 0, production: 0, unmarked: 0 },
+    counts: { ok: 0, warn: 0, fail: 0 },
+    problem,
+    groups: [],
+    rootMetadata: null,
+  };
+}

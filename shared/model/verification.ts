@@ -1,0 +1,116 @@
+// What "Verify a ceremony folder" shows: `vigil verify`'s typed report (FolderReport in
+// electron/core/verification) brought into one shape for every kind of folder — a verdict, the
+// rehearsal/production marking, then one table of checks per device folder or record.
+import { z } from '../contract/schema-kit.ts';
+import { PIV_PIN_POLICIES, PIV_TOUCH_POLICIES } from './verification-options.ts';
+
+/** One check's result, in the words `vigil verify` prints: ok, WARN, FAIL. */
+export const VerificationStatus = z.enum(['ok', 'warn', 'fail']);
+export type VerificationStatus = z.infer<typeof VerificationStatus>;
+
+/**
+ * The whole folder, as a ceremony lead reads it. `warnings` passes (exit code 0) but has checks a
+ * person must read; `unverifiable` means nothing was checked (exit code 2).
+ */
+export const VerificationOutcome = z.enum(['ok', 'warnings', 'failed', 'unverifiable']);
+export type VerificationOutcome = z.infer<typeof VerificationOutcome>;
+
+/** What a device folder or record says it is; `unmarked`: nothing readable says either. */
+export const VerificationMarking = z.enum(['rehearsal', 'production', 'unmarked']);
+export type VerificationMarking = z.infer<typeof VerificationMarking>;
+
+/** The folder as a whole: `mixed` holds rehearsal and production products together. */
+export const FolderMarking = z.enum(['rehearsal', 'production', 'mixed', 'unmarked']);
+export type FolderMarking = z.infer<typeof FolderMarking>;
+
+export const VerificationCheck = z.strictObject({
+  /** Stable machine name, as `vigil verify` prints it: 'sha256sums', 'key:root', … */
+  check: z.string().max(200),
+  status: VerificationStatus,
+  /** One line for a person: what was found, or why it failed. */
+  detail: z.string().max(4000),
+});
+export type VerificationCheck = z.infer<typeof VerificationCheck>;
+
+export const VerificationFact = z.strictObject({
+  label: z.string().max(100),
+  value: z.string().max(1000),
+});
+export type VerificationFact = z.infer<typeof VerificationFact>;
+
+/** One table: a ceremony record, a PIV archive's archive-wide checks, or one device folder. */
+export const VerificationGroup = z.strictObject({
+  /** Unique within the report. */
+  id: z.string().max(4000),
+  kind: z.enum(['record', 'archive', 'device']),
+  title: z.string().max(300),
+  /** The folder the checks are about, as the verifier names it. */
+  path: z.string().max(4000),
+  /** The worst of its checks. */
+  status: VerificationStatus,
+  /** Null where a marking does not apply (a PIV archive's archive-wide checks). */
+  marking: VerificationMarking.nullable(),
+  facts: z.array(VerificationFact).max(20),
+  /** FAIL first, then WARN, then ok; in the verifier's order within each. */
+  checks: z.array(VerificationCheck).max(500),
+});
+export type VerificationGroup = z.infer<typeof VerificationGroup>;
+
+/** A TUF role in the root.json a PIV archive was compared with. */
+export const RootMetadataRole = z.strictObject({
+  role: z.string().max(100),
+  threshold: z.number().int(),
+  keyCount: z.number().int(),
+  /** Distinct keys whose signature over this root.json verifies. */
+  signedCount: z.number().int(),
+  /** Only the root role must reach its threshold over root.json. */
+  isRequired: z.boolean(),
+  isThresholdMet: z.boolean(),
+  attestedKeys: z.number().int(),
+  /** Keyids (first 8 hex) no device in the archive attested. */
+  unattestedKeyids: z.array(z.string().max(100)).max(100),
+});
+export type RootMetadataRole = z.infer<typeof RootMetadataRole>;
+
+export const RootMetadataSummary = z.strictObject({
+  file: z.string().max(4000),
+  version: z.number().int(),
+  expires: z.string().max(100),
+  isExpired: z.boolean(),
+  roles: z.array(RootMetadataRole).max(50),
+});
+export type RootMetadataSummary = z.infer<typeof RootMetadataSummary>;
+
+export const FolderVerification = z.strictObject({
+  folder: z.string().max(4000),
+  /** Which verifier ran; null when nothing could be verified. */
+  kind: z.enum(['ceremony-record', 'piv-archive', 'products']).nullable(),
+  outcome: VerificationOutcome,
+  /** `vigil verify`'s exit code: 0 verified, 1 verification failed, 2 could not verify. */
+  exitCode: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  marking: FolderMarking,
+  /** True when anything verified is a rehearsal product. */
+  isRehearsal: z.boolean(),
+  /** Device folders and records by marking. */
+  markingCounts: z.strictObject({
+    rehearsal: z.number().int(),
+    production: z.number().int(),
+    unmarked: z.number().int(),
+  }),
+  /** Checks by status, over every group. */
+  counts: z.strictObject({ ok: z.number().int(), warn: z.number().int(), fail: z.number().int() }),
+  /** Why nothing could be verified (outcome `unverifiable`), for a person. */
+  problem: z.string().max(4000).nullable(),
+  /** Failing groups first, then those with warnings, then the rest. */
+  groups: z.array(VerificationGroup).max(500),
+  rootMetadata: RootMetadataSummary.nullable(),
+  /** The files main was given through its dialogs, shown so the person knows what was used. */
+  rootMetadataFile: z.string().max(4000).nullable(),
+  witnessKeyFiles: z.array(z.string().max(4000)).max(50),
+  /** The report as `vigil verify` prints it. */
+  report: z.string().max(1_000_000),
+});
+export type FolderVerification = z.infer<typeof FolderVerification>;
+
+export const PivPinPolicyName = z.enum(PIV_PIN_POLICIES);
+export const PivTouchPolicyName = z.enum(PIV_TOUCH_POLICIES);

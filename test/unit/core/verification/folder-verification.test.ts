@@ -1,0 +1,193 @@
+// `vigil verify`'s typed report as the window's verdict and tables (folderVerificationOf), and the
+// verify call's handler: options that do not fit, files only from main's dialogs, the contract's
+// response schema. Real public archives (../shared/ceremony-archives) read in place.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { contract } from '../../../../shared/contract/index.ts';
+import type { FolderVerification } from '../../../../shared/model/verification.ts';
+import { folderVerificationOf } from '../../../../electron/core/verification/folder-verification.ts';
+import {
+  folderReportText,
+  verifyFolder,
+  type FolderReport,
+} from '../../../../electron/core/verification/verify-folder.ts';
+import { VigilCore, type FilePickRequest } from '../../../../electron/core/vigil-core.ts';
+import type { RecordReport } from '../../../../electron/core/ceremony-record/record-verification.ts';
+import { ceremonyArchivesDir } from '../../../helpers/shared-reference.ts';
+
+const docker = join(ceremonyArchivesDir, 'docker-tuf');
+const psf = join(ceremonyArchivesDir, 'psf-tuf-runbook', 'ceremony', '2020-10-30');
+const noOptions = { trustKeys: [], requireAttestation: false };
+const bareRequest = {
+  folder: 'pick',
+  requireAttestation: false,
+  witnessKeys: 'none',
+  piv: {
+    rootMetadata: 'archive',
+    requireFips: false,
+    requirePinPolicy: null,
+    requireTouchPolicy: null,
+    minFirmware: null,
+  },
+} as const;
+
+describe('folderVerificationOf', () => {
+  it('reads the Docker archive as verified with 3 warnings, production, WARN rows first', async () => {
+    const verified = await verifyFolder(docker, noOptions);
+    const view = folderVerificationOf(verified);
+    assert.equal(view.outcome, 'warnings');
+    assert.equal(view.exitCode, 0);
+    assert.equal(view.marking, 'production');
+    assert.deepEqual(view.markingCounts, { rehearsal: 0, production: 12, unmarked: 0 });
+    assert.deepEqual(view.counts, { ok: 49, warn: 3, fail: 0 });
+    assert.equal(view.groups.length, 13);
+    const [archive, ...devices] = view.groups;
+    assert.equal(archive?.kind, 'archive');
+    assert.equal(archive.status, 'warn');
+    assert.deepEqual(
+      archive.checks.map((c) => c.status),
+      ['warn', 'warn', 'warn', 'ok'],
+    );
+    const spare = devices.find((d) => d.title === 'YubiKey 25515137');
+    assert.deepEqual(
+      spare?.facts.find((f) => f.label === 'root.json role'),
+      { label: 'root.json role', value: 'spare (no key in root.json)' },
+    );
+    assert.equal(view.rootMetadata?.isExpired, true);
+    assert.deepEqual(
+      view.rootMetadata.roles.map((r) => [r.role, r.isRequired, r.isThresholdMet]),
+      [
+        ['root', true, true],
+        ['snapshot', false, false],
+        ['targets', false, false],
+        ['timestamp', false, false],
+      ],
+    );
+  });
+
+  it('says how many PSF folders carry no marking, and puts the warning ones first', async () => {
+    const view = folderVerificationOf(await verifyFolder(psf, noOptions));
+    assert.equal(view.outcome, 'warnings');
+    assert.equal(view.marking, 'production');
+    assert.deepEqual(view.markingCounts, { rehearsal: 0, production: 3, unmarked: 3 });
+    assert.deepEqual(
+      view.groups.map((g) => [g.title, g.status, g.marking]),
+      [
+        ['Device folder DENK0102947', 'warn', 'unmarked'],
+        ['Device folder DENK0103189', 'warn', 'unmarked'],
+        ['Device folder DENK0200473', 'warn', 'unmarked'],
+        ['Device folder 0013200460', 'ok', 'production'],
+        ['Device folder 0013200461', 'ok', 'production'],
+        ['Device folder 0013200462', 'ok', 'production'],
+      ],
+    );
+  });
+
+  it('fails a device that misses a required policy, FAIL rows first', async () => {
+    const verified = await verifyFolder(docker, {
+      ...noOptions,
+      piv: { requireTouchPolicy: 'always', minFirmware: [5, 7, 0] },
+    });
+    const view = folderVerificationOf(verified);
+    assert.equal(view.outcome, 'failed');
+    assert.equal(view.exitCode, 1);
+    const device = view.groups[0];
+    assert.equal(device?.status, 'fail');
+    assert.deepEqual(
+      device.checks.slice(0, 2).map((c) => [c.status, c.check]),
+      [
+        ['fail', 'require-touch-policy'],
+        ['fail', 'min-firmware'],
+      ],
+    );
+    assert.equal(view.groups.at(-1)?.kind, 'archive', 'the warning-only table after the failing');
+  });
+
+  it('never calls a folder with a FAIL row verified, whatever the report says', () => {
+    const report: RecordReport = {
+      v: 1,
+      kind: 'ceremony-record',
+      root: '/r',
+      ceremonyId: 'c',
+      isRehearsal: null,
+      checks: [{ check: 'attestation', isOk: true, detail: 'fine' }],
+      signatures: [{ keyid: 'ab'.repeat(32), signer: 'witness', isValid: false, detail: 'bad' }],
+      products: null,
+      isOk: true,
+    };
+    const verified: FolderReport = { kind: 'ceremony-record', report };
+    const view = folderVerificationOf(verified);
+    assert.equal(view.outcome, 'failed');
+    assert.equal(view.marking, 'unmarked');
+  });
+});
+
+describe('verification.verifyFolder', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-verify-handler-'));
+  const state = { folder: docker as string | null, files: null as string[] | null };
+  const dialogs: FilePickRequest[] = [];
+  const core = new VigilCore({
+    dataDir,
+    lsblk: () => Promise.resolve('{"blockdevices":[]}'),
+    pickFolder: () => Promise.resolve(state.folder),
+    pickFiles: (request) => {
+      dialogs.push(request);
+      return Promise.resolve(state.files);
+    },
+  });
+  after(() => core.close());
+  const dispatcher = core.dispatcher(() => true);
+  const call = async (payload: unknown) =>
+    (await dispatcher.dispatch({}, 'verification.verifyFolder', payload)) as
+      | { ok: true; value: FolderVerification }
+      | { ok: false; error: { code: string; message: string } };
+
+  it('returns the tables and `vigil verify`’s text, valid against the contract', async () => {
+    const envelope = await call(bareRequest);
+    assert.equal(envelope.ok, true);
+    if (!envelope.ok) return;
+    contract['verification.verifyFolder'].response.parse(envelope.value);
+    assert.equal(
+      envelope.value.report,
+      await folderReportText(await verifyFolder(docker, noOptions)),
+    );
+  });
+
+  it('refuses a path in the request: the renderer never names one', async () => {
+    const envelope = await call({ ...bareRequest, folder: docker });
+    assert.equal(envelope.ok, false);
+    if (envelope.ok) return;
+    assert.equal(envelope.error.code, 'invalid-request');
+    const extra = await call({ ...bareRequest, piv: { ...bareRequest.piv, rootMetadata: '/x' } });
+    assert.equal(extra.ok, false);
+  });
+
+  it('asks for root.json only for a PIV archive, and a cancelled dialog is no-file-picked', async () => {
+    state.files = null;
+    const cancelled = await call({
+      ...bareRequest,
+      piv: { ...bareRequest.piv, rootMetadata: 'pick' },
+    });
+    assert.equal(cancelled.ok, false);
+    if (!cancelled.ok) assert.equal(cancelled.error.code, 'no-file-picked');
+    assert.equal(dialogs.at(-1)?.isMultiple, false);
+    dialogs.length = 0;
+    state.folder = psf;
+    const misfit = await call({
+      ...bareRequest,
+      piv: { ...bareRequest.piv, rootMetadata: 'pick', minFirmware: '5.4.3' },
+    });
+    assert.equal(misfit.ok, true);
+    if (!misfit.ok) return;
+    assert.equal(misfit.value.outcome, 'unverifiable');
+    assert.equal(misfit.value.exitCode, 2);
+    assert.match(
+      misfit.value.problem ?? '',
+      /“root\.json”, “Minimum firmware” apply only to YubiKey PIV ceremony archives, and this folder is ceremony products/,
+    );
+    assert.deepEqual(dialogs, []);
+  });
+});
