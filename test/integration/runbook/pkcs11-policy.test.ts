@@ -20,71 +20,25 @@ import {
   freshDataDir,
   openCore,
 } from '../../helpers/softhsm-token.ts';
+import {
+  answer,
+  current,
+  perform,
+  toTokenSelection,
+  type Call,
+} from '../../helpers/runbook-calls.ts';
 
-const people = [
-  { role: 'ceremony-lead', name: 'Ada Lead' },
-  { role: 'witness', name: 'Wim Witness' },
-  { role: 'keyholder', name: 'Kim Keyholder' },
-] as const;
-const personOf = (role: string) => people.find((p) => p.role === role)?.name ?? '';
 const PINS = { so: '0a1b2c3d4e5f6071', user: '739164' };
 const spyModule = [
   '/usr/lib/x86_64-linux-gnu/pkcs11-spy.so',
   '/usr/lib/aarch64-linux-gnu/pkcs11-spy.so',
 ].find(existsSync);
 
-type Call = ReturnType<typeof caller>;
-
 const rejects = (work: Promise<unknown>, code: string, message = /./) =>
   assert.rejects(
     work,
     (e: unknown) => e instanceof CallFailed && e.code === code && message.test(e.message),
   );
-
-function current(c: RunbookCeremony | null | undefined) {
-  assert.ok(c?.current, 'a current step');
-  return c.current;
-}
-
-/** Confirms or answers the current step as the role it asks for. */
-async function answer(call: Call, c: RunbookCeremony | null, value?: string) {
-  const step = current(c);
-  const role = step.confirmedBy ?? 'ceremony-lead';
-  return (
-    await call('runbook.confirm', {
-      stepNumber: step.number,
-      role,
-      person: personOf(role),
-      ...(value === undefined ? {} : { value }),
-    })
-  ).ceremony;
-}
-
-function perform(call: Call, c: RunbookCeremony | null, credentials: Record<string, string> = {}) {
-  return call('runbook.perform', {
-    stepNumber: current(c).number,
-    role: 'keyholder',
-    person: 'Kim Keyholder',
-    credentials,
-  });
-}
-
-/** Starts nitrokey-hsm-tuf as a rehearsal and walks to "select the token". */
-async function toTokenSelection(call: Call): Promise<RunbookCeremony | null> {
-  let c = (
-    await call('runbook.start', {
-      runbookId: 'nitrokey-hsm-tuf',
-      participants: [...people],
-      rehearsal: true,
-    })
-  ).ceremony;
-  for (let i = 0; i < 3; i++) c = await answer(call, c);
-  c = await answer(call, c, 'RB-1');
-  c = await answer(call, c, 'yes');
-  c = await answer(call, c);
-  assert.equal(current(c).action?.name, 'pkcs11.selectToken');
-  return c;
-}
 
 describe('PIN attempts on the runbook, through pkcs11-spy', () => {
   let core: VigilCore;
