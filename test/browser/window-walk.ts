@@ -1,0 +1,277 @@
+// One walker for every bundled runbook: a person in the window does what `vigil run --rehearsal`
+// does headless (electron/core/cli/run-command.ts `walk`), reading the runbook's rehearsal answers
+// (`<runbook>.rehearsal.yaml`) for who confirms, what to type or choose, which credentials to
+// type and which exceptions to record. The rehearsal devices are plugged in from the devices
+// panel; every click and keystroke goes through the page. The core is read only to know which
+// step main is at (as the person reads it off the screen) and what a sheet would say.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { ceremonyFamilies, familyOfAction } from '../../electron/ceremony-families.ts';
+import {
+  parseRehearsalAnswers,
+  type RehearsalAnswers,
+} from '../../electron/core/runbook/rehearsal-answers.ts';
+import { parseRunbookText } from '../../electron/core/runbook/runbook-library.ts';
+import type { Runbook, Step } from '../../electron/core/runbook/runbook-schema.ts';
+import type { CurrentStep, RunbookCeremony } from '../../shared/model/runbook.ts';
+import { createRehearsalTokenInUi, type BrowserSession } from './browser-session.ts';
+import type { TypedCredential } from './window-judge.ts';
+
+export const RUNBOOKS_DIR = join(import.meta.dirname, '..', '..', 'resources', 'runbooks');
+
+/** Every bundled runbook that has rehearsal answers beside it. */
+export function bundledRunbooks(): string[] {
+  return readdirSync(RUNBOOKS_DIR)
+    .filter((name) => name.endsWith('.rehearsal.yaml'))
+    .map((name) => name.slice(0, -'.rehearsal.yaml'.length))
+    .sort();
+}
+
+export interface WalkHooks {
+  /** The start screen, rehearsal devices plugged in, before the runbook is picked. */
+  atStart(): Promise<void>;
+  /** The current step before anyone acts on it; `typed` is what its credential fields get. */
+  atStep(step: CurrentStep, label: string, typed: readonly TypedCredential[]): Promise<void>;
+  /**
+   * A confirmation dialog the step opened (stream mode off). `actAgain`, when given, does the
+   * step again (after the dialog is cancelled) to open it in another stream mode; the hook leaves
+   * the dialog open for the walk to confirm.
+   */
+  atDialog(step: CurrentStep, label: string, actAgain: (() => Promise<void>) | null): Promise<void>;
+  /** END. */
+  atEnd(): Promise<void>;
+}
+
+/** The devices panel's button for each family's rehearsal device (YubiKey families share cards). */
+const PANEL_BUTTONS: Record<string, string> = {
+  pkcs11: 'create-rehearsal-token',
+  yubihsm2: 'connect-rehearsal-yubihsm',
+  yubikeyPiv: 'connect-rehearsal-yubikey',
+  yubikeyOpenpgp: 'connect-rehearsal-yubikey',
+  nethsm: 'connect-rehearsal-nethsm',
+};
+const PANEL_DEVICES: Record<string, string> = {
+  'connect-rehearsal-yubihsm': '[data-device-id^="yubihsm2-rehearsal:"]',
+  'connect-rehearsal-yubikey': '[data-device-id^="yubikey-piv-rehearsal:"]',
+  'connect-rehearsal-nethsm': '[data-device-id^="nethsm-rehearsal:"]',
+};
+
+/** Every device action a runbook names, in any branch. */
+function actionsOf(runbook: Runbook): string[] {
+  const names: string[] = [];
+  const walk = (steps: readonly Step[]) => {
+    for (const step of steps) {
+      if (typeof step.do === 'object') names.push(step.do.action);
+      walk(step.then ?? []);
+      walk(step.else ?? []);
+    }
+  };
+  for (const section of runbook.sections) walk(section.steps);
+  return names;
+}
+
+export function readRehearsal(runbookId: string): { runbook: Runbook; answers: RehearsalAnswers } {
+  const runbook = parseRunbookText(readFileSync(join(RUNBOOKS_DIR, `${runbookId}.yaml`), 'utf8'));
+  const answers = parseRehearsalAnswers(
+    readFileSync(join(RUNBOOKS_DIR, `${runbookId}.rehearsal.yaml`), 'utf8'),
+  );
+  return { runbook, answers };
+}
+
+/** The rehearsal's secrets: every credential its answers file gives. */
+export function secretsOf(answers: RehearsalAnswers): string[] {
+  return Object.values(answers.credentials ?? {}).filter((s): s is string => s !== undefined);
+}
+
+const BACKUP_SUFFIX = '.secret-backup.asc';
+
+/** As `vigil run`: the newest OpenPGP backup on the medium, its path or its fingerprint. */
+function newestBackup(mediaDir: string, what: 'backup-path' | 'backup-fingerprint'): string {
+  const writtenAt = (folder: string) => folder.slice(folder.lastIndexOf('-') + 1);
+  const folders = existsSync(mediaDir)
+    ? readdirSync(mediaDir)
+        .filter((name) => name.startsWith('openpgp-secret-'))
+        .sort((a, b) => writtenAt(a).localeCompare(writtenAt(b)))
+    : [];
+  for (const folder of folders.reverse()) {
+    const file = readdirSync(join(mediaDir, folder)).find((name) => name.endsWith(BACKUP_SUFFIX));
+    if (file === undefined) continue;
+    return what === 'backup-path' ? `${folder}/${file}` : file.slice(0, -BACKUP_SUFFIX.length);
+  }
+  throw new Error(`the medium ${mediaDir} holds no OpenPGP backup`);
+}
+
+function labelOf(step: CurrentStep): string {
+  if (step.kind === 'action' && step.action)
+    return `step ${step.number} (action ${step.action.name})`;
+  if (step.kind === 'collect' && step.collect)
+    return `step ${step.number} (collect ${step.collect.id})`;
+  return `step ${step.number} (confirm)`;
+}
+
+/**
+ * Does what the step asks (`act`) and waits until main has moved past it or reached END. A
+ * confirmation dialog (a DANGER choice asks twice) is shown to the hooks and then confirmed; a
+ * refusal fails with the note the page shows.
+ */
+async function actAndAdvance(
+  page: Page,
+  step: CurrentStep,
+  label: string,
+  act: () => Promise<void>,
+  hooks: WalkHooks,
+  canActAgain: boolean,
+): Promise<void> {
+  const next = page.locator(
+    `[data-testid="runbook-step"]:not([data-step-number="${step.number}"]), [data-testid="runbook-finished"]`,
+  );
+  const refused = page.getByTestId('runbook').getByTestId('action-error-code');
+  const dialog = page.locator('dialog[open]');
+  await act();
+  for (let dialogs = 0; ; dialogs++) {
+    // Device actions (a reset, key generation) can take a while on a loaded machine.
+    await next.or(refused).or(dialog).first().waitFor({ timeout: 120_000 });
+    if ((await next.count()) > 0) return;
+    if ((await dialog.count()) > 0 && dialogs < 3) {
+      await hooks.atDialog(step, `${label}, its confirmation dialog`, canActAgain ? act : null);
+      await dialog.locator('[data-testid$="-confirm"]').click();
+      await dialog.waitFor({ state: 'detached' });
+      continue;
+    }
+    const note = await page.getByTestId('runbook').locator('.error-note').allInnerTexts();
+    throw new Error(`${label}: main refused it: ${note.join(' / ').replace(/\s+/g, ' ')}`);
+  }
+}
+
+/**
+ * Walks `runbookId` from the start screen to END with its rehearsal answers, calling the hooks
+ * where the window is to be looked at. `mediaDir` is the folder the session's "Choose a folder…"
+ * picks (the medium products are exported to and backups read from).
+ */
+export async function walkRehearsal(
+  session: BrowserSession,
+  runbookId: string,
+  hooks: WalkHooks,
+): Promise<RunbookCeremony> {
+  const { page, core } = session;
+  const { runbook, answers } = readRehearsal(runbookId);
+  const person = (role: string) => {
+    const found = answers.participants.find((p) => p.role === role);
+    if (!found) throw new Error(`the answers name nobody for the role ${role}`);
+    return found;
+  };
+
+  // Plug in each family's rehearsal device from the devices panel, as a person would.
+  const families = new Set(
+    actionsOf(runbook)
+      .map((name) => familyOfAction(name))
+      .filter((family) => family?.rehearsal !== undefined)
+      .map((family) => family?.id ?? ''),
+  );
+  const buttons = new Set<string>();
+  for (const family of families) {
+    const button = PANEL_BUTTONS[family];
+    if (!button) throw new Error(`no devices-panel button is known for the ${family} rehearsal`);
+    buttons.add(button);
+  }
+  for (const button of buttons) {
+    if (button === 'create-rehearsal-token') {
+      await createRehearsalTokenInUi(page, 'window ring');
+      continue;
+    }
+    await page.getByTestId(button).click();
+    await page
+      .locator(PANEL_DEVICES[button] ?? '')
+      .first()
+      .waitFor();
+  }
+  await hooks.atStart();
+
+  await page.getByTestId(`runbook-${runbookId}`).check();
+  for (const p of answers.participants)
+    await page.getByTestId(`participant-${p.role}`).fill(p.name);
+  await page.getByTestId('start-rehearsal').check();
+  await page.getByTestId('start-runbook').click();
+  await page.getByTestId('runbook-step').waitFor();
+
+  const credentials = (answers.credentials ?? {}) as Record<string, string | undefined>;
+  for (let guard = 0; guard < 1000; guard++) {
+    const ceremony = (await core.runbooks.state()).ceremony;
+    if (!ceremony) throw new Error('the ceremony was abandoned');
+    if (ceremony.finished) {
+      await page.getByTestId('runbook-finished').waitFor();
+      await hooks.atEnd();
+      return ceremony;
+    }
+    const step = ceremony.current;
+    if (!step) throw new Error('the ceremony has no current step');
+    const label = labelOf(step);
+    await page.locator(`[data-testid="runbook-step"][data-step-number="${step.number}"]`).waitFor();
+
+    for (const exception of answers.exceptions.filter((e) => e.atStep === step.number)) {
+      const who = person(exception.role);
+      await page.getByTestId('exception-open').click();
+      const form = page.getByTestId('exception-form');
+      await form.getByTestId('confirmer').selectOption({ label: `${who.name} (${who.role})` });
+      await form.getByTestId('exception-expected').fill(exception.expected);
+      await form.getByTestId('exception-happened').fill(exception.happened);
+      await form.getByTestId('exception-decision').fill(exception.decision);
+      await form.getByTestId('exception-record').click();
+      await form.waitFor({ state: 'detached' });
+    }
+
+    const typed: TypedCredential[] = (step.action?.credentials ?? []).flatMap(({ id, repeat }) => {
+      const secret = credentials[id];
+      if (secret === undefined) throw new Error(`${label}: the answers have no credential ${id}`);
+      return [
+        { field: `cred-${id}`, secret },
+        ...(repeat ? [{ field: `cred-${id}-repeat`, secret }] : []),
+      ];
+    });
+    await hooks.atStep(step, label, typed);
+
+    const act = async (): Promise<void> => {
+      if (step.kind === 'action' && step.action) {
+        if (step.action.needsTarget) {
+          await page.getByTestId('runbook-pick-folder').click();
+          await page.locator('[data-testid^="runbook-target-folder:"]').first().check();
+        }
+        for (const { field, secret } of typed) await page.getByTestId(field).fill(secret);
+        await page.getByTestId('runbook-perform').click();
+      } else if (step.kind === 'collect' && step.collect) {
+        const answer = answers.inputs[step.collect.id];
+        if (answer === undefined) throw new Error(`${label}: the answers have no input`);
+        const value =
+          typeof answer === 'string'
+            ? answer
+            : 'fromDevice' in answer
+              ? answer.fromDevice === 'serial' && ceremony.device
+                ? ceremony.device.serial
+                : sheetValue(session, answer.fromDevice)
+              : newestBackup(session.exportDir, answer.fromMedium);
+        if (step.collect.kind === 'choice') {
+          await page.getByTestId(`choice-${value}`).click();
+        } else {
+          await page.getByTestId('runbook-input').fill(value);
+          await page.getByTestId('runbook-submit-input').click();
+        }
+      } else {
+        await page.getByTestId('runbook-confirm').click();
+      }
+    };
+    // Typing credentials again is for the window with stream mode off: only a step without them
+    // is done again in stream mode to see its dialog there.
+    await actAndAdvance(page, step, `${runbookId} ${label}`, act, hooks, typed.length === 0);
+  }
+  throw new Error(`${runbookId} did not reach END`);
+}
+
+/** As `vigil run`: what the sheet says, read off the one rehearsal device of the run. */
+function sheetValue(session: BrowserSession, field: 'serial' | 'address'): string {
+  for (const family of ceremonyFamilies) {
+    const value = family.rehearsal?.sheet?.(session.core.familySources[family.id], field);
+    if (value) return value;
+  }
+  throw new Error(`no rehearsal device gives its ${field}`);
+}
