@@ -4,7 +4,7 @@
 // type and which exceptions to record. The rehearsal devices are plugged in from the devices
 // panel; every click and keystroke goes through the page. The core is read only to know which
 // step main is at (as the person reads it off the screen) and what a sheet would say.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ceremonyFamilies, familyOfAction } from '../../electron/ceremony-families.ts';
@@ -13,7 +13,8 @@ import {
   type RehearsalAnswers,
 } from '../../electron/core/runbook/rehearsal-answers.ts';
 import { parseRunbookText } from '../../electron/core/runbook/runbook-library.ts';
-import type { Runbook, Step } from '../../electron/core/runbook/runbook-schema.ts';
+import { actionsOf, newestBackup } from '../../electron/core/cli/rehearsal-run.ts';
+import type { Runbook } from '../../electron/core/runbook/runbook-schema.ts';
 import type { CurrentStep, RunbookCeremony } from '../../shared/model/runbook.ts';
 import { createRehearsalTokenInUi, type BrowserSession } from './browser-session.ts';
 import type { TypedCredential } from './window-judge.ts';
@@ -57,20 +58,6 @@ const PANEL_DEVICES: Record<string, string> = {
   'connect-rehearsal-nethsm': '[data-device-id^="nethsm-rehearsal:"]',
 };
 
-/** Every device action a runbook names, in any branch. */
-function actionsOf(runbook: Runbook): string[] {
-  const names: string[] = [];
-  const walk = (steps: readonly Step[]) => {
-    for (const step of steps) {
-      if (typeof step.do === 'object') names.push(step.do.action);
-      walk(step.then ?? []);
-      walk(step.else ?? []);
-    }
-  };
-  for (const section of runbook.sections) walk(section.steps);
-  return names;
-}
-
 export function readRehearsal(runbookId: string): { runbook: Runbook; answers: RehearsalAnswers } {
   const runbook = parseRunbookText(readFileSync(join(RUNBOOKS_DIR, `${runbookId}.yaml`), 'utf8'));
   const answers = parseRehearsalAnswers(
@@ -82,24 +69,6 @@ export function readRehearsal(runbookId: string): { runbook: Runbook; answers: R
 /** The rehearsal's secrets: every credential its answers file gives. */
 export function secretsOf(answers: RehearsalAnswers): string[] {
   return Object.values(answers.credentials ?? {}).filter((s): s is string => s !== undefined);
-}
-
-const BACKUP_SUFFIX = '.secret-backup.asc';
-
-/** As `vigil run`: the newest OpenPGP backup on the medium, its path or its fingerprint. */
-function newestBackup(mediaDir: string, what: 'backup-path' | 'backup-fingerprint'): string {
-  const writtenAt = (folder: string) => folder.slice(folder.lastIndexOf('-') + 1);
-  const folders = existsSync(mediaDir)
-    ? readdirSync(mediaDir)
-        .filter((name) => name.startsWith('openpgp-secret-'))
-        .sort((a, b) => writtenAt(a).localeCompare(writtenAt(b)))
-    : [];
-  for (const folder of folders.reverse()) {
-    const file = readdirSync(join(mediaDir, folder)).find((name) => name.endsWith(BACKUP_SUFFIX));
-    if (file === undefined) continue;
-    return what === 'backup-path' ? `${folder}/${file}` : file.slice(0, -BACKUP_SUFFIX.length);
-  }
-  throw new Error(`the medium ${mediaDir} holds no OpenPGP backup`);
 }
 
 function labelOf(step: CurrentStep): string {
@@ -249,7 +218,7 @@ export async function walkRehearsal(
               ? answer.fromDevice === 'serial' && ceremony.device
                 ? ceremony.device.serial
                 : sheetValue(session, answer.fromDevice)
-              : newestBackup(session.exportDir, answer.fromMedium);
+              : backupOnMedium(session.exportDir, answer.fromMedium);
         if (step.collect.kind === 'choice') {
           await page.getByTestId(`choice-${value}`).click();
         } else {
@@ -274,4 +243,10 @@ function sheetValue(session: BrowserSession, field: 'serial' | 'address'): strin
     if (value) return value;
   }
   throw new Error(`no rehearsal device gives its ${field}`);
+}
+
+function backupOnMedium(mediaDir: string, what: 'backup-path' | 'backup-fingerprint'): string {
+  const found = newestBackup(mediaDir, what);
+  if (found === null) throw new Error(`the medium ${mediaDir} holds no OpenPGP backup`);
+  return found;
 }

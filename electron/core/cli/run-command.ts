@@ -13,7 +13,7 @@ import { parseRehearsalAnswers, type RehearsalAnswers } from '../runbook/rehears
 import type { RunbookCredentials } from '../runbook/runbook-actions.ts';
 import { readRecordFolder, writeRecordFolder } from '../runbook/record-store.ts';
 import { parseRunbookText } from '../runbook/runbook-library.ts';
-import type { Runbook, Step } from '../runbook/runbook-schema.ts';
+import { actionsOf, newestBackup } from './rehearsal-run.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
 import { VigilCore } from '../vigil-core.ts';
@@ -148,7 +148,7 @@ async function walk(
             ? answer.fromDevice === 'serial' && ceremony.device
               ? ceremony.device.serial
               : sheetValue(core, answer.fromDevice)
-            : newestBackup(mediaDir, answer.fromMedium);
+            : backupOnMedium(mediaDir, answer.fromMedium);
       await engine.confirm(who, value);
       log(`step ${step.number}: ${step.collect.id} = ${value}`);
     } else {
@@ -169,44 +169,6 @@ function sheetValue(core: VigilCore, field: 'serial' | 'address'): string {
     if (value) return value;
   }
   return '';
-}
-
-const BACKUP_SUFFIX = '.secret-backup.asc';
-
-/**
- * The newest OpenPGP backup a rehearsal wrote to the medium (export folders end in their UTC
- * write time): its path inside the medium, or the fingerprint its name carries.
- */
-function newestBackup(mediaDir: string, what: 'backup-path' | 'backup-fingerprint'): string {
-  const writtenAt = (folder: string) => folder.slice(folder.lastIndexOf('-') + 1);
-  const folders = existsSync(mediaDir)
-    ? readdirSync(mediaDir)
-        .filter((name) => name.startsWith('openpgp-secret-'))
-        .sort((a, b) => writtenAt(a).localeCompare(writtenAt(b)))
-    : [];
-  for (const folder of folders.reverse()) {
-    const file = readdirSync(join(mediaDir, folder)).find((name) => name.endsWith(BACKUP_SUFFIX));
-    if (file === undefined) continue;
-    return what === 'backup-path' ? `${folder}/${file}` : file.slice(0, -BACKUP_SUFFIX.length);
-  }
-  throw new RunStop(
-    2,
-    'the medium holds no OpenPGP backup; give --medium the folder a rehearsal wrote',
-  );
-}
-
-/** Every device action a runbook names, in any branch. */
-function actionsOf(runbook: Runbook): string[] {
-  const names: string[] = [];
-  const walk = (steps: readonly Step[]) => {
-    for (const step of steps) {
-      if (typeof step.do === 'object') names.push(step.do.action);
-      walk(step.then ?? []);
-      walk(step.else ?? []);
-    }
-  };
-  for (const section of runbook.sections) walk(section.steps);
-  return names;
 }
 
 export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
@@ -298,4 +260,15 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
   } finally {
     core?.close();
   }
+}
+
+function backupOnMedium(mediaDir: string, what: 'backup-path' | 'backup-fingerprint'): string {
+  const found = newestBackup(mediaDir, what);
+  if (found === null) {
+    throw new RunStop(
+      2,
+      'the medium holds no OpenPGP backup; give --medium the folder a rehearsal wrote',
+    );
+  }
+  return found;
 }
