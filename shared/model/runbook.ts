@@ -51,7 +51,7 @@ export type CredentialRequest = z.infer<typeof CredentialRequest>;
 export const InputRequest = z.strictObject({
   id: z.string(),
   label: z.string(),
-  kind: z.enum(['text', 'choice', 'serial', 'fingerprint']),
+  kind: z.enum(['text', 'choice', 'serial', 'fingerprint', 'address']),
   choices: z.array(z.string()).nullable(),
 });
 export type InputRequest = z.infer<typeof InputRequest>;

@@ -41,7 +41,7 @@ import {
   type StartedDetail,
 } from './runbook-progress.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
-import { inputRules, sameSerial } from './input-checks.ts';
+import { inputProblem, sameSerial } from './input-checks.ts';
 import { ceremonyProducts } from './ceremony-products.ts';
 import { signRecordWithKey, writeCeremonyRecord } from './ceremony-record-writer.ts';
 import { ceremonyView, signingConfirmer, type ViewSources } from './ceremony-view.ts';
@@ -315,8 +315,9 @@ export class RunbookEngine {
       if (!definition.choices?.includes(text)) {
         throw new VigilError('input-invalid', `Choose one of: ${definition.choices?.join(', ')}.`);
       }
-    } else if (!inputRules[definition.kind].test(text)) {
-      throw new VigilError('input-invalid', `"${definition.label}" is not in the expected form.`);
+    } else {
+      const problem = inputProblem(definition.kind, definition.label, text);
+      if (problem) throw new VigilError('input-invalid', problem);
     }
     if (definition.mustEqual === 'device.serial' && p.device) {
       if (!sameSerial(text, p.device.serial)) {

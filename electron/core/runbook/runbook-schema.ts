@@ -9,7 +9,7 @@ export const Level = z.enum(['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'])
 export const RunbookInput = z.strictObject({
   id: Id,
   label: z.string().min(1).max(200),
-  kind: z.enum(['text', 'choice', 'serial', 'fingerprint']),
+  kind: z.enum(['text', 'choice', 'serial', 'fingerprint', 'address']),
   choices: z.array(z.string().min(1).max(64)).min(2).max(16).optional(),
   /** Checked later against a device fact, e.g. "the serial on the device equals this one". */
   mustEqual: z.enum(['device.serial']).optional(),

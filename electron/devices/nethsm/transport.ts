@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { KindedError } from '../../base/errors.ts';
+import { networkAddressText, readNetworkAddress } from '../../base/network-address.ts';
 
 export interface NetHsmEndpoint {
   /** An IPv4 or IPv6 literal: the ceremony machine has no DNS. */
@@ -48,40 +49,12 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 /** '10.1.2.3', '10.1.2.3:8443', '[fd00::1]:443' or a bare IPv6 literal; the port defaults to 443. */
 export function parseEndpoint(text: string): NetHsmEndpoint {
-  const trimmed = text.trim();
-  const bad = (why: string): NetHsmTransportError =>
-    new NetHsmTransportError('bad-address', `"${trimmed.slice(0, 80)}" ${why}`);
-  let host: string;
-  let portText: string | undefined;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(trimmed);
-  if (bracketed) {
-    host = bracketed[1] ?? '';
-    portText = bracketed[2];
-    if (!isIPv6(host)) throw bad('is not an IPv6 address');
-  } else if (isIPv6(trimmed)) {
-    host = trimmed;
-  } else {
-    const parts = /^([^:]+)(?::(\d+))?$/.exec(trimmed);
-    if (!parts) throw bad('is not an address with an optional port');
-    host = parts[1] ?? '';
-    portText = parts[2];
-    if (!isIPv4(host)) throw bad('is not an IP address (host names are refused: no DNS offline)');
-  }
-  // Zone ids name a local interface, which the endpoint text could not round-trip reliably.
-  if (host.includes('%')) throw bad('has an IPv6 zone id');
-  if (host === '0.0.0.0' || host === '::') throw bad('is the unspecified address');
-  let port = 443;
-  if (portText !== undefined) {
-    port = Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad('has a port out of range');
-  }
-  return { host: host.toLowerCase(), port };
+  const reading = readNetworkAddress(text);
+  if (!reading.ok) throw new NetHsmTransportError('bad-address', reading.problem);
+  return reading.address;
 }
 
-export function endpointText(e: NetHsmEndpoint): string {
-  const host = isIPv6(e.host) ? `[${e.host}]` : e.host;
-  return e.port === 443 ? host : `${host}:${e.port}`;
-}
+export const endpointText: (e: NetHsmEndpoint) => string = networkAddressText;
 
 function assertLiteral(e: NetHsmEndpoint): void {
   if (!(isIPv4(e.host) || isIPv6(e.host)) || !Number.isInteger(e.port) || e.port < 1) {
