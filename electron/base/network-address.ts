@@ -1,7 +1,6 @@
 // One reading of a network address typed by a person, for every place that takes one: a runbook
 // input of kind `address` and the NetHSM transport that dials it. Two readings would let a step
 // accept what the next one refuses.
-import { isIPv4, isIPv6 } from 'node:net';
 
 export interface NetworkAddress {
   /** An IPv4 or IPv6 literal (lower case): the ceremony machine has no DNS. */
@@ -10,6 +9,24 @@ export interface NetworkAddress {
 }
 
 export type AddressReading = { ok: true; address: NetworkAddress } | { ok: false; problem: string };
+
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
+const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+
+/** Dotted-quad IPv4, no leading zeros (which some readers take as octal). */
+export function isIPv4(text: string): boolean {
+  return IPV4.test(text);
+}
+
+/** An IPv6 literal without zone id, as the WHATWG URL parser reads one (pure: no socket, no DNS). */
+export function isIPv6(text: string): boolean {
+  if (!/^[0-9A-Fa-f:.]+$/.test(text) || !text.includes(':')) return false;
+  try {
+    return new URL(`http://[${text}]/`).hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 /** '10.1.2.3', '10.1.2.3:8443', '[fd00::1]:443' or a bare IPv6 literal; the port defaults to 443. */
 export function readNetworkAddress(text: string): AddressReading {

@@ -9,12 +9,17 @@ import {
   type ClientRequestArgs,
   type IncomingMessage,
 } from 'node:http';
-import { isIPv4, isIPv6, type LookupFunction } from 'node:net';
+import { type LookupFunction } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { KindedError } from '../../base/errors.ts';
-import { networkAddressText, readNetworkAddress } from '../../base/network-address.ts';
+import {
+  isIPv4,
+  isIPv6,
+  networkAddressText,
+  readNetworkAddress,
+} from '../../base/network-address.ts';
 
 export interface NetHsmEndpoint {
   /** An IPv4 or IPv6 literal: the ceremony machine has no DNS. */
