@@ -73,6 +73,8 @@ export class VigilCore {
   readonly registry: DeviceRegistry;
   readonly exportTargets: ExportTargets;
   readonly runbooks: RunbookEngine;
+  /** The bundled runbooks the engine starts from; the start screen previews them. */
+  readonly runbookLibrary: RunbookLibrary;
   /** Where each plugged-in family finds its devices, by family id (opened by the family). */
   readonly familySources: Readonly<Record<string, unknown>>;
   readonly events = new EventHub();
@@ -117,11 +119,12 @@ export class VigilCore {
       },
     };
     this.familySources = openFamilySources(env);
+    this.runbookLibrary = new RunbookLibrary(options.runbooksDir ?? defaultRunbooksDir(), this.log);
     this.runbooks = new RunbookEngine({
       journal: this.journal,
       familySources: this.familySources,
       targets: this.exportTargets,
-      library: new RunbookLibrary(options.runbooksDir ?? defaultRunbooksDir(), this.log),
+      library: this.runbookLibrary,
       recordsDir: join(options.dataDir, 'records'),
       printTranscript: options.printTranscript ?? ((html) => printTranscriptPdf(html)),
       onStateChanged: (state) => this.events.emit('runbook.stepChanged', state),

@@ -20,6 +20,7 @@ export const callNames = [
   'runbook.goBack',
   'runbook.abandon',
   'runbook.exportRecord',
+  'runbook.preview',
   'verification.verifyFolder',
 ] as const;
 

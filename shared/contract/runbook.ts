@@ -8,6 +8,7 @@ import {
   type CredentialField,
 } from '../model/credential-fields.ts';
 import { credentialText } from '../model/credentials.ts';
+import { RunbookPreview } from '../model/runbook-preview.ts';
 
 /** Every credential field, optional, each arriving as a string and leaving as SecretBytes. */
 const PerformCredentials = z.strictObject(
@@ -150,6 +151,12 @@ export const runbook = {
       'read-back-mismatch',
       'media-io-error',
     ],
+  }),
+  /** A bundled runbook before it starts: every section and step, for the preview and the sheet. */
+  preview: call({
+    request: z.strictObject({ runbookId: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/) }),
+    response: RunbookPreview,
+    errors: ['runbook-unknown'],
   }),
   stepChanged: event({ payload: RunbookState }),
 };

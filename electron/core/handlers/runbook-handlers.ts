@@ -1,5 +1,6 @@
 import type { Handlers } from '../dispatcher.ts';
 import type { VigilCore } from '../vigil-core.ts';
+import { runbookPreview } from '../runbook/runbook-preview.ts';
 
 type RunbookCalls =
   | 'runbook.state'
@@ -10,7 +11,8 @@ type RunbookCalls =
   | 'runbook.acknowledgeInterruption'
   | 'runbook.goBack'
   | 'runbook.abandon'
-  | 'runbook.exportRecord';
+  | 'runbook.exportRecord'
+  | 'runbook.preview';
 
 export function runbookHandlers(core: VigilCore): Pick<Handlers, RunbookCalls> {
   const engine = core.runbooks;
@@ -32,6 +34,10 @@ export function runbookHandlers(core: VigilCore): Pick<Handlers, RunbookCalls> {
       const report = await engine.exportRecord(targetId);
       core.events.emit('media.exportVerified', report);
       return report;
+    },
+    'runbook.preview': ({ runbookId }) => {
+      const { runbook, summary } = core.runbookLibrary.find(runbookId);
+      return Promise.resolve(runbookPreview(runbook, summary));
     },
   };
 }

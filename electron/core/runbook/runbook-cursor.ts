@@ -20,7 +20,8 @@ export class RunbookFlowError extends KindedError<'runbook-flow'> {
   }
 }
 
-function stepsAt(
+/** The list of steps a position's last index points into (a section's, or an IF branch's). */
+export function stepsAt(
   runbook: Runbook,
   section: number,
   path: readonly (number | 'then' | 'else')[],
