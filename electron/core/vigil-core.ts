@@ -23,6 +23,7 @@ import { mediaHandlers } from './handlers/media-handlers.ts';
 import { runbookHandlers } from './handlers/runbook-handlers.ts';
 import { verificationHandlers } from './handlers/verification-handlers.ts';
 import { ExportTargets } from './media/export-targets.ts';
+import { VigilError } from '../base/errors.ts';
 import { RunbookEngine } from './runbook/runbook-engine.ts';
 import { defaultRunbooksDir, RunbookLibrary } from './runbook/runbook-library.ts';
 import { printTranscriptPdf, type TranscriptPrinter } from './transcript/transcript-pdf.ts';
@@ -163,6 +164,48 @@ export class VigilCore {
   async restoreRehearsalDevices(): Promise<void> {
     for (const family of ceremonyFamilies)
       await family.rehearsal?.restore(this.familySources[family.id]);
+  }
+
+  /**
+   * Takes the rehearsal device listed as `deviceId` out and deletes it (keys, PINs, saved state),
+   * journalled. Refused for a production device and for one a ceremony under way has used.
+   */
+  async removeRehearsalDevice(deviceId: string): Promise<{ family: string; serial: string }> {
+    const device = (await this.registry.list()).devices.find((d) => d.id === deviceId);
+    if (!device?.isRehearsal) {
+      throw new VigilError(
+        'no-device',
+        device
+          ? `${device.familyName} ${device.serial} is not a rehearsal device: Vigil deletes only its own rehearsal devices.`
+          : 'That rehearsal device is no longer attached. Look at the devices list again.',
+      );
+    }
+    const ceremony = this.runbooks.progress();
+    if (
+      ceremony?.finishedAt === null &&
+      [...ceremony.devices, ceremony.device].some((d) => d?.id === deviceId)
+    ) {
+      throw new VigilError(
+        'device-in-use',
+        `The ceremony under way uses ${device.familyName} ${device.serial}. Finish or abandon the ceremony first.`,
+      );
+    }
+    const wanted = { family: device.family, serial: device.serial };
+    let isRemoved = false;
+    for (const family of ceremonyFamilies) {
+      isRemoved =
+        (await family.rehearsal?.remove?.(this.familySources[family.id], wanted)) ?? false;
+      if (isRemoved) break;
+    }
+    if (!isRemoved) {
+      throw new VigilError(
+        'device-error',
+        `Vigil could not remove ${device.familyName} ${device.serial}.`,
+      );
+    }
+    this.journal.append('device.rehearsalRemoved', wanted);
+    await this.refreshDevices();
+    return wanted;
   }
 
   /** Resumes a runbook ceremony found in the journal (new signing key, unfinished END). */

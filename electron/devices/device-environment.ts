@@ -34,5 +34,10 @@ export interface RehearsalBench {
   ): Promise<{ line: string; journal?: { kind: string; detail: Record<string, unknown> } } | null>;
   /** What a rehearsal answers file's `fromDevice` reads off the one rehearsal device. */
   sheet?(sources: unknown, field: 'serial' | 'address'): string | null;
+  /**
+   * Takes the rehearsal device listed as `device` out and deletes it, its keys and PINs with it;
+   * false when the device is not one of this family's.
+   */
+  remove?(sources: unknown, device: { family: string; serial: string }): Promise<boolean>;
   close?(sources: unknown): Promise<void>;
 }

@@ -34,7 +34,7 @@ export const useDevicesStore = defineStore('devices', () => {
     error.value = null;
   }
 
-  /** One rehearsal-device request to main, attempted once, then the list refreshed. */
+  /** One rehearsal-device request (add or remove) to main, attempted once, then the list refreshed. */
   async function addRehearsalDevice(action: string, request: () => Promise<unknown>) {
     if (isCreating.value) return false;
     isCreating.value = true;
@@ -79,6 +79,13 @@ export const useDevicesStore = defineStore('devices', () => {
     );
   }
 
+  /** Takes a rehearsal device out of main and deletes it (main refuses one a ceremony uses). */
+  function removeRehearsalDevice(deviceId: string): Promise<boolean> {
+    return addRehearsalDevice(`remove-rehearsal:${deviceId}`, () =>
+      vigilCall('devices.removeRehearsal', { deviceId }),
+    );
+  }
+
   return {
     list,
     error,
@@ -90,5 +97,6 @@ export const useDevicesStore = defineStore('devices', () => {
     connectRehearsalYubiHsm,
     connectRehearsalYubiKey,
     connectRehearsalNetHsm,
+    removeRehearsalDevice,
   };
 });

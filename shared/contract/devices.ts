@@ -1,5 +1,5 @@
 import { call, event, NoArgs, z } from './schema-kit.ts';
-import { DeviceList } from '../model/device.ts';
+import { DeviceId, DeviceList } from '../model/device.ts';
 
 export const devices = {
   list: call({ request: NoArgs, response: DeviceList, errors: ['module-unavailable'] }),
@@ -32,6 +32,15 @@ export const devices = {
     request: NoArgs,
     response: z.strictObject({ serial: z.string(), address: z.string() }),
     errors: ['device-error'],
+  }),
+  /**
+   * Takes a rehearsal device out and deletes it, keys and PINs included; refused for a device a
+   * ceremony under way uses, and for anything that is not a rehearsal device.
+   */
+  removeRehearsal: call({
+    request: z.strictObject({ deviceId: DeviceId }),
+    response: z.strictObject({ family: z.string(), serial: z.string() }),
+    errors: ['no-device', 'device-in-use', 'device-error'],
   }),
   changed: event({ payload: DeviceList }),
 };

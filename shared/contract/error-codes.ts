@@ -22,6 +22,7 @@ export const deviceErrorCodes = [
   'default-pin-refused',
   'curve-not-supported',
   'module-unavailable',
+  'device-in-use',
   'device-error',
 ] as const;
 export type DeviceErrorCode = (typeof deviceErrorCodes)[number];

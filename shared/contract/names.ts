@@ -8,6 +8,7 @@ export const callNames = [
   'devices.connectRehearsalYubiHsm',
   'devices.connectRehearsalYubiKey',
   'devices.connectRehearsalNetHsm',
+  'devices.removeRehearsal',
   'journal.tail',
   'media.listTargets',
   'media.pickFolder',

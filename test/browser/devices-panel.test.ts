@@ -1,5 +1,6 @@
 // The devices panel follows tokens that appear and disappear while the page is open: SoftHSM2
-// tokens made and deleted by softhsm2-util in another process.
+// tokens made and deleted by softhsm2-util in another process; and a rehearsal device is removed
+// from the panel only after its confirmation.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -48,6 +49,30 @@ describe('devices panel', () => {
     assert.equal(
       await session.bridge.page.getByTestId('devices-panel').getByText('appears-live').count(),
       0,
+    );
+  });
+
+  it('removes a rehearsal YubiKey only once the removal is confirmed', async () => {
+    const { page } = session.bridge;
+    await page.getByTestId('connect-rehearsal-yubikey').click();
+    const card = page.locator('[data-device-id^="yubikey-piv-rehearsal:"]');
+    await card.waitFor();
+    const serial = (await card.getByTestId('device-serial').innerText()).trim();
+    await card.getByTestId('remove-rehearsal').click();
+    const dialog = page.getByTestId('remove-rehearsal-dialog');
+    assert.match(await dialog.innerText(), new RegExp(`Remove rehearsal .*${serial}\\?`));
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await card.count(), 1, 'Esc keeps the device');
+    await card.getByTestId('remove-rehearsal').click();
+    await page.getByTestId('remove-rehearsal-dialog-confirm').click();
+    await card.waitFor({ state: 'detached', timeout: 10_000 });
+    const journal = session.core.journal
+      .entries()
+      .filter((e) => e.kind === 'device.rehearsalRemoved');
+    assert.deepEqual(
+      journal.map((e) => e.detail),
+      [{ family: 'yubikey-piv-rehearsal', serial }],
     );
   });
 });

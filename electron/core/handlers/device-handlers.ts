@@ -13,6 +13,7 @@ export function deviceHandlers(
   | 'devices.connectRehearsalYubiHsm'
   | 'devices.connectRehearsalYubiKey'
   | 'devices.connectRehearsalNetHsm'
+  | 'devices.removeRehearsal'
 > {
   return {
     'devices.list': () => core.registry.list(),
@@ -42,6 +43,7 @@ export function deviceHandlers(
       void core.refreshDevices();
       return { serial: device.serial, address };
     },
+    'devices.removeRehearsal': ({ deviceId }) => core.removeRehearsalDevice(deviceId),
     'devices.connectRehearsalYubiKey': async () => {
       const card = await core.rehearsalYubiKeys.plugIn();
       const serial = String(card.serial);

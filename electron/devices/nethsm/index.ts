@@ -149,6 +149,21 @@ export class RehearsalNetHsmRack {
     );
   }
 
+  /** Stops the rehearsal NetHSM with this serial and deletes its state; false when none has it. */
+  async unplug(serial: string): Promise<boolean> {
+    const index = this.#devices.findIndex((d) => d.serial === serial);
+    const [device] = index >= 0 ? this.#devices.splice(index, 1) : [];
+    if (device === undefined) return false;
+    await device.close();
+    if (this.folder !== null) {
+      const saved = this.#saved();
+      const gone = saved.filter((e) => e.port === device.port);
+      for (const entry of gone) rmSync(entry.stateFile, { force: true });
+      this.#save(saved.filter((e) => e.port !== device.port));
+    }
+    return true;
+  }
+
   /** Stops and forgets every rehearsal NetHSM. */
   async discard(): Promise<void> {
     await this.close();
@@ -193,6 +208,10 @@ export const netHsmRehearsalBench: RehearsalBench = {
     if (field !== 'address') return null;
     const [device, ...others] = (sources as NetHsmSources).rehearsal.devices;
     return device && others.length === 0 ? `${device.host}:${device.port}` : null;
+  },
+  async remove(sources, device) {
+    if (device.family !== NETHSM_REHEARSAL_FAMILY) return false;
+    return (sources as NetHsmSources).rehearsal.unplug(device.serial);
   },
   close: (sources) => (sources as NetHsmSources).rehearsal.close(),
 };

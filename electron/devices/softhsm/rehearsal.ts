@@ -1,5 +1,8 @@
 // Creates rehearsal tokens: SoftHSM2 tokens in a Nitrokey HSM 2's factory state (default SO-PIN
-// and user PIN), so the real ceremony's steps, PIN rules included, can be practised on them.
+// and user PIN), so the real ceremony's steps, PIN rules included, can be practised on them; and
+// deletes them again with SoftHSM2's own tool (PKCS#11 has no call that deletes a token).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../base/errors.ts';
 import { CKF, CKU, padTokenLabel } from '../pkcs11/protocol.ts';
@@ -34,6 +37,31 @@ export async function createRehearsalToken(
     } finally {
       soPin.wipe();
       userPin.wipe();
+    }
+  });
+}
+
+const run = promisify(execFile);
+
+/**
+ * Deletes the rehearsal token with this serial from Vigil's store (SOFTHSM2_CONF names it, see
+ * transport.ts), keys included, then has the module read its slots again.
+ */
+export async function deleteRehearsalToken(module: Pkcs11Module, serial: string): Promise<void> {
+  if (!/^[0-9a-f]{1,32}$/i.test(serial)) {
+    throw new VigilError('device-error', `${serial} is not a SoftHSM2 serial`);
+  }
+  await module.exclusive(async () => {
+    try {
+      await run('softhsm2-util', ['--delete-token', '--serial', serial], { timeout: 30_000 });
+    } catch (error) {
+      const said = (error as { stderr?: string }).stderr?.trim();
+      throw new VigilError(
+        'device-error',
+        `SoftHSM2 could not delete rehearsal token ${serial}${said ? `: ${said}` : ''}`,
+      );
+    } finally {
+      module.reinitialise();
     }
   });
 }

@@ -123,6 +123,10 @@ export class RehearsalYubiHsmRack {
     return this.#rack.unplug(serial);
   }
 
+  get serials(): readonly number[] {
+    return this.#rack.slots.map((s) => s.device.serial);
+  }
+
   get connectors(): readonly RehearsalConnector[] {
     return this.#rack.slots.map((s) => s.connector);
   }
@@ -177,6 +181,13 @@ export const yubiHsmRehearsalBench: RehearsalBench = {
     if (rack.connectors.length > 0) return null;
     const device = await rack.plugIn();
     return { line: `rehearsal YubiHSM 2 ${device.serial} connected` };
+  },
+  async remove(sources, device) {
+    const rack = (sources as YubiHsmSources).rehearsal;
+    const serial = Number(device.serial);
+    if (device.family !== 'yubihsm2-rehearsal' || !rack.serials.includes(serial)) return false;
+    await rack.unplug(serial);
+    return true;
   },
   close: (sources) => (sources as YubiHsmSources).rehearsal.close(),
 };

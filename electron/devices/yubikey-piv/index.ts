@@ -269,6 +269,15 @@ export const yubiKeyRehearsalBench: RehearsalBench = {
     const [card, ...others] = (sources as YubiKeySources).rehearsal.cards;
     return card && others.length === 0 ? String(card.serial) : null;
   },
+  async remove(sources, device) {
+    const rack = (sources as YubiKeySources).rehearsal;
+    const serial = Number(device.serial);
+    // One bench serves the PIV and the OpenPGP family: the card is listed under the PIV one.
+    if (device.family !== 'yubikey-piv-rehearsal' || !rack.cards.some((c) => c.serial === serial))
+      return false;
+    await rack.unplug(serial);
+    return true;
+  },
   close: (sources) => (sources as YubiKeySources).rehearsal.close(),
 };
 

@@ -27,6 +27,7 @@ const EVENT_WORDS: Record<string, string> = {
   'device.rehearsalYubiHsmConnected': 'Rehearsal YubiHSM 2 connected',
   'device.rehearsalYubiKeyConnected': 'Rehearsal YubiKey connected',
   'device.rehearsalNetHsmConnected': 'Rehearsal NetHSM started',
+  'device.rehearsalRemoved': 'Rehearsal device removed and deleted',
 };
 
 /** `domain.somethingHappened` → "Something happened" when no wording is known. */

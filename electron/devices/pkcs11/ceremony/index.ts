@@ -11,7 +11,7 @@ import { VigilError } from '../../../base/errors.ts';
 import { checkCredentials } from '../../../core/runbook/credentials.ts';
 import { signWithTokenKey } from '../driver.ts';
 import { triesLeftHint } from '../protocol.ts';
-import { createRehearsalToken } from '../../softhsm/rehearsal.ts';
+import { createRehearsalToken, deleteRehearsalToken } from '../../softhsm/rehearsal.ts';
 import type { RehearsalBench } from '../../device-environment.ts';
 import { PKCS11_CEREMONY_FAMILY, keyRoleId, pkcs11Actions } from './actions.ts';
 
@@ -44,6 +44,13 @@ const tokenRehearsalBench: RehearsalBench = {
       line: `rehearsal token ${created.serial} created`,
       journal: { kind: 'device.rehearsalTokenCreated', detail: { serial: created.serial, label } },
     };
+  },
+  async remove(sources, device) {
+    if (device.family !== REHEARSAL_TOKEN_FAMILY) return false;
+    const module = (sources as DeviceRegistry).moduleNamed('softhsm2');
+    if (!module) return false;
+    await deleteRehearsalToken(module, device.serial);
+    return true;
   },
 };
 
