@@ -9,5 +9,5 @@ export const inputFormHint: Readonly<Record<TypedInputKind, string>> = {
   serial: 'The serial as printed: letters, digits, spaces and dashes, at most 64.',
   fingerprint: 'The 40 or 64 hexadecimal digits (0–9, A–F) of the fingerprint; spaces are fine.',
   address:
-    'An IP address, optionally with its port: 192.168.1.1, 192.168.1.1:8443 or [fd00::1]:443. Host names are refused (no DNS offline).',
+    'An IP address, optionally with its port: 192.168.1.1, 192.168.1.1:8443 or [fd00::1]:443.',
 };

@@ -60,7 +60,7 @@ describe('devices panel', () => {
     const serial = (await card.getByTestId('device-serial').innerText()).trim();
     await card.getByTestId('remove-rehearsal').click();
     const dialog = page.getByTestId('remove-rehearsal-dialog');
-    assert.match(await dialog.innerText(), new RegExp(`Remove rehearsal .*${serial}\\?`));
+    assert.match(await dialog.innerText(), new RegExp(`Remove Rehearsal YubiKey .*${serial}\\?`));
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     assert.equal(await card.count(), 1, 'Esc keeps the device');

@@ -16,9 +16,11 @@ const patterns = {
 export function inputProblem(kind: TypedInputKind, label: string, text: string): string | null {
   if (kind === 'address') {
     const reading = readNetworkAddress(text);
-    return reading.ok ? null : `${reading.problem}. Expected: ${inputFormHint.address}`;
+    return reading.ok ? null : `${reading.problem}. Expected: ${lowerFirst(inputFormHint.address)}`;
   }
   return patterns[kind].test(text)
     ? null
-    : `"${label}" is not in the expected form. Expected: ${inputFormHint[kind]}`;
+    : `"${label}" is not in the expected form. Expected: ${lowerFirst(inputFormHint[kind])}`;
 }
+
+const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);

@@ -64,7 +64,7 @@ describe('address inputs', () => {
   it('say why and what to type instead', () => {
     const problem = inputProblem('address', 'Address', 'nethsm.local') ?? '';
     assert.match(problem, /^"nethsm\.local" is not an IP address \(host names are refused/);
-    assert.ok(problem.endsWith(inputFormHint.address), problem);
+    assert.ok(problem.endsWith(`Expected: an ${inputFormHint.address.slice(3)}`), problem);
   });
 
   it('are what every bundled runbook collects for a NetHSM address', () => {
@@ -95,10 +95,9 @@ describe('other typed inputs', () => {
     ] as const;
     for (const [kind, text] of cases) {
       const problem = inputProblem(kind, 'Label', text) ?? '';
-      assert.equal(
-        problem,
-        `"Label" is not in the expected form. Expected: ${inputFormHint[kind]}`,
-      );
+      const hint = inputFormHint[kind];
+      const said = `${hint.charAt(0).toLowerCase()}${hint.slice(1)}`;
+      assert.equal(problem, `"Label" is not in the expected form. Expected: ${said}`);
     }
   });
 
