@@ -13,6 +13,7 @@ const { values } = parseArgs({
     headless: { type: 'boolean', default: false },
     screenshot: { type: 'string' },
     'export-folder': { type: 'string' },
+    'pick-file': { type: 'string', multiple: true },
   },
 });
 
@@ -27,7 +28,17 @@ const dataDir = defaultDataDir();
 // The bridge has no folder dialog: the folder named here (or ~/vigil-export) is what "Choose a folder" picks.
 const exportFolder = values['export-folder'] ?? join(process.env.HOME ?? '/tmp', 'vigil-export');
 mkdirSync(exportFolder, { recursive: true });
-const core = new VigilCore({ dataDir, pickFolder: () => Promise.resolve(exportFolder) });
+// Nor a file dialog: the files named by --pick-file (e.g. a root.json for the Verify view) are what
+// "Choose files" picks; none means the person cancelled.
+const pickedFiles = values['pick-file'] ?? [];
+const core = new VigilCore({
+  dataDir,
+  pickFolder: () => Promise.resolve(exportFolder),
+  pickFiles: ({ isMultiple }) =>
+    Promise.resolve(
+      pickedFiles.length === 0 ? null : isMultiple ? pickedFiles : pickedFiles.slice(0, 1),
+    ),
+});
 core.watchDevices();
 await core.resumeRunbook();
 const bridge = await startBridge({
