@@ -9,5 +9,7 @@ import './styles/app.css';
 import './styles/corrections.css';
 import './styles/form.css';
 import './styles/verify.css';
+import './styles/runbook-preview.css';
+import './styles/ceremony-sheet.css';
 
 createApp(App).use(createPinia()).mount('#app');

@@ -252,26 +252,26 @@ export function actionProducts(
   const operation = name.slice(name.indexOf('.') + 1);
   const products: PreviewProduct[] = [];
   if (/^select/.test(operation)) {
-    products.push({ kind: 'device-serial', label: 'Device serial, as Vigil shows it' });
+    products.push({ kind: 'device-serial', label: 'Device serial' });
   }
   if (/^(generate|create)\w*Key$/.test(operation)) {
     const role = typeof params?.role === 'string' ? `${params.role} key` : 'key';
     products.push({
       kind: 'key-fingerprint',
-      label: `Fingerprint of the ${role}, as Vigil shows it`,
+      label: `Fingerprint of the ${role}`,
     });
   }
   if (/^read\w*Certificate$/.test(operation)) {
     products.push({
       kind: 'certificate-fingerprint',
-      label: 'Certificate fingerprint, as Vigil shows it',
+      label: 'Certificate fingerprint',
     });
   }
   if (operation === 'bagLabel') {
     products.push({ kind: 'label', label: 'Text for the new bag’s label' });
   }
   if (action?.needsTarget) {
-    products.push({ kind: 'medium', label: 'Medium written to (its label or bag serial)' });
+    products.push({ kind: 'medium', label: 'Medium the files are written to' });
   }
   return products;
 }
@@ -341,7 +341,7 @@ export function runbookPreview(runbook: Runbook, summary: RunbookSummary): Runbo
           return;
         }
         if (step.end) {
-          steps.push(flow('end', 'END: the ceremony ends here.', depth));
+          steps.push(flow('end', 'The ceremony ends here.', depth));
           return;
         }
         const input =
