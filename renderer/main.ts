@@ -9,6 +9,8 @@ import './styles/app.css';
 import './styles/corrections.css';
 import './styles/form.css';
 import './styles/verify.css';
+import './styles/transcript.css';
+import './styles/print.css';
 import './styles/runbook-preview.css';
 import './styles/ceremony-sheet.css';
 

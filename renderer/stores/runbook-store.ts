@@ -14,6 +14,8 @@ export const useRunbookStore = defineStore('runbook', () => {
   let unsubscribe: (() => void) | null = null;
 
   const ceremony = computed(() => state.value?.ceremony ?? null);
+  /** The last ceremony, while none is under way, when it was abandoned (main replays it). */
+  const abandoned = computed(() => state.value?.abandoned ?? null);
   const current = computed(() => ceremony.value?.current ?? null);
   const isBusy = computed(() => busyAction.value !== null);
 
@@ -70,6 +72,7 @@ export const useRunbookStore = defineStore('runbook', () => {
   return {
     state,
     ceremony,
+    abandoned,
     current,
     error,
     busyAction,

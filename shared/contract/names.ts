@@ -21,6 +21,7 @@ export const callNames = [
   'runbook.goBack',
   'runbook.abandon',
   'runbook.exportRecord',
+  'runbook.transcript',
   'runbook.preview',
   'verification.verifyFolder',
 ] as const;

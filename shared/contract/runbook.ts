@@ -2,6 +2,7 @@ import { call, event, NoArgs, secret, z } from './schema-kit.ts';
 import { nethsmErrorCodes, openpgpErrorCodes } from './error-codes.ts';
 import { ExportReport, ExportTargetId } from '../model/media.ts';
 import { Participant, RunbookRole, RunbookState } from '../model/runbook.ts';
+import { Transcript } from '../model/transcript.ts';
 import {
   credentialFieldKind,
   credentialFields,
@@ -75,7 +76,14 @@ export const runbook = {
       rehearsal: z.boolean(),
     }),
     response: RunbookState,
-    errors: ['runbook-unknown', 'runbook-invalid', 'ceremony-active', 'role-mismatch'],
+    // An abandoned ceremony's record left unwritten by a failure is written first.
+    errors: [
+      'runbook-unknown',
+      'runbook-invalid',
+      'ceremony-active',
+      'role-mismatch',
+      'transcript-pdf-failed',
+    ],
   }),
   /** A human DO step, or a collected input (`value`). */
   confirm: call({
@@ -129,11 +137,24 @@ export const runbook = {
       'input-invalid',
     ],
   }),
-  /** Leaves the current ceremony (journalled as abandoned) so another can start. */
+  /**
+   * Leaves the current ceremony (journalled as abandoned, with who and why) and writes its record,
+   * signed by the per-ceremony key; another can start at once.
+   */
   abandon: call({
     request: z.strictObject({ role: RunbookRole, person: Person, reason: Note }),
     response: RunbookState,
-    errors: ['no-ceremony'],
+    errors: ['no-ceremony', 'role-mismatch', 'ceremony-finished', 'transcript-pdf-failed'],
+  }),
+  /** The transcript of the ceremony that ended last (at END or abandoned), as its record holds it. */
+  transcript: call({
+    request: z.strictObject({
+      ceremonyId: z
+        .string()
+        .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+    }),
+    response: Transcript,
+    errors: ['no-ceremony', 'wrong-step'],
   }),
   /** After END: the whole record (products, transcript, journal, runbook, attestation) to media. */
   exportRecord: call({

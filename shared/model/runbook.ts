@@ -191,8 +191,37 @@ export const RunbookCeremony = z.strictObject({
 });
 export type RunbookCeremony = z.infer<typeof RunbookCeremony>;
 
+/**
+ * The last ceremony, when it was abandoned: who left it, at which step and why, and its record
+ * (written as at END, without products; null until written). Replayed from the journal, so it
+ * survives a restart; gone once another ceremony starts.
+ */
+export const AbandonedCeremony = z.strictObject({
+  ceremonyId: z.string(),
+  runbook: z.strictObject({ id: z.string(), title: z.string(), sha256: Sha256Hex }),
+  isRehearsal: z.boolean(),
+  startedAt: z.string(),
+  abandonedAt: z.string(),
+  step: z.strictObject({ number: z.number().int().min(1), text: z.string() }),
+  role: RunbookRole,
+  person: z.string(),
+  reason: z.string(),
+  /** Steps confirmed or performed before it was abandoned. */
+  stepsDone: z.number().int(),
+  journalHash: Sha256Hex,
+  journalWords: z.array(z.string()).length(32),
+  /** The key that signed the record: always the per-ceremony software key. */
+  signingKey: CeremonySigningKey.nullable(),
+  /** The runbook designated a device key, which did not sign (abandoning asks for no PIN). */
+  isDeviceKeyDesignated: z.boolean(),
+  record: z.array(RecordFile).nullable(),
+});
+export type AbandonedCeremony = z.infer<typeof AbandonedCeremony>;
+
 export const RunbookState = z.strictObject({
   available: z.array(RunbookSummary),
   ceremony: RunbookCeremony.nullable(),
+  /** Set only while no ceremony is under way and the last one was abandoned. */
+  abandoned: AbandonedCeremony.nullable(),
 });
 export type RunbookState = z.infer<typeof RunbookState>;

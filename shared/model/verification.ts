@@ -10,9 +10,16 @@ export type VerificationStatus = z.infer<typeof VerificationStatus>;
 
 /**
  * The whole folder, as a ceremony lead reads it. `warnings` passes (exit code 0) but has checks a
- * person must read; `unverifiable` means nothing was checked (exit code 2).
+ * person must read; `unverifiable` means nothing was checked (exit code 2); `abandoned` is an
+ * intact record of a ceremony that did not reach its END (exit code 4): never a pass.
  */
-export const VerificationOutcome = z.enum(['ok', 'warnings', 'failed', 'unverifiable']);
+export const VerificationOutcome = z.enum([
+  'ok',
+  'warnings',
+  'failed',
+  'unverifiable',
+  'abandoned',
+]);
 export type VerificationOutcome = z.infer<typeof VerificationOutcome>;
 
 /** What a device folder or record says it is; `unmarked`: nothing readable says either. */
@@ -86,8 +93,11 @@ export const FolderVerification = z.strictObject({
   /** Which verifier ran; null when nothing could be verified. */
   kind: z.enum(['ceremony-record', 'piv-archive', 'products']).nullable(),
   outcome: VerificationOutcome,
-  /** `vigil verify`'s exit code: 0 verified, 1 verification failed, 2 could not verify. */
-  exitCode: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  /**
+   * `vigil verify`'s exit code: 0 verified, 1 verification failed, 2 could not verify, 4 the
+   * intact record of an abandoned ceremony.
+   */
+  exitCode: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(4)]),
   marking: FolderMarking,
   /** True when anything verified is a rehearsal product. */
   isRehearsal: z.boolean(),
@@ -104,6 +114,17 @@ export const FolderVerification = z.strictObject({
   /** Failing groups first, then those with warnings, then the rest. */
   groups: z.array(VerificationGroup).max(500),
   rootMetadata: RootMetadataSummary.nullable(),
+  /** Outcome `abandoned`: when, at which step, by whom and why, as the record says. */
+  abandonment: z
+    .strictObject({
+      at: z.string().max(100),
+      stepNumber: z.number().int(),
+      stepText: z.string().max(4000),
+      role: z.string().max(100),
+      person: z.string().max(1000),
+      reason: z.string().max(4000),
+    })
+    .nullable(),
   /** The files main was given through its dialogs, shown so the person knows what was used. */
   rootMetadataFile: z.string().max(4000).nullable(),
   witnessKeyFiles: z.array(z.string().max(4000)).max(50),

@@ -1,6 +1,6 @@
 // The window's own paths through a ceremony, in Chromium: a mistyped input is corrected by going
 // back (journalled with who and why), every ceremony ends on its END screen even after "Start
-// another", and abandoning asks once more before it leaves.
+// another", and abandoning asks once more before it leaves (then shows the abandoned screen).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -79,6 +79,8 @@ describe('correcting, ending and abandoning in the window', () => {
     assert.equal(core.journal.entries().filter((e) => e.kind === 'runbook.abandoned').length, 0);
     await page.getByTestId('abandon-confirm').click();
     await page.getByTestId('abandon-dialog-confirm').click();
+    await page.getByTestId('runbook-abandoned').waitFor();
+    await page.getByTestId('runbook-start-another').click();
     await page.getByTestId('runbook-start').waitFor();
     const abandoned = core.journal.entries().filter((e) => e.kind === 'runbook.abandoned');
     assert.equal((abandoned[0]?.detail as { reason: string }).reason, 'the witness had to leave');

@@ -54,6 +54,8 @@ export function ceremonyPredicate(transcript: Transcript): Record<string, unknow
     },
     startedAt: transcript.startedAt,
     finishedAt: transcript.finishedAt,
+    // Only an abandoned ceremony's Statement says how it ended: finished ones stay as v1 wrote them.
+    ...(transcript.ending ? { ending: transcript.ending } : {}),
     participants: transcript.participants,
     inputs: transcript.inputs.map((i) => ({ id: i.id, value: i.value })),
     devices: transcript.devices,

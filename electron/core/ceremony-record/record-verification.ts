@@ -1,6 +1,7 @@
 // Verifies a ceremony record folder: the attestation's signatures and subjects against the files,
-// the journal's hash chain from runbook.started to runbook.finished, and that the transcript, the
-// journal, the Statement and the products all tell the same story (rehearsal marking included).
+// the journal's hash chain from runbook.started to runbook.finished (or runbook.abandoned), and
+// that the transcript, the journal, the Statement and the products all tell the same story
+// (rehearsal marking and how the ceremony ended included).
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
@@ -18,7 +19,19 @@ export const MAX_RECORD_FILE_BYTES = 64 * 1024 * 1024;
 export interface RecordCheck {
   check: string;
   isOk: boolean;
+  /** Passes, but a person must read it: the ceremony was abandoned. */
+  isWarning?: boolean;
   detail: string;
+}
+
+/** How the recorded ceremony ended, as its journal's last line and its transcript both say. */
+export interface RecordAbandonment {
+  at: string;
+  stepNumber: number;
+  stepText: string;
+  role: string;
+  person: string;
+  reason: string;
 }
 
 export interface RecordSignature {
@@ -37,6 +50,13 @@ export interface RecordReport {
   checks: RecordCheck[];
   signatures: RecordSignature[];
   products: VerifyReport | null;
+  /**
+   * `abandoned`: the record is of a ceremony that did not reach its END. Such a record can verify
+   * (isOk: its files, chain and signature hold) and is still not a completed ceremony.
+   */
+  ending?: 'finished' | 'abandoned' | null;
+  abandonment?: RecordAbandonment | null;
+  /** Every check passed: the record is intact (see `ending` for whether the ceremony completed). */
   isOk: boolean;
 }
 
@@ -129,6 +149,8 @@ export function verifyRecord(
     checks,
     signatures: [],
     products: null,
+    ending: null,
+    abandonment: null,
     isOk: false,
   };
 
@@ -196,6 +218,7 @@ export function verifyRecord(
   // 4. The journal: its chain, its ends, and its final hash everywhere it is quoted.
   const journal = readJournal(read(RecordFiles.journal) ?? '');
   let started: Record<string, unknown> | null = null;
+  let abandonedLine: JournalEntry | null = null;
   const journalledKeys: JournalledKey[] = [];
   if (typeof journal === 'string') {
     check('journal', false, journal);
@@ -206,9 +229,15 @@ export function verifyRecord(
     const shape =
       first?.kind !== 'runbook.started'
         ? 'the journal does not begin with runbook.started'
-        : last?.kind !== 'runbook.finished'
-          ? 'the journal does not end with runbook.finished'
-          : null;
+        : last?.kind !== 'runbook.finished' && last?.kind !== 'runbook.abandoned'
+          ? 'the journal does not end with runbook.finished or runbook.abandoned'
+          : journal.slice(1).some((e) => e.kind === 'runbook.started')
+            ? 'the journal holds more than one ceremony'
+            : null;
+    if (last?.kind === 'runbook.abandoned') {
+      // Its first abandonment line says when, where, by whom and why (a restart repeats it).
+      abandonedLine = journal.find((e) => e.kind === 'runbook.abandoned') ?? null;
+    }
     const finalHash = last?.hash ?? '';
     const quoted =
       transcript && transcript.journal.finalHash !== finalHash
@@ -276,16 +305,27 @@ export function verifyRecord(
           transcript.signingKeys.map((k) => k.keyId),
           keys.map((k) => k.keyId),
         ));
-    ceremonyKey = (keys.filter((k) => k.isDevice).at(-1) ?? keys.at(-1))?.key ?? null;
+    // An abandoned ceremony's record is signed by the per-ceremony key, whatever the runbook
+    // designated: the journal's last line decides, not the transcript.
+    ceremonyKey =
+      (abandonedLine
+        ? keys.filter((k) => !k.isDevice).at(-1)
+        : (keys.filter((k) => k.isDevice).at(-1) ?? keys.at(-1))
+      )?.key ?? null;
     check(
       'signing-keys',
       consistent,
       consistent
-        ? `${keys.length} ceremony key(s); the ${keys.some((k) => k.isDevice) ? 'designated device key' : 'last'} signs`
+        ? `${keys.length} ceremony key(s); the ${abandonedLine ? 'last per-ceremony key signs, as for every abandoned ceremony' : keys.some((k) => k.isDevice) ? 'designated device key signs' : 'last signs'}`
         : 'the transcript and the journal name different ceremony keys',
     );
   } catch {
     check('signing-keys', false, 'a journalled ceremony key is not a public key');
+  }
+
+  // 6b. How the ceremony ended: the journal's last line and the transcript say the same.
+  if (typeof journal !== 'string' && transcript) {
+    checkEnding(report, check, transcript, abandonedLine, ceremonyKey);
   }
 
   // 7. Signatures: the last ceremony key must have signed; witnesses are named if trusted.
@@ -372,4 +412,66 @@ export function verifyRecord(
 
   report.isOk = checks.every((c) => c.isOk);
   return report;
+}
+
+const withoutFullStop = (text: string) => text.replace(/[.\s]+$/, '');
+
+/**
+ * A record of an abandoned ceremony says so in its journal (its last line) and in its transcript
+ * (`ending`), and both agree on when, at which step, who and why; a finished one says neither.
+ * Intact, it is a WARN row: it verifies, and it is not a completed ceremony.
+ */
+function checkEnding(
+  report: RecordReport,
+  check: (name: string, isOk: boolean, detail: string) => boolean,
+  transcript: Transcript,
+  abandonedLine: JournalEntry | null,
+  signer: KeyObject | null,
+): void {
+  const ending = transcript.ending;
+  if (abandonedLine === null) {
+    if (ending !== undefined) {
+      check('ending', false, 'the transcript says abandoned, the journal ends at END');
+    } else {
+      report.ending = 'finished';
+    }
+    return;
+  }
+  const d = abandonedLine.detail as {
+    stepNumber?: unknown;
+    role?: unknown;
+    person?: unknown;
+    reason?: unknown;
+  };
+  const problem =
+    ending?.kind !== 'abandoned'
+      ? 'the journal ends with runbook.abandoned, the transcript does not say abandoned'
+      : ending.at !== abandonedLine.at ||
+          ending.abandonedBy.role !== d.role ||
+          ending.abandonedBy.name !== d.person ||
+          ending.reason !== d.reason ||
+          (d.stepNumber !== undefined && ending.step.number !== d.stepNumber)
+        ? 'the transcript and the journal disagree on when, where, by whom or why it was abandoned'
+        : signer === null || ending.signedBy.keyId !== keyIdOf(signer)
+          ? 'the transcript names another key than the per-ceremony key that signs'
+          : null;
+  if (problem !== null || ending?.kind !== 'abandoned') {
+    check('ending', false, problem ?? 'not abandoned');
+    return;
+  }
+  report.ending = 'abandoned';
+  report.abandonment = {
+    at: ending.at,
+    stepNumber: ending.step.number,
+    stepText: ending.step.text,
+    role: ending.abandonedBy.role,
+    person: ending.abandonedBy.name,
+    reason: ending.reason,
+  };
+  report.checks.push({
+    check: 'ending',
+    isOk: true,
+    isWarning: true,
+    detail: `ABANDONED at step ${ending.step.number} (${withoutFullStop(ending.step.text)}) by ${ending.abandonedBy.name} (${ending.abandonedBy.role}) at ${ending.at}; reason: “${ending.reason}” Not a completed ceremony.`,
+  });
 }

@@ -1,4 +1,5 @@
-// The headless CLI over the same core. Exit codes: 0 all good, 1 verification failed, 2 usage or I/O.
+// The headless CLI over the same core. Exit codes: 0 all good, 1 verification failed, 2 usage or
+// I/O, 3 an interrupted action (run), 4 the intact record of an abandoned ceremony (verify).
 // This module is the CLI bundle's entry (out/main/cli.js): it parses the arguments and loads only
 // the command asked for, so `vigil --help` never loads openpgp, x509 or a device family.
 import { parseArgs } from 'node:util';
@@ -33,7 +34,8 @@ export const USAGE = `Usage:
   vigil --help
 
 Exit codes: 0 all good, 1 verification failed (run: a step failed), 2 usage or I/O error,
-3 (run) an interrupted device action needs --acknowledge-interruption.
+3 (run) an interrupted device action needs --acknowledge-interruption,
+4 (verify) the record is intact but its ceremony was ABANDONED: not a completed ceremony.
 Data folder: $VIGIL_DATA_DIR, else $XDG_DATA_HOME/vigil (rehearsal tokens live there).`;
 
 /** `vigil verify` options that only a YubiKey PIV ceremony archive takes. */

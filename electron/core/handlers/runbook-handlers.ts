@@ -12,6 +12,7 @@ type RunbookCalls =
   | 'runbook.goBack'
   | 'runbook.abandon'
   | 'runbook.exportRecord'
+  | 'runbook.transcript'
   | 'runbook.preview';
 
 export function runbookHandlers(core: VigilCore): Pick<Handlers, RunbookCalls> {
@@ -30,6 +31,7 @@ export function runbookHandlers(core: VigilCore): Pick<Handlers, RunbookCalls> {
     'runbook.goBack': ({ stepNumber, role, person, inputId, reason }) =>
       engine.goBack({ stepNumber, role, person }, inputId, reason),
     'runbook.abandon': ({ role, person, reason }) => engine.abandon(role, person, reason),
+    'runbook.transcript': ({ ceremonyId }) => Promise.resolve(engine.transcript(ceremonyId)),
     'runbook.exportRecord': async ({ targetId }) => {
       const report = await engine.exportRecord(targetId);
       core.events.emit('media.exportVerified', report);

@@ -1,6 +1,7 @@
 // The ceremony record written at END: the journal segment, runbook, transcript (JSON, HTML, PDF)
 // and the products rebuilt from the journal, signed by the per-ceremony key, or left for the
-// designated device key to sign once its keyholder types the PIN.
+// designated device key to sign once its keyholder types the PIN. An abandoned ceremony's record
+// is the same folder without products, always signed by the per-ceremony key.
 import type { KeyObject } from 'node:crypto';
 import {
   assembleRecord,
@@ -12,7 +13,12 @@ import {
 import type { JournalEntry } from '../journal/journal.ts';
 import { renderTranscriptHtml } from '../transcript/transcript-page.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
-import { RecordFiles, Transcript } from '../transcript/transcript-schema.ts';
+import {
+  RecordFiles,
+  Transcript,
+  type TranscriptAbandoned,
+} from '../transcript/transcript-schema.ts';
+import type { ProductFile } from '../products/token-products.ts';
 import { ceremonyProducts } from './ceremony-products.ts';
 import { readRecordFolder, writeRecordFolder } from './record-store.ts';
 import type { RunbookProgress } from './runbook-progress.ts';
@@ -35,7 +41,31 @@ export async function writeCeremonyRecord(
   const productFiles = products
     ? products.files.map((f) => ({ name: `${products.set.folder}/${f.name}`, bytes: f.bytes }))
     : [];
-  const transcript = transcriptOf(done, [...segment], productFiles);
+  await writeRecord(done, segment, productFiles, writing);
+}
+
+/**
+ * Writes an abandoned ceremony's record folder, signed by the per-ceremony key. It holds no
+ * products: a ceremony that did not reach its END publishes none (the journal still holds every
+ * public key it made).
+ */
+export async function writeAbandonedRecord(
+  progress: RunbookProgress,
+  segment: readonly JournalEntry[],
+  abandoned: TranscriptAbandoned,
+  writing: RecordWriting & { signer: NonNullable<RecordWriting['signer']> },
+): Promise<void> {
+  await writeRecord(progress, segment, [], writing, abandoned);
+}
+
+async function writeRecord(
+  done: RunbookProgress,
+  segment: readonly JournalEntry[],
+  productFiles: readonly ProductFile[],
+  writing: RecordWriting,
+  abandoned?: TranscriptAbandoned,
+): Promise<void> {
+  const transcript = transcriptOf(done, [...segment], productFiles, abandoned);
   const html = await renderTranscriptHtml(transcript);
   const pdf = await writing.printTranscript(html);
   const input = {

@@ -2,6 +2,8 @@
 // current step with its credential hint, the history, each family's cards, the products and the
 // finished record. Read only: it reaches devices only to read tries left.
 import type {
+  AbandonedCeremony,
+  CeremonySigningKey,
   CurrentStep,
   FamilyViews,
   RunbookCeremony,
@@ -14,7 +16,12 @@ import { ceremonyProducts } from './ceremony-products.ts';
 import { isRecordComplete, readRecordFolder } from './record-store.ts';
 import { credentialsOf, runbookActions } from './runbook-actions.ts';
 import { stepAt, stepsLeft, type StepPosition } from './runbook-cursor.ts';
-import { stepKind, stepText, type RunbookProgress } from './runbook-progress.ts';
+import {
+  stepKind,
+  stepText,
+  type AbandonedCeremony as AbandonedReplay,
+  type RunbookProgress,
+} from './runbook-progress.ts';
 import type { Step } from './runbook-schema.ts';
 
 /** What the view reads besides the progress. */
@@ -124,15 +131,7 @@ export async function ceremonyView(
           advice: runbookActions[p.pending.action]?.interruptionAdvice ?? '',
         }
       : null,
-    signingKey: signingKey
-      ? {
-          algorithm: signingKey.algorithm,
-          source: signingKey.source,
-          keyId: signingKey.keyId,
-          publicKeyPem: signingKey.publicKeyPem,
-          fingerprint: spkiFingerprint(spkiOfPem(signingKey.publicKeyPem)),
-        }
-      : null,
+    signingKey: signingKey ? signingKeyView(signingKey) : null,
     finished:
       p.finishedAt !== null && last && record
         ? {
@@ -147,6 +146,63 @@ export async function ceremonyView(
           }
         : null,
     journalHead: sources.journalHead,
+  };
+}
+
+function signingKeyView(key: RunbookProgress['signingKeys'][number]): CeremonySigningKey {
+  return {
+    algorithm: key.algorithm,
+    source: key.source,
+    keyId: key.keyId,
+    publicKeyPem: key.publicKeyPem,
+    fingerprint: spkiFingerprint(spkiOfPem(key.publicKeyPem)),
+  };
+}
+
+/**
+ * The last ceremony, abandoned: who left it, where and why, the hash of the journal line that
+ * closed it, and its record once written (the per-ceremony key signs it, whatever the runbook
+ * designated).
+ */
+export function abandonedView(
+  a: AbandonedReplay,
+  lastEntry: JournalEntry,
+  recordDir: string,
+): AbandonedCeremony {
+  const { progress: p, abandonment } = a;
+  const step = p.next.kind === 'step' ? stepAt(p.runbook, p.next.position) : null;
+  const signer = p.signingKeys.filter((k) => k.source === 'ceremony').at(-1);
+  return {
+    ceremonyId: p.started.ceremonyId,
+    runbook: {
+      id: p.started.runbookId,
+      title: p.started.runbookTitle,
+      sha256: p.started.runbookSha256,
+    },
+    isRehearsal: p.started.isRehearsal,
+    startedAt: p.startedAt,
+    abandonedAt: abandonment.at,
+    step: {
+      number: abandonment.stepNumber,
+      text: step
+        ? stepText(step, actionTitle)
+        : 'Sign the ceremony record with the key on the device',
+    },
+    role: abandonment.role,
+    person: abandonment.person,
+    reason: abandonment.reason,
+    stepsDone: p.steps.filter((s) => s.outcome === 'confirmed' || s.outcome === 'performed').length,
+    journalHash: lastEntry.hash,
+    journalWords: pgpWords(new Uint8Array(Buffer.from(lastEntry.hash, 'hex'))),
+    signingKey: signer ? signingKeyView(signer) : null,
+    isDeviceKeyDesignated: p.runbook.signing.key === 'device',
+    record: isRecordComplete(recordDir)
+      ? readRecordFolder(recordDir).map((f) => ({
+          name: f.name,
+          sha256: sha256Hex(f.bytes),
+          sizeBytes: f.bytes.length,
+        }))
+      : null,
   };
 }
 

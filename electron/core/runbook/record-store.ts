@@ -1,6 +1,6 @@
 // Writes a ceremony record folder durably: each file to a temp name, fsynced, renamed, its folder
 // fsynced; the attestation envelope last, so its presence means the record is complete.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fsyncDirectory, replaceFileDurably } from '../../base/durable-files.ts';
 import type { ProductFile } from '../products/token-products.ts';
@@ -29,6 +29,17 @@ export function isRecordComplete(dir: string): boolean {
 /** The files are written and only the envelope is missing (a device key has yet to sign). */
 export function isRecordUnsigned(dir: string): boolean {
   return existsSync(join(dir, RecordFiles.transcriptJson)) && !isRecordComplete(dir);
+}
+
+/**
+ * Removes a record folder that has no envelope (written in part, or waiting for a device key that
+ * will not sign now), so the record written in its place holds only its own files. A complete
+ * record is never touched.
+ */
+export function clearIncompleteRecord(dir: string): void {
+  if (!existsSync(dir) || isRecordComplete(dir)) return;
+  rmSync(dir, { recursive: true, force: true });
+  fsyncDirectory(dirname(dir));
 }
 
 /** Every file of a record folder, names relative to it. */

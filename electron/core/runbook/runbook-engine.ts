@@ -19,7 +19,12 @@ import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
-import { isRecordComplete, isRecordUnsigned, readRecordFolder } from './record-store.ts';
+import {
+  clearIncompleteRecord,
+  isRecordComplete,
+  isRecordUnsigned,
+  readRecordFolder,
+} from './record-store.ts';
 import {
   runbookActions,
   type ActionDefinition,
@@ -31,9 +36,13 @@ import { stepAt, type StepPosition } from './runbook-cursor.ts';
 import type { RunbookLibrary } from './runbook-library.ts';
 import { parseRunbookText, summarise } from './runbook-library.ts';
 import {
+  replayAbandoned,
   replayRunbook,
   RunbookEvent,
   stepKind,
+  stepText,
+  type AbandonedCeremony,
+  type AbandonedDetail,
   type CompletedDetail,
   type WentBackDetail,
   type RunbookProgress,
@@ -43,8 +52,18 @@ import {
 import type { Runbook, Step } from './runbook-schema.ts';
 import { inputProblem, sameSerial } from './input-checks.ts';
 import { ceremonyProducts } from './ceremony-products.ts';
-import { signRecordWithKey, writeCeremonyRecord } from './ceremony-record-writer.ts';
-import { ceremonyView, signingConfirmer, type ViewSources } from './ceremony-view.ts';
+import {
+  signRecordWithKey,
+  writeAbandonedRecord,
+  writeCeremonyRecord,
+} from './ceremony-record-writer.ts';
+import {
+  abandonedView,
+  ceremonyView,
+  signingConfirmer,
+  type ViewSources,
+} from './ceremony-view.ts';
+import { Transcript, type TranscriptAbandoned } from '../transcript/transcript-schema.ts';
 
 export interface RunbookEngineDeps {
   journal: Journal;
@@ -119,6 +138,11 @@ export class RunbookEngine {
     return replayRunbook(this.#deps.journal.entries(), this.#parse, actionTitle);
   }
 
+  /** The last ceremony, replayed from the journal, when it was abandoned; else null. */
+  abandoned(): AbandonedCeremony | null {
+    return replayAbandoned(this.#deps.journal.entries(), this.#parse, actionTitle);
+  }
+
   #active(): RunbookProgress {
     const p = this.progress();
     if (!p) throw new VigilError('no-ceremony', 'No runbook ceremony is under way.');
@@ -127,11 +151,15 @@ export class RunbookEngine {
 
   /**
    * Brings a ceremony found in the journal back to life after a restart: a new signing key (the
-   * old one died with the process), and a finish or record that a crash cut short.
+   * old one died with the process), and a finish or record that a crash cut short — the record
+   * of an abandoned ceremony included.
    */
   async resume(): Promise<void> {
     const p = this.progress();
-    if (!p) return;
+    if (!p) {
+      await this.#completeAbandonedRecord();
+      return;
+    }
     const dir = this.#recordDir(p);
     if (p.finishedAt !== null && isRecordComplete(dir)) return;
     // A device-signed record waits, unsigned, for the keyholder's PIN: nothing to redo.
@@ -158,7 +186,15 @@ export class RunbookEngine {
   async state(): Promise<RunbookState> {
     const available = this.#deps.library.list().map((r) => r.summary);
     const p = this.progress();
-    return { available, ceremony: p ? await ceremonyView(p, this.#viewSources(p)) : null };
+    if (p)
+      return { available, ceremony: await ceremonyView(p, this.#viewSources(p)), abandoned: null };
+    const a = this.abandoned();
+    const lastEntry = a ? this.#abandonedSegment(a).at(-1) : undefined;
+    return {
+      available,
+      ceremony: null,
+      abandoned: a && lastEntry ? abandonedView(a, lastEntry, this.#recordDir(a.progress)) : null,
+    };
   }
 
   /** Every family drops what it held in memory for the ceremony (secret keys). */
@@ -207,6 +243,8 @@ export class RunbookEngine {
     isRehearsal: boolean,
   ): Promise<RunbookState> {
     const runbook = this.#parse(text);
+    // An abandoned ceremony whose record a failure left unwritten gets it before another starts.
+    await this.#completeAbandonedRecord();
     for (const role of runbook.roles) {
       if (!participants.some((p) => p.role === role)) {
         throw new VigilError(
@@ -510,16 +548,139 @@ export class RunbookEngine {
     return this.#changed();
   }
 
+  /**
+   * Leaves the ceremony before its END: journalled with who, at which step and why, then its record
+   * is written (transcript, journal, runbook; no products), signed by the per-ceremony key. A
+   * ceremony whose record is complete has ended already; one waiting at END for the device key's
+   * signature may still be abandoned (the keyholder cannot sign), and its record is rewritten so.
+   */
   async abandon(role: RunbookRole, person: string, reason: string): Promise<RunbookState> {
     const p = this.#active();
-    this.#deps.journal.append(
-      RunbookEvent.abandoned,
-      { ceremonyId: p.started.ceremonyId, role, person, reason },
-      this.#now(),
+    if (p.finishedAt !== null && !this.#awaitsDeviceSignature(p)) {
+      throw new VigilError(
+        'ceremony-finished',
+        'The ceremony has reached its END and its record is written: there is nothing to abandon.',
+      );
+    }
+    this.#checkConfirmer(p, role, person, null);
+    // The key that signs the abandoned record is journalled before the line that closes it.
+    this.#ensureSigner(p, 'Vigil restarted; the previous key existed only in its memory');
+    const detail: AbandonedDetail = {
+      ceremonyId: p.started.ceremonyId,
+      stepNumber: p.stepNumber,
+      role,
+      person,
+      reason,
+    };
+    this.#deps.journal.append(RunbookEvent.abandoned, { ...detail }, this.#now());
+    this.#endCeremony(p.started.ceremonyId);
+    try {
+      await this.#completeAbandonedRecord();
+    } catch (error) {
+      // The journal says abandoned whatever happens: the window shows the ceremony so, record
+      // missing, and the record is written at the next start of Vigil or of a ceremony.
+      await this.#changed();
+      throw error;
+    }
+    return this.#changed();
+  }
+
+  /**
+   * Writes the record of the last ceremony if it was abandoned and its record is not complete. A
+   * restart lost the key that was to sign it: a new one is journalled, then the abandonment is
+   * journalled again after it, so the record's journal still ends with the line that closes it.
+   */
+  async #completeAbandonedRecord(): Promise<void> {
+    let a = this.abandoned();
+    if (!a) return;
+    const dir = this.#recordDir(a.progress);
+    if (isRecordComplete(dir)) return;
+    const key = a.progress.signingKeys.filter((k) => k.source === 'ceremony').at(-1);
+    if (!this.#signer || key?.keyId !== this.#signer.keyId) {
+      this.#ensureSigner(
+        a.progress,
+        'Vigil restarted before the abandoned ceremony’s record was written',
+      );
+      const firstSeq = a.abandonment.seq;
+      const first = this.#deps.journal.entries().find((e) => e.seq === firstSeq);
+      const detail: AbandonedDetail = {
+        ...(first?.detail as unknown as AbandonedDetail),
+        isRepeatedAfterRestart: true,
+      };
+      this.#deps.journal.append(RunbookEvent.abandoned, { ...detail }, this.#now());
+      a = this.abandoned();
+      if (!a) return;
+    }
+    const signer = this.#signer as CeremonySigner;
+    // A device-signed ceremony abandoned at END left its unsigned record: this one replaces it.
+    clearIncompleteRecord(dir);
+    await writeAbandonedRecord(
+      a.progress,
+      this.#abandonedSegment(a),
+      this.#abandonedEnding(a, signer),
+      {
+        dir,
+        printTranscript: this.#deps.printTranscript,
+        signer,
+      },
     );
     this.#signer = null;
-    this.#endCeremony(p.started.ceremonyId);
-    return this.#changed();
+  }
+
+  #abandonedEnding(a: AbandonedCeremony, signer: CeremonySigner): TranscriptAbandoned {
+    const { progress: p, abandonment } = a;
+    const position = p.next.kind === 'step' ? p.next.position : null;
+    const section = position ? p.runbook.sections[position.section] : undefined;
+    const step = position ? stepAt(p.runbook, position) : null;
+    const signing = p.runbook.signing;
+    return {
+      kind: 'abandoned',
+      at: abandonment.at,
+      step: {
+        number: abandonment.stepNumber,
+        section: section ? { id: section.id, title: section.title } : { id: 'end', title: 'END' },
+        text: step
+          ? stepText(step, actionTitle)
+          : 'Sign the ceremony record with the key on the device',
+      },
+      abandonedBy: { role: abandonment.role, name: abandonment.person },
+      reason: abandonment.reason,
+      signedBy: {
+        keyId: signer.keyId,
+        note:
+          signing.key === 'device'
+            ? `Signed by the per-ceremony software key, not the ${signing.role} key on the device that the runbook designates: abandoning asks nobody for that device's PIN.`
+            : 'Signed by the per-ceremony software key, as the runbook designates.',
+      },
+    };
+  }
+
+  /** The journal lines of an abandoned ceremony, from its start to its last abandonment line. */
+  #abandonedSegment(a: AbandonedCeremony): JournalEntry[] {
+    return this.#deps.journal
+      .entries()
+      .filter((e) => e.seq >= a.progress.startedSeq && e.seq <= a.abandonment.lastSeq);
+  }
+
+  /**
+   * The transcript of the ceremony that ended last (at END, or abandoned), as its record holds it.
+   * A ceremony under way, or one whose record is not complete yet, has none to show.
+   */
+  transcript(ceremonyId: string): Transcript {
+    const p = this.progress();
+    const ended = p ?? this.abandoned()?.progress ?? null;
+    if (!ended || ended.started.ceremonyId !== ceremonyId) {
+      throw new VigilError('no-ceremony', 'That is not the ceremony that ended last.');
+    }
+    const dir = this.#recordDir(ended);
+    if ((p && p.finishedAt === null) || !isRecordComplete(dir)) {
+      throw new VigilError(
+        'wrong-step',
+        'The ceremony has not ended yet: its transcript is written at END, or when it is abandoned.',
+      );
+    }
+    const file = readRecordFolder(dir).find((f) => f.name === RecordFiles.transcriptJson);
+    return Transcript.parse(JSON.parse(new TextDecoder().decode(file?.bytes)));
   }
 
   #recordDir(p: RunbookProgress): string {
@@ -606,11 +767,13 @@ export class RunbookEngine {
     });
   }
 
-  /** The finished ceremony's record files, as written at END. */
+  /** The record files of the ceremony that ended last: at END, or abandoned. */
   recordFiles(): { ceremonyId: string; isRehearsal: boolean; files: ProductFile[] } {
-    const p = this.#active();
+    const active = this.progress();
+    const p = active ?? this.abandoned()?.progress;
+    if (!p) throw new VigilError('no-ceremony', 'No runbook ceremony is under way.');
     const dir = this.#recordDir(p);
-    if (p.finishedAt === null || !isRecordComplete(dir)) {
+    if ((active && active.finishedAt === null) || !isRecordComplete(dir)) {
       throw new VigilError('wrong-step', 'The ceremony has not reached its END yet.');
     }
     return {

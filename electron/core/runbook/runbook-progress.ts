@@ -44,6 +44,35 @@ export interface WentBackDetail {
   reason: string;
 }
 
+/** `runbook.abandoned`: who left the ceremony before its END, at which step, and why. */
+export interface AbandonedDetail {
+  ceremonyId: string;
+  /** Absent in lines written before Vigil journalled it: the step the replay reached. */
+  stepNumber?: number;
+  role: RunbookRole;
+  person: string;
+  reason: string;
+  /** The line written again after a restart, when a new key had to sign the record. */
+  isRepeatedAfterRestart?: boolean;
+}
+
+/** The abandonment of the last ceremony, as its first `runbook.abandoned` line says. */
+export interface Abandonment {
+  at: string;
+  seq: number;
+  /** The last `runbook.abandoned` line of the ceremony: where its record's journal ends. */
+  lastSeq: number;
+  stepNumber: number;
+  role: RunbookRole;
+  person: string;
+  reason: string;
+}
+
+export interface AbandonedCeremony {
+  progress: RunbookProgress;
+  abandonment: Abandonment;
+}
+
 export interface SigningKeyRecord {
   algorithm: 'ed25519' | 'ecdsa-p256' | 'ecdsa-p384';
   keyId: string;
@@ -180,8 +209,8 @@ function detailOf<T>(entry: JournalEntry): T {
 
 /**
  * Replays the journal from the last `runbook.started`. Returns null when no runbook ceremony was
- * started, or the last one was abandoned. `parse` turns the journalled runbook text back into a
- * runbook (the loader, with the action catalog).
+ * started, or the last one was abandoned (replayAbandoned reads that one). `parse` turns the
+ * journalled runbook text back into a runbook (the loader, with the action catalog).
  */
 export function replayRunbook(
   entries: readonly JournalEntry[],
@@ -197,6 +226,60 @@ export function replayRunbook(
       break;
     }
   }
+  return foldCeremony(entries, startIndex, entries.length, parse, actionTitle);
+}
+
+/**
+ * The last ceremony, when it was abandoned: its progress up to the abandonment and who abandoned
+ * it, when and why. Null when the last ceremony was not abandoned (or none was started).
+ */
+export function replayAbandoned(
+  entries: readonly JournalEntry[],
+  parse: (text: string) => Runbook,
+  actionTitle: (name: string) => string,
+): AbandonedCeremony | null {
+  let startIndex = -1;
+  let firstAbandoned = -1;
+  let lastAbandoned = -1;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const kind = entries[i]?.kind;
+    if (kind === RunbookEvent.abandoned) {
+      if (lastAbandoned < 0) lastAbandoned = i;
+      firstAbandoned = i;
+    }
+    if (kind === RunbookEvent.started) {
+      startIndex = i;
+      break;
+    }
+  }
+  const first = entries[firstAbandoned];
+  const last = entries[lastAbandoned];
+  if (startIndex < 0 || !first || !last) return null;
+  // A line repeated after a restart (a new key signs the record) is folded too: its key counts.
+  const progress = foldCeremony(entries, startIndex, lastAbandoned + 1, parse, actionTitle);
+  if (!progress) return null;
+  const d = detailOf<AbandonedDetail>(first);
+  return {
+    progress,
+    abandonment: {
+      at: first.at,
+      seq: first.seq,
+      lastSeq: last.seq,
+      stepNumber: d.stepNumber ?? progress.stepNumber,
+      role: d.role,
+      person: d.person,
+      reason: d.reason,
+    },
+  };
+}
+
+function foldCeremony(
+  entries: readonly JournalEntry[],
+  startIndex: number,
+  endIndex: number,
+  parse: (text: string) => Runbook,
+  actionTitle: (name: string) => string,
+): RunbookProgress | null {
   const first = entries[startIndex];
   if (!first) return null;
   const started = detailOf<StartedDetail>(first);
@@ -226,7 +309,7 @@ export function replayRunbook(
   enterSection(progress, first.at, null);
   const sectionTitle = (id: string) => runbook.sections.find((s) => s.id === id)?.title ?? id;
 
-  for (const entry of entries.slice(startIndex + 1)) {
+  for (const entry of entries.slice(startIndex + 1, endIndex)) {
     switch (entry.kind) {
       case RunbookEvent.stepCompleted: {
         const d = detailOf<CompletedDetail>(entry);

@@ -1,21 +1,33 @@
-// The transcript of a finished runbook ceremony, from its replayed progress and journal segment.
-// Pure: the same journal always gives the same transcript.
+// The transcript of a ceremony that ended — at its END, or abandoned — from its replayed progress
+// and journal segment. Pure: the same journal always gives the same transcript.
 import { pgpWords } from '../../formats/fingerprint.ts';
 import type { JournalEntry } from '../journal/journal.ts';
 import type { ProductFile } from '../products/token-products.ts';
-import { RecordFiles, TRANSCRIPT_KIND, type Transcript } from '../transcript/transcript-schema.ts';
+import {
+  RecordFiles,
+  TRANSCRIPT_KIND,
+  type Transcript,
+  type TranscriptAbandoned,
+} from '../transcript/transcript-schema.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
 import type { RunbookProgress } from './runbook-progress.ts';
 
+/**
+ * `abandoned` is given for a ceremony that was abandoned: its transcript ends there (finishedAt is
+ * the moment it was abandoned) and says so in `ending`. Without it the ceremony must have reached
+ * its END, and the transcript is exactly what v1 always wrote.
+ */
 export function transcriptOf(
   progress: RunbookProgress,
   segment: readonly JournalEntry[],
   products: readonly ProductFile[],
+  abandoned?: TranscriptAbandoned,
 ): Transcript {
   const last = segment.at(-1);
   const first = segment[0];
-  if (!last || !first || progress.finishedAt === null) {
-    throw new RangeError('a transcript needs a finished ceremony');
+  const finishedAt = abandoned?.at ?? progress.finishedAt;
+  if (!last || !first || finishedAt === null) {
+    throw new RangeError('a transcript needs a ceremony that ended');
   }
   const labels = new Map(progress.runbook.inputs.map((i) => [i.id, i.label]));
   return {
@@ -30,7 +42,8 @@ export function transcriptOf(
       file: RecordFiles.runbook,
     },
     startedAt: progress.startedAt,
-    finishedAt: progress.finishedAt,
+    finishedAt,
+    ...(abandoned ? { ending: abandoned } : {}),
     participants: progress.started.participants,
     signingKeys: progress.signingKeys,
     sections: progress.runbook.sections.map((section, index) => {

@@ -2,7 +2,7 @@
 // strict CSP), rendered to PDF by Chromium. Everything that came from people or devices is escaped.
 import QRCode from 'qrcode';
 import { groupHex } from '../../formats/fingerprint.ts';
-import type { Transcript, TranscriptStep } from './transcript-schema.ts';
+import type { Transcript, TranscriptAbandoned, TranscriptStep } from './transcript-schema.ts';
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
@@ -85,6 +85,25 @@ code, .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt; word
 pre { white-space: pre-wrap; font-size: 8pt; }
 `;
 
+// Only an abandoned ceremony's page has these rules, so a finished one prints as it always did.
+const ABANDONED_STYLE = `.abandoned-box { border: 3px solid #a00000; padding: 6pt 8pt; margin: 8pt 0; break-inside: avoid; }
+.abandoned-box h2 { color: #a00000; border: 0; margin-top: 0; }
+`;
+
+/** Where, by whom and why an abandoned ceremony stopped, first thing on the page. */
+function abandonedBox(ending: TranscriptAbandoned): string {
+  const by = ending.abandonedBy;
+  return `<div class="abandoned-box">
+<h2>ABANDONED — this ceremony did not reach its END</h2>
+<p>Abandoned ${escapeHtml(ending.at)} at step ${ending.step.number} (${escapeHtml(ending.step.section.title)}): ${withLevels(ending.step.text)}<br>
+By ${escapeHtml(by.name)} <span class="role">${escapeHtml(by.role)}</span><br>
+Reason: <b>${escapeHtml(ending.reason)}</b></p>
+<p>${escapeHtml(ending.signedBy.note)} Key id <span class="hash">${escapeHtml(groupHex(ending.signedBy.keyId))}</span>.<br>
+An abandoned ceremony publishes no products: the journal holds every public key it made.</p>
+</div>
+`;
+}
+
 /** The transcript as one printable page. Deterministic: the same transcript gives the same bytes. */
 export async function renderTranscriptHtml(transcript: Transcript): Promise<string> {
   const t = transcript;
@@ -139,18 +158,19 @@ export async function renderTranscriptHtml(transcript: Transcript): Promise<stri
       escapeHtml(k.introducedAt),
     ]),
   );
+  const abandoned = t.ending?.kind === 'abandoned' ? t.ending : null;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
-<title>${escapeHtml(`Transcript — ${t.runbook.title}`)}</title>
-<style>${STYLE}</style></head>
+<title>${escapeHtml(`Transcript${abandoned ? ' (ABANDONED)' : ''} — ${t.runbook.title}`)}</title>
+<style>${STYLE}${abandoned ? ABANDONED_STYLE : ''}</style></head>
 <body${t.rehearsal ? ' class="rehearsal"' : ''}>
 ${rehearsal}
 <h1>${escapeHtml(t.runbook.title)}</h1>
 <p>Ceremony <code>${escapeHtml(t.ceremonyId)}</code>${t.rehearsal ? ' — <b>REHEARSAL</b>' : ''}<br>
 Runbook <code>${escapeHtml(t.runbook.id)}</code>, SHA-256 <span class="hash">${escapeHtml(groupHex(t.runbook.sha256))}</span><br>
-Started ${escapeHtml(t.startedAt)}, finished ${escapeHtml(t.finishedAt)}</p>
-<h2>Participants</h2>${table(['Name', 'Role'], participants)}
+Started ${escapeHtml(t.startedAt)}, ${abandoned ? '<b>ABANDONED</b>' : 'finished'} ${escapeHtml(t.finishedAt)}</p>
+${abandoned ? abandonedBox(abandoned) : ''}<h2>Participants</h2>${table(['Name', 'Role'], participants)}
 <h2>Sections</h2>${table(['Section', 'Estimate', 'Took', 'Started'], sections)}
 <h2>Steps</h2>${table(['#', 'Section', 'Step', 'Outcome', 'Confirmed by', 'At'], t.steps.map(stepRow))}
 <h2>Inputs</h2>${table(['Input', 'Value', 'Step'], inputs)}

@@ -35,6 +35,7 @@ export type FolderVerificationCore = Pick<
   | 'problem'
   | 'groups'
   | 'rootMetadata'
+  | 'abandonment'
 >;
 
 const RANK: Record<VerificationStatus, number> = { fail: 0, warn: 1, ok: 2 };
@@ -95,7 +96,7 @@ function productsGroups(report: VerifyReport): VerificationGroup[] {
 function recordGroups(report: RecordReport): VerificationGroup[] {
   const checks: VerificationCheck[] = report.checks.map((c) => ({
     check: c.check,
-    status: c.isOk ? 'ok' : 'fail',
+    status: statusOf(c),
     detail: c.detail,
   }));
   for (const s of report.signatures) {
@@ -117,6 +118,11 @@ function recordGroups(report: RecordReport): VerificationGroup[] {
   }
   const facts: VerificationFact[] = [
     { label: 'Ceremony', value: report.ceremonyId ?? '(unreadable)' },
+    ...(report.ending === 'abandoned'
+      ? [{ label: 'Ended', value: 'ABANDONED — did not reach its END' }]
+      : report.ending === 'finished'
+        ? [{ label: 'Ended', value: 'at its END' }]
+        : []),
   ];
   return [
     group(
@@ -281,26 +287,34 @@ export function folderVerificationOf(verified: FolderReport): FolderVerification
   const counts = { ok: 0, warn: 0, fail: 0 };
   for (const g of groups) for (const c of g.checks) counts[c.status] += 1;
   const isOk = verified.report.isOk;
+  const abandonment =
+    verified.kind === 'ceremony-record' && verified.report.ending === 'abandoned'
+      ? (verified.report.abandonment ?? null)
+      : null;
   // Honest in both directions: a FAIL row is never under "Verified", and a warning never under a
-  // bare "Verified"; a folder where nothing was checked is not "Verified" at all.
+  // bare "Verified"; a folder where nothing was checked is not "Verified" at all; an intact record
+  // of an abandoned ceremony is its own outcome, never a pass.
   const outcome: VerificationOutcome =
     !isOk || counts.fail > 0
       ? 'failed'
-      : counts.ok + counts.warn === 0
-        ? 'unverifiable'
-        : counts.warn > 0
-          ? 'warnings'
-          : 'ok';
+      : abandonment !== null
+        ? 'abandoned'
+        : counts.ok + counts.warn === 0
+          ? 'unverifiable'
+          : counts.warn > 0
+            ? 'warnings'
+            : 'ok';
   return {
     kind: verified.kind,
     outcome,
-    exitCode: isOk ? 0 : 1,
+    exitCode: outcome === 'failed' ? 1 : outcome === 'abandoned' ? 4 : 0,
     ...folderMarking(groups),
     isRehearsal: isRehearsal || groups.some((g) => g.marking === 'rehearsal'),
     counts,
     problem: outcome === 'unverifiable' ? 'the verifier found nothing to check' : null,
     groups: byStatus(groups),
     rootMetadata,
+    abandonment,
   };
 }
 
@@ -317,5 +331,6 @@ export function unverifiableFolder(problem: string): FolderVerificationCore {
     problem,
     groups: [],
     rootMetadata: null,
+    abandonment: null,
   };
 }

@@ -11,15 +11,26 @@ export function formatRecordReport(report: RecordReport): string {
       : report.isRehearsal === false
         ? 'production'
         : 'kind unknown';
-  lines.push(`ceremony record ${report.ceremonyId ?? '(unreadable)'} [${marking}]`);
+  const abandoned = report.ending === 'abandoned';
+  lines.push(
+    `ceremony record ${report.ceremonyId ?? '(unreadable)'} [${marking}]${abandoned ? ' ABANDONED' : ''}`,
+  );
   for (const c of report.checks)
-    lines.push(`  ${c.isOk ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`);
+    lines.push(
+      `  ${!c.isOk ? 'FAIL' : c.isWarning === true ? 'WARN' : 'ok  '} ${c.check}: ${c.detail}`,
+    );
   for (const s of report.signatures) {
     lines.push(
       `  signature ${s.signer} ${s.keyid.slice(0, 16)}…: ${s.isValid ? 'valid' : 'INVALID'} (${s.detail})`,
     );
   }
-  lines.push(report.isOk ? 'verified' : 'verification FAILED');
+  lines.push(
+    !report.isOk
+      ? 'verification FAILED'
+      : abandoned
+        ? 'verified, but the ceremony was ABANDONED: this is the intact record of a ceremony that did not reach its END, not a completed ceremony'
+        : 'verified',
+  );
   return lines.join('\n');
 }
 

@@ -95,9 +95,21 @@ export async function verifyFolder(
   return { kind: 'products', report };
 }
 
-/** The exit code `vigil verify` gives: 0 verified, 1 verification failed. */
-export function folderExitCode(verified: FolderReport): 0 | 1 {
-  return verified.report.isOk ? 0 : 1;
+/**
+ * The exit code `vigil verify` gives: 0 verified, 1 verification failed, 4 the record of an
+ * abandoned ceremony verified (intact, but not a completed ceremony: never a success).
+ */
+export function folderExitCode(verified: FolderReport): 0 | 1 | 4 {
+  if (!verified.report.isOk) return 1;
+  return isAbandonedRecord(verified) ? ABANDONED_EXIT_CODE : 0;
+}
+
+/** `vigil verify`'s exit code for an intact record of an abandoned ceremony. */
+export const ABANDONED_EXIT_CODE = 4;
+
+/** A ceremony record whose ceremony was abandoned (its journal and transcript both say so). */
+export function isAbandonedRecord(verified: FolderReport): boolean {
+  return verified.kind === 'ceremony-record' && verified.report.ending === 'abandoned';
 }
 
 /** True when anything verified is a rehearsal product. */
