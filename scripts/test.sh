@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian 12 machine it installs what it needs (Debian packages, npm
 # packages from the lockfile), builds, then runs typecheck, lint, format check, electronegativity
-# and every node:test ring (unit, contract, integration, security, browser).
+# and the node:test rings: the test ring (unit, contract, integration, security, browser), then the
+# window ring (every bundled runbook walked in Chromium and looked at as a person sees it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Electron's binary is never needed to test: main-process logic runs in Node, the renderer in
@@ -31,5 +32,11 @@ npm run format:check
 step "electronegativity"
 npm run electronegativity
 
+# Both rings run even when the first fails, so one run reports every failure; either fails the command.
 step "tests"
-npm run test:node
+rings_ok=true
+npm run test:node || rings_ok=false
+
+step "window ring"
+npm run test:window || rings_ok=false
+$rings_ok

@@ -1,5 +1,5 @@
 // The window ring's judge, judged: on a page made to break each rule it reports exactly those
-// failures, and on a page that keeps them it reports none. The ring (test/browser/window/) can
+// failures, and on a page that keeps them it reports none. The ring (test/window/) can
 // then be trusted when the app passes it. And the ring walks every bundled runbook.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -141,7 +141,7 @@ describe('the window judge', () => {
 
 describe('the window ring', () => {
   it('has a test file for every bundled runbook with rehearsal answers', () => {
-    const dir = join(import.meta.dirname, 'window');
+    const dir = join(import.meta.dirname, '..', 'window');
     assert.deepEqual(
       readdirSync(dir)
         .filter((name) => name.endsWith('.test.ts'))

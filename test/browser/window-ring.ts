@@ -2,7 +2,7 @@
 // and at the start screen, every step and END the window is looked at four times — 1280×800 and
 // 1920×1080, stream mode off and on — and judged as a person sees it (window-judge.ts). One walk,
 // four looks: the rules are asserted one by one after the walk, each failure naming the runbook,
-// step, size, stream mode, rule and element. One test file per runbook (test/browser/window/) so
+// step, size, stream mode, rule and element. One test file per runbook (test/window/, the window ring) so
 // the runner walks them side by side.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
