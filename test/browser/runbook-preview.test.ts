@@ -4,15 +4,13 @@
 // (the app's header, side panel and buttons hidden), and Esc brings back the start screen with
 // focus on the button that opened it.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { loadRunbookFile } from '../../electron/core/runbook/runbook-library.ts';
 import { runbookPreview } from '../../electron/core/runbook/runbook-preview.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
+import { seriousAxeFindings } from './axe-findings.ts';
 import { probeLayout } from './layout-probe.ts';
 
 const RUNBOOK = 'yubihsm2-tuf';
@@ -20,30 +18,6 @@ const { runbook, summary } = loadRunbookFile(
   join(import.meta.dirname, '..', '..', 'resources', 'runbooks', `${RUNBOOK}.yaml`),
 );
 const expected = runbookPreview(runbook, summary);
-
-const AXE_SOURCE = readFileSync(
-  createRequire(createRequire(import.meta.url).resolve('@axe-core/playwright')).resolve(
-    'axe-core/axe.min.js',
-  ),
-  'utf8',
-);
-
-/**
- * axe-core's serious and critical findings on the whole page, in legacy mode and put into the page
- * by evaluation, as window-judge.ts runs it (the bridge closes the blank page the default mode
- * opens, and the CSP refuses an injected script tag).
- */
-async function seriousAxeFindings(page: Page): Promise<string[]> {
-  const isInjected = await page.evaluate<boolean>('typeof window.axe?.run === "function"');
-  if (!isInjected) await page.evaluate(AXE_SOURCE);
-  const results = await new AxeBuilder({ page, axeSource: ';' })
-    .setLegacyMode(true)
-    .options({ resultTypes: ['violations'] })
-    .analyze();
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
-}
 
 const focusedTestId = (page: Page) =>
   page.evaluate<string | null>('document.activeElement?.getAttribute("data-testid") ?? null');

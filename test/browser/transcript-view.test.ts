@@ -6,43 +6,17 @@
 // the END screen back. Abandoning, confirmed in the dialog, shows "Ceremony abandoned — record
 // written" with the final hash, the transcript saying ABANDONED, and the record's export.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { verifyRecord } from '../../electron/core/ceremony-record/record-verification.ts';
 import { assertCleanPage, useBrowserSession } from './browser-session.ts';
+import { seriousAxeFindings } from './axe-findings.ts';
 import { probeLayout } from './layout-probe.ts';
 import { answerInput } from './runbook-steps.ts';
 
 const runbooksDir = join(import.meta.dirname, '..', 'vectors', 'runbooks', 'window');
 const REASON = 'The witness had to leave; the bag stays sealed until Monday.';
-
-const AXE_SOURCE = readFileSync(
-  createRequire(createRequire(import.meta.url).resolve('@axe-core/playwright')).resolve(
-    'axe-core/axe.min.js',
-  ),
-  'utf8',
-);
-
-/**
- * Serious and critical axe-core findings on the page. Legacy mode, axe put in by DevTools
- * evaluation: the app's CSP refuses an injected script, and the bridge closes the blank page axe's
- * default mode opens (see window-judge.ts).
- */
-async function axeFindings(page: Page): Promise<string[]> {
-  const isInjected = await page.evaluate<boolean>('typeof window.axe === "object"');
-  if (!isInjected) await page.evaluate(AXE_SOURCE);
-  const results = await new AxeBuilder({ page, axeSource: ';' })
-    .setLegacyMode(true)
-    .options({ resultTypes: ['violations'] })
-    .analyze();
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /** Stream mode off and on at 1280×800: no overflow, nothing unreadable, no axe finding. */
 async function judgeBothModes(page: Page, what: string): Promise<void> {
@@ -55,7 +29,7 @@ async function judgeBothModes(page: Page, what: string): Promise<void> {
     assert.equal(layout.overflowPx, 0, `${mode}: wider than the window`);
     assert.deepEqual(layout.cutOff, [], `${mode}: cut off`);
     assert.deepEqual(layout.unreadable, [], `${mode}: unreadable on camera`);
-    assert.deepEqual(await axeFindings(page), [], `${mode}: axe-core`);
+    assert.deepEqual(await seriousAxeFindings(page), [], `${mode}: axe-core`);
   }
   await page.getByTestId('stream-toggle').click();
   await page.locator('[data-streaming="off"]').waitFor();

@@ -73,13 +73,7 @@ export async function ceremonyView(
   const last = sources.lastEntry;
   const record = p.finishedAt !== null && isRecordComplete(sources.recordDir);
   return {
-    ceremonyId: p.started.ceremonyId,
-    runbook: {
-      id: p.started.runbookId,
-      title: p.started.runbookTitle,
-      sha256: p.started.runbookSha256,
-    },
-    isRehearsal: p.started.isRehearsal,
+    ...whichCeremony(p),
     participants: p.started.participants,
     startedAt: p.startedAt,
     outline: p.runbook.sections.map((section, index) => {
@@ -173,13 +167,7 @@ export function abandonedView(
   const step = p.next.kind === 'step' ? stepAt(p.runbook, p.next.position) : null;
   const signer = p.signingKeys.filter((k) => k.source === 'ceremony').at(-1);
   return {
-    ceremonyId: p.started.ceremonyId,
-    runbook: {
-      id: p.started.runbookId,
-      title: p.started.runbookTitle,
-      sha256: p.started.runbookSha256,
-    },
-    isRehearsal: p.started.isRehearsal,
+    ...whichCeremony(p),
     startedAt: p.startedAt,
     abandonedAt: abandonment.at,
     step: {
@@ -308,4 +296,17 @@ function familyViews(p: RunbookProgress): FamilyViews {
     {},
     ...ceremonyFamilies.map((family) => family.views(p.families[family.id] ?? null)),
   ) as FamilyViews;
+}
+
+/** Which ceremony a view is of: its id, its runbook, and whether it is a rehearsal. */
+function whichCeremony(p: RunbookProgress) {
+  return {
+    ceremonyId: p.started.ceremonyId,
+    runbook: {
+      id: p.started.runbookId,
+      title: p.started.runbookTitle,
+      sha256: p.started.runbookSha256,
+    },
+    isRehearsal: p.started.isRehearsal,
+  };
 }
