@@ -41,6 +41,7 @@ export const mediaErrorCodes = [
   'media-full',
   'media-read-only',
   'media-removed',
+  'media-path-refused',
   'products-exist',
   'read-back-mismatch',
   'media-io-error',

@@ -1,14 +1,20 @@
 // The media a ceremony can write to: removable drives from lsblk and folders the operator picked
 // in main's dialog. The runbook engine and the record export both go through here.
 import { createHash } from 'node:crypto';
-import { accessSync, constants, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, normalize, sep } from 'node:path';
 import type { ExportReport, ExportTarget } from '../../../shared/model/media.ts';
 import { VigilError } from '../../base/errors.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { VigilLog } from '../log.ts';
 import type { ProductFile } from '../products/token-products.ts';
-import { exportProducts } from './atomic-export.ts';
+import {
+  exportProducts,
+  MediaExportError,
+  type ExportOutcome,
+  type ExportRequest,
+} from './atomic-export.ts';
+import { MediumFolder, readMediumFile, safeSegments } from './medium-folders.ts';
 import { findMount, unmount } from './eject.ts';
 import { removableTargetsFromLsblk, type LsblkSource } from './removable-drives.ts';
 
@@ -102,13 +108,15 @@ export class ExportTargets {
     return drive ?? this.addFolder(path);
   }
 
-  /** Atomic, fsynced, read-back export of `files` into `folder` on the target. */
+  /**
+   * Atomic, fsynced, read-back export of `files` into `folder` on the target. The journal gets the
+   * real path written (also in the report); a failure journals exactly what remains on the medium.
+   */
   async exportFiles(
     targetId: string,
     folder: string,
     files: readonly ProductFile[],
-    isRehearsal: boolean,
-    completionFile?: string,
+    options: Pick<ExportRequest, 'isRehearsal' | 'completionFile' | 'isSecret' | 'onFileWritten'>,
   ): Promise<ExportReport> {
     const target = await this.resolve(targetId);
     this.#deps.journal.append('media.exportStarted', {
@@ -116,17 +124,35 @@ export class ExportTargets {
       mountPoint: target.mountPoint,
       folder,
     });
-    const exported = await exportProducts({
-      root: target.mountPoint,
-      folder,
-      files,
-      isRehearsal,
-      ...(completionFile === undefined ? {} : { completionFile }),
-    });
+    let outcome: ExportOutcome;
+    try {
+      outcome = await exportProducts({ root: target.mountPoint, folder, files, ...options });
+    } catch (error) {
+      if (error instanceof MediaExportError) {
+        this.#deps.journal.append('media.exportFailed', {
+          targetId,
+          mountPoint: target.mountPoint,
+          folder,
+          code: error.code,
+          phase: error.context.phase ?? null,
+          file: error.context.file ?? null,
+          remaining: [...error.remaining],
+        });
+      }
+      throw error;
+    }
+    if (outcome.found.length > 0) {
+      // Files an earlier, failed attempt had left, byte for byte this export's: kept, not written.
+      this.#deps.journal.append('media.exportResumed', {
+        targetId,
+        destination: outcome.destination,
+        found: outcome.found,
+      });
+    }
     return {
       targetId,
-      destination: join(target.mountPoint, folder),
-      files: exported,
+      destination: outcome.destination,
+      files: outcome.files,
       isVerified: true,
       canEject: target.kind === 'removable-drive',
     };
@@ -134,29 +160,40 @@ export class ExportTargets {
 
   /**
    * A file the ceremony reads from a medium (an encrypted key backup, someone's public key): a
-   * relative path inside the medium, a regular file, no symlink out of it, at most `maxBytes`.
+   * relative path inside the medium, through real folders only (no link anywhere on the way), a
+   * regular file, at most `maxBytes`.
    */
   async readFile(targetId: string, path: string, maxBytes: number): Promise<Uint8Array> {
     const target = await this.resolve(targetId);
     const cleaned = normalize(path.trim());
-    if (cleaned === '' || isAbsolute(cleaned) || cleaned.split(sep).includes('..')) {
+    const segments = isAbsolute(cleaned) ? null : safeSegments(cleaned.split(sep).join('/'));
+    const name = segments?.at(-1);
+    if (cleaned === '' || segments === null || name === undefined) {
       throw new VigilError('media-not-found', `"${path}" is not a path inside the medium.`);
     }
-    const full = join(target.mountPoint, cleaned);
+    const opened: MediumFolder[] = [];
     let bytes: Uint8Array;
     try {
-      const root = realpathSync(target.mountPoint);
-      const inside = relative(root, realpathSync(full));
-      if (inside.startsWith('..') || isAbsolute(inside) || !lstatSync(full).isFile()) {
-        throw new VigilError('media-not-found', `${cleaned} is not a file on the medium.`);
+      let folder = MediumFolder.openRoot(target.mountPoint);
+      opened.push(folder);
+      for (const segment of segments.slice(0, -1)) {
+        const next = folder.child(segment, null)?.folder;
+        if (!next) throw new VigilError('media-not-found', `${cleaned} is not on the medium.`);
+        opened.push(next);
+        folder = next;
       }
-      if (statSync(full).size > maxBytes) {
+      const read = readMediumFile(folder, name, maxBytes);
+      if (read === null)
+        throw new VigilError('media-not-found', `${cleaned} is not on the medium.`);
+      if (read.bytes === null) {
         throw new VigilError('media-io-error', `${cleaned} is larger than ${maxBytes} bytes.`);
       }
-      bytes = new Uint8Array(readFileSync(full));
+      bytes = new Uint8Array(read.bytes);
     } catch (error) {
       if (error instanceof VigilError) throw error;
       throw new VigilError('media-not-found', `${cleaned} cannot be read from the medium.`);
+    } finally {
+      for (const folder of opened) folder.close();
     }
     this.#deps.journal.append('media.fileRead', {
       targetId,

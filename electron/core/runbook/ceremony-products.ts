@@ -21,3 +21,14 @@ export function ceremonyProducts(
   }
   return null;
 }
+
+/**
+ * The products as the ceremony published them: as its last `products.export` wrote them to the
+ * medium, byte for byte, or, with no export yet, rebuilt from the whole journal. The record and
+ * the window show these, so they never differ from the medium.
+ */
+export function publishedProducts(
+  p: RunbookProgress,
+): { set: ProductSet; files: ProductFile[] } | null {
+  return p.exportedProducts ?? ceremonyProducts(p);
+}

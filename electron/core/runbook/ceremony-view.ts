@@ -12,7 +12,7 @@ import type {
 import { ceremonyFamilies, familyOfAction, familyOfDevice } from '../../ceremony-families.ts';
 import { pgpWords, sha256Hex, spkiFingerprint } from '../../formats/fingerprint.ts';
 import type { JournalEntry } from '../journal/journal.ts';
-import { ceremonyProducts } from './ceremony-products.ts';
+import { publishedProducts } from './ceremony-products.ts';
 import { isRecordComplete, readRecordFolder } from './record-store.ts';
 import { credentialsOf, runbookActions } from './runbook-actions.ts';
 import { stepAt, stepsLeft, type StepPosition } from './runbook-cursor.ts';
@@ -115,7 +115,7 @@ export async function ceremonyView(
     })),
     device: p.device,
     ...familyViews(p),
-    products: ceremonyProducts(p)?.set ?? null,
+    products: publishedProducts(p)?.set ?? null,
     exports: p.exports.map(({ at: _at, ...report }) => report),
     exceptions: p.exceptions,
     interrupted: p.pending

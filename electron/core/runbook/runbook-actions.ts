@@ -103,12 +103,9 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
         throw new VigilError('products-incomplete', 'No keys were generated yet.');
       }
       const { folder, files } = products;
-      const report = await context.targets.exportFiles(
-        context.targetId,
-        folder,
-        files,
-        context.isRehearsal,
-      );
+      const report = await context.targets.exportFiles(context.targetId, folder, files, {
+        isRehearsal: context.isRehearsal,
+      });
       return { kind: 'products-exported', report };
     },
   },

@@ -793,8 +793,7 @@ export class RunbookEngine {
       targetId,
       `${RECORDS_FOLDER}/${record.ceremonyId}`,
       record.files,
-      record.isRehearsal,
-      RecordFiles.envelope,
+      { isRehearsal: record.isRehearsal, completionFile: RecordFiles.envelope },
     );
     this.#deps.journal.append('runbook.recordExported', {
       ceremonyId: record.ceremonyId,

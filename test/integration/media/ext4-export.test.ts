@@ -21,12 +21,12 @@ describe('export to ext4 (loop device)', () => {
   after(() => volume.destroy());
 
   it('writes every product, manifest last, each verified by read-back', async () => {
-    report = await exportProducts({
+    ({ files: report } = await exportProducts({
       root: volume.mountPoint,
       folder: set.folder,
       files,
       isRehearsal: true,
-    });
+    }));
     assert.equal(report.at(-1)?.name, 'manifest.json');
     assert.deepEqual(
       report.map((f) => [f.name, f.sha256, f.sizeBytes]).sort(),

@@ -30,12 +30,12 @@ describe('export to FAT32 (fusefat)', () => {
   after(() => volume.destroy());
 
   it('writes every product, manifest last, each verified by read-back', async () => {
-    report = await exportProducts({
+    ({ files: report } = await exportProducts({
       root: volume.mountPoint,
       folder: set.folder,
       files,
       isRehearsal: true,
-    });
+    }));
     assert.equal(report.at(-1)?.name, 'manifest.json', 'the manifest is written last');
     assert.deepEqual(
       report.map((f) => [f.name, f.sha256, f.sizeBytes]).sort(),
@@ -49,13 +49,14 @@ describe('export to FAT32 (fusefat)', () => {
     const rootEntries = readdirSync(volume.mountPoint);
     assert.ok(rootEntries.includes('VIGILUSB'), rootEntries.join(', '));
     assert.equal(readFileSync(join(volume.mountPoint, 'VIGILUSB')).length, 0);
-    // The same folder in other letter case is the same folder on FAT: never overwritten.
+    // The same folder in other letter case is the same folder on FAT: never overwritten by
+    // other products (new keys) for the same serial.
     assert.ok(existsSync(join(volume.mountPoint, 'CEREMONY-PRODUCTS', serial.toUpperCase())));
     await assert.rejects(
       exportProducts({
         root: volume.mountPoint,
         folder: `CEREMONY-PRODUCTS/${serial.toUpperCase()}`,
-        files,
+        files: productSetFor(serial, { curve: 'P-256' }).files,
         isRehearsal: true,
       }),
       (e: unknown) => e instanceof VigilError && e.code === 'products-exist',

@@ -379,12 +379,11 @@ async function writeSecretMedium(
   );
   // A new folder per write: a rotation never overwrites the backup it was loaded from.
   const folder = `openpgp-secret-${hex16(fingerprint)}-${compactTime(context.now)}`;
-  const report = await context.targets.exportFiles(
-    context.targetId,
-    folder,
-    files,
-    context.isRehearsal,
-  );
+  // The secret key backup: 0600 files in a 0700 folder.
+  const report = await context.targets.exportFiles(context.targetId, folder, files, {
+    isRehearsal: context.isRehearsal,
+    isSecret: true,
+  });
   const name = `${fingerprint.toUpperCase()}.secret-backup.asc`;
   const written = report.files.find((f) => f.name === name || f.name.endsWith(`/${name}`));
   if (!written) throw new VigilError('read-back-mismatch', `${name} is not in the export report.`);

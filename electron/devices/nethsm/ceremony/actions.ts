@@ -869,12 +869,12 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
         const stamp = context.now.toISOString().replace(/[-:]|\.\d+/g, '');
         const folder = `nethsm-backup-${record.tlsFingerprint.slice(0, 16)}-${stamp}`;
         const name = `nethsm-${stamp}${context.isRehearsal ? '-REHEARSAL' : ''}.backup`;
-        const report = await context.targets.exportFiles(
-          targetId,
-          folder,
-          [{ name, bytes: file }],
-          context.isRehearsal,
-        );
+        // The encrypted backup is secret all the same: 0600 in a 0700 folder.
+        const files = [{ name, bytes: file }];
+        const report = await context.targets.exportFiles(targetId, folder, files, {
+          isRehearsal: context.isRehearsal,
+          isSecret: true,
+        });
         return result({
           event: 'backup-taken',
           report,
