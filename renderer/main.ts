@@ -13,5 +13,6 @@ import './styles/transcript.css';
 import './styles/print.css';
 import './styles/runbook-preview.css';
 import './styles/ceremony-sheet.css';
+import './styles/startup.css';
 
 createApp(App).use(createPinia()).mount('#app');

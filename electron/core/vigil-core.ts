@@ -1,7 +1,7 @@
 // Composition root of the main process's logic, in plain Node: the Electron shell, the CLI and the
 // test bridge all open one of these and talk to it through the dispatcher.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DeviceList } from '../../shared/model/device.ts';
 import { defaultModuleCatalog, type ModuleCatalog } from '../devices/pkcs11/module-catalog.ts';
 import { DeviceRegistry } from '../devices/registry.ts';
@@ -19,6 +19,7 @@ import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.t
 import { EventHub } from './event-hub.ts';
 import { deviceHandlers } from './handlers/device-handlers.ts';
 import { journalHandlers, summariseEntry } from './handlers/journal-handlers.ts';
+import { startupHandlers } from './handlers/startup-handlers.ts';
 import { mediaHandlers } from './handlers/media-handlers.ts';
 import { runbookHandlers } from './handlers/runbook-handlers.ts';
 import { verificationHandlers } from './handlers/verification-handlers.ts';
@@ -28,6 +29,7 @@ import { RunbookEngine } from './runbook/runbook-engine.ts';
 import { defaultRunbooksDir, RunbookLibrary } from './runbook/runbook-library.ts';
 import { printTranscriptPdf, type TranscriptPrinter } from './transcript/transcript-pdf.ts';
 import { Journal } from './journal/journal.ts';
+import { DataFolderLock } from './journal/data-folder-lock.ts';
 import { fileLog, type VigilLog } from './log.ts';
 import { systemLsblk, type LsblkSource } from './media/removable-drives.ts';
 
@@ -52,6 +54,15 @@ export interface CoreOptions {
   usePcsc?: boolean;
   /** A headless `vigil run`: rehearsal devices come back from a reset sooner. */
   isHeadlessRehearsal?: boolean;
+  /**
+   * The data folder's lock, already held by the caller (the app's start-up, `vigil run`), who
+   * releases it. Without it the core takes the lock itself and releases it on close().
+   */
+  folderLock?: DataFolderLock;
+  /** What the lock file says this process runs (default: its command line). */
+  holderCommand?: string;
+  /** Events go here (the start-up's hub, which outlives a core that failed to open). */
+  events?: EventHub;
 }
 
 /** What main's file dialog asks for: its title, the file types offered, one file or several. */
@@ -78,65 +89,98 @@ export class VigilCore {
   readonly runbookLibrary: RunbookLibrary;
   /** Where each plugged-in family finds its devices, by family id (opened by the family). */
   readonly familySources: Readonly<Record<string, unknown>>;
-  readonly events = new EventHub();
+  readonly events: EventHub;
   readonly log: VigilLog;
   readonly handlers: Handlers;
+  /** The data folder's lock; released by close() only when this core took it. */
+  readonly folderLock: DataFolderLock;
+  readonly #ownsLock: boolean;
   #stopWatching: (() => void) | null = null;
 
+  /**
+   * Opens the data folder: takes its lock (`data-folder-in-use` names the holder), then the
+   * journal (`journal-corrupt`, `journal-truncated`). On any failure the lock it took is released.
+   */
   constructor(options: CoreOptions) {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-    this.options = {
-      dataDir: options.dataDir,
-      lsblk: options.lsblk ?? systemLsblk,
-      pickFolder: options.pickFolder ?? (() => Promise.resolve(null)),
-      pickFiles: options.pickFiles ?? (() => Promise.resolve(null)),
-    };
-    this.log = options.log ?? fileLog(join(options.dataDir, 'vigil.log'));
-    this.journal = Journal.open(join(options.dataDir, 'journal', 'journal.jsonl'));
-    this.journal.onAppend((entry) => this.events.emit('journal.appended', summariseEntry(entry)));
-    // SoftHSM2 reads SOFTHSM2_CONF when the module initialises: point it at our rehearsal store first.
-    useRehearsalStore(options.dataDir);
-    this.registry = DeviceRegistry.open(options.catalog ?? defaultModuleCatalog());
-    this.exportTargets = new ExportTargets({
-      lsblk: this.options.lsblk,
-      pickFolder: this.options.pickFolder,
-      journal: this.journal,
-      log: this.log,
-    });
-    const shared = new Map<string, unknown>();
-    const env: DeviceEnvironment = {
-      dataDir: options.dataDir,
-      registry: this.registry,
-      settings: {
-        yubihsmConnectorUrl:
-          options.yubihsmConnectorUrl ?? process.env.VIGIL_YUBIHSM_CONNECTOR ?? null,
-        useUsbYubiHsm: options.useUsbYubiHsm ?? true,
-        usePcsc: options.usePcsc ?? true,
-        isHeadless: options.isHeadlessRehearsal ?? false,
-      },
-      shared<T>(key: string, make: () => T): T {
-        if (!shared.has(key)) shared.set(key, make());
-        return shared.get(key) as T;
-      },
-    };
-    this.familySources = openFamilySources(env);
-    this.runbookLibrary = new RunbookLibrary(options.runbooksDir ?? defaultRunbooksDir(), this.log);
-    this.runbooks = new RunbookEngine({
-      journal: this.journal,
-      familySources: this.familySources,
-      targets: this.exportTargets,
-      library: this.runbookLibrary,
-      recordsDir: join(options.dataDir, 'records'),
-      printTranscript: options.printTranscript ?? ((html) => printTranscriptPdf(html)),
-      onStateChanged: (state) => this.events.emit('runbook.stepChanged', state),
-    });
-    this.handlers = {
-      ...runbookHandlers(this),
-      ...deviceHandlers(this),
-      ...mediaHandlers(this),
-      ...journalHandlers(this),
-      ...verificationHandlers(this),
-    };
+    this.events = options.events ?? new EventHub();
+    this.#ownsLock = options.folderLock === undefined;
+    this.folderLock =
+      options.folderLock ??
+      DataFolderLock.acquire(
+        options.dataDir,
+        options.holderCommand === undefined ? {} : { command: options.holderCommand },
+      );
+    let journal: Journal | null = null;
+    try {
+      this.#assertLockCovers(options.dataDir);
+      journal = Journal.open(
+        join(options.dataDir, 'journal', 'journal.jsonl'),
+        () => new Date(),
+        // SECURITY: no entry is written once another process could be writing too (issue 18).
+        { beforeAppend: () => this.folderLock.assertHeld() },
+      );
+      this.journal = journal;
+      this.options = {
+        dataDir: options.dataDir,
+        lsblk: options.lsblk ?? systemLsblk,
+        pickFolder: options.pickFolder ?? (() => Promise.resolve(null)),
+        pickFiles: options.pickFiles ?? (() => Promise.resolve(null)),
+      };
+      this.log = options.log ?? fileLog(join(options.dataDir, 'vigil.log'));
+      this.journal.onAppend((entry) => this.events.emit('journal.appended', summariseEntry(entry)));
+      // SoftHSM2 reads SOFTHSM2_CONF when the module initialises: point it at our rehearsal store first.
+      useRehearsalStore(options.dataDir);
+      this.registry = DeviceRegistry.open(options.catalog ?? defaultModuleCatalog());
+      this.exportTargets = new ExportTargets({
+        lsblk: this.options.lsblk,
+        pickFolder: this.options.pickFolder,
+        journal: this.journal,
+        log: this.log,
+      });
+      const shared = new Map<string, unknown>();
+      const env: DeviceEnvironment = {
+        dataDir: options.dataDir,
+        registry: this.registry,
+        settings: {
+          yubihsmConnectorUrl:
+            options.yubihsmConnectorUrl ?? process.env.VIGIL_YUBIHSM_CONNECTOR ?? null,
+          useUsbYubiHsm: options.useUsbYubiHsm ?? true,
+          usePcsc: options.usePcsc ?? true,
+          isHeadless: options.isHeadlessRehearsal ?? false,
+        },
+        shared<T>(key: string, make: () => T): T {
+          if (!shared.has(key)) shared.set(key, make());
+          return shared.get(key) as T;
+        },
+      };
+      this.familySources = openFamilySources(env);
+      this.runbookLibrary = new RunbookLibrary(
+        options.runbooksDir ?? defaultRunbooksDir(),
+        this.log,
+      );
+      this.runbooks = new RunbookEngine({
+        journal: this.journal,
+        familySources: this.familySources,
+        targets: this.exportTargets,
+        library: this.runbookLibrary,
+        recordsDir: join(options.dataDir, 'records'),
+        printTranscript: options.printTranscript ?? ((html) => printTranscriptPdf(html)),
+        onStateChanged: (state) => this.events.emit('runbook.stepChanged', state),
+      });
+      this.handlers = {
+        ...runbookHandlers(this),
+        ...deviceHandlers(this),
+        ...mediaHandlers(this),
+        ...journalHandlers(this),
+        ...verificationHandlers(this),
+        ...startupHandlers(null),
+      };
+    } catch (error) {
+      journal?.close();
+      if (this.#ownsLock) this.folderLock.release();
+      throw error;
+    }
   }
 
   /** The YubiHSMs this core reaches; the devices panel's rehearsal button plugs in here. */
@@ -236,6 +280,17 @@ export class VigilCore {
     for (const family of ceremonyFamilies)
       void family.rehearsal?.close?.(this.familySources[family.id]);
     this.journal.close();
+    if (this.#ownsLock) this.folderLock.release();
+  }
+
+  #assertLockCovers(dataDir: string): void {
+    if (resolve(this.folderLock.folder) !== resolve(dataDir)) {
+      throw new VigilError(
+        'internal-error',
+        `The lock handed to the core is on ${this.folderLock.folder}, not on ${dataDir}.`,
+      );
+    }
+    this.folderLock.assertHeld();
   }
 }
 

@@ -35,6 +35,14 @@ export const ceremonyErrorCodes = [
 ] as const;
 export type CeremonyErrorCode = (typeof ceremonyErrorCodes)[number];
 
+/** The journal and the data folder it lives in (`journal-corrupt` is in ceremonyErrorCodes). */
+export const journalErrorCodes = [
+  'journal-truncated',
+  'data-folder-in-use',
+  'no-startup-problem',
+] as const;
+export type JournalErrorCode = (typeof journalErrorCodes)[number];
+
 export const mediaErrorCodes = [
   'media-not-found',
   'media-not-removable',
@@ -99,6 +107,7 @@ export type VigilErrorCode =
   | DispatcherErrorCode
   | DeviceErrorCode
   | CeremonyErrorCode
+  | JournalErrorCode
   | MediaErrorCode
   | RunbookErrorCode
   | OpenPgpErrorCode

@@ -6,10 +6,11 @@ import { devices } from './devices.ts';
 import { journal } from './journal.ts';
 import { media } from './media.ts';
 import { runbook } from './runbook.ts';
+import { startup } from './startup.ts';
 import { verification } from './verification.ts';
 import { channelForName } from './names.ts';
 
-export const contractDomains = { devices, journal, media, runbook, verification };
+export const contractDomains = { devices, journal, media, runbook, startup, verification };
 
 type Domains = typeof contractDomains;
 type DomainName = keyof Domains;

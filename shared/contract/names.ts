@@ -23,6 +23,9 @@ export const callNames = [
   'runbook.exportRecord',
   'runbook.transcript',
   'runbook.preview',
+  'startup.state',
+  'startup.moveJournalAside',
+  'startup.retry',
   'verification.verifyFolder',
 ] as const;
 

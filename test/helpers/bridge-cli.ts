@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { VigilCore, defaultDataDir } from '../../electron/core/vigil-core.ts';
+import { defaultDataDir } from '../../electron/core/vigil-core.ts';
+import { CoreStartup } from '../../electron/core/startup/core-startup.ts';
 import { RENDERER_BUILD, startBridge } from './test-bridge.ts';
 
 const { values } = parseArgs({
@@ -31,23 +32,36 @@ mkdirSync(exportFolder, { recursive: true });
 // Nor a file dialog: the files named by --pick-file (e.g. a root.json for the Verify view) are what
 // "Choose files" picks; none means the person cancelled.
 const pickedFiles = values['pick-file'] ?? [];
-const core = new VigilCore({
+// As the app starts: a damaged journal or a folder in use opens the window on the start-up problem.
+const core = CoreStartup.open({
   dataDir,
+  holderCommand: 'npm run bridge',
   pickFolder: () => Promise.resolve(exportFolder),
   pickFiles: ({ isMultiple }) =>
     Promise.resolve(
       pickedFiles.length === 0 ? null : isMultiple ? pickedFiles : pickedFiles.slice(0, 1),
     ),
 });
-core.watchDevices();
-await core.resumeRunbook();
+const ready = new Promise<void>((resolve) =>
+  core.onReady((opened) => {
+    opened.watchDevices();
+    opened.resumeRunbook().then(resolve, (error: unknown) => {
+      console.error('resuming the runbook failed', error);
+      resolve();
+    });
+  }),
+);
+if (!core.problem) await ready;
 const bridge = await startBridge({
   core,
   headless: values.headless || values.screenshot !== undefined,
 });
 console.log(`Vigil bridge: ${bridge.url} (data ${dataDir}, export folder ${exportFolder})`);
 if (values.screenshot) {
-  await bridge.page.getByTestId('app-ready').waitFor();
+  await bridge.page
+    .locator('[data-testid="app-ready"], [data-testid="startup-problem"]')
+    .first()
+    .waitFor();
   await bridge.page.screenshot({ path: values.screenshot, fullPage: true });
   console.log(`screenshot written to ${values.screenshot}`);
   await bridge.close();

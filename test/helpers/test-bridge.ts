@@ -113,7 +113,8 @@ function pageBridgeScript(events: readonly string[]): string {
 }
 
 export async function startBridge(options: {
-  core: VigilCore;
+  /** A core, or the app's start-up (which answers startup.* before a core opens). */
+  core: Pick<VigilCore, 'dispatcher' | 'events'>;
   headless?: boolean;
   rendererDir?: string;
 }): Promise<Bridge> {

@@ -3,8 +3,16 @@
 // rehearsal token store, the medium products are exported to) survives a crash, so running the
 // same command again resumes where the journal stopped. At END the ceremony record is written to
 // <out> and the work folder removed.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { RunbookCeremony } from '../../../shared/model/runbook.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../base/errors.ts';
@@ -17,6 +25,7 @@ import { actionsOf, newestBackup } from './rehearsal-run.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
 import { VigilCore } from '../vigil-core.ts';
+import { DataFolderLock } from '../journal/data-folder-lock.ts';
 import { ceremonyFamilies, familyOfAction } from '../../ceremony-families.ts';
 import type { CeremonyFamily } from '../runbook/ceremony-family.ts';
 
@@ -51,6 +60,30 @@ class RunStop extends Error {
   ) {
     super(message);
   }
+}
+
+/** Typed errors about the work folder itself: no step failed, so they exit 2 as I/O does. */
+const FOLDER_ERRORS = new Set(['data-folder-in-use', 'journal-corrupt', 'journal-truncated']);
+
+/**
+ * Locks the work folder for the life of this run: a second `vigil run` on the same --out stops
+ * here, naming this one, before it reads the journal or touches a device (issue 18). The --out
+ * check is made again under the lock: the other run may have finished meanwhile.
+ */
+function lockWorkFolder(outDir: string, workDir: string, runbookPath: string): DataFolderLock {
+  const hadWorkDir = existsSync(workDir);
+  const lock = DataFolderLock.acquire(workDir, {
+    command: `vigil run ${basename(runbookPath)} --out ${outDir}`,
+  });
+  try {
+    checkOutFolder(outDir);
+  } catch (error) {
+    lock.release();
+    // Only the empty folder this run made: never one another run left.
+    if (!hadWorkDir) rmdirSync(workDir);
+    throw error;
+  }
+  return lock;
 }
 
 function checkOutFolder(outDir: string): void {
@@ -175,6 +208,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
   const lines: string[] = [];
   const log = (line: string) => lines.push(line);
   let core: VigilCore | null = null;
+  let lock: DataFolderLock | null = null;
   try {
     if (!options.isRehearsal) {
       throw new RunStop(
@@ -195,11 +229,13 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       (family) => family?.rehearsal !== undefined,
     ) as CeremonyFamily[];
     const workDir = join(outDir, WORK_FOLDER);
+    lock = lockWorkFolder(outDir, workDir, options.runbookPath);
     const mediaDir =
       options.mediumDir === undefined ? join(workDir, 'media') : resolve(options.mediumDir);
     mkdirSync(mediaDir, { recursive: true, mode: 0o700 });
     core = new VigilCore({
       dataDir: workDir,
+      folderLock: lock,
       lsblk: () => Promise.resolve('{"blockdevices":[]}'),
       log: { info: () => {}, warn: () => {}, error: () => {} },
       // Headless rehearsals use their own rehearsal devices, never a card in a reader.
@@ -236,8 +272,13 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
     const files = readRecordFolder(core.runbooks.recordDir());
     core.close();
     core = null;
+    lock.assertHeld();
     writeRecordFolder(outDir, files);
-    rmSync(workDir, { recursive: true, force: true });
+    // Renamed while locked, then removed: a run starting meanwhile finds no work folder to use,
+    // and this one deletes only the folder it renamed (issue 18: never another run's journal).
+    const done = join(outDir, `${WORK_FOLDER}.done-${process.pid}`);
+    renameSync(workDir, done);
+    rmSync(done, { recursive: true, force: true });
     const finished = ceremony.finished;
     log(`END: ceremony record written to ${outDir} (${files.length} files)`);
     log(`REHEARSAL ceremony ${ceremony.ceremonyId}`);
@@ -250,6 +291,18 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       return { exitCode: error.exitCode, lines: [...lines, error.message] };
     if (error instanceof RunbookError)
       return { exitCode: 2, lines: [...lines, `runbook: ${error.message}`] };
+    if (error instanceof VigilError && FOLDER_ERRORS.has(error.code)) {
+      const advice =
+        error.code === 'data-folder-in-use'
+          ? []
+          : [
+              `The journal is ${join(resolve(options.outDir), WORK_FOLDER, 'journal', 'journal.jsonl')}; the work folder is left as it is. To rehearse again, give a new --out.`,
+            ];
+      return {
+        exitCode: 2,
+        lines: [...lines, `stopped: ${error.code}: ${error.message}`, ...advice],
+      };
+    }
     if (error instanceof VigilError) {
       return { exitCode: 1, lines: [...lines, `stopped: ${error.code}: ${error.message}`] };
     }
@@ -259,6 +312,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
     };
   } finally {
     core?.close();
+    lock?.release();
   }
 }
 

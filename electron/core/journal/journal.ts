@@ -3,32 +3,35 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
-  existsSync,
+  constants,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
-  readFileSync,
+  readSync,
   writeFileSync,
   writeSync,
-  ftruncateSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson } from '../../formats/canonical-json.ts';
 import { VigilError } from '../../base/errors.ts';
-import { redact, type Redacted } from '../secrets/redaction.ts';
+import { redact } from '../secrets/redaction.ts';
 import { fsyncDirectory } from '../../base/durable-files.ts';
+import { headPathOf, readJournalHead, writeJournalHead, type JournalHead } from './journal-head.ts';
+import {
+  assertWritableLine,
+  jsonNestingDepth,
+  MAX_JOURNAL_BYTES,
+  MAX_JOURNAL_DEPTH,
+  MAX_JOURNAL_LINE_BYTES,
+  parseJournalLine,
+  type JournalEntry,
+} from './journal-lines.ts';
+
+export type { JournalEntry } from './journal-lines.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
-
-export interface JournalEntry {
-  v: 1;
-  seq: number;
-  at: string;
-  kind: string;
-  detail: Redacted;
-  prev: string;
-  hash: string;
-}
 
 export function entryHash(entry: Omit<JournalEntry, 'hash'>): string {
   return createHash('sha256').update(canonicalJson(entry)).digest('hex');
@@ -49,65 +52,217 @@ export function verifyChain(entries: readonly JournalEntry[]): ChainProblem | nu
       return { line, reason: `sequence ${entry.seq} where ${index} was expected` };
     if (entry.prev !== prev) return { line, reason: 'previous-hash link broken' };
     const { hash, ...rest } = entry;
-    if (entryHash(rest) !== hash) return { line, reason: 'entry hash does not match its content' };
+    let computed: string;
+    try {
+      computed = entryHash(rest);
+    } catch {
+      // A number JSON cannot hold (1e999 reads as Infinity) cannot be hashed canonically.
+      return { line, reason: 'the entry holds a value that cannot be hashed' };
+    }
+    if (computed !== hash) return { line, reason: 'entry hash does not match its content' };
     prev = hash;
   }
   return null;
 }
 
+/**
+ * The journal's complete lines as entries, and what follows the last newline (a torn write, or
+ * null). Every line is read bounded (journal-lines.ts); a bad line is `journal-corrupt` with its
+ * line number.
+ */
 export function parseJournalText(text: string): {
   entries: JournalEntry[];
   tornTail: string | null;
 } {
   const lastNewline = text.lastIndexOf('\n');
-  const complete = text.slice(0, lastNewline + 1);
   const tail = text.slice(lastNewline + 1);
   const entries: JournalEntry[] = [];
-  const lines = complete.split('\n').filter((l) => l.length > 0);
-  for (const [index, line] of lines.entries()) {
-    try {
-      entries.push(JSON.parse(line) as JournalEntry);
-    } catch {
-      throw new VigilError('journal-corrupt', `journal line ${index + 1} is not JSON`);
-    }
+  let start = 0;
+  while (start <= lastNewline) {
+    const end = text.indexOf('\n', start);
+    entries.push(parseJournalLine(text.slice(start, end), entries.length + 1));
+    start = end + 1;
   }
   return { entries, tornTail: tail.length > 0 ? tail : null };
 }
 
+/**
+ * What follows the last newline, judged: a write cut by a crash is a prefix of one line as Vigil
+ * writes it, and is never acknowledged. A whole entry with its newline missing was acknowledged
+ * when the head names it (refused: the line end was edited away); else it is a write cut right
+ * before its newline. Anything else — a whole entry followed by a space, say — Vigil never writes.
+ */
+function judgeTail(tail: string, line: number, head: JournalHead | null): 'torn' | VigilError {
+  if (
+    Buffer.byteLength(tail) > MAX_JOURNAL_LINE_BYTES ||
+    jsonNestingDepth(tail) > MAX_JOURNAL_DEPTH
+  )
+    return corruptLine(line, 'the unfinished last line is longer or deeper than any entry');
+  // Every line Vigil writes starts so (JSON.stringify keeps the entry's key order).
+  if (!tail.startsWith(LINE_START) && !LINE_START.startsWith(tail)) {
+    return corruptLine(line, 'the unfinished last line is not the start of an entry Vigil writes');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(tail);
+  } catch {
+    return 'torn';
+  }
+  if (JSON.stringify(value) !== tail) {
+    return corruptLine(
+      line,
+      'the last line has no line end and holds characters Vigil never writes (a line end replaced by a space?)',
+    );
+  }
+  const seq = (value as { seq?: unknown } | null)?.seq;
+  if (head !== null && typeof seq === 'number' && seq <= head.seq) {
+    return corruptLine(
+      line,
+      `entry ${seq} was acknowledged (journal.head names entry ${head.seq}) but its line end is missing`,
+    );
+  }
+  return 'torn';
+}
+
+const LINE_START = '{"v":1,"seq":';
+
+function corruptLine(line: number, reason: string): VigilError {
+  return new VigilError('journal-corrupt', `journal line ${line}: ${reason}`, { line });
+}
+
+function withPath(error: VigilError, path: string): VigilError {
+  return new VigilError(error.code, error.message, { ...error.context, path });
+}
+
+/**
+ * The journal's text, or null when there is none yet. Read only as a regular file (no symlink,
+ * no FIFO) of at most MAX_JOURNAL_BYTES.
+ */
+function readJournalFile(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new VigilError('journal-corrupt', `${path} cannot be opened as a regular file.`, {
+      path,
+    });
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      throw new VigilError('journal-corrupt', `${path} is not a regular file.`, { path });
+    }
+    if (stat.size > MAX_JOURNAL_BYTES) {
+      throw new VigilError(
+        'journal-corrupt',
+        `${path} is larger than ${MAX_JOURNAL_BYTES} bytes, which no data folder's journal reaches.`,
+        { path },
+      );
+    }
+    const bytes = Buffer.alloc(stat.size);
+    let offset = 0;
+    while (offset < bytes.length) {
+      const read = readSync(fd, bytes, offset, bytes.length - offset, offset);
+      if (read === 0) break;
+      offset += read;
+    }
+    return bytes.subarray(0, offset).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+}
+
+export interface JournalOpenOptions {
+  /** Called before every append: throws when this process may no longer write (lock lost). */
+  beforeAppend?: () => void;
+}
+
 export class Journal {
   readonly #path: string;
+  readonly #headPath: string;
   readonly #fd: number;
   readonly #entries: JournalEntry[];
   readonly #listeners = new Set<(entry: JournalEntry) => void>();
+  readonly #beforeAppend: () => void;
 
-  private constructor(path: string, fd: number, entries: JournalEntry[]) {
+  private constructor(
+    path: string,
+    fd: number,
+    entries: JournalEntry[],
+    options: JournalOpenOptions,
+  ) {
     this.#path = path;
+    this.#headPath = headPathOf(path);
     this.#fd = fd;
     this.#entries = entries;
+    this.#beforeAppend = options.beforeAppend ?? (() => {});
   }
 
   /**
-   * Opens (or creates) a journal and verifies its chain. A torn last line (a write cut by a crash
-   * before its newline) was never acknowledged: it is kept aside in `<journal>.torn-<time>` and cut.
-   * A broken chain is refused, and the file is left untouched.
+   * Opens (or creates) a journal and verifies it: every line bounded and well formed, the chain,
+   * and the head anchor (journal.head), which must not name an entry the journal lacks
+   * (`journal-truncated`). A torn last line (a write cut by a crash before its newline) was never
+   * acknowledged: it is kept aside in `<journal>.torn-<time>` and cut. Anything refused leaves the
+   * files untouched. A journal without a head (an older Vigil's) gets one.
    */
-  static open(path: string, now: () => Date = () => new Date()): Journal {
+  static open(
+    path: string,
+    now: () => Date = () => new Date(),
+    options: JournalOpenOptions = {},
+  ): Journal {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const isNew = !existsSync(path);
-    const text = isNew ? '' : readFileSync(path, 'utf8');
-    const { entries, tornTail } = parseJournalText(text);
+    const headPath = headPathOf(path);
+    const text = readJournalFile(path);
+    const isNew = text === null;
+    const { entries, tornTail } = parseJournalText(text ?? '');
     const problem = verifyChain(entries);
     if (problem) {
-      throw new VigilError('journal-corrupt', `journal line ${problem.line}: ${problem.reason}`);
+      throw new VigilError('journal-corrupt', `journal line ${problem.line}: ${problem.reason}`, {
+        line: problem.line,
+        path,
+      });
+    }
+    const head = readJournalHead(headPath);
+    if (tornTail !== null) {
+      const verdict = judgeTail(tornTail, entries.length + 1, head);
+      if (verdict !== 'torn') throw withPath(verdict, path);
+    }
+    const last = entries.at(-1);
+    const lastSeq = last?.seq ?? -1;
+    if (head !== null && head.seq > lastSeq) {
+      const missing = head.seq - lastSeq;
+      throw new VigilError(
+        'journal-truncated',
+        `The journal ends at ${lastSeq < 0 ? 'no entry' : `entry ${lastSeq} (line ${lastSeq + 1})`}, but its head anchor (journal.head) says entry ${head.seq} was written: ${missing} acknowledged ${missing === 1 ? 'entry is' : 'entries are'} missing. Vigil will not resume from it, because device actions would be repeated.`,
+        { path, line: lastSeq + 1, headSeq: head.seq },
+      );
+    }
+    if (head !== null && head.seq >= 0 && entries[head.seq]?.hash !== head.hash) {
+      throw new VigilError(
+        'journal-corrupt',
+        `journal line ${head.seq + 1}: the entry is not the one the head anchor (journal.head) names: the journal was replaced or rewritten.`,
+        { path, line: head.seq + 1 },
+      );
     }
     const fd = openSync(path, 'a+', 0o600);
     if (tornTail !== null) {
       writeFileSync(`${path}.torn-${now().getTime()}`, tornTail, { mode: 0o600 });
-      ftruncateSync(fd, Buffer.byteLength(text, 'utf8') - Buffer.byteLength(tornTail, 'utf8'));
+      const length = Buffer.byteLength(text ?? '', 'utf8') - Buffer.byteLength(tornTail, 'utf8');
+      ftruncateSync(fd, length);
       fsyncSync(fd);
     }
     if (isNew) fsyncDirectory(dirname(path));
-    return new Journal(path, fd, entries);
+    const current = { seq: lastSeq, hash: last?.hash ?? GENESIS_HASH };
+    if (head === null || head.seq !== current.seq) {
+      writeJournalHead(headPath, current, head === null);
+    }
+    return new Journal(path, fd, entries, options);
   }
 
   get path(): string {
@@ -135,9 +290,14 @@ export class Journal {
       prev,
     };
     const entry: JournalEntry = { ...body, hash: entryHash(body) };
-    writeSync(this.#fd, JSON.stringify(entry) + '\n');
+    const line = JSON.stringify(entry);
+    assertWritableLine(line);
+    this.#beforeAppend();
+    writeAll(this.#fd, Buffer.from(line + '\n', 'utf8'));
     fsyncSync(this.#fd);
     this.#entries.push(entry);
+    // After the entry is durable: the head is never ahead of the journal.
+    writeJournalHead(this.#headPath, { seq: entry.seq, hash: entry.hash });
     for (const listener of this.#listeners) listener(entry);
     return entry;
   }

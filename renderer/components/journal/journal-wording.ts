@@ -28,6 +28,7 @@ const EVENT_WORDS: Record<string, string> = {
   'device.rehearsalYubiKeyConnected': 'Rehearsal YubiKey connected',
   'device.rehearsalNetHsmConnected': 'Rehearsal NetHSM started',
   'device.rehearsalRemoved': 'Rehearsal device removed and deleted',
+  'journal.movedAside': 'A damaged journal was moved aside; this one starts here',
 };
 
 /** `domain.somethingHappened` → "Something happened" when no wording is known. */
