@@ -111,7 +111,8 @@ export interface StepsLeft {
 
 /**
  * The steps from `position` (inclusive) to END: an IF whose input is known takes its branch, one
- * whose input is still to be collected counts both. For "Step N of M" in the window.
+ * whose input is still to be collected counts both. An input collected again on the way (a loop
+ * that asks "once more?") is unknown to the IFs after that step. For "Step N of M" in the window.
  */
 export function stepsLeft(runbook: Runbook, position: StepPosition, inputs: Inputs): StepsLeft {
   let min = Number.POSITIVE_INFINITY;
@@ -123,6 +124,7 @@ export function stepsLeft(runbook: Runbook, position: StepPosition, inputs: Inpu
     start: (number | 'then' | 'else')[],
     counted: number,
     depth: number,
+    startKnown: Inputs,
   ): void => {
     // Only a GO TO loop nests IFs this deep (or spends the budget): then there is no bound.
     if (depth > 64) {
@@ -131,6 +133,7 @@ export function stepsLeft(runbook: Runbook, position: StepPosition, inputs: Inpu
     }
     let path = start;
     let count = counted;
+    let known = startKnown;
     while (budget-- > 0) {
       const step = stepsAt(runbook, section, path)[path.at(-1) as number];
       if (step === undefined) {
@@ -152,7 +155,7 @@ export function stepsLeft(runbook: Runbook, position: StepPosition, inputs: Inpu
         continue;
       }
       if (step.if) {
-        const value = inputs[step.if.input];
+        const value = known[step.if.input];
         const after = [...path.slice(0, -1), (path.at(-1) as number) + 1];
         const branches: ('then' | 'else')[] =
           value === undefined ? ['then', 'else'] : [value === step.if.equals ? 'then' : 'else'];
@@ -163,17 +166,23 @@ export function stepsLeft(runbook: Runbook, position: StepPosition, inputs: Inpu
             chosen && chosen.length > 0 ? [...path, branch, 0] : after,
             count,
             depth + 1,
+            known,
           );
         }
         return;
       }
       count += 1;
+      const collected = step.collect;
+      if (collected !== undefined && known[collected] !== undefined) {
+        known = Object.fromEntries(Object.entries(known).filter(([id]) => id !== collected));
+      }
       path = [...path.slice(0, -1), (path.at(-1) as number) + 1];
     }
     if (budget <= 0) isUnbounded = true;
     min = Math.min(min, count);
     max = Math.max(max, count);
   };
-  visit(position.section, [...position.path], 0, 0);
-  return { min: Number.isFinite(min) ? min : 0, max: isUnbounded ? null : max };
+  visit(position.section, [...position.path], 0, 0, inputs);
+  // The current step is one; no way to END found within the budget leaves that as the least.
+  return { min: Number.isFinite(min) ? Math.max(min, 1) : 1, max: isUnbounded ? null : max };
 }

@@ -208,7 +208,7 @@ export class RunbookEngine {
     return {
       familySources: this.#deps.familySources,
       journalHead: this.#deps.journal.head,
-      lastEntry: this.#segment(p).at(-1),
+      lastEntry: this.#lastEntry(p),
       recordDir: this.#recordDir(p),
       awaitsDeviceSignature: this.#awaitsDeviceSignature(p),
     };
@@ -685,6 +685,17 @@ export class RunbookEngine {
 
   #recordDir(p: RunbookProgress): string {
     return join(this.#deps.recordsDir, p.started.ceremonyId);
+  }
+
+  /** The last line of #segment(p), found from the journal's end: a view is built every step. */
+  #lastEntry(p: RunbookProgress): JournalEntry | undefined {
+    const entries = this.#deps.journal.entries();
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i];
+      if (!entry || entry.seq < p.startedSeq) return undefined;
+      if (entry.seq <= (p.finishedSeq ?? Infinity)) return entry;
+    }
+    return undefined;
   }
 
   /** The journal lines of this ceremony, from its start to its (last) END. */

@@ -215,15 +215,94 @@ function detailOf<T>(entry: JournalEntry): T {
   return entry.detail as unknown as T;
 }
 
+type ParseRunbook = (text: string) => Runbook;
+type ActionTitle = (name: string) => string;
+
+/**
+ * What the last replay of one journal's entries left, so the next replay folds only the entries
+ * appended since (finding 9: replaying the whole ceremony at every step made a long loop slow
+ * down quadratically). Kept by the journal's first entry, so a copy of the entries list finds it
+ * too. The journal only appends: the entry at `scanned - 1` must be the very object read there, or
+ * the memo is not used.
+ */
+interface ReplayMemo {
+  parse: ParseRunbook;
+  actionTitle: ActionTitle;
+  /** entries[0 .. scanned) were read. */
+  scanned: number;
+  /** entries[scanned - 1] as it was read (compared by identity). */
+  lastRead: JournalEntry | undefined;
+  /** The ceremony under way, or null (none started, or the last one abandoned). */
+  progress: RunbookProgress | null;
+}
+
+const replayMemos = new WeakMap<JournalEntry, ReplayMemo>();
+
+/** How much replaying cost, for the test that proves it linear in the journal's length. */
+export const replayCounters = { entriesFolded: 0, runbooksParsed: 0, fullReplays: 0 };
+
 /**
  * Replays the journal from the last `runbook.started`. Returns null when no runbook ceremony was
  * started, or the last one was abandoned (replayAbandoned reads that one). `parse` turns the
  * journalled runbook text back into a runbook (the loader, with the action catalog).
+ *
+ * Called again on the same (grown) journal, it folds only the entries appended since, onto a copy
+ * of the progress it returned last: a progress once returned never changes.
  */
 export function replayRunbook(
   entries: readonly JournalEntry[],
-  parse: (text: string) => Runbook,
-  actionTitle: (name: string) => string,
+  parse: ParseRunbook,
+  actionTitle: ActionTitle,
+): RunbookProgress | null {
+  const key = entries[0];
+  if (key === undefined) return null;
+  const memo = replayMemos.get(key);
+  const isUsable =
+    memo !== undefined &&
+    memo.parse === parse &&
+    memo.actionTitle === actionTitle &&
+    memo.scanned <= entries.length &&
+    (memo.scanned === 0 || entries[memo.scanned - 1] === memo.lastRead);
+  if (!isUsable) {
+    replayCounters.fullReplays += 1;
+    const progress = replayFromStart(entries, parse, actionTitle);
+    replayMemos.set(key, {
+      parse,
+      actionTitle,
+      scanned: entries.length,
+      lastRead: entries.at(-1),
+      progress,
+    });
+    return progress;
+  }
+  if (memo.scanned === entries.length) return memo.progress;
+  const added = entries.slice(memo.scanned);
+  const restarts = added.some(
+    (e) => e.kind === RunbookEvent.started || e.kind === RunbookEvent.abandoned,
+  );
+  let progress: RunbookProgress | null;
+  if (restarts) {
+    // A new ceremony (or one left): read back from its start, as a first replay does.
+    replayCounters.fullReplays += 1;
+    progress = replayFromStart(entries, parse, actionTitle);
+  } else if (memo.progress === null) {
+    // None under way, and none started since.
+    progress = null;
+  } else {
+    progress = copyForFold(memo.progress);
+    const sectionTitle = sectionTitles(progress.runbook);
+    for (const entry of added) foldEntry(progress, entry, actionTitle, sectionTitle);
+  }
+  memo.scanned = entries.length;
+  memo.lastRead = entries.at(-1);
+  memo.progress = progress;
+  return progress;
+}
+
+function replayFromStart(
+  entries: readonly JournalEntry[],
+  parse: ParseRunbook,
+  actionTitle: ActionTitle,
 ): RunbookProgress | null {
   let startIndex = -1;
   for (let i = entries.length - 1; i >= 0; i--) {
@@ -243,8 +322,8 @@ export function replayRunbook(
  */
 export function replayAbandoned(
   entries: readonly JournalEntry[],
-  parse: (text: string) => Runbook,
-  actionTitle: (name: string) => string,
+  parse: ParseRunbook,
+  actionTitle: ActionTitle,
 ): AbandonedCeremony | null {
   let startIndex = -1;
   let firstAbandoned = -1;
@@ -281,16 +360,40 @@ export function replayAbandoned(
   };
 }
 
+/**
+ * A progress to fold more entries onto, sharing nothing a fold changes with `p`: its lists, the
+ * section times and the families' slices (a family's fold may change its slice in place). The
+ * runbook and the journalled details are never changed, so they are shared.
+ */
+function copyForFold(p: RunbookProgress): RunbookProgress {
+  return {
+    ...p,
+    steps: [...p.steps],
+    inputs: [...p.inputs],
+    devices: [...p.devices],
+    keys: [...p.keys],
+    families: structuredClone(p.families),
+    exports: [...p.exports],
+    exceptions: [...p.exceptions],
+    signingKeys: [...p.signingKeys],
+    sectionTimes: new Map([...p.sectionTimes].map(([k, v]) => [k, { ...v }])),
+  };
+}
+
+const sectionTitles = (runbook: Runbook) => (id: string) =>
+  runbook.sections.find((s) => s.id === id)?.title ?? id;
+
 function foldCeremony(
   entries: readonly JournalEntry[],
   startIndex: number,
   endIndex: number,
-  parse: (text: string) => Runbook,
-  actionTitle: (name: string) => string,
+  parse: ParseRunbook,
+  actionTitle: ActionTitle,
 ): RunbookProgress | null {
   const first = entries[startIndex];
   if (!first) return null;
   const started = detailOf<StartedDetail>(first);
+  replayCounters.runbooksParsed += 1;
   const runbook = parse(started.runbookText);
   const progress: RunbookProgress = {
     startedSeq: first.seq,
@@ -316,131 +419,143 @@ function foldCeremony(
     finishedSeq: null,
   };
   enterSection(progress, first.at, null);
-  const sectionTitle = (id: string) => runbook.sections.find((s) => s.id === id)?.title ?? id;
-
-  for (const entry of entries.slice(startIndex + 1, endIndex)) {
-    switch (entry.kind) {
-      case RunbookEvent.stepCompleted: {
-        const d = detailOf<CompletedDetail>(entry);
-        if (progress.next.kind !== 'step') break;
-        const position: StepPosition = progress.next.position;
-        const step = stepAt(runbook, position);
-        if (d.input) {
-          // Collected again after going back: the new value replaces the old one.
-          progress.inputs = progress.inputs.filter((i) => i.id !== d.input?.id);
-          progress.inputs.push({ ...d.input, stepNumber: d.stepNumber });
-        }
-        applyResult(progress, d.result, entry.at);
-        progress.steps.push({
-          number: d.stepNumber,
-          sectionId: d.sectionId,
-          sectionTitle: sectionTitle(d.sectionId),
-          text: stepText(step, actionTitle),
-          kind: d.kind,
-          level: step.level ?? null,
-          action: d.action ?? null,
-          outcome: d.kind === 'action' ? 'performed' : 'confirmed',
-          role: d.role,
-          person: d.person,
-          at: entry.at,
-          detail: d.input ? `${d.input.id} = ${d.input.value}` : describeResult(d.result),
-        });
-        progress.pending = null;
-        progress.stepNumber += 1;
-        progress.next = advance(runbook, position, inputMap(progress.inputs));
-        enterSection(progress, entry.at, position.section);
-        break;
-      }
-      case RunbookEvent.actionStarted: {
-        const d = detailOf<{ action: string; stepNumber: number }>(entry);
-        progress.pending = { action: d.action, stepNumber: d.stepNumber, seq: entry.seq };
-        break;
-      }
-      case RunbookEvent.actionFailed:
-      case RunbookEvent.actionAbandoned: {
-        const d = detailOf<{
-          action: string;
-          stepNumber: number;
-          code?: string;
-          message?: string;
-          role?: RunbookRole;
-          person?: string;
-        }>(entry);
-        progress.pending = null;
-        const isFailed = entry.kind === RunbookEvent.actionFailed;
-        const section =
-          progress.next.kind === 'step' ? runbook.sections[progress.next.position.section] : null;
-        progress.steps.push({
-          number: d.stepNumber,
-          sectionId: section?.id ?? '',
-          sectionTitle: section?.title ?? '',
-          text: actionTitle(d.action),
-          kind: 'action',
-          level: null,
-          action: d.action,
-          outcome: isFailed ? 'failed' : 'abandoned',
-          role: d.role ?? null,
-          person: d.person ?? null,
-          at: entry.at,
-          detail: isFailed
-            ? `${d.code ?? 'error'}: ${d.message ?? ''}`
-            : 'interrupted by a stop of Vigil; acknowledged, not repeated automatically',
-        });
-        break;
-      }
-      case RunbookEvent.wentBack: {
-        const d = detailOf<WentBackDetail>(entry);
-        const section = runbook.sections.findIndex((s) => s.id === d.toSectionId);
-        if (section < 0 || progress.next.kind !== 'step') break;
-        const from = progress.next.position.section;
-        const label = runbook.inputs.find((i) => i.id === d.inputId)?.label ?? d.inputId;
-        progress.steps.push({
-          number: d.stepNumber,
-          sectionId: runbook.sections[from]?.id ?? '',
-          sectionTitle: sectionTitle(runbook.sections[from]?.id ?? ''),
-          text: `Went back to collect “${label}” again`,
-          kind: 'confirm',
-          level: null,
-          action: null,
-          outcome: 'went-back',
-          role: d.role,
-          person: d.person,
-          at: entry.at,
-          detail: `${d.inputId} was ${d.was}; ${d.reason}`,
-        });
-        // Collected again at its own step; until then no IF reads the mistyped value.
-        progress.inputs = progress.inputs.filter((i) => i.id !== d.inputId);
-        progress.pending = null;
-        progress.stepNumber += 1;
-        progress.next = { kind: 'step', position: { section, path: [...d.toPath] } };
-        enterSection(progress, entry.at, from);
-        break;
-      }
-      case RunbookEvent.exceptionRecorded:
-        progress.exceptions.push({ ...detailOf<RecordedException>(entry), at: entry.at });
-        break;
-      case RunbookEvent.signingKeyReplaced:
-      case RunbookEvent.signingKeyDesignated: {
-        const { algorithm, keyId, publicKeyPem } = detailOf<SigningKeyRecord>(entry);
-        const source = entry.kind === RunbookEvent.signingKeyDesignated ? 'device' : 'ceremony';
-        progress.signingKeys.push({
-          algorithm,
-          source,
-          keyId,
-          publicKeyPem,
-          introducedAt: entry.at,
-        });
-        break;
-      }
-      case RunbookEvent.finished:
-        progress.finishedAt = entry.at;
-        progress.finishedSeq = entry.seq;
-        break;
-      default:
-        break;
-    }
+  const sectionTitle = sectionTitles(runbook);
+  for (let i = startIndex + 1; i < endIndex; i++) {
+    const entry = entries[i];
+    if (entry) foldEntry(progress, entry, actionTitle, sectionTitle);
   }
   return progress;
+}
+
+/** Folds one journal entry of the ceremony into its progress. */
+function foldEntry(
+  progress: RunbookProgress,
+  entry: JournalEntry,
+  actionTitle: ActionTitle,
+  sectionTitle: (id: string) => string,
+): void {
+  replayCounters.entriesFolded += 1;
+  const { runbook } = progress;
+  switch (entry.kind) {
+    case RunbookEvent.stepCompleted: {
+      const d = detailOf<CompletedDetail>(entry);
+      if (progress.next.kind !== 'step') break;
+      const position: StepPosition = progress.next.position;
+      const step = stepAt(runbook, position);
+      if (d.input) {
+        // Collected again after going back: the new value replaces the old one.
+        progress.inputs = progress.inputs.filter((i) => i.id !== d.input?.id);
+        progress.inputs.push({ ...d.input, stepNumber: d.stepNumber });
+      }
+      applyResult(progress, d.result, entry.at);
+      progress.steps.push({
+        number: d.stepNumber,
+        sectionId: d.sectionId,
+        sectionTitle: sectionTitle(d.sectionId),
+        text: stepText(step, actionTitle),
+        kind: d.kind,
+        level: step.level ?? null,
+        action: d.action ?? null,
+        outcome: d.kind === 'action' ? 'performed' : 'confirmed',
+        role: d.role,
+        person: d.person,
+        at: entry.at,
+        detail: d.input ? `${d.input.id} = ${d.input.value}` : describeResult(d.result),
+      });
+      progress.pending = null;
+      progress.stepNumber += 1;
+      progress.next = advance(runbook, position, inputMap(progress.inputs));
+      enterSection(progress, entry.at, position.section);
+      break;
+    }
+    case RunbookEvent.actionStarted: {
+      const d = detailOf<{ action: string; stepNumber: number }>(entry);
+      progress.pending = { action: d.action, stepNumber: d.stepNumber, seq: entry.seq };
+      break;
+    }
+    case RunbookEvent.actionFailed:
+    case RunbookEvent.actionAbandoned: {
+      const d = detailOf<{
+        action: string;
+        stepNumber: number;
+        code?: string;
+        message?: string;
+        role?: RunbookRole;
+        person?: string;
+      }>(entry);
+      progress.pending = null;
+      const isFailed = entry.kind === RunbookEvent.actionFailed;
+      const section =
+        progress.next.kind === 'step' ? runbook.sections[progress.next.position.section] : null;
+      progress.steps.push({
+        number: d.stepNumber,
+        sectionId: section?.id ?? '',
+        sectionTitle: section?.title ?? '',
+        text: actionTitle(d.action),
+        kind: 'action',
+        level: null,
+        action: d.action,
+        outcome: isFailed ? 'failed' : 'abandoned',
+        role: d.role ?? null,
+        person: d.person ?? null,
+        at: entry.at,
+        detail: isFailed
+          ? `${d.code ?? 'error'}: ${d.message ?? ''}`
+          : 'interrupted by a stop of Vigil; acknowledged, not repeated automatically',
+      });
+      break;
+    }
+    case RunbookEvent.wentBack: {
+      const d = detailOf<WentBackDetail>(entry);
+      const section = runbook.sections.findIndex((s) => s.id === d.toSectionId);
+      if (section < 0 || progress.next.kind !== 'step') break;
+      const from = progress.next.position.section;
+      const label = runbook.inputs.find((i) => i.id === d.inputId)?.label ?? d.inputId;
+      progress.steps.push({
+        number: d.stepNumber,
+        sectionId: runbook.sections[from]?.id ?? '',
+        sectionTitle: sectionTitle(runbook.sections[from]?.id ?? ''),
+        text: `Went back to collect “${label}” again`,
+        kind: 'confirm',
+        level: null,
+        action: null,
+        outcome: 'went-back',
+        role: d.role,
+        person: d.person,
+        at: entry.at,
+        detail: `${d.inputId} was ${d.was}; ${d.reason}`,
+      });
+      // Collected again at its own step; until then no IF reads the mistyped value.
+      progress.inputs = progress.inputs.filter((i) => i.id !== d.inputId);
+      progress.pending = null;
+      progress.stepNumber += 1;
+      progress.next = { kind: 'step', position: { section, path: [...d.toPath] } };
+      enterSection(progress, entry.at, from);
+      break;
+    }
+    case RunbookEvent.exceptionRecorded:
+      progress.exceptions.push({ ...detailOf<RecordedException>(entry), at: entry.at });
+      break;
+    case RunbookEvent.signingKeyReplaced:
+    case RunbookEvent.signingKeyDesignated: {
+      const { algorithm, keyId, publicKeyPem } = detailOf<SigningKeyRecord>(entry);
+      const source = entry.kind === RunbookEvent.signingKeyDesignated ? 'device' : 'ceremony';
+      progress.signingKeys.push({
+        algorithm,
+        source,
+        keyId,
+        publicKeyPem,
+        introducedAt: entry.at,
+      });
+      break;
+    }
+    case RunbookEvent.finished:
+      progress.finishedAt = entry.at;
+      progress.finishedSeq = entry.seq;
+      break;
+    default:
+      break;
+  }
 }
 
 function applyResult(

@@ -119,7 +119,8 @@ describe('stepsLeft ("Step N of M")', () => {
   it('follows the branch an input already chose, and counts the current step', () => {
     const next = start(runbook);
     if (next.kind !== 'step') throw new Error('no first step');
-    assert.deepEqual(stepsLeft(runbook, next.position, { curve: 'P-256' }), { min: 4, max: 4 });
+    // The first step collects the curve: a value known before it is asked again, so both count.
+    assert.deepEqual(stepsLeft(runbook, next.position, { curve: 'P-256' }), { min: 4, max: 7 });
     const after = advance(runbook, next.position, { curve: 'P-384' });
     if (after.kind !== 'step') throw new Error('no second step');
     assert.equal(stepAt(runbook, after.position).do, 'big key');
@@ -151,6 +152,12 @@ sections:
     const first = start(looping);
     if (first.kind !== 'step') throw new Error('no first step');
     assert.deepEqual(stepsLeft(looping, first.position, {}), { min: 2, max: null });
-    assert.deepEqual(stepsLeft(looping, first.position, { again: 'no' }), { min: 2, max: 2 });
+    // Round two: "yes" from round one is asked again at this step, so the IF may go either way
+    // (it read the old "yes" and found no way to END: min 0, which the contract refuses).
+    assert.deepEqual(stepsLeft(looping, first.position, { again: 'yes' }), { min: 2, max: null });
+    assert.deepEqual(stepsLeft(looping, first.position, { again: 'no' }), { min: 2, max: null });
+    const done = advance(looping, first.position, { again: 'no' });
+    if (done.kind !== 'step') throw new Error('no step after the IF');
+    assert.deepEqual(stepsLeft(looping, done.position, { again: 'no' }), { min: 1, max: 1 });
   });
 });
