@@ -5,6 +5,14 @@
 import { z } from 'zod';
 import { bytesToHex, hexToBytes } from '../../formats/der.ts';
 import {
+  SavedCredential,
+  credentialFromJson,
+  credentialToJson,
+  digestCredential,
+  factoryCredential,
+  type CredentialDigest,
+} from '../yubikey-piv/rehearsal-credential.ts';
+import {
   DEFAULT_ADMIN_PIN,
   DEFAULT_USER_PIN,
   cardAlgorithmNames,
@@ -15,8 +23,8 @@ import {
 } from './protocol.ts';
 
 export interface OpenPgpPinCounter {
-  /** null: not set (the resetting code of a new card). */
-  value: Uint8Array | null;
+  /** A salted digest, never the PIN (rehearsal-credential.ts); null: not set (a new card's RC). */
+  credential: CredentialDigest | null;
   total: number;
   remaining: number;
 }
@@ -58,9 +66,17 @@ function perSlot<T>(make: (slot: CardSlot) => T): Record<CardSlot, T> {
 /** A YubiKey 5's applet after reset: RSA-2048 attributes, no keys, PINs 123456/12345678. */
 export function defaultOpenPgpState(): OpenPgpAppletState {
   return {
-    userPin: { value: encoder.encode(DEFAULT_USER_PIN), total: 3, remaining: 3 },
-    resettingCode: { value: null, total: 3, remaining: 0 },
-    adminPin: { value: encoder.encode(DEFAULT_ADMIN_PIN), total: 3, remaining: 3 },
+    userPin: {
+      credential: factoryCredential(encoder.encode(DEFAULT_USER_PIN)),
+      total: 3,
+      remaining: 3,
+    },
+    resettingCode: { credential: null, total: 3, remaining: 0 },
+    adminPin: {
+      credential: factoryCredential(encoder.encode(DEFAULT_ADMIN_PIN)),
+      total: 3,
+      remaining: 3,
+    },
     userPinValidForSeveralSignatures: false,
     attributes: perSlot(() => encodeRsaAttributes(2048)),
     keys: {},
@@ -79,11 +95,16 @@ export function defaultOpenPgpState(): OpenPgpAppletState {
 }
 
 const Hex = z.string().regex(/^(?:[0-9a-f]{2})*$/);
-const Counter = z.strictObject({
-  value: Hex.nullable(),
+const Tries = {
   total: z.number().int().min(0).max(255),
   remaining: z.number().int().min(0).max(255),
-});
+};
+/** Cards saved before finding 10 kept the PIN itself, in hex: read once, saved again digested. */
+const PlainCounter = z.strictObject({ value: Hex.nullable(), ...Tries });
+const Counter = z.union([
+  z.strictObject({ credential: SavedCredential.nullable(), ...Tries }),
+  PlainCounter,
+]);
 const PerSlotHex = z.strictObject({ sign: Hex, encrypt: Hex, authenticate: Hex });
 const PerSlotNumber = z.strictObject({
   sign: z.number().int(),
@@ -119,15 +140,28 @@ export const SavedOpenPgpState = z.strictObject({
 export type SavedOpenPgpState = z.infer<typeof SavedOpenPgpState>;
 
 const counterToJson = (c: OpenPgpPinCounter) => ({
-  value: c.value === null ? null : bytesToHex(c.value),
+  credential: c.credential === null ? null : credentialToJson(c.credential),
   total: c.total,
   remaining: c.remaining,
 });
-const counterFromJson = (c: SavedOpenPgpState['userPin']): OpenPgpPinCounter => ({
-  value: c.value === null ? null : hexToBytes(c.value),
-  total: c.total,
-  remaining: c.remaining,
-});
+
+function counterFromJson(c: SavedOpenPgpState['userPin'], factory?: string): OpenPgpPinCounter {
+  const tries = { total: c.total, remaining: c.remaining };
+  if ('credential' in c) {
+    return {
+      credential: c.credential === null ? null : credentialFromJson(c.credential),
+      ...tries,
+    };
+  }
+  const value = c.value === null ? null : hexToBytes(c.value);
+  const factoryValue = factory === undefined ? undefined : encoder.encode(factory);
+  return { credential: value === null ? null : digestCredential(value, factoryValue), ...tries };
+}
+
+/** Whether a saved applet holds a PIN in plain hex (saved before finding 10). */
+export function hasPlainPins(saved: SavedOpenPgpState): boolean {
+  return [saved.userPin, saved.resettingCode, saved.adminPin].some((c) => 'value' in c);
+}
 
 /** The saved form; a rehearsal card's secrets are rehearsal secrets, in a 0600 file. */
 export function openPgpStateToJson(state: OpenPgpAppletState): SavedOpenPgpState {
@@ -168,9 +202,9 @@ export function openPgpStateFromJson(value: unknown): OpenPgpAppletState {
     };
   }
   return {
-    userPin: counterFromJson(saved.userPin),
+    userPin: counterFromJson(saved.userPin, DEFAULT_USER_PIN),
     resettingCode: counterFromJson(saved.resettingCode),
-    adminPin: counterFromJson(saved.adminPin),
+    adminPin: counterFromJson(saved.adminPin, DEFAULT_ADMIN_PIN),
     userPinValidForSeveralSignatures: saved.userPinValidForSeveralSignatures,
     attributes: perSlot((s) => hexToBytes(saved.attributes[s])),
     keys,

@@ -3,7 +3,7 @@
 // DATA, RESET RETRY COUNTER, key import by extended header list, GENERATE (read and on-card),
 // PSO:CDS, INTERNAL AUTHENTICATE, PSO:DECIPHER (ECDH), UIF touch DOs (touch counts as done),
 // Yubico GET VERSION / SET PIN RETRIES, and TERMINATE/ACTIVATE factory reset.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { bytesEqual } from '../../formats/der.ts';
@@ -11,7 +11,10 @@ import { SW } from '../smartcard/apdu.ts';
 import type { CardAnswer, CardCommand } from '../yubikey-piv/rehearsal-piv.ts';
 import type { Firmware } from '../yubikey-piv/rehearsal-state.ts';
 import { concat, readTlvs, tlv } from '../yubikey-piv/tlv.ts';
+import { credentialMatches, digestCredential } from '../yubikey-piv/rehearsal-credential.ts';
 import {
+  DEFAULT_ADMIN_PIN,
+  DEFAULT_USER_PIN,
   ExtendedCapabilityFlag,
   KeyPart,
   MAX_PIN_LENGTH,
@@ -58,6 +61,8 @@ export interface OpenPgpApplet {
   serial: number;
   firmware: Firmware;
 }
+
+const encoder = new TextEncoder();
 
 /** YubiKey 5 historical bytes: card capabilities with command chaining and extended Lc/Le. */
 const HISTORICAL_BYTES = Uint8Array.of(0x00, 0x73, 0x00, 0x00, 0xe0, 0x05, 0x90, 0x00);
@@ -182,7 +187,7 @@ function pwStatusOf(state: OpenPgpAppletState): Uint8Array {
     maxLength: { user: MAX_PIN_LENGTH, reset: MAX_PIN_LENGTH, admin: MAX_PIN_LENGTH },
     tries: {
       user: state.userPin.remaining,
-      reset: state.resettingCode.value === null ? 0 : state.resettingCode.remaining,
+      reset: state.resettingCode.credential === null ? 0 : state.resettingCode.remaining,
       admin: state.adminPin.remaining,
     },
   });
@@ -294,14 +299,10 @@ function getData(applet: OpenPgpApplet, tag: number): CardAnswer {
 
 // --- PINs -------------------------------------------------------------------------------------
 
-function sameSecret(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** One attempt against a counter: 9000 (counter restored), 63Cx (x left) or 6983 (blocked). */
 function attempt(counter: OpenPgpPinCounter, given: Uint8Array): number {
-  if (counter.value === null || counter.remaining === 0) return SW.authenticationBlocked;
-  if (sameSecret(counter.value, given)) {
+  if (counter.credential === null || counter.remaining === 0) return SW.authenticationBlocked;
+  if (credentialMatches(counter.credential, given)) {
     counter.remaining = counter.total;
     return SW.ok;
   }
@@ -354,10 +355,10 @@ function changeReference(applet: OpenPgpApplet, command: CardCommand): CardAnswe
   if (command.p2 !== PinRef.userForSigning && command.p2 !== PinRef.admin)
     return status(SW.incorrectP1P2);
   const counter = counterOf(state, command.p2);
-  if (counter?.value == null) return status(SW.incorrectP1P2);
+  if (counter?.credential == null) return status(SW.incorrectP1P2);
   if (counter.remaining === 0) return status(SW.authenticationBlocked);
-  const current = command.data.subarray(0, counter.value.length);
-  const next = command.data.slice(counter.value.length);
+  const current = command.data.subarray(0, counter.credential.length);
+  const next = command.data.slice(counter.credential.length);
   if (next.length < minimumLength(command.p2) || next.length > MAX_PIN_LENGTH)
     return status(SW.wrongLength);
   const sw = attempt(counter, current);
@@ -366,7 +367,10 @@ function changeReference(applet: OpenPgpApplet, command: CardCommand): CardAnswe
     else session.userForSigning = session.user = false;
     return status(sw);
   }
-  counter.value = next;
+  counter.credential = digestCredential(
+    next,
+    encoder.encode(command.p2 === PinRef.admin ? DEFAULT_ADMIN_PIN : DEFAULT_USER_PIN),
+  );
   return ok();
 }
 
@@ -379,14 +383,18 @@ function resetRetryCounter(applet: OpenPgpApplet, command: CardCommand): CardAns
     next = command.data;
   } else if (command.p1 === 0x00) {
     const code = state.resettingCode;
-    if (code.value === null || code.remaining === 0) return status(SW.authenticationBlocked);
-    const sw = attempt(code, command.data.subarray(0, code.value.length));
+    if (code.credential === null || code.remaining === 0) return status(SW.authenticationBlocked);
+    const sw = attempt(code, command.data.subarray(0, code.credential.length));
     if (sw !== SW.ok) return status(sw);
-    next = command.data.slice(code.value.length);
+    next = command.data.slice(code.credential.length);
   } else return status(SW.incorrectP1P2);
   if (next.length < MIN_USER_PIN_LENGTH || next.length > MAX_PIN_LENGTH)
     return status(SW.wrongLength);
-  state.userPin = { value: next, total: state.userPin.total, remaining: state.userPin.total };
+  state.userPin = {
+    credential: digestCredential(next, encoder.encode(DEFAULT_USER_PIN)),
+    total: state.userPin.total,
+    remaining: state.userPin.total,
+  };
   return ok();
 }
 
@@ -475,12 +483,12 @@ function putData(applet: OpenPgpApplet, command: CardCommand): CardAnswer {
       return ok();
     case OpenPgpDo.resettingCode:
       if (value.length === 0) {
-        state.resettingCode = { value: null, total: state.resettingCode.total, remaining: 0 };
+        state.resettingCode = { credential: null, total: state.resettingCode.total, remaining: 0 };
         return ok();
       }
       if (value.length < 8 || value.length > MAX_PIN_LENGTH) return status(SW.wrongLength);
       state.resettingCode = {
-        value: value.slice(),
+        credential: digestCredential(value),
         total: state.resettingCode.total || 3,
         remaining: state.resettingCode.total || 3,
       };
@@ -600,7 +608,7 @@ function setPinRetries(applet: OpenPgpApplet, data: Uint8Array): CardAnswer {
   state.resettingCode = {
     ...state.resettingCode,
     total: reset,
-    remaining: state.resettingCode.value === null ? 0 : reset,
+    remaining: state.resettingCode.credential === null ? 0 : reset,
   };
   return ok();
 }

@@ -40,11 +40,12 @@ import {
   PIN_BLOCK_LENGTH,
   defaultCounter,
   isFirmwareAtLeast,
-  padPin,
+  pinCredential,
   resetPivState,
   type PinCounter,
   type PivCardState,
 } from './rehearsal-state.ts';
+import { credentialMatches } from './rehearsal-credential.ts';
 import { concat, readTlvs, tlv, tlvMap, unwrapTlv } from './tlv.ts';
 
 /** One command after chaining is undone. */
@@ -210,7 +211,7 @@ function sameSecret(a: Uint8Array, b: Uint8Array): boolean {
 /** One try against a counter: 9000, 63Cx with the tries left, or 6983 once blocked. */
 function tryCredential(counter: PinCounter, offered: Uint8Array): number {
   if (counter.remaining === 0) return SW.authenticationBlocked;
-  if (sameSecret(counter.value, offered)) {
+  if (credentialMatches(counter.credential, offered)) {
     counter.remaining = counter.total;
     return SW.ok;
   }
@@ -255,9 +256,10 @@ function changeReference({ state }: PivContext, command: CardCommand): CardAnswe
   refuseUnless(command.p2 === PivKeyRef.pin || command.p2 === PivKeyRef.puk, SW.referenceNotFound);
   const [current, next] = twoBlocks(command.data);
   refuseUnless(isAcceptableNewValue(next), SW.incorrectData);
-  const counter = command.p2 === PivKeyRef.pin ? state.pin : state.puk;
+  const isPin = command.p2 === PivKeyRef.pin;
+  const counter = isPin ? state.pin : state.puk;
   const sw = tryCredential(counter, current);
-  if (sw === SW.ok) counter.value = next;
+  if (sw === SW.ok) counter.credential = pinCredential(next, isPin ? DEFAULT_PIN : DEFAULT_PUK);
   return { data: EMPTY, sw };
 }
 
@@ -267,8 +269,10 @@ function resetRetryCounter({ state }: PivContext, command: CardCommand): CardAns
   const [puk, newPin] = twoBlocks(command.data);
   refuseUnless(isAcceptableNewValue(newPin), SW.incorrectData);
   const sw = tryCredential(state.puk, puk);
-  if (sw === SW.ok)
-    state.pin = { value: newPin, total: state.pin.total, remaining: state.pin.total };
+  if (sw === SW.ok) {
+    const { total } = state.pin;
+    state.pin = { credential: pinCredential(newPin, DEFAULT_PIN), total, remaining: total };
+  }
   return { data: EMPTY, sw };
 }
 
@@ -476,11 +480,10 @@ async function attest(
 
 // --- Yubico administration -------------------------------------------------------------------
 
-function counterMetadata(counter: PinCounter, defaultValue: string): Uint8Array {
-  const isDefault = sameSecret(counter.value, padPin(defaultValue));
+function counterMetadata(counter: PinCounter): Uint8Array {
   return concat(
     tlv(MetadataTag.algorithm, Uint8Array.of(0xff)),
-    tlv(MetadataTag.isDefault, Uint8Array.of(isDefault ? 1 : 0)),
+    tlv(MetadataTag.isDefault, Uint8Array.of(counter.credential.isDefault ? 1 : 0)),
     tlv(MetadataTag.retries, Uint8Array.of(counter.total, counter.remaining)),
   );
 }
@@ -497,8 +500,8 @@ function keyMetadata(key: SlotKey): Uint8Array {
 function getMetadata({ state }: PivContext, command: CardCommand): CardAnswer {
   refuseUnless(command.p1 === 0x00, SW.incorrectP1P2);
   const slot = command.p2;
-  if (slot === PivKeyRef.pin) return ok(counterMetadata(state.pin, DEFAULT_PIN));
-  if (slot === PivKeyRef.puk) return ok(counterMetadata(state.puk, DEFAULT_PUK));
+  if (slot === PivKeyRef.pin) return ok(counterMetadata(state.pin));
+  if (slot === PivKeyRef.puk) return ok(counterMetadata(state.puk));
   if (slot === PivKeyRef.managementKey) {
     const key = state.managementKey;
     const isDefault = sameSecret(key.key, DEFAULT_MANAGEMENT_KEY);

@@ -20,7 +20,16 @@ import {
   type SlotKey,
 } from './rehearsal-keys.ts';
 import {
+  SavedCredential,
+  credentialFromJson,
+  credentialToJson,
+  digestCredential,
+  factoryCredential,
+  type CredentialDigest,
+} from './rehearsal-credential.ts';
+import {
   SavedOpenPgpState,
+  hasPlainPins,
   openPgpStateFromJson,
   openPgpStateToJson,
   type OpenPgpAppletState,
@@ -49,8 +58,11 @@ export const formFactorCodes: Record<FormFactorName, number> = {
 };
 
 export interface PinCounter {
-  /** The value padded with 0xFF to 8 bytes, as VERIFY carries it. */
-  value: Uint8Array;
+  /**
+   * A salted digest of the value padded with 0xFF to 8 bytes, as VERIFY carries it; never the
+   * value itself (rehearsal-credential.ts).
+   */
+  credential: CredentialDigest;
   total: number;
   remaining: number;
 }
@@ -95,7 +107,12 @@ export function defaultManagementKey(firmware: Firmware): ManagementKey {
 }
 
 export function defaultCounter(text: string, total = 3): PinCounter {
-  return { value: padPin(text), total, remaining: total };
+  return { credential: factoryCredential(padPin(text)), total, remaining: total };
+}
+
+/** The digest of a new PIN or PUK (a padded block); `factory` is its default, for GET METADATA. */
+export function pinCredential(block: Uint8Array, factory: string): CredentialDigest {
+  return digestCredential(block, padPin(factory));
 }
 
 /** The applet as it leaves a PIV reset: defaults, no keys or objects except the F9 pair. */
@@ -110,11 +127,15 @@ export function resetPivState(state: PivCardState): void {
 }
 
 const Hex = z.string().regex(/^(?:[0-9a-f]{2})*$/);
-const Counter = z.strictObject({
-  value: Hex,
+const Tries = {
   total: z.number().int().min(1).max(255),
   remaining: z.number().int().min(0).max(255),
-});
+};
+/** Cards saved before finding 10 kept PIN and PUK themselves, in hex: read, then saved digested. */
+const Counter = z.union([
+  z.strictObject({ credential: SavedCredential, ...Tries }),
+  z.strictObject({ value: Hex, ...Tries }),
+]);
 const SavedState = z.strictObject({
   v: z.literal(1),
   rehearsal: z.literal(true),
@@ -144,16 +165,33 @@ const SavedState = z.strictObject({
 type SavedState = z.infer<typeof SavedState>;
 
 function counterToJson(counter: PinCounter): SavedState['pin'] {
-  return { value: bytesToHex(counter.value), total: counter.total, remaining: counter.remaining };
+  return {
+    credential: credentialToJson(counter.credential),
+    total: counter.total,
+    remaining: counter.remaining,
+  };
 }
 
-function counterFromJson(saved: SavedState['pin']): PinCounter {
-  return { value: hexToBytes(saved.value), total: saved.total, remaining: saved.remaining };
+function counterFromJson(saved: SavedState['pin'], factory: string): PinCounter {
+  const tries = { total: saved.total, remaining: saved.remaining };
+  if ('credential' in saved) return { credential: credentialFromJson(saved.credential), ...tries };
+  return { credential: digestCredential(hexToBytes(saved.value), padPin(factory)), ...tries };
+}
+
+/**
+ * Whether a saved card (its JSON, as read) holds PIN, PUK or an OpenPGP PIN in plain hex, as cards
+ * saved before finding 10 did: the card saves itself again at once, digested.
+ */
+export function hasPlainCredentials(value: unknown): boolean {
+  const saved = SavedState.safeParse(value);
+  if (!saved.success) return false;
+  const { pin, puk, openpgp } = saved.data;
+  return 'value' in pin || 'value' in puk || (openpgp !== undefined && hasPlainPins(openpgp));
 }
 
 /**
  * The saved form. Keys are PKCS#8 (base64): a rehearsal card's secrets are rehearsal secrets,
- * and the file is written 0600 by the card.
+ * and the file is written 0600 by the card. PINs and PUK are salted digests only.
  */
 export function encodeSavedState(state: PivCardState): string {
   const saved: SavedState = {
@@ -207,8 +245,8 @@ export function decodeSavedState(text: string): PivCardState {
     serial: saved.serial,
     firmware: saved.firmware,
     formFactor: saved.formFactor,
-    pin: counterFromJson(saved.pin),
-    puk: counterFromJson(saved.puk),
+    pin: counterFromJson(saved.pin, DEFAULT_PIN),
+    puk: counterFromJson(saved.puk, DEFAULT_PUK),
     managementKey: {
       algorithm: saved.managementKey.algorithm,
       key: hexToBytes(saved.managementKey.key),

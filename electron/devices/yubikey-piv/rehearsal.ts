@@ -50,6 +50,7 @@ import {
 import {
   decodeSavedState,
   defaultCounter,
+  hasPlainCredentials,
   defaultManagementKey,
   encodeSavedState,
   type Firmware,
@@ -83,9 +84,13 @@ const MAX_STATE_FILE_BYTES = 4 * 1024 * 1024;
 
 // The saved form's schema lives in rehearsal-state.ts behind decodeSavedState(text): the JSON
 // read goes back through it, so a key that does not decode is the file's error, like a bad shape.
+// A card saved with its PINs in plain hex (before finding 10) is saved again at once, digested.
 const SavedCard = z.unknown().transform((value, context) => {
   try {
-    return decodeSavedState(JSON.stringify(value));
+    return {
+      state: decodeSavedState(JSON.stringify(value)),
+      hasPlainCredentials: hasPlainCredentials(value),
+    };
   } catch {
     context.addIssue({ code: 'custom', message: 'not a saved rehearsal YubiKey' });
     return z.NEVER;
@@ -130,8 +135,9 @@ export class RehearsalYubiKey implements VirtualCard {
     const saved =
       stateFile === null ? null : readSavedJson(stateFile, SavedCard, MAX_STATE_FILE_BYTES);
     if (saved !== null) {
-      const card = new RehearsalYubiKey(saved, stateFile);
-      card.#savedText = encodeSavedState(saved);
+      const card = new RehearsalYubiKey(saved.state, stateFile);
+      if (saved.hasPlainCredentials) card.#save();
+      else card.#savedText = encodeSavedState(saved.state);
       return card;
     }
     const firmware = options.firmware ?? [5, 4, 3];
@@ -310,7 +316,7 @@ export class RehearsalYubiKey implements VirtualCard {
     const text = encodeSavedState(this.#state);
     // Most commands change nothing that is kept: no write for them.
     if (text === this.#savedText) return;
-    // SECURITY: the saved card holds its (rehearsal) keys and PINs: owner-only file (0600).
+    // SECURITY: the saved card holds its (rehearsal) keys and its PINs' digests: owner-only (0600).
     saveJsonText(this.#stateFile, text, 0o600);
     this.#savedText = text;
   }
