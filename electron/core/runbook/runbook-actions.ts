@@ -93,7 +93,7 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
     credentials: [],
     needsTarget: true,
     interruptionAdvice:
-      'Vigil stopped while writing the products. The medium may hold a partial copy: remove that folder, then export again.',
+      'Vigil stopped while writing the products. The medium may hold a partial copy: perform the step again and Vigil finishes it if every file there is this export’s own, byte for byte; otherwise it names the files to remove.',
     async perform(_params, context) {
       if (context.targetId === null) {
         throw new VigilError('media-not-found', 'Choose the medium to write to.');

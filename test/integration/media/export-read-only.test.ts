@@ -107,6 +107,27 @@ describe('a medium that turns read-only during the export', () => {
     assert.equal(verifyProducts(join(volume.mountPoint, 'ceremony-products')).isOk, true);
   });
 
+  it('finishes an export cut off mid-file: the temp file of its own name goes', async () => {
+    const cut = productSetFor('7a7a7a7a7a7a7a7a');
+    const folder = join(volume.mountPoint, cut.set.folder);
+    const [done, half] = cut.files;
+    run('mkdir', ['-p', folder]);
+    writeFileSync(join(folder, done?.name ?? ''), done?.bytes ?? new Uint8Array());
+    writeFileSync(join(folder, `.${half?.name ?? ''}.vigil-partial`), 'half of it');
+    const outcome = await exportProducts({
+      root: volume.mountPoint,
+      folder: cut.set.folder,
+      files: cut.files,
+      isRehearsal: true,
+    });
+    assert.deepEqual(outcome.found, [done?.name]);
+    assert.deepEqual(
+      Object.keys(snapshot(folder)).sort(),
+      cut.files.map((f) => f.name).sort(),
+      'every file, and no temp file',
+    );
+  });
+
   it('refuses leftovers that are not exactly this export, naming them', async () => {
     const other = productSetFor('6f6f6f6f6f6f6f6f');
     const folder = join(volume.mountPoint, other.set.folder);
