@@ -27,6 +27,9 @@ export default defineConfig({
         input: {
           index: resolve('electron/main/index.ts'),
           cli: resolve('electron/core/cli/vigil.ts'),
+          // The thread `vigil verify` and the Verify view run in (verify-in-worker.ts finds it
+          // at out/main/verification-worker.js): a hostile folder never stalls the main process.
+          'verification-worker': resolve('electron/core/verification/verification-worker.ts'),
         },
       },
     },

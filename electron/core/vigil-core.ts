@@ -22,7 +22,7 @@ import { journalHandlers, summariseEntry } from './handlers/journal-handlers.ts'
 import { startupHandlers } from './handlers/startup-handlers.ts';
 import { mediaHandlers } from './handlers/media-handlers.ts';
 import { runbookHandlers } from './handlers/runbook-handlers.ts';
-import { verificationHandlers } from './handlers/verification-handlers.ts';
+import { verificationHandlers, type VerificationTuning } from './handlers/verification-handlers.ts';
 import { ExportTargets } from './media/export-targets.ts';
 import { VigilError } from '../base/errors.ts';
 import { RunbookEngine } from './runbook/runbook-engine.ts';
@@ -54,6 +54,8 @@ export interface CoreOptions {
   usePcsc?: boolean;
   /** A headless `vigil run`: rehearsal devices come back from a reset sooner. */
   isHeadlessRehearsal?: boolean;
+  /** Verifying folders: tighter limits, or (tests) slowed down to watch progress and cancel. */
+  verification?: VerificationTuning;
   /**
    * The data folder's lock, already held by the caller (the app's start-up, `vigil run`), who
    * releases it. Without it the core takes the lock itself and releases it on close().
@@ -173,7 +175,7 @@ export class VigilCore {
         ...deviceHandlers(this),
         ...mediaHandlers(this),
         ...journalHandlers(this),
-        ...verificationHandlers(this),
+        ...verificationHandlers(this, options.verification),
         ...startupHandlers(null),
       };
     } catch (error) {

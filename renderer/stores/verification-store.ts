@@ -1,15 +1,16 @@
 // "Verify a ceremony folder": the options `vigil verify` takes, and the last typed report main
 // returned. Main opens every dialog (folder, root.json, witness keys); the renderer never names a
-// path, it only says whether to ask again or reuse the last pick.
+// path, it only says whether to ask again or reuse the last pick. While main verifies (in a worker
+// thread), its progress events are shown and the verification can be cancelled.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { FolderVerification } from '../../shared/model/verification.ts';
+import type { FolderVerification, VerificationProgress } from '../../shared/model/verification.ts';
 import {
   FIRMWARE_PATTERN,
   type PivPinPolicyName,
   type PivTouchPolicyName,
 } from '../../shared/model/verification-options.ts';
-import { vigilCall } from '../bridge/vigil-client.ts';
+import { onVigilEvent, vigilCall } from '../bridge/vigil-client.ts';
 import { actionErrorOf, type ActionError } from './action-error.ts';
 
 export type { FolderVerification };
@@ -18,6 +19,11 @@ export const useVerificationStore = defineStore('verification', () => {
   const result = ref<FolderVerification | null>(null);
   const error = ref<ActionError | null>(null);
   const isVerifying = ref(false);
+  /** How far the verification under way has read (main's last progress event). */
+  const progress = ref<VerificationProgress | null>(null);
+  const isCancelling = ref(false);
+  /** The last verification was cancelled: nothing was verified, and the screen says so. */
+  const wasCancelled = ref(false);
 
   // Products and records.
   const requireAttestation = ref(false);
@@ -64,6 +70,9 @@ export const useVerificationStore = defineStore('verification', () => {
     if (minFirmwareProblem.value !== null) return;
     isVerifying.value = true;
     error.value = null;
+    wasCancelled.value = false;
+    progress.value = null;
+    const stopListening = onVigilEvent('verification.progressed', (p) => (progress.value = p));
     // The previous verdict never stays on screen while another folder is being verified.
     const previous = result.value;
     result.value = null;
@@ -86,12 +95,34 @@ export const useVerificationStore = defineStore('verification', () => {
       });
       resultOptionWords.value = words;
     } catch (e) {
-      error.value = actionErrorOf('verify-folder', e);
+      const failure = actionErrorOf('verify-folder', e);
       // A dialog closed without a choice changes nothing: the last report comes back.
-      if (error.value.code === 'no-folder-picked' || error.value.code === 'no-file-picked')
+      if (failure.code === 'no-folder-picked' || failure.code === 'no-file-picked') {
+        error.value = failure;
         result.value = previous;
+      } else if (failure.code === 'verification-cancelled') {
+        // Asked for, so not an error: the screen says nothing was verified.
+        wasCancelled.value = true;
+      } else {
+        error.value = failure;
+      }
     } finally {
+      stopListening();
       isVerifying.value = false;
+      isCancelling.value = false;
+      progress.value = null;
+    }
+  }
+
+  /** Ends the verification under way (main stops its worker); verify() then says so. */
+  async function cancel(): Promise<void> {
+    if (!isVerifying.value || isCancelling.value) return;
+    isCancelling.value = true;
+    try {
+      await vigilCall('verification.cancel', {});
+    } catch (e) {
+      isCancelling.value = false;
+      error.value = actionErrorOf('verify-cancel', e);
     }
   }
 
@@ -112,6 +143,10 @@ export const useVerificationStore = defineStore('verification', () => {
     result,
     error,
     isVerifying,
+    progress,
+    isCancelling,
+    wasCancelled,
+    cancel,
     requireAttestation,
     useWitnessKeys,
     useOwnRootMetadata,

@@ -60,6 +60,10 @@ export const mediaErrorCodes = [
 ] as const;
 export type MediaErrorCode = (typeof mediaErrorCodes)[number];
 
+/** Verifying a folder (`vigil verify` in the window). */
+export const verificationErrorCodes = ['verification-cancelled'] as const;
+export type VerificationErrorCode = (typeof verificationErrorCodes)[number];
+
 export const runbookErrorCodes = [
   'runbook-unknown',
   'runbook-invalid',
@@ -109,6 +113,7 @@ export type VigilErrorCode =
   | CeremonyErrorCode
   | JournalErrorCode
   | MediaErrorCode
+  | VerificationErrorCode
   | RunbookErrorCode
   | OpenPgpErrorCode
   | NetHsmErrorCode;

@@ -27,6 +27,7 @@ export const callNames = [
   'startup.moveJournalAside',
   'startup.retry',
   'verification.verifyFolder',
+  'verification.cancel',
 ] as const;
 
 export const eventNames = [
@@ -34,6 +35,7 @@ export const eventNames = [
   'journal.appended',
   'media.exportVerified',
   'runbook.stepChanged',
+  'verification.progressed',
 ] as const;
 
 /** Electron IPC channel for a contract name: the one rule, also used by index.ts's channelFor. */

@@ -1,5 +1,10 @@
-import { call, z } from './schema-kit.ts';
-import { FolderVerification, PivPinPolicyName, PivTouchPolicyName } from '../model/verification.ts';
+import { NoArgs, call, event, z } from './schema-kit.ts';
+import {
+  FolderVerification,
+  PivPinPolicyName,
+  PivTouchPolicyName,
+  VerificationProgress,
+} from '../model/verification.ts';
 import { FIRMWARE_PATTERN } from '../model/verification-options.ts';
 
 export const verification = {
@@ -28,6 +33,18 @@ export const verification = {
       }),
     }),
     response: FolderVerification,
-    errors: ['no-folder-picked', 'no-file-picked'],
+    /** `verification-cancelled`: `verification.cancel` (or a newer verifyFolder) ended it. */
+    errors: ['no-folder-picked', 'no-file-picked', 'verification-cancelled'],
   }),
+  /**
+   * Ends the verification under way at once (it runs in a worker thread, which is stopped); its
+   * verifyFolder call fails with `verification-cancelled`. Nothing running: nothing happens.
+   */
+  cancel: call({
+    request: NoArgs,
+    response: z.strictObject({ wasRunning: z.boolean() }),
+    errors: [],
+  }),
+  /** How far the verification under way has read, at most every 100 ms. */
+  progressed: event({ payload: VerificationProgress }),
 };

@@ -45,11 +45,15 @@ export const VerificationFact = z.strictObject({
 });
 export type VerificationFact = z.infer<typeof VerificationFact>;
 
-/** One table: a ceremony record, a PIV archive's archive-wide checks, or one device folder. */
+/**
+ * One table: a ceremony record, a PIV archive's archive-wide checks, one device folder, or the
+ * products folder itself (`folder`: what sits beside the device folders, or how many tables more
+ * a report too large for the window holds).
+ */
 export const VerificationGroup = z.strictObject({
   /** Unique within the report. */
   id: z.string().max(4000),
-  kind: z.enum(['record', 'archive', 'device']),
+  kind: z.enum(['record', 'archive', 'device', 'folder']),
   title: z.string().max(300),
   /** The folder the checks are about, as the verifier names it. */
   path: z.string().max(4000),
@@ -132,6 +136,19 @@ export const FolderVerification = z.strictObject({
   report: z.string().max(1_000_000),
 });
 export type FolderVerification = z.infer<typeof FolderVerification>;
+
+/** A verification under way, as far as it has read (the folder is main's pick). */
+export const VerificationProgress = z.strictObject({
+  folder: z.string().max(4000),
+  filesRead: z.number().int().nonnegative(),
+  bytesRead: z.number().int().nonnegative(),
+  /** Files, folders and other entries looked at (each counts against the verifier's limit). */
+  entriesSeen: z.number().int().nonnegative(),
+  elapsedMs: z.number().int().nonnegative(),
+  /** The file being read, relative to the folder, escaped as the report shows names. */
+  current: z.string().max(300).nullable(),
+});
+export type VerificationProgress = z.infer<typeof VerificationProgress>;
 
 export const PivPinPolicyName = z.enum(PIV_PIN_POLICIES);
 export const PivTouchPolicyName = z.enum(PIV_TOUCH_POLICIES);

@@ -4,8 +4,17 @@
 // (rehearsal marking and how the ceremony ended included).
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
+import {
+  DEFAULT_UNTRUSTED_LIMITS,
+  UntrustedReadError,
+  entryKindAt,
+  hashFileIn,
+  inReadSession,
+  readFileIn,
+  walkFolder,
+} from '../../base/untrusted-folder.ts';
+import { JsonDepthError, parseBoundedJson } from '../../formats/bounded-json.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
 import { Envelope, envelopePayload, Statement } from '../../formats/dsse.ts';
 import { checkSignatures, keyIdOf, type SignatureCheck } from '../attestation/dsse-signing.ts';
@@ -14,7 +23,11 @@ import { verifyProducts, type VerifyReport } from '../products/verify-products.t
 import { PREDICATE_TYPE, RecordFiles, Transcript } from '../transcript/transcript-schema.ts';
 import { ceremonyPredicate } from './record-attestation.ts';
 
-export const MAX_RECORD_FILE_BYTES = 64 * 1024 * 1024;
+/** A record's file larger than this is refused unread (the same cap as every verified file). */
+export const MAX_RECORD_FILE_BYTES = DEFAULT_UNTRUSTED_LIMITS.maxHashedFileBytes;
+
+/** At most this many problems are named in the subjects check; the rest are counted. */
+const MAX_SUBJECT_PROBLEMS = 20;
 
 export interface RecordCheck {
   check: string;
@@ -62,22 +75,35 @@ export interface RecordReport {
 
 export class RecordInputError extends Error {}
 
-/** Every regular file below `dir`; a symlink, device or oversized file is a failed check. */
-function listFiles(dir: string, problems: string[]): Map<string, string> {
+/**
+ * Every regular file below `dir` with its SHA-256, streamed; a link, pipe, device or oversized
+ * file is a failed check by name, never followed, opened or read.
+ */
+function listFiles(dir: string, problems: string[], refused: Set<string>): Map<string, string> {
   const hashes = new Map<string, string>();
-  const walk = (folder: string): void => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const path = join(folder, entry.name);
-      const name = relative(dir, path);
-      const stat = lstatSync(path);
-      if (stat.isSymbolicLink()) problems.push(`${name} is a symbolic link`);
-      else if (stat.isDirectory()) walk(path);
-      else if (!stat.isFile()) problems.push(`${name} is not a regular file`);
-      else if (stat.size > MAX_RECORD_FILE_BYTES) problems.push(`${name} is larger than 64 MiB`);
-      else hashes.set(name, sha256Hex(readFileSync(path)));
+  let tree;
+  try {
+    tree = walkFolder(dir);
+  } catch (error) {
+    if (!(error instanceof UntrustedReadError)) throw error;
+    problems.push(error.message);
+    return hashes;
+  }
+  for (const refusal of tree.refused) {
+    problems.push(refusal.message);
+    refused.add(refusal.name);
+  }
+  for (const name of tree.files) {
+    try {
+      hashes.set(name, hashFileIn(dir, name).sha256);
+    } catch (error) {
+      if (!(error instanceof UntrustedReadError)) throw error;
+      problems.push(error.message);
+      refused.add(name);
+      // The verification's budget is spent: reading on would only say so again.
+      if (error.kind === 'total-too-large') break;
     }
-  };
-  walk(dir);
+  }
   return hashes;
 }
 
@@ -85,14 +111,25 @@ function readJournal(text: string): JournalEntry[] | string {
   if (!text.endsWith('\n')) return 'the journal does not end with a complete line';
   const entries: JournalEntry[] = [];
   for (const [index, line] of text.slice(0, -1).split('\n').entries()) {
+    let entry: unknown;
     try {
-      entries.push(JSON.parse(line) as JournalEntry);
-    } catch {
-      return `journal line ${index + 1} is not JSON`;
+      entry = parseBoundedJson(line);
+    } catch (error) {
+      return error instanceof JsonDepthError
+        ? `journal line ${index + 1}: ${error.message}`
+        : `journal line ${index + 1} is not JSON`;
     }
+    // A line that is JSON but not an object (`null`, a number) is no journal entry.
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+      return `journal line ${index + 1} is not a journal entry`;
+    entries.push(entry as JournalEntry);
   }
   return entries;
 }
+
+/** Why a record's JSON file is unusable: too deep, or not what it should be. */
+const jsonProblem = (error: unknown, fallback: string) =>
+  error instanceof JsonDepthError ? error.message : fallback;
 
 /** The chain of one ceremony's lines: links, hashes and sequence, from its first entry's prev. */
 export function checkJournalSegment(entries: readonly JournalEntry[]): string | null {
@@ -124,22 +161,33 @@ export function verifyRecord(
   dir: string,
   options: { trustedWitnessKeys?: readonly KeyObject[] } = {},
 ): RecordReport {
+  return inReadSession(() => checkRecord(dir, options));
+}
+
+function checkRecord(
+  dir: string,
+  options: { trustedWitnessKeys?: readonly KeyObject[] },
+): RecordReport {
   const checks: RecordCheck[] = [];
   const check = (name: string, isOk: boolean, detail: string) => {
     checks.push({ check: name, isOk, detail });
     return isOk;
   };
+  /** Why each named file could not be read: a link, a pipe, too large. */
+  const refused = new Map<string, string>();
   const read = (name: string): string | null => {
     try {
-      return readFileSync(join(dir, name), 'utf8');
-    } catch {
+      return new TextDecoder().decode(readFileIn(dir, name));
+    } catch (error) {
+      if (!(error instanceof UntrustedReadError)) throw error;
+      if (error.kind !== 'missing') refused.set(name, error.message);
       return null;
     }
   };
-  const envelopeText = read(RecordFiles.envelope);
-  if (envelopeText === null) {
+  if (entryKindAt(join(dir, RecordFiles.envelope)) === 'missing') {
     throw new RecordInputError(`${dir} holds no ${RecordFiles.envelope}`);
   }
+  const envelopeText = read(RecordFiles.envelope);
   const report: RecordReport = {
     v: 1,
     kind: 'ceremony-record',
@@ -158,8 +206,11 @@ export function verifyRecord(
   let envelope: Envelope | null = null;
   let payload: Statement | null = null;
   try {
-    envelope = Envelope.parse(JSON.parse(envelopeText));
-    payload = Statement.parse(JSON.parse(new TextDecoder().decode(envelopePayload(envelope))));
+    if (envelopeText === null) throw new Error(refused.get(RecordFiles.envelope) ?? 'unreadable');
+    envelope = Envelope.parse(parseBoundedJson(envelopeText));
+    payload = Statement.parse(
+      parseBoundedJson(new TextDecoder().decode(envelopePayload(envelope))),
+    );
     check(
       'attestation',
       payload.predicateType === PREDICATE_TYPE,
@@ -175,12 +226,15 @@ export function verifyRecord(
 
   // 2. Subjects against the files: every file is a subject, every subject a file with its digest.
   const problems: string[] = [];
-  const files = listFiles(dir, problems);
+  const unread = new Set<string>();
+  const files = listFiles(dir, problems, unread);
   files.delete(RecordFiles.envelope);
   if (payload) {
     const subjects = new Map(payload.subject.map((s) => [s.name, s.digest.sha256]));
     for (const [name, sha256] of subjects) {
       const actual = files.get(name);
+      // A subject refused above (a link, a pipe, too large) is already named with the reason.
+      if (actual === undefined && unread.has(name)) continue;
       if (actual === undefined) problems.push(`${name} is in the attestation but missing`);
       else if (actual !== sha256)
         problems.push(`${name}: sha256 ${actual} is not the attested digest ${sha256}`);
@@ -194,29 +248,36 @@ export function verifyRecord(
     payload !== null && problems.length === 0,
     problems.length === 0
       ? `${files.size} files, each with its attested sha256`
-      : problems.join('; '),
+      : [
+          ...problems.slice(0, MAX_SUBJECT_PROBLEMS).map((p) => p.replace(/\.$/, '')),
+          ...(problems.length > MAX_SUBJECT_PROBLEMS
+            ? [`and ${(problems.length - MAX_SUBJECT_PROBLEMS).toLocaleString('en')} more`]
+            : []),
+        ].join('; '),
   );
 
   // 3. The transcript.
   let transcript: Transcript | null = null;
   try {
-    transcript = Transcript.parse(JSON.parse(read(RecordFiles.transcriptJson) ?? ''));
+    transcript = Transcript.parse(parseBoundedJson(read(RecordFiles.transcriptJson) ?? ''));
     report.ceremonyId = transcript.ceremonyId;
     check(
       'transcript',
       true,
       `ceremony ${transcript.ceremonyId}, ${transcript.steps.length} steps`,
     );
-  } catch {
+  } catch (error) {
     check(
       'transcript',
       false,
-      `${RecordFiles.transcriptJson} is missing or not a Vigil transcript`,
+      refused.get(RecordFiles.transcriptJson) ??
+        `${RecordFiles.transcriptJson}${error instanceof JsonDepthError ? `: ${jsonProblem(error, '')}` : ' is missing or not a Vigil transcript'}`,
     );
   }
 
   // 4. The journal: its chain, its ends, and its final hash everywhere it is quoted.
-  const journal = readJournal(read(RecordFiles.journal) ?? '');
+  const journalText = read(RecordFiles.journal);
+  const journal = refused.get(RecordFiles.journal) ?? readJournal(journalText ?? '');
   let started: Record<string, unknown> | null = null;
   let abandonedLine: JournalEntry | null = null;
   const journalledKeys: JournalledKey[] = [];
@@ -275,7 +336,7 @@ export function verifyRecord(
   const runbookSha = runbookText === null ? null : sha256Hex(new TextEncoder().encode(runbookText));
   const runbookProblem =
     runbookSha === null
-      ? `${RecordFiles.runbook} is missing`
+      ? (refused.get(RecordFiles.runbook) ?? `${RecordFiles.runbook} is missing`)
       : transcript && transcript.runbook.sha256 !== runbookSha
         ? `runbook.yaml sha256 ${runbookSha} is not the transcript's ${transcript.runbook.sha256}`
         : started && (started.runbookSha256 !== runbookSha || started.runbookText !== runbookText)
@@ -365,19 +426,17 @@ export function verifyRecord(
 
   // 8. Products, with the existing product verifier.
   const productsDir = join(dir, RecordFiles.productsFolder);
-  const hasProducts = (() => {
-    try {
-      return lstatSync(productsDir).isDirectory();
-    } catch {
-      return false;
-    }
-  })();
+  // Not a link to a folder: the subjects check names such a link, and it is never followed.
+  const hasProducts = entryKindAt(productsDir) === 'folder';
   if (hasProducts) {
     try {
       report.products = verifyProducts(productsDir);
-      const failed = report.products.devices.flatMap((d) =>
-        d.checks.filter((c) => !c.isOk).map((c) => `${d.serial}: ${c.check}: ${c.detail}`),
-      );
+      const failed = [
+        ...report.products.checks.filter((c) => !c.isOk).map((c) => `${c.check}: ${c.detail}`),
+        ...report.products.devices.flatMap((d) =>
+          d.checks.filter((c) => !c.isOk).map((c) => `${d.serial}: ${c.check}: ${c.detail}`),
+        ),
+      ];
       check(
         'products',
         report.products.isOk,

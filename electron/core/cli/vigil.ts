@@ -9,6 +9,12 @@ import {
   type PinPolicyName,
   type TouchPolicyName,
 } from '../../devices/yubikey-piv/protocol.ts';
+import {
+  escapeForTerminal,
+  escapeJsonForTerminal,
+  escapeStringsDeep,
+  escapeTerminalLines,
+} from '../../formats/terminal-text.ts';
 import type { PivVerifyOptions } from '../verification/verify-folder.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -204,9 +210,15 @@ export const loadRunCommand = () => import('./run-command.ts');
 
 export async function runCli(
   argv: readonly string[],
-  out: (s: string) => void,
-  err: (s: string) => void,
+  print: (s: string) => void,
+  printError: (s: string) => void,
 ): Promise<number> {
+  // SECURITY: the last guard before the terminal. Every field from a file, a device or a
+  // certificate is escaped where the text is made; whatever control character is left (ESC, CR,
+  // C1, a bidi override) is shown as an escape here, so nothing printed can move the cursor,
+  // rewrite a line or hide the rest.
+  const out = (text: string) => print(escapeTerminalLines(text));
+  const err = (text: string) => printError(escapeTerminalLines(text));
   let command: CliCommand;
   try {
     command = parseCommand(argv);
@@ -222,19 +234,34 @@ export async function runCli(
       case 'devices': {
         const { formatDevices, listDevices } = await import('./devices-command.ts');
         const list = await listDevices();
-        out(command.isJson ? JSON.stringify(list, null, 2) : formatDevices(list));
+        // Labels, serials and models come from the devices: escaped before they are printed.
+        out(
+          command.isJson
+            ? escapeJsonForTerminal(JSON.stringify(list, null, 2))
+            : formatDevices(escapeStringsDeep(list)),
+        );
         return 0;
       }
       case 'verify': {
-        const { folderExitCode, folderReportText, verifyFolder } =
-          await import('../verification/verify-folder.ts');
-        const verified = await verifyFolder(command.path, command);
-        out(
-          command.isJson
-            ? JSON.stringify(verified.report, null, 2)
-            : await folderReportText(verified),
+        // In a worker thread with a capped heap, as in the window: the same code, the same limits.
+        const { verifyInWorker } = await import('../verification/verify-in-worker.ts');
+        const result = await verifyInWorker(
+          { path: command.path, hasPivOptions: command.piv !== undefined },
+          {
+            options: {
+              trustKeys: command.trustKeys,
+              requireAttestation: command.requireAttestation,
+              ...(command.piv === undefined ? {} : { piv: command.piv }),
+            },
+            output: command.isJson ? 'json' : 'text',
+          },
         );
-        return folderExitCode(verified);
+        if (!result.ok) {
+          err(`vigil: ${escapeForTerminal(result.message)}`);
+          return 2;
+        }
+        out(result.text);
+        return result.exitCode;
       }
       case 'run': {
         const { runRehearsal } = await import('./run-command.ts');

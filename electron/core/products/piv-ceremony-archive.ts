@@ -9,8 +9,19 @@
 //   Vigil's own:         keys/<serial>/… beside README.md, SHA256SUMS, manifest.json; no root.json
 // Everything in the report is JSON-serialisable.
 import { createHash, createPublicKey } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import {
+  UntrustedReadError,
+  entryWords,
+  hashFileIn,
+  inReadSession,
+  isEntryAt,
+  listFolder,
+  readFileIn,
+  readNamedFile,
+  walkFolder,
+} from '../../base/untrusted-folder.ts';
+import { JsonDepthError, checkJsonDepth, parseBoundedJson } from '../../formats/bounded-json.ts';
 import {
   PivAttestationFormatError,
   compareFirmware,
@@ -33,7 +44,13 @@ import {
   type SignatureCheck,
   type TufRoot,
 } from '../../formats/tuf-root.ts';
-import { VerifyInputError, isDir, type CheckResult } from './verify-common.ts';
+import {
+  VerifyInputError,
+  isDir,
+  isFolderInside,
+  namesWithMore,
+  type CheckResult,
+} from './verify-common.ts';
 
 export const PIV_ARCHIVE_KIND = 'piv-ceremony-archive';
 
@@ -158,20 +175,30 @@ const MANIFEST_FILE = 'manifest.json';
 /** Roles whose keys a ceremony puts on keyholder devices; snapshot/timestamp are usually online. */
 const OFFLINE_ROLES = new Set(['root', 'targets']);
 
+// Entries are listed without following anything: a link to a folder is not a folder here.
 const filesIn = (dir: string) =>
-  readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile())
+  listFolder(dir)
+    .filter((e) => e.kind === 'file')
     .map((e) => e.name);
 const dirsIn = (dir: string) =>
-  readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort();
+  listFolder(dir)
+    .filter((e) => e.kind === 'folder')
+    .map((e) => e.name);
+/** Links, pipes, sockets and devices in a folder, in words: never followed or opened. */
+const refusedIn = (dir: string, shownAs: string) =>
+  listFolder(dir)
+    .filter((e) => e.kind !== 'file' && e.kind !== 'folder')
+    .map((e) => `${shownAs}${e.name} (${entryWords(e.kind)})`);
 const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const REFUSED_ADVICE =
+  'never followed or opened: Vigil reads only regular files in a folder it verifies';
 
-/** A folder holding one keyholder device's attestation in a known layout. */
-export function isPivDeviceFolder(dir: string): boolean {
-  if (!isDir(dir)) return false;
+/**
+ * A folder holding one keyholder device's attestation in a known layout. `isNamed`: the folder a
+ * person named, which may be a link to it; any folder found inside must be a folder itself.
+ */
+export function isPivDeviceFolder(dir: string, isNamed = false): boolean {
+  if (!(isNamed ? isDir(dir) : isFolderInside(dir))) return false;
   return filesIn(dir).some((f) => SLOT_FILE.test(f) || SIGSTORE_KEY_CERT.test(f));
 }
 
@@ -180,11 +207,19 @@ const hasDeviceChild = (dir: string) => dirsIn(dir).some((d) => isPivDeviceFolde
 /** For `vigil verify`: does this folder look like a PIV ceremony archive (or a piece of one)? */
 export function isPivArchive(path: string): boolean {
   if (!isDir(path)) return false;
-  const ceremony = join(path, 'ceremony');
-  if (isDir(ceremony) && dirsIn(ceremony).some((c) => hasDeviceChild(join(ceremony, c, 'keys'))))
-    return true;
-  if (isDir(join(path, 'keys')) && hasDeviceChild(join(path, 'keys'))) return true;
-  return isPivDeviceFolder(path) || hasDeviceChild(path);
+  return inReadSession(() => {
+    const ceremony = join(path, 'ceremony');
+    if (
+      isFolderInside(ceremony) &&
+      dirsIn(ceremony).some(
+        (c) =>
+          isFolderInside(join(ceremony, c, 'keys')) && hasDeviceChild(join(ceremony, c, 'keys')),
+      )
+    )
+      return true;
+    if (isFolderInside(join(path, 'keys')) && hasDeviceChild(join(path, 'keys'))) return true;
+    return isPivDeviceFolder(path, true) || hasDeviceChild(path);
+  });
 }
 
 /** What the path holds: unattested root.json keys fail only when every keyholder is in scope. */
@@ -195,7 +230,7 @@ export type PivArchiveScope = 'repository' | 'ceremony' | 'keys' | 'device';
  * verify-products.ts; `vigil verify` sends them here only when a PIV option asks for it.
  */
 export function hasVigilManifest(path: string): boolean {
-  return existsSync(join(path, MANIFEST_FILE)) || existsSync(join(path, SUMS_FILE));
+  return isEntryAt(join(path, MANIFEST_FILE)) || isEntryAt(join(path, SUMS_FILE));
 }
 
 interface ArchiveLayout {
@@ -204,54 +239,67 @@ interface ArchiveLayout {
   devices: { ceremony: string | null; dir: string }[];
   /** Folders that may hold metadata/ or repository/ with root.json. */
   metadataHomes: string[];
+  /** Links, pipes and devices where device folders sit, in words: reported, never followed. */
+  refused: string[];
 }
 
 /** The repository (ceremony/…), one ceremony (keys/…), a keys folder, or one device folder. */
 function locate(path: string): ArchiveLayout {
   if (!isDir(path)) throw new VerifyInputError(`${path} is not a folder`);
-  const keysOf = (ceremony: string | null, keysDir: string) =>
-    dirsIn(keysDir).map((d) => ({ ceremony, dir: join(keysDir, d) }));
+  const refused: string[] = [];
+  const keysOf = (ceremony: string | null, keysDir: string) => {
+    const shownAs = relative(resolve(path), resolve(keysDir)).split(sep).join('/');
+    refused.push(...refusedIn(keysDir, shownAs === '' ? '' : `${shownAs}/`));
+    return dirsIn(keysDir).map((d) => ({ ceremony, dir: join(keysDir, d) }));
+  };
   // A ceremony folder inside <repo>/ceremony/ also sees the repository's metadata/.
   const homesOf = (ceremonyDir: string) => {
     const parent = dirname(resolve(ceremonyDir));
     return basename(parent) === 'ceremony' ? [ceremonyDir, dirname(parent)] : [ceremonyDir];
   };
   const ceremonyRoot = join(path, 'ceremony');
-  if (isDir(ceremonyRoot)) {
-    const names = dirsIn(ceremonyRoot).filter((c) => isDir(join(ceremonyRoot, c, 'keys')));
+  if (isFolderInside(ceremonyRoot)) {
+    const names = dirsIn(ceremonyRoot).filter((c) => isFolderInside(join(ceremonyRoot, c, 'keys')));
     if (names.length > 0) {
+      const devices = names.flatMap((name) => keysOf(name, join(ceremonyRoot, name, 'keys')));
       return {
         scope: 'repository',
         ceremonies: names.map((name) => ({ name, dir: join(ceremonyRoot, name) })),
-        devices: names.flatMap((name) => keysOf(name, join(ceremonyRoot, name, 'keys'))),
+        devices,
         metadataHomes: [path, ...names.map((name) => join(ceremonyRoot, name))],
+        refused,
       };
     }
   }
-  if (isDir(join(path, 'keys'))) {
+  if (isFolderInside(join(path, 'keys'))) {
     const name = basename(resolve(path));
+    const devices = keysOf(name, join(path, 'keys'));
     return {
       scope: 'ceremony',
       ceremonies: [{ name, dir: path }],
-      devices: keysOf(name, join(path, 'keys')),
+      devices,
       metadataHomes: homesOf(path),
+      refused,
     };
   }
-  if (isPivDeviceFolder(path)) {
+  if (isPivDeviceFolder(path, true)) {
     const parent = dirname(resolve(path));
     return {
       scope: 'device',
       ceremonies: [],
       devices: [{ ceremony: null, dir: path }],
       metadataHomes: basename(parent) === 'keys' ? homesOf(dirname(parent)) : [],
+      refused,
     };
   }
   if (hasDeviceChild(path)) {
+    const devices = keysOf(null, path);
     return {
       scope: 'keys',
       ceremonies: [],
-      devices: keysOf(null, path),
+      devices,
       metadataHomes: basename(resolve(path)) === 'keys' ? homesOf(dirname(resolve(path))) : [],
+      refused,
     };
   }
   throw new VerifyInputError(`no YubiKey PIV attestations found under ${path}`);
@@ -266,7 +314,7 @@ function rootMetadataCandidates(homes: readonly string[]): string[] {
       join(home, 'metadata', 'root_history'),
       join(home, 'repository'),
     ]) {
-      if (!isDir(dir)) continue;
+      if (!isFolderInside(dir)) continue;
       for (const file of filesIn(dir))
         if (/^(\d+\.)?root\.json$/.test(file)) found.add(resolve(dir, file));
     }
@@ -275,10 +323,12 @@ function rootMetadataCandidates(homes: readonly string[]): string[] {
 }
 
 /** Strips a UTF-8 byte order mark, which node:crypto's PEM reader refuses. */
-function readCertificateFile(path: string): Uint8Array {
-  const bytes = new Uint8Array(readFileSync(path));
+function readCertificateFile(dir: string, name: string): Uint8Array {
+  const bytes = readFileIn(dir, name);
   return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
 }
+
+const readText = (dir: string, name: string) => new TextDecoder().decode(readFileIn(dir, name));
 
 const normalisedSpki = (spki: Uint8Array) =>
   new Uint8Array(
@@ -309,7 +359,7 @@ function verifyDevice(
     checks.push(isWarning ? { check, isOk, detail, isWarning } : { check, isOk, detail });
   const readme = files.find((f) => /^readme\.md$/i.test(f));
   const heldBy = readme
-    ? (/held by:\s*(@[A-Za-z0-9_.-]+)/i.exec(readFileSync(join(dir, readme), 'utf8'))?.[1] ?? null)
+    ? (/held by:\s*(@[A-Za-z0-9_.-]+)/i.exec(readText(dir, readme))?.[1] ?? null)
     : null;
   const report: PivDeviceReport = {
     folder: relative(archiveRoot, dir).split(sep).join('/') || '.',
@@ -325,6 +375,10 @@ function verifyDevice(
     checks,
     isOk: false,
   };
+  // SECURITY: a link or a pipe beside the attestation is named as a failure, never followed.
+  const refused = refusedIn(dir, '');
+  if (refused.length > 0)
+    add('refused', false, `not a regular file: ${namesWithMore(refused)}, ${REFUSED_ADVICE}`);
   const slotFiles = files.filter((f) => SLOT_FILE.test(f));
   const sigstoreFiles = files.filter((f) => SIGSTORE_KEY_CERT.test(f));
   let attestationFile: string;
@@ -362,8 +416,8 @@ function verifyDevice(
   try {
     result = verifyPivAttestation(
       {
-        attestation: readCertificateFile(join(dir, attestationFile)),
-        f9: readCertificateFile(join(dir, f9File)),
+        attestation: readCertificateFile(dir, attestationFile),
+        f9: readCertificateFile(dir, f9File),
       },
       trust,
       at,
@@ -417,7 +471,7 @@ function verifyDevice(
     try {
       published = bytesToHex(
         new Uint8Array(
-          createPublicKey(readFileSync(join(dir, pubkeyFile), 'utf8')).export({
+          createPublicKey(readText(dir, pubkeyFile)).export({
             type: 'spki',
             format: 'der',
           }),
@@ -466,41 +520,80 @@ function verifyDevice(
   return { report, spkiHex: bytesToHex(spki) };
 }
 
-/** GNU sha256sum lines with paths relative to the archive root; '..' and absolute paths refused. */
+/**
+ * GNU sha256sum lines with paths relative to the archive root; '..' and absolute paths refused.
+ * Every listed file is hashed where it is, streamed: a listed link or pipe is named and refused,
+ * never followed (a link to /etc/shadow with its hash listed would otherwise "match").
+ */
 function checkArchiveSums(root: string, keysDirs: readonly string[]): CheckResult {
-  const lines = readFileSync(join(root, SUMS_FILE), 'utf8').split('\n');
+  let text: string;
+  try {
+    text = readText(root, SUMS_FILE);
+  } catch (error) {
+    if (!(error instanceof UntrustedReadError)) throw error;
+    return { check: 'sha256sums', isOk: false, detail: error.message };
+  }
   const listed = new Map<string, string>();
-  const problems: string[] = [];
-  for (const [index, line] of lines.entries()) {
+  const malformed: string[] = [];
+  for (const [index, line] of text.split('\n').entries()) {
     if (line.length === 0) continue;
     const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
     const name = match?.[2]?.replace(/^\.\//, '');
-    if (!match?.[1] || !name || name.startsWith('/') || name.split('/').includes('..')) {
-      problems.push(`malformed line ${index + 1}`);
+    if (
+      !match?.[1] ||
+      !name ||
+      name.startsWith('/') ||
+      name.split('/').some((p) => p === '' || p === '.' || p === '..')
+    ) {
+      malformed.push(String(index + 1));
       continue;
     }
     listed.set(name, match[1]);
   }
+  const missing: string[] = [];
+  const differing: string[] = [];
+  const refused: string[] = [];
   for (const [name, hash] of listed) {
-    const file = join(root, ...name.split('/'));
-    if (!existsSync(file)) problems.push(`listed but missing: ${name}`);
-    else if (sha256Hex(new Uint8Array(readFileSync(file))) !== hash)
-      problems.push(`mismatch: ${name}`);
+    try {
+      if (hashFileIn(root, name).sha256 !== hash) differing.push(name);
+    } catch (error) {
+      if (!(error instanceof UntrustedReadError)) throw error;
+      if (error.kind === 'missing') missing.push(name);
+      else refused.push(error.message);
+    }
   }
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
-    );
-  const unlisted = keysDirs
-    .flatMap((d) => walk(d))
-    .map((f) => relative(root, f).split(sep).join('/'))
-    .filter((f) => !listed.has(f));
-  if (unlisted.length > 0) problems.push(`not in ${SUMS_FILE}: ${unlisted.join(', ')}`);
+  const unlisted: string[] = [];
+  for (const dir of keysDirs) {
+    const prefix = relative(root, dir).split(sep).join('/');
+    const tree = walkFolder(dir);
+    unlisted.push(...tree.files.map((f) => (prefix === '' ? f : `${prefix}/${f}`)));
+    // Links and pipes under the device folders are already named by each device's own checks.
+  }
+  const notListed = unlisted.filter((f) => !listed.has(f));
+  const problems = [
+    malformed.length > 0 ? `malformed line(s) ${namesWithMore(malformed)}` : '',
+    missing.length > 0 ? `listed but missing: ${namesWithMore(missing)}` : '',
+    differing.length > 0 ? `mismatch: ${namesWithMore(differing)}` : '',
+    ...refused.slice(0, 3).map((r) => r.replace(/\.$/, '')),
+    refused.length > 3 ? `and ${refused.length - 3} more listed file(s) refused` : '',
+    notListed.length > 0 ? `not in ${SUMS_FILE}: ${namesWithMore(notListed)}` : '',
+  ].filter(Boolean);
   return {
     check: 'sha256sums',
     isOk: problems.length === 0,
     detail: problems.length === 0 ? `${listed.size} files match` : problems.join('; '),
   };
+}
+
+/** root.json text, refused before parsing when nested deeper than any root.json is. */
+function parseRootMetadata(text: string): TufRoot {
+  try {
+    checkJsonDepth(text);
+  } catch (error) {
+    if (error instanceof JsonDepthError) throw new TufRootError(error.message);
+    throw error;
+  }
+  return parseTufRoot(text);
 }
 
 function loadRootMetadata(
@@ -516,14 +609,14 @@ function loadRootMetadata(
   if (options.rootMetadata !== undefined) {
     let text: string;
     try {
-      text = readFileSync(options.rootMetadata, 'utf8');
+      text = new TextDecoder().decode(readNamedFile(options.rootMetadata, ROOT_METADATA_MAX_BYTES));
     } catch (error) {
       throw new VerifyInputError(
         `cannot read ${options.rootMetadata}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
     try {
-      return { root: parseTufRoot(text), file: options.rootMetadata, others: [] };
+      return { root: parseRootMetadata(text), file: options.rootMetadata, others: [] };
     } catch (error) {
       if (!(error instanceof TufRootError)) throw error;
       checks.push({
@@ -537,9 +630,9 @@ function loadRootMetadata(
   const parsed: { root: TufRoot; file: string }[] = [];
   for (const file of rootMetadataCandidates(layout.metadataHomes)) {
     try {
-      parsed.push({ root: parseTufRoot(readFileSync(file, 'utf8')), file });
+      parsed.push({ root: parseRootMetadata(readText(dirname(file), basename(file))), file });
     } catch (error) {
-      if (!(error instanceof TufRootError)) throw error;
+      if (!(error instanceof TufRootError) && !(error instanceof UntrustedReadError)) throw error;
       checks.push({
         check: 'root-metadata',
         isOk: false,
@@ -730,11 +823,49 @@ function compareWithRoot(
   };
 }
 
+/** A device folder whose files could not be read: one failed check saying why. */
+function unreadableDevice(
+  dir: string,
+  ceremony: string | null,
+  archiveRoot: string,
+  problem: string,
+): DeviceWork {
+  const report: PivDeviceReport = {
+    folder: relative(archiveRoot, dir).split(sep).join('/') || '.',
+    ceremony,
+    folderSerial: basename(resolve(dir)),
+    layout: null,
+    verdict: 'broken',
+    path: [],
+    facts: null,
+    heldBy: null,
+    rootKeys: [],
+    isSpare: false,
+    checks: [{ check: 'read', isOk: false, detail: problem }],
+    isOk: false,
+  };
+  return { report, spkiHex: null };
+}
+
+/** A root.json is a few KiB; one a person names may be at most this. */
+const ROOT_METADATA_MAX_BYTES = 16 * 1024 * 1024;
+
 /** Verifies a PIV ceremony archive. Throws VerifyInputError for paths with nothing to verify. */
 export function verifyPivCeremonyArchive(
   path: string,
   options: PivArchiveOptions = {},
 ): PivArchiveReport {
+  return inReadSession(() => {
+    try {
+      return checkPivArchive(path, options);
+    } catch (error) {
+      if (!(error instanceof UntrustedReadError)) throw error;
+      throw new VerifyInputError(`cannot read the archive: ${error.message}`);
+    }
+  });
+}
+
+function checkPivArchive(path: string, options: PivArchiveOptions): PivArchiveReport {
   const layout = locate(path);
   const at = options.at ?? new Date();
   const trust = options.trust ?? loadPivTrust();
@@ -742,11 +873,23 @@ export function verifyPivCeremonyArchive(
   const checks: CheckResult[] = [];
   if (layout.devices.length === 0)
     throw new VerifyInputError(`no keyholder device folder found under ${path}`);
+  if (layout.refused.length > 0)
+    checks.push({
+      check: 'refused',
+      isOk: false,
+      detail: `not a device folder: ${namesWithMore(layout.refused)}, ${REFUSED_ADVICE}`,
+    });
   let devices: DeviceWork[];
   try {
-    devices = layout.devices.map((d) =>
-      verifyDevice(d.dir, d.ceremony, archiveRoot, trust, options, at),
-    );
+    devices = layout.devices.map((d) => {
+      try {
+        return verifyDevice(d.dir, d.ceremony, archiveRoot, trust, options, at);
+      } catch (error) {
+        // A file that could not be read (too large, swapped for a link) fails this device, named.
+        if (!(error instanceof UntrustedReadError) || error.kind === 'total-too-large') throw error;
+        return unreadableDevice(d.dir, d.ceremony, archiveRoot, error.message);
+      }
+    });
   } catch (error) {
     throw new VerifyInputError(
       `cannot read the archive: ${error instanceof Error ? error.message : String(error)}`,
@@ -776,7 +919,7 @@ export function verifyPivCeremonyArchive(
       isWarning: true,
       detail: 'no root.json: attestations verified, no TUF roles to compare',
     });
-  if (existsSync(join(path, SUMS_FILE)))
+  if (isEntryAt(join(path, SUMS_FILE)))
     checks.push(
       checkArchiveSums(
         path,
@@ -816,13 +959,22 @@ function checkManifestMarking(
   rehearsals: number,
   productions: number,
 ): CheckResult | null {
-  const file = join(path, MANIFEST_FILE);
-  if (!existsSync(file)) return null;
+  if (!isEntryAt(join(path, MANIFEST_FILE))) return null;
   let claim: unknown;
   try {
-    claim = (JSON.parse(readFileSync(file, 'utf8')) as { rehearsal?: unknown } | null)?.rehearsal;
-  } catch {
-    return { check: 'manifest', isOk: false, detail: `${MANIFEST_FILE} is not JSON` };
+    claim = (parseBoundedJson(readText(path, MANIFEST_FILE)) as { rehearsal?: unknown } | null)
+      ?.rehearsal;
+  } catch (error) {
+    return {
+      check: 'manifest',
+      isOk: false,
+      detail:
+        error instanceof UntrustedReadError
+          ? error.message
+          : error instanceof JsonDepthError
+            ? `${MANIFEST_FILE}: ${error.message}`
+            : `${MANIFEST_FILE} is not JSON`,
+    };
   }
   if (typeof claim !== 'boolean')
     return {

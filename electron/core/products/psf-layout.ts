@@ -14,7 +14,10 @@ import {
   type YubiHsmTrust,
 } from '../../devices/yubihsm2/attestation.ts';
 import { Origin, capabilitiesOf, originNames } from '../../devices/yubihsm2/protocol.ts';
-import type { CheckResult, DeviceFolder } from './verify-products.ts';
+import type { CheckResult, DeviceFolder as ProductFolder } from './verify-products.ts';
+
+/** The layout is judged from names and parsed bytes; nothing here hashes a whole file. */
+type DeviceFolder = Omit<ProductFolder, 'sha256'>;
 
 export interface PsfLayoutOptions {
   /** "no attestation" fails instead of warning. */

@@ -4,9 +4,21 @@
 // by the manifest's `kind`, so a later family (YubiHSM attestations, PIV) adds an entry to
 // `productCheckers` rather than a new report format.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
+import {
+  UntrustedReadError,
+  entryKindAt,
+  entryWords,
+  hashFileIn,
+  inReadSession,
+  isEntryAt,
+  listFolder,
+  readFileIn,
+  refusalOf,
+  walkFolder,
+} from '../../base/untrusted-folder.ts';
+import { JsonDepthError, parseBoundedJson } from '../../formats/bounded-json.ts';
 import { bytesEqual } from '../../formats/der.ts';
 import { keyCurves, rawPublicKeyFromSpki } from '../../formats/ec-point.ts';
 import { decodePem } from '../../formats/pem.ts';
@@ -18,7 +30,13 @@ import {
   serialComponent,
 } from './token-products.ts';
 import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout.ts';
-import { VerifyInputError, isDir, type CheckResult, type DeviceFolder } from './verify-common.ts';
+import {
+  VerifyInputError,
+  isDir,
+  namesWithMore,
+  type CheckResult,
+  type DeviceFolder,
+} from './verify-common.ts';
 import { ceremonyFamilies } from '../../ceremony-families.ts';
 
 export type { CheckResult, DeviceFolder };
@@ -39,6 +57,11 @@ export interface VerifyReport {
   v: 1;
   root: string;
   devices: DeviceFolderReport[];
+  /**
+   * Findings about the products folder itself: anything in ceremony-products/ that is not a
+   * device folder (a stray file, a link, a pipe). Empty when there is nothing to say.
+   */
+  checks: CheckResult[];
   isOk: boolean;
 }
 
@@ -103,9 +126,12 @@ export const productCheckers: Record<
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const looksLikeDeviceFolder = (path: string) =>
-  existsSync(join(path, SUMS_FILE)) ||
-  existsSync(join(path, MANIFEST_FILE)) ||
-  isPsfLayoutFolder(basename(resolve(path)), readdirSync(path));
+  isEntryAt(join(path, SUMS_FILE)) ||
+  isEntryAt(join(path, MANIFEST_FILE)) ||
+  isPsfLayoutFolder(
+    basename(resolve(path)),
+    listFolder(path).map((e) => e.name),
+  );
 
 export interface VerifyOptions {
   /** A device folder without attestation fails instead of warning. */
@@ -114,19 +140,39 @@ export interface VerifyOptions {
 
 const defaultVerifyOptions: VerifyOptions = { requireAttestation: false };
 
+/** The device folders to verify, and whatever sits among them that is not one. */
+interface DeviceFolders {
+  folders: string[];
+  /** Entries of ceremony-products/ that are not device folders, each in words. */
+  strays: string[];
+}
+
 /** The folder holding ceremony-products/, that folder itself, or one device folder. */
-export function findDeviceFolders(path: string): string[] {
+function locateDeviceFolders(path: string): DeviceFolders {
   if (!isDir(path)) throw new VerifyInputError(`${path} is not a folder`);
   let productsRoot: string;
-  if (isDir(join(path, PRODUCTS_FOLDER))) productsRoot = join(path, PRODUCTS_FOLDER);
+  const inner = join(path, PRODUCTS_FOLDER);
+  const innerKind = entryKindAt(inner);
+  if (innerKind === 'folder') productsRoot = inner;
+  else if (innerKind !== 'missing')
+    // SECURITY: a ceremony-products that is a link or a pipe is named, never followed or opened.
+    return { folders: [], strays: [refusalOf(PRODUCTS_FOLDER, innerKind, 'a folder').message] };
   else if (basename(resolve(path)) === PRODUCTS_FOLDER) productsRoot = path;
-  else if (looksLikeDeviceFolder(path)) return [path];
+  else if (looksLikeDeviceFolder(path)) return { folders: [path], strays: [] };
   else throw new VerifyInputError(`no ${PRODUCTS_FOLDER} folder and no device folder at ${path}`);
-  // Everything in ceremony-products is meant to be a device folder: a stray one is a failure.
-  return readdirSync(productsRoot, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e) => join(productsRoot, e.name))
-    .sort();
+  // Everything in ceremony-products is meant to be a device folder: anything else is a failure.
+  const entries = listFolder(productsRoot, '');
+  return {
+    folders: entries.filter((e) => e.kind === 'folder').map((e) => join(productsRoot, e.name)),
+    strays: entries
+      .filter((e) => e.kind !== 'folder')
+      .map((e) => `${e.name} (${entryWords(e.kind)})`),
+  };
+}
+
+/** The folder holding ceremony-products/, that folder itself, or one device folder. */
+export function findDeviceFolders(path: string): string[] {
+  return inReadSession(() => locateDeviceFolders(path).folders);
 }
 
 /** A product name: plain segments separated by '/', nothing that climbs out of the folder. */
@@ -136,23 +182,28 @@ function isSafeRelativeName(name: string): boolean {
 
 /**
  * Regular files under `path` as relative names (sub-folders walked, as Docker's keys/<serial>/
- * layout needs), and everything else — links, devices, empty folders — by name.
+ * layout needs), and everything else — links, pipes, devices, empty folders — by name, in words.
+ * Nothing is followed or opened.
  */
-function listProducts(path: string, prefix = ''): { files: string[]; others: string[] } {
-  const files: string[] = [];
-  const others: string[] = [];
-  for (const entry of readdirSync(path, { withFileTypes: true })) {
-    const name = prefix + entry.name;
-    if (entry.isFile()) files.push(name);
-    else if (entry.isDirectory()) {
-      const inner = listProducts(join(path, entry.name), `${name}/`);
-      if (inner.files.length === 0 && inner.others.length === 0) others.push(name);
-      files.push(...inner.files);
-      others.push(...inner.others);
-    } else others.push(name);
-  }
-  return { files, others };
+function listProducts(path: string): { files: string[]; others: string[]; refused: string[] } {
+  const tree = walkFolder(path);
+  return {
+    files: tree.files,
+    refused: tree.refused.map((r) => r.name),
+    others: [
+      ...tree.refused.map((r) =>
+        r.kind === 'too-deep'
+          ? `${r.name} (a folder nested too deep)`
+          : `${r.name} (${entryWords(r.entryKind)})`,
+      ),
+      ...tree.emptyFolders.map((name) => `${name} (an empty folder)`),
+    ],
+  };
 }
+
+/** What a person does about entries that are not regular files. */
+const REFUSED_ADVICE =
+  'never followed or opened: Vigil reads only regular files in a folder it verifies';
 
 /** GNU sha256sum lines: "<64 hex>  <name>" (a '*' instead of the second space marks binary mode). */
 export function parseSums(text: string): { entries: Map<string, string>; badLines: number[] } {
@@ -168,23 +219,60 @@ export function parseSums(text: string): { entries: Map<string, string>; badLine
   return { entries, badLines };
 }
 
-function checkSums(folder: DeviceFolder, others: string[]): CheckResult[] {
-  if (!folder.files.includes(SUMS_FILE))
+/** A listed file's SHA-256, or why it could not be read (too large, swapped for a link). */
+function hashOrRefusal(
+  folder: DeviceFolder,
+  name: string,
+): { sha256: string } | { refusal: string } {
+  try {
+    return { sha256: folder.sha256(name) };
+  } catch (error) {
+    if (!(error instanceof UntrustedReadError)) throw error;
+    return { refusal: error.message };
+  }
+}
+
+function checkSums(
+  folder: DeviceFolder,
+  others: readonly string[],
+  refused: readonly string[],
+): CheckResult[] {
+  const files = new Set(folder.files);
+  if (!files.has(SUMS_FILE))
     return [{ check: 'sha256sums', isOk: false, detail: `${SUMS_FILE} is missing` }];
-  const { entries, badLines } = parseSums(new TextDecoder().decode(folder.read(SUMS_FILE)));
-  const missing = [...entries.keys()].filter((name) => !folder.files.includes(name));
-  const differing = [...entries].filter(
-    ([name, hash]) => folder.files.includes(name) && sha256(folder.read(name)) !== hash,
-  );
+  let sums: ReturnType<typeof parseSums>;
+  try {
+    sums = parseSums(new TextDecoder().decode(folder.read(SUMS_FILE)));
+  } catch (error) {
+    if (!(error instanceof UntrustedReadError)) throw error;
+    return [{ check: 'sha256sums', isOk: false, detail: error.message }];
+  }
+  const { entries, badLines } = sums;
+  const notRegular = new Set(refused);
+  const missing = [...entries.keys()].filter((name) => !files.has(name) && !notRegular.has(name));
+  const listedRefused = [...entries.keys()].filter((name) => notRegular.has(name));
+  const differing: string[] = [];
+  const unread: string[] = [];
+  for (const [name, hash] of entries) {
+    if (!files.has(name)) continue;
+    const found = hashOrRefusal(folder, name);
+    if ('refusal' in found) unread.push(found.refusal);
+    else if (found.sha256 !== hash) differing.push(name);
+  }
   const problems = [
-    badLines.length > 0 ? `malformed line(s) ${badLines.join(', ')}` : '',
-    missing.length > 0 ? `listed but missing: ${missing.join(', ')}` : '',
-    differing.length > 0 ? `mismatch: ${differing.map(([n]) => n).join(', ')}` : '',
+    badLines.length > 0 ? `malformed line(s) ${namesWithMore(badLines.map(String))}` : '',
+    missing.length > 0 ? `listed but missing: ${namesWithMore(missing)}` : '',
+    listedRefused.length > 0
+      ? `listed but not a regular file, never read: ${namesWithMore(listedRefused)}`
+      : '',
+    differing.length > 0 ? `mismatch: ${namesWithMore(differing)}` : '',
+    ...unread.slice(0, 3).map((u) => u.replace(/\.$/, '')),
+    unread.length > 3 ? `and ${unread.length - 3} more file(s) not read` : '',
   ].filter(Boolean);
   const unlisted = folder.files.filter((f) => f !== SUMS_FILE && !entries.has(f));
   const listingProblems = [
-    unlisted.length > 0 ? `not in ${SUMS_FILE}: ${unlisted.join(', ')}` : '',
-    others.length > 0 ? `not a regular file: ${others.join(', ')}` : '',
+    unlisted.length > 0 ? `not in ${SUMS_FILE}: ${namesWithMore(unlisted)}` : '',
+    others.length > 0 ? `not a regular file: ${namesWithMore(others)}, ${REFUSED_ADVICE}` : '',
   ].filter(Boolean);
   return [
     {
@@ -200,18 +288,55 @@ function checkSums(folder: DeviceFolder, others: string[]): CheckResult[] {
   ];
 }
 
+/** A device folder as its checkers see it: listed once, each file hashed once (the session keeps it). */
+function openDeviceFolder(path: string, files: string[]): DeviceFolder {
+  const listed = new Set(files);
+  const mustBeListed = (name: string) => {
+    // SECURITY: a checker reads only what the walk found as a regular file, never a name a
+    // manifest made up (which could climb out of the folder or name a link).
+    if (!listed.has(name)) throw refusalOf(name, 'missing');
+  };
+  return {
+    path,
+    serial: basename(path),
+    files,
+    read: (name) => {
+      mustBeListed(name);
+      return readFileIn(path, name);
+    },
+    sha256: (name) => {
+      mustBeListed(name);
+      return hashFileIn(path, name).sha256;
+    },
+  };
+}
+
 export function verifyDeviceFolder(
   path: string,
   options: VerifyOptions = defaultVerifyOptions,
 ): DeviceFolderReport {
-  const { files, others } = listProducts(path);
+  return inReadSession(() => {
+    try {
+      return checkDeviceFolder(path, options);
+    } catch (error) {
+      // What could not be read is a failure of this folder, named; the others are still checked.
+      if (!(error instanceof UntrustedReadError)) throw error;
+      return {
+        folder: path,
+        serial: basename(path),
+        kind: null,
+        isRehearsal: null,
+        checks: [{ check: 'read', isOk: false, detail: error.message }],
+        isOk: false,
+      };
+    }
+  });
+}
+
+function checkDeviceFolder(path: string, options: VerifyOptions): DeviceFolderReport {
+  const { files, others, refused } = listProducts(path);
   // A link, device or empty folder is never a product; listing it keeps it from passing unseen.
-  const folder: DeviceFolder = {
-    path,
-    serial: basename(path),
-    files,
-    read: (name) => new Uint8Array(readFileSync(join(path, name))),
-  };
+  const folder = openDeviceFolder(path, files);
   // Products in the PSF layout without Vigil's manifest: other tools' ceremonies.
   if (
     !folder.files.includes(MANIFEST_FILE) &&
@@ -223,7 +348,7 @@ export function verifyDeviceFolder(
       result.checks.unshift({
         check: 'layout',
         isOk: false,
-        detail: `not regular files: ${others.join(', ')}`,
+        detail: `not a regular file: ${namesWithMore(others)}, ${REFUSED_ADVICE}`,
       });
     }
     return {
@@ -235,24 +360,31 @@ export function verifyDeviceFolder(
       isOk: result.checks.every((c) => c.isOk),
     };
   }
-  const checks = checkSums(folder, others);
+  const checks = checkSums(folder, others, refused);
   let kind: string | null = null;
   let isRehearsal: boolean | null = null;
   if (!folder.files.includes(MANIFEST_FILE)) {
     checks.push({ check: 'manifest', isOk: false, detail: `${MANIFEST_FILE} is missing` });
   } else {
     let manifest: unknown;
+    let unreadable: string | null = null;
     try {
-      manifest = JSON.parse(
+      manifest = parseBoundedJson(
         new TextDecoder('utf-8', { fatal: true }).decode(folder.read(MANIFEST_FILE)),
       );
-    } catch {
+    } catch (error) {
       manifest = undefined;
+      unreadable =
+        error instanceof UntrustedReadError
+          ? error.message
+          : error instanceof JsonDepthError
+            ? `${MANIFEST_FILE}: ${error.message}`
+            : `${MANIFEST_FILE} is not JSON`;
     }
     const found = (manifest as { kind?: unknown } | null | undefined)?.kind;
     const checker = typeof found === 'string' ? productCheckers[found] : undefined;
     if (manifest === undefined) {
-      checks.push({ check: 'manifest', isOk: false, detail: `${MANIFEST_FILE} is not JSON` });
+      checks.push({ check: 'manifest', isOk: false, detail: unreadable ?? '' });
     } else if (!checker) {
       checks.push({
         check: 'manifest',
@@ -351,20 +483,23 @@ function checkManifestFiles(
   folder: DeviceFolder,
   files: readonly { name: string; sha256: string }[],
 ): CheckResult {
+  const present = new Set(folder.files);
   const expected = folder.files.filter((f) => f !== MANIFEST_FILE && f !== SUMS_FILE).sort();
-  const listed = files.map((f) => f.name);
-  const bad = files.filter(
-    (f) => !folder.files.includes(f.name) || sha256(folder.read(f.name)) !== f.sha256,
-  );
-  const unlisted = expected.filter((f) => !listed.includes(f));
+  const listed = new Set(files.map((f) => f.name));
+  const bad = files.filter((f) => {
+    if (!present.has(f.name)) return true;
+    const found = hashOrRefusal(folder, f.name);
+    return !('sha256' in found) || found.sha256 !== f.sha256;
+  });
+  const unlisted = expected.filter((f) => !listed.has(f));
   return {
     check: 'manifest-files',
     isOk: bad.length === 0 && unlisted.length === 0,
     detail:
       bad.length > 0
-        ? `differ from the manifest: ${bad.map((f) => f.name).join(', ')}`
+        ? `differ from the manifest: ${namesWithMore(bad.map((f) => f.name))}`
         : unlisted.length > 0
-          ? `not in the manifest: ${unlisted.join(', ')}`
+          ? `not in the manifest: ${namesWithMore(unlisted)}`
           : `${files.length} files match the manifest`,
   };
 }
@@ -402,16 +537,43 @@ export function verifyProducts(
   path: string,
   options: VerifyOptions = defaultVerifyOptions,
 ): VerifyReport {
-  const folders = findDeviceFolders(path);
-  if (folders.length === 0) throw new VerifyInputError(`no device folder found under ${path}`);
-  let devices: DeviceFolderReport[];
-  try {
-    devices = folders.map((folder) => verifyDeviceFolder(folder, options));
-  } catch (error) {
-    // A folder or file that cannot be read at all is an I/O problem, not a verdict.
-    throw new VerifyInputError(
-      `cannot read the products: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  return { v: 1, root: path, devices, isOk: devices.every((d) => d.isOk) };
+  return inReadSession(() => {
+    let located: DeviceFolders;
+    try {
+      located = locateDeviceFolders(path);
+    } catch (error) {
+      if (!(error instanceof UntrustedReadError)) throw error;
+      throw new VerifyInputError(`cannot read ${path}: ${error.message}`);
+    }
+    const { folders, strays } = located;
+    if (folders.length === 0 && strays.length === 0)
+      throw new VerifyInputError(`no device folder found under ${path}`);
+    let devices: DeviceFolderReport[];
+    try {
+      devices = folders.map((folder) => verifyDeviceFolder(folder, options));
+    } catch (error) {
+      // A folder or file that cannot be read at all is an I/O problem, not a verdict.
+      throw new VerifyInputError(
+        `cannot read the products: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    // SECURITY: a stray file, link or pipe beside the device folders is reported, never skipped.
+    const checks: CheckResult[] =
+      strays.length > 0
+        ? [
+            {
+              check: 'products-folder',
+              isOk: false,
+              detail: `not a device folder: ${namesWithMore(strays)}; only device folders belong in ${PRODUCTS_FOLDER}/, and Vigil opens nothing else there`,
+            },
+          ]
+        : [];
+    return {
+      v: 1,
+      root: path,
+      devices,
+      checks,
+      isOk: devices.every((d) => d.isOk) && checks.every((c) => c.isOk),
+    };
+  });
 }

@@ -90,7 +90,27 @@ function productsDeviceGroup(device: DeviceFolderReport): VerificationGroup {
 }
 
 function productsGroups(report: VerifyReport): VerificationGroup[] {
-  return report.devices.map(productsDeviceGroup);
+  // What sits in ceremony-products/ beside the device folders (a stray file, a link, a pipe).
+  const folderChecks = report.checks;
+  return [
+    ...(folderChecks.length > 0
+      ? [
+          group(
+            {
+              id: 'products-folder',
+              kind: 'folder',
+              title: 'Products folder',
+              path: report.root,
+              marking: null,
+              facts: [],
+            },
+            folderChecks.map((c) => ({ check: c.check, status: statusOf(c), detail: c.detail })),
+            folderChecks.every((c) => c.isOk),
+          ),
+        ]
+      : []),
+    ...report.devices.map(productsDeviceGroup),
+  ];
 }
 
 function recordGroups(report: RecordReport): VerificationGroup[] {
@@ -316,6 +336,151 @@ export function folderVerificationOf(verified: FolderReport): FolderVerification
     rootMetadata,
     abandonment,
   };
+}
+
+// The contract's bounds (shared/model/verification.ts): a report past them would be refused as
+// `invalid-response` and the person would see no report at all. Trimmed here instead, always
+// saying how much more there is and where the whole report is (`vigil verify`).
+const BOUNDS = {
+  groups: 500,
+  checks: 500,
+  facts: 20,
+  check: 200,
+  detail: 4000,
+  title: 300,
+  path: 4000,
+  label: 100,
+  value: 1000,
+  roles: 50,
+  keyids: 100,
+  short: 100,
+  report: 1_000_000,
+} as const;
+
+/** Pure: `text` at most `max` characters, saying how much was cut. */
+export function clampText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const note = ` … (${(text.length - max).toLocaleString('en')} more characters)`;
+  return `${text.slice(0, Math.max(0, max - note.length - 8))}${note}`;
+}
+
+const worstOf = (statuses: readonly VerificationStatus[]): VerificationStatus =>
+  statuses.includes('fail') ? 'fail' : statuses.includes('warn') ? 'warn' : 'ok';
+
+const tally = (statuses: readonly VerificationStatus[]) =>
+  (['fail', 'warn', 'ok'] as const)
+    .map((status) => [statuses.filter((s) => s === status).length, status] as const)
+    .filter(([n]) => n > 0)
+    .map(
+      ([n, status]) => `${n.toLocaleString('en')} ${status === 'ok' ? 'ok' : status.toUpperCase()}`,
+    )
+    .join(', ');
+
+function fitChecks(checks: readonly VerificationCheck[]): VerificationCheck[] {
+  const fit = (c: VerificationCheck): VerificationCheck => ({
+    check: clampText(c.check, BOUNDS.check),
+    status: c.status,
+    detail: clampText(c.detail, BOUNDS.detail),
+  });
+  if (checks.length <= BOUNDS.checks) return checks.map(fit);
+  // FAIL rows come first, so the rows kept are the ones that matter most.
+  const hidden = checks.slice(BOUNDS.checks - 1).map((c) => c.status);
+  return [
+    ...checks.slice(0, BOUNDS.checks - 1).map(fit),
+    {
+      check: 'more-checks',
+      status: worstOf(hidden),
+      detail: `and ${hidden.length.toLocaleString('en')} more checks not shown here (${tally(hidden)}): \`vigil verify\` on this folder prints every one`,
+    },
+  ];
+}
+
+function fitGroup(g: VerificationGroup, index: number): VerificationGroup {
+  return {
+    ...g,
+    // Unique even when cut: the index makes it so.
+    id: g.id.length > BOUNDS.path ? `${index}:${clampText(g.id, BOUNDS.path - 12)}` : g.id,
+    title: clampText(g.title, BOUNDS.title),
+    path: clampText(g.path, BOUNDS.path),
+    facts: g.facts.slice(0, BOUNDS.facts).map((f) => ({
+      label: clampText(f.label, BOUNDS.label),
+      value: clampText(f.value, BOUNDS.value),
+    })),
+    checks: fitChecks(g.checks),
+  };
+}
+
+/**
+ * Pure: the window's report within the contract's bounds, whatever the folder held: at most 500
+ * tables of at most 500 rows, each text cut to its limit, the rest counted in a last row or
+ * table ("and 9,500 more device folders …"). The counts and the verdict still cover everything.
+ */
+export function fitToContract(core: FolderVerificationCore): FolderVerificationCore {
+  let groups = core.groups.map(fitGroup);
+  if (groups.length > BOUNDS.groups) {
+    const hidden = groups.slice(BOUNDS.groups - 1);
+    const statuses = hidden.map((g) => g.status);
+    groups = [
+      ...groups.slice(0, BOUNDS.groups - 1),
+      {
+        id: 'more-groups',
+        kind: 'folder',
+        title: `${hidden.length.toLocaleString('en')} more folders not shown`,
+        path: clampText(hidden[0]?.path ?? '', BOUNDS.path),
+        status: worstOf(statuses),
+        marking: null,
+        facts: [],
+        checks: [
+          {
+            check: 'more-folders',
+            status: worstOf(statuses),
+            detail: `${hidden.length.toLocaleString('en')} more tables (${tally(statuses)}) are not shown here: \`vigil verify\` on this folder prints every one`,
+          },
+        ],
+      },
+    ];
+  }
+  const meta = core.rootMetadata;
+  return {
+    ...core,
+    problem: core.problem === null ? null : clampText(core.problem, BOUNDS.detail),
+    groups,
+    rootMetadata:
+      meta === null
+        ? null
+        : {
+            ...meta,
+            file: clampText(meta.file, BOUNDS.path),
+            expires: clampText(meta.expires, BOUNDS.short),
+            roles: meta.roles.slice(0, BOUNDS.roles).map((r) => ({
+              ...r,
+              role: clampText(r.role, BOUNDS.short),
+              unattestedKeyids: r.unattestedKeyids
+                .slice(0, BOUNDS.keyids)
+                .map((id) => clampText(id, BOUNDS.short)),
+            })),
+          },
+    abandonment:
+      core.abandonment === null
+        ? null
+        : {
+            ...core.abandonment,
+            at: clampText(core.abandonment.at, BOUNDS.short),
+            stepText: clampText(core.abandonment.stepText, BOUNDS.detail),
+            role: clampText(core.abandonment.role, BOUNDS.short),
+            person: clampText(core.abandonment.person, BOUNDS.value),
+            reason: clampText(core.abandonment.reason, BOUNDS.detail),
+          },
+  };
+}
+
+/** Pure: the text report within the contract's million characters, cut at a line. */
+export function fitReportText(text: string): string {
+  if (text.length <= BOUNDS.report) return text;
+  const kept = text.slice(0, BOUNDS.report - 200);
+  const cut = kept.slice(0, Math.max(0, kept.lastIndexOf('\n')));
+  const lines = text.slice(cut.length).split('\n').length - 1;
+  return `${cut}\n… ${lines.toLocaleString('en')} more lines not shown here: \`vigil verify\` on this folder prints the whole report`;
 }
 
 /** Nothing could be verified: the reason, and no tables. */

@@ -4,6 +4,9 @@ import type { VerifyReport } from '../products/verify-products.ts';
 
 export function formatReport(report: VerifyReport): string {
   const lines: string[] = [];
+  // What sits in ceremony-products/ beside the device folders comes first: it failed.
+  for (const c of report.checks)
+    lines.push(`${c.isOk ? (c.isWarning ? 'WARN' : 'ok  ') : 'FAIL'} ${c.check}: ${c.detail}`);
   for (const device of report.devices) {
     // Only a readable manifest that says so makes a folder "production".
     const marking =

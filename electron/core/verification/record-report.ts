@@ -1,6 +1,6 @@
 // A ceremony record's verification as text, for `vigil verify` and the app's verify view.
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readNamedFile } from '../../base/untrusted-folder.ts';
 import type { RecordReport } from '../ceremony-record/record-verification.ts';
 
 export function formatRecordReport(report: RecordReport): string {
@@ -36,7 +36,8 @@ export function formatRecordReport(report: RecordReport): string {
 
 /** A witness's public key (PEM) for --trust-key. */
 export function readPublicKey(path: string): KeyObject {
-  const pem = readFileSync(path, 'utf8');
+  // A key file is a few hundred bytes: a pipe or a huge file named here is refused, not waited on.
+  const pem = new TextDecoder().decode(readNamedFile(path, 64 * 1024));
   // A witness may hand in either half of their key pair; only the public half is used.
   return pem.includes('PRIVATE KEY')
     ? createPublicKey(createPrivateKey(pem))

@@ -1,10 +1,11 @@
 // Verification of one folder, shared by `vigil verify` and the app's verify view: it tells the
 // kind of folder from its names alone, loads only that kind's verifier, and returns its typed
 // report. Each caller renders the report (text, JSON, the window).
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { UntrustedReadError, inReadSession, isEntryAt } from '../../base/untrusted-folder.ts';
 import type { PivFirmware } from '../../devices/yubikey-piv/attestation.ts';
 import type { PinPolicyName, TouchPolicyName } from '../../devices/yubikey-piv/protocol.ts';
+import { escapeStringsDeep } from '../../formats/terminal-text.ts';
 import type { RecordReport } from '../ceremony-record/record-verification.ts';
 import {
   hasVigilManifest,
@@ -13,6 +14,7 @@ import {
   type PivArchiveReport,
 } from '../products/piv-ceremony-archive.ts';
 import type { VerifyReport } from '../products/verify-products.ts';
+import { VerifyInputError } from '../products/verify-common.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 
 export interface PivVerifyOptions {
@@ -41,24 +43,38 @@ export type FolderReport =
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** A ceremony record folder holds its attestation envelope. */
-export const isCeremonyRecord = (path: string) => existsSync(join(path, RecordFiles.envelope));
+/**
+ * A ceremony record folder holds its attestation envelope (whatever it is: a link or a pipe in
+ * its place makes a record whose attestation check fails, never a products folder).
+ */
+export const isCeremonyRecord = (path: string) => isEntryAt(join(path, RecordFiles.envelope));
 
 /**
  * Which verifier a folder goes to, from its names alone. Vigil's own keyholder products go to
  * their manifest checker unless a PIV option is given.
  */
 export function folderKindOf(path: string, hasPivOptions: boolean): FolderReport['kind'] {
-  if (isCeremonyRecord(path)) return 'ceremony-record';
-  if (isPivArchive(path) && (hasPivOptions || !hasVigilManifest(path))) return 'piv-archive';
+  try {
+    if (isCeremonyRecord(path)) return 'ceremony-record';
+    if (isPivArchive(path) && (hasPivOptions || !hasVigilManifest(path))) return 'piv-archive';
+  } catch (error) {
+    // A folder too big to tell apart is not verifiable as any kind.
+    if (error instanceof UntrustedReadError) throw new VerifyInputError(error.message);
+    throw error;
+  }
   return 'products';
 }
 
-/** A ceremony record, a YubiKey PIV ceremony archive, or a products folder. */
-export async function verifyFolder(
-  path: string,
-  options: VerifyFolderOptions,
-): Promise<FolderReport> {
+/**
+ * A ceremony record, a YubiKey PIV ceremony archive, or a products folder. Every read draws on
+ * one budget (untrusted-folder.ts): nothing inside is followed or opened unless it is a regular
+ * file, and sizes, depth and entries are bounded.
+ */
+export function verifyFolder(path: string, options: VerifyFolderOptions): Promise<FolderReport> {
+  return inReadSession(() => verifyFolderKind(path, options));
+}
+
+async function verifyFolderKind(path: string, options: VerifyFolderOptions): Promise<FolderReport> {
   const kind = folderKindOf(path, options.piv !== undefined);
   if (kind === 'piv-archive') {
     if (options.trustKeys.length > 0 || options.requireAttestation)
@@ -123,8 +139,13 @@ export function isRehearsalFolder(verified: FolderReport): boolean {
   }
 }
 
-/** The report as `vigil verify` prints it, loading only that kind's formatter. */
-export async function folderReportText(verified: FolderReport): Promise<string> {
+/**
+ * The report as `vigil verify` prints it, loading only that kind's formatter. Every string in it
+ * that came from the folder (names, file contents, certificate fields) is escaped first, so none
+ * can move the cursor, rewrite a line or hide text in a terminal.
+ */
+export async function folderReportText(report: FolderReport): Promise<string> {
+  const verified = escapeStringsDeep(report);
   switch (verified.kind) {
     case 'ceremony-record':
       return (await import('./record-report.ts')).formatRecordReport(verified.report);
