@@ -20,6 +20,7 @@ import { Envelope, envelopePayload, Statement } from '../../formats/dsse.ts';
 import { checkSignatures, keyIdOf, type SignatureCheck } from '../attestation/dsse-signing.ts';
 import { entryHash, type JournalEntry } from '../journal/journal.ts';
 import { verifyProducts, type VerifyReport } from '../products/verify-products.ts';
+import { RecordInputError } from '../products/verify-common.ts';
 import { PREDICATE_TYPE, RecordFiles, Transcript } from '../transcript/transcript-schema.ts';
 import { ceremonyPredicate } from './record-attestation.ts';
 
@@ -73,7 +74,7 @@ export interface RecordReport {
   isOk: boolean;
 }
 
-export class RecordInputError extends Error {}
+export { RecordInputError };
 
 /**
  * Every regular file below `dir` with its SHA-256, streamed; a link, pipe, device or oversized

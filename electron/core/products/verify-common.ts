@@ -30,6 +30,9 @@ export interface DeviceFolder {
 /** The folder or file given cannot be verified at all (missing, not a folder, no products). */
 export class VerifyInputError extends Error {}
 
+/** The folder given holds no ceremony record (kept here, light, so callers need not load it). */
+export class RecordInputError extends Error {}
+
 /** The folder a person named (a link to it is followed: they chose it). */
 export const isDir = isNamedFolder;
 

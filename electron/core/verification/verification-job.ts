@@ -10,14 +10,8 @@ import {
   type UntrustedLimits,
 } from '../../base/untrusted-folder.ts';
 import { escapeJsonForTerminal, escapeStringsDeep } from '../../formats/terminal-text.ts';
-import { RecordInputError } from '../ceremony-record/record-verification.ts';
-import { VerifyInputError } from '../products/verify-common.ts';
-import {
-  fitReportText,
-  fitToContract,
-  folderVerificationOf,
-  type FolderVerificationCore,
-} from './folder-verification.ts';
+import { RecordInputError, VerifyInputError } from '../products/verify-common.ts';
+import type { FolderVerificationCore } from './folder-verification.ts';
 import {
   VerifyOptionError,
   folderExitCode,
@@ -130,7 +124,10 @@ export class VerificationJob {
           };
         case 'text':
           return { ok: true, exitCode, text: await folderReportText(verified), window: null };
-        case 'window':
+        case 'window': {
+          // Loaded only for the window: the CLI's worker loads the one verifier it needs.
+          const { fitReportText, fitToContract, folderVerificationOf } =
+            await import('./folder-verification.ts');
           return {
             ok: true,
             exitCode,
@@ -139,6 +136,7 @@ export class VerificationJob {
             // override in a file name cannot reorder a table cell either.
             window: fitToContract(folderVerificationOf(escapeStringsDeep(verified))),
           };
+        }
       }
     } catch (error) {
       if (error instanceof VerifyOptionError)
