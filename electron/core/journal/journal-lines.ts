@@ -1,7 +1,9 @@
-// Reading one journal line as an entry, bounded: a line's length and its nesting are checked
-// before JSON.parse sees it, and its shape after, so a damaged or hostile line is a typed
-// `journal-corrupt` error naming its line — never a TypeError, a RangeError or a stack overflow.
+// Reading one journal line as an entry, bounded: a line's length and its nesting (the scan in
+// formats/bounded-json.ts) are checked before JSON.parse sees it, and its shape after, so a damaged
+// or hostile line is a typed `journal-corrupt` error naming its line — never a TypeError, a
+// RangeError or a stack overflow.
 import { VigilError } from '../../base/errors.ts';
+import { checkJsonDepth, JsonDepthError, MAX_JSON_DEPTH } from '../../formats/bounded-json.ts';
 import type { Redacted } from '../secrets/redaction.ts';
 
 /** No entry Vigil writes comes near this (the largest, runbook.started, holds ≤ 256 KiB of YAML). */
@@ -10,7 +12,7 @@ export const MAX_JOURNAL_LINE_BYTES = 4 * 1024 * 1024;
  * Entries nest about 8 deep (redaction cuts at 32); JSON.parse and the hashing walk recurse, so
  * depth is capped before either runs.
  */
-export const MAX_JOURNAL_DEPTH = 64;
+export const MAX_JOURNAL_DEPTH = MAX_JSON_DEPTH;
 /** A data folder's journal holds every ceremony run in it; this is thousands of ceremonies. */
 export const MAX_JOURNAL_BYTES = 256 * 1024 * 1024;
 
@@ -27,32 +29,15 @@ export interface JournalEntry {
 const ENTRY_KEYS = ['v', 'seq', 'at', 'kind', 'detail', 'prev', 'hash'] as const;
 const HEX_64 = /^[0-9a-f]{64}$/;
 
-/**
- * How deep `text` nests arrays and objects, counting only brackets outside strings; stops
- * counting (and answers more than `limit`) as soon as the limit is passed. Linear, no recursion.
- */
-export function jsonNestingDepth(text: string, limit = MAX_JOURNAL_DEPTH): number {
-  let depth = 0;
-  let deepest = 0;
-  let isInString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (isInString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) isInString = false;
-    } else if (c === 0x22) {
-      isInString = true;
-    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
-      depth++;
-      if (depth > deepest) {
-        deepest = depth;
-        if (deepest > limit) return deepest;
-      }
-    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
-      depth--;
-    }
+/** Whether `text` nests arrays and objects deeper than `limit` (a linear scan, no recursion). */
+export function isNestedTooDeep(text: string, limit = MAX_JOURNAL_DEPTH): boolean {
+  try {
+    checkJsonDepth(text, limit);
+    return false;
+  } catch (error) {
+    if (error instanceof JsonDepthError) return true;
+    throw error;
   }
-  return deepest;
 }
 
 function corrupt(line: number, reason: string): VigilError {
@@ -69,7 +54,7 @@ export function parseJournalLine(text: string, line: number): JournalEntry {
   if (text.length > MAX_JOURNAL_LINE_BYTES || Buffer.byteLength(text) > MAX_JOURNAL_LINE_BYTES) {
     throw corrupt(line, `the line is longer than ${MAX_JOURNAL_LINE_BYTES} bytes`);
   }
-  if (jsonNestingDepth(text) > MAX_JOURNAL_DEPTH) {
+  if (isNestedTooDeep(text)) {
     throw corrupt(line, `the line nests deeper than ${MAX_JOURNAL_DEPTH} levels`);
   }
   let value: unknown;
@@ -124,7 +109,7 @@ export function assertWritableLine(text: string): void {
       `A journal entry of ${Buffer.byteLength(text)} bytes was refused: entries are at most ${MAX_JOURNAL_LINE_BYTES} bytes.`,
     );
   }
-  if (jsonNestingDepth(text) > MAX_JOURNAL_DEPTH) {
+  if (isNestedTooDeep(text)) {
     throw new VigilError(
       'internal-error',
       `A journal entry nesting deeper than ${MAX_JOURNAL_DEPTH} levels was refused.`,

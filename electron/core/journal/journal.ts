@@ -21,9 +21,8 @@ import { fsyncDirectory } from '../../base/durable-files.ts';
 import { headPathOf, readJournalHead, writeJournalHead, type JournalHead } from './journal-head.ts';
 import {
   assertWritableLine,
-  jsonNestingDepth,
+  isNestedTooDeep,
   MAX_JOURNAL_BYTES,
-  MAX_JOURNAL_DEPTH,
   MAX_JOURNAL_LINE_BYTES,
   parseJournalLine,
   type JournalEntry,
@@ -93,10 +92,7 @@ export function parseJournalText(text: string): {
  * before its newline. Anything else — a whole entry followed by a space, say — Vigil never writes.
  */
 function judgeTail(tail: string, line: number, head: JournalHead | null): 'torn' | VigilError {
-  if (
-    Buffer.byteLength(tail) > MAX_JOURNAL_LINE_BYTES ||
-    jsonNestingDepth(tail) > MAX_JOURNAL_DEPTH
-  )
+  if (Buffer.byteLength(tail) > MAX_JOURNAL_LINE_BYTES || isNestedTooDeep(tail))
     return corruptLine(line, 'the unfinished last line is longer or deeper than any entry');
   // Every line Vigil writes starts so (JSON.stringify keeps the entry's key order).
   if (!tail.startsWith(LINE_START) && !LINE_START.startsWith(tail)) {

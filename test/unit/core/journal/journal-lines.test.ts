@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { VigilError } from '../../../../electron/base/errors.ts';
 import { Journal, parseJournalText } from '../../../../electron/core/journal/journal.ts';
 import {
-  jsonNestingDepth,
+  isNestedTooDeep,
   MAX_JOURNAL_DEPTH,
   MAX_JOURNAL_LINE_BYTES,
   parseJournalLine,
@@ -97,10 +97,13 @@ describe('journal lines a person or a fault could write', () => {
     assert.throws(() => Journal.open(path), isCorruptAt(2, /cannot be hashed/));
   });
 
-  it('counts depth outside strings only, and stops counting past the limit', () => {
-    assert.equal(jsonNestingDepth('{"a":[1,{"b":"[[[[{{"}]}'), 3);
-    assert.equal(jsonNestingDepth('"\\"[[["'), 0);
-    assert.equal(jsonNestingDepth('['.repeat(1_000_000)), MAX_JOURNAL_DEPTH + 1);
+  it('judges depth outside strings only (the scan bounded-json.ts shares), however deep the line', () => {
+    assert.equal(
+      isNestedTooDeep(`${'['.repeat(MAX_JOURNAL_DEPTH)}${']'.repeat(MAX_JOURNAL_DEPTH)}`),
+      false,
+    );
+    assert.equal(isNestedTooDeep(`"${'['.repeat(1_000)}"`), false, 'brackets in a string');
+    assert.equal(isNestedTooDeep('['.repeat(1_000_000)), true);
     assert.throws(
       () => parseJournalLine('['.repeat(MAX_JOURNAL_DEPTH + 1), 9),
       isCorruptAt(9, /deeper/),
