@@ -6,6 +6,7 @@
 import { KeyObject, createHash, createPublicKey, constants, verify } from 'node:crypto';
 import { z } from 'zod';
 import { KindedError } from '../base/errors.ts';
+import { JsonDepthError, parseBoundedJson } from './bounded-json.ts';
 import { bytesToHex, hexToBytes } from './der.ts';
 import { spkiFromRawPublicKey, type KeyCurve } from './ec-point.ts';
 import { decodePem } from './pem.ts';
@@ -194,8 +195,11 @@ export function tufKeySpki(key: { keytype: string; scheme: string; keyval: { pub
 export function parseTufRoot(text: string): TufRoot {
   let json: unknown;
   try {
-    json = JSON.parse(text);
-  } catch {
+    // Bounded: zod and the canonical form walk the value recursively (a 10,000-deep array
+    // overflowed the stack: issue 18's fuzz ring).
+    json = parseBoundedJson(text);
+  } catch (error) {
+    if (error instanceof JsonDepthError) throw new TufRootError(`root metadata ${error.message}`);
     throw new TufRootError('root metadata is not JSON');
   }
   const parsed = RootShape.safeParse(json);

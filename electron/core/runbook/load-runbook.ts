@@ -6,6 +6,7 @@ import { isAlias, isNode, LineCounter, parseDocument, visit, type Document } fro
 import type { z } from 'zod';
 import { KindedError } from '../../base/errors.ts';
 import { Runbook, type Step } from './runbook-schema.ts';
+import { TOO_DEEP, isStackExhausted } from './yaml-depth.ts';
 
 export const MAX_RUNBOOK_BYTES = 256 * 1024;
 export const MAX_IF_DEPTH = 8;
@@ -66,6 +67,19 @@ export function loadRunbook(
   if (Buffer.byteLength(text, 'utf8') > MAX_RUNBOOK_BYTES) {
     throw new RunbookError(`runbook is larger than ${MAX_RUNBOOK_BYTES} bytes`, 1, 1);
   }
+  try {
+    return readAndCheck(text, actions, signingKeyActions);
+  } catch (error) {
+    if (isStackExhausted(error)) throw new RunbookError(TOO_DEEP, 1, 1);
+    throw error;
+  }
+}
+
+function readAndCheck(
+  text: string,
+  actions: ActionCatalog,
+  signingKeyActions: ReadonlySet<string>,
+): Runbook {
   const lines = new LineCounter();
   // Aliases are refused below (alias bombs), so toJS never needs an expansion budget.
   const doc = parseDocument(text, {

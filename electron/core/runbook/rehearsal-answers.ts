@@ -10,6 +10,7 @@ import {
 import { credentialText } from '../../../shared/model/credentials.ts';
 import { Participant } from '../../../shared/model/runbook.ts';
 import { KindedError } from '../../base/errors.ts';
+import { TOO_DEEP, isStackExhausted } from './yaml-depth.ts';
 
 export const MAX_ANSWERS_BYTES = 64 * 1024;
 
@@ -66,6 +67,15 @@ export function parseRehearsalAnswers(text: string): RehearsalAnswers {
   if (Buffer.byteLength(text, 'utf8') > MAX_ANSWERS_BYTES) {
     throw new AnswersError(`the answers file is larger than ${MAX_ANSWERS_BYTES} bytes`);
   }
+  try {
+    return readAnswers(text);
+  } catch (error) {
+    if (isStackExhausted(error)) throw new AnswersError(`answers file: ${TOO_DEEP}`);
+    throw error;
+  }
+}
+
+function readAnswers(text: string): RehearsalAnswers {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   const problem = doc.errors[0];
   if (problem) throw new AnswersError(`answers file: YAML ${problem.code}`);

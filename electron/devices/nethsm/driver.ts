@@ -170,7 +170,11 @@ export class NetHsmClient {
 
   async #text(call: Call): Promise<string> {
     const response = await this.#call(call);
-    return new TextDecoder('utf-8', { fatal: true }).decode(response.body);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(response.body);
+    } catch {
+      throw new NetHsmError('unexpected-response', call.operation, response.status, null);
+    }
   }
 
   async #created(call: Call): Promise<string> {

@@ -140,9 +140,14 @@ export function decodeAttestationExtensions(extensions: readonly RawExtension[])
         facts.objectId = readInteger(value, 'object id');
         break;
       case attestationOid.label:
-        facts.label = new TextDecoder('utf-8', { fatal: true }).decode(
-          readSingleTlv(value, UTF8_STRING),
-        );
+        try {
+          facts.label = new TextDecoder('utf-8', { fatal: true }).decode(
+            readSingleTlv(value, UTF8_STRING),
+          );
+        } catch (error) {
+          if (error instanceof DerError) throw error;
+          throw new DerError('label: not UTF-8');
+        }
         break;
       case attestationOid.fipsCertificate:
         facts.fipsCertificate = readInteger(value, 'FIPS certificate');

@@ -103,19 +103,20 @@ function parse(
   what: string,
 ): { node: NodeCertificate; facts: AttestationFacts; spki: Uint8Array } {
   let node: NodeCertificate;
-  let peculiar: x509.X509Certificate;
+  let extensions: { oid: string; value: Uint8Array }[];
+  let spki: Uint8Array;
   try {
     node = new NodeCertificate(der);
-    peculiar = new x509.X509Certificate(der);
+    const peculiar = new x509.X509Certificate(der);
+    // @peculiar/x509 reads the extensions and the key when asked: a malformed one throws here.
+    extensions = peculiar.extensions.map((e) => ({ oid: e.type, value: new Uint8Array(e.value) }));
+    spki = new Uint8Array(peculiar.publicKey.rawData);
   } catch (error) {
     throw new AttestationFormatError(
       `${what} is not an X.509 certificate (${error instanceof Error ? error.message : 'unreadable'})`,
     );
   }
-  const facts = decodeAttestationExtensions(
-    peculiar.extensions.map((e) => ({ oid: e.type, value: new Uint8Array(e.value) })),
-  );
-  return { node, facts, spki: new Uint8Array(peculiar.publicKey.rawData) };
+  return { node, facts: decodeAttestationExtensions(extensions), spki };
 }
 
 /** Checks the key attestation's signature by the device certificate, then the device's chain. */

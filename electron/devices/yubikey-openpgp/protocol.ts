@@ -3,9 +3,18 @@
 // (application related data 6E, cardholder data 65, PW status C4, algorithm attributes, public
 // keys) and the extended-header-list key import. Pure: the driver and the rehearsal card both
 // read and write with it.
+import { KindedError } from '../../base/errors.ts';
 import { bytesToHex } from '../../formats/der.ts';
 import type { CommandApdu } from '../smartcard/apdu.ts';
 import { concat, encodeBerLength, readTlvs, tagBytes, tlv } from '../yubikey-piv/tlv.ts';
+
+/** A card answer that is not what the OpenPGP card specification (v3.4) says it is. */
+export class OpenPgpCardFormatError extends KindedError<'openpgp-card-malformed'> {
+  readonly name = 'OpenPgpCardFormatError';
+  constructor(message: string) {
+    super('openpgp-card-malformed', message);
+  }
+}
 
 /** The application's registered identifier (RID D2 76 00 01 24, application 01). */
 export const OPENPGP_AID = Uint8Array.of(0xd2, 0x76, 0x00, 0x01, 0x24, 0x01);
@@ -411,7 +420,7 @@ export interface ApplicationIdentifier {
 
 export function decodeApplicationIdentifier(aid: Uint8Array): ApplicationIdentifier {
   if (aid.length !== 16 || bytesToHex(aid.subarray(0, 6)) !== bytesToHex(OPENPGP_AID))
-    throw new RangeError('not an OpenPGP application identifier');
+    throw new OpenPgpCardFormatError('not an OpenPGP application identifier');
   const serialBytes = aid.subarray(10, 14);
   const serialHex = bytesToHex(serialBytes);
   const serial = /^\d+$/.test(serialHex)
@@ -450,7 +459,7 @@ export interface PwStatus {
 }
 
 export function decodePwStatus(bytes: Uint8Array): PwStatus {
-  if (bytes.length < 7) throw new RangeError('PW status is 7 bytes');
+  if (bytes.length < 7) throw new OpenPgpCardFormatError('PW status is 7 bytes');
   const at = (i: number) => bytes[i] ?? 0;
   return {
     userPinValidForSeveralSignatures: at(0) === 0x01,
@@ -529,10 +538,16 @@ export interface ApplicationRelatedData {
   touchPolicies: Record<CardSlot, TouchPolicyName | null> | null;
 }
 
+/** 6E holds 73; nothing a card answers nests deeper. Deeper is a hostile answer, refused. */
+const MAX_DATA_OBJECT_DEPTH = 4;
+
 /** Every primitive TLV inside a constructed one, descending into 6E, 73, 65 and 7A. */
 export function flattenDataObjects(bytes: Uint8Array): Map<number, Uint8Array> {
   const map = new Map<number, Uint8Array>();
-  const walk = (value: Uint8Array) => {
+  const walk = (value: Uint8Array, depth: number) => {
+    if (depth > MAX_DATA_OBJECT_DEPTH) {
+      throw new OpenPgpCardFormatError('data objects nested deeper than a card nests them');
+    }
     for (const t of readTlvs(value)) {
       if (
         t.tag === OpenPgpDo.applicationRelated ||
@@ -540,17 +555,18 @@ export function flattenDataObjects(bytes: Uint8Array): Map<number, Uint8Array> {
         t.tag === OpenPgpDo.cardholder ||
         t.tag === OpenPgpDo.securitySupport
       )
-        walk(t.value);
+        walk(t.value, depth + 1);
       else if (!map.has(t.tag)) map.set(t.tag, t.value);
     }
   };
-  walk(bytes);
+  walk(bytes, 0);
   return map;
 }
 
 function required(map: Map<number, Uint8Array>, tag: number): Uint8Array {
   const value = map.get(tag);
-  if (value === undefined) throw new RangeError(`data object ${tag.toString(16)} missing`);
+  if (value === undefined)
+    throw new OpenPgpCardFormatError(`data object ${tag.toString(16)} missing`);
   return value;
 }
 
@@ -622,15 +638,15 @@ export function decodeSignatureCounter(bytes: Uint8Array): number {
 /** The public key in GENERATE's answer, `7F49 { 86 <key> }` (ECC only). */
 export function decodePublicKey(bytes: Uint8Array): Uint8Array {
   const [outer] = readTlvs(bytes);
-  if (outer?.tag !== 0x7f49) throw new RangeError('public key template 7F49 missing');
+  if (outer?.tag !== 0x7f49) throw new OpenPgpCardFormatError('public key template 7F49 missing');
   const point = readTlvs(outer.value).find((t) => t.tag === 0x86)?.value;
-  if (!point) throw new RangeError('public key has no 86 (ECC point)');
+  if (!point) throw new OpenPgpCardFormatError('public key has no 86 (ECC point)');
   return point;
 }
 
 /** Yubico GET VERSION's three bytes. */
 export function decodeVersion(bytes: Uint8Array): [number, number, number] {
-  if (bytes.length < 3) throw new RangeError('version is three bytes');
+  if (bytes.length < 3) throw new OpenPgpCardFormatError('version is three bytes');
   return [bytes[0] ?? 0, bytes[1] ?? 0, bytes[2] ?? 0];
 }
 

@@ -2,7 +2,7 @@
 // PUK, a random management key kept on the card behind the PIN, a key generated in slot 9c with
 // the runbook's PIN and touch policy, a one-year self-signed certificate, and the card's
 // attestation of the key. Each function is one ceremony step on an open PIV session.
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes, type KeyObject } from 'node:crypto';
 import { SecretBytes } from '../../../../shared/model/secret-bytes.ts';
 import type { PivSession } from '../driver.ts';
 import { selfSignedSlotCertificate } from '../slot-certificate.ts';
@@ -174,17 +174,37 @@ export async function generateAttestedSlotKey(
   return { spki, certificate, attestation, deviceCertificate };
 }
 
+/** A key of another type than the signature's throws in node:crypto: that is "not signed by". */
+function isSignedBy(certificate: X509Certificate, key: KeyObject): boolean {
+  try {
+    return certificate.verify(key);
+  } catch {
+    return false;
+  }
+}
+
 /** The card's attestation must be signed by its F9 key and name the key just generated. */
 export function checkAttestationMatches(
   attestation: Uint8Array,
   deviceCertificate: Uint8Array,
   spki: Uint8Array,
 ): void {
-  const leaf = new X509Certificate(attestation);
-  const f9 = new X509Certificate(deviceCertificate);
-  if (!leaf.verify(f9.publicKey))
+  // The card's answers, read as certificates: a malformed one is the card's error, typed.
+  let leaf: X509Certificate;
+  let f9Key: KeyObject;
+  let attested: Buffer;
+  try {
+    leaf = new X509Certificate(attestation);
+    f9Key = new X509Certificate(deviceCertificate).publicKey;
+    attested = leaf.publicKey.export({ type: 'spki', format: 'der' });
+  } catch (error) {
+    throw new VigilError(
+      'device-error',
+      `The card’s attestation or F9 certificate is not a certificate Vigil can read (${error instanceof Error ? error.message : 'unreadable'}).`,
+    );
+  }
+  if (!isSignedBy(leaf, f9Key))
     throw new VigilError('device-error', 'The attestation is not signed by the card’s F9 key.');
-  const attested = leaf.publicKey.export({ type: 'spki', format: 'der' });
   if (!attested.equals(Buffer.from(spki)))
     throw new VigilError('device-error', 'The attestation names a different key than generated.');
 }
