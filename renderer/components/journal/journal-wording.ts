@@ -20,6 +20,8 @@ const EVENT_WORDS: Record<string, string> = {
   'runbook.signingKeyReplaced': 'Signing key replaced after a restart',
   'media.exportStarted': 'Writing to the medium',
   'media.exportVerified': 'Written and read back',
+  'media.exportFailed': 'Export failed (what is left on the medium is named)',
+  'media.exportResumed': 'Export resumed over its own partial files',
   'media.ejected': 'Medium unmounted',
   'media.folderPicked': 'Folder chosen',
   'media.fileRead': 'File read from the medium',
