@@ -31,6 +31,7 @@ export interface PsfLayoutOptions {
 export const PSF_LAYOUT_KIND = 'psf-layout';
 
 const keyFile = /^(.+)_([a-z0-9-]+)_(pubkey\.pub|pubkey\.pem|attestation\.der)$/;
+const PSF_ROLES = ['root', 'targets'] as const;
 
 /** Does the folder hold PSF-layout products named after itself? */
 export function isPsfLayoutFolder(serial: string, files: readonly string[]): boolean {
@@ -70,12 +71,21 @@ export function checkPsfLayout(
   const strays = folder.files.filter(
     (f) => f !== `${folder.serial}_cert.der` && keyFile.exec(f)?.[1] !== folder.serial,
   );
+  // PSF's runbook puts a root and a targets key, each as .pub and .pem, on every device: a folder
+  // with less is an export cut short (issue 18, finding 5), not another tool's products.
+  const missing = PSF_ROLES.flatMap((role) =>
+    ['pubkey.pub', 'pubkey.pem']
+      .map((ending) => `${folder.serial}_${role}_${ending}`)
+      .filter((name) => !folder.files.includes(name)),
+  );
   add(
     'layout',
-    strays.length === 0 && roles.length > 0,
+    strays.length === 0 && missing.length === 0,
     strays.length > 0
       ? `files outside the layout: ${strays.join(', ')}`
-      : `keys: ${roles.join(', ')}`,
+      : missing.length > 0
+        ? `incomplete: ${missing.join(', ')} missing (PSF's layout has a root and a targets key, each as .pub and .pem; an export cut short leaves a folder like this)`
+        : `keys: ${roles.join(', ')}`,
   );
   const deviceCertName = `${folder.serial}_cert.der`;
   const hasDeviceCert = folder.files.includes(deviceCertName);

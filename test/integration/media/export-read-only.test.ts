@@ -78,18 +78,11 @@ describe('a medium that turns read-only during the export', () => {
     });
   });
 
-  // The verifying half of finding 5 is part A's (verify-products): until it lands, a folder
-  // without manifest.json still verifies, so this stays a todo that reports, not fails.
-  it(
-    'a partial export left behind is not reported as verified products',
-    {
-      todo: 'part A of issue 18: a products folder without manifest.json must not verify',
-    },
-    () => {
-      const report = verifyProducts(join(volume.mountPoint, 'ceremony-products'));
-      assert.equal(report.isOk, false, JSON.stringify(report.devices));
-    },
-  );
+  // The verifying half of finding 5: what a cut-short export leaves is not a PSF-layout folder.
+  it('a partial export left behind is not reported as verified products', () => {
+    const report = verifyProducts(join(volume.mountPoint, 'ceremony-products'));
+    assert.equal(report.isOk, false, JSON.stringify(report.devices));
+  });
 
   it('finishes the same export once the medium is writable, keeping its own file', async () => {
     run('mount', ['-o', 'remount,rw', volume.mountPoint]);

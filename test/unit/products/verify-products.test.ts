@@ -413,3 +413,25 @@ describe('parseSums', () => {
     assert.deepEqual(badLines, [3, 4, 5, 6]);
   });
 });
+
+describe('a folder an export left cut short', () => {
+  // Vigil's own key files, without SUMS and manifest, look like PSF's layout: PSF puts a root and a
+  // targets key, each as .pub and .pem, on every device, so fewer is not a PSF folder (issue 18).
+  for (const kept of [1, 3]) {
+    it(`fails with ${kept} of its key files and names what is missing`, () => {
+      const { root, deviceFolder: dir } = fresh();
+      const keys = readdirSync(dir)
+        .filter((f) => /_pubkey\.(pub|pem)$/.test(f))
+        .sort();
+      assert.equal(keys.length, 4);
+      for (const name of readdirSync(dir))
+        if (!keys.slice(0, kept).includes(name)) rmSync(join(dir, name));
+      const report = verifyProducts(root);
+      assert.equal(report.isOk, false);
+      const layout = failures(root).get('layout') ?? '';
+      assert.match(layout, /^incomplete: .*missing/);
+      for (const name of keys.slice(kept))
+        assert.ok(layout.includes(name), `${name} in: ${layout}`);
+    });
+  }
+});
