@@ -23,6 +23,7 @@ export const deviceErrorCodes = [
   'curve-not-supported',
   'module-unavailable',
   'device-in-use',
+  'key-exists',
   'device-error',
 ] as const;
 export type DeviceErrorCode = (typeof deviceErrorCodes)[number];

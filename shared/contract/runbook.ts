@@ -40,6 +40,7 @@ const deviceActionErrors = [
   'default-pin-refused',
   'curve-not-supported',
   'module-unavailable',
+  'key-exists',
   'device-error',
   'input-mismatch',
   'credentials-missing',

@@ -78,12 +78,13 @@ async function keyGeneration(perCurve = 20): Promise<void> {
     });
     const located = await core.registry.locate(fresh.summary.id);
     if (!located) throw new Error('bench token vanished');
-    for (const curve of ['P-256', 'P-384', 'Ed25519'] as const) {
+    for (const [c, curve] of (['P-256', 'P-384', 'Ed25519'] as const).entries()) {
       const times: number[] = [];
       for (let i = 0; i < perCurve; i++) {
         const pin = SecretBytes.fromText('551144');
         const t0 = performance.now();
-        await generateKeyPairOnToken(located, pin, curve, 'root', 100 + i);
+        // A new CKA_ID each time: the driver refuses a second key under one id.
+        await generateKeyPairOnToken(located, pin, curve, 'root', 100 + c * perCurve + i);
         times.push(performance.now() - t0);
         pin.wipe();
       }

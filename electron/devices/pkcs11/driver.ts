@@ -138,6 +138,19 @@ export async function generateKeyPairOnToken(
         deviceFailure(error, module, slot, 'user PIN');
       }
       try {
+        // The device is asked for the action's effect first: a key of this role already there
+        // means an earlier run generated it before Vigil stopped (or the token was never wiped).
+        // Generating again would leave two keys of one role on the token (issue 18, finding 3).
+        const existing = module.findObjects(session, [
+          { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
+          { type: CKA.ID, value: Buffer.from([id]) },
+        ]);
+        if (existing.length > 0) {
+          throw new VigilError(
+            'key-exists',
+            `The token already holds a ${role} key. Nothing was generated: a run before this one made it, or the token was not re-initialised. Record an exception, and re-initialise the token before generating the keys again.`,
+          );
+        }
         const templates = keyPairTemplates(curve, role, Uint8Array.of(id));
         const pair = await module.generateKeyPair(
           session,
