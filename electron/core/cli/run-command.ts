@@ -16,6 +16,7 @@ import { basename, join, resolve } from 'node:path';
 import type { RunbookCeremony } from '../../../shared/model/runbook.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../base/errors.ts';
+import { escapeForTerminal } from '../../formats/terminal-text.ts';
 import { RunbookError } from '../runbook/load-runbook.ts';
 import { parseRehearsalAnswers, type RehearsalAnswers } from '../runbook/rehearsal-answers.ts';
 import type { RunbookCredentials } from '../runbook/runbook-actions.ts';
@@ -206,7 +207,9 @@ function sheetValue(core: VigilCore, field: 'serial' | 'address'): string {
 
 export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
   const lines: string[] = [];
-  const log = (line: string) => lines.push(line);
+  // SECURITY: a line holds values from the answers file and the devices (a serial, a typed value):
+  // each line is escaped whole, so a newline or ESC in a value cannot start or rewrite a line.
+  const log = (line: string) => lines.push(escapeForTerminal(line));
   let core: VigilCore | null = null;
   let lock: DataFolderLock | null = null;
   try {
