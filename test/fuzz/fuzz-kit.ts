@@ -562,6 +562,11 @@ export interface FuzzTarget<I = unknown> {
   run(input: I): unknown;
   /** Beyond KindedError and VigilError: the code base's declared refusals for this parser. */
   alsoTyped?: readonly ErrorClass[];
+  /**
+   * The most its real callers read and hand over (a bounded file read, a transport's cap): a
+   * longer text or byte input is cut there, as the caller would refuse it unparsed.
+   */
+  maxInputBytes?: number;
   /** How many inputs the test ring tries (kept small: see README, the fuzz ring). */
   sample: number;
   /** A preview of an input for a report: printable, bounded. */
@@ -635,7 +640,12 @@ export function inputFor<I>(
   seed: string,
   index: number,
 ): I {
-  return target.generate(new Rng(seed, target.name, index), seeds);
+  const input = target.generate(new Rng(seed, target.name, index), seeds);
+  const max = target.maxInputBytes;
+  if (max === undefined) return input;
+  if (typeof input === 'string' && input.length > max) return input.slice(0, max) as I;
+  if (input instanceof Uint8Array && input.length > max) return input.subarray(0, max) as I;
+  return input;
 }
 
 /**

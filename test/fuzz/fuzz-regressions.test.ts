@@ -162,6 +162,22 @@ describe('fuzz ring findings, fixed', () => {
     );
   });
 
+  it('NetHSM: a JSON answer nested 50,000 deep is refused before zod walks it', async () => {
+    const client = new NetHsmClient({
+      request: () =>
+        Promise.resolve({
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: new TextEncoder().encode(`${'['.repeat(50_000)}${']'.repeat(50_000)}`),
+        }),
+    });
+    const admin: NetHsmAuth = { userId: 'admin', passphrase: SecretBytes.fromText('x'.repeat(10)) };
+    await assert.rejects(
+      client.listUsers(admin),
+      (e: unknown) => e instanceof NetHsmError && e.kind === 'unexpected-response',
+    );
+  });
+
   it('TUF root.json nested 20,000 deep inside signed: TufRootError, not a stack overflow', () => {
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
     const text = `{"signed":{"_type":"root","version":1,"expires":"2030-01-01T00:00:00Z","keys":{},"roles":{},"x":${deep}},"signatures":[]}`;
@@ -169,8 +185,22 @@ describe('fuzz ring findings, fixed', () => {
   });
 
   it('runbooks and answers nested 20,000 deep: RunbookError and AnswersError, not a stack overflow', () => {
-    assert.throws(() => parseRunbookText(deepYaml), RunbookError);
-    assert.throws(() => parseRunbookText(`v: 1\nid: ${'['.repeat(30_000)}`), RunbookError);
+    // Refused before parsing, where the indentation passes 128 columns: the stack ran out in the
+    // parser before, and once inside V8's RegExp compiler, which killed the process outright.
+    assert.throws(
+      () => parseRunbookText(deepYaml),
+      (e: unknown) => e instanceof RunbookError && e.line === 1 && e.column === 129,
+    );
     assert.throws(() => parseRehearsalAnswers(deepYaml), AnswersError);
+    // Deep brackets are refused before the parser runs (1.5 s of parsing until the stack gave
+    // out: fuzz seed 20261206, runbook input 20756): the refusal names the 65th bracket.
+    assert.throws(
+      () => parseRunbookText(`v: 1\nid: ${'{"a":'.repeat(40_000)}`),
+      (e: unknown) => e instanceof RunbookError && e.line === 2 && e.column === 4 + 64 * 5 + 1,
+    );
+    assert.throws(
+      () => parseRehearsalAnswers(`v: 1\nrunbook: ${'['.repeat(50_000)}`),
+      AnswersError,
+    );
   });
 });

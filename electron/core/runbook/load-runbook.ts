@@ -6,7 +6,7 @@ import { isAlias, isNode, LineCounter, parseDocument, visit, type Document } fro
 import type { z } from 'zod';
 import { KindedError } from '../../base/errors.ts';
 import { Runbook, type Step } from './runbook-schema.ts';
-import { TOO_DEEP, isStackExhausted } from './yaml-depth.ts';
+import { TOO_DEEP, tooDeepAt, isStackExhausted } from './yaml-depth.ts';
 
 export const MAX_RUNBOOK_BYTES = 256 * 1024;
 export const MAX_IF_DEPTH = 8;
@@ -67,6 +67,8 @@ export function loadRunbook(
   if (Buffer.byteLength(text, 'utf8') > MAX_RUNBOOK_BYTES) {
     throw new RunbookError(`runbook is larger than ${MAX_RUNBOOK_BYTES} bytes`, 1, 1);
   }
+  const deep = tooDeepAt(text);
+  if (deep) throw new RunbookError(TOO_DEEP, deep.line, deep.column);
   try {
     return readAndCheck(text, actions, signingKeyActions);
   } catch (error) {

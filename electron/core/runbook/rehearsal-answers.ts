@@ -10,7 +10,7 @@ import {
 import { credentialText } from '../../../shared/model/credentials.ts';
 import { Participant } from '../../../shared/model/runbook.ts';
 import { KindedError } from '../../base/errors.ts';
-import { TOO_DEEP, isStackExhausted } from './yaml-depth.ts';
+import { TOO_DEEP, tooDeepAt, isStackExhausted } from './yaml-depth.ts';
 
 export const MAX_ANSWERS_BYTES = 64 * 1024;
 
@@ -67,6 +67,7 @@ export function parseRehearsalAnswers(text: string): RehearsalAnswers {
   if (Buffer.byteLength(text, 'utf8') > MAX_ANSWERS_BYTES) {
     throw new AnswersError(`the answers file is larger than ${MAX_ANSWERS_BYTES} bytes`);
   }
+  if (tooDeepAt(text)) throw new AnswersError(`answers file: ${TOO_DEEP}`);
   try {
     return readAnswers(text);
   } catch (error) {

@@ -52,6 +52,7 @@ import {
   type UserRole,
 } from './protocol.ts';
 import type { NetHsmHttpRequest, NetHsmHttpResponse, PinnedTransport } from './transport.ts';
+import { parseBoundedJson } from '../../formats/bounded-json.ts';
 
 /** The acting user: HTTP Basic on every call, the NetHSM has no sessions. */
 export interface NetHsmAuth {
@@ -157,7 +158,8 @@ export class NetHsmClient {
     const response = await this.#call({ accept: JSON_TYPE, ...call });
     let value: unknown;
     try {
-      value = JSON.parse(new TextDecoder().decode(response.body));
+      // Bounded: an answer nested 50,000 deep took zod 3 s to refuse (issue 18's fuzz ring).
+      value = parseBoundedJson(new TextDecoder().decode(response.body));
     } catch {
       throw new NetHsmError('unexpected-response', call.operation, response.status, null);
     }

@@ -122,6 +122,8 @@ const SMALL_ROOT = JSON.stringify({
 export const tufRootTarget: FuzzTarget<string> = {
   name: 'tuf-root',
   description: 'electron/formats/tuf-root.ts parseTufRoot, then checkRootSignatures',
+  // The PIV archive verifier reads root.json up to 16 MiB (piv-ceremony-archive.ts).
+  maxInputBytes: 16 * 1024 * 1024,
   sample: 250,
   seeds: () => [SMALL_ROOT, ...seedFiles(/root\.json$/).map(readText)],
   generate: (rng, seeds) => mutateJsonText(rng, seeds),
