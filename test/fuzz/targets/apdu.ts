@@ -28,6 +28,12 @@ import { defaultOpenPgpState } from '../../../electron/devices/yubikey-openpgp/r
 import { eachParser, isTypedError, mutateBytes, type FuzzTarget } from '../fuzz-kit.ts';
 import { certificateSeeds } from '../seeds.ts';
 
+/**
+ * An answer as the reader layer gathers it: one extended response (65,538 bytes) and at most 256
+ * GET RESPONSE parts of 256 (transmitApdu's guard).
+ */
+const MAX_ANSWER_BYTES = 65_538 + 256 * 256;
+
 const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
 const ok = (data: Uint8Array) => concat(data, Uint8Array.of(0x90, 0x00));
 const point = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i === 0 ? 4 : i));
@@ -65,6 +71,7 @@ async function gather(bytes: Uint8Array): Promise<void> {
 
 export const pivApduTarget: FuzzTarget<Uint8Array> = {
   name: 'piv-apdu',
+  maxInputBytes: MAX_ANSWER_BYTES,
   description:
     'devices/smartcard/apdu.ts decodeResponse + transmitApdu (GET RESPONSE loop), devices/yubikey-piv protocol decoders and BER-TLV',
   sample: 1000,
@@ -126,6 +133,7 @@ function openPgpSeeds(): Uint8Array[] {
 
 export const openPgpCardTarget: FuzzTarget<Uint8Array> = {
   name: 'openpgp-card',
+  maxInputBytes: MAX_ANSWER_BYTES,
   description:
     'devices/yubikey-openpgp/protocol.ts decoders (GET DATA 6E, 65, 7A, C4, 4F, 7F49, key import)',
   sample: 800,

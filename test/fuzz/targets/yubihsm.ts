@@ -71,6 +71,8 @@ function payloadSeeds(): Uint8Array[] {
 
 export const yubiHsmTarget: FuzzTarget<Uint8Array> = {
   name: 'yubihsm',
+  // A frame's length field is 16 bits: the transports read no more than that and its header.
+  maxInputBytes: 3 + 0xffff,
   description:
     'devices/yubihsm2/protocol.ts decodeFrame, responsePayload and every command decoder, decodeObjectFilters; transport parseConnectorStatus',
   sample: 800,
