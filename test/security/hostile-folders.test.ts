@@ -26,6 +26,7 @@ import { VerificationJob } from '../../electron/core/verification/verification-j
 import type { VerifyFolderOptions } from '../../electron/core/verification/verify-folder.ts';
 import { VigilCore } from '../../electron/core/vigil-core.ts';
 import { productSet, writeProductFolder } from '../helpers/product-fixtures.ts';
+import { BARE_VERIFY_REQUEST } from '../helpers/verify-request.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const golden = join(root, 'test', 'vectors', 'golden-journals');
@@ -319,18 +320,11 @@ describe('attack: a folder with tens of thousands of findings, verified in the w
     try {
       const dispatcher = core.dispatcher(() => true);
       const started = performance.now();
-      const envelope = await dispatcher.dispatch(null, 'verification.verifyFolder', {
-        folder: 'pick',
-        requireAttestation: false,
-        witnessKeys: 'none',
-        piv: {
-          rootMetadata: 'archive',
-          requireFips: false,
-          requirePinPolicy: null,
-          requireTouchPolicy: null,
-          minFirmware: null,
-        },
-      });
+      const envelope = await dispatcher.dispatch(
+        null,
+        'verification.verifyFolder',
+        BARE_VERIFY_REQUEST,
+      );
       const ms = performance.now() - started;
       assert.ok(envelope.ok, JSON.stringify(envelope).slice(0, 500));
       const view = envelope.value as FolderVerification;

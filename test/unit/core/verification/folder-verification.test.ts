@@ -17,22 +17,12 @@ import {
 import { VigilCore, type FilePickRequest } from '../../../../electron/core/vigil-core.ts';
 import type { RecordReport } from '../../../../electron/core/ceremony-record/record-verification.ts';
 import { ceremonyArchivesDir } from '../../../helpers/shared-reference.ts';
+import { BARE_VERIFY_REQUEST } from '../../../helpers/verify-request.ts';
 
 const docker = join(ceremonyArchivesDir, 'docker-tuf');
 const psf = join(ceremonyArchivesDir, 'psf-tuf-runbook', 'ceremony', '2020-10-30');
 const noOptions = { trustKeys: [], requireAttestation: false };
-const bareRequest = {
-  folder: 'pick',
-  requireAttestation: false,
-  witnessKeys: 'none',
-  piv: {
-    rootMetadata: 'archive',
-    requireFips: false,
-    requirePinPolicy: null,
-    requireTouchPolicy: null,
-    minFirmware: null,
-  },
-} as const;
+const bareRequest = BARE_VERIFY_REQUEST;
 
 describe('folderVerificationOf', () => {
   it('reads the Docker archive as verified with 3 warnings, production, WARN rows first', async () => {

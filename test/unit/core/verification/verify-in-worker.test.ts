@@ -14,6 +14,7 @@ import {
 } from '../../../../electron/core/verification/verify-in-worker.ts';
 import { VigilCore } from '../../../../electron/core/vigil-core.ts';
 import { productSet, writeProductFolder } from '../../../helpers/product-fixtures.ts';
+import { BARE_VERIFY_REQUEST } from '../../../helpers/verify-request.ts';
 
 const golden = join(import.meta.dirname, '..', '..', '..', 'vectors', 'golden-journals');
 const made: string[] = [];
@@ -26,18 +27,7 @@ function workDir(label: string): string {
   return dir;
 }
 
-const bareRequest = {
-  folder: 'pick',
-  requireAttestation: false,
-  witnessKeys: 'none',
-  piv: {
-    rootMetadata: 'archive',
-    requireFips: false,
-    requirePinPolicy: null,
-    requireTouchPolicy: null,
-    minFirmware: null,
-  },
-} as const;
+const bareRequest = BARE_VERIFY_REQUEST;
 
 describe('verifyInWorker', () => {
   it('verifies in a worker thread: a FIFO journal fails by name, the intact record passes', async () => {
