@@ -12,8 +12,19 @@ if (!existsSync(cli)) {
   process.exit(2);
 }
 const { runCli } = await import(cli.href);
+// A progress line only where a person watches a terminal: never in a pipe or a log file.
+const status = process.stderr.isTTY
+  ? {
+      show: (text) => {
+        const fits = [...text].slice(0, Math.max(20, (process.stderr.columns || 80) - 1)).join('');
+        process.stderr.write(`\r${fits}\x1b[K`);
+      },
+      clear: () => process.stderr.write('\r\x1b[K'),
+    }
+  : undefined;
 process.exitCode = await runCli(
   process.argv.slice(2),
   (text) => console.log(text),
   (text) => console.error(text),
+  status,
 );

@@ -5,6 +5,8 @@
 // is durable: a crash at exactly that step boundary. Without it, runs to the end and prints the
 // outcome as one JSON line.
 //   node runbook-run-child.mjs <runbook> <answers> <out> [--medium <dir>] [--acknowledge-interruption]
+// VIGIL_KILL_BEFORE_RESULT_OF=<action> kills it after the device did that action but before its
+// result is journalled: the one crash the boundary cuts cannot make (issue 18, finding 3).
 // VIGIL_STAND_IN_PDF=1 prints the transcript without Chromium (a resumed run proves nothing about
 // printing; the reference run and the transcript tests print real PDFs).
 import { parseArgs } from 'node:util';
@@ -33,6 +35,15 @@ const outcome = await runRehearsal({
   ...(values.medium === undefined ? {} : { mediumDir: values.medium }),
   ...(process.env.VIGIL_STAND_IN_PDF === '1' ? { printTranscript: standInPdf } : {}),
   onCore: (core) => {
+    const killBeforeResultOf = process.env.VIGIL_KILL_BEFORE_RESULT_OF;
+    if (killBeforeResultOf) {
+      const append = core.journal.append.bind(core.journal);
+      core.journal.append = (kind, detail, now) => {
+        if (kind === 'runbook.stepCompleted' && detail?.action === killBeforeResultOf)
+          process.kill(process.pid, 'SIGKILL');
+        return append(kind, detail, now);
+      };
+    }
     if (killAfter <= 0) return;
     let appended = 0;
     core.journal.onAppend((entry) => {

@@ -164,12 +164,23 @@ async function walk(
     const who = { stepNumber: step.number, role, person: personFor(answers, role) };
     if (step.kind === 'action' && step.action) {
       const credentials = credentialsFor(answers, step.action.credentials);
+      let after;
       try {
-        await engine.perform(who, credentials, step.action.needsTarget ? mediaTargetId : null);
+        after = await engine.perform(
+          who,
+          credentials,
+          step.action.needsTarget ? mediaTargetId : null,
+        );
       } finally {
         wipe(credentials);
       }
-      log(`step ${step.number}: ${step.action.name} performed`);
+      // What the device did, in the step's outcome words (a key it replaced, what it exported).
+      const done = after.ceremony?.history.findLast(
+        (h) => h.number === step.number && h.outcome === 'performed',
+      );
+      log(
+        `step ${step.number}: ${step.action.name} performed${done?.detail ? `: ${done.detail}` : ''}`,
+      );
     } else if (step.kind === 'collect' && step.collect) {
       const answer = answers.inputs[step.collect.id];
       if (answer === undefined) {

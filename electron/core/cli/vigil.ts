@@ -15,6 +15,7 @@ import {
   escapeStringsDeep,
   escapeTerminalLines,
 } from '../../formats/terminal-text.ts';
+import type { VerificationProgress } from '../verification/verification-job.ts';
 import type { PivVerifyOptions } from '../verification/verify-folder.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -208,10 +209,32 @@ export type VerifyCommand = Omit<Extract<CliCommand, { command: 'verify' }>, 'co
 /** `vigil run` as a module, for callers of the built CLI that drive a run themselves (crash tests). */
 export const loadRunCommand = () => import('./run-command.ts');
 
+/**
+ * A status line the caller keeps on one line of a terminal (stderr when it is one): `show`
+ * replaces it, `clear` removes it before the report is printed.
+ */
+export interface StatusLine {
+  show(text: string): void;
+  clear(): void;
+}
+
+/** How often `vigil verify` rewrites its progress line: often enough to see it move. */
+const PROGRESS_EVERY_MS = 250;
+
+/** `vigil verify`'s progress line: what was read so far and the file being read, escaped. */
+export function verifyProgressText(progress: VerificationProgress): string {
+  const mb = (progress.bytesRead / 1_000_000).toFixed(1);
+  const current = progress.current === null ? '' : `; reading ${progress.current}`;
+  return escapeForTerminal(
+    `verifying: ${progress.filesRead} files, ${mb} MB read, ${(progress.elapsedMs / 1000).toFixed(1)} s${current}`,
+  );
+}
+
 export async function runCli(
   argv: readonly string[],
   print: (s: string) => void,
   printError: (s: string) => void,
+  status?: StatusLine,
 ): Promise<number> {
   // SECURITY: the last guard before the terminal. Every field from a file, a device or a
   // certificate is escaped where the text is made; whatever control character is left (ESC, CR,
@@ -245,6 +268,12 @@ export async function runCli(
       case 'verify': {
         // In a worker thread with a capped heap, as in the window: the same code, the same limits.
         const { verifyInWorker } = await import('../verification/verify-in-worker.ts');
+        let shownAt = -Infinity;
+        const onProgress = (progress: VerificationProgress) => {
+          if (progress.elapsedMs - shownAt < PROGRESS_EVERY_MS) return;
+          shownAt = progress.elapsedMs;
+          status?.show(verifyProgressText(progress));
+        };
         const result = await verifyInWorker(
           { path: command.path, hasPivOptions: command.piv !== undefined },
           {
@@ -255,7 +284,8 @@ export async function runCli(
             },
             output: command.isJson ? 'json' : 'text',
           },
-        );
+          status ? { onProgress } : {},
+        ).finally(() => status?.clear());
         if (!result.ok) {
           err(`vigil: ${escapeForTerminal(result.message)}`);
           return 2;

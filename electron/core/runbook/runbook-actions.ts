@@ -34,6 +34,12 @@ export interface GeneratedKeyRecord {
   attestation?: { objectId: number; certificate: string; deviceCertificate: string };
   /** Keyholder tokens: who holds the device (e.g. a GitHub handle). */
   holder?: string;
+  /**
+   * Keyholder tokens: the key the slot held before, overwritten by this one (a slot holds one
+   * key, so a retried generation replaces, never doubles); the SHA-256 of its raw public key when
+   * the card tells it. Absent when the slot was empty.
+   */
+  replaced?: { publicKeySha256: string | null };
 }
 
 /** What the actions can see of the ceremony so far. */

@@ -201,7 +201,7 @@ function describeResult(outcome: ActionResult | undefined): string | null {
     case 'pins-changed':
       return `PIN and PUK of ${result.device.model} ${result.device.serial} changed`;
     case 'key-generated':
-      return `${result.key.role} ${result.key.curve} key on ${result.key.device.serial}`;
+      return `${result.key.role} ${result.key.curve} key on ${result.key.device.serial}${replacedText(result.key)}`;
     case 'products-exported':
       return `${result.report.files.length} files to ${result.report.destination}, read back`;
     case 'label-text':
@@ -209,6 +209,14 @@ function describeResult(outcome: ActionResult | undefined): string | null {
     case 'media-ejected':
       return result.isEjected ? 'medium unmounted' : result.advice;
   }
+}
+
+/** A slot key overwritten by the generation is said in the step's outcome, never left silent. */
+function replacedText(key: GeneratedKeyRecord): string {
+  if (!key.replaced) return '';
+  const slot = key.attestation ? ` in slot ${key.attestation.objectId.toString(16)}` : '';
+  const sha = key.replaced.publicKeySha256;
+  return `, replacing the key${slot} (${sha ? `public key SHA-256 ${sha}` : 'public key not readable'})`;
 }
 
 function detailOf<T>(entry: JournalEntry): T {

@@ -84,6 +84,7 @@ describe('parseCommand (pure)', () => {
 
 describe('vigil verify on products made by a real SoftHSM2 ceremony', () => {
   let work: string;
+  let record: string;
   let exportDir: string;
   let deviceFolder: string;
 
@@ -101,6 +102,7 @@ describe('vigil verify on products made by a real SoftHSM2 ceremony', () => {
       join(work, 'record'),
     ]);
     assert.equal(run.code, 0, run.out + run.err);
+    record = join(work, 'record');
     exportDir = join(work, 'record', 'products');
     const [serial] = readdirSync(join(exportDir, 'ceremony-products'));
     deviceFolder = join(exportDir, 'ceremony-products', serial ?? '');
@@ -114,6 +116,36 @@ describe('vigil verify on products made by a real SoftHSM2 ceremony', () => {
     assert.doesNotMatch(out, /\[production\]/);
     assert.match(out, /ok {3}key:root: P-256, SPKI SHA-256 [0-9a-f]{64}, generated on device/);
     assert.match(out, /verified 1 device folder/);
+  });
+
+  it('shows its progress on a terminal, and clears it before the report; never in a pipe', () => {
+    // A real pseudo-terminal (util-linux script), as a person at a console sees vigil verify.
+    const pty = spawnSync(
+      'script',
+      ['-qec', `stty cols 200; ${process.execPath} ${bin} verify ${record}`, '/dev/null'],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(pty.status, 0, pty.stdout + pty.stderr);
+    const ESC = String.fromCharCode(0x1b);
+    // Each progress line: CR, the text, erase to the end of the line.
+    const shown = pty.stdout
+      .split('\r')
+      .filter((part) => part.startsWith('verifying: '))
+      .map((part) => part.slice(0, part.indexOf(`${ESC}[K`)));
+    assert.ok(shown.length >= 1, JSON.stringify(pty.stdout.slice(0, 400)));
+    for (const line of shown)
+      assert.match(
+        line ?? '',
+        /^verifying: \d+ files, \d+\.\d MB read, \d+\.\d s(; reading \S.*)?$/,
+      );
+    // Cleared, then the report: the report's first line starts at the line's start.
+    const cleared = pty.stdout.lastIndexOf(`\r${ESC}[K`);
+    assert.ok(cleared > pty.stdout.lastIndexOf('verifying: '));
+    assert.ok(pty.stdout.startsWith(`\r${ESC}[Kceremony record `, cleared));
+    assert.match(pty.stdout.slice(cleared + 4), /^ceremony record [0-9a-f-]{36} \[REHEARSAL/);
+    const piped = vigil(['verify', record]);
+    assert.equal(piped.code, 0);
+    assert.doesNotMatch(piped.out + piped.err, /verifying: /);
   });
 
   it('accepts the device folder itself and ceremony-products as the path', () => {

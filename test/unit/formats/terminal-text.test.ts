@@ -8,6 +8,7 @@ import {
   escapeStringsDeep,
   escapeTerminalLines,
 } from '../../../electron/formats/terminal-text.ts';
+import { verifyProgressText } from '../../../electron/core/cli/vigil.ts';
 
 const utf8 = (text: string) => [...new TextEncoder().encode(text)];
 
@@ -75,6 +76,31 @@ describe('escapeStringsDeep', () => {
     assert.deepEqual(
       escapeStringsDeep({ a: ['x\ny', 3, null, true], b: { c: '\x1b' }, d: undefined }),
       { a: ['x\\ny', 3, null, true], b: { c: '\\x1b' }, d: undefined },
+    );
+  });
+});
+
+describe("vigil verify's progress line", () => {
+  it('says files, megabytes and seconds, and escapes the name of the file being read', () => {
+    assert.equal(
+      verifyProgressText({
+        filesRead: 12,
+        bytesRead: 3_456_789,
+        entriesSeen: 40,
+        elapsedMs: 1_250,
+        current: 'keys/\x1b[2Jgone\nverified 1 device folder(s)',
+      }),
+      'verifying: 12 files, 3.5 MB read, 1.3 s; reading keys/\\x1b[2Jgone\\nverified 1 device folder(s)',
+    );
+    assert.equal(
+      verifyProgressText({
+        filesRead: 0,
+        bytesRead: 0,
+        entriesSeen: 1,
+        elapsedMs: 0,
+        current: null,
+      }),
+      'verifying: 0 files, 0.0 MB read, 0.0 s',
     );
   });
 });

@@ -191,6 +191,17 @@ async function withNetHsm<T>(
   }
 }
 
+/** True when the user's namespace holds a key with this id; only "not found" means no. */
+async function keyExists(client: NetHsmClient, auth: NetHsmAuth, keyId: string): Promise<boolean> {
+  try {
+    await client.getKey(auth, keyId);
+    return true;
+  } catch (error) {
+    if (error instanceof NetHsmError && error.kind === 'not-found') return false;
+    throw error;
+  }
+}
+
 /** Maps the client's typed errors to contract codes with a sentence for the ceremony. */
 export function netHsmFailure(error: unknown): unknown {
   if (error instanceof NetHsmTransportError) {
@@ -659,6 +670,15 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
         const p = GenerateKeyParams.parse(params);
         return withNetHsm(context, async (client) => {
           const auth = actingUser(context, p.by);
+          // The NetHSM is asked for the action's effect first: a key with this id means a run
+          // before this one generated it (issue 18, finding 3); it is never generated twice.
+          if (await keyExists(client, auth, p.keyId)) {
+            const namespace = namespaceOfUser(p.by);
+            throw new VigilError(
+              'key-exists',
+              `The NetHSM already holds a key ${p.keyId}${namespace ? ` in namespace ${namespace}` : ''}. Nothing was generated: a run before this one made it. Record an exception; delete that key on the NetHSM (or choose another key id) before generating again.`,
+            );
+          }
           const id = await client.generateKey(auth, {
             id: p.keyId,
             type: p.type,

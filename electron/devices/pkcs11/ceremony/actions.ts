@@ -131,7 +131,7 @@ export const pkcs11Actions: Readonly<Record<string, ActionDefinition>> = checkin
       credentials: [{ id: 'userPin', label: 'User PIN', repeat: false }],
       needsTarget: false,
       interruptionAdvice:
-        'Vigil stopped while generating a key. The token may hold a key that is not in the products. Acknowledge; re-initialise the token before generating again if the witness cannot rule that out.',
+        'Vigil stopped while generating a key. The token may hold a key that is not in the products. Acknowledge and perform the step again: Vigil asks the token first and, if the key is there, refuses (key-exists) rather than make a second one; then record an exception and re-initialise the token.',
       async perform(params, context) {
         const p = keyRequest(
           params,

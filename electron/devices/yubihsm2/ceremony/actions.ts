@@ -25,6 +25,8 @@ import {
   factoryReset,
   generateAttestedKey,
   replaceDefaultAuthenticationKey,
+  roleKeyExists,
+  type KeyRole,
 } from './provisioning.ts';
 import { VigilError } from '../../../base/errors.ts';
 import { onlyDevice } from '../../../base/device-presence.ts';
@@ -146,6 +148,14 @@ export function yubiHsmFailure(error: unknown): unknown {
   return error;
 }
 
+/** What a key already at the role's object id is reported as, before anything is generated. */
+function roleKeyExistsError(role: KeyRole): VigilError {
+  return new VigilError(
+    'key-exists',
+    `The YubiHSM 2 already holds a ${role} key. Nothing was generated: a run before this one made it, or the device was not reset. Record an exception, and reset and provision the device again before generating the keys.`,
+  );
+}
+
 async function mapped<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -244,7 +254,7 @@ export const yubiHsmActions: Readonly<Record<string, ActionDefinition>> = checki
       credentials: [{ id: 'authPassword', label: 'YubiHSM password', repeat: false }],
       needsTarget: false,
       interruptionAdvice:
-        'Vigil stopped while generating a key. The device may hold a key that is not in the products. Acknowledge; reset the device and provision it again if the witness cannot rule that out.',
+        'Vigil stopped while generating a key. The device may hold a key that is not in the products. Acknowledge and perform the step again: Vigil asks the device first and, if the key is there, refuses (key-exists) rather than make a second one; then record an exception, reset the device and provision it again.',
       async perform(params, context) {
         const p = keyRequest(
           params,
@@ -255,10 +265,15 @@ export const yubiHsmActions: Readonly<Record<string, ActionDefinition>> = checki
         checkDeviceCurve(found.summary.curves, p.curve);
         const authKeys = passwordKeys(context.credentials, 'authPassword');
         const { key, deviceCertificate } = await mapped(async () =>
-          (await found.open()).withSession(CEREMONY_AUTH_KEY_ID, authKeys, async (session) => ({
-            key: await generateAttestedKey(session, p.role, p.curve),
-            deviceCertificate: await session.deviceCertificate(),
-          })),
+          (await found.open()).withSession(CEREMONY_AUTH_KEY_ID, authKeys, async (session) => {
+            // The device is asked for the action's effect first: a key at the role's object id
+            // means a run before this one generated it (issue 18, finding 3); never a second.
+            if (await roleKeyExists(session, p.role)) throw roleKeyExistsError(p.role);
+            return {
+              key: await generateAttestedKey(session, p.role, p.curve),
+              deviceCertificate: await session.deviceCertificate(),
+            };
+          }),
         );
         return {
           kind: 'key-generated',

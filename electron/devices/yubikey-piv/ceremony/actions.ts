@@ -285,7 +285,7 @@ export const yubiKeyPivActions: Readonly<Record<string, ActionDefinition>> =
         credentials: [{ id: 'userPin', label: 'PIN', repeat: false }],
         needsTarget: false,
         interruptionAdvice:
-          'Vigil stopped while generating the key. Slot 9c may hold a key that is not in the products: acknowledge and generate again (the new key replaces it).',
+          'Vigil stopped while generating the key. Slot 9c may hold a key that is not in the products: acknowledge and generate again (the new key replaces it, and the step says which key it replaced).',
         async perform(params, context) {
           const p = PivGenerateKeyParams.parse(params);
           const { role, curve } = keyRequest(
@@ -323,6 +323,7 @@ export const yubiKeyPivActions: Readonly<Record<string, ActionDefinition>> =
               device: found.summary,
               createdAt: context.now.toISOString(),
               holder,
+              ...(key.replaced ? { replaced: key.replaced } : {}),
               attestation: {
                 objectId: KEYHOLDER_SLOT,
                 certificate: bytesToHex(key.attestation),

@@ -18,6 +18,9 @@ import {
 } from '../protocol.ts';
 import { VigilError } from '../../../base/errors.ts';
 import { checkTypedTwice, typingsDiffer } from '../../../base/pin-policy.ts';
+import { rawPublicKeyFromSpki } from '../../../formats/ec-point.ts';
+import { sha256Hex } from '../../../formats/fingerprint.ts';
+import { tlvMap } from '../tlv.ts';
 
 export const KEYHOLDER_SLOT = PivSlot.signature;
 export const CERTIFICATE_VALID_DAYS = 365;
@@ -138,6 +141,35 @@ export interface AttestedSlotKey {
   certificate: Uint8Array;
   attestation: Uint8Array;
   deviceCertificate: Uint8Array;
+  /** What the slot held before (null: empty), read from the card before generating. */
+  replaced: { publicKeySha256: string | null } | null;
+}
+
+/**
+ * The key a slot holds, asked of the card before generating (issue 18, finding 3: a device is
+ * asked for an action's effect). From 5.3 the slot's metadata says it and gives the public key;
+ * before, only a stored certificate tells.
+ */
+export async function keyInSlot(
+  session: PivSession,
+  slot: number,
+): Promise<{ publicKeySha256: string | null } | null> {
+  if (session.hasMetadata) {
+    const metadata = await session.metadata(slot);
+    if (!metadata) return null;
+    const point = metadata.publicKey ? tlvMap(metadata.publicKey).get(0x86) : undefined;
+    return { publicKeySha256: point ? sha256Hex(point) : null };
+  }
+  const certificate = await session.readCertificate(slot);
+  if (!certificate) return null;
+  try {
+    const spki = new Uint8Array(
+      new X509Certificate(certificate).publicKey.export({ type: 'spki', format: 'der' }),
+    );
+    return { publicKeySha256: sha256Hex(rawPublicKeyFromSpki(spki).raw) };
+  } catch {
+    return { publicKeySha256: null };
+  }
 }
 
 /**
@@ -151,6 +183,7 @@ export async function generateAttestedSlotKey(
   request: SlotKeyRequest,
 ): Promise<AttestedSlotKey> {
   await authenticateWithPin(session, pin);
+  const replaced = await keyInSlot(session, request.slot);
   const spki = await session.generateKey(
     request.slot,
     request.algorithm,
@@ -171,7 +204,7 @@ export async function generateAttestedSlotKey(
   const attestation = await session.attest(request.slot);
   const deviceCertificate = await session.deviceAttestationCertificate();
   checkAttestationMatches(attestation, deviceCertificate, spki);
-  return { spki, certificate, attestation, deviceCertificate };
+  return { spki, certificate, attestation, deviceCertificate, replaced };
 }
 
 /** A key of another type than the signature's throws in node:crypto: that is "not signed by". */
