@@ -32,11 +32,15 @@ npm run format:check
 step "electronegativity"
 npm run electronegativity
 
-# Both rings run even when the first fails, so one run reports every failure; either fails the command.
+# Every ring runs even when one before it fails, so one run reports every failure; any fails the
+# command.
 step "tests"
 rings_ok=true
 npm run test:node || rings_ok=false
 
 step "window ring"
 npm run test:window || rings_ok=false
+
+step "crash ring"
+npm run test:crash || rings_ok=false
 $rings_ok

@@ -1,9 +1,10 @@
-// Runs every *.test.ts under the given rings (default: every ring but the window ring, which runs on
-// its own: `npm run test:window`), several files at once, each in its own
-// world (helpers/test-world.ts): a private mount and network namespace (its own /run/pcscd,
-// loopback only, so a PC/SC test starts its own pcscd and never sees the host's), a tmpfs as
-// TMPDIR, HOME, GNUPGHOME, SOFTHSM2_CONF and VIGIL_DATA_DIR inside it. Ends with node:test's summary lines for the whole
-// run, the slowest files, and a warning when the run passes its budget.
+// Runs every *.test.ts under the given rings (default: every ring but the window and crash rings,
+// which run on their own: `npm run test:window`, `npm run test:crash`), several files at once,
+// each in its own world (helpers/test-world.ts): a private mount and network namespace (its own
+// /run/pcscd, loopback only, so a PC/SC test starts its own pcscd and never sees the host's), a
+// tmpfs as TMPDIR, HOME, GNUPGHOME, SOFTHSM2_CONF and VIGIL_DATA_DIR inside it. Ends with
+// node:test's summary lines for the whole run, the slowest files, and a warning when the run
+// passes its budget.
 //
 //   node --import tsx test/run-tests.ts [ring-or-path-prefix …] [--jobs N] [--skip-build-check]
 //     [node:test flags such as --test-name-pattern=…]
@@ -32,6 +33,18 @@ export const TEST_RING_BUDGET_S = 8 * 60;
  */
 export const WINDOW_RING = 'window';
 export const WINDOW_RING_BUDGET_S = 4 * 60;
+/**
+ * The crash ring (test/crash/: kill -9 at every journal boundary of every bundled runbook, hundreds
+ * of short `vigil run` processes) runs after the window ring, on its own budget: beside the test
+ * ring it took most of the two cores for the whole ring.
+ */
+export const CRASH_RING = 'crash';
+export const CRASH_RING_BUDGET_S = 4 * 60;
+/** The rings that run on their own, each after the test ring, with their budgets and names. */
+const OWN_RINGS = [
+  { ring: WINDOW_RING, budgetS: WINDOW_RING_BUDGET_S, name: 'the window ring' },
+  { ring: CRASH_RING, budgetS: CRASH_RING_BUDGET_S, name: 'the crash ring' },
+];
 /**
  * No test may hang the run: node:test fails a test, a suite or the file as a whole (node:test
  * gives the file this timeout too) after this.
@@ -75,12 +88,14 @@ const inRing = (file: string, ring: string) =>
   relative(testRoot, file).startsWith(ring.replace(/^(\.\/)?test\//, ''));
 const files = collect(testRoot)
   .filter((f) =>
-    rings.length === 0 ? !inRing(f, `${WINDOW_RING}/`) : rings.some((r) => inRing(f, r)),
+    rings.length === 0
+      ? !OWN_RINGS.some(({ ring }) => inRing(f, `${ring}/`))
+      : rings.some((r) => inRing(f, r)),
   )
   .sort();
-const isWindowRing = files.every((f) => inRing(f, `${WINDOW_RING}/`));
-const budgetS = isWindowRing ? WINDOW_RING_BUDGET_S : TEST_RING_BUDGET_S;
-const ringName = isWindowRing ? 'the window ring' : 'the test ring';
+const ownRing = OWN_RINGS.find(({ ring }) => files.every((f) => inRing(f, `${ring}/`)));
+const budgetS = ownRing?.budgetS ?? TEST_RING_BUDGET_S;
+const ringName = ownRing?.name ?? 'the test ring';
 if (files.length === 0) {
   console.error(`no test files for ${rings.join(', ') || 'any ring'}`);
   process.exit(2);

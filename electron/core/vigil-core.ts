@@ -42,8 +42,8 @@ export interface CoreOptions {
   /** Main-owned file picker, like pickFolder: null when the person cancels. */
   pickFiles?: (request: FilePickRequest) => Promise<string[] | null>;
   log?: VigilLog;
-  /** resources/runbooks by default. */
-  runbooksDir?: string;
+  /** resources/runbooks by default; null for none (`vigil run` lists no bundled runbook). */
+  runbooksDir?: string | null;
   /** HTML → PDF for transcripts: Chromium here; the Electron shell may hand in printToPDF. */
   printTranscript?: TranscriptPrinter;
   /** A yubihsm-connector the user runs; default $VIGIL_YUBIHSM_CONNECTOR, else none. */
@@ -158,7 +158,7 @@ export class VigilCore {
       };
       this.familySources = openFamilySources(env);
       this.runbookLibrary = new RunbookLibrary(
-        options.runbooksDir ?? defaultRunbooksDir(),
+        options.runbooksDir === undefined ? defaultRunbooksDir() : options.runbooksDir,
         this.log,
       );
       this.runbooks = new RunbookEngine({

@@ -254,6 +254,8 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       log: { info: () => {}, warn: () => {}, error: () => {} },
       // Headless rehearsals use their own rehearsal devices, never a card in a reader.
       usePcsc: false,
+      // It runs the runbook file it is given: parsing every bundled one was half of a resume.
+      runbooksDir: null,
       isHeadlessRehearsal: true,
       ...(options.printTranscript ? { printTranscript: options.printTranscript } : {}),
     });

@@ -22,8 +22,25 @@ export function defaultRunbooksDir(env: NodeJS.ProcessEnv = process.env): string
   return join(resourcesDir(env), 'runbooks');
 }
 
+/**
+ * Runbooks parsed in this process, by their text: a resumed ceremony parses the one it runs again
+ * from the journal, and YAML composition is most of a short `vigil run`'s start. Each caller gets
+ * its own copy, so none can change another's.
+ */
+const parsedRunbooks = new Map<string, Runbook>();
+const PARSED_RUNBOOKS_KEPT = 16;
+
 export function parseRunbookText(text: string): Runbook {
-  return loadRunbook(text, runbookActionCatalog, signingKeyActions);
+  let parsed = parsedRunbooks.get(text);
+  if (!parsed) {
+    parsed = loadRunbook(text, runbookActionCatalog, signingKeyActions);
+    if (parsedRunbooks.size >= PARSED_RUNBOOKS_KEPT) {
+      const oldest = parsedRunbooks.keys().next().value;
+      if (oldest !== undefined) parsedRunbooks.delete(oldest);
+    }
+    parsedRunbooks.set(text, parsed);
+  }
+  return structuredClone(parsed);
 }
 
 export function summarise(runbook: Runbook, text: string, file: string): RunbookSummary {
@@ -56,20 +73,22 @@ export class RunbookLibrary {
   // (its size or mtime), not on every call; a refused file is logged once per version.
   readonly #cache = new Map<string, { stamp: string; loaded: LoadedRunbook | null }>();
 
+  /** `dir` null: no library (`vigil run` runs the runbook file it is given, and lists none). */
   constructor(
-    readonly dir: string,
+    readonly dir: string | null,
     private readonly log?: VigilLog,
   ) {}
 
   list(): LoadedRunbook[] {
-    if (!existsSync(this.dir)) return [];
+    if (this.dir === null || !existsSync(this.dir)) return [];
+    const dir = this.dir;
     const loaded: LoadedRunbook[] = [];
-    const names = readdirSync(this.dir)
+    const names = readdirSync(dir)
       .sort()
       .filter((name) => name.endsWith('.yaml') && !name.endsWith('.rehearsal.yaml'));
     for (const name of [...this.#cache.keys()]) if (!names.includes(name)) this.#cache.delete(name);
     for (const name of names) {
-      const path = join(this.dir, name);
+      const path = join(dir, name);
       let stamp: string;
       try {
         const stat = statSync(path);

@@ -451,10 +451,11 @@ export function privateKeyObject(material: RehearsalKeyMaterial): KeyObject {
     case 'BrainpoolP384':
     case 'BrainpoolP512': {
       const curve = EC_CURVES[material.type];
+      // The public key is optional in ECPrivateKey (RFC 5915): OpenSSL derives it, far faster
+      // than noble's first multiplication (which builds its tables: 30 ms of every start).
       const ecPrivateKey = sequence(
         encodeUnsignedInteger(Uint8Array.of(1)),
         encodeTlv(DerTag.octetString, material.secret),
-        encodeTlv(0xa1, bitString(curve.noble.getPublicKey(material.secret, false))),
       );
       const pkcs8 = sequence(
         encodeUnsignedInteger(Uint8Array.of(0)),
