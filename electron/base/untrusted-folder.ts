@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import {
   closeSync,
   constants,
+  existsSync,
   fstatSync,
   lstatSync,
   opendirSync,
@@ -145,6 +146,11 @@ export interface ReadObserver {
   onProgress?(progress: ReadProgress): void;
   /** After each file read or hashed (tests use it to slow a verification down and watch it). */
   afterFile?(): void;
+  /**
+   * After a file's path is checked and before it is opened: tests swap a folder on the way for a
+   * link here, as an attacker racing the reader would.
+   */
+  beforeOpen?(rel: string): void;
 }
 
 /** The budget and counters of one verification: every walk and read in it draws on one budget. */
@@ -193,6 +199,10 @@ export class ReadSession {
         shownAs,
         `${shownAs} would take the bytes read in this verification past ${sizeWords(this.limits.maxTotalBytes)}: verification stopped there. A ceremony folder is far smaller; check what else the folder holds.`,
       );
+  }
+
+  beforeOpen(rel: string): void {
+    this.observer.beforeOpen?.(rel);
   }
 
   fileDone(): void {
@@ -277,6 +287,24 @@ export interface FolderEntry {
 
 /** The entries of one folder, sorted by name, each counted against the session's budget. */
 export function listFolder(dir: string, shownAs = dir): FolderEntry[] {
+  return listOpenedFolder(dir, shownAs);
+}
+
+/**
+ * The entries of the folder `rel` below `root`, reached through its opened parents without
+ * following a link (see openFolderChain), so a folder swapped for a link is never listed.
+ */
+function listFolderIn(root: string, rel: string): FolderEntry[] {
+  if (!hasProcFd) return listOpenedFolder(rel === '' ? root : join(root, rel), rel);
+  const fd = openFolderChain(root, rel === '' ? [] : rel.split('/'));
+  try {
+    return listOpenedFolder(`/proc/self/fd/${fd}`, rel);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function listOpenedFolder(dir: string, shownAs: string): FolderEntry[] {
   const session = currentSession();
   const entries: FolderEntry[] = [];
   let handle;
@@ -326,7 +354,7 @@ export function walkFolder(root: string): FolderTree {
   const pending: { rel: string; depth: number }[] = [{ rel: '', depth: 0 }];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const { rel, depth } = next;
-    const entries = listFolder(rel === '' ? root : join(root, rel), rel);
+    const entries = listFolderIn(root, rel);
     if (entries.length === 0 && rel !== '') tree.emptyFolders.push(rel);
     const folders: string[] = [];
     for (const entry of entries) {
@@ -360,6 +388,41 @@ export function walkFolder(root: string): FolderTree {
  * the file itself a regular file, opened with O_NOFOLLOW and O_NONBLOCK and checked again with
  * fstat, so a file swapped for a link or a pipe in between is still refused, never waited on.
  */
+const hasProcFd = existsSync('/proc/self/fd');
+const FOLDER_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/**
+ * Opens the folders of `folders` one by one from `root`, each through the one before it
+ * (/proc/self/fd/<fd>/<name>, which starts at exactly that opened folder) and with O_NOFOLLOW, so
+ * a folder swapped for a link after it was checked is refused, not followed: the lookup and the
+ * open are one. Returns the last folder's descriptor (the root's when `folders` is empty).
+ */
+function openFolderChain(root: string, folders: readonly string[]): number {
+  let fd: number;
+  try {
+    fd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (error) {
+    throw unreadable(root, error);
+  }
+  for (let i = 0; i < folders.length; i += 1) {
+    let next: number;
+    try {
+      next = openSync(`/proc/self/fd/${fd}/${folders[i]}`, FOLDER_FLAGS);
+    } catch (error) {
+      const code = errnoOf(error);
+      const shownAs = folders.slice(0, i + 1).join('/');
+      closeSync(fd);
+      if (code === 'ELOOP') throw refusalOf(shownAs, 'symlink', 'a folder');
+      if (code === 'ENOTDIR')
+        throw refusalOf(shownAs, entryKindAt(join(root, shownAs)), 'a folder');
+      throw unreadable(shownAs, error);
+    }
+    closeSync(fd);
+    fd = next;
+  }
+  return fd;
+}
+
 function openRegularFile(root: string, rel: string): { fd: number; size: number } {
   const parts = rel.split('/');
   if (parts.some((p) => p === '' || p === '.' || p === '..'))
@@ -376,17 +439,31 @@ function openRegularFile(root: string, rel: string): { fd: number; size: number 
   const path = join(root, rel);
   const kind = entryKindAt(path);
   if (kind !== 'file') throw refusalOf(rel, kind);
+  currentSession().beforeOpen(rel);
+  // SECURITY: the folders on the way are opened one by one without following a link (a folder
+  // swapped for a link since the checks above is refused); O_NOFOLLOW refuses the file swapped
+  // for a link; O_NONBLOCK keeps a pipe put there from blocking the open; O_NOCTTY keeps a
+  // terminal from becoming ours.
+  const fileFlags =
+    constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
   let fd: number;
-  try {
-    // SECURITY: O_NOFOLLOW refuses a link put there after the lstat; O_NONBLOCK keeps a pipe put
-    // there from blocking the open; O_NOCTTY keeps a terminal from becoming ours.
-    fd = openSync(
-      path,
-      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
-    );
-  } catch (error) {
-    if (errnoOf(error) === 'ELOOP') throw refusalOf(rel, 'symlink');
-    throw unreadable(rel, error);
+  if (hasProcFd) {
+    const folder = openFolderChain(root, parts.slice(0, -1));
+    try {
+      fd = openSync(`/proc/self/fd/${folder}/${parts.at(-1) ?? ''}`, fileFlags);
+    } catch (error) {
+      if (errnoOf(error) === 'ELOOP') throw refusalOf(rel, 'symlink');
+      throw unreadable(rel, error);
+    } finally {
+      closeSync(folder);
+    }
+  } else {
+    try {
+      fd = openSync(path, fileFlags);
+    } catch (error) {
+      if (errnoOf(error) === 'ELOOP') throw refusalOf(rel, 'symlink');
+      throw unreadable(rel, error);
+    }
   }
   const stats = fstatSync(fd);
   if (!stats.isFile()) {

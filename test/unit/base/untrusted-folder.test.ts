@@ -116,6 +116,48 @@ describe('untrusted folder: special files and links', () => {
     );
   });
 
+  it('refuses a folder swapped for a link between its check and the open, as a racer would', () => {
+    // The folder checks pass; then, before the file is opened, keys/ becomes a link to a folder
+    // outside that holds a file of the same name. The open goes through the opened folders, so
+    // the link is refused by name and the outside file is never read nor hashed.
+    const root = folder();
+    const outside = folder();
+    mkdirSync(join(root, 'keys', 'deeper'), { recursive: true });
+    writeFileSync(join(root, 'keys', 'deeper', 'a.pem'), 'inside');
+    mkdirSync(join(outside, 'deeper'));
+    writeFileSync(join(outside, 'deeper', 'a.pem'), 'SECRET from outside');
+    const swapKeysForLink = (rel: string) => {
+      assert.equal(rel, 'keys/deeper/a.pem');
+      rmSync(join(root, 'keys'), { recursive: true });
+      symlinkSync(outside, join(root, 'keys'));
+    };
+    for (const read of [readFileIn, hashFileIn]) {
+      rmSync(join(root, 'keys'), { recursive: true, force: true });
+      mkdirSync(join(root, 'keys', 'deeper'), { recursive: true });
+      writeFileSync(join(root, 'keys', 'deeper', 'a.pem'), 'inside');
+      const session = new ReadSession(undefined, { beforeOpen: swapKeysForLink });
+      assert.throws(
+        () => inReadSession(() => read(root, 'keys/deeper/a.pem'), session),
+        refusedAs('symlink', /^keys is a symbolic link/),
+      );
+      assert.equal(session.bytesRead, 0);
+    }
+    // The same swap of the file itself: O_NOFOLLOW refuses it.
+    writeFileSync(join(root, 'b.pem'), 'inside');
+    const swapFile = () => {
+      rmSync(join(root, 'b.pem'));
+      symlinkSync(join(outside, 'deeper', 'a.pem'), join(root, 'b.pem'));
+    };
+    assert.throws(
+      () =>
+        inReadSession(
+          () => readFileIn(root, 'b.pem'),
+          new ReadSession(undefined, { beforeOpen: swapFile }),
+        ),
+      refusedAs('symlink', /^b\.pem is a symbolic link/),
+    );
+  });
+
   it('refuses a socket', async () => {
     const server = createServer();
     const path = join(dir, 'agent.sock');
