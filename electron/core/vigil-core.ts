@@ -27,6 +27,7 @@ import { ExportTargets } from './media/export-targets.ts';
 import { VigilError } from '../base/errors.ts';
 import { RunbookEngine } from './runbook/runbook-engine.ts';
 import { defaultRunbooksDir, RunbookLibrary } from './runbook/runbook-library.ts';
+import type { RunbookProgress } from './runbook/runbook-progress.ts';
 import { printTranscriptPdf, type TranscriptPrinter } from './transcript/transcript-pdf.ts';
 import { Journal } from './journal/journal.ts';
 import { DataFolderLock } from './journal/data-folder-lock.ts';
@@ -79,6 +80,19 @@ export interface ResolvedCoreOptions {
   lsblk: LsblkSource;
   pickFolder: () => Promise<string | null>;
   pickFiles: (request: FilePickRequest) => Promise<string[] | null>;
+}
+
+/**
+ * v2: a device used for an item of a list whose procedure is done (the ceremony is past it) may be
+ * put away, as the PSF keyholder disconnects each HSM before the next; never a device whose key
+ * signs the record.
+ */
+function isPutAway(p: RunbookProgress, deviceId: string): boolean {
+  const item = p.deviceItems[deviceId];
+  if (item === undefined || p.runbook.signing.key === 'device') return false;
+  const now =
+    p.next.kind === 'step' ? p.runbook.sections[p.next.position.section]?.item : undefined;
+  return now?.id !== item;
 }
 
 export class VigilCore {
@@ -229,7 +243,8 @@ export class VigilCore {
     const ceremony = this.runbooks.progress();
     if (
       ceremony?.finishedAt === null &&
-      [...ceremony.devices, ceremony.device].some((d) => d?.id === deviceId)
+      [...ceremony.devices, ceremony.device].some((d) => d?.id === deviceId) &&
+      !isPutAway(ceremony, deviceId)
     ) {
       throw new VigilError(
         'device-in-use',

@@ -5,10 +5,20 @@ import { ceremonyFamilies } from '../../ceremony-families.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { RunbookProgress } from './runbook-progress.ts';
 
-/** The products, rebuilt from the journalled keys (and their attestations), family by family. */
+/** The devices the ceremony generated keys on, by family and serial. */
+export function keyDevices(p: RunbookProgress): string[] {
+  return [...new Set(p.keys.map((k) => `${k.device.family}:${k.device.serial}`))];
+}
+
+/**
+ * The products, rebuilt from the journalled keys (and their attestations), family by family.
+ * Null before any key, and (for now) when keys were generated on several devices (issue 19): one
+ * product set holds one device, and mixing two into it would misstate both.
+ */
 export function ceremonyProducts(
   p: RunbookProgress,
 ): { set: ProductSet; files: ProductFile[] } | null {
+  if (keyDevices(p).length > 1) return null;
   const ceremony = {
     ceremonyId: p.started.ceremonyId,
     isRehearsal: p.started.isRehearsal,

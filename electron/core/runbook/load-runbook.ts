@@ -5,7 +5,13 @@
 import { isAlias, isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { KindedError } from '../../base/errors.ts';
-import { Runbook, type Step } from './runbook-schema.ts';
+import {
+  RunbookText,
+  type ItemPlace,
+  type Runbook,
+  type Section,
+  type Step,
+} from './runbook-schema.ts';
 import { TOO_DEEP, tooDeepAt, isStackExhausted } from './yaml-depth.ts';
 
 export const MAX_RUNBOOK_BYTES = 256 * 1024;
@@ -112,22 +118,247 @@ function readAndCheck(
       }
     },
   });
-  const parsed = Runbook.safeParse(doc.toJS({ maxAliasCount: 0 }));
+  const parsed = RunbookText.safeParse(doc.toJS({ maxAliasCount: 0 }));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return positions.fail((issue?.path ?? []) as Path, issue?.message ?? 'invalid runbook');
   }
-  const runbook = parsed.data;
-  checkMeaning(runbook, actions, signingKeyActions, positions);
+  const written = parsed.data;
+  checkVersion(written, positions);
+  checkLists(written, positions);
+  checkMeaning(written, actions, positions);
+  const { runbook, origin } = expandLists(written);
+  checkSigning(runbook, signingKeyActions, positions);
+  checkFlow(runbook, positions, origin);
   return runbook;
 }
 
-function checkMeaning(
-  runbook: Runbook,
-  actions: ActionCatalog,
-  signingKeyActions: ReadonlySet<string>,
-  positions: Positions,
-): void {
+/** The v2 constructs (lists, procedures, repeat, per-item inputs) need `v: 2`. */
+function checkVersion(written: RunbookText, positions: Positions): void {
+  if (written.v === 2) return;
+  const needs = (path: Path, what: string) =>
+    positions.fail(path, `${what} needs runbook format v: 2`);
+  if (written.lists) needs(['lists'], 'lists');
+  written.inputs.forEach((input, i) => {
+    if (input.perItem) needs(['inputs', i, 'perItem'], 'a per-item input');
+  });
+  written.sections.forEach((section, i) => {
+    if (section.procedure) needs(['sections', i, 'procedure'], 'a procedure section');
+    section.steps.forEach((step, j) => {
+      if (step.repeat !== undefined) needs(['sections', i, 'steps', j], 'repeat');
+    });
+  });
+}
+
+const PLACEHOLDER = /\{item\.([a-zA-Z][A-Za-z0-9]{0,31})\}/g;
+
+/** An item's value for `{item.<name>}`: its id, its label, or one of its `with` values. */
+function itemValue(item: RunbookListItem, name: string): string | undefined {
+  if (name === 'id') return item.id;
+  if (name === 'label') return item.label;
+  return item.with?.[name];
+}
+type RunbookListItem = NonNullable<RunbookText['lists']>[number]['items'][number];
+
+/** Lists, their items and the procedures they call; procedures return by falling off their end. */
+function checkLists(written: RunbookText, positions: Positions): void {
+  const lists = written.lists ?? [];
+  const procedures = new Map<string, number>();
+  written.sections.forEach((section, i) => {
+    if (section.procedure) procedures.set(section.id, i);
+  });
+  const listIds = new Set<string>();
+  const called = new Set<string>();
+  const itemIds = new Set<string>();
+  lists.forEach((list, l) => {
+    if (listIds.has(list.id))
+      positions.fail(['lists', l, 'id'], `list "${list.id}" is defined twice`);
+    listIds.add(list.id);
+    list.items.forEach((item, i) => {
+      const at: Path = ['lists', l, 'items', i];
+      if (itemIds.has(item.id))
+        positions.fail(
+          [...at, 'id'],
+          `item "${item.id}" is defined twice (item ids are unique across lists)`,
+        );
+      itemIds.add(item.id);
+      const procedure = procedures.get(item.procedure);
+      if (procedure === undefined)
+        positions.fail([...at, 'procedure'], `"${item.procedure}" is not a procedure section`);
+      called.add(item.procedure);
+      // Every {item.…} its procedure uses has a value for this item.
+      const section = written.sections[procedure];
+      for (const name of placeholdersIn(section?.steps ?? []))
+        if (itemValue(item, name) === undefined)
+          positions.fail(
+            at,
+            `item "${item.id}" has no value for {item.${name}}, which its procedure uses`,
+          );
+    });
+  });
+  written.sections.forEach((section, i) => {
+    if (section.procedure && !called.has(section.id))
+      positions.fail(['sections', i, 'id'], `procedure "${section.id}" is performed for no item`);
+    section.steps.forEach((step, j) => {
+      if (step.repeat === undefined) return;
+      if (!listIds.has(step.repeat))
+        positions.fail(['sections', i, 'steps', j, 'repeat'], `unknown list "${step.repeat}"`);
+      if (section.procedure)
+        positions.fail(['sections', i, 'steps', j], 'a procedure cannot repeat another');
+      if (section.steps.length !== 1)
+        positions.fail(['sections', i, 'steps', j], 'repeat is the only step of its section');
+    });
+  });
+}
+
+/** The `{item.<name>}` names used in a list of steps (texts and action parameters). */
+function placeholdersIn(steps: readonly Step[]): Set<string> {
+  const names = new Set<string>();
+  const scan = (text: string) => {
+    for (const m of text.matchAll(PLACEHOLDER)) names.add(m[1] ?? '');
+  };
+  const walk = (list: readonly Step[]) => {
+    for (const step of list) {
+      if (typeof step.do === 'string') scan(step.do);
+      else if (step.do) {
+        if (step.do.text) scan(step.do.text);
+        for (const value of Object.values(step.do.with ?? {}))
+          if (typeof value === 'string') scan(value);
+      }
+      walk(step.then ?? []);
+      walk(step.else ?? []);
+    }
+  };
+  walk(steps);
+  return names;
+}
+
+/** A per-item input's id for one item. */
+export const perItemInputId = (input: string, item: string) => `${input}--${item}`;
+
+/** A procedure's steps for one item: `{item.…}` filled in, per-item inputs renamed to the item's. */
+function stepsForItem(
+  steps: readonly Step[],
+  item: RunbookListItem,
+  perItem: ReadonlySet<string>,
+): Step[] {
+  const fill = (text: string) =>
+    text.replace(PLACEHOLDER, (_m, name: string) => itemValue(item, name) ?? '');
+  const input = (id: string) => (perItem.has(id) ? perItemInputId(id, item.id) : id);
+  return steps.map((step): Step => {
+    const copy: Step = { ...step };
+    if (typeof step.do === 'string') copy.do = fill(step.do);
+    else if (step.do) {
+      const withValues = step.do.with
+        ? Object.fromEntries(
+            Object.entries(step.do.with).map(([key, value]) => [
+              key,
+              typeof value !== 'string' ? value : key.endsWith('From') ? input(value) : fill(value),
+            ]),
+          )
+        : undefined;
+      copy.do = {
+        ...step.do,
+        ...(step.do.text === undefined ? {} : { text: fill(step.do.text) }),
+        ...(withValues === undefined ? {} : { with: withValues }),
+      };
+    }
+    if (step.collect !== undefined) copy.collect = input(step.collect);
+    if (step.if) copy.if = { ...step.if, input: input(step.if.input) };
+    if (step.then) copy.then = stepsForItem(step.then, item, perItem);
+    if (step.else) copy.else = stepsForItem(step.else, item, perItem);
+    return copy;
+  });
+}
+
+/**
+ * The runbook the engine runs (see Runbook): each `repeat` section becomes one copy of each item's
+ * procedure, in the list's order, and a GO TO it goes to the first copy; procedures are left out.
+ * `origin` gives, for each section of the result, the written section it came from (positions).
+ */
+function expandLists(written: RunbookText): { runbook: Runbook; origin: number[] } {
+  const lists = written.lists ?? [];
+  if (lists.length === 0 && written.v === 1)
+    return { runbook: written, origin: written.sections.map((_s, i) => i) };
+  const perItem = new Set(written.inputs.filter((i) => i.perItem).map((i) => i.id));
+  const sections: Section[] = [];
+  const origin: number[] = [];
+  const firstCopy = new Map<string, string>();
+  const inputs: Runbook['inputs'] = written.inputs.filter((i) => !i.perItem);
+  for (const list of lists) {
+    list.items.forEach((item, i) => {
+      const place: ItemPlace = {
+        list: list.id,
+        noun: list.label,
+        id: item.id,
+        label: item.label,
+        index: i + 1,
+        count: list.items.length,
+      };
+      for (const input of written.inputs.filter((x) => x.perItem)) {
+        const rest = { ...input };
+        delete rest.perItem;
+        inputs.push({
+          ...rest,
+          id: perItemInputId(input.id, item.id),
+          label: `${input.label} (${item.label})`,
+          item: place,
+        });
+      }
+    });
+  }
+  written.sections.forEach((section, index) => {
+    if (section.procedure) return;
+    const repeated = section.steps[0]?.repeat;
+    const list = lists.find((l) => l.id === repeated);
+    if (!list) {
+      sections.push(section);
+      origin.push(index);
+      return;
+    }
+    list.items.forEach((item, i) => {
+      const procedureIndex = written.sections.findIndex((s) => s.id === item.procedure);
+      const procedure = written.sections[procedureIndex];
+      if (!procedure) return;
+      const id = `${procedure.id}--${item.id}`;
+      if (i === 0) firstCopy.set(section.id, id);
+      const rest = { ...procedure };
+      delete rest.procedure;
+      sections.push({
+        ...rest,
+        id,
+        title: `${procedure.title}: ${list.label} ${i + 1} of ${list.items.length}, ${item.label}`,
+        steps: stepsForItem(procedure.steps, item, perItem),
+        item: {
+          list: list.id,
+          noun: list.label,
+          id: item.id,
+          label: item.label,
+          index: i + 1,
+          count: list.items.length,
+        },
+      });
+      origin.push(procedureIndex);
+    });
+  });
+  const retarget = (steps: readonly Step[]): Step[] =>
+    steps.map((step) => ({
+      ...step,
+      ...(step.goto !== undefined ? { goto: firstCopy.get(step.goto) ?? step.goto } : {}),
+      ...(step.then ? { then: retarget(step.then) } : {}),
+      ...(step.else ? { else: retarget(step.else) } : {}),
+    }));
+  return {
+    runbook: {
+      ...written,
+      inputs,
+      sections: sections.map((s) => ({ ...s, steps: retarget(s.steps) })),
+    },
+    origin,
+  };
+}
+
+function checkMeaning(runbook: RunbookText, actions: ActionCatalog, positions: Positions): void {
   const sectionIds = new Map<string, number>();
   runbook.sections.forEach((section, index) => {
     if (sectionIds.has(section.id))
@@ -149,11 +380,32 @@ function checkMeaning(
     inputIds.add(input.id);
   });
   const roles = new Set(runbook.roles);
+  const perItem = new Set(runbook.inputs.filter((i) => i.perItem).map((i) => i.id));
+  const procedures = new Set(runbook.sections.filter((s) => s.procedure).map((s) => s.id));
+  let inProcedure = false;
+  /** A per-item input has a value only inside a procedure, for the item it is performed for. */
+  const checkInputScope = (path: Path, id: string) => {
+    if (perItem.has(id) && !inProcedure)
+      positions.fail(path, `"${id}" is collected per item: use it only inside a procedure`);
+  };
 
   const visitSteps = (steps: readonly Step[], path: Path, depth: number): void => {
     if (depth > MAX_IF_DEPTH) positions.fail(path, `IF blocks nest deeper than ${MAX_IF_DEPTH}`);
     steps.forEach((step, index) => {
       const at = [...path, index];
+      if (inProcedure && (step.goto !== undefined || step.end))
+        positions.fail(at, 'a procedure has no GO TO or END: it returns by falling off its end');
+      if (step.goto !== undefined && procedures.has(step.goto))
+        positions.fail(
+          [...at, 'goto'],
+          `"${step.goto}" is a procedure: it is performed by repeat, not GO TO`,
+        );
+      if (step.collect) checkInputScope([...at, 'collect'], step.collect);
+      if (step.if) checkInputScope([...at, 'if', 'input'], step.if.input);
+      if (step.do && typeof step.do === 'object')
+        for (const [key, value] of Object.entries(step.do.with ?? {}))
+          if (key.endsWith('From') && typeof value === 'string')
+            checkInputScope([...at, 'do', 'with', key], value);
       if (step.confirmedBy && !roles.has(step.confirmedBy)) {
         positions.fail(
           [...at, 'confirmedBy'],
@@ -197,9 +449,24 @@ function checkMeaning(
         positions.fail([...at], 'steps after a GO TO or END can never run');
     });
   };
-  runbook.sections.forEach((section, index) =>
-    visitSteps(section.steps, ['sections', index, 'steps'], 0),
-  );
+  const callers = (runbook.lists ?? []).flatMap((l) => l.items);
+  runbook.sections.forEach((section, index) => {
+    const path = ['sections', index, 'steps'];
+    inProcedure = section.procedure === true;
+    if (!inProcedure) return visitSteps(section.steps, path, 0);
+    // A procedure's actions are checked with each calling item's values filled in.
+    for (const item of callers.filter((i) => i.procedure === section.id))
+      visitSteps(stepsForItem(section.steps, item, new Set()), path, 0);
+  });
+  inProcedure = false;
+}
+
+/** The device key that signs the record is generated by some step (for some item). */
+function checkSigning(
+  runbook: Runbook,
+  signingKeyActions: ReadonlySet<string>,
+  positions: Positions,
+): void {
   const { signing } = runbook;
   if (
     signing.key === 'device' &&
@@ -211,7 +478,6 @@ function checkMeaning(
   ) {
     positions.fail(['signing'], `no step generates the ${signing.role} key that is to sign`);
   }
-  checkFlow(runbook, sectionIds, positions);
 }
 
 function generatesRole(
@@ -255,8 +521,9 @@ function exits(steps: readonly Step[]): {
   return { targets, canEnd, fallsThrough: true };
 }
 
-function checkFlow(runbook: Runbook, sectionIds: Map<string, number>, positions: Positions): void {
+function checkFlow(runbook: Runbook, positions: Positions, origin: readonly number[]): void {
   const { sections } = runbook;
+  const sectionIds = new Map(sections.map((s, i) => [s.id, i]));
   const next = sections.map((section, index) => {
     const out = exits(section.steps);
     const successors = [...out.targets].map((t) => sectionIds.get(t) ?? -1);
@@ -277,7 +544,10 @@ function checkFlow(runbook: Runbook, sectionIds: Map<string, number>, positions:
   }
   sections.forEach((section, index) => {
     if (!reachable.has(index))
-      positions.fail(['sections', index, 'id'], `section "${section.id}" can never be reached`);
+      positions.fail(
+        ['sections', origin[index] ?? index, 'id'],
+        `section "${section.id}" can never be reached`,
+      );
   });
   // A loop with no way out: a reachable section from which no END is reachable.
   const canFinish = new Set(next.flatMap((n, i) => (n.canEnd ? [i] : [])));
@@ -293,6 +563,9 @@ function checkFlow(runbook: Runbook, sectionIds: Map<string, number>, positions:
   }
   sections.forEach((section, index) => {
     if (!canFinish.has(index))
-      positions.fail(['sections', index, 'id'], `section "${section.id}" loops with no way to END`);
+      positions.fail(
+        ['sections', origin[index] ?? index, 'id'],
+        `section "${section.id}" loops with no way to END`,
+      );
   });
 }

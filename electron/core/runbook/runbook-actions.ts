@@ -56,6 +56,8 @@ export interface ActionContext {
   targets: ExportTargets;
   /** The ceremony's product files, rebuilt from the journal; null before any were made. */
   products: () => { folder: string; files: ProductFile[] } | null;
+  /** How many devices the ceremony generated keys on (products are built for one, so far). */
+  keyDevices: number;
   /** Each plugged-in family's slice of the ceremony state, by family id. */
   slices: Readonly<Record<string, unknown>>;
   /** Where each plugged-in family finds its devices (rehearsal ones included), by family id. */
@@ -105,6 +107,12 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
         throw new VigilError('media-not-found', 'Choose the medium to write to.');
       }
       const products = context.products();
+      if (products === null && context.keyDevices > 1) {
+        throw new VigilError(
+          'products-incomplete',
+          `Keys were generated on ${context.keyDevices} devices in this ceremony; Vigil exports the products of one device per ceremony so far. Nothing was written.`,
+        );
+      }
       if (products === null) {
         throw new VigilError('products-incomplete', 'No keys were generated yet.');
       }

@@ -30,6 +30,7 @@ import {
   type ActionDefinition,
   type ActionResult,
   type CoreActionResult,
+  type GeneratedKeyRecord,
   type RunbookCredentials,
 } from './runbook-actions.ts';
 import { stepAt, type StepPosition } from './runbook-cursor.ts';
@@ -51,7 +52,7 @@ import {
 } from './runbook-progress.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
 import { inputProblem, sameSerial } from './input-checks.ts';
-import { ceremonyProducts } from './ceremony-products.ts';
+import { ceremonyProducts, keyDevices } from './ceremony-products.ts';
 import {
   signRecordWithKey,
   writeAbandonedRecord,
@@ -91,6 +92,15 @@ export interface Confirmation {
   stepNumber: number;
   role: RunbookRole;
   person: string;
+}
+
+/** The keys generated on the device the ceremony acts on now (all of them before any device). */
+function keysOn(p: RunbookProgress): GeneratedKeyRecord[] {
+  const device = p.device;
+  if (!device) return p.keys;
+  return p.keys.filter(
+    (k) => k.device.family === device.family && sameSerial(k.device.serial, device.serial),
+  );
 }
 
 function actionTitle(name: string): string {
@@ -357,7 +367,12 @@ export class RunbookEngine {
       const problem = inputProblem(definition.kind, definition.label, text);
       if (problem) throw new VigilError('input-invalid', problem);
     }
-    if (definition.mustEqual === 'device.serial' && p.device) {
+    // The device of this item (v2) or of the ceremony: never the one the previous item selected.
+    if (
+      definition.mustEqual === 'device.serial' &&
+      p.device &&
+      p.deviceItem === (definition.item?.id ?? null)
+    ) {
       if (!sameSerial(text, p.device.serial)) {
         this.#deps.journal.append(RunbookEvent.checkFailed, {
           input: id,
@@ -377,8 +392,12 @@ export class RunbookEngine {
   #checkDeviceInputs(p: RunbookProgress, result: ActionResult): void {
     if (result.kind !== 'token-selected') return;
     const { device } = result as Extract<CoreActionResult, { kind: 'token-selected' }>;
+    const item =
+      p.next.kind === 'step' ? p.runbook.sections[p.next.position.section]?.item : undefined;
     for (const input of p.runbook.inputs) {
       if (input.mustEqual !== 'device.serial') continue;
+      // v2: the inputs of the item whose device this is (or of no item, outside lists).
+      if ((input.item?.id ?? null) !== (item?.id ?? null)) continue;
       const collected = p.inputs.find((i) => i.id === input.id);
       if (collected && !sameSerial(collected.value, device.serial)) {
         throw new VigilError(
@@ -418,12 +437,14 @@ export class RunbookEngine {
         ceremonyId: p.started.ceremonyId,
         device: p.device,
         inputs: Object.fromEntries(p.inputs.map((i) => [i.id, i.value])),
-        keys: p.keys,
+        // The keys on the device the step acts on: a role is generated once per device.
+        keys: keysOn(p),
         lastExportTargetId: p.lastExportTargetId,
         credentials,
         targetId,
         now: this.#now(),
         targets: this.#deps.targets,
+        keyDevices: keyDevices(p).length,
         products: () => {
           const built = ceremonyProducts(p);
           return built ? { folder: built.set.folder, files: built.files } : null;

@@ -133,6 +133,13 @@ export interface RunbookProgress {
   steps: StepRecord[];
   inputs: { id: string; value: string; stepNumber: number }[];
   device: DeviceSummary | null;
+  /**
+   * v2: the item (of a list) whose procedure last changed `device`; null outside items. A device
+   * fact is compared only with inputs of the same item.
+   */
+  deviceItem: string | null;
+  /** v2: the item each device was used for, by device id (put away once its procedure is done). */
+  deviceItems: Record<string, string>;
   devices: DeviceSummary[];
   keys: GeneratedKeyRecord[];
   /** Each plugged-in family's slice of the state, by family id (absent until it has one). */
@@ -413,6 +420,8 @@ function foldCeremony(
     steps: [],
     inputs: [],
     device: null,
+    deviceItem: null,
+    deviceItems: {},
     devices: [],
     keys: [],
     families: {},
@@ -455,7 +464,14 @@ function foldEntry(
         progress.inputs = progress.inputs.filter((i) => i.id !== d.input?.id);
         progress.inputs.push({ ...d.input, stepNumber: d.stepNumber });
       }
+      const deviceBefore = progress.device;
       applyResult(progress, d.result, entry.at);
+      if (progress.device !== deviceBefore) {
+        const item = runbook.sections[position.section]?.item?.id ?? null;
+        progress.deviceItem = item;
+        if (item !== null && progress.device)
+          progress.deviceItems = { ...progress.deviceItems, [progress.device.id]: item };
+      }
       progress.steps.push({
         number: d.stepNumber,
         sectionId: d.sectionId,

@@ -1,0 +1,158 @@
+// Issue 19: a v2 runbook performs one procedure for each item of a list (PSF's "GO TO Provisioning
+// the token and come back"), on real SoftHSM2 rehearsal tokens through the contract: each item's
+// steps name it, its inputs are its own, the serial written for a token is compared with that
+// token only, a role is generated once per token (not once per ceremony), and a restart in the
+// middle of the second item resumes there with the first item's values intact.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { RunbookCeremony, RunbookState } from '../../../shared/model/runbook.ts';
+import { VigilCore } from '../../../electron/core/vigil-core.ts';
+import { CallFailed, caller, FACTORY_SO_PIN, freshDataDir } from '../../helpers/softhsm-token.ts';
+import { current, people, personOf, type Call } from '../../helpers/runbook-calls.ts';
+
+const runbooksDir = mkdtempSync(join(tmpdir(), 'vigil-v2-runbooks-'));
+copyFileSync(
+  join(import.meta.dirname, '..', '..', 'vectors', 'runbooks', 'v2', 'two-tokens.yaml'),
+  join(runbooksDir, 'two-tokens.yaml'),
+);
+const PINS = { so: '0a1b2c3d4e5f6071', user: '739164' };
+
+function open(dataDir: string) {
+  const core = new VigilCore({
+    dataDir,
+    runbooksDir,
+    lsblk: () => Promise.resolve('{"blockdevices":[]}'),
+  });
+  return { core, call: caller(core) };
+}
+
+async function step(call: Call, c: RunbookCeremony | null, value?: string) {
+  const at = current(c);
+  const role = at.confirmedBy ?? 'ceremony-lead';
+  return call('runbook.confirm', {
+    stepNumber: at.number,
+    role,
+    person: personOf(role),
+    ...(value === undefined ? {} : { value }),
+  });
+}
+
+function perform(call: Call, c: RunbookCeremony | null, credentials: Record<string, string> = {}) {
+  return call('runbook.perform', {
+    stepNumber: current(c).number,
+    role: 'keyholder',
+    person: personOf('keyholder'),
+    credentials,
+  });
+}
+
+const initPins = {
+  currentSoPin: FACTORY_SO_PIN,
+  newSoPin: PINS.so,
+  newSoPinRepeat: PINS.so,
+  newUserPin: PINS.user,
+  newUserPinRepeat: PINS.user,
+};
+
+/** One token's procedure from "connect" to "disconnect": serial typed as `serialTyped(serial)`. */
+async function provision(
+  call: Call,
+  s: RunbookState,
+  serialTyped: (serial: string) => string = (serial) => serial,
+) {
+  const connect = current(s.ceremony);
+  assert.match(connect.text, /^Connect Token [AB], P-(256|384)\. Exactly one token/);
+  s = await step(call, s.ceremony);
+  s = await perform(call, s.ceremony);
+  const selected = s.ceremony?.history.at(-1)?.detail ?? '';
+  const serial = /serial (\S+)/.exec(selected)?.[1] ?? '';
+  assert.ok(serial, selected);
+  s = await step(call, s.ceremony, serialTyped(serial));
+  s = await perform(call, s.ceremony, initPins);
+  s = await perform(call, s.ceremony, { userPin: PINS.user });
+  s = await step(call, s.ceremony);
+  return { s, serial };
+}
+
+describe('a v2 runbook with one procedure for each of two tokens', () => {
+  it('names each item at its steps, keeps its inputs apart, and generates a root key on each token', async () => {
+    const dataDir = freshDataDir('vigil-v2-');
+    let { core, call } = open(dataDir);
+    try {
+      const a = await call('devices.createRehearsalToken', { label: 'token-a' });
+      let s = await call('runbook.start', {
+        runbookId: 'two-tokens',
+        participants: [...people],
+        rehearsal: true,
+      });
+      s = await step(call, s.ceremony, 'yes');
+      const first = current(s.ceremony);
+      assert.equal(first.sectionTitle, 'Provisioning the token: Token 1 of 2, Token A, P-256');
+      const { s: afterA, serial: serialA } = await provision(call, s);
+      s = afterA;
+      const keyA = s.ceremony?.history.find((h) => /root P-256 key on/.test(h.detail ?? ''));
+      assert.ok(keyA, 'token A holds a P-256 root key');
+
+      // Token A is put away; token B is connected. Its procedure asks its own serial again.
+      const tokenA = (await call('devices.list', {})).devices.find((d) => d.serial === a.serial);
+      assert.ok(tokenA);
+      await call('devices.removeRehearsal', { deviceId: tokenA.id });
+      await call('devices.createRehearsalToken', { label: 'token-b' });
+      assert.equal(
+        current(s.ceremony).sectionTitle,
+        'Provisioning the token: Token 2 of 2, Token B, P-384',
+      );
+      s = await step(call, s.ceremony);
+      s = await perform(call, s.ceremony);
+      const serialB = /serial (\S+)/.exec(s.ceremony?.history.at(-1)?.detail ?? '')?.[1] ?? '';
+      assert.notEqual(serialB, serialA);
+      const serialStep = current(s.ceremony);
+      assert.equal(serialStep.collect?.id, 'device-serial-written--token-b');
+      // Token A's serial typed for token B is compared with token B, and refused.
+      await assert.rejects(
+        step(call, s.ceremony, serialA),
+        (e: unknown) => e instanceof CallFailed && e.code === 'input-mismatch',
+      );
+      s = await step(call, s.ceremony, serialB);
+
+      // Vigil stops here and starts again: the ceremony resumes in token B's procedure.
+      core.close();
+      ({ core, call } = open(dataDir));
+      s = await call('runbook.state', {});
+      assert.equal(
+        current(s.ceremony).sectionTitle,
+        'Provisioning the token: Token 2 of 2, Token B, P-384',
+      );
+      s = await perform(call, s.ceremony, initPins);
+      // The root role was generated on token A already: on token B it is generated again.
+      s = await perform(call, s.ceremony, { userPin: PINS.user });
+      assert.match(s.ceremony?.history.at(-1)?.detail ?? '', /^root P-384 key on /);
+      s = await step(call, s.ceremony);
+      assert.equal(current(s.ceremony).sectionTitle, 'Closing');
+      s = await step(call, s.ceremony);
+      assert.equal(s.ceremony?.current, null);
+
+      const journal = readFileSync(join(dataDir, 'journal', 'journal.jsonl'), 'utf8');
+      const inputs = journal
+        .split('\n')
+        .filter(Boolean)
+        .map(
+          (l) =>
+            JSON.parse(l) as { kind: string; detail: { input?: { id: string; value: string } } },
+        )
+        .flatMap((e) =>
+          e.kind === 'runbook.stepCompleted' && e.detail.input ? [e.detail.input] : [],
+        );
+      assert.deepEqual(
+        inputs.map((i) => i.id),
+        ['room-ready', 'device-serial-written--token-a', 'device-serial-written--token-b'],
+      );
+      assert.equal(journal.includes(PINS.user), false);
+    } finally {
+      core.close();
+    }
+  });
+});
