@@ -172,7 +172,16 @@ export const RunbookCeremony = z.strictObject({
   inputs: z.array(CollectedInput),
   device: DeviceSummary.nullable(),
   ...FamilyViews.shape,
-  products: ProductSet.nullable(),
+  /**
+   * The products so far, one set a device folder (the PSF ceremony: six), in the order the keys
+   * were made; empty before any.
+   */
+  productSets: z.array(ProductSet),
+  /**
+   * v2: the serial of the device whose item's procedure is under way (its set is the one the room
+   * compares now); null outside an item, where every set is shown.
+   */
+  deviceInFocus: z.string().nullable(),
   exports: z.array(ExportReport),
   exceptions: z.array(RecordedException),
   interrupted: z

@@ -19,7 +19,7 @@ import {
   type TranscriptAbandoned,
 } from '../transcript/transcript-schema.ts';
 import type { ProductFile } from '../products/token-products.ts';
-import { publishedProducts } from './ceremony-products.ts';
+import { productFilesOf, publishedProducts } from './ceremony-products.ts';
 import { readRecordFolder, writeRecordFolder } from './record-store.ts';
 import type { RunbookProgress } from './runbook-progress.ts';
 import { journalSegmentText, transcriptOf } from './runbook-transcript.ts';
@@ -37,11 +37,7 @@ export async function writeCeremonyRecord(
   segment: readonly JournalEntry[],
   writing: RecordWriting,
 ): Promise<void> {
-  const products = publishedProducts(done);
-  const productFiles = products
-    ? products.files.map((f) => ({ name: `${products.set.folder}/${f.name}`, bytes: f.bytes }))
-    : [];
-  await writeRecord(done, segment, productFiles, writing);
+  await writeRecord(done, segment, productFilesOf(publishedProducts(done)), writing);
 }
 
 /**

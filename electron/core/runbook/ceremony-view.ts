@@ -37,6 +37,13 @@ export interface ViewSources {
   awaitsDeviceSignature: boolean;
 }
 
+/** v2: the device of the item whose procedure the ceremony is in, when that item selected it. */
+function deviceInFocus(p: RunbookProgress): string | null {
+  if (p.next.kind !== 'step' || !p.device || p.deviceItem === null) return null;
+  const item = p.runbook.sections[p.next.position.section]?.item;
+  return item?.id === p.deviceItem ? p.device.serial : null;
+}
+
 function actionTitle(name: string): string {
   return runbookActions[name]?.title ?? name;
 }
@@ -115,7 +122,8 @@ export async function ceremonyView(
     })),
     device: p.device,
     ...familyViews(p),
-    products: publishedProducts(p)?.set ?? null,
+    productSets: publishedProducts(p).map((d) => d.set),
+    deviceInFocus: deviceInFocus(p),
     exports: p.exports.map(({ at: _at, ...report }) => report),
     exceptions: p.exceptions,
     interrupted: p.pending

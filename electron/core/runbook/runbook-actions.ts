@@ -54,10 +54,8 @@ export interface ActionContext {
   targetId: string | null;
   now: Date;
   targets: ExportTargets;
-  /** The ceremony's product files, rebuilt from the journal; null before any were made. */
-  products: () => { folder: string; files: ProductFile[] } | null;
-  /** How many devices the ceremony generated keys on (products are built for one, so far). */
-  keyDevices: number;
+  /** The ceremony's product folders, one a device, rebuilt from the journal; empty before any. */
+  products: () => { folder: string; files: ProductFile[] }[];
   /** Each plugged-in family's slice of the ceremony state, by family id. */
   slices: Readonly<Record<string, unknown>>;
   /** Where each plugged-in family finds its devices (rehearsal ones included), by family id. */
@@ -70,7 +68,8 @@ export type CoreActionResult =
   | { kind: 'device-reset'; device: DeviceSummary }
   | { kind: 'pins-changed'; device: DeviceSummary }
   | { kind: 'key-generated'; key: GeneratedKeyRecord }
-  | { kind: 'products-exported'; report: ExportReport }
+  /** `further`: the reports of the device folders after the first, when a ceremony made several. */
+  | { kind: 'products-exported'; report: ExportReport; further?: ExportReport[] }
   | { kind: 'label-text'; text: string }
   | { kind: 'media-ejected'; targetId: string; isEjected: boolean; advice: string };
 
@@ -107,20 +106,18 @@ export const runbookActions: Readonly<Record<string, ActionDefinition>> = {
         throw new VigilError('media-not-found', 'Choose the medium to write to.');
       }
       const products = context.products();
-      if (products === null && context.keyDevices > 1) {
-        throw new VigilError(
-          'products-incomplete',
-          `Keys were generated on ${context.keyDevices} devices in this ceremony; Vigil exports the products of one device per ceremony so far. Nothing was written.`,
-        );
-      }
-      if (products === null) {
-        throw new VigilError('products-incomplete', 'No keys were generated yet.');
-      }
-      const { folder, files } = products;
-      const report = await context.targets.exportFiles(context.targetId, folder, files, {
-        isRehearsal: context.isRehearsal,
-      });
-      return { kind: 'products-exported', report };
+      const [first, ...rest] = products;
+      if (!first) throw new VigilError('products-incomplete', 'No keys were generated yet.');
+      // One device folder after another, each atomic and read back; a failure stops there and
+      // performing the step again finishes what this export began (its own files, byte for byte).
+      const write = ({ folder, files }: (typeof products)[number]) =>
+        context.targets.exportFiles(context.targetId ?? '', folder, files, {
+          isRehearsal: context.isRehearsal,
+        });
+      const report = await write(first);
+      const further: ExportReport[] = [];
+      for (const device of rest) further.push(await write(device));
+      return { kind: 'products-exported', report, ...(further.length > 0 ? { further } : {}) };
     },
   },
   'ceremony.bagLabel': {

@@ -52,7 +52,7 @@ import {
 } from './runbook-progress.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
 import { inputProblem, sameSerial } from './input-checks.ts';
-import { ceremonyProducts, keyDevices } from './ceremony-products.ts';
+import { ceremonyProducts } from './ceremony-products.ts';
 import {
   signRecordWithKey,
   writeAbandonedRecord,
@@ -444,11 +444,7 @@ export class RunbookEngine {
         targetId,
         now: this.#now(),
         targets: this.#deps.targets,
-        keyDevices: keyDevices(p).length,
-        products: () => {
-          const built = ceremonyProducts(p);
-          return built ? { folder: built.set.folder, files: built.files } : null;
-        },
+        products: () => ceremonyProducts(p).map((d) => ({ folder: d.set.folder, files: d.files })),
         slices: p.families,
         sources: this.#deps.familySources,
       });

@@ -2,8 +2,6 @@
 // ceremony state of its own, so a reloaded renderer or a restarted app sees exactly this.
 import type { DeviceSummary } from '../../../shared/model/device.ts';
 import type { ExportReport } from '../../../shared/model/media.ts';
-import type { ProductSet } from '../../../shared/model/product.ts';
-import type { ProductFile } from '../products/token-products.ts';
 import type {
   Participant,
   RecordedException,
@@ -13,7 +11,7 @@ import type {
 import type { JournalEntry } from '../journal/journal.ts';
 import { familyOfResult } from '../../ceremony-families.ts';
 import type { CeremonyFamily } from './ceremony-family.ts';
-import { ceremonyProducts } from './ceremony-products.ts';
+import { ceremonyProducts, type DeviceProducts } from './ceremony-products.ts';
 import type { ActionResult, CoreActionResult, GeneratedKeyRecord } from './runbook-actions.ts';
 import { advance, start, stepAt, type Next, type StepPosition } from './runbook-cursor.ts';
 import type { Runbook, Step } from './runbook-schema.ts';
@@ -150,7 +148,7 @@ export interface RunbookProgress {
    * The products as the last `products.export` wrote them to the medium (issue 18, finding 12):
    * steps after it (a device locked at the end) must not change the products the record holds.
    */
-  exportedProducts: { set: ProductSet; files: ProductFile[] } | null;
+  exportedProducts: DeviceProducts[] | null;
   exceptions: RecordedException[];
   pending: { action: string; stepNumber: number; seq: number } | null;
   signingKeys: (SigningKeyRecord & { source: 'ceremony' | 'device'; introducedAt: string })[];
@@ -608,7 +606,9 @@ function applyResult(
       progress.keys.push(result.key);
       break;
     case 'products-exported':
-      progress.exports.push({ ...result.report, at });
+      // Several devices: one report a device folder, in the order they were written.
+      for (const report of [result.report, ...(result.further ?? [])])
+        progress.exports.push({ ...report, at });
       progress.lastExportTargetId = result.report.targetId;
       // The action built them from this same state: the bytes it wrote, rebuilt.
       progress.exportedProducts = ceremonyProducts(progress);

@@ -281,7 +281,7 @@ for (const [curve, opensslName] of [
       c = await answer(call, c, curve);
       for (let key = 0; key < 2; key++)
         c = (await perform(call, c, { userPin: PINS.user })).ceremony;
-      const keys = c?.products?.keys ?? [];
+      const keys = c?.productSets[0]?.keys ?? [];
       assert.deepEqual(
         keys.map((k) => [k.role, k.curve, k.isOnDevice]),
         [

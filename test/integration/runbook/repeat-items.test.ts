@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunbookCeremony, RunbookState } from '../../../shared/model/runbook.ts';
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
+import { verifyRecord } from '../../../electron/core/ceremony-record/record-verification.ts';
+import { verifyProducts } from '../../../electron/core/products/verify-products.ts';
 import { CallFailed, caller, FACTORY_SO_PIN, freshDataDir } from '../../helpers/softhsm-token.ts';
 import { current, people, personOf, type Call } from '../../helpers/runbook-calls.ts';
 
@@ -20,11 +22,14 @@ copyFileSync(
 );
 const PINS = { so: '0a1b2c3d4e5f6071', user: '739164' };
 
+const medium = mkdtempSync(join(tmpdir(), 'vigil-v2-medium-'));
+
 function open(dataDir: string) {
   const core = new VigilCore({
     dataDir,
     runbooksDir,
     lsblk: () => Promise.resolve('{"blockdevices":[]}'),
+    pickFolder: () => Promise.resolve(medium),
   });
   return { core, call: caller(core) };
 }
@@ -130,10 +135,42 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
       // The root role was generated on token A already: on token B it is generated again.
       s = await perform(call, s.ceremony, { userPin: PINS.user });
       assert.match(s.ceremony?.history.at(-1)?.detail ?? '', /^root P-384 key on /);
+      // Inside token B's procedure, token B's keys are the ones the room compares.
+      assert.equal(s.ceremony?.deviceInFocus, serialB);
       s = await step(call, s.ceremony);
       assert.equal(current(s.ceremony).sectionTitle, 'Closing');
+      assert.equal(s.ceremony?.deviceInFocus, null);
+      // Both tokens' products, one device folder each, as PSF's ceremony-products/ holds them.
+      assert.deepEqual(
+        s.ceremony?.productSets.map((p) => [p.serial, p.keys.map((k) => k.curve)]),
+        [
+          [serialA, ['P-256']],
+          [serialB, ['P-384']],
+        ],
+      );
+      const target = await call('media.pickFolder', {});
+      s = await call('runbook.perform', {
+        stepNumber: current(s.ceremony).number,
+        role: 'ceremony-lead',
+        person: personOf('ceremony-lead'),
+        credentials: {},
+        targetId: target.id,
+      });
+      assert.equal(s.ceremony?.exports.length, 2, 'one report a device folder');
+      const report = verifyProducts(join(medium, 'ceremony-products'));
+      assert.equal(report.isOk, true, JSON.stringify(report));
+      assert.deepEqual(
+        report.devices.map((d) => [d.serial.replace(/^0+/, ''), d.isOk]).sort(),
+        [
+          [serialA, true],
+          [serialB, true],
+        ].sort(),
+      );
       s = await step(call, s.ceremony);
       assert.equal(s.ceremony?.current, null);
+      // The record holds both device folders as exported, and verifies.
+      const recordDir = join(dataDir, 'records', s.ceremony?.ceremonyId ?? '');
+      assert.equal(verifyRecord(recordDir).isOk, true);
 
       const journal = readFileSync(join(dataDir, 'journal', 'journal.jsonl'), 'utf8');
       const inputs = journal

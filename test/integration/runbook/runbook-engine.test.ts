@@ -335,7 +335,7 @@ describe('runbook engine on SoftHSM2 rehearsal tokens', () => {
         });
       }
       assert.deepEqual(
-        s.ceremony?.products?.keys.map((k) => [k.role, k.curve]),
+        s.ceremony?.productSets[0]?.keys.map((k) => [k.role, k.curve]),
         [
           ['root', 'Ed25519'],
           ['targets', 'Ed25519'],

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { verifyRecord } from '../../../../electron/core/ceremony-record/record-verification.ts';
 import {
   ceremonyProducts,
+  productFilesOf,
   publishedProducts,
 } from '../../../../electron/core/runbook/ceremony-products.ts';
 import { describeProductFile } from '../../../../electron/core/products/token-products.ts';
@@ -65,12 +66,19 @@ function productsExport(view: ViewProducts) {
  * The recorded view with its products as the medium holds them. Issue 18, finding 12: the NetHSM
  * view (and record) rebuilt the products from the whole journal, with the lock that came after the
  * export, so inventory.json (and SHA256SUMS, manifest.json) differed from the medium; today both
- * show the products as exported. For every other runbook this changes nothing.
+ * show the products as exported. For every other runbook this changes nothing. Issue 19: the view
+ * lists one product set a device (`productSets`) where it held the one set (`products`).
  */
 function withProductsAsExported(view: unknown): unknown {
-  const copy = JSON.parse(JSON.stringify(view)) as ViewProducts | null;
+  const copy = JSON.parse(JSON.stringify(view)) as
+    (ViewProducts & { productSets?: unknown }) | null;
   const exported = copy ? productsExport(copy) : undefined;
   if (copy?.products && exported) copy.products.files = exported.files;
+  if (copy) {
+    copy.productSets = copy.products ? [copy.products] : [];
+    (copy as { deviceInFocus?: unknown }).deviceInFocus = null;
+    delete (copy as { products?: unknown }).products;
+  }
   return copy;
 }
 
@@ -117,12 +125,9 @@ describe('golden journals', () => {
         const progress = replayed(entries);
         assert.ok(progress);
         const products = ceremonyProducts(progress);
-        assert.ok(products, 'products are rebuilt from the journal');
+        assert.equal(products.length, 1, 'products are rebuilt from the journal, one device');
         const rebuilt = Object.fromEntries(
-          products.files.map((f) => [
-            `products/${products.set.folder}/${f.name}`,
-            sha256Hex(f.bytes),
-          ]),
+          productFilesOf(products).map((f) => [`products/${f.name}`, sha256Hex(f.bytes)]),
         );
         assert.deepEqual(rebuilt, expected.products);
         const recorded = readRecordFolder(recordDir).filter((f) => f.name.startsWith('products/'));
@@ -135,8 +140,9 @@ describe('golden journals', () => {
       it('publishes the products the export wrote to the medium, byte for byte', () => {
         const progress = replayed(entries);
         assert.ok(progress);
-        const published = publishedProducts(progress);
+        const [published, ...more] = publishedProducts(progress);
         assert.ok(published);
+        assert.equal(more.length, 0);
         const exported = productsExport(expected.view as ViewProducts);
         assert.ok(exported, 'the journal holds the report of the products export');
         assert.deepEqual(published.files.map(describeProductFile), exported.files);

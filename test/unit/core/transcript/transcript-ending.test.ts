@@ -6,7 +6,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ceremonyPredicate } from '../../../../electron/core/ceremony-record/record-attestation.ts';
-import { ceremonyProducts } from '../../../../electron/core/runbook/ceremony-products.ts';
+import {
+  ceremonyProducts,
+  productFilesOf,
+} from '../../../../electron/core/runbook/ceremony-products.ts';
 import { transcriptOf } from '../../../../electron/core/runbook/runbook-transcript.ts';
 import {
   escapeHtml,
@@ -41,10 +44,7 @@ describe('a finished ceremony’s transcript', () => {
       const entries = journalOf(dir);
       const progress = replayed(entries);
       assert.ok(progress);
-      const products = ceremonyProducts(progress);
-      const files = products
-        ? products.files.map((f) => ({ name: `${products.set.folder}/${f.name}`, bytes: f.bytes }))
-        : [];
+      const files = productFilesOf(ceremonyProducts(progress));
       const t = transcriptOf(progress, entries, files);
       assert.equal(
         JSON.stringify(t, null, 2) + '\n',
