@@ -121,6 +121,52 @@ function wipe(credentials: RunbookCredentials): void {
   for (const secret of Object.values(credentials)) secret?.wipe();
 }
 
+/** v2: the item of a list whose procedure the section is a copy of; null outside items. */
+function itemOf(core: VigilCore, sectionId: string): string | null {
+  const p = core.runbooks.progress();
+  return p?.runbook.sections.find((s) => s.id === sectionId)?.item?.id ?? null;
+}
+
+/**
+ * The serial of the device selected for this step: in an item's procedure, only the one that
+ * item selected (the one before belonged to another item); null when none is, and the answer is
+ * then read off the one rehearsal device on the bench.
+ */
+function selectedSerial(core: VigilCore, ceremony: RunbookCeremony): string | null {
+  const inItem = ceremony.current ? itemOf(core, ceremony.current.sectionId) !== null : false;
+  return inItem ? ceremony.deviceInFocus : (ceremony.device?.serial ?? null);
+}
+
+/**
+ * v2, at the first step of an item's procedure: what the keyholder's hands do between items — the
+ * devices earlier items used are put away (rehearsal devices are removed, their keys are in the
+ * journal), and a fresh rehearsal device is made for each family the procedure acts on.
+ */
+async function changeDevicesFor(
+  core: VigilCore,
+  sectionId: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const p = core.runbooks.progress();
+  const section = p?.runbook.sections.find((s) => s.id === sectionId);
+  if (!p || !section?.item) return;
+  const listed = (await core.registry.list()).devices;
+  for (const [deviceId, item] of Object.entries(p.deviceItems)) {
+    if (item === section.item.id || !listed.some((d) => d.id === deviceId)) continue;
+    const removed = await core.removeRehearsalDevice(deviceId);
+    log(`rehearsal: ${removed.family} ${removed.serial} put away (its item is done)`);
+  }
+  const families = new Set(
+    actionsOf({ ...p.runbook, sections: [section] }).map((action) => familyOfAction(action)),
+  );
+  for (const family of families) {
+    const made = await family?.rehearsal?.ensureOne(core.familySources[family.id]);
+    if (!made) continue;
+    if (made.journal) core.journal.append(made.journal.kind, made.journal.detail);
+    log(`${section.item.noun} ${section.item.index} of ${section.item.count}: ${made.line}`);
+  }
+}
+
 async function walk(
   core: VigilCore,
   answers: RehearsalAnswers,
@@ -130,6 +176,8 @@ async function walk(
 ): Promise<RunbookCeremony> {
   const { targetId: mediaTargetId, dir: mediaDir } = medium;
   const engine = core.runbooks;
+  // v2: the item whose devices are on the bench (the keyholder's hands: one device at a time).
+  let preparedItem: string | null = null;
   for (let guard = 0; guard < 10_000; guard++) {
     const ceremony = (await engine.state()).ceremony;
     if (!ceremony) throw new RunStop(2, 'the ceremony was abandoned');
@@ -147,6 +195,11 @@ async function walk(
     }
     const step = ceremony.current;
     if (!step) throw new RunStop(1, 'the ceremony has no current step');
+    const item = itemOf(core, step.sectionId);
+    if (item !== null && item !== preparedItem) {
+      await changeDevicesFor(core, step.sectionId, log);
+      preparedItem = item;
+    }
     for (const exception of answers.exceptions.filter((e) => e.atStep === step.number)) {
       const isRecorded = ceremony.exceptions.some(
         (x) => x.stepNumber === step.number && x.expected === exception.expected,
@@ -190,8 +243,8 @@ async function walk(
         typeof answer === 'string'
           ? answer
           : 'fromDevice' in answer
-            ? answer.fromDevice === 'serial' && ceremony.device
-              ? ceremony.device.serial
+            ? answer.fromDevice === 'serial' && selectedSerial(core, ceremony)
+              ? (selectedSerial(core, ceremony) ?? '')
               : sheetValue(core, answer.fromDevice)
             : backupOnMedium(mediaDir, answer.fromMedium);
       await engine.confirm(who, value);

@@ -208,7 +208,9 @@ function describeResult(outcome: ActionResult | undefined): string | null {
     case 'key-generated':
       return `${result.key.role} ${result.key.curve} key on ${result.key.device.serial}${replacedText(result.key)}`;
     case 'products-exported':
-      return `${result.report.files.length} files to ${result.report.destination}, read back`;
+      return `${[result.report, ...(result.further ?? [])]
+        .map((r) => `${r.files.length} files to ${r.destination}`)
+        .join('; ')}, read back`;
     case 'label-text':
       return `label: ${result.text}`;
     case 'media-ejected':

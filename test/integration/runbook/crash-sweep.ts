@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { it } from 'node:test';
 import { verifyRecord } from '../../../electron/core/ceremony-record/record-verification.ts';
 import type { JournalEntry } from '../../../electron/core/journal/journal.ts';
@@ -54,13 +54,16 @@ interface ChildResult {
   stderr: string;
 }
 
+/** A bundled runbook by name, or another (a test vector) by its path without `.yaml`. */
+const runbookBase = (name: string) => (name.includes('/') ? name : join(runbooks, name));
+
 function runChild(
   name: string,
   outDir: string,
   options: { killAfter?: number; acknowledge?: boolean; medium?: string; realPdf?: boolean },
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const args = [child, join(runbooks, `${name}.yaml`), join(runbooks, `${name}.rehearsal.yaml`)];
+    const args = [child, `${runbookBase(name)}.yaml`, `${runbookBase(name)}.rehearsal.yaml`];
     args.push(outDir);
     if (options.medium !== undefined) args.push('--medium', options.medium);
     if (options.acknowledge) args.push('--acknowledge-interruption');
@@ -111,7 +114,7 @@ const describeRun = (r: ChildResult) =>
 
 /** A fresh medium folder, holding what `writer` put on it when one is named. */
 async function mediumFor(name: string): Promise<string> {
-  const medium = mkdtempSync(join(tmpdir(), `vigil-medium-${name}-`));
+  const medium = mkdtempSync(join(tmpdir(), `vigil-medium-${basename(name)}-`));
   const writer = mediumWrittenBy[name];
   if (writer === undefined) return medium;
   const out = mkdtempSync(join(tmpdir(), `vigil-run-${writer}-`));
@@ -133,11 +136,12 @@ const PART_OVERLAP = 3;
  * ceremony uncut after the last, so every part ends with a whole record that must verify.
  */
 export function describeCrashSweep(name: string, part = { index: 1, of: 1 }): void {
-  const title = part.of > 1 ? `${name} (part ${part.index} of ${part.of})` : name;
+  const shown = basename(name);
+  const title = part.of > 1 ? `${shown} (part ${part.index} of ${part.of})` : shown;
   it(`${title}: resumes after every cut, repeats nothing, and its record verifies`, async (t) => {
     // The reference: one uninterrupted run, with the real transcript PDF (in one part only).
     const referenceMedium = await mediumFor(name);
-    const clean = mkdtempSync(join(tmpdir(), `vigil-run-clean-${name}-`));
+    const clean = mkdtempSync(join(tmpdir(), `vigil-run-clean-${basename(name)}-`));
     const reference = await runChild(name, clean, {
       medium: referenceMedium,
       realPdf: part.index === 1,
@@ -158,7 +162,7 @@ export function describeCrashSweep(name: string, part = { index: 1, of: 1 }): vo
     const medium = await mediumFor(name);
     // The medium the reference run read, as it was before: a rotation writes to it.
     if (mediumWrittenBy[name] !== undefined) cpSync(referenceMedium, medium, { recursive: true });
-    const outDir = mkdtempSync(join(tmpdir(), `vigil-run-swept-${name}-`));
+    const outDir = mkdtempSync(join(tmpdir(), `vigil-run-swept-${basename(name)}-`));
     if (from > 0) {
       const toFirstCut = await runChild(name, outDir, { killAfter: from, medium });
       assert.equal(toFirstCut.signal, 'SIGKILL', describeRun(toFirstCut));

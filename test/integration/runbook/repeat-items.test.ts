@@ -4,6 +4,7 @@
 // token only, a role is generated once per token (not once per ceremony), and a restart in the
 // middle of the second item resumes there with the first item's values intact.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,5 +192,45 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
     } finally {
       core.close();
     }
+  });
+
+  it('runs headless with vigil run: each item gets a fresh rehearsal token, the last one put away', () => {
+    const vectors = join(import.meta.dirname, '..', '..', 'vectors', 'runbooks', 'v2');
+    const out = join(mkdtempSync(join(tmpdir(), 'vigil-v2-run-')), 'record');
+    const stick = mkdtempSync(join(tmpdir(), 'vigil-v2-stick-'));
+    const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'vigil.mjs');
+    const run = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'run',
+        join(vectors, 'two-tokens.yaml'),
+        '--rehearsal',
+        '--answers',
+        join(vectors, 'two-tokens.rehearsal.yaml'),
+        '--out',
+        out,
+        '--medium',
+        stick,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const tokens = [...run.stdout.matchAll(/rehearsal token (\S+) created/g)].map((m) => m[1]);
+    assert.equal(tokens.length, 2);
+    assert.match(
+      run.stdout,
+      new RegExp(`softhsm-rehearsal ${tokens[0]} put away \\(its item is done\\)`),
+    );
+    assert.match(run.stdout, new RegExp(`Token 2 of 2: rehearsal token ${tokens[1]} created`));
+    assert.match(run.stdout, new RegExp(`device-serial-written--token-b = ${tokens[1]}`));
+    assert.match(
+      run.stdout,
+      /products\.export performed: 4 files to \S+\/ceremony-products\/\S+; 4 files to \S+\/ceremony-products\/\S+, read back/,
+    );
+    const report = verifyProducts(stick);
+    assert.equal(report.isOk, true, JSON.stringify(report));
+    assert.equal(report.devices.length, 2);
+    assert.equal(verifyRecord(out).isOk, true);
   });
 });
