@@ -37,6 +37,21 @@ export const OutlineSection = z.strictObject({
   status: z.enum(['done', 'current', 'upcoming', 'skipped']),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  /** Exceptions recorded at the section's steps: the outline marks the section with them. */
+  exceptions: z.number().int().min(0),
+  /**
+   * v2: the item of a list this section is the procedure of ("Device 4 of 6", "Nitrokey HSM-4")
+   * and the serial of the device it selected, once it has one; null for other sections.
+   */
+  item: z
+    .strictObject({
+      noun: z.string(),
+      index: z.number().int(),
+      count: z.number().int(),
+      label: z.string(),
+      deviceSerial: z.string().nullable(),
+    })
+    .nullable(),
 });
 export type OutlineSection = z.infer<typeof OutlineSection>;
 
@@ -178,10 +193,11 @@ export const RunbookCeremony = z.strictObject({
    */
   productSets: z.array(ProductSet),
   /**
-   * v2: the serial of the device whose item's procedure is under way (its set is the one the room
-   * compares now); null outside an item, where every set is shown.
+   * v2: inside an item's procedure, the serial of the device that item selected (null until it
+   * has one): only its set is the one the room compares now. Null outside items, where every set
+   * is shown.
    */
-  deviceInFocus: z.string().nullable(),
+  itemInFocus: z.strictObject({ deviceSerial: z.string().nullable() }).nullable(),
   exports: z.array(ExportReport),
   exceptions: z.array(RecordedException),
   interrupted: z

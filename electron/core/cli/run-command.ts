@@ -134,7 +134,7 @@ function itemOf(core: VigilCore, sectionId: string): string | null {
  */
 function selectedSerial(core: VigilCore, ceremony: RunbookCeremony): string | null {
   const inItem = ceremony.current ? itemOf(core, ceremony.current.sectionId) !== null : false;
-  return inItem ? ceremony.deviceInFocus : (ceremony.device?.serial ?? null);
+  return inItem ? (ceremony.itemInFocus?.deviceSerial ?? null) : (ceremony.device?.serial ?? null);
 }
 
 /**

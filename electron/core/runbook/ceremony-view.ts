@@ -22,7 +22,7 @@ import {
   type AbandonedCeremony as AbandonedReplay,
   type RunbookProgress,
 } from './runbook-progress.ts';
-import type { Step } from './runbook-schema.ts';
+import type { ItemPlace, Step } from './runbook-schema.ts';
 
 /** What the view reads besides the progress. */
 export interface ViewSources {
@@ -37,11 +37,32 @@ export interface ViewSources {
   awaitsDeviceSignature: boolean;
 }
 
-/** v2: the device of the item whose procedure the ceremony is in, when that item selected it. */
-function deviceInFocus(p: RunbookProgress): string | null {
-  if (p.next.kind !== 'step' || !p.device || p.deviceItem === null) return null;
+/** Exceptions recorded at a section's steps (done ones, and the current one when it is in it). */
+function exceptionsIn(p: RunbookProgress, sectionId: string, isCurrent: boolean): number {
+  const numbers = new Set(p.steps.filter((s) => s.sectionId === sectionId).map((s) => s.number));
+  if (isCurrent) numbers.add(p.stepNumber);
+  return p.exceptions.filter((e) => numbers.has(e.stepNumber)).length;
+}
+
+/** v2: an item's place in its list and the serial of the device its procedure selected. */
+function outlineItem(p: RunbookProgress, item: ItemPlace) {
+  const deviceId = Object.entries(p.deviceItems).find(([, id]) => id === item.id)?.[0];
+  const device = p.devices.find((d) => d.id === deviceId);
+  return {
+    noun: item.noun,
+    index: item.index,
+    count: item.count,
+    label: item.label,
+    deviceSerial: device?.serial ?? null,
+  };
+}
+
+/** v2: the item whose procedure the ceremony is in, with the device it selected (if yet). */
+function itemInFocus(p: RunbookProgress): { deviceSerial: string | null } | null {
+  if (p.next.kind !== 'step') return null;
   const item = p.runbook.sections[p.next.position.section]?.item;
-  return item?.id === p.deviceItem ? p.device.serial : null;
+  if (!item) return null;
+  return { deviceSerial: p.device && p.deviceItem === item.id ? p.device.serial : null };
 }
 
 function actionTitle(name: string): string {
@@ -100,6 +121,8 @@ export async function ceremonyView(
               : 'upcoming',
         startedAt: times?.startedAt ?? null,
         finishedAt: times?.finishedAt ?? null,
+        exceptions: exceptionsIn(p, section.id, isCurrent),
+        item: section.item ? outlineItem(p, section.item) : null,
       };
     }),
     current,
@@ -123,7 +146,7 @@ export async function ceremonyView(
     device: p.device,
     ...familyViews(p),
     productSets: publishedProducts(p).map((d) => d.set),
-    deviceInFocus: deviceInFocus(p),
+    itemInFocus: itemInFocus(p),
     exports: p.exports.map(({ at: _at, ...report }) => report),
     exceptions: p.exceptions,
     interrupted: p.pending

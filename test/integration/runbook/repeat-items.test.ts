@@ -111,6 +111,30 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
         current(s.ceremony).sectionTitle,
         'Provisioning the token: Token 2 of 2, Token B, P-384',
       );
+      // The outline lists each token with its state: A done (with its serial), B current.
+      assert.deepEqual(
+        s.ceremony?.outline
+          .filter((o) => o.item)
+          .map((o) => [o.item?.index, o.item?.label, o.status, o.item?.deviceSerial]),
+        [
+          [1, 'Token A, P-256', 'done', serialA],
+          [2, 'Token B, P-384', 'current', null],
+        ],
+      );
+      s = await call('runbook.recordException', {
+        stepNumber: current(s.ceremony).number,
+        role: 'witness',
+        person: personOf('witness'),
+        expected: 'Token B in its sealed bag',
+        happened: 'The bag of token B was torn at one corner',
+        decision: 'Continue; photographed',
+      });
+      assert.deepEqual(
+        s.ceremony?.outline.map((o) => o.exceptions),
+        [0, 0, 1, 0],
+      );
+      // Token B has no keys yet: token A's fingerprints are not offered in its procedure.
+      assert.deepEqual(s.ceremony?.itemInFocus, { deviceSerial: null });
       s = await step(call, s.ceremony);
       s = await perform(call, s.ceremony);
       const serialB = /serial (\S+)/.exec(s.ceremony?.history.at(-1)?.detail ?? '')?.[1] ?? '';
@@ -137,10 +161,10 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
       s = await perform(call, s.ceremony, { userPin: PINS.user });
       assert.match(s.ceremony?.history.at(-1)?.detail ?? '', /^root P-384 key on /);
       // Inside token B's procedure, token B's keys are the ones the room compares.
-      assert.equal(s.ceremony?.deviceInFocus, serialB);
+      assert.deepEqual(s.ceremony?.itemInFocus, { deviceSerial: serialB });
       s = await step(call, s.ceremony);
       assert.equal(current(s.ceremony).sectionTitle, 'Closing');
-      assert.equal(s.ceremony?.deviceInFocus, null);
+      assert.equal(s.ceremony?.itemInFocus, null);
       // Both tokens' products, one device folder each, as PSF's ceremony-products/ holds them.
       assert.deepEqual(
         s.ceremony?.productSets.map((p) => [p.serial, p.keys.map((k) => k.curve)]),

@@ -47,6 +47,12 @@ function withoutLaterFields(view: unknown): unknown {
     current?: Record<string, unknown> | null;
   } | null;
   for (const step of copy?.history ?? []) delete step.level;
+  // Issue 19: the outline's exceptions and items (a v1 runbook has no items).
+  for (const section of (copy as { outline?: Record<string, unknown>[] } | null)?.outline ?? []) {
+    assert.equal(section.item, null);
+    delete section.exceptions;
+    delete section.item;
+  }
   if (copy?.current) delete copy.current.stepsLeft;
   return copy;
 }
@@ -76,7 +82,7 @@ function withProductsAsExported(view: unknown): unknown {
   if (copy?.products && exported) copy.products.files = exported.files;
   if (copy) {
     copy.productSets = copy.products ? [copy.products] : [];
-    (copy as { deviceInFocus?: unknown }).deviceInFocus = null;
+    (copy as { itemInFocus?: unknown }).itemInFocus = null;
     delete (copy as { products?: unknown }).products;
   }
   return copy;
