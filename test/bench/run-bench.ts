@@ -1,7 +1,7 @@
 // npm run bench: cold start to first render, key generation on SoftHSM2, export throughput with
 // read-back against cp + sync + sha256sum on the same filesystem, YubiHSM 2 commands per second
 // through the connector transport, and a full rehearsal provisioning; a long runbook loop and the
-// fuzz ring (issue 18). Prints figures; asserts nothing.
+// fuzz ring (issue 18); several devices in one ceremony (issue 19). Prints figures; asserts nothing.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -301,6 +301,10 @@ await netHsmSigning();
 
 const { cliVersusOpenssl } = await import('./cli-bench.ts');
 cliVersusOpenssl();
+
+/** Issue 19: several devices provisioned in one ceremony, end to end. */
+const { manyDevices } = await import('./many-devices-bench.ts');
+await manyDevices();
 
 /** Finding 9 of issue 18: 2,000 steps of a runbook loop, steps per second per block of 250. */
 const { runbookLoop } = await import('./runbook-loop-bench.ts');

@@ -257,4 +257,39 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
     assert.equal(report.devices.length, 2);
     assert.equal(verifyRecord(out).isOk, true);
   });
+
+  it('provisions two YubiHSM 2 and a token in one headless ceremony, each in its own folder', () => {
+    const vectors = join(import.meta.dirname, '..', '..', 'vectors', 'runbooks', 'v2');
+    const out = join(mkdtempSync(join(tmpdir(), 'vigil-v2-mixed-')), 'record');
+    const stick = mkdtempSync(join(tmpdir(), 'vigil-v2-mixed-stick-'));
+    const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'vigil.mjs');
+    const args = ['run', join(vectors, 'mixed-hsms.yaml'), '--rehearsal'];
+    args.push('--answers', join(vectors, 'mixed-hsms.rehearsal.yaml'), '--out', out);
+    const run = spawnSync(process.execPath, [bin, ...args, '--medium', stick], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /Device 2 of 3: rehearsal YubiHSM 2 \d+ connected/);
+    const report = verifyProducts(stick);
+    assert.equal(report.isOk, true, JSON.stringify(report));
+    // Each device folder with its family's manifest and its keys' types, as the items asked.
+    const keyTypes = report.devices.map((d) => [
+      d.kind,
+      d.checks
+        .filter((c) => c.check.startsWith('key:'))
+        .map((c) => `${c.check} ${/P-(256|384)/.exec(c.detail)?.[0] ?? '?'}`),
+    ]);
+    // Folders are listed by serial, which rehearsal devices draw at random: compare as a set.
+    assert.deepEqual(
+      keyTypes.map(([, keys]) => JSON.stringify(keys)).sort(),
+      [
+        ['key:root P-256', 'key:targets P-256'],
+        ['key:root P-384', 'key:targets P-384'],
+        ['key:root P-384', 'key:targets P-384'],
+      ].map((keys) => JSON.stringify(keys)),
+    );
+    assert.equal(new Set(keyTypes.map(([kind]) => kind)).size, 2, 'two families of manifest');
+    assert.equal(verifyRecord(out).isOk, true);
+  });
 });
