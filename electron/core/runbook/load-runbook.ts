@@ -271,6 +271,22 @@ function stepsForItem(
   });
 }
 
+/** An item's place in its list, as the expanded sections and inputs carry it. */
+function placeOf(
+  list: NonNullable<RunbookText['lists']>[number],
+  item: RunbookListItem,
+  index: number,
+): ItemPlace {
+  return {
+    list: list.id,
+    noun: list.label,
+    id: item.id,
+    label: item.label,
+    index: index + 1,
+    count: list.items.length,
+  };
+}
+
 /**
  * The runbook the engine runs (see Runbook): each `repeat` section becomes one copy of each item's
  * procedure, in the list's order, and a GO TO it goes to the first copy; procedures are left out.
@@ -287,14 +303,7 @@ function expandLists(written: RunbookText): { runbook: Runbook; origin: number[]
   const inputs: Runbook['inputs'] = written.inputs.filter((i) => !i.perItem);
   for (const list of lists) {
     list.items.forEach((item, i) => {
-      const place: ItemPlace = {
-        list: list.id,
-        noun: list.label,
-        id: item.id,
-        label: item.label,
-        index: i + 1,
-        count: list.items.length,
-      };
+      const place = placeOf(list, item, i);
       for (const input of written.inputs.filter((x) => x.perItem)) {
         const rest = { ...input };
         delete rest.perItem;
@@ -329,14 +338,7 @@ function expandLists(written: RunbookText): { runbook: Runbook; origin: number[]
         id,
         title: `${procedure.title}: ${list.label} ${i + 1} of ${list.items.length}, ${item.label}`,
         steps: stepsForItem(procedure.steps, item, perItem),
-        item: {
-          list: list.id,
-          noun: list.label,
-          id: item.id,
-          label: item.label,
-          index: i + 1,
-          count: list.items.length,
-        },
+        item: placeOf(list, item, i),
       });
       origin.push(procedureIndex);
     });

@@ -10,16 +10,15 @@
 // each once, one abandoned action per acknowledgement, and verify. Resumed runs print a stand-in
 // transcript PDF; the reference run prints a real one with Chromium.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { it } from 'node:test';
+import { runRunbookChild, type ChildRun } from '../../helpers/runbook-child.ts';
 import { verifyRecord } from '../../../electron/core/ceremony-record/record-verification.ts';
 import type { JournalEntry } from '../../../electron/core/journal/journal.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
-const child = join(root, 'test', 'helpers', 'runbook-run-child.mjs');
 const runbooks = join(root, 'resources', 'runbooks');
 
 /** Every bundled runbook that has rehearsal answers. */
@@ -44,15 +43,7 @@ export const mediumWrittenBy: Record<string, string> = {
  */
 const START_UP_KINDS = new Set(['media.folderPicked', 'runbook.signingKeyReplaced']);
 
-interface Outcome {
-  exitCode: number;
-  lines: string[];
-}
-interface ChildResult {
-  signal: NodeJS.Signals | null;
-  outcome: Outcome | null;
-  stderr: string;
-}
+type ChildResult = ChildRun;
 
 /** A bundled runbook by name, or another (a test vector) by its path without `.yaml`. */
 const runbookBase = (name: string) => (name.includes('/') ? name : join(runbooks, name));
@@ -62,29 +53,13 @@ function runChild(
   outDir: string,
   options: { killAfter?: number; acknowledge?: boolean; medium?: string; realPdf?: boolean },
 ): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const args = [child, `${runbookBase(name)}.yaml`, `${runbookBase(name)}.rehearsal.yaml`];
-    args.push(outDir);
-    if (options.medium !== undefined) args.push('--medium', options.medium);
-    if (options.acknowledge) args.push('--acknowledge-interruption');
-    const proc = spawn(process.execPath, args, {
-      env: {
-        ...process.env,
-        VIGIL_KILL_AFTER_ENTRY: String(options.killAfter ?? 0),
-        VIGIL_KILL_IGNORES: [...START_UP_KINDS].join(','),
-        VIGIL_STAND_IN_PDF: options.realPdf ? '0' : '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let stderr = '';
-    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('error', reject);
-    proc.on('close', (_code, signal) => {
-      const line = out.split('\n')[0] ?? '';
-      resolve({ signal, outcome: line ? (JSON.parse(line) as Outcome) : null, stderr });
-    });
+  const args = [`${runbookBase(name)}.yaml`, `${runbookBase(name)}.rehearsal.yaml`, outDir];
+  if (options.medium !== undefined) args.push('--medium', options.medium);
+  if (options.acknowledge) args.push('--acknowledge-interruption');
+  return runRunbookChild(args, {
+    VIGIL_KILL_AFTER_ENTRY: String(options.killAfter ?? 0),
+    VIGIL_KILL_IGNORES: [...START_UP_KINDS].join(','),
+    VIGIL_STAND_IN_PDF: options.realPdf ? '0' : '1',
   });
 }
 

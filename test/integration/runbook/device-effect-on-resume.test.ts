@@ -5,17 +5,16 @@
 // key-exists and nothing is generated; a PIV slot, which holds one key, is overwritten and the
 // step says which key it replaced.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { JournalEntry } from '../../../electron/core/journal/journal.ts';
 import { sha256Hex } from '../../../electron/formats/fingerprint.ts';
+import { runRunbookChild } from '../../helpers/runbook-child.ts';
 import { verifyRecord } from '../../../electron/core/ceremony-record/record-verification.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
-const child = join(root, 'test', 'helpers', 'runbook-run-child.mjs');
 const runbooks = join(root, 'resources', 'runbooks');
 
 interface Run {
@@ -24,39 +23,24 @@ interface Run {
   lines: string[];
 }
 
-function run(
+async function run(
   name: string,
   outDir: string,
   medium: string,
   options: { killBeforeResultOf?: string; acknowledge?: boolean } = {},
 ): Promise<Run> {
-  const args = [child, join(runbooks, `${name}.yaml`), join(runbooks, `${name}.rehearsal.yaml`)];
+  const args = [join(runbooks, `${name}.yaml`), join(runbooks, `${name}.rehearsal.yaml`)];
   args.push(outDir, '--medium', medium);
   if (options.acknowledge) args.push('--acknowledge-interruption');
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, args, {
-      env: {
-        ...process.env,
-        VIGIL_STAND_IN_PDF: '1',
-        VIGIL_KILL_BEFORE_RESULT_OF: options.killBeforeResultOf ?? '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    proc.on('error', reject);
-    proc.on('close', (_code, signal) => {
-      const line = out.split('\n')[0] ?? '';
-      const outcome = line ? (JSON.parse(line) as { exitCode: number; lines: string[] }) : null;
-      resolve({
-        signal,
-        exitCode: outcome?.exitCode ?? null,
-        lines: [...(outcome?.lines ?? []), ...(err ? [err] : [])],
-      });
-    });
+  const { signal, outcome, stderr } = await runRunbookChild(args, {
+    VIGIL_STAND_IN_PDF: '1',
+    VIGIL_KILL_BEFORE_RESULT_OF: options.killBeforeResultOf ?? '',
   });
+  return {
+    signal,
+    exitCode: outcome?.exitCode ?? null,
+    lines: [...(outcome?.lines ?? []), ...(stderr ? [stderr] : [])],
+  };
 }
 
 function journalOf(outDir: string): JournalEntry[] {

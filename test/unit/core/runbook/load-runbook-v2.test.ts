@@ -6,11 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import {
-  RunbookError,
-  loadRunbook,
-  type ActionCatalog,
-} from '../../../../electron/core/runbook/load-runbook.ts';
+import { loadRunbook, type ActionCatalog } from '../../../../electron/core/runbook/load-runbook.ts';
+import { refusalWith } from '../../../helpers/runbook-refusal.ts';
 import { advance, start } from '../../../../electron/core/runbook/runbook-cursor.ts';
 
 const actions: ActionCatalog = {
@@ -73,17 +70,7 @@ sections:
           text: Root key ({item.curve}) on {item.label}.
 `;
 
-function refusal(text: string, reason: RegExp, line?: number): void {
-  assert.throws(
-    () => loadRunbook(text, actions),
-    (e: unknown) => {
-      assert.ok(e instanceof RunbookError, String(e));
-      assert.match(e.problem, reason);
-      if (line !== undefined) assert.equal(e.line, line, e.message);
-      return true;
-    },
-  );
-}
+const refusal = refusalWith(actions);
 
 describe('runbook format v2: lists and procedures', () => {
   it('expands each repeat into one copy of the procedure per item, in order', () => {

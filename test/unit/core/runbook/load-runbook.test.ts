@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import {
   MAX_RUNBOOK_BYTES,
-  RunbookError,
   loadRunbook,
   type ActionCatalog,
 } from '../../../../electron/core/runbook/load-runbook.ts';
+import { refusalWith } from '../../../helpers/runbook-refusal.ts';
 
 const actions: ActionCatalog = {
   'pkcs11.initToken': z.strictObject({}),
@@ -60,18 +60,7 @@ sections:
       - end: true
 `;
 
-function refusal(text: string, reason: RegExp, line?: number): void {
-  assert.throws(
-    () => loadRunbook(text, actions),
-    (e: unknown) => {
-      assert.ok(e instanceof RunbookError, String(e));
-      assert.match(e.problem, reason);
-      if (line !== undefined) assert.equal(e.line, line, e.message);
-      assert.match(e.message, /^line \d+, column \d+: /);
-      return true;
-    },
-  );
-}
+const refusal = refusalWith(actions);
 
 describe('loadRunbook: a good runbook', () => {
   it('loads sections, steps, inputs and roles', () => {
