@@ -13,8 +13,11 @@ export class SavedFileError extends KindedError<SavedFileFailure> {
   readonly name = 'SavedFileError';
 }
 
-/** Reads `path` as JSON of `schema`; null when there is no such file. */
-export function readSavedJson<T>(path: string, schema: ZodType<T>, maxBytes: number): T | null {
+/**
+ * The bytes of `path`, read only as a regular file (O_NOFOLLOW, O_NONBLOCK, checked with fstat) of
+ * at most `maxBytes`; null when there is no such file.
+ */
+export function readRegularFile(path: string, maxBytes: number): Buffer | null {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -43,20 +46,27 @@ export function readSavedJson<T>(path: string, schema: ZodType<T>, maxBytes: num
       if (read === 0) break;
       offset += read;
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.subarray(0, offset).toString('utf8'));
-    } catch {
-      throw new SavedFileError('not-json', `${path} is not JSON`);
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      throw new SavedFileError('unexpected-form', `${path} is not in the expected form`);
-    }
-    return parsed.data;
+    return bytes.subarray(0, offset);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads `path` as JSON of `schema`; null when there is no such file. */
+export function readSavedJson<T>(path: string, schema: ZodType<T>, maxBytes: number): T | null {
+  const bytes = readRegularFile(path, maxBytes);
+  if (bytes === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new SavedFileError('not-json', `${path} is not JSON`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new SavedFileError('unexpected-form', `${path} is not in the expected form`);
+  }
+  return parsed.data;
 }
 
 /** Replaces `path` with `value` as JSON, fsynced, atomically. */

@@ -29,7 +29,8 @@ const RECORD_CSP_VIOLATIONS = `(() => {
 
 export function useBrowserSession(
   name: string,
-  options: Pick<CoreOptions, 'catalog' | 'runbooksDir'> = {},
+  // Anything else the core takes (a runbooks folder, a slow verifier, a picker of its own).
+  options: Partial<Omit<CoreOptions, 'dataDir'>> = {},
 ): BrowserSession {
   const session = { pageErrors: [] as string[] } as BrowserSession;
   before(async () => {

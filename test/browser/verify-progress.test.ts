@@ -7,15 +7,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { VigilCore } from '../../electron/core/vigil-core.ts';
 import { productSet, writeProductFolder } from '../helpers/product-fixtures.ts';
-import { startBridge } from '../helpers/test-bridge.ts';
-import { assertCleanPage, type BrowserSession } from './browser-session.ts';
+import { assertCleanPage, useBrowserSession } from './browser-session.ts';
 
 describe('the verify view while a verification runs', () => {
-  const session = { pageErrors: [] as string[] } as BrowserSession;
   const made: string[] = [];
   let slow = '';
+  const session = useBrowserSession('verify-progress', {
+    pickFolder: () => Promise.resolve(slow),
+    useUsbYubiHsm: false,
+    usePcsc: false,
+    verification: { pauseAfterFileMs: 150 },
+  });
 
   before(async () => {
     const work = mkdtempSync(join(tmpdir(), 'vigil-verify-progress-'));
@@ -30,38 +33,10 @@ describe('the verify view while a verification runs', () => {
       sums += `${'0'.repeat(64)}  extra-${i}.txt\n`;
     }
     writeFileSync(join(deviceFolder, 'SHA256SUMS'), sums);
-    session.dataDir = mkdtempSync(join(tmpdir(), 'vigil-verify-progress-data-'));
-    made.push(session.dataDir);
-    session.core = new VigilCore({
-      dataDir: session.dataDir,
-      lsblk: () => Promise.resolve('{"blockdevices":[]}'),
-      pickFolder: () => Promise.resolve(slow),
-      useUsbYubiHsm: false,
-      usePcsc: false,
-      verification: { pauseAfterFileMs: 150 },
-    });
-    session.bridge = await startBridge({ core: session.core });
-    session.page = session.bridge.page;
-    session.page.on('console', (m) => {
-      if (m.type() === 'error') session.pageErrors.push(m.text());
-    });
-    session.page.on('pageerror', (e) => session.pageErrors.push(e.message));
-    await session.page.addInitScript({
-      content: `(() => {
-        globalThis.__cspViolations = [];
-        document.addEventListener('securitypolicyviolation', (e) => {
-          globalThis.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);
-        });
-      })();`,
-    });
-    await session.page.reload();
     await session.page.setViewportSize({ width: 1280, height: 800 });
-    await session.page.getByTestId('app-ready').waitFor();
     await session.page.getByTestId('view-verify').click();
   });
-  after(async () => {
-    await session.bridge?.close();
-    session.core?.close();
+  after(() => {
     for (const dir of made) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,13 +3,10 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
-  constants,
-  fstatSync,
   fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
-  readSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -18,6 +15,7 @@ import { canonicalJson } from '../../formats/canonical-json.ts';
 import { VigilError } from '../../base/errors.ts';
 import { redact } from '../secrets/redaction.ts';
 import { fsyncDirectory } from '../../base/durable-files.ts';
+import { readRegularFile, SavedFileError } from '../../base/saved-files.ts';
 import { headPathOf, readJournalHead, writeJournalHead, type JournalHead } from './journal-head.ts';
 import {
   assertWritableLine,
@@ -135,37 +133,15 @@ function withPath(error: VigilError, path: string): VigilError {
  * no FIFO) of at most MAX_JOURNAL_BYTES.
  */
 function readJournalFile(path: string): string | null {
-  let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return readRegularFile(path, MAX_JOURNAL_BYTES)?.toString('utf8') ?? null;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new VigilError('journal-corrupt', `${path} cannot be opened as a regular file.`, {
-      path,
-    });
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) {
-      throw new VigilError('journal-corrupt', `${path} is not a regular file.`, { path });
-    }
-    if (stat.size > MAX_JOURNAL_BYTES) {
-      throw new VigilError(
-        'journal-corrupt',
-        `${path} is larger than ${MAX_JOURNAL_BYTES} bytes, which no data folder's journal reaches.`,
-        { path },
-      );
-    }
-    const bytes = Buffer.alloc(stat.size);
-    let offset = 0;
-    while (offset < bytes.length) {
-      const read = readSync(fd, bytes, offset, bytes.length - offset, offset);
-      if (read === 0) break;
-      offset += read;
-    }
-    return bytes.subarray(0, offset).toString('utf8');
-  } finally {
-    closeSync(fd);
+    if (!(error instanceof SavedFileError)) throw error;
+    const problem =
+      error.kind === 'too-large'
+        ? `${path} is larger than ${MAX_JOURNAL_BYTES} bytes, which no data folder's journal reaches.`
+        : `${error.message}.`;
+    throw new VigilError('journal-corrupt', problem, { path });
   }
 }
 
