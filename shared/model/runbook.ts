@@ -13,10 +13,17 @@ export type RunbookRole = z.infer<typeof RunbookRole>;
 export const RequirementLevel = z.enum(['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY']);
 export type RequirementLevel = z.infer<typeof RequirementLevel>;
 
-/** A person taking part, by the role they hold in the runbook. */
+/**
+ * A person taking part, by the role they hold in the runbook; v2: `holds` names the items of a
+ * list held by that role (`heldBy`) which are this person's, e.g. the devices a keyholder holds.
+ */
 export const Participant = z.strictObject({
   role: RunbookRole,
   name: z.string().min(1).max(100),
+  holds: z
+    .array(z.string().regex(/^[a-z][a-z0-9-]{0,63}$/))
+    .max(32)
+    .optional(),
 });
 export type Participant = z.infer<typeof Participant>;
 
@@ -27,6 +34,14 @@ export const RunbookSummary = z.strictObject({
   sha256: Sha256Hex,
   roles: z.array(RunbookRole),
   estimateMinutes: z.number().int(),
+  /** v2: the lists whose items are each held by one person of a role, named at the start. */
+  holdings: z.array(
+    z.strictObject({
+      role: RunbookRole,
+      noun: z.string(),
+      items: z.array(z.strictObject({ id: z.string(), label: z.string() })),
+    }),
+  ),
 });
 export type RunbookSummary = z.infer<typeof RunbookSummary>;
 
@@ -50,6 +65,8 @@ export const OutlineSection = z.strictObject({
       count: z.number().int(),
       label: z.string(),
       deviceSerial: z.string().nullable(),
+      /** The person who holds the item (a list with `heldBy`), who performs its steps. */
+      holder: z.string().nullable(),
     })
     .nullable(),
 });
@@ -87,6 +104,8 @@ export const CurrentStep = z.strictObject({
   text: z.string(),
   level: RequirementLevel.nullable(),
   confirmedBy: RunbookRole.nullable(),
+  /** v2: the named person who performs it (the holder of its item); null when anyone in the role may. */
+  performer: z.string().nullable(),
   branches: z.array(BranchContext),
   collect: InputRequest.nullable(),
   action: z

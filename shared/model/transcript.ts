@@ -66,7 +66,10 @@ export const Transcript = z.strictObject({
   finishedAt: z.string(),
   /** Absent: the ceremony reached its END. */
   ending: TranscriptEnding.optional(),
-  participants: z.array(z.strictObject({ role: Role, name: z.string() })),
+  /** `holds`: v2, the labels of the items (devices) the person held and performed the steps of. */
+  participants: z.array(
+    z.strictObject({ role: Role, name: z.string(), holds: z.array(z.string()).optional() }),
+  ),
   /** The per-ceremony signing key(s): a crash loses the in-memory key, so a new one is journalled. */
   signingKeys: z.array(
     z.strictObject({

@@ -1,5 +1,6 @@
-// Issue 19: a ceremony of several devices end to end — two rehearsal YubiHSM 2 and a SoftHSM2
-// token provisioned in one v2 runbook by `vigil run --rehearsal` in this process — its wall time,
+// Issue 19: the bundled PSF TUF ceremony end to end — three rehearsal YubiHSM 2 and three SoftHSM2
+// tokens, each held by its keyholder, provisioned in one v2 runbook by `vigil run --rehearsal` in
+// this process, then all products to one medium — its wall time,
 // and how much of it the engine takes per step against the devices' own time (action started to
 // its result, from the journal's timestamps).
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runRehearsal } from '../../electron/core/cli/run-command.ts';
 
-const vectors = join(import.meta.dirname, '..', 'vectors', 'runbooks', 'v2');
+const runbooks = join(import.meta.dirname, '..', '..', 'resources', 'runbooks');
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
@@ -26,8 +27,8 @@ export async function manyDevices(runs = 3): Promise<void> {
     const out = join(mkdtempSync(join(tmpdir(), 'vigil-bench-many-')), 'record');
     const started = performance.now();
     const outcome = await runRehearsal({
-      runbookPath: join(vectors, 'mixed-hsms.yaml'),
-      answersPath: join(vectors, 'mixed-hsms.rehearsal.yaml'),
+      runbookPath: join(runbooks, 'psf-tuf-ceremony.yaml'),
+      answersPath: join(runbooks, 'psf-tuf-ceremony.rehearsal.yaml'),
       outDir: out,
       isRehearsal: true,
       acknowledgeInterruption: false,
@@ -57,6 +58,6 @@ export async function manyDevices(runs = 3): Promise<void> {
     deviceShare.push(deviceMs / wall);
   }
   console.log(
-    `Several devices in one ceremony (2 rehearsal YubiHSM 2 + 1 SoftHSM2 token, ${steps} steps, vigil run in-process): median ${median(walls).toFixed(0)} ms end to end; engine and run outside the device actions ${median(perStep).toFixed(1)} ms a step; device actions ${(median(deviceShare) * 100).toFixed(0)} % of the time`,
+    `The PSF TUF ceremony (3 rehearsal YubiHSM 2 + 3 SoftHSM2 tokens, ${steps} steps, vigil run in-process): median ${median(walls).toFixed(0)} ms end to end; engine and run outside the device actions ${median(perStep).toFixed(1)} ms a step; device actions ${(median(deviceShare) * 100).toFixed(0)} % of the time`,
   );
 }

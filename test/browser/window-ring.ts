@@ -74,6 +74,11 @@ export interface WindowRingOptions {
    * rotation reads the backup gpg-offline-primary wrote).
    */
   mediumFrom?: string;
+  /**
+   * Whether the steps of a section are looked at (default: all). A ceremony of many devices
+   * repeats one procedure: its first copies are looked at, the others only walked.
+   */
+  looksAt?: (sectionId: string) => boolean;
 }
 
 export function describeWindowRing(runbookId: string, options: WindowRingOptions = {}): void {
@@ -144,16 +149,19 @@ export function describeWindowRing(runbookId: string, options: WindowRingOptions
           atStart: () => fourLooks('start', 0),
           // Typing is judged once per action and its fields (a NetHSM runbook adds a dozen users
           // the same way): later steps of that action get the same stream-secret verdict.
-          atStep: (step, label, typed) =>
-            fourLooks(
+          atStep: async (step, label, typed) => {
+            if (!(options.looksAt?.(step.sectionId) ?? true)) return;
+            await fourLooks(
               label,
               step.number,
               typed,
               `${step.action?.name ?? ''} ${typed.map((c) => c.field).join(' ')}`,
-            ),
+            );
+          },
           // A dialog is judged at both sizes; stream mode off, and on where the step can be
           // done again in stream mode (the dialog is cancelled and opened again).
           atDialog: async (step, label, actAgain) => {
+            if (!(options.looksAt?.(step.sectionId) ?? true)) return;
             for (const size of WINDOW_SIZES) {
               await j.setSize(size);
               await j.look(label, step.number, '-dialog');

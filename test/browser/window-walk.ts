@@ -14,7 +14,7 @@ import {
 } from '../../electron/core/runbook/rehearsal-answers.ts';
 import { parseRunbookText } from '../../electron/core/runbook/runbook-library.ts';
 import { actionsOf, newestBackup } from '../../electron/core/cli/rehearsal-run.ts';
-import type { Runbook } from '../../electron/core/runbook/runbook-schema.ts';
+import type { ItemPlace, Runbook } from '../../electron/core/runbook/runbook-schema.ts';
 import type { CurrentStep, RunbookCeremony } from '../../shared/model/runbook.ts';
 import { createRehearsalTokenInUi, type BrowserSession } from './browser-session.ts';
 import type { TypedCredential } from './window-judge.ts';
@@ -53,6 +53,7 @@ const PANEL_BUTTONS: Record<string, string> = {
   nethsm: 'connect-rehearsal-nethsm',
 };
 const PANEL_DEVICES: Record<string, string> = {
+  'create-rehearsal-token': '[data-device-id^="softhsm-rehearsal:"]',
   'connect-rehearsal-yubihsm': '[data-device-id^="yubihsm2-rehearsal:"]',
   'connect-rehearsal-yubikey': '[data-device-id^="yubikey-piv-rehearsal:"]',
   'connect-rehearsal-nethsm': '[data-device-id^="nethsm-rehearsal:"]',
@@ -66,9 +67,72 @@ export function readRehearsal(runbookId: string): { runbook: Runbook; answers: R
   return { runbook, answers };
 }
 
-/** The rehearsal's secrets: every credential its answers file gives. */
+/** The rehearsal's secrets: every credential its answers file gives, holders' own included. */
 export function secretsOf(answers: RehearsalAnswers): string[] {
-  return Object.values(answers.credentials ?? {}).filter((s): s is string => s !== undefined);
+  return [answers.credentials, ...answers.participants.map((p) => p.credentials)]
+    .flatMap((given) => Object.values(given ?? {}))
+    .filter((s): s is string => s !== undefined);
+}
+
+/** Plugs in one rehearsal device from the devices panel (a token gets `label`). */
+async function plugIn(page: Page, button: string, label: string): Promise<void> {
+  if (button === 'create-rehearsal-token') {
+    await createRehearsalTokenInUi(page, label);
+    return;
+  }
+  const listed = await page.locator(PANEL_DEVICES[button] ?? '').count();
+  await page.getByTestId(button).click();
+  await page
+    .locator(PANEL_DEVICES[button] ?? '')
+    .nth(listed)
+    .waitFor();
+}
+
+/**
+ * v2, at the first step of an item's procedure: the devices of earlier items are put away from
+ * the devices panel (Remove…, confirmed), and a device of each family the procedure uses is
+ * plugged in where none is left, as the keyholder takes the next device out of its bag.
+ */
+async function changeDevicesFor(session: BrowserSession, step: CurrentStep): Promise<void> {
+  const { page, core } = session;
+  const progress = core.runbooks.progress();
+  const section = progress?.runbook.sections.find((s) => s.id === step.sectionId);
+  if (!progress || !section?.item) return;
+  // The devices panel is folded while a ceremony runs: the person opens it, and folds it again.
+  const panel = page.getByTestId('devices-panel');
+  const summary = panel.locator('summary');
+  const wasOpen = await panel.evaluate((d) => (d as unknown as { open: boolean }).open);
+  if (!wasOpen) await summary.click();
+  await changeDevices(session, progress, section, section.item);
+  if (!wasOpen) await summary.click();
+}
+
+async function changeDevices(
+  session: BrowserSession,
+  progress: NonNullable<ReturnType<BrowserSession['core']['runbooks']['progress']>>,
+  section: Runbook['sections'][number],
+  item: ItemPlace,
+): Promise<void> {
+  const { page, core } = session;
+  const listed = (await core.registry.list()).devices;
+  for (const [deviceId, itemOfDevice] of Object.entries(progress.deviceItems)) {
+    const device = listed.find((d) => d.id === deviceId);
+    if (itemOfDevice === item.id || !device) continue;
+    const card = page.locator(`[data-device-id="${deviceId}"]`);
+    await card.getByTestId('remove-rehearsal').click();
+    await page.getByTestId('remove-rehearsal-dialog-confirm').click();
+    await card.waitFor({ state: 'detached' });
+  }
+  const buttons = new Set(
+    actionsOf({ ...progress.runbook, sections: [section] })
+      .map((name) => familyOfAction(name)?.id ?? '')
+      .map((family) => PANEL_BUTTONS[family])
+      .filter((button): button is string => button !== undefined),
+  );
+  for (const button of buttons) {
+    if ((await page.locator(PANEL_DEVICES[button] ?? '').count()) > 0) continue;
+    await plugIn(page, button, `window ring ${item.id}`);
+  }
 }
 
 function labelOf(step: CurrentStep): string {
@@ -144,27 +208,20 @@ export async function walkRehearsal(
     if (!button) throw new Error(`no devices-panel button is known for the ${family} rehearsal`);
     buttons.add(button);
   }
-  for (const button of buttons) {
-    if (button === 'create-rehearsal-token') {
-      await createRehearsalTokenInUi(page, 'window ring');
-      continue;
-    }
-    await page.getByTestId(button).click();
-    await page
-      .locator(PANEL_DEVICES[button] ?? '')
-      .first()
-      .waitFor();
-  }
+  for (const button of buttons) await plugIn(page, button, 'window ring');
   await hooks.atStart();
 
   await page.getByTestId(`runbook-${runbookId}`).check();
-  for (const p of answers.participants)
-    await page.getByTestId(`participant-${p.role}`).fill(p.name);
+  // A holder (v2) is named at each item they hold; everyone else at their role.
+  for (const p of answers.participants) {
+    if (p.holds === undefined) await page.getByTestId(`participant-${p.role}`).fill(p.name);
+    for (const item of p.holds ?? []) await page.getByTestId(`holder-${item}`).fill(p.name);
+  }
   await page.getByTestId('start-rehearsal').check();
   await page.getByTestId('start-runbook').click();
   await page.getByTestId('runbook-step').waitFor();
 
-  const credentials = (answers.credentials ?? {}) as Record<string, string | undefined>;
+  let preparedSection: string | null = null;
   for (let guard = 0; guard < 1000; guard++) {
     const ceremony = (await core.runbooks.state()).ceremony;
     if (!ceremony) throw new Error('the ceremony was abandoned');
@@ -177,6 +234,13 @@ export async function walkRehearsal(
     if (!step) throw new Error('the ceremony has no current step');
     const label = labelOf(step);
     await page.locator(`[data-testid="runbook-step"][data-step-number="${step.number}"]`).waitFor();
+    if (step.sectionId !== preparedSection) {
+      await changeDevicesFor(session, step);
+      preparedSection = step.sectionId;
+    }
+    // The performer's own credentials (v2 holders), before the shared ones.
+    const own = answers.participants.find((p) => p.name === step.performer)?.credentials;
+    const credentials = { ...answers.credentials, ...own } as Record<string, string | undefined>;
 
     for (const exception of answers.exceptions.filter((e) => e.atStep === step.number)) {
       const who = person(exception.role);

@@ -3,7 +3,8 @@
 // test/vectors/golden-journals/<runbook>/record/ with the state the engine folded from it
 // (expected.json). Re-recording replaces the evidence the golden test holds the engine to: do it
 // only when the journal format changes on purpose, never to make a failing test pass.
-//   npm run build && node --import tsx test/helpers/record-golden-journals.ts
+//   npm run build && node --import tsx test/helpers/record-golden-journals.ts [runbook …]
+// (names given: only those are recorded, e.g. a newly bundled runbook; the others stay as they are)
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,9 +45,11 @@ function run(name: string, out: string, medium: string): void {
   );
 }
 
+const asked = process.argv.slice(2);
 const names = readdirSync(runbooks)
   .filter((f) => f.endsWith('.rehearsal.yaml'))
   .map((f) => f.slice(0, -'.rehearsal.yaml'.length))
+  .filter((name) => asked.length === 0 || asked.includes(name))
   .sort();
 for (const name of names) {
   const medium = mkdtempSync(join(tmpdir(), 'vigil-golden-medium-'));

@@ -101,12 +101,15 @@ function personFor(answers: RehearsalAnswers, role: string): string {
   return found.name;
 }
 
+/** The credentials a step asks for: the performer's own (v2 holders) before the shared ones. */
 function credentialsFor(
   answers: RehearsalAnswers,
   requested: { id: string; repeat: boolean }[],
+  performer: string | null,
 ): RunbookCredentials {
   const credentials: RunbookCredentials = {};
-  const given = (answers.credentials ?? {}) as Record<string, string | undefined>;
+  const own = answers.participants.find((p) => p.name === performer)?.credentials;
+  const given = { ...answers.credentials, ...own } as Record<string, string | undefined>;
   for (const { id, repeat } of requested) {
     const text = given[id];
     if (text === undefined) throw new RunStop(2, `the answers file has no credential ${id}`);
@@ -214,9 +217,12 @@ async function walk(
       log(`step ${step.number}: exception recorded by the ${role}`);
     }
     const role = step.confirmedBy ?? 'ceremony-lead';
-    const who = { stepNumber: step.number, role, person: personFor(answers, role) };
+    const person = step.performer ?? personFor(answers, role);
+    const who = { stepNumber: step.number, role, person };
+    // v2: a held device's steps name its holder, so the log says who did what.
+    const by = step.performer ? ` by ${step.performer}` : '';
     if (step.kind === 'action' && step.action) {
-      const credentials = credentialsFor(answers, step.action.credentials);
+      const credentials = credentialsFor(answers, step.action.credentials, step.performer);
       let after;
       try {
         after = await engine.perform(
@@ -232,7 +238,7 @@ async function walk(
         (h) => h.number === step.number && h.outcome === 'performed',
       );
       log(
-        `step ${step.number}: ${step.action.name} performed${done?.detail ? `: ${done.detail}` : ''}`,
+        `step ${step.number}: ${step.action.name} performed${by}${done?.detail ? `: ${done.detail}` : ''}`,
       );
     } else if (step.kind === 'collect' && step.collect) {
       const answer = answers.inputs[step.collect.id];
@@ -251,7 +257,7 @@ async function walk(
       log(`step ${step.number}: ${step.collect.id} = ${value}`);
     } else {
       await engine.confirm(who);
-      log(`step ${step.number}: confirmed by the ${role}`);
+      log(`step ${step.number}: confirmed by the ${role}${by}`);
     }
   }
   throw new RunStop(1, 'the runbook did not reach END');
@@ -329,7 +335,8 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
         if (made.journal) core.journal.append(made.journal.kind, made.journal.detail);
         log(made.line);
       }
-      await core.runbooks.startFromText(runbookText, answers.participants, true);
+      const participants = answers.participants.map(({ credentials: _own, ...person }) => person);
+      await core.runbooks.startFromText(runbookText, participants, true);
     }
     const ceremony = await walk(
       core,

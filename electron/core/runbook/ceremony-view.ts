@@ -23,6 +23,7 @@ import {
   type RunbookProgress,
 } from './runbook-progress.ts';
 import type { ItemPlace, Step } from './runbook-schema.ts';
+import { itemHolders, performerOf } from './item-holders.ts';
 
 /** What the view reads besides the progress. */
 export interface ViewSources {
@@ -54,6 +55,7 @@ function outlineItem(p: RunbookProgress, item: ItemPlace) {
     count: item.count,
     label: item.label,
     deviceSerial: device?.serial ?? null,
+    holder: itemHolders(p.runbook, p.started.participants).get(item.id) ?? null,
   };
 }
 
@@ -248,6 +250,7 @@ async function signingStep(p: RunbookProgress, sources: ViewSources): Promise<Cu
     text: `Sign the ceremony record with the ${role} key on the token. The keyholder types the user PIN.`,
     level: 'MUST',
     confirmedBy: signingConfirmer(p),
+    performer: null,
     branches: [],
     collect: null,
     action: {
@@ -289,6 +292,11 @@ function currentStep(
     text: stepText(step, actionTitle),
     level: step.level ?? null,
     confirmedBy: step.confirmedBy ?? null,
+    performer: performerOf(
+      itemHolders(p.runbook, p.started.participants),
+      section?.item,
+      step.confirmedBy,
+    ),
     branches,
     collect: input
       ? { id: input.id, label: input.label, kind: input.kind, choices: input.choices ?? null }

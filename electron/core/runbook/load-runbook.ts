@@ -174,6 +174,8 @@ function checkLists(written: RunbookText, positions: Positions): void {
     if (listIds.has(list.id))
       positions.fail(['lists', l, 'id'], `list "${list.id}" is defined twice`);
     listIds.add(list.id);
+    if (list.heldBy !== undefined && !written.roles.includes(list.heldBy))
+      positions.fail(['lists', l, 'heldBy'], `"${list.heldBy}" is not one of the runbook's roles`);
     list.items.forEach((item, i) => {
       const at: Path = ['lists', l, 'items', i];
       if (itemIds.has(item.id))
@@ -284,6 +286,7 @@ function placeOf(
     label: item.label,
     index: index + 1,
     count: list.items.length,
+    ...(list.heldBy ? { heldBy: list.heldBy } : {}),
   };
 }
 
@@ -384,6 +387,9 @@ function checkMeaning(runbook: RunbookText, actions: ActionCatalog, positions: P
   const roles = new Set(runbook.roles);
   const perItem = new Set(runbook.inputs.filter((i) => i.perItem).map((i) => i.id));
   const procedures = new Set(runbook.sections.filter((s) => s.procedure).map((s) => s.id));
+  const repeating = new Set(
+    runbook.sections.filter((s) => s.steps.some((x) => x.repeat)).map((s) => s.id),
+  );
   let inProcedure = false;
   /** A per-item input has a value only inside a procedure, for the item it is performed for. */
   const checkInputScope = (path: Path, id: string) => {
@@ -395,8 +401,15 @@ function checkMeaning(runbook: RunbookText, actions: ActionCatalog, positions: P
     if (depth > MAX_IF_DEPTH) positions.fail(path, `IF blocks nest deeper than ${MAX_IF_DEPTH}`);
     steps.forEach((step, index) => {
       const at = [...path, index];
-      if (inProcedure && (step.goto !== undefined || step.end))
-        positions.fail(at, 'a procedure has no GO TO or END: it returns by falling off its end');
+      // A procedure returns by falling off its end; it may only leave the list for good (PSF's
+      // "the bag is damaged: GO TO Stopping the ceremony"), never start the items again.
+      if (inProcedure && step.end)
+        positions.fail(at, 'a procedure has no END: it returns by falling off its end');
+      if (inProcedure && step.goto !== undefined && repeating.has(step.goto))
+        positions.fail(
+          [...at, 'goto'],
+          `a procedure cannot GO TO "${step.goto}", which repeats the items: it returns by falling off its end`,
+        );
       if (step.goto !== undefined && procedures.has(step.goto))
         positions.fail(
           [...at, 'goto'],

@@ -14,10 +14,22 @@ import { TOO_DEEP, tooDeepAt, isStackExhausted } from './yaml-depth.ts';
 
 export const MAX_ANSWERS_BYTES = 64 * 1024;
 
+// Each credential once: a rehearsal types the same text again where a step asks twice.
+const Credentials = z.strictObject(
+  Object.fromEntries(
+    credentialIds.map((id) => [id, credentialText(credentialKinds[id]).optional()]),
+  ) as Record<CredentialId, z.ZodOptional<z.ZodString>>,
+);
+
 export const RehearsalAnswers = z.strictObject({
   v: z.literal(1),
   runbook: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/),
-  participants: z.array(Participant).min(1).max(20),
+  // A holder's own credentials (v2: each keyholder sets their device's PIN) are typed at the steps
+  // they perform, in place of the shared ones of the same name.
+  participants: z
+    .array(Participant.extend({ credentials: Credentials.optional() }))
+    .min(1)
+    .max(20),
   inputs: z
     .record(
       z.string(),
@@ -34,14 +46,7 @@ export const RehearsalAnswers = z.strictObject({
       ]),
     )
     .default({}),
-  // Each credential once: a rehearsal types the same text again where a step asks twice.
-  credentials: z
-    .strictObject(
-      Object.fromEntries(
-        credentialIds.map((id) => [id, credentialText(credentialKinds[id]).optional()]),
-      ) as Record<CredentialId, z.ZodOptional<z.ZodString>>,
-    )
-    .optional(),
+  credentials: Credentials.optional(),
   exceptions: z
     .array(
       z.strictObject({

@@ -53,6 +53,7 @@ import {
 import type { Runbook, Step } from './runbook-schema.ts';
 import { inputProblem, sameSerial } from './input-checks.ts';
 import { ceremonyProducts } from './ceremony-products.ts';
+import { itemHolders, performerOf } from './item-holders.ts';
 import {
   signRecordWithKey,
   writeAbandonedRecord,
@@ -263,6 +264,7 @@ export class RunbookEngine {
         );
       }
     }
+    itemHolders(runbook, participants);
     this.#signer = newSigner();
     const detail: StartedDetail = {
       ceremonyId: randomUUID(),
@@ -295,6 +297,16 @@ export class RunbookEngine {
     const position = p.next.position;
     const step = stepAt(p.runbook, position);
     this.#checkConfirmer(p, who.role, who.person, step.confirmedBy ?? null);
+    // v2: a held item's steps are performed by its holder, not by another of the role.
+    const item = p.runbook.sections[position.section]?.item;
+    const holders = itemHolders(p.runbook, p.started.participants);
+    const performer = performerOf(holders, item, step.confirmedBy);
+    if (performer !== null && who.person !== performer) {
+      throw new VigilError(
+        'role-mismatch',
+        `${item?.label ?? 'This item'} is held by ${performer}: ${performer} performs its steps.`,
+      );
+    }
     return { position, step };
   }
 

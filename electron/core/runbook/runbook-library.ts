@@ -51,6 +51,17 @@ export function summarise(runbook: Runbook, text: string, file: string): Runbook
     sha256: sha256Hex(new TextEncoder().encode(text)),
     roles: runbook.roles,
     estimateMinutes: runbook.sections.reduce((sum, s) => sum + (s.estimateMinutes ?? 0), 0),
+    holdings: (runbook.lists ?? []).flatMap((list) =>
+      list.heldBy
+        ? [
+            {
+              role: list.heldBy,
+              noun: list.label,
+              items: list.items.map((item) => ({ id: item.id, label: item.label })),
+            },
+          ]
+        : [],
+    ),
   };
 }
 

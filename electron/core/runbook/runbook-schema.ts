@@ -36,6 +36,11 @@ export const ItemList = z.strictObject({
   id: Id,
   /** What one item is called: "Device" gives "Device 4 of 6". */
   label: z.string().min(1).max(64),
+  /**
+   * Each item is held by one person of this role (a keyholder's own device), named when the
+   * ceremony starts; that person performs the item's steps confirmed by the role.
+   */
+  heldBy: Role.optional(),
   items: z.array(ListItem).min(1).max(32),
 });
 
@@ -146,6 +151,8 @@ export interface ItemPlace {
   /** 1-based, of `count`. */
   index: number;
   count: number;
+  /** The role one of whose people holds the item (the list's `heldBy`). */
+  heldBy?: z.infer<typeof Role>;
 }
 
 /**

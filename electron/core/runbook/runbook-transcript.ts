@@ -11,12 +11,28 @@ import {
 } from '../transcript/transcript-schema.ts';
 import { sha256Hex } from '../../formats/fingerprint.ts';
 import type { RunbookProgress } from './runbook-progress.ts';
+import { itemHolders } from './item-holders.ts';
 
 /**
  * `abandoned` is given for a ceremony that was abandoned: its transcript ends there (finishedAt is
  * the moment it was abandoned) and says so in `ending`. Without it the ceremony must have reached
  * its END, and the transcript is exactly what v1 always wrote.
  */
+/** v2: the labels of the items each person held, by "<role> <name>". */
+function heldLabels(progress: RunbookProgress): Map<string, string[]> {
+  const holders = itemHolders(progress.runbook, progress.started.participants);
+  const held = new Map<string, string[]>();
+  for (const list of progress.runbook.lists ?? []) {
+    for (const item of list.items) {
+      const name = holders.get(item.id);
+      if (name === undefined || !list.heldBy) continue;
+      const key = `${list.heldBy} ${name}`;
+      held.set(key, [...(held.get(key) ?? []), item.label]);
+    }
+  }
+  return held;
+}
+
 export function transcriptOf(
   progress: RunbookProgress,
   segment: readonly JournalEntry[],
@@ -30,6 +46,7 @@ export function transcriptOf(
     throw new RangeError('a transcript needs a ceremony that ended');
   }
   const labels = new Map(progress.runbook.inputs.map((i) => [i.id, i.label]));
+  const held = heldLabels(progress);
   return {
     v: 1,
     kind: TRANSCRIPT_KIND,
@@ -44,7 +61,13 @@ export function transcriptOf(
     startedAt: progress.startedAt,
     finishedAt,
     ...(abandoned ? { ending: abandoned } : {}),
-    participants: progress.started.participants,
+    participants: progress.started.participants.map((person) => ({
+      role: person.role,
+      name: person.name,
+      ...(held.has(`${person.role} ${person.name}`)
+        ? { holds: held.get(`${person.role} ${person.name}`) }
+        : {}),
+    })),
     signingKeys: progress.signingKeys,
     sections: progress.runbook.sections.map((section, index) => {
       const times = progress.sectionTimes.get(index);

@@ -123,7 +123,15 @@ export async function renderTranscriptHtml(transcript: Transcript): Promise<stri
       s.startedAt === null ? 'not run' : escapeHtml(s.startedAt),
     ]),
   );
-  const participants = t.participants.map((p) => row([escapeHtml(p.name), escapeHtml(p.role)]));
+  // v2: the column of held items (devices) only where someone held one.
+  const anyHolds = t.participants.some((p) => p.holds !== undefined);
+  const participants = t.participants.map((p) =>
+    row([
+      escapeHtml(p.name),
+      escapeHtml(p.role),
+      ...(anyHolds ? [escapeHtml((p.holds ?? []).join('; ') || '—')] : []),
+    ]),
+  );
   const devices = t.devices.map((d) =>
     row([
       escapeHtml(`${d.manufacturer} ${d.model}`),
@@ -170,7 +178,7 @@ ${rehearsal}
 <p>Ceremony <code>${escapeHtml(t.ceremonyId)}</code>${t.rehearsal ? ' — <b>REHEARSAL</b>' : ''}<br>
 Runbook <code>${escapeHtml(t.runbook.id)}</code>, SHA-256 <span class="hash">${escapeHtml(groupHex(t.runbook.sha256))}</span><br>
 Started ${escapeHtml(t.startedAt)}, ${abandoned ? '<b>ABANDONED</b>' : 'finished'} ${escapeHtml(t.finishedAt)}</p>
-${abandoned ? abandonedBox(abandoned) : ''}<h2>Participants</h2>${table(['Name', 'Role'], participants)}
+${abandoned ? abandonedBox(abandoned) : ''}<h2>Participants</h2>${table(['Name', 'Role', ...(anyHolds ? ['Holds'] : [])], participants)}
 <h2>Sections</h2>${table(['Section', 'Estimate', 'Took', 'Started'], sections)}
 <h2>Steps</h2>${table(['#', 'Section', 'Step', 'Outcome', 'Confirmed by', 'At'], t.steps.map(stepRow))}
 <h2>Inputs</h2>${table(['Input', 'Value', 'Step'], inputs)}

@@ -45,15 +45,12 @@ const START_UP_KINDS = new Set(['media.folderPicked', 'runbook.signingKeyReplace
 
 type ChildResult = ChildRun;
 
-/** A bundled runbook by name, or another (a test vector) by its path without `.yaml`. */
-const runbookBase = (name: string) => (name.includes('/') ? name : join(runbooks, name));
-
 function runChild(
   name: string,
   outDir: string,
   options: { killAfter?: number; acknowledge?: boolean; medium?: string; realPdf?: boolean },
 ): Promise<ChildResult> {
-  const args = [`${runbookBase(name)}.yaml`, `${runbookBase(name)}.rehearsal.yaml`, outDir];
+  const args = [join(runbooks, `${name}.yaml`), join(runbooks, `${name}.rehearsal.yaml`), outDir];
   if (options.medium !== undefined) args.push('--medium', options.medium);
   if (options.acknowledge) args.push('--acknowledge-interruption');
   return runRunbookChild(args, {

@@ -9,12 +9,12 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { RunbookCeremony, RunbookState } from '../../../shared/model/runbook.ts';
+import type { Participant, RunbookCeremony, RunbookState } from '../../../shared/model/runbook.ts';
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
 import { verifyRecord } from '../../../electron/core/ceremony-record/record-verification.ts';
 import { verifyProducts } from '../../../electron/core/products/verify-products.ts';
 import { CallFailed, caller, FACTORY_SO_PIN, freshDataDir } from '../../helpers/softhsm-token.ts';
-import { current, people, personOf, type Call } from '../../helpers/runbook-calls.ts';
+import { current, personOf, type Call } from '../../helpers/runbook-calls.ts';
 
 const runbooksDir = mkdtempSync(join(tmpdir(), 'vigil-v2-runbooks-'));
 copyFileSync(
@@ -22,6 +22,13 @@ copyFileSync(
   join(runbooksDir, 'two-tokens.yaml'),
 );
 const PINS = { so: '0a1b2c3d4e5f6071', user: '739164' };
+// Two keyholders, each holding one token: each token's keyholder steps are theirs.
+const participants: Participant[] = [
+  { role: 'ceremony-lead', name: 'Ada Lead' },
+  { role: 'witness', name: 'Wim Witness' },
+  { role: 'keyholder', name: 'Kim Keyholder', holds: ['token-a'] },
+  { role: 'keyholder', name: 'Bo Keyholder', holds: ['token-b'] },
+];
 
 const medium = mkdtempSync(join(tmpdir(), 'vigil-v2-medium-'));
 
@@ -35,24 +42,19 @@ function open(dataDir: string) {
   return { core, call: caller(core) };
 }
 
-async function step(call: Call, c: RunbookCeremony | null, value?: string) {
+/** Who confirms the current step: its performer (the item's holder), else the role's person. */
+function whoAt(c: RunbookCeremony | null) {
   const at = current(c);
   const role = at.confirmedBy ?? 'ceremony-lead';
-  return call('runbook.confirm', {
-    stepNumber: at.number,
-    role,
-    person: personOf(role),
-    ...(value === undefined ? {} : { value }),
-  });
+  return { stepNumber: at.number, role, person: at.performer ?? personOf(role) };
+}
+
+async function step(call: Call, c: RunbookCeremony | null, value?: string) {
+  return call('runbook.confirm', { ...whoAt(c), ...(value === undefined ? {} : { value }) });
 }
 
 function perform(call: Call, c: RunbookCeremony | null, credentials: Record<string, string> = {}) {
-  return call('runbook.perform', {
-    stepNumber: current(c).number,
-    role: 'keyholder',
-    person: personOf('keyholder'),
-    credentials,
-  });
+  return call('runbook.perform', { ...whoAt(c), role: 'keyholder', credentials });
 }
 
 const initPins = {
@@ -89,14 +91,27 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
     let { core, call } = open(dataDir);
     try {
       const a = await call('devices.createRehearsalToken', { label: 'token-a' });
+      // Two keyholders must say who holds which token: one holding neither is refused.
+      await assert.rejects(
+        call('runbook.start', {
+          runbookId: 'two-tokens',
+          participants: [...participants.slice(0, 3), { role: 'keyholder', name: 'Bo Keyholder' }],
+          rehearsal: true,
+        }),
+        (e: unknown) =>
+          e instanceof CallFailed &&
+          e.code === 'role-mismatch' &&
+          /Nobody holds Token B, P-384: name the keyholder who holds it/.test(e.message),
+      );
       let s = await call('runbook.start', {
         runbookId: 'two-tokens',
-        participants: [...people],
+        participants,
         rehearsal: true,
       });
       s = await step(call, s.ceremony, 'yes');
       const first = current(s.ceremony);
       assert.equal(first.sectionTitle, 'Provisioning the token: Token 1 of 2, Token A, P-256');
+      assert.equal(first.performer, 'Kim Keyholder', "token A's keyholder performs its steps");
       const { s: afterA, serial: serialA } = await provision(call, s);
       s = afterA;
       const keyA = s.ceremony?.history.find((h) => /root P-256 key on/.test(h.detail ?? ''));
@@ -115,10 +130,16 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
       assert.deepEqual(
         s.ceremony?.outline
           .filter((o) => o.item)
-          .map((o) => [o.item?.index, o.item?.label, o.status, o.item?.deviceSerial]),
+          .map((o) => [
+            o.item?.index,
+            o.item?.label,
+            o.status,
+            o.item?.deviceSerial,
+            o.item?.holder,
+          ]),
         [
-          [1, 'Token A, P-256', 'done', serialA],
-          [2, 'Token B, P-384', 'current', null],
+          [1, 'Token A, P-256', 'done', serialA, 'Kim Keyholder'],
+          [2, 'Token B, P-384', 'current', null, 'Bo Keyholder'],
         ],
       );
       s = await call('runbook.recordException', {
@@ -135,12 +156,27 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
       );
       // Token B has no keys yet: token A's fingerprints are not offered in its procedure.
       assert.deepEqual(s.ceremony?.itemInFocus, { deviceSerial: null });
+      // Token B's steps are Bo's: Kim, a keyholder too, cannot confirm them.
+      const connectB = current(s.ceremony);
+      assert.equal(connectB.performer, 'Bo Keyholder');
+      await assert.rejects(
+        call('runbook.confirm', {
+          stepNumber: connectB.number,
+          role: 'keyholder',
+          person: 'Kim Keyholder',
+        }),
+        (e: unknown) =>
+          e instanceof CallFailed &&
+          e.code === 'role-mismatch' &&
+          /Token B, P-384 is held by Bo Keyholder: Bo Keyholder performs its steps/.test(e.message),
+      );
       s = await step(call, s.ceremony);
       s = await perform(call, s.ceremony);
       const serialB = /serial (\S+)/.exec(s.ceremony?.history.at(-1)?.detail ?? '')?.[1] ?? '';
       assert.notEqual(serialB, serialA);
       const serialStep = current(s.ceremony);
       assert.equal(serialStep.collect?.id, 'device-serial-written--token-b');
+      assert.equal(serialStep.performer, null, 'a witness step is any witness');
       // Token A's serial typed for token B is compared with token B, and refused.
       await assert.rejects(
         step(call, s.ceremony, serialA),
@@ -196,6 +232,28 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
       // The record holds both device folders as exported, and verifies.
       const recordDir = join(dataDir, 'records', s.ceremony?.ceremonyId ?? '');
       assert.equal(verifyRecord(recordDir).isOk, true);
+      // The transcript says who held which token, and who performed each of its steps.
+      const transcript = JSON.parse(readFileSync(join(recordDir, 'transcript.json'), 'utf8')) as {
+        participants: { name: string; holds?: string[] }[];
+        steps: { section: { id: string }; confirmedBy: { role: string; name: string } | null }[];
+      };
+      assert.deepEqual(
+        transcript.participants.map((p) => [p.name, p.holds ?? null]),
+        [
+          ['Ada Lead', null],
+          ['Wim Witness', null],
+          ['Kim Keyholder', ['Token A, P-256']],
+          ['Bo Keyholder', ['Token B, P-384']],
+        ],
+      );
+      const keyholderSteps = (sectionId: string) =>
+        new Set(
+          transcript.steps
+            .filter((t) => t.section.id === sectionId && t.confirmedBy?.role === 'keyholder')
+            .map((t) => t.confirmedBy?.name),
+        );
+      assert.deepEqual(keyholderSteps('provisioning-token--token-a'), new Set(['Kim Keyholder']));
+      assert.deepEqual(keyholderSteps('provisioning-token--token-b'), new Set(['Bo Keyholder']));
 
       const journal = readFileSync(join(dataDir, 'journal', 'journal.jsonl'), 'utf8');
       const inputs = journal
@@ -258,38 +316,63 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
     assert.equal(verifyRecord(out).isOk, true);
   });
 
-  it('provisions two YubiHSM 2 and a token in one headless ceremony, each in its own folder', () => {
-    const vectors = join(import.meta.dirname, '..', '..', 'vectors', 'runbooks', 'v2');
-    const out = join(mkdtempSync(join(tmpdir(), 'vigil-v2-mixed-')), 'record');
-    const stick = mkdtempSync(join(tmpdir(), 'vigil-v2-mixed-stick-'));
+  it('runs the bundled PSF ceremony headless: six devices, each by its keyholder, one products folder', () => {
+    const runbooks = join(import.meta.dirname, '..', '..', '..', 'resources', 'runbooks');
+    const out = join(mkdtempSync(join(tmpdir(), 'vigil-psf-')), 'record');
+    const stick = mkdtempSync(join(tmpdir(), 'vigil-psf-stick-'));
     const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'vigil.mjs');
-    const args = ['run', join(vectors, 'mixed-hsms.yaml'), '--rehearsal'];
-    args.push('--answers', join(vectors, 'mixed-hsms.rehearsal.yaml'), '--out', out);
+    const args = ['run', join(runbooks, 'psf-tuf-ceremony.yaml'), '--rehearsal'];
+    args.push('--answers', join(runbooks, 'psf-tuf-ceremony.rehearsal.yaml'), '--out', out);
     const run = spawnSync(process.execPath, [bin, ...args, '--medium', stick], {
       encoding: 'utf8',
       timeout: 120_000,
     });
     assert.equal(run.status, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /Device 2 of 3: rehearsal YubiHSM 2 \d+ connected/);
+    assert.match(run.stdout, /Device 2 of 6: rehearsal YubiHSM 2 \d+ connected/);
+    assert.match(run.stdout, /Device 5 of 6: rehearsal token \S+ created/);
+    // Each device's keyholder steps are done by the keyholder who holds it.
+    const performers = [...run.stdout.matchAll(/(\S+) performed by Rehearsal Keyholder (\w+)/g)];
+    assert.deepEqual(
+      [...new Set(performers.map((m) => `${m[1]} ${m[2]}`))].filter((p) => p.includes('select')),
+      [
+        'yubihsm2.selectDevice One',
+        'yubihsm2.selectDevice Two',
+        'yubihsm2.selectDevice Three',
+        'pkcs11.selectToken One',
+        'pkcs11.selectToken Two',
+        'pkcs11.selectToken Three',
+      ],
+    );
     const report = verifyProducts(stick);
     assert.equal(report.isOk, true, JSON.stringify(report));
-    // Each device folder with its family's manifest and its keys' types, as the items asked.
+    // Six device folders in PSF's layout, each with its family's manifest and its keys' types.
     const keyTypes = report.devices.map((d) => [
       d.kind,
       d.checks
         .filter((c) => c.check.startsWith('key:'))
-        .map((c) => `${c.check} ${/P-(256|384)/.exec(c.detail)?.[0] ?? '?'}`),
+        .map((c) => `${c.check} ${/P-(256|384)/.exec(c.detail)?.[0] ?? '?'}`)
+        .join(', '),
     ]);
     // Folders are listed by serial, which rehearsal devices draw at random: compare as a set.
-    assert.deepEqual(
-      keyTypes.map(([, keys]) => JSON.stringify(keys)).sort(),
+    const curvesOf = (kind: string) =>
+      keyTypes
+        .filter(([k]) => k === kind)
+        .map(([, keys]) => keys)
+        .sort();
+    const kinds = [...new Set(keyTypes.map(([kind]) => kind ?? ''))];
+    assert.equal(kinds.length, 2, 'two families of manifest');
+    assert.deepEqual(kinds.map((kind) => curvesOf(kind ?? '')).sort(), [
       [
-        ['key:root P-256', 'key:targets P-256'],
-        ['key:root P-384', 'key:targets P-384'],
-        ['key:root P-384', 'key:targets P-384'],
-      ].map((keys) => JSON.stringify(keys)),
-    );
-    assert.equal(new Set(keyTypes.map(([kind]) => kind)).size, 2, 'two families of manifest');
+        'key:root P-256, key:targets P-256',
+        'key:root P-256, key:targets P-256',
+        'key:root P-384, key:targets P-384',
+      ],
+      [
+        'key:root P-256, key:targets P-256',
+        'key:root P-384, key:targets P-384',
+        'key:root P-384, key:targets P-384',
+      ],
+    ]);
     assert.equal(verifyRecord(out).isOk, true);
   });
 });

@@ -173,6 +173,17 @@ describe('runbook format v2: lists and procedures', () => {
     );
     refusal(good.replace('id: hsm-2', 'id: hsm-1'), /item "hsm-1" is defined twice/, 21);
     refusal(
+      good.replace('    label: Device\n', '    label: Device\n    heldBy: signer\n'),
+      /Invalid option: expected one of "ceremony-lead"\|"witness"\|"keyholder"/,
+      19,
+    );
+    refusal(
+      good
+        .replace('roles: [ceremony-lead, witness, keyholder]', 'roles: [ceremony-lead, keyholder]')
+        .replace('    label: Device\n', '    label: Device\n    heldBy: witness\n'),
+      /"witness" is not one of the runbook's roles/,
+    );
+    refusal(
       good.replace(
         '      - do: Sign the sheet.',
         '      - do: Sign the sheet.\n      - goto: provision',
@@ -184,7 +195,14 @@ describe('runbook format v2: lists and procedures', () => {
         '          - do: Record an exception for {item.label}.',
         '          - end: true',
       ),
-      /a procedure has no GO TO or END/,
+      /a procedure has no END/,
+    );
+    refusal(
+      good.replace(
+        '          - do: Record an exception for {item.label}.',
+        '          - goto: devices',
+      ),
+      /a procedure cannot GO TO "devices", which repeats the items/,
     );
     refusal(
       good.replace(
