@@ -17,6 +17,7 @@ packages=(
   ykcs11 yubico-piv-tool yubikey-manager python3-pykcs11  # Yubico's tools judge the rehearsal YubiKey
   gnupg scdaemon    # GnuPG 2.2 judges the OpenPGP keys openpgp.js makes (import, sign, revoke)
   sq sq-keyring-linter  # Sequoia's linter checks exported public keys
+  python3-securesystemslib  # judges TUF metadata: canonical bytes and signatures, as python-tuf reads them
 )
 missing=()
 for p in "${packages[@]}"; do
