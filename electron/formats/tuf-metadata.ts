@@ -327,23 +327,29 @@ export function signingProgress(next: TufRoot, previous: TufRoot | null): Thresh
   ];
 }
 
-/** "signed 2 of 3 needed: @a, @b — waiting for @c". */
+/** "signed 2 of 3 needed: @a, @b — waiting for @c"; past the threshold "signed 5 (3 needed): …". */
 export function progressLine(progress: ThresholdProgress): string {
   const names = progress.signedBy.map(ownerOf);
   const waiting = progress.waitingFor.map(ownerOf);
-  return `root keys of version ${progress.version}: signed ${progress.signedBy.length} of ${progress.needed} needed${names.length ? `: ${names.join(', ')}` : ''}${progress.isMet ? '' : ` — waiting for ${waiting.join(', ') || 'nobody left: the threshold cannot be met'}`}`;
+  const count =
+    progress.signedBy.length > progress.needed
+      ? `signed ${progress.signedBy.length} (${progress.needed} needed)`
+      : `signed ${progress.signedBy.length} of ${progress.needed} needed`;
+  return `root keys of version ${progress.version}: ${count}${names.length ? `: ${names.join(', ')}` : ''}${progress.isMet ? '' : ` — waiting for ${waiting.join(', ') || 'nobody left: the threshold cannot be met'}`}`;
 }
 
 export interface ChainLink {
   version: number;
-  /** Problems with this version; empty when it is trusted. */
+  /** Why this version is not trusted; empty when it is. */
   problems: string[];
+  /** The newest version's expiry, once past at `now` (a client refuses it from then on). */
+  expired: string | null;
 }
 
 /**
  * The chain v1→vN as a client walks it (TUF spec §5.3): v1 signed by a threshold of its own root
  * keys, each later version numbered one more and signed by a threshold of the previous version's
- * root keys and of its own. The newest must not have expired at `now`.
+ * root keys and of its own. The newest version's expiry is checked against `now`.
  */
 export function verifyRootChain(roots: readonly TufRoot[], now: Date): ChainLink[] {
   const sorted = [...roots].sort((a, b) => a.version - b.version);
@@ -356,8 +362,8 @@ export function verifyRootChain(roots: readonly TufRoot[], now: Date): ChainLink
       problems.push(`version ${root.version} follows ${previous.version}: a version is missing`);
     for (const progress of signingProgress(root, previous))
       if (!progress.isMet) problems.push(`not trusted: ${progressLine(progress)}`);
-    if (i === sorted.length - 1 && Date.parse(root.expires) <= now.getTime())
-      problems.push(`expired ${root.expires}`);
-    return { version: root.version, problems };
+    const isNewest = i === sorted.length - 1;
+    const expired = isNewest && Date.parse(root.expires) <= now.getTime() ? root.expires : null;
+    return { version: root.version, problems, expired };
   });
 }

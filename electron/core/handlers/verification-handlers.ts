@@ -43,6 +43,7 @@ const KIND_WORDS: Record<FolderReport['kind'], string> = {
   'ceremony-record': 'a ceremony record',
   'piv-archive': 'a YubiKey PIV ceremony archive',
   products: 'ceremony products',
+  'tuf-metadata': 'TUF metadata (a root and its history)',
 };
 
 const ROOT_METADATA_DIALOG: FilePickRequest = {

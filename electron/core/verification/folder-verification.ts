@@ -20,6 +20,7 @@ import type {
 } from '../products/piv-ceremony-archive.ts';
 import { PSF_LAYOUT_KIND } from '../products/psf-layout.ts';
 import type { DeviceFolderReport, VerifyReport } from '../products/verify-products.ts';
+import type { TufMetadataReport } from '../products/tuf-metadata-folder.ts';
 import type { FolderReport } from './verify-folder.ts';
 
 /** What the projection adds to the report; the caller adds the folder, the files and the text. */
@@ -110,6 +111,43 @@ function productsGroups(report: VerifyReport): VerificationGroup[] {
         ]
       : []),
     ...report.devices.map(productsDeviceGroup),
+  ];
+}
+
+/** A TUF metadata folder: its own checks, then one group per root version, oldest first. */
+function tufGroups(report: TufMetadataReport): VerificationGroup[] {
+  const rows = (checks: TufMetadataReport['checks']) =>
+    checks.map((c) => ({ check: c.check, status: statusOf(c), detail: c.detail }));
+  return [
+    group(
+      {
+        id: 'tuf-folder',
+        kind: 'folder',
+        title: 'TUF metadata',
+        path: report.root,
+        marking: null,
+        facts: [],
+      },
+      rows(report.checks),
+      report.checks.every((c) => c.isOk),
+    ),
+    ...report.versions.map((v) =>
+      group(
+        {
+          id: `tuf-root:${v.version}`,
+          kind: 'folder',
+          title: `Root version ${v.version}`,
+          path: v.file,
+          marking: null,
+          facts: [
+            { label: 'Expires', value: v.expires },
+            { label: 'Roles', value: v.roles },
+          ],
+        },
+        rows(v.checks),
+        v.isOk,
+      ),
+    ),
   ];
 }
 
@@ -302,6 +340,10 @@ export function folderVerificationOf(verified: FolderReport): FolderVerification
     case 'products':
       groups = productsGroups(verified.report);
       isRehearsal = verified.report.devices.some((d) => d.isRehearsal === true);
+      break;
+    case 'tuf-metadata':
+      groups = tufGroups(verified.report);
+      isRehearsal = false;
       break;
   }
   const counts = { ok: 0, warn: 0, fail: 0 };

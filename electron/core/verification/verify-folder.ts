@@ -14,6 +14,11 @@ import {
   type PivArchiveReport,
 } from '../products/piv-ceremony-archive.ts';
 import type { VerifyReport } from '../products/verify-products.ts';
+import {
+  isTufMetadataFolder,
+  verifyTufMetadataFolder,
+  type TufMetadataReport,
+} from '../products/tuf-metadata-folder.ts';
 import { VerifyInputError } from '../products/verify-common.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 
@@ -39,7 +44,8 @@ export class VerifyOptionError extends Error {}
 export type FolderReport =
   | { kind: 'ceremony-record'; report: RecordReport }
   | { kind: 'piv-archive'; report: PivArchiveReport }
-  | { kind: 'products'; report: VerifyReport };
+  | { kind: 'products'; report: VerifyReport }
+  | { kind: 'tuf-metadata'; report: TufMetadataReport };
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -57,6 +63,7 @@ export function folderKindOf(path: string, hasPivOptions: boolean): FolderReport
   try {
     if (isCeremonyRecord(path)) return 'ceremony-record';
     if (isPivArchive(path) && (hasPivOptions || !hasVigilManifest(path))) return 'piv-archive';
+    if (isTufMetadataFolder(path)) return 'tuf-metadata';
   } catch (error) {
     // A folder too big to tell apart is not verifiable as any kind.
     if (error instanceof UntrustedReadError) throw new VerifyInputError(error.message);
@@ -106,6 +113,13 @@ async function verifyFolderKind(path: string, options: VerifyFolderOptions): Pro
   }
   if (options.trustKeys.length > 0)
     throw new VerifyOptionError('--trust-key needs a ceremony record');
+  if (kind === 'tuf-metadata') {
+    if (options.requireAttestation)
+      throw new VerifyOptionError(
+        '--require-attestation needs device folders: give the ceremony archive that holds this metadata',
+      );
+    return { kind: 'tuf-metadata', report: verifyTufMetadataFolder(path) };
+  }
   const { verifyProducts } = await import('../products/verify-products.ts');
   const report = verifyProducts(path, { requireAttestation: options.requireAttestation });
   return { kind: 'products', report };
@@ -136,6 +150,9 @@ export function isRehearsalFolder(verified: FolderReport): boolean {
       return verified.report.isRehearsal === true;
     case 'products':
       return verified.report.devices.some((d) => d.isRehearsal === true);
+    case 'tuf-metadata':
+      // TUF metadata carries no rehearsal marking of its own.
+      return false;
   }
 }
 
@@ -153,5 +170,7 @@ export async function folderReportText(report: FolderReport): Promise<string> {
       return (await import('./piv-report.ts')).formatPivReport(verified.report);
     case 'products':
       return (await import('./products-report.ts')).formatReport(verified.report);
+    case 'tuf-metadata':
+      return (await import('./tuf-report.ts')).formatTufReport(verified.report);
   }
 }

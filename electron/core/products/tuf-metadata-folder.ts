@@ -1,0 +1,189 @@
+// A TUF metadata folder (issue 20): root.json and the versions before it, as tuf-on-ci keeps them
+// (`metadata/root.json`, `metadata/root_history/<N>.root.json`) or as Sigstore's repository does
+// (`<N>.root.json` beside `root.json`), checked as a client walks them: each version by the
+// previous version's root threshold and its own (tuf-metadata.ts), root.json the newest, and the
+// newest version's expiry. Every read is bounded and follows no link (untrusted-folder.ts).
+import { join } from 'node:path';
+import {
+  entryWords,
+  inReadSession,
+  isFileAt,
+  isFolderAt,
+  listFolder,
+  readFileIn,
+  UntrustedReadError,
+} from '../../base/untrusted-folder.ts';
+import { TufRootError, parseTufRoot, type TufRoot } from '../../formats/tuf-root.ts';
+import { progressLine, signingProgress, verifyRootChain } from '../../formats/tuf-metadata.ts';
+import type { CheckResult } from './verify-common.ts';
+
+/** A root.json is small: Docker's five root keys and signatures take 12 KiB. */
+const MAX_ROOT_BYTES = 512 * 1024;
+const HISTORY = 'root_history';
+const VERSION_FILE = /^(\d{1,9})\.root\.json$/;
+
+export interface TufVersionReport {
+  version: number;
+  /** Where it was read, relative to the metadata folder. */
+  file: string;
+  expires: string;
+  /** "root 3 of 5, targets 2 of 4, …": each role's threshold and keys. */
+  roles: string;
+  checks: CheckResult[];
+  isOk: boolean;
+}
+
+export interface TufMetadataReport {
+  /** The metadata folder read (the given folder, or its `metadata/`). */
+  root: string;
+  /** Checks of the folder as a whole: root.json against the history, the newest expiry. */
+  checks: CheckResult[];
+  versions: TufVersionReport[];
+  isOk: boolean;
+}
+
+/** The folder holding root.json: the one given, or its `metadata/` (a TUF repository's top). */
+function metadataFolderOf(path: string): string {
+  const inner = join(path, 'metadata');
+  return isFileAt(join(inner, 'root.json')) ? inner : path;
+}
+
+/** root.json with the versions before it kept beside it or in root_history/. */
+export function isTufMetadataFolder(path: string): boolean {
+  return inReadSession(() => {
+    if (isFileAt(join(path, 'metadata', 'root.json'))) return true;
+    if (!isFileAt(join(path, 'root.json'))) return false;
+    return (
+      isFolderAt(join(path, HISTORY)) ||
+      listFolder(path).some((e) => e.kind === 'file' && VERSION_FILE.test(e.name))
+    );
+  });
+}
+
+const ok = (check: string, detail: string): CheckResult => ({ check, isOk: true, detail });
+const fail = (check: string, detail: string): CheckResult => ({ check, isOk: false, detail });
+
+function readRoot(folder: string, rel: string): TufRoot | CheckResult {
+  try {
+    return parseTufRoot(new TextDecoder().decode(readFileIn(folder, rel, MAX_ROOT_BYTES)));
+  } catch (error) {
+    if (error instanceof TufRootError || error instanceof UntrustedReadError)
+      return fail(`file:${rel}`, error.message);
+    throw error;
+  }
+}
+
+/** The numbered versions (`<N>.root.json`) in one folder, relative to the metadata folder. */
+function numberedFiles(folder: string, rel: string): { rel: string; named: number }[] {
+  const dir = rel === '' ? folder : join(folder, rel);
+  return listFolder(dir, rel || '.').flatMap((entry) => {
+    const match = VERSION_FILE.exec(entry.name);
+    if (!match) return [];
+    const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    if (entry.kind !== 'file') return [{ rel: `${path} (${entryWords(entry.kind)})`, named: -1 }];
+    return [{ rel: path, named: Number(match[1]) }];
+  });
+}
+
+export function verifyTufMetadataFolder(path: string, now = new Date()): TufMetadataReport {
+  return inReadSession(() => {
+    const folder = metadataFolderOf(path);
+    const checks: CheckResult[] = [];
+    const files = [
+      ...(isFolderAt(join(folder, HISTORY)) ? numberedFiles(folder, HISTORY) : []),
+      ...numberedFiles(folder, ''),
+    ];
+    const byVersion = new Map<number, { rel: string; root: TufRoot }>();
+    for (const file of files) {
+      if (file.named < 0) {
+        checks.push(
+          fail(`file:${file.rel.split(' ')[0] ?? ''}`, `${file.rel}: not a regular file`),
+        );
+        continue;
+      }
+      const root = readRoot(folder, file.rel);
+      if (!('version' in root)) {
+        checks.push(root);
+        continue;
+      }
+      if (root.version !== file.named) {
+        checks.push(fail(`file:${file.rel}`, `${file.rel} holds version ${root.version}`));
+        continue;
+      }
+      const seen = byVersion.get(root.version);
+      if (seen && !sameRoot(seen.root, root))
+        checks.push(fail(`file:${file.rel}`, `${file.rel} differs from ${seen.rel}`));
+      else if (!seen) byVersion.set(root.version, { rel: file.rel, root });
+    }
+    const current = readRoot(folder, 'root.json');
+    if (!('version' in current)) checks.push(current);
+    else {
+      const newest = Math.max(0, ...byVersion.keys());
+      const same = byVersion.get(current.version);
+      if (current.version < newest)
+        checks.push(
+          fail(
+            'root.json',
+            `root.json is version ${current.version}, the history goes to ${newest}`,
+          ),
+        );
+      else if (same && !sameRoot(same.root, current))
+        checks.push(fail('root.json', `root.json differs from ${same.rel}, the same version`));
+      else {
+        checks.push(ok('root.json', `the newest version, ${current.version}`));
+        if (!same) byVersion.set(current.version, { rel: 'root.json', root: current });
+      }
+    }
+    const ordered = [...byVersion.values()].sort((a, b) => a.root.version - b.root.version);
+    const chain = verifyRootChain(
+      ordered.map((v) => v.root),
+      now,
+    );
+    const newest = ordered.at(-1);
+    const expired = chain.at(-1)?.expired ?? null;
+    if (newest)
+      checks.push(
+        expired === null
+          ? ok('expiry', `version ${newest.root.version} expires ${newest.root.expires}`)
+          : {
+              check: 'expiry',
+              isOk: true,
+              isWarning: true,
+              detail: `version ${newest.root.version} expired ${expired}: a TUF client refuses it now`,
+            },
+      );
+    else checks.push(fail('root.json', 'no readable root metadata'));
+    const versions = ordered.map(({ rel, root }, i): TufVersionReport => {
+      const problems = chain[i]?.problems ?? [];
+      const signed = signingProgress(root, ordered[i - 1]?.root ?? null).map(progressLine);
+      return {
+        version: root.version,
+        file: rel,
+        expires: root.expires,
+        roles: root.roles.map((r) => `${r.name} ${r.threshold} of ${r.keyids.length}`).join(', '),
+        checks: [
+          problems.length === 0
+            ? ok('trusted', signed.join('; '))
+            : fail('trusted', problems.join('; ')),
+        ],
+        isOk: problems.length === 0,
+      };
+    });
+    return {
+      root: folder,
+      checks,
+      versions,
+      isOk: checks.every((c) => c.isOk) && versions.length > 0 && versions.every((v) => v.isOk),
+    };
+  });
+}
+
+/** Two copies of one version: the same signed bytes and the same signatures. */
+function sameRoot(a: TufRoot, b: TufRoot): boolean {
+  const key = (r: TufRoot) =>
+    JSON.stringify([
+      Buffer.from(r.signedBytes).toString('hex'),
+      [...r.signatures].sort((x, y) => (x.keyid < y.keyid ? -1 : 1)),
+    ]);
+  return key(a) === key(b);
+}
