@@ -156,7 +156,7 @@ function roleKeyExistsError(role: KeyRole): VigilError {
   );
 }
 
-async function mapped<T>(work: () => Promise<T>): Promise<T> {
+export async function mapped<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -165,7 +165,7 @@ async function mapped<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** The session keys derived from a typed password; the password itself never becomes a string. */
-function passwordKeys(credentials: RunbookCredentials, id: 'authPassword'): LongTermKeys {
+export function passwordKeys(credentials: RunbookCredentials, id: 'authPassword'): LongTermKeys {
   const value: SecretBytes | undefined = credentials[id];
   if (!value) throw new VigilError('credentials-missing', `This step needs ${id}.`);
   return value.use((bytes) => keysFromPassword(bytes));

@@ -12,6 +12,7 @@ import {
 } from '../index.ts';
 import { YUBIHSM_CEREMONY_FAMILY, yubiHsmActions } from './actions.ts';
 import { YUBIHSM_MANIFEST_KIND, buildYubiHsmProducts, checkYubiHsmProducts } from './products.ts';
+import { yubiHsmSigning } from './signing.ts';
 
 /** What replacing the default authentication key journals. */
 export const AUTH_KEY_REPLACED = 'auth-key-replaced';
@@ -58,4 +59,6 @@ export const yubiHsmCeremonyFamily: CeremonyFamily<never> = {
       ? PASSWORD_HINT
       : null,
   productCheckers: { [YUBIHSM_MANIFEST_KIND]: checkYubiHsmProducts },
+  // The keys it generates sign the ceremony record (signing.key: device) and TUF metadata.
+  recordSigning: yubiHsmSigning,
 };

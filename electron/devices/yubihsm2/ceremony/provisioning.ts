@@ -31,11 +31,17 @@ export const roleObject: Record<KeyRole, { id: number; label: string }> = {
   targets: { id: 0x0004, label: 'tuf-targets' },
 };
 
-/** The new authentication key: only what the rest of the ceremony needs, as PSF's tool does. */
+/**
+ * The new authentication key: only what the ceremony and its keys' later use need, as PSF's
+ * yubihsm-provision does — SIGN_ECDSA (and SIGN_EDDSA for Ed25519 keys) so sessions under it can
+ * sign TUF metadata with the keys it generates; without it the device could never sign.
+ */
 export const CEREMONY_AUTH_KEY_ID = 0x0002;
 export const ceremonyAuthCapabilities: readonly Capability[] = [
   'generate-asymmetric-key',
   'sign-attestation-certificate',
+  'sign-ecdsa',
+  'sign-eddsa',
   'get-opaque',
   'get-log-entries',
   'delete-authentication-key',

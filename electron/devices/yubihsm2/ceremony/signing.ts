@@ -1,0 +1,44 @@
+// Signing with a key the ceremony generated on a YubiHSM 2 — the ceremony record's designated key,
+// and TUF metadata — in a session under the keyholder's authentication key (which has the sign
+// capabilities: provisioning.ts). The device that holds the key is found by its serial; ECDSA
+// signs the SHA-256 or SHA-384 digest and the device answers DER, Ed25519 signs the message.
+import { createHash } from 'node:crypto';
+import { VigilError } from '../../../base/errors.ts';
+import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
+import { checkCredentials } from '../../../core/runbook/credentials.ts';
+import { sameSerial } from '../../../core/runbook/input-checks.ts';
+import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
+import { findYubiHsms, type YubiHsmSources } from '../index.ts';
+import { YUBIHSM_CEREMONY_FAMILY, mapped, passwordKeys } from './actions.ts';
+import { CEREMONY_AUTH_KEY_ID, roleObject } from './provisioning.ts';
+
+const signingCredentials: readonly CredentialRequest[] = [
+  { id: 'authPassword', label: 'YubiHSM password', repeat: false },
+];
+
+export const yubiHsmSigning: NonNullable<CeremonyFamily['recordSigning']> = {
+  keyActions: ['yubihsm2.generateKey'],
+  credentials: signingCredentials,
+  async sign(key, credentials, sources, message) {
+    checkCredentials(YUBIHSM_CEREMONY_FAMILY, signingCredentials, credentials);
+    const holding = (await findYubiHsms(sources as YubiHsmSources)).filter(
+      (f) =>
+        f.summary.family === key.device.family && sameSerial(f.summary.serial, key.device.serial),
+    );
+    const [found] = holding;
+    if (!found || holding.length > 1)
+      throw new VigilError(
+        'device-gone',
+        `The YubiHSM 2 that holds the ${key.role} key (serial ${key.device.serial}) is not connected.`,
+      );
+    const authKeys = passwordKeys(credentials, 'authPassword');
+    const objectId = key.attestation?.objectId ?? roleObject[key.role].id;
+    return mapped(async () =>
+      (await found.open()).withSession(CEREMONY_AUTH_KEY_ID, authKeys, (session) => {
+        if (key.curve === 'Ed25519') return session.signEddsa(objectId, message);
+        const hash = key.curve === 'P-384' ? 'sha384' : 'sha256';
+        return session.signEcdsa(objectId, createHash(hash).update(message).digest());
+      }),
+    );
+  },
+};
