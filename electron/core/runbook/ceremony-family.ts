@@ -42,6 +42,8 @@ export interface CeremonyOfFamily {
 export interface HintContext {
   device: DeviceSummary;
   sources: unknown;
+  /** The step signs with a key the ceremony generated (a card may then ask for a touch). */
+  isSigning?: boolean;
 }
 
 /** Shared checks a product checker may use, handed in by the verifier. */

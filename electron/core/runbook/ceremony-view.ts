@@ -235,11 +235,13 @@ async function signingStep(p: RunbookProgress, sources: ViewSources): Promise<Cu
   const key = signing.key === 'device' ? p.keys.find((k) => k.role === signing.role) : undefined;
   const family = key ? familyOfDevice(key.device.family) : null;
   const credentials = family?.recordSigning?.credentials ?? [];
+  // Asked of the device that holds the key, which a ceremony of several devices may have put away.
   const pinHint =
-    p.device && family?.credentialHint
+    key && family?.credentialHint
       ? await family.credentialHint(credentials, {
-          device: p.device,
+          device: key.device,
           sources: sources.familySources[family.id],
+          isSigning: true,
         })
       : null;
   return {

@@ -25,6 +25,7 @@ import {
   generateAttestedSlotKey,
   installRandomManagementKey,
   replaceFactoryPinAndPuk,
+  touchWords,
 } from './keyholder.ts';
 import { VigilError } from '../../../base/errors.ts';
 import { deviceWithSerial } from '../../../base/device-presence.ts';
@@ -109,6 +110,7 @@ export async function yubiKeyTriesHint(
   sources: YubiKeySources,
   serial: string,
   credentials: readonly CredentialRequest[],
+  isSigning = false,
 ): Promise<string> {
   const found = (await findYubiKeys(sources).catch(() => [])).find((f) =>
     sameSerial(f.summary.serial, serial),
@@ -118,6 +120,9 @@ export async function yubiKeyTriesHint(
   return withYubiKey(found, async (session) => {
     const lines = [triesLeftText(await session.credentialState('PIN'), 'PIN')];
     if (usesPuk) lines.push(triesLeftText(await session.credentialState('PUK'), 'PUK'));
+    // Signing with slot 9c: a key that asks for a touch is said so before the PIN is typed.
+    const touch = isSigning ? await touchWords(session) : null;
+    if (touch) lines.push(touch);
     return lines.join(' ');
   });
 }
@@ -134,7 +139,7 @@ function newPinAndPuk(credentials: RunbookCredentials) {
 
 const SelectParams = z.strictObject({ serialFrom: z.string().min(1) });
 
-const algorithmOfCurve: Record<KeyCurve, PivKeyAlgorithm> = {
+export const algorithmOfCurve: Record<KeyCurve, PivKeyAlgorithm> = {
   'P-256': 'ECCP256',
   'P-384': 'ECCP384',
   Ed25519: 'ED25519',

@@ -12,6 +12,7 @@ import {
   yubiKeyTriesHint,
 } from './actions.ts';
 import { YUBIKEY_MANIFEST_KIND, buildYubiKeyProducts, checkYubiKeyProducts } from './products.ts';
+import { pivSigning } from './signing.ts';
 
 /** The PIV applet keeps no slice of its own: its keys are the ceremony's generated keys. */
 export const yubiKeyPivCeremonyFamily: CeremonyFamily<never> = {
@@ -46,7 +47,14 @@ export const yubiKeyPivCeremonyFamily: CeremonyFamily<never> = {
   views: () => ({}),
   credentialHint: (credentials, at) =>
     credentials.length > 0
-      ? yubiKeyTriesHint(at.sources as YubiKeySources, at.device.serial, credentials)
+      ? yubiKeyTriesHint(
+          at.sources as YubiKeySources,
+          at.device.serial,
+          credentials,
+          at.isSigning === true,
+        )
       : null,
   productCheckers: { [YUBIKEY_MANIFEST_KIND]: checkYubiKeyProducts },
+  // The keyholder's slot 9c key signs the ceremony record (signing.key: device) and TUF metadata.
+  recordSigning: pivSigning,
 };

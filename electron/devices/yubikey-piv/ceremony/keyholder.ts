@@ -15,6 +15,7 @@ import {
   type PinPolicyName,
   type PivKeyAlgorithm,
   type TouchPolicyName,
+  TouchPolicy,
 } from '../protocol.ts';
 import { VigilError } from '../../../base/errors.ts';
 import { checkTypedTwice, typingsDiffer } from '../../../base/pin-policy.ts';
@@ -240,4 +241,15 @@ export function checkAttestationMatches(
     throw new VigilError('device-error', 'The attestation is not signed by the card’s F9 key.');
   if (!attested.equals(Buffer.from(spki)))
     throw new VigilError('device-error', 'The attestation names a different key than generated.');
+}
+
+/** What the keyholder is told before signing when the slot's key asks for a touch; null if not. */
+export async function touchWords(
+  session: PivSession,
+  slot = KEYHOLDER_SLOT,
+): Promise<string | null> {
+  const policy = (await session.metadata(slot).catch(() => null))?.touchPolicy;
+  if (policy === TouchPolicy.always || policy === TouchPolicy.cached)
+    return 'This key asks for a touch: when the YubiKey blinks after the PIN, touch its contact.';
+  return null;
 }
