@@ -288,8 +288,17 @@ export interface ThresholdProgress {
   isMet: boolean;
 }
 
-/** The distinct keys of `trusted`'s role that validly signed `signed`, and those still to sign. */
-function roleProgress(signed: TufRoot, trusted: TufRoot, role: string) {
+/** Signed metadata of any role: its signatures and the canonical bytes they cover. */
+export interface SignedMetadata {
+  signatures: readonly TufSignature[];
+  signedBytes: Uint8Array;
+}
+
+/**
+ * The distinct keys of `trusted`'s role that validly signed `signed`, and those still to sign: a
+ * root's own root role, the previous root's, or a root's targets role over targets.json.
+ */
+export function roleProgress(signed: SignedMetadata, trusted: TufRoot, role: string) {
   const spec = trusted.roles.find((r) => r.name === role);
   const keys = roleKeys(trusted, role);
   const signedSpki = new Set<string>();

@@ -12,6 +12,7 @@ import {
   type RootPlan,
   type TufKeyObject,
 } from '../../electron/formats/tuf-metadata.ts';
+import { withTargetsSignature } from '../../electron/formats/tuf-targets.ts';
 
 export interface Signer {
   name: string;
@@ -66,3 +67,15 @@ export const rootPlan = (
     timestamp: { keys: [online.object], threshold: 1 },
   },
 });
+
+/** Signs targets.json text as a device would, kept only if `root`'s targets role has the key. */
+export function targetsSignedBy(text: string, s: Signer, root: TufRoot): string {
+  const { signed } = JSON.parse(text) as { signed: Record<string, unknown> };
+  const signature = new Uint8Array(sign(s.hash, signedBytesOf(signed), s.privateKey));
+  const keyid = computeKeyid(s.object);
+  return withTargetsSignature(
+    text,
+    { keyid, sig: tufSignatureHex(s.object.scheme, signature) },
+    root,
+  );
+}

@@ -1,20 +1,28 @@
 // A TUF metadata folder (issue 20): root.json and the versions before it, as tuf-on-ci keeps them
 // (`metadata/root.json`, `metadata/root_history/<N>.root.json`) or as Sigstore's repository does
 // (`<N>.root.json` beside `root.json`), checked as a client walks them: each version by the
-// previous version's root threshold and its own (tuf-metadata.ts), root.json the newest, and the
-// newest version's expiry. Every read is bounded and follows no link (untrusted-folder.ts).
+// previous version's root threshold and its own (tuf-metadata.ts), root.json the newest, the
+// newest version's expiry, and targets.json (if there) by the newest root's targets threshold.
+// Every read is bounded and follows no link (untrusted-folder.ts).
 import { join } from 'node:path';
 import {
   entryWords,
   inReadSession,
   isFileAt,
+  isEntryAt,
   isFolderAt,
   listFolder,
   readFileIn,
   UntrustedReadError,
 } from '../../base/untrusted-folder.ts';
 import { TufRootError, parseTufRoot, type TufRoot } from '../../formats/tuf-root.ts';
-import { progressLine, signingProgress, verifyRootChain } from '../../formats/tuf-metadata.ts';
+import {
+  ownerOf,
+  progressLine,
+  signingProgress,
+  verifyRootChain,
+} from '../../formats/tuf-metadata.ts';
+import { parseTufTargets, targetsProgress } from '../../formats/tuf-targets.ts';
 import type { CheckResult } from './verify-common.ts';
 
 /** A root.json is small: Docker's five root keys and signatures take 12 KiB. */
@@ -63,14 +71,43 @@ export function isTufMetadataFolder(path: string): boolean {
 const ok = (check: string, detail: string): CheckResult => ({ check, isOk: true, detail });
 const fail = (check: string, detail: string): CheckResult => ({ check, isOk: false, detail });
 
-function readRoot(folder: string, rel: string): TufRoot | CheckResult {
+/** One metadata file read bounded and parsed; a refusal or a bad shape is a failed check. */
+function readMetadata<T>(folder: string, rel: string, parse: (text: string) => T): T | CheckResult {
   try {
-    return parseTufRoot(new TextDecoder().decode(readFileIn(folder, rel, MAX_ROOT_BYTES)));
+    return parse(new TextDecoder().decode(readFileIn(folder, rel, MAX_ROOT_BYTES)));
   } catch (error) {
     if (error instanceof TufRootError || error instanceof UntrustedReadError)
       return fail(`file:${rel}`, error.message);
     throw error;
   }
+}
+
+const readRoot = (folder: string, rel: string) => readMetadata(folder, rel, parseTufRoot);
+
+/** targets.json beside root.json: signed by the newest root's targets threshold, not expired. */
+function targetsChecks(folder: string, root: TufRoot, now: Date): CheckResult[] {
+  if (!isEntryAt(join(folder, 'targets.json'))) return [];
+  const targets = readMetadata(folder, 'targets.json', parseTufTargets);
+  if (!('targets' in targets)) return [targets];
+  const progress = targetsProgress(targets, root);
+  const names = progress.signedBy.map(ownerOf).join(', ');
+  const signed = `version ${targets.version}, ${targets.targets.length} target(s): signed ${progress.signedBy.length} of ${progress.needed} needed by root version ${root.version}'s targets keys${names ? `: ${names}` : ''}`;
+  return [
+    progress.isMet
+      ? ok('targets.json', signed)
+      : fail(
+          'targets.json',
+          `not trusted: ${signed}${progress.waitingFor.length ? ` — waiting for ${progress.waitingFor.map(ownerOf).join(', ')}` : ''}`,
+        ),
+    Date.parse(targets.expires) > now.getTime()
+      ? ok('targets-expiry', `targets version ${targets.version} expires ${targets.expires}`)
+      : {
+          check: 'targets-expiry',
+          isOk: true,
+          isWarning: true,
+          detail: `targets version ${targets.version} expired ${targets.expires}: a TUF client refuses it now`,
+        },
+  ];
 }
 
 /** The numbered versions (`<N>.root.json`) in one folder, relative to the metadata folder. */
@@ -153,6 +190,7 @@ export function verifyTufMetadataFolder(path: string, now = new Date()): TufMeta
             },
       );
     else checks.push(fail('root.json', 'no readable root metadata'));
+    if (newest) checks.push(...targetsChecks(folder, newest.root, now));
     const versions = ordered.map(({ rel, root }, i): TufVersionReport => {
       const problems = chain[i]?.problems ?? [];
       const signed = signingProgress(root, ordered[i - 1]?.root ?? null).map(progressLine);

@@ -13,6 +13,7 @@ import {
   ecdsaIntegersFromDer,
 } from '../../../electron/formats/openpgp-packet-builder.ts';
 import { checkRootSignatures, parseTufRoot } from '../../../electron/formats/tuf-root.ts';
+import { parseTufTargets, targetsProgress } from '../../../electron/formats/tuf-targets.ts';
 import {
   eachParser,
   mutateBytes,
@@ -129,5 +130,30 @@ export const tufRootTarget: FuzzTarget<string> = {
   generate: (rng, seeds) => mutateJsonText(rng, seeds),
   run(text) {
     checkRootSignatures(parseTufRoot(text));
+  },
+};
+
+const SMALL_TARGETS = JSON.stringify({
+  signed: {
+    _type: 'targets',
+    spec_version: '1.0.31',
+    version: 1,
+    expires: '2030-01-01T00:00:00Z',
+    targets: { 'a/b.txt': { length: 7, hashes: { sha256: '00'.repeat(32) } } },
+  },
+  signatures: [{ keyid: 'b2', sig: '00'.repeat(64) }],
+});
+
+export const tufTargetsTarget: FuzzTarget<string> = {
+  name: 'tuf-targets',
+  description:
+    'electron/formats/tuf-targets.ts parseTufTargets, then its signatures against a root’s targets role',
+  // The TUF folder verifier reads targets.json up to 512 KiB (tuf-metadata-folder.ts).
+  maxInputBytes: 512 * 1024,
+  sample: 250,
+  seeds: () => [SMALL_TARGETS],
+  generate: (rng, seeds) => mutateJsonText(rng, seeds),
+  run(text) {
+    targetsProgress(parseTufTargets(text), parseTufRoot(SMALL_ROOT));
   },
 };

@@ -2,7 +2,7 @@
 import type { FuzzTarget } from '../fuzz-kit.ts';
 import { pivApduTarget, openPgpCardTarget } from './apdu.ts';
 import { derTarget, x509Target } from './der.ts';
-import { openPgpTarget, pemTarget, tufRootTarget } from './formats.ts';
+import { openPgpTarget, pemTarget, tufRootTarget, tufTargetsTarget } from './formats.ts';
 import { netHsmTarget } from './nethsm.ts';
 import { journalTarget, manifestTarget, sumsTarget } from './records.ts';
 import { answersTarget, runbookTarget } from './runbooks.ts';
@@ -18,6 +18,7 @@ export const fuzzTargets: readonly FuzzTarget<never>[] = [
   runbookTarget,
   answersTarget,
   tufRootTarget,
+  tufTargetsTarget,
   openPgpTarget,
   pivApduTarget,
   openPgpCardTarget,

@@ -2,7 +2,8 @@
 // a SoftHSM2 token signs root v1 with its P-384 and P-256 keys through PKCS#11; Debian's
 // securesystemslib reads the same canonical bytes and verifies every signature, openssl verifies
 // each ECDSA signature, and @tufjs/models (4.x: P-256 and Ed25519 only, it hashes P-384 with
-// SHA-256) trusts a root whose threshold is met and refuses one a signature short.
+// SHA-256) trusts a root whose threshold is met, refuses one a signature short, and trusts the
+// targets.json its targets key signed.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -33,6 +34,11 @@ import {
   type TufKeyObject,
 } from '../../../electron/formats/tuf-metadata.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
+import {
+  parseTufTargets,
+  targetsSigned,
+  withTargetsSignature,
+} from '../../../electron/formats/tuf-targets.ts';
 import { FACTORY_SO_PIN, caller, freshDataDir } from '../../helpers/softhsm-token.ts';
 
 const run = promisify(execFile);
@@ -183,5 +189,24 @@ describe('TUF root metadata judged by securesystemslib, openssl and @tufjs/model
     trusted.verifyDelegate('root', trusted);
     const short = Metadata.fromJSON(MetadataKind.Root, JSON.parse(one));
     assert.throws(() => short.verifyDelegate('root', short), /root was signed by 1\/2 keys/);
+    // targets.json for the offline targets role (A and B, threshold 1), signed by B.
+    let targets = metadataText(
+      targetsSigned({
+        version: 1,
+        expires: '2027-12-06T00:00:00Z',
+        specVersion: SPEC_VERSION,
+        files: [{ path: 'release/vigil.tar.gz', bytes: new TextEncoder().encode('release') }],
+      }),
+      [],
+    );
+    const targetsData = parseTufTargets(targets).signedBytes;
+    targets = withTargetsSignature(
+      targets,
+      { keyid: computeKeyid(b.object), sig: tufSignatureHex(b.object.scheme, b.sign(targetsData)) },
+      parseTufRoot(two),
+    );
+    const targetsMd = Metadata.fromJSON(MetadataKind.Targets, JSON.parse(targets));
+    trusted.verifyDelegate('targets', targetsMd);
+    assert.equal(targetsMd.signed.targets['release/vigil.tar.gz']?.length, 7);
   });
 });

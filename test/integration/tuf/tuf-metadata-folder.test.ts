@@ -17,7 +17,9 @@ import {
 } from '../../../electron/core/products/tuf-metadata-folder.ts';
 import { folderKindOf } from '../../../electron/core/verification/verify-folder.ts';
 import { ceremonyArchivesDir } from '../../helpers/shared-reference.ts';
-import { rootPlan, signedBy, signer } from '../../helpers/tuf-signers.ts';
+import { rootPlan, signedBy, signer, targetsSignedBy } from '../../helpers/tuf-signers.ts';
+import { targetsSigned } from '../../../electron/formats/tuf-targets.ts';
+import { SPEC_VERSION } from '../../../electron/formats/tuf-metadata.ts';
 
 const online = signer('online', 'P-256');
 const [ada, bo, cy, di] = [
@@ -108,6 +110,44 @@ describe('vigil verify on a TUF metadata folder', () => {
     assert.match(
       failures(repository({ '1.root.json': tampered }, tampered)).join(),
       /signed 1 of 2/,
+    );
+  });
+
+  it('checks targets.json beside the root by its targets threshold and expiry', () => {
+    const unsigned = metadataText(
+      targetsSigned({
+        version: 1,
+        expires: '2027-01-01T00:00:00Z',
+        specVersion: SPEC_VERSION,
+        files: [{ path: 'vigil/vigil-1.0.tar.gz', bytes: new TextEncoder().encode('release') }],
+      }),
+      [],
+    );
+    const withTargets = (text: string) => {
+      const top = repository({ '1.root.json': v1 }, v1);
+      writeFileSync(join(top, 'metadata', 'targets.json'), text);
+      return top;
+    };
+    // Ada holds a targets key of v1 (threshold 1): signed, it verifies.
+    const signed = targetsSignedBy(unsigned, ada, parseTufRoot(v1));
+    const report = verifyTufMetadataFolder(withTargets(signed), new Date('2026-12-06T00:00:00Z'));
+    assert.equal(report.isOk, true, JSON.stringify(report.checks));
+    assert.deepEqual(
+      report.checks.filter((c) => c.check.startsWith('targets')).map((c) => c.detail),
+      [
+        "version 1, 1 target(s): signed 1 of 1 needed by root version 1's targets keys: Ada",
+        'targets version 1 expires 2027-01-01T00:00:00Z',
+      ],
+    );
+    // Cy signs the root but holds no targets key: his signature is refused, not kept.
+    assert.throws(() => targetsSignedBy(unsigned, cy, parseTufRoot(v1)), /no targets key/);
+    assert.deepEqual(failures(withTargets(unsigned)), [
+      "targets.json: not trusted: version 1, 1 target(s): signed 0 of 1 needed by root version 1's targets keys — waiting for Ada, Bo",
+    ]);
+    // A target changed after signing no longer verifies.
+    assert.match(
+      failures(withTargets(signed.replace('"length": 7', '"length": 8'))).join(),
+      /signed 0 of 1/,
     );
   });
 

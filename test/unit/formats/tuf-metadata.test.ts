@@ -28,6 +28,7 @@ import {
   withSignature,
 } from '../../../electron/formats/tuf-metadata.ts';
 import { ceremonyArchivesDir } from '../../helpers/shared-reference.ts';
+import { parseTufTargets, targetsSigned } from '../../../electron/formats/tuf-targets.ts';
 import { rootPlan, signedBy, signer, type Signer } from '../../helpers/tuf-signers.ts';
 
 const archive = (...parts: string[]) => readFileSync(join(ceremonyArchivesDir, ...parts), 'utf8');
@@ -212,5 +213,40 @@ describe('root metadata made and signed offline', () => {
     const links = verifyRootChain([first, fifth], new Date('2022-11-01T00:00:00Z'));
     assert.deepEqual(links[0]?.problems, []);
     assert.match(links[1]?.problems[0] ?? '', /version 5 follows 1: a version is missing/);
+  });
+});
+
+describe('targets metadata made offline', () => {
+  const file = (path: string) => ({ path, bytes: new TextEncoder().encode(path) });
+  const targets = (files: { path: string; bytes: Uint8Array }[]) =>
+    targetsSigned({
+      version: 1,
+      expires: '2027-01-01T00:00:00Z',
+      specVersion: SPEC_VERSION,
+      files,
+    });
+
+  it('lists each file with its length and SHA-256, as python-tuf writes target file info', () => {
+    assert.deepEqual(targets([file('a/b.txt')]).targets, {
+      'a/b.txt': {
+        length: 7,
+        // sha256sum of the 7 bytes "a/b.txt".
+        hashes: { sha256: '5550000d3b1cf1ff9d8ad3380f759f84f8abda4b5032ee735bdfef6766d6919f' },
+      },
+    });
+    const parsed = parseTufTargets(metadataText(targets([file('a/b.txt')]), []));
+    assert.deepEqual(parsed.targets, [
+      {
+        path: 'a/b.txt',
+        length: 7,
+        sha256: '5550000d3b1cf1ff9d8ad3380f759f84f8abda4b5032ee735bdfef6766d6919f',
+      },
+    ]);
+  });
+
+  it('refuses paths a client would not resolve, and a path listed twice', () => {
+    for (const path of ['', '/abs', 'a//b', '../up', 'a/./b'])
+      assert.throws(() => targets([file(path)]), /is not a target path/);
+    assert.throws(() => targets([file('x'), file('x')]), /x is listed twice/);
   });
 });
