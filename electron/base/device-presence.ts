@@ -1,5 +1,6 @@
 // "Which device present is the ceremony's": the only one of its family, or the one with the
 // serial written down. Each family phrases the refusals in its own words and codes.
+import { VigilError } from './errors.ts';
 import { sameSerial } from './serial.ts';
 
 interface Serialled {
@@ -38,4 +39,27 @@ export function deviceWithSerial<T extends Serialled>(
   if (matching.length === 0)
     return { kind: 'other-serials', serials: present.map((d) => d.summary.serial) };
   return onlyDevice(matching);
+}
+
+/**
+ * The device that holds a key the ceremony generated: the one present of the key's device family
+ * and serial (a signer is found by serial, never by label). None, or two answering to it, is
+ * `device-gone`, naming the key and the serial (`noun`: "YubiKey", "YubiHSM 2").
+ */
+export function deviceHoldingKey<T extends { summary: { serial: string; family: string } }>(
+  present: readonly T[],
+  key: { role: string; device: { family: string; serial: string } },
+  noun: string,
+): T {
+  const holding = present.filter(
+    (d) =>
+      d.summary.family === key.device.family && sameSerial(d.summary.serial, key.device.serial),
+  );
+  const [found] = holding;
+  if (!found || holding.length > 1)
+    throw new VigilError(
+      'device-gone',
+      `The ${noun} that holds the ${key.role} key (serial ${key.device.serial}) is not connected.`,
+    );
+  return found;
 }

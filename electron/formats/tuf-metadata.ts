@@ -88,17 +88,20 @@ export interface RootPlan {
 /** python-tuf writes this spec version; tuf-on-ci's roots say the same. */
 export const SPEC_VERSION = '1.0.31';
 
+/** Any metadata's version (a positive integer) and expiry (UTC, whole seconds), or refused. */
+export function checkVersionAndExpiry(version: number, expires: string): void {
+  if (!Number.isSafeInteger(version) || version < 1)
+    throw new TufMetadataError(`version ${version} is not a positive integer`);
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(expires) || isNaN(Date.parse(expires)))
+    throw new TufMetadataError(`expiry ${expires} is not a UTC time like 2027-06-04T15:05:22Z`);
+}
+
 /**
  * The `signed` part of root.json for a plan: every key once (by keyid), each role's keyids in the
  * plan's order. Refuses a role without keys, a threshold it cannot reach, or a bad expiry.
  */
 export function rootSigned(plan: RootPlan): Record<string, unknown> {
-  if (!Number.isSafeInteger(plan.version) || plan.version < 1)
-    throw new TufMetadataError(`version ${plan.version} is not a positive integer`);
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(plan.expires) || isNaN(Date.parse(plan.expires)))
-    throw new TufMetadataError(
-      `expiry ${plan.expires} is not a UTC time like 2027-06-04T15:05:22Z`,
-    );
+  checkVersionAndExpiry(plan.version, plan.expires);
   const keys: Record<string, TufKeyObject> = {};
   const roles: Record<string, { keyids: string[]; threshold: number }> = {};
   for (const name of TOP_LEVEL_ROLES) {

@@ -7,6 +7,7 @@ import { JsonDepthError, parseBoundedJson } from './bounded-json.ts';
 import { TufRootError, verifyTufSignature, type TufRoot } from './tuf-root.ts';
 import {
   TufMetadataError,
+  checkVersionAndExpiry,
   metadataText,
   ownerOf,
   roleProgress,
@@ -78,12 +79,7 @@ export interface TargetsPlan {
 
 /** The `signed` part of targets.json: each file's length and SHA-256, no delegations. */
 export function targetsSigned(plan: TargetsPlan): Record<string, unknown> {
-  if (!Number.isSafeInteger(plan.version) || plan.version < 1)
-    throw new TufMetadataError(`version ${plan.version} is not a positive integer`);
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(plan.expires) || isNaN(Date.parse(plan.expires)))
-    throw new TufMetadataError(
-      `expiry ${plan.expires} is not a UTC time like 2027-06-04T15:05:22Z`,
-    );
+  checkVersionAndExpiry(plan.version, plan.expires);
   const targets: Record<string, unknown> = {};
   for (const file of plan.files) {
     // TUF target paths are relative and use '/': no empty part, no '.' or '..'.

@@ -79,3 +79,14 @@ export function targetsSignedBy(text: string, s: Signer, root: TufRoot): string 
     root,
   );
 }
+
+/** The tests' keyholders: Ada (P-384), Bo (P-256), Cy (Ed25519), Di (P-384), and an online key. */
+export function keyholders(): { online: Signer; ada: Signer; bo: Signer; cy: Signer; di: Signer } {
+  return {
+    online: signer('online', 'P-256'),
+    ada: signer('Ada', 'P-384'),
+    bo: signer('Bo', 'P-256'),
+    cy: signer('Cy', 'Ed25519'),
+    di: signer('Di', 'P-384'),
+  };
+}

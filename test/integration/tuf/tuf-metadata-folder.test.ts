@@ -17,17 +17,11 @@ import {
 } from '../../../electron/core/products/tuf-metadata-folder.ts';
 import { folderKindOf } from '../../../electron/core/verification/verify-folder.ts';
 import { ceremonyArchivesDir } from '../../helpers/shared-reference.ts';
-import { rootPlan, signedBy, signer, targetsSignedBy } from '../../helpers/tuf-signers.ts';
+import { keyholders, rootPlan, signedBy, targetsSignedBy } from '../../helpers/tuf-signers.ts';
 import { targetsSigned } from '../../../electron/formats/tuf-targets.ts';
 import { SPEC_VERSION } from '../../../electron/formats/tuf-metadata.ts';
 
-const online = signer('online', 'P-256');
-const [ada, bo, cy, di] = [
-  signer('Ada', 'P-384'),
-  signer('Bo', 'P-256'),
-  signer('Cy', 'Ed25519'),
-  signer('Di', 'P-384'),
-];
+const { online, ada, bo, cy, di } = keyholders();
 const v1 = signedBy(
   signedBy(metadataText(rootSigned(rootPlan([ada, bo, cy], 2, online)), []), ada),
   bo,

@@ -29,20 +29,14 @@ import {
 } from '../../../electron/formats/tuf-metadata.ts';
 import { ceremonyArchivesDir } from '../../helpers/shared-reference.ts';
 import { parseTufTargets, targetsSigned } from '../../../electron/formats/tuf-targets.ts';
-import { rootPlan, signedBy, signer, type Signer } from '../../helpers/tuf-signers.ts';
+import { keyholders, rootPlan, signedBy, type Signer } from '../../helpers/tuf-signers.ts';
 
 const archive = (...parts: string[]) => readFileSync(join(ceremonyArchivesDir, ...parts), 'utf8');
 
 const plan = (roots: Signer[], threshold: number, version = 1, expires?: string) =>
   rootPlan(roots, threshold, online, version, expires);
 
-const online = signer('online', 'P-256');
-const [ada, bo, cy, di] = [
-  signer('Ada', 'P-384'),
-  signer('Bo', 'P-256'),
-  signer('Cy', 'Ed25519'),
-  signer('Di', 'P-384'),
-] as [Signer, Signer, Signer, Signer];
+const { online, ada, bo, cy, di } = keyholders();
 
 describe('TUF key objects', () => {
   it("are written as tuf-on-ci wrote Docker's root keys: same object, same keyid", () => {

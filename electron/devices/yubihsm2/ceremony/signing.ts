@@ -3,10 +3,9 @@
 // capabilities: provisioning.ts). The device that holds the key is found by its serial; ECDSA
 // signs the SHA-256 or SHA-384 digest and the device answers DER, Ed25519 signs the message.
 import { createHash } from 'node:crypto';
-import { VigilError } from '../../../base/errors.ts';
+import { deviceHoldingKey } from '../../../base/device-presence.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import { checkCredentials } from '../../../core/runbook/credentials.ts';
-import { sameSerial } from '../../../core/runbook/input-checks.ts';
 import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
 import { findYubiHsms, type YubiHsmSources } from '../index.ts';
 import { YUBIHSM_CEREMONY_FAMILY, mapped, passwordKeys } from './actions.ts';
@@ -21,16 +20,7 @@ export const yubiHsmSigning: NonNullable<CeremonyFamily['recordSigning']> = {
   credentials: signingCredentials,
   async sign(key, credentials, sources, message) {
     checkCredentials(YUBIHSM_CEREMONY_FAMILY, signingCredentials, credentials);
-    const holding = (await findYubiHsms(sources as YubiHsmSources)).filter(
-      (f) =>
-        f.summary.family === key.device.family && sameSerial(f.summary.serial, key.device.serial),
-    );
-    const [found] = holding;
-    if (!found || holding.length > 1)
-      throw new VigilError(
-        'device-gone',
-        `The YubiHSM 2 that holds the ${key.role} key (serial ${key.device.serial}) is not connected.`,
-      );
+    const found = deviceHoldingKey(await findYubiHsms(sources as YubiHsmSources), key, 'YubiHSM 2');
     const authKeys = passwordKeys(credentials, 'authPassword');
     const objectId = key.attestation?.objectId ?? roleObject[key.role].id;
     return mapped(async () =>

@@ -4,10 +4,9 @@
 // (ECDSA, answered DER) or the message (Ed25519). A slot whose touch policy asks for a touch is
 // said so before the keyholder types (touchWords), since the card waits for it while signing.
 import { createHash } from 'node:crypto';
-import { VigilError } from '../../../base/errors.ts';
+import { deviceHoldingKey } from '../../../base/device-presence.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import { checkCredentials, needCredential } from '../../../core/runbook/credentials.ts';
-import { sameSerial } from '../../../core/runbook/input-checks.ts';
 import type { CredentialRequest } from '../../../../shared/model/runbook.ts';
 import { findYubiKeys, withYubiKey, type YubiKeySources } from '../index.ts';
 import { PIV_CEREMONY_FAMILY, algorithmOfCurve } from './actions.ts';
@@ -23,16 +22,7 @@ export const pivSigning: NonNullable<CeremonyFamily['recordSigning']> = {
   async sign(key, credentials, sources, message) {
     checkCredentials(PIV_CEREMONY_FAMILY, signingCredentials, credentials);
     const pin = needCredential(credentials, 'userPin', 'PIN');
-    const holding = (await findYubiKeys(sources as YubiKeySources)).filter(
-      (f) =>
-        f.summary.family === key.device.family && sameSerial(f.summary.serial, key.device.serial),
-    );
-    const [found] = holding;
-    if (!found || holding.length > 1)
-      throw new VigilError(
-        'device-gone',
-        `The YubiKey that holds the ${key.role} key (serial ${key.device.serial}) is not connected.`,
-      );
+    const found = deviceHoldingKey(await findYubiKeys(sources as YubiKeySources), key, 'YubiKey');
     const algorithm = algorithmOfCurve[key.curve];
     const slot = key.attestation?.objectId ?? KEYHOLDER_SLOT;
     return withYubiKey(found, async (session) => {
