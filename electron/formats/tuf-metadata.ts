@@ -187,12 +187,18 @@ export function withSignature(text: string, signature: TufSignature, keysFrom?: 
   return metadataText(document.signed, [...others, signature]);
 }
 
-/** A key in people's words: its owner where the metadata names one, else its keyid's start. */
+/** A key in people's words: its owner or device where the metadata names one, else its keyid's start. */
 export function ownerOf(key: TufKey): string {
-  const owner =
+  const text = (name: string) => {
+    const value = key.object[name];
+    return typeof value === 'string' ? value : null;
+  };
+  const device = text('x-vigil-device');
+  return (
     key.owner ??
-    (typeof key.object['x-vigil-keyholder'] === 'string' ? key.object['x-vigil-keyholder'] : null);
-  return owner ?? `key ${key.keyid.slice(0, 8)}`;
+    text('x-vigil-keyholder') ??
+    (device === null ? `key ${key.keyid.slice(0, 8)}` : `device ${device}`)
+  );
 }
 
 /** SHA-256 of the key's SPKI, hex: what the window shows as QR and words. */

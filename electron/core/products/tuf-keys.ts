@@ -24,6 +24,8 @@ export interface DeviceKey {
   /** The device folder's name: the device serial. */
   serial: string;
   role: 'root' | 'targets';
+  /** The public key on file, SubjectPublicKeyInfo DER. */
+  spki: Uint8Array;
   object: TufKeyObject;
 }
 
@@ -51,10 +53,12 @@ export function deviceKeysOf(products: string): DeviceKey[] {
           throw new TufMetadataError(`${rel} names serial ${match[1] ?? ''}, not its folder's`);
         try {
           const pem = new TextDecoder().decode(readFileIn(top, rel, MAX_PEM_BYTES));
+          const spki = decodePem(pem, 'PUBLIC KEY');
           keys.push({
             serial: entry.name,
             role: match[2] === 'root' ? 'root' : 'targets',
-            object: tufKeyObject(decodePem(pem, 'PUBLIC KEY'), { 'x-vigil-device': entry.name }),
+            spki,
+            object: tufKeyObject(spki, { 'x-vigil-device': entry.name }),
           });
         } catch (error) {
           if (

@@ -2,7 +2,8 @@
 // (`metadata/root.json`, `metadata/root_history/<N>.root.json`) or as Sigstore's repository does
 // (`<N>.root.json` beside `root.json`), checked as a client walks them: each version by the
 // previous version's root threshold and its own (tuf-metadata.ts), root.json the newest, the
-// newest version's expiry, and targets.json (if there) by the newest root's targets threshold.
+// newest version's expiry, targets.json (if there) by the newest root's targets threshold, and,
+// beside the devices' products, every root key on a device whose folder verifies.
 // Every read is bounded and follows no link (untrusted-folder.ts).
 import { join } from 'node:path';
 import {
@@ -17,13 +18,16 @@ import {
 } from '../../base/untrusted-folder.ts';
 import { TufRootError, parseTufRoot, type TufRoot } from '../../formats/tuf-root.ts';
 import {
+  TufMetadataError,
   ownerOf,
   progressLine,
   signingProgress,
   verifyRootChain,
 } from '../../formats/tuf-metadata.ts';
 import { parseTufTargets, targetsProgress } from '../../formats/tuf-targets.ts';
-import type { CheckResult } from './verify-common.ts';
+import { VerifyInputError, type CheckResult } from './verify-common.ts';
+import { deviceKeysOf, type DeviceKey } from './tuf-keys.ts';
+import { verifyProducts } from './verify-products.ts';
 
 /** A root.json is small: Docker's five root keys and signatures take 12 KiB. */
 const MAX_ROOT_BYTES = 512 * 1024;
@@ -83,6 +87,44 @@ function readMetadata<T>(folder: string, rel: string, parse: (text: string) => T
 }
 
 const readRoot = (folder: string, rel: string) => readMetadata(folder, rel, parseTufRoot);
+
+/**
+ * Where the metadata sits beside the devices' products (`ceremony-products/`, PSF's and Vigil's
+ * layout), every key of the newest root's root role must be a device's key (same public key) in a
+ * device folder that verifies — its attestation, where the device has one, checked there.
+ */
+function deviceChecks(top: string, root: TufRoot): CheckResult[] {
+  const products = join(top, 'ceremony-products');
+  if (!isFolderAt(products)) return [];
+  let keys: DeviceKey[];
+  try {
+    keys = deviceKeysOf(top);
+  } catch (error) {
+    if (error instanceof TufMetadataError) return [fail('device-keys', error.message)];
+    throw error;
+  }
+  let devices: ReturnType<typeof verifyProducts>['devices'];
+  try {
+    devices = verifyProducts(products).devices;
+  } catch (error) {
+    if (error instanceof VerifyInputError) return [fail('device-folders', error.message)];
+    throw error;
+  }
+  const rootIds = root.roles.find((r) => r.name === 'root')?.keyids ?? [];
+  return root.keys
+    .filter((k) => rootIds.includes(k.keyid))
+    .map((key) => {
+      const check = `root-key:${ownerOf(key)}`;
+      const held = keys.find((d) => key.spki !== null && Buffer.from(d.spki).equals(key.spki));
+      if (!held)
+        return fail(check, `in no device folder of ${products}: nothing attests this root key`);
+      const device = devices.find((d) => d.serial === held.serial);
+      const where = `the ${held.role} key of device ${held.serial}`;
+      return device?.isOk
+        ? ok(check, `${where}, whose folder verifies (${device.kind ?? 'no manifest'})`)
+        : fail(check, `${where}, whose folder fails verification`);
+    });
+}
 
 /** targets.json beside root.json: signed by the newest root's targets threshold, not expired. */
 function targetsChecks(folder: string, root: TufRoot, now: Date): CheckResult[] {
@@ -191,6 +233,7 @@ export function verifyTufMetadataFolder(path: string, now = new Date()): TufMeta
       );
     else checks.push(fail('root.json', 'no readable root metadata'));
     if (newest) checks.push(...targetsChecks(folder, newest.root, now));
+    if (newest) checks.push(...deviceChecks(path, newest.root));
     const versions = ordered.map(({ rel, root }, i): TufVersionReport => {
       const problems = chain[i]?.problems ?? [];
       const signed = signingProgress(root, ordered[i - 1]?.root ?? null).map(progressLine);

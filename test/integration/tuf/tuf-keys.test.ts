@@ -2,13 +2,25 @@
 // ceremony Vigil rehearsed (its golden record) give each device's root and targets keys from
 // `<serial>_<role>_pubkey.pem`; the root built from them names every device's key, byte for byte
 // the public key on file. A link, a misnamed file and a folder without keys are refused by name.
+// `vigil verify` of metadata beside the products finds every root key's device, and fails a key on
+// no device or on a device whose folder no longer verifies.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { deviceKeysOf, rootPlanFromDevices } from '../../../electron/core/products/tuf-keys.ts';
+import { verifyTufMetadataFolder } from '../../../electron/core/products/tuf-metadata-folder.ts';
 import { parseTufRoot } from '../../../electron/formats/tuf-root.ts';
 import { metadataText, rootSigned, tufKeyObject } from '../../../electron/formats/tuf-metadata.ts';
 import { decodePem } from '../../../electron/formats/pem.ts';
@@ -107,6 +119,57 @@ describe('TUF root v1 from products folders', () => {
     assert.throws(
       () => deviceKeysOf(mkdtempSync(join(tmpdir(), 'vigil-tuf-nokeys-'))),
       /no <serial>_<role>_pubkey\.pem/,
+    );
+  });
+
+  it('beside the products, names the device of every root key, and fails a key on no device', () => {
+    const top = mkdtempSync(join(tmpdir(), 'vigil-tuf-beside-'));
+    cpSync(join(rehearsed, 'ceremony-products'), join(top, 'ceremony-products'), {
+      recursive: true,
+    });
+    const keys = deviceKeysOf(top);
+    // A stranger's key slipped into the root role: no device of the ceremony holds it.
+    const stranger = tufKeyObject(
+      new Uint8Array(
+        generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey.export({
+          type: 'spki',
+          format: 'der',
+        }),
+      ),
+      { 'x-vigil-keyholder': 'Stranger' },
+    );
+    const plan = rootPlanFromDevices(keys, {
+      rootThreshold: 3,
+      targetsThreshold: 2,
+      expires: '2027-12-06T00:00:00Z',
+      consistentSnapshot: true,
+      online: [online],
+    });
+    plan.roles.root = { ...plan.roles.root, keys: [...plan.roles.root.keys, stranger] };
+    mkdirSync(join(top, 'metadata'));
+    writeFileSync(join(top, 'metadata', 'root.json'), metadataText(rootSigned(plan), []));
+    const rows = () =>
+      verifyTufMetadataFolder(top, new Date('2026-12-06T00:00:00Z'))
+        .checks.filter((c) => c.check.startsWith('root-key:'))
+        .map((c) => [c.check, c.isOk, c.detail.replace(/device [^\s,]+/, 'device <serial>')]);
+    const before = rows();
+    assert.equal(before.length, 7);
+    assert.deepEqual(
+      before.filter(([, isOk]) => isOk).map(([, , detail]) => String(detail).replace(/\(.*\)/, '')),
+      Array(6).fill('the root key of device <serial>, whose folder verifies '),
+    );
+    assert.deepEqual(
+      before.filter(([, isOk]) => !isOk).map(([check]) => check),
+      ['root-key:Stranger'],
+    );
+    // A device folder that no longer verifies fails its key's row too.
+    const serial = keys[0]?.serial ?? '';
+    unlinkSync(join(top, 'ceremony-products', serial, 'SHA256SUMS'));
+    assert.deepEqual(
+      verifyTufMetadataFolder(top, new Date('2026-12-06T00:00:00Z'))
+        .checks.filter((c) => c.check === `root-key:device ${serial}`)
+        .map((c) => [c.isOk, c.detail]),
+      [[false, `the root key of device ${serial}, whose folder fails verification`]],
     );
   });
 });
