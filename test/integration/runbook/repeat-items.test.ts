@@ -5,7 +5,7 @@
 // middle of the second item resumes there with the first item's values intact.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -373,6 +373,13 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
         'key:root P-384, key:targets P-384',
       ],
     ]);
+    // As for every bundled runbook (vigil-run-cli.test.ts): the work folder gone, the record
+    // verified by the CLI as a rehearsal, and its transcript a PDF.
+    assert.equal(existsSync(join(out, '.vigil-run')), false, 'the work folder is removed');
+    const verify = spawnSync(process.execPath, [bin, 'verify', out], { encoding: 'utf8' });
+    assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+    assert.match(verify.stdout, /REHEARSAL/);
+    assert.equal(readFileSync(join(out, 'transcript.pdf')).subarray(0, 5).toString(), '%PDF-');
     assert.equal(verifyRecord(out).isOk, true);
   });
 });

@@ -38,7 +38,8 @@ describe('vigil run on the bundled runbooks', () => {
     }
   });
 
-  for (const name of bundled) {
+  // The PSF ceremony (six devices) runs in repeat-items.test.ts, with these checks and its own.
+  for (const name of bundled.filter((n) => n !== 'psf-tuf-ceremony.yaml')) {
     it(`${name}: run --rehearsal, then verify exits 0 and says REHEARSAL`, () => {
       const work = mkdtempSync(join(tmpdir(), 'vigil-run-'));
       const out = join(work, 'record');
