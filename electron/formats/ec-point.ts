@@ -1,5 +1,6 @@
 // Public keys as PKCS#11 gives them (CKA_EC_POINT) and as products store them (raw point, SPKI).
 // SPKI prefixes per pkcs11-notes §5; verified against openssl in test/vectors.
+import { createHash } from 'node:crypto';
 import {
   DerError,
   DerTag,
@@ -13,6 +14,18 @@ import {
 } from './der.ts';
 
 export type KeyCurve = 'P-256' | 'P-384' | 'Ed25519';
+
+/**
+ * What a device signs for an ECDSA signature by a key of `curve` over `message`: its SHA-256
+ * (P-256) or SHA-384 (P-384) digest, as TUF's schemes and DSSE verifiers hash.
+ */
+export function ecdsaDigest(curve: 'P-256' | 'P-384', message: Uint8Array): Uint8Array {
+  return new Uint8Array(
+    createHash(curve === 'P-384' ? 'sha384' : 'sha256')
+      .update(message)
+      .digest(),
+  );
+}
 
 interface CurveFacts {
   /** CKA_EC_PARAMS: DER OBJECT IDENTIFIER of the curve. */

@@ -191,25 +191,38 @@ export function tufKeySpki(key: { keytype: string; scheme: string; keyval: { pub
   return { spki: new Uint8Array(object.export({ type: 'spki', format: 'der' })), form };
 }
 
-/** Parses root.json text. Shape errors throw TufRootError naming where. */
-export function parseTufRoot(text: string): TufRoot {
+/**
+ * Metadata text of one role as JSON of `shape`, and the value as read (signatures cover it, unknown
+ * fields included). Not JSON, too deep, or the wrong shape throw TufRootError naming where.
+ */
+export function parseMetadataJson<T>(
+  text: string,
+  shape: z.ZodType<T>,
+  role: string,
+): { json: unknown; data: T } {
   let json: unknown;
   try {
     // Bounded: zod and the canonical form walk the value recursively (a 10,000-deep array
     // overflowed the stack: issue 18's fuzz ring).
     json = parseBoundedJson(text);
   } catch (error) {
-    if (error instanceof JsonDepthError) throw new TufRootError(`root metadata ${error.message}`);
-    throw new TufRootError('root metadata is not JSON');
+    if (error instanceof JsonDepthError)
+      throw new TufRootError(`${role} metadata ${error.message}`);
+    throw new TufRootError(`${role} metadata is not JSON`);
   }
-  const parsed = RootShape.safeParse(json);
+  const parsed = shape.safeParse(json);
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => i.path.join('.') || '(top)').join(', ');
-    throw new TufRootError(`root metadata has an unexpected shape at ${where}`);
+    throw new TufRootError(`${role} metadata has an unexpected shape at ${where}`);
   }
+  return { json, data: parsed.data };
+}
+
+/** Parses root.json text. Shape errors throw TufRootError naming where. */
+export function parseTufRoot(text: string): TufRoot {
+  const { json, data } = parseMetadataJson(text, RootShape, 'root');
   // Sign over the document as read, not zod's copy: unknown fields are signed too.
   const signed = (json as { signed: Record<string, unknown> }).signed;
-  const { data } = parsed;
   const keys = Object.entries(data.signed.keys).map(([keyid, key]): TufKey => {
     const raw = (signed.keys as Record<string, Record<string, unknown>>)[keyid] ?? {};
     const text = (name: string) => {

@@ -3,8 +3,7 @@
 // bounded and checked against that root's targets threshold.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { JsonDepthError, parseBoundedJson } from './bounded-json.ts';
-import { TufRootError, verifyTufSignature, type TufRoot } from './tuf-root.ts';
+import { parseMetadataJson, verifyTufSignature, type TufRoot } from './tuf-root.ts';
 import {
   TufMetadataError,
   checkVersionAndExpiry,
@@ -42,20 +41,8 @@ const TargetsShape = z.object({
 
 /** Parses targets.json text; shape errors throw TufRootError naming where. */
 export function parseTufTargets(text: string): TufTargets {
-  let json: unknown;
-  try {
-    json = parseBoundedJson(text);
-  } catch (error) {
-    if (error instanceof JsonDepthError)
-      throw new TufRootError(`targets metadata ${error.message}`);
-    throw new TufRootError('targets metadata is not JSON');
-  }
-  const parsed = TargetsShape.safeParse(json);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => i.path.join('.') || '(top)').join(', ');
-    throw new TufRootError(`targets metadata has an unexpected shape at ${where}`);
-  }
-  const { signed, signatures } = parsed.data;
+  const { json, data } = parseMetadataJson(text, TargetsShape, 'targets');
+  const { signed, signatures } = data;
   return {
     version: signed.version,
     expires: signed.expires,

@@ -46,7 +46,7 @@ function exceptionsIn(p: RunbookProgress, sectionId: string, isCurrent: boolean)
 }
 
 /** v2: an item's place in its list and the serial of the device its procedure selected. */
-function outlineItem(p: RunbookProgress, item: ItemPlace) {
+function outlineItem(p: RunbookProgress, item: ItemPlace, holders: ReadonlyMap<string, string>) {
   const deviceId = Object.entries(p.deviceItems).find(([, id]) => id === item.id)?.[0];
   const device = p.devices.find((d) => d.id === deviceId);
   return {
@@ -55,7 +55,7 @@ function outlineItem(p: RunbookProgress, item: ItemPlace) {
     count: item.count,
     label: item.label,
     deviceSerial: device?.serial ?? null,
-    holder: itemHolders(p.runbook, p.started.participants).get(item.id) ?? null,
+    holder: holders.get(item.id) ?? null,
   };
 }
 
@@ -91,9 +91,11 @@ export async function ceremonyView(
   sources: ViewSources,
 ): Promise<RunbookCeremony> {
   const step = p.next.kind === 'step' ? stepAt(p.runbook, p.next.position) : null;
+  // v2: who holds each item, once for the outline and the current step.
+  const holders = itemHolders(p.runbook, p.started.participants);
   const current =
     p.next.kind === 'step' && step && p.finishedAt === null
-      ? currentStep(p, p.next.position, step, await pinHint(p, step, sources))
+      ? currentStep(p, p.next.position, step, await pinHint(p, step, sources), holders)
       : sources.awaitsDeviceSignature
         ? await signingStep(p, sources)
         : null;
@@ -124,7 +126,7 @@ export async function ceremonyView(
         startedAt: times?.startedAt ?? null,
         finishedAt: times?.finishedAt ?? null,
         exceptions: exceptionsIn(p, section.id, isCurrent),
-        item: section.item ? outlineItem(p, section.item) : null,
+        item: section.item ? outlineItem(p, section.item, holders) : null,
       };
     }),
     current,
@@ -272,6 +274,7 @@ function currentStep(
   position: StepPosition,
   step: Step,
   pinHint: string | null,
+  holders: ReadonlyMap<string, string>,
 ): CurrentStep {
   const section = p.runbook.sections[position.section];
   const branches: CurrentStep['branches'] = [];
@@ -294,11 +297,7 @@ function currentStep(
     text: stepText(step, actionTitle),
     level: step.level ?? null,
     confirmedBy: step.confirmedBy ?? null,
-    performer: performerOf(
-      itemHolders(p.runbook, p.started.participants),
-      section?.item,
-      step.confirmedBy,
-    ),
+    performer: performerOf(holders, section?.item, step.confirmedBy),
     branches,
     collect: input
       ? { id: input.id, label: input.label, kind: input.kind, choices: input.choices ?? null }

@@ -4,8 +4,7 @@ import type { KeyCurve } from '../../../shared/model/device.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../base/errors.ts';
 import { refuseFinalTry } from '../../base/pin-policy.ts';
-import { createHash } from 'node:crypto';
-import { ecdsaRawToDer, rawPublicKeyFromEcPoint } from '../../formats/ec-point.ts';
+import { ecdsaDigest, ecdsaRawToDer, rawPublicKeyFromEcPoint } from '../../formats/ec-point.ts';
 import type { LocatedToken } from '../registry.ts';
 import type { NewPins } from '../smartcard-hsm/protocol.ts';
 import {
@@ -230,9 +229,7 @@ export async function signWithTokenKey(
         if (curve === 'Ed25519') {
           return new Uint8Array(await module.sign(session, CKM.EDDSA, key, Buffer.from(message)));
         }
-        const digest = createHash(curve === 'P-384' ? 'sha384' : 'sha256')
-          .update(message)
-          .digest();
+        const digest = Buffer.from(ecdsaDigest(curve, message));
         return ecdsaRawToDer(new Uint8Array(await module.sign(session, CKM.ECDSA, key, digest)));
       } catch (error) {
         deviceFailure(error, module, slot, 'user PIN');

@@ -2,7 +2,7 @@
 // and TUF metadata — in a session under the keyholder's authentication key (which has the sign
 // capabilities: provisioning.ts). The device that holds the key is found by its serial; ECDSA
 // signs the SHA-256 or SHA-384 digest and the device answers DER, Ed25519 signs the message.
-import { createHash } from 'node:crypto';
+import { ecdsaDigest } from '../../../formats/ec-point.ts';
 import { deviceHoldingKey } from '../../../base/device-presence.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import { checkCredentials } from '../../../core/runbook/credentials.ts';
@@ -26,8 +26,7 @@ export const yubiHsmSigning: NonNullable<CeremonyFamily['recordSigning']> = {
     return mapped(async () =>
       (await found.open()).withSession(CEREMONY_AUTH_KEY_ID, authKeys, (session) => {
         if (key.curve === 'Ed25519') return session.signEddsa(objectId, message);
-        const hash = key.curve === 'P-384' ? 'sha384' : 'sha256';
-        return session.signEcdsa(objectId, createHash(hash).update(message).digest());
+        return session.signEcdsa(objectId, ecdsaDigest(key.curve, message));
       }),
     );
   },

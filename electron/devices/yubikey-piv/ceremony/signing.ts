@@ -3,7 +3,7 @@
 // first, a PIN in its final try refused: driver.ts), and the card signs the SHA-256/384 digest
 // (ECDSA, answered DER) or the message (Ed25519). A slot whose touch policy asks for a touch is
 // said so before the keyholder types (touchWords), since the card waits for it while signing.
-import { createHash } from 'node:crypto';
+import { ecdsaDigest } from '../../../formats/ec-point.ts';
 import { deviceHoldingKey } from '../../../base/device-presence.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import { checkCredentials, needCredential } from '../../../core/runbook/credentials.ts';
@@ -28,8 +28,7 @@ export const pivSigning: NonNullable<CeremonyFamily['recordSigning']> = {
     return withYubiKey(found, async (session) => {
       await session.verifyPin(pin);
       if (key.curve === 'Ed25519') return session.sign(slot, algorithm, message);
-      const hash = key.curve === 'P-384' ? 'sha384' : 'sha256';
-      return session.sign(slot, algorithm, createHash(hash).update(message).digest());
+      return session.sign(slot, algorithm, ecdsaDigest(key.curve, message));
     });
   },
 };
