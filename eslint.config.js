@@ -81,6 +81,7 @@ const pluggedFamilyNames = [
   'pkcs11',
   'softhsm',
   'smartcard',
+  'tuf',
 ];
 
 /**

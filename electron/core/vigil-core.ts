@@ -1,11 +1,11 @@
 // Composition root of the main process's logic, in plain Node: the Electron shell, the CLI and the
 // test bridge all open one of these and talk to it through the dispatcher.
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { DeviceList } from '../../shared/model/device.ts';
 import { defaultModuleCatalog, type ModuleCatalog } from '../devices/pkcs11/module-catalog.ts';
 import { DeviceRegistry } from '../devices/registry.ts';
-import type { DeviceEnvironment } from '../devices/device-environment.ts';
+import type { DeviceEnvironment, RehearsalBench } from '../devices/device-environment.ts';
 import type { RehearsalYubiHsmRack, YubiHsmSources } from '../devices/yubihsm2/index.ts';
 import { YUBIHSM_CEREMONY_FAMILY } from '../devices/yubihsm2/ceremony/actions.ts';
 import type { NetHsmSources, RehearsalNetHsmRack } from '../devices/nethsm/index.ts';
@@ -146,8 +146,9 @@ export class VigilCore {
       this.log = options.log ?? fileLog(join(options.dataDir, 'vigil.log'));
       this.journal.onAppend((entry) => this.events.emit('journal.appended', summariseEntry(entry)));
       // SoftHSM2 reads SOFTHSM2_CONF when the module initialises: point it at our rehearsal store first.
-      useRehearsalStore(options.dataDir);
+      const softHsmConf = useRehearsalStore(options.dataDir);
       this.registry = DeviceRegistry.open(options.catalog ?? defaultModuleCatalog());
+      this.registry.keepPutAwayIn(join(dirname(softHsmConf), 'put-away.json'));
       this.exportTargets = new ExportTargets({
         lsblk: this.options.lsblk,
         pickFolder: this.options.pickFolder,
@@ -267,6 +268,48 @@ export class VigilCore {
     this.journal.append('device.rehearsalRemoved', wanted);
     await this.refreshDevices();
     return wanted;
+  }
+
+  /**
+   * v2, between items: a rehearsal device whose keys a later item signs with is put away, keys
+   * and PINs kept (a keyholder's bag), rather than deleted; journalled.
+   */
+  async putAwayRehearsalDevice(deviceId: string): Promise<{ family: string; serial: string }> {
+    const device = (await this.registry.list()).devices.find((d) => d.id === deviceId);
+    if (!device?.isRehearsal) {
+      throw new VigilError('no-device', 'That rehearsal device is no longer attached.');
+    }
+    const wanted = { family: device.family, serial: device.serial };
+    if (!(await this.#onBench((bench, sources) => bench.putAway?.(sources, wanted)))) {
+      throw new VigilError(
+        'device-error',
+        `Vigil cannot put ${device.familyName} ${device.serial} away.`,
+      );
+    }
+    this.journal.append('device.rehearsalPutAway', wanted);
+    await this.refreshDevices();
+    return wanted;
+  }
+
+  /** Connects again a rehearsal device put away earlier (`putAwayRehearsalDevice`); journalled. */
+  async takeOutRehearsalDevice(device: { family: string; serial: string }): Promise<void> {
+    const wanted = { family: device.family, serial: device.serial };
+    if (!(await this.#onBench((bench, sources) => bench.takeOut?.(sources, wanted)))) {
+      throw new VigilError('no-device', `No family keeps rehearsal ${device.family} devices.`);
+    }
+    this.journal.append('device.rehearsalTakenOut', wanted);
+    await this.refreshDevices();
+  }
+
+  /** The first family's bench that does it (true). */
+  async #onBench(
+    act: (bench: RehearsalBench, sources: unknown) => Promise<boolean> | undefined,
+  ): Promise<boolean> {
+    for (const family of ceremonyFamilies) {
+      const bench = family.rehearsal;
+      if (bench && (await act(bench, this.familySources[family.id]))) return true;
+    }
+    return false;
   }
 
   /** Resumes a runbook ceremony found in the journal (new signing key, unfinished END). */

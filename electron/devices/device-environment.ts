@@ -39,5 +39,12 @@ export interface RehearsalBench {
    * false when the device is not one of this family's.
    */
   remove?(sources: unknown, device: { family: string; serial: string }): Promise<boolean>;
+  /**
+   * Takes the rehearsal device out and keeps it, keys and PINs included, as a keyholder bags a
+   * device between items; false when it is not one of this family's.
+   */
+  putAway?(sources: unknown, device: { family: string; serial: string }): Promise<boolean>;
+  /** Connects again a device put away earlier; false when the family is not its. */
+  takeOut?(sources: unknown, device: { family: string; serial: string }): Promise<boolean>;
   close?(sources: unknown): Promise<void>;
 }

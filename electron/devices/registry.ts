@@ -1,6 +1,8 @@
 // Detection: loads the configured PKCS#11 modules, lists their tokens as DeviceSummary, finds a
 // token again by family and serial (slot ids are not stable), and polls for changes.
 import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { readSavedJson, saveJson } from '../base/saved-files.ts';
 import type { DeviceList, DeviceSummary, ModuleStatus } from '../../shared/model/device.ts';
 import type { TokenFamily } from './device-family.ts';
 import {
@@ -49,9 +51,14 @@ export function deviceIdFor(familyId: string, serial: string): string {
   return `${familyId}:${serial.replace(/[^A-Za-z0-9._-]/g, '_') || 'no-serial'}`;
 }
 
+const PutAwaySerials = z.array(z.string().regex(/^[0-9a-f]{1,32}$/i)).max(256);
+
 export class DeviceRegistry {
   readonly #modules: LoadedModule[];
   readonly #otherSources: (() => Promise<DeviceSummary[]>)[] = [];
+  /** SoftHSM2 rehearsal tokens put away (in their keyholder's bag): kept, but not listed. */
+  readonly #putAway = new Set<string>();
+  #putAwayFile: string | null = null;
 
   constructor(modules: LoadedModule[]) {
     this.#modules = modules;
@@ -79,6 +86,30 @@ export class DeviceRegistry {
       }
     });
     return new DeviceRegistry(modules);
+  }
+
+  /** Where the put-away rehearsal tokens are remembered across restarts (the rehearsal store). */
+  keepPutAwayIn(file: string): void {
+    this.#putAwayFile = file;
+    for (const serial of readSavedJson(file, PutAwaySerials, 64 * 1024) ?? [])
+      this.#putAway.add(serial);
+  }
+
+  /** A SoftHSM2 rehearsal token leaves the listing, keys kept, until taken out again. */
+  putAwayRehearsalToken(serial: string): void {
+    this.#putAway.add(serial);
+    this.#savePutAway();
+  }
+
+  /** True when the token was put away (it is listed again now). */
+  takeOutRehearsalToken(serial: string): boolean {
+    const wasAway = this.#putAway.delete(serial);
+    this.#savePutAway();
+    return wasAway;
+  }
+
+  #savePutAway(): void {
+    if (this.#putAwayFile !== null) saveJson(this.#putAwayFile, [...this.#putAway]);
   }
 
   moduleNamed(name: ModuleName): Pkcs11Module | null {
@@ -137,6 +168,7 @@ export class DeviceRegistry {
       const isInitialized = (token.flags & CKF.TOKEN_INITIALIZED) !== 0;
       // SoftHSM2 always offers one blank slot for a new token; it is not a device.
       if (moduleName === 'softhsm2' && !isInitialized) continue;
+      if (moduleName === 'softhsm2' && this.#putAway.has(token.serial)) continue;
       const family = tokenFamilies.find((f) => f.claims(moduleName, token)) ?? null;
       const slotInfo = module.slotInfo(slot);
       const pins = pinStates(token.flags);

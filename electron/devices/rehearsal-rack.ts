@@ -2,13 +2,24 @@
 // file: with a folder, each device is saved there as `<serial>.json` (folder 0700; the device
 // writes its own file, 0600, through base/saved-files.ts) and plugged in again after a restart.
 // Without a folder the devices live in memory only.
-import { lstatSync, mkdirSync, readdirSync, rmSync, type Stats } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import { isErrno } from '../base/durable-files.ts';
 import { KindedError } from '../base/errors.ts';
 import { SavedFileError } from '../base/saved-files.ts';
 
-export type RehearsalRackFailure = 'already-connected' | 'bad-serial';
+export type RehearsalRackFailure = 'already-connected' | 'bad-serial' | 'not-put-away';
+
+/** Where a rack keeps the devices put away between items: beside, never among, the plugged-in ones. */
+const PUT_AWAY_FOLDER = 'put-away';
 
 export class RehearsalRackError extends KindedError<RehearsalRackFailure> {
   readonly name = 'RehearsalRackError';
@@ -164,6 +175,45 @@ export class RehearsalRack<Slot, Options> {
     if (slot !== undefined) await this.#family.disconnect(slot);
     const stateFile = isRackSerial(serial) ? this.#stateFile(serial) : null;
     if (stateFile !== null) rmSync(stateFile, { force: true });
+  }
+
+  /**
+   * Disconnects a device and keeps it, keys and PINs included, as a keyholder puts a device back
+   * in its bag: its state file moves to `put-away/` (a restart does not plug it in) until
+   * `takeOut`. Only a rack with a folder can keep one.
+   */
+  async putAway(serial: number): Promise<void> {
+    const stateFile = isRackSerial(serial) ? this.#stateFile(serial) : null;
+    if (this.folder === null || stateFile === null) {
+      throw new RehearsalRackError(
+        'bad-serial',
+        `${this.#family.deviceName} ${serial} cannot be kept`,
+      );
+    }
+    const index = this.#slots.findIndex((s) => this.#family.serialOf(s) === serial);
+    const [slot] = index >= 0 ? this.#slots.splice(index, 1) : [];
+    // Disconnected first: the device writes its own file, and must not write it after the move.
+    if (slot !== undefined) await this.#family.disconnect(slot);
+    const away = join(this.folder, PUT_AWAY_FOLDER);
+    prepareRackFolder(away);
+    if (existsSync(stateFile)) renameSync(stateFile, join(away, `${serial}.json`));
+  }
+
+  /** Plugs in again a device put away earlier (already plugged in: nothing to do). */
+  async takeOut(serial: number, options: Options): Promise<Slot> {
+    const plugged = this.#slots.find((s) => this.#family.serialOf(s) === serial);
+    if (plugged !== undefined) return plugged;
+    const stateFile = isRackSerial(serial) ? this.#stateFile(serial) : null;
+    const kept = this.folder === null ? null : join(this.folder, PUT_AWAY_FOLDER, `${serial}.json`);
+    if (stateFile === null || kept === null || (!existsSync(kept) && !existsSync(stateFile))) {
+      throw new RehearsalRackError(
+        'not-put-away',
+        `${this.#family.deviceName} ${serial} was not put away here: its keys are gone`,
+      );
+    }
+    // A crash between the move and the plug-in leaves the file in place: the next restore has it.
+    if (existsSync(kept)) renameSync(kept, stateFile);
+    return this.plugIn(serial, options);
   }
 
   get slots(): readonly Slot[] {

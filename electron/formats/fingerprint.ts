@@ -30,6 +30,7 @@ export function groupHex(hex: string, size = 4): string {
   return (hex.toUpperCase().match(new RegExp(`.{1,${size}}`, 'g')) ?? []).join(' ');
 }
 
+/** The SHA-256 of any bytes as the audience sees it (a public key's SPKI, metadata's canonical bytes). */
 export function spkiFingerprint(spki: Uint8Array): Fingerprint {
   const digest = createHash('sha256').update(spki).digest();
   const hex = bytesToHex(digest);

@@ -85,6 +85,9 @@ export interface RootPlan {
   roles: Record<TopLevelRole, { keys: readonly TufKeyObject[]; threshold: number }>;
 }
 
+/** Marks the signed part of a rehearsal's root: nothing a rehearsal signs can pass for production. */
+export const REHEARSAL_MARK = 'x-vigil-rehearsal';
+
 /** python-tuf writes this spec version; tuf-on-ci's roots say the same. */
 export const SPEC_VERSION = '1.0.31';
 

@@ -110,6 +110,8 @@ export interface TufRoot {
   signatures: { keyid: string; sig: string }[];
   /** The canonical JSON of `signed`: the bytes every signature covers. */
   signedBytes: Uint8Array;
+  /** The names in `signed`, unknown ones included (a rehearsal's mark). */
+  signedFieldNames: string[];
 }
 
 const KeyShape = z.looseObject({
@@ -261,6 +263,7 @@ export function parseTufRoot(text: string): TufRoot {
     })),
     signatures: data.signatures.map((s) => ({ keyid: s.keyid, sig: s.sig })),
     signedBytes: canonicalBytes(signed),
+    signedFieldNames: Object.keys(signed),
   };
 }
 

@@ -4,6 +4,7 @@ import { z } from '../contract/schema-kit.ts';
 import { DeviceSummary } from './device.ts';
 import { ExportReport } from './media.ts';
 import { NetHsmCeremonyView } from './nethsm.ts';
+import { TufRootView } from './tuf.ts';
 import { CredentialId } from './credentials.ts';
 import { FingerprintView, ProductSet, Sha256Hex } from './product.ts';
 
@@ -191,6 +192,8 @@ export type RecordFile = z.infer<typeof RecordFile>;
 export const FamilyViews = z.strictObject({
   /** The NetHSM of this ceremony, once its certificate was read. */
   nethsm: NetHsmCeremonyView.nullable(),
+  /** TUF root metadata built or opened in this ceremony, under signature. */
+  tufRoot: TufRootView.nullable(),
 });
 export type FamilyViews = z.infer<typeof FamilyViews>;
 

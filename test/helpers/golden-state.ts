@@ -38,6 +38,14 @@ export function foldedState(progress: RunbookProgress | null): unknown {
   // none, so they are left out only while empty: a value here would show as a difference.
   if (progress.deviceItem === null) delete plain.deviceItem;
   if (Object.keys(progress.deviceItems).length === 0) delete plain.deviceItems;
+  // Added after them too (issue 20): the device each item selected, by item. While no item uses a
+  // device again it says what deviceItems says, turned round: left out only then.
+  const byItem = Object.entries(progress.itemDevices);
+  if (
+    byItem.length === Object.keys(progress.deviceItems).length &&
+    byItem.every(([item, device]) => progress.deviceItems[device.id] === item)
+  )
+    delete plain.itemDevices;
   const slices = progress.families as Record<string, Record<string, unknown> | undefined>;
   const openpgp = slices.openpgp;
   plain.nethsm = slices.nethsm ?? null;

@@ -11,8 +11,9 @@ import {
   renameSync,
   rmdirSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { RunbookCeremony } from '../../../shared/model/runbook.ts';
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../base/errors.ts';
@@ -154,10 +155,31 @@ async function changeDevicesFor(
   const section = p?.runbook.sections.find((s) => s.id === sectionId);
   if (!p || !section?.item) return;
   const listed = (await core.registry.list()).devices;
+  // An item that signs with an earlier item's device takes that very device out again.
+  const again = section.item.sameDeviceAs;
+  const wanted = again === undefined ? undefined : p.itemDevices[again];
+  const usedAgain = new Set(
+    (p.runbook.lists ?? []).flatMap((l) => l.items.flatMap((i) => i.sameDeviceAs ?? [])),
+  );
   for (const [deviceId, item] of Object.entries(p.deviceItems)) {
-    if (item === section.item.id || !listed.some((d) => d.id === deviceId)) continue;
-    const removed = await core.removeRehearsalDevice(deviceId);
-    log(`rehearsal: ${removed.family} ${removed.serial} put away (its item is done)`);
+    if (item === section.item.id || deviceId === wanted?.id) continue;
+    if (!listed.some((d) => d.id === deviceId)) continue;
+    if (usedAgain.has(item)) {
+      const kept = await core.putAwayRehearsalDevice(deviceId);
+      log(`rehearsal: ${kept.family} ${kept.serial} put away, keys kept (a later item uses it)`);
+    } else {
+      const removed = await core.removeRehearsalDevice(deviceId);
+      log(`rehearsal: ${removed.family} ${removed.serial} put away (its item is done)`);
+    }
+  }
+  if (wanted !== undefined) {
+    if (!listed.some((d) => d.id === wanted.id)) {
+      await core.takeOutRehearsalDevice(wanted);
+      log(
+        `${section.item.noun} ${section.item.index} of ${section.item.count}: rehearsal ${wanted.family} ${wanted.serial} taken out again`,
+      );
+    }
+    return;
   }
   const families = new Set(
     actionsOf({ ...p.runbook, sections: [section] }).map((action) => familyOfAction(action)),
@@ -335,6 +357,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
         if (made.journal) core.journal.append(made.journal.kind, made.journal.detail);
         log(made.line);
       }
+      seedMedium(mediaDir, answers.medium ?? {}, log);
       const participants = answers.participants.map(({ credentials: _own, ...person }) => person);
       await core.runbooks.startFromText(runbookText, participants, true);
     }
@@ -389,6 +412,17 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
   } finally {
     core?.close();
     lock?.release();
+  }
+}
+
+/** The answers' public files, put on the medium before the rehearsal; one already there is kept. */
+function seedMedium(mediaDir: string, files: Record<string, string>, log: (line: string) => void) {
+  for (const [name, text] of Object.entries(files)) {
+    const path = join(mediaDir, ...name.split('/'));
+    if (existsSync(path)) continue;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, text, { flag: 'wx', mode: 0o644 });
+    log(`medium: ${name} put on the medium (rehearsal answers)`);
   }
 }
 

@@ -1,7 +1,7 @@
 // The media a ceremony can write to: removable drives from lsblk and folders the operator picked
 // in main's dialog. The runbook engine and the record export both go through here.
 import { createHash } from 'node:crypto';
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, normalize, sep } from 'node:path';
 import type { ExportReport, ExportTarget } from '../../../shared/model/media.ts';
 import { VigilError } from '../../base/errors.ts';
@@ -164,37 +164,15 @@ export class ExportTargets {
    * regular file, at most `maxBytes`.
    */
   async readFile(targetId: string, path: string, maxBytes: number): Promise<Uint8Array> {
-    const target = await this.resolve(targetId);
-    const cleaned = normalize(path.trim());
-    const segments = isAbsolute(cleaned) ? null : safeSegments(cleaned.split(sep).join('/'));
-    const name = segments?.at(-1);
-    if (cleaned === '' || segments === null || name === undefined) {
-      throw new VigilError('media-not-found', `"${path}" is not a path inside the medium.`);
-    }
-    const opened: MediumFolder[] = [];
-    let bytes: Uint8Array;
-    try {
-      let folder = MediumFolder.openRoot(target.mountPoint);
-      opened.push(folder);
-      for (const segment of segments.slice(0, -1)) {
-        const next = folder.child(segment, null)?.folder;
-        if (!next) throw new VigilError('media-not-found', `${cleaned} is not on the medium.`);
-        opened.push(next);
-        folder = next;
-      }
+    const { cleaned, bytes } = await this.#inFolderOf(targetId, path, (folder, name, cleaned) => {
       const read = readMediumFile(folder, name, maxBytes);
       if (read === null)
         throw new VigilError('media-not-found', `${cleaned} is not on the medium.`);
       if (read.bytes === null) {
         throw new VigilError('media-io-error', `${cleaned} is larger than ${maxBytes} bytes.`);
       }
-      bytes = new Uint8Array(read.bytes);
-    } catch (error) {
-      if (error instanceof VigilError) throw error;
-      throw new VigilError('media-not-found', `${cleaned} cannot be read from the medium.`);
-    } finally {
-      for (const folder of opened) folder.close();
-    }
+      return { cleaned, bytes: new Uint8Array(read.bytes) };
+    });
     this.#deps.journal.append('media.fileRead', {
       targetId,
       path: cleaned,
@@ -202,6 +180,68 @@ export class ExportTargets {
       sha256: createHash('sha256').update(bytes).digest('hex'),
     });
     return bytes;
+  }
+
+  /**
+   * The entries of a folder the ceremony reads from a medium (a signing event's contributions),
+   * reached as `readFile` reaches a file: real folders only, no link on the way; at most `max`.
+   */
+  async listFolder(
+    targetId: string,
+    path: string,
+    max = 256,
+  ): Promise<{ name: string; kind: 'file' | 'folder' | 'other' }[]> {
+    return this.#inFolderOf(targetId, `${path.trim()}/.`, (folder, _name, cleaned) => {
+      const entries = readdirSync(folder.at('.'), { withFileTypes: true });
+      if (entries.length > max)
+        throw new VigilError('media-io-error', `${cleaned} holds more than ${max} entries.`);
+      return entries
+        .map((e) => ({
+          name: e.name,
+          kind: e.isFile()
+            ? ('file' as const)
+            : e.isDirectory()
+              ? ('folder' as const)
+              : ('other' as const),
+        }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    });
+  }
+
+  /**
+   * Runs `use` in the folder holding the last segment of `path` (relative, inside the medium),
+   * each folder on the way opened without following a link; `.` as the last segment: the folder.
+   */
+  async #inFolderOf<T>(
+    targetId: string,
+    path: string,
+    use: (folder: MediumFolder, name: string, cleaned: string) => T,
+  ): Promise<T> {
+    const target = await this.resolve(targetId);
+    const cleaned = normalize(path.trim());
+    const segments = isAbsolute(cleaned) ? null : safeSegments(cleaned.split(sep).join('/'));
+    const isFolder = path.trim().endsWith('/.');
+    const name = isFolder ? '.' : segments?.at(-1);
+    if (cleaned === '' || cleaned === '.' || segments === null || name === undefined) {
+      throw new VigilError('media-not-found', `"${path}" is not a path inside the medium.`);
+    }
+    const opened: MediumFolder[] = [];
+    try {
+      let folder = MediumFolder.openRoot(target.mountPoint);
+      opened.push(folder);
+      for (const segment of isFolder ? segments : segments.slice(0, -1)) {
+        const next = folder.child(segment, null)?.folder;
+        if (!next) throw new VigilError('media-not-found', `${cleaned} is not on the medium.`);
+        opened.push(next);
+        folder = next;
+      }
+      return use(folder, name, cleaned);
+    } catch (error) {
+      if (error instanceof VigilError) throw error;
+      throw new VigilError('media-not-found', `${cleaned} cannot be read from the medium.`);
+    } finally {
+      for (const folder of opened) folder.close();
+    }
   }
 
   async eject(targetId: string): Promise<{ isEjected: boolean; advice: string }> {

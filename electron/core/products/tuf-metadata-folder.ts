@@ -5,6 +5,7 @@
 // newest version's expiry, targets.json (if there) by the newest root's targets threshold, and,
 // beside the devices' products, every root key on a device whose folder verifies.
 // Every read is bounded and follows no link (untrusted-folder.ts).
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   entryWords,
@@ -18,6 +19,7 @@ import {
 } from '../../base/untrusted-folder.ts';
 import { TufRootError, parseTufRoot, type TufRoot } from '../../formats/tuf-root.ts';
 import {
+  REHEARSAL_MARK,
   TufMetadataError,
   ownerOf,
   progressLine,
@@ -27,7 +29,8 @@ import {
 import { parseTufTargets, targetsProgress } from '../../formats/tuf-targets.ts';
 import { VerifyInputError, type CheckResult } from './verify-common.ts';
 import { deviceKeysOf, type DeviceKey } from './tuf-keys.ts';
-import { verifyProducts } from './verify-products.ts';
+import { parseSums, verifyProducts } from './verify-products.ts';
+import { SUMS_FILE } from './token-products.ts';
 
 /** A root.json is small: Docker's five root keys and signatures take 12 KiB. */
 const MAX_ROOT_BYTES = 512 * 1024;
@@ -54,17 +57,36 @@ export interface TufMetadataReport {
   isOk: boolean;
 }
 
-/** The folder holding root.json: the one given, or its `metadata/` (a TUF repository's top). */
+/** Vigil's root folders on a medium: `tuf-root-v<N>/metadata/root.json` (see medium-layout.ts). */
+const VIGIL_ROOT_FOLDER = /^tuf-root-v(\d{1,9})$/;
+
+/** The newest `tuf-root-v<N>` folder holding metadata/root.json in `path` (a medium), if any. */
+function newestVigilRootFolder(path: string): string | null {
+  const found = listFolder(path)
+    .filter((e) => e.kind === 'folder' && VIGIL_ROOT_FOLDER.test(e.name))
+    .filter((e) => isFileAt(join(path, e.name, 'metadata', 'root.json')))
+    .map((e) => ({ name: e.name, n: Number(VIGIL_ROOT_FOLDER.exec(e.name)?.[1]) }))
+    .sort((a, b) => b.n - a.n);
+  return found[0] ? join(path, found[0].name) : null;
+}
+
+/**
+ * The folder holding root.json: the one given, or its `metadata/` (a TUF repository's top, or
+ * Vigil's `tuf-root-v<N>/`), or on a medium Vigil wrote the newest `tuf-root-v<N>/metadata/`.
+ */
 function metadataFolderOf(path: string): string {
   const inner = join(path, 'metadata');
-  return isFileAt(join(inner, 'root.json')) ? inner : path;
+  if (isFileAt(join(inner, 'root.json'))) return inner;
+  if (isFileAt(join(path, 'root.json'))) return path;
+  const vigil = newestVigilRootFolder(path);
+  return vigil === null ? path : join(vigil, 'metadata');
 }
 
 /** root.json with the versions before it kept beside it or in root_history/. */
 export function isTufMetadataFolder(path: string): boolean {
   return inReadSession(() => {
     if (isFileAt(join(path, 'metadata', 'root.json'))) return true;
-    if (!isFileAt(join(path, 'root.json'))) return false;
+    if (!isFileAt(join(path, 'root.json'))) return newestVigilRootFolder(path) !== null;
     return (
       isFolderAt(join(path, HISTORY)) ||
       listFolder(path).some((e) => e.kind === 'file' && VERSION_FILE.test(e.name))
@@ -124,6 +146,43 @@ function deviceChecks(top: string, root: TufRoot): CheckResult[] {
         ? ok(check, `${where}, whose folder verifies (${device.kind ?? 'no manifest'})`)
         : fail(check, `${where}, whose folder fails verification`);
     });
+}
+
+/**
+ * Vigil's folder around metadata/ (`tuf-root-v<N>/`): SHA256SUMS lists every file with its hash,
+ * and nothing under metadata/ is left out. Other layouts have neither file: no check.
+ */
+function vigilFolderChecks(top: string): CheckResult[] {
+  if (!isFileAt(join(top, SUMS_FILE))) return [];
+  let entries: Map<string, string>;
+  try {
+    entries = parseSums(new TextDecoder().decode(readFileIn(top, SUMS_FILE, 64 * 1024))).entries;
+  } catch (error) {
+    if (error instanceof UntrustedReadError) return [fail('sha256sums', error.message)];
+    throw error;
+  }
+  const problems: string[] = [];
+  for (const [name, hash] of entries) {
+    try {
+      const bytes = readFileIn(top, name, MAX_ROOT_BYTES);
+      if (createHash('sha256').update(bytes).digest('hex') !== hash)
+        problems.push(`${name} differs`);
+    } catch (error) {
+      if (!(error instanceof UntrustedReadError)) throw error;
+      problems.push(`${name}: ${error.message}`);
+    }
+  }
+  const listed = (rel: string) => entries.has(rel);
+  const history = isFolderAt(join(top, 'metadata', HISTORY))
+    ? listFolder(join(top, 'metadata', HISTORY)).map((e) => `metadata/${HISTORY}/${e.name}`)
+    : [];
+  const unlisted = ['metadata/root.json', ...history].filter((rel) => !listed(rel));
+  if (unlisted.length > 0) problems.push(`not in ${SUMS_FILE}: ${unlisted.join(', ')}`);
+  return [
+    problems.length === 0
+      ? ok('sha256sums', `${entries.size} files match ${SUMS_FILE}`)
+      : fail('sha256sums', problems.join('; ')),
+  ];
 }
 
 /** targets.json beside root.json: signed by the newest root's targets threshold, not expired. */
@@ -234,6 +293,14 @@ export function verifyTufMetadataFolder(path: string, now = new Date()): TufMeta
     else checks.push(fail('root.json', 'no readable root metadata'));
     if (newest) checks.push(...targetsChecks(folder, newest.root, now));
     if (newest) checks.push(...deviceChecks(path, newest.root));
+    checks.push(...vigilFolderChecks(join(folder, '..')));
+    if (newest && newest.root.signedFieldNames.includes(REHEARSAL_MARK))
+      checks.push({
+        check: 'rehearsal',
+        isOk: true,
+        isWarning: true,
+        detail: `REHEARSAL metadata (${REHEARSAL_MARK} in the signed part): not for production`,
+      });
     const versions = ordered.map(({ rel, root }, i): TufVersionReport => {
       const problems = chain[i]?.problems ?? [];
       const signed = signingProgress(root, ordered[i - 1]?.root ?? null).map(progressLine);

@@ -47,8 +47,7 @@ function exceptionsIn(p: RunbookProgress, sectionId: string, isCurrent: boolean)
 
 /** v2: an item's place in its list and the serial of the device its procedure selected. */
 function outlineItem(p: RunbookProgress, item: ItemPlace, holders: ReadonlyMap<string, string>) {
-  const deviceId = Object.entries(p.deviceItems).find(([, id]) => id === item.id)?.[0];
-  const device = p.devices.find((d) => d.id === deviceId);
+  const device = p.itemDevices[item.id];
   return {
     noun: item.noun,
     index: item.index,
@@ -77,12 +76,14 @@ async function pinHint(
   sources: ViewSources,
 ): Promise<string | null> {
   if (!step || typeof step.do !== 'object' || !p.device) return null;
-  const credentials = credentialsOf(runbookActions[step.do.action], step.do.with);
+  const action = runbookActions[step.do.action];
+  const credentials = credentialsOf(action, step.do.with);
   const family = familyOfAction(step.do.action);
   if (!family?.credentialHint) return null;
   return family.credentialHint(credentials, {
     device: p.device,
     sources: sources.familySources[family.id],
+    ...(action?.isSigning ? { isSigning: true } : {}),
   });
 }
 

@@ -25,7 +25,14 @@ export function itemHolders(
       heldItems.set(item.id, role);
       const named = inRole.filter((p) => p.holds?.includes(item.id));
       const only = inRole[0];
-      if (named.length > 1) {
+      // The same device again: its holder, who need not be named twice.
+      const same = item.sameDeviceAs === undefined ? undefined : holders.get(item.sameDeviceAs);
+      if (same !== undefined) {
+        const other = named.find((p) => p.name !== same);
+        if (other)
+          refuse(`${item.label} is the device ${same} holds: ${other.name} cannot hold it.`);
+        holders.set(item.id, same);
+      } else if (named.length > 1) {
         const names = named.map((p) => p.name).join(' and ');
         refuse(`${item.label} is held by ${names}: name one ${role} for it.`);
       } else if (named[0]) holders.set(item.id, named[0].name);

@@ -170,6 +170,11 @@ function checkLists(written: RunbookText, positions: Positions): void {
   const listIds = new Set<string>();
   const called = new Set<string>();
   const itemIds = new Set<string>();
+  // Where each list is repeated, and the list of each item: an item using an earlier item's
+  // device must come after it, and be held by the same role.
+  const repeatedAt = (id: string) =>
+    written.sections.findIndex((s) => s.steps.some((step) => step.repeat === id));
+  const listOfItem = new Map<string, (typeof lists)[number]>();
   lists.forEach((list, l) => {
     if (listIds.has(list.id))
       positions.fail(['lists', l, 'id'], `list "${list.id}" is defined twice`);
@@ -184,6 +189,25 @@ function checkLists(written: RunbookText, positions: Positions): void {
           `item "${item.id}" is defined twice (item ids are unique across lists)`,
         );
       itemIds.add(item.id);
+      listOfItem.set(item.id, list);
+      const earlier =
+        item.sameDeviceAs === undefined ? undefined : listOfItem.get(item.sameDeviceAs);
+      if (item.sameDeviceAs !== undefined) {
+        if (
+          earlier === undefined ||
+          earlier === list ||
+          repeatedAt(earlier.id) >= repeatedAt(list.id)
+        )
+          positions.fail(
+            [...at, 'sameDeviceAs'],
+            `"${item.sameDeviceAs}" is not an item of a list performed before this one`,
+          );
+        else if (earlier.heldBy !== list.heldBy)
+          positions.fail(
+            [...at, 'sameDeviceAs'],
+            `"${item.sameDeviceAs}" is held by another role: the same device stays with the same person`,
+          );
+      }
       const procedure = procedures.get(item.procedure);
       if (procedure === undefined)
         positions.fail([...at, 'procedure'], `"${item.procedure}" is not a procedure section`);
@@ -287,6 +311,7 @@ function placeOf(
     index: index + 1,
     count: list.items.length,
     ...(list.heldBy ? { heldBy: list.heldBy } : {}),
+    ...(item.sameDeviceAs ? { sameDeviceAs: item.sameDeviceAs } : {}),
   };
 }
 

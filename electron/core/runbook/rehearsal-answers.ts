@@ -47,6 +47,16 @@ export const RehearsalAnswers = z.strictObject({
     )
     .default({}),
   credentials: Credentials.optional(),
+  /**
+   * Public files the medium holds before the rehearsal begins (an online key's public key, as the
+   * flash drive brought to the ceremony would): written into a fresh medium folder, never over one.
+   */
+  medium: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,3}$/),
+      z.string().max(16 * 1024),
+    )
+    .optional(),
   exceptions: z
     .array(
       z.strictObject({

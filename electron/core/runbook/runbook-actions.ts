@@ -49,6 +49,8 @@ export interface ActionContext {
   device: DeviceSummary | null;
   inputs: Readonly<Record<string, string>>;
   keys: readonly GeneratedKeyRecord[];
+  /** Every key the ceremony generated, on any device, with who holds that device when known. */
+  ceremonyKeys: readonly { key: GeneratedKeyRecord; holder: string | null }[];
   lastExportTargetId: string | null;
   credentials: RunbookCredentials;
   targetId: string | null;
@@ -88,6 +90,8 @@ export interface ActionDefinition {
   /** When the credentials depend on the step's parameters (whose key's passphrase). */
   credentialsFor?: (params: Record<string, unknown>) => readonly CredentialRequest[];
   needsTarget: boolean;
+  /** Signs with a key on the device: a card whose slot asks for a touch says so first. */
+  isSigning?: boolean;
   /** Advice shown when the app stopped while this action was under way. */
   interruptionAdvice: string;
   perform(params: Record<string, unknown>, context: ActionContext): Promise<ActionResult>;

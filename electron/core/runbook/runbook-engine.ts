@@ -27,6 +27,7 @@ import {
 } from './record-store.ts';
 import {
   runbookActions,
+  type ActionContext,
   type ActionDefinition,
   type ActionResult,
   type CoreActionResult,
@@ -102,6 +103,20 @@ function keysOn(p: RunbookProgress): GeneratedKeyRecord[] {
   return p.keys.filter(
     (k) => k.device.family === device.family && sameSerial(k.device.serial, device.serial),
   );
+}
+
+/** Every key of the ceremony, each with the person who holds its device (v2 items), if named. */
+function ceremonyKeysOf(p: RunbookProgress): ActionContext['ceremonyKeys'] {
+  const holders = itemHolders(p.runbook, p.started.participants);
+  return p.keys.map((key) => {
+    const item = Object.entries(p.itemDevices).find(
+      ([, d]) => d.family === key.device.family && sameSerial(d.serial, key.device.serial),
+    )?.[0];
+    return {
+      key,
+      holder: (item === undefined ? undefined : holders.get(item)) ?? key.holder ?? null,
+    };
+  });
 }
 
 function actionTitle(name: string): string {
@@ -406,6 +421,18 @@ export class RunbookEngine {
     const { device } = result as Extract<CoreActionResult, { kind: 'token-selected' }>;
     const item =
       p.next.kind === 'step' ? p.runbook.sections[p.next.position.section]?.item : undefined;
+    // v2: an item that uses an earlier item's device again takes exactly that device.
+    const again = item?.sameDeviceAs;
+    const before = again === undefined ? undefined : p.itemDevices[again];
+    if (again !== undefined && before?.id !== device.id) {
+      const label = p.runbook.inputs.find((i) => i.item?.id === again)?.item?.label ?? again;
+      throw new VigilError(
+        'input-mismatch',
+        before
+          ? `This is ${device.familyName} ${device.serial}, not the device of ${label} (${before.serial}). Take that device out of its bag.`
+          : `${label} selected no device earlier: there are no keys of it to use.`,
+      );
+    }
     for (const input of p.runbook.inputs) {
       if (input.mustEqual !== 'device.serial') continue;
       // v2: the inputs of the item whose device this is (or of no item, outside lists).
@@ -451,6 +478,7 @@ export class RunbookEngine {
         inputs: Object.fromEntries(p.inputs.map((i) => [i.id, i.value])),
         // The keys on the device the step acts on: a role is generated once per device.
         keys: keysOn(p),
+        ceremonyKeys: ceremonyKeysOf(p),
         lastExportTargetId: p.lastExportTargetId,
         credentials,
         targetId,

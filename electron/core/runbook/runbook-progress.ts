@@ -138,6 +138,8 @@ export interface RunbookProgress {
   deviceItem: string | null;
   /** v2: the item each device was used for, by device id (put away once its procedure is done). */
   deviceItems: Record<string, string>;
+  /** v2: the device each item selected, by item id (a device used again keeps both items'). */
+  itemDevices: Record<string, DeviceSummary>;
   devices: DeviceSummary[];
   keys: GeneratedKeyRecord[];
   /** Each plugged-in family's slice of the state, by family id (absent until it has one). */
@@ -422,6 +424,7 @@ function foldCeremony(
     device: null,
     deviceItem: null,
     deviceItems: {},
+    itemDevices: {},
     devices: [],
     keys: [],
     families: {},
@@ -469,8 +472,10 @@ function foldEntry(
       if (progress.device !== deviceBefore) {
         const item = runbook.sections[position.section]?.item?.id ?? null;
         progress.deviceItem = item;
-        if (item !== null && progress.device)
+        if (item !== null && progress.device) {
           progress.deviceItems = { ...progress.deviceItems, [progress.device.id]: item };
+          progress.itemDevices = { ...progress.itemDevices, [item]: progress.device };
+        }
       }
       progress.steps.push({
         number: d.stepNumber,

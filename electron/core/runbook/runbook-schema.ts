@@ -26,6 +26,11 @@ export const ListItem = z.strictObject({
   label: z.string().min(1).max(200),
   /** The procedure section performed for this item. */
   procedure: Id,
+  /**
+   * The item of an earlier list whose device this one uses again (its keys sign now): the same
+   * device must be selected, and the same person holds it.
+   */
+  sameDeviceAs: Id.optional(),
   /** Values the procedure's steps use as `{item.<name>}` (a key type, a keyholder). */
   with: z
     .record(z.string().regex(/^[a-z][A-Za-z0-9]{0,31}$/), z.string().min(1).max(200))
@@ -153,6 +158,8 @@ export interface ItemPlace {
   count: number;
   /** The role one of whose people holds the item (the list's `heldBy`). */
   heldBy?: z.infer<typeof Role>;
+  /** The earlier item whose device this one uses again. */
+  sameDeviceAs?: string;
 }
 
 /**

@@ -123,6 +123,15 @@ export class RehearsalYubiHsmRack {
     return this.#rack.unplug(serial);
   }
 
+  /** Disconnects a rehearsal device and keeps it for `takeOut` (a keyholder's bag). */
+  putAway(serial: number): Promise<void> {
+    return this.#rack.putAway(serial);
+  }
+
+  async takeOut(serial: number): Promise<RehearsalYubiHsm> {
+    return (await this.#rack.takeOut(serial, this.defaults)).device;
+  }
+
   get serials(): readonly number[] {
     return this.#rack.slots.map((s) => s.device.serial);
   }
@@ -187,6 +196,18 @@ export const yubiHsmRehearsalBench: RehearsalBench = {
     const serial = Number(device.serial);
     if (device.family !== 'yubihsm2-rehearsal' || !rack.serials.includes(serial)) return false;
     await rack.unplug(serial);
+    return true;
+  },
+  async putAway(sources, device) {
+    const rack = (sources as YubiHsmSources).rehearsal;
+    const serial = Number(device.serial);
+    if (device.family !== 'yubihsm2-rehearsal' || !rack.serials.includes(serial)) return false;
+    await rack.putAway(serial);
+    return true;
+  },
+  async takeOut(sources, device) {
+    if (device.family !== 'yubihsm2-rehearsal') return false;
+    await (sources as YubiHsmSources).rehearsal.takeOut(Number(device.serial));
     return true;
   },
   close: (sources) => (sources as YubiHsmSources).rehearsal.close(),

@@ -428,6 +428,17 @@ export function maxFrameFor(info: Pick<DeviceInfo, 'version'>): number {
   return major > 2 || (major === 2 && minor >= 4) ? MAX_FRAME_2_4 : MAX_FRAME_LEGACY;
 }
 
+/**
+ * The longest message SIGN_EDDSA takes in a session: EdDSA signs the message itself, not a
+ * digest, so it must fit one frame with the session's header, padding and MAC (a TUF root of
+ * several keys may not: then the key must be ECDSA).
+ */
+export function maxEddsaMessage(info: Pick<DeviceInfo, 'version'>): number {
+  // frame = header 3 + session id 1 + inner padded to 16 + MAC 8; inner = header 3 + key id 2 + message + 0x80.
+  const inner = Math.floor((maxFrameFor(info) - 1 - 3 - 1 - 8) / 16) * 16;
+  return inner - 1 - 3 - 2;
+}
+
 export interface ObjectInfo {
   capabilities: bigint;
   id: number;

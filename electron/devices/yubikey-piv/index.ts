@@ -278,6 +278,19 @@ export const yubiKeyRehearsalBench: RehearsalBench = {
     await rack.unplug(serial);
     return true;
   },
+  async putAway(sources, device) {
+    const rack = (sources as YubiKeySources).rehearsal;
+    const serial = Number(device.serial);
+    if (device.family !== 'yubikey-piv-rehearsal' || !rack.cards.some((c) => c.serial === serial))
+      return false;
+    await rack.putAway(serial);
+    return true;
+  },
+  async takeOut(sources, device) {
+    if (device.family !== 'yubikey-piv-rehearsal') return false;
+    await (sources as YubiKeySources).rehearsal.takeOut(Number(device.serial));
+    return true;
+  },
   close: (sources) => (sources as YubiKeySources).rehearsal.close(),
 };
 

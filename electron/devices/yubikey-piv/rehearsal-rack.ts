@@ -41,6 +41,15 @@ export class RehearsalYubiKeyRack {
     return this.#rack.unplug(serial);
   }
 
+  /** Takes a rehearsal YubiKey out and keeps it for `takeOut` (a keyholder's bag). */
+  putAway(serial: number): Promise<void> {
+    return this.#rack.putAway(serial);
+  }
+
+  takeOut(serial: number): Promise<RehearsalYubiKey> {
+    return this.#rack.takeOut(serial, {});
+  }
+
   get cards(): readonly RehearsalYubiKey[] {
     return this.#rack.slots;
   }

@@ -30,6 +30,8 @@ const EVENT_WORDS: Record<string, string> = {
   'device.rehearsalYubiKeyConnected': 'Rehearsal YubiKey connected',
   'device.rehearsalNetHsmConnected': 'Rehearsal NetHSM started',
   'device.rehearsalRemoved': 'Rehearsal device removed and deleted',
+  'device.rehearsalPutAway': 'Rehearsal device put away, keys kept',
+  'device.rehearsalTakenOut': 'Rehearsal device taken out again',
   'journal.movedAside': 'A damaged journal was moved aside; this one starts here',
 };
 

@@ -12,6 +12,7 @@ import { checkCredentials } from '../../../core/runbook/credentials.ts';
 import { signWithTokenKey } from '../driver.ts';
 import { triesLeftHint } from '../protocol.ts';
 import { createRehearsalToken, deleteRehearsalToken } from '../../softhsm/rehearsal.ts';
+import { tufRootSigningAction } from '../../../core/tuf/ceremony/signing-action.ts';
 import type { RehearsalBench } from '../../device-environment.ts';
 import { PKCS11_CEREMONY_FAMILY, keyRoleId, pkcs11Actions } from './actions.ts';
 
@@ -52,11 +53,35 @@ const tokenRehearsalBench: RehearsalBench = {
     await deleteRehearsalToken(module, device.serial);
     return true;
   },
+  putAway(sources, device) {
+    if (device.family !== REHEARSAL_TOKEN_FAMILY) return Promise.resolve(false);
+    (sources as DeviceRegistry).putAwayRehearsalToken(device.serial);
+    return Promise.resolve(true);
+  },
+  takeOut(sources, device) {
+    if (device.family !== REHEARSAL_TOKEN_FAMILY) return Promise.resolve(false);
+    (sources as DeviceRegistry).takeOutRehearsalToken(device.serial);
+    return Promise.resolve(true);
+  },
 };
 
 const recordSigningCredentials: readonly CredentialRequest[] = [
   { id: 'userPin', label: 'User PIN', repeat: false },
 ];
+
+const tokenSigning: NonNullable<CeremonyFamily['recordSigning']> = {
+  keyActions: ['pkcs11.generateKey'],
+  credentials: recordSigningCredentials,
+  async sign(key, credentials, sources, pae) {
+    // The user PIN's format is checked before the token is looked for, as in every action.
+    checkCredentials(PKCS11_CEREMONY_FAMILY, recordSigningCredentials, credentials);
+    const userPin = credentials.userPin;
+    if (!userPin) throw new VigilError('credentials-missing', 'This step needs userPin.');
+    const registry = sources as DeviceRegistry;
+    const located = await sameToken(registry, key.device.family, key.device.serial);
+    return signWithTokenKey(located, userPin, key.curve, key.role, keyRoleId(key.role), pae);
+  },
+};
 
 /** The tokens keep no slice of their own: their keys are the ceremony's generated keys. */
 export const pkcs11CeremonyFamily: CeremonyFamily<never> = {
@@ -64,7 +89,13 @@ export const pkcs11CeremonyFamily: CeremonyFamily<never> = {
   // Tokens are found through the core's PKCS#11 modules: the registry is their source.
   openSources: (env) => env.registry,
   rehearsal: tokenRehearsalBench,
-  actions: pkcs11Actions,
+  actions: {
+    ...pkcs11Actions,
+    [`${PKCS11_CEREMONY_FAMILY}.signTufRoot`]: tufRootSigningAction(
+      PKCS11_CEREMONY_FAMILY,
+      tokenSigning,
+    ),
+  },
   resultKinds: [],
   deviceFamilies: tokenDeviceFamilies,
   fold: () => ({ slice: null }),
@@ -95,17 +126,5 @@ export const pkcs11CeremonyFamily: CeremonyFamily<never> = {
       return null;
     }
   },
-  recordSigning: {
-    keyActions: ['pkcs11.generateKey'],
-    credentials: recordSigningCredentials,
-    async sign(key, credentials, sources, pae) {
-      // The user PIN's format is checked before the token is looked for, as in every action.
-      checkCredentials(PKCS11_CEREMONY_FAMILY, recordSigningCredentials, credentials);
-      const userPin = credentials.userPin;
-      if (!userPin) throw new VigilError('credentials-missing', 'This step needs userPin.');
-      const registry = sources as DeviceRegistry;
-      const located = await sameToken(registry, key.device.family, key.device.serial);
-      return signWithTokenKey(located, userPin, key.curve, key.role, keyRoleId(key.role), pae);
-    },
-  },
+  recordSigning: tokenSigning,
 };

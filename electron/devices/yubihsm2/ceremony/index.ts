@@ -3,6 +3,7 @@
 // before a password is typed.
 import { hexToBytes } from '../../../formats/der.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
+import { tufRootSigningAction } from '../../../core/tuf/ceremony/signing-action.ts';
 import type { FamilyActionResult } from '../../../core/runbook/runbook-actions.ts';
 import {
   YUBIHSM_FAMILY,
@@ -29,7 +30,13 @@ export const yubiHsmCeremonyFamily: CeremonyFamily<never> = {
   id: YUBIHSM_CEREMONY_FAMILY,
   openSources: openYubiHsmSources,
   rehearsal: yubiHsmRehearsalBench,
-  actions: yubiHsmActions,
+  actions: {
+    ...yubiHsmActions,
+    [`${YUBIHSM_CEREMONY_FAMILY}.signTufRoot`]: tufRootSigningAction(
+      YUBIHSM_CEREMONY_FAMILY,
+      yubiHsmSigning,
+    ),
+  },
   resultKinds: [AUTH_KEY_REPLACED],
   fold: () => ({ slice: null }),
   describe(result: FamilyActionResult) {

@@ -3,6 +3,7 @@
 // checker, and the PIN and PUK tries left shown before anything is typed.
 import { hexToBytes } from '../../../formats/der.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
+import { tufRootSigningAction } from '../../../core/tuf/ceremony/signing-action.ts';
 import type { FamilyActionResult } from '../../../core/runbook/runbook-actions.ts';
 import { openYubiKeySources, yubiKeyRehearsalBench, type YubiKeySources } from '../index.ts';
 import {
@@ -19,7 +20,10 @@ export const yubiKeyPivCeremonyFamily: CeremonyFamily<never> = {
   id: PIV_CEREMONY_FAMILY,
   openSources: openYubiKeySources,
   rehearsal: yubiKeyRehearsalBench,
-  actions: yubiKeyPivActions,
+  actions: {
+    ...yubiKeyPivActions,
+    [`${PIV_CEREMONY_FAMILY}.signTufRoot`]: tufRootSigningAction(PIV_CEREMONY_FAMILY, pivSigning),
+  },
   resultKinds: [MANAGEMENT_KEY_SET],
   fold: () => ({ slice: null }),
   describe: (result: FamilyActionResult) =>

@@ -127,7 +127,12 @@ describe('golden journals', () => {
         : (expected.view as { productSets: ViewProducts['products'][] }).productSets;
 
       it('shows the identical view at END', async () => {
-        const view = await finishedView(recordDir, runbooks);
+        const view = (await finishedView(recordDir, runbooks)) as Record<string, unknown>;
+        // Issue 20: root metadata under signature; none in a journal recorded before.
+        if (!('tufRoot' in (expected.view as object))) {
+          assert.equal(view.tufRoot, null);
+          delete view.tufRoot;
+        }
         if (isOneDeviceRecord)
           assert.deepEqual(withoutLaterFields(view), withProductsAsExported(expected.view));
         else assert.deepEqual(JSON.parse(JSON.stringify(view)), expected.view);

@@ -1,0 +1,201 @@
+// The TUF runbook actions that need no device (issue 20): build root version 1 from the keys this
+// ceremony generated (and the online keys' public keys on the medium), open a signing event a
+// ceremony before left on the medium, and write the root — complete metadata once every threshold
+// is met, otherwise the signing event so far. Devices sign through their own families' actions
+// (signing-action.ts), which add to the root this family folds.
+import { z } from 'zod';
+import { VigilError } from '../../../base/errors.ts';
+import { spkiFromRawPublicKey } from '../../../formats/ec-point.ts';
+import { PemError, decodePem } from '../../../formats/pem.ts';
+import {
+  REHEARSAL_MARK,
+  SPEC_VERSION,
+  TufMetadataError,
+  rootSigned,
+  tufKeyObject,
+  type TufKeyObject,
+} from '../../../formats/tuf-metadata.ts';
+import type { ActionContext, ActionDefinition } from '../../runbook/runbook-actions.ts';
+import { NoParams } from '../../runbook/key-request.ts';
+import { isTrusted, type TufRootBuilt, type TufRootWritten, type TufSlice } from './record.ts';
+import { TUF_FAMILY } from './record.ts';
+import {
+  metadataFolderFiles,
+  readSigningEvent,
+  rootFolderName,
+  signingEventFolder,
+} from './medium-layout.ts';
+
+const MAX_ONLINE_KEYS_BYTES = 64 * 1024;
+
+const BuildRootParams = z.strictObject({
+  rootThreshold: z.number().int().min(1).max(32),
+  targetsThreshold: z.number().int().min(1).max(32),
+  expiresInDays: z.number().int().min(1).max(3660),
+  consistentSnapshot: z.boolean().optional(),
+  /** The online roles' (snapshot, timestamp) public keys: a PEM file on the medium. */
+  onlineKeys: z.string().min(1).max(200),
+});
+
+const OpenEventParams = z.strictObject({
+  /** The input holding the signing event's folder on the medium. */
+  folderFrom: z.string().min(1).max(64),
+});
+
+export function tufSliceOf(context: Pick<ActionContext, 'slices'>): TufSlice {
+  const slice = context.slices[TUF_FAMILY] as TufSlice | undefined;
+  if (!slice) {
+    throw new VigilError(
+      'wrong-step',
+      'No root metadata was built or opened earlier in this ceremony.',
+    );
+  }
+  return slice;
+}
+
+/** UTC with whole seconds, as TUF writes expiry. */
+export const utcSeconds = (at: Date): string => `${at.toISOString().slice(0, 19)}Z`;
+
+/** Every `PUBLIC KEY` block of a PEM file, as TUF key objects of the online roles. */
+export function onlineKeyObjects(text: string, file: string): TufKeyObject[] {
+  const blocks = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? [];
+  if (blocks.length === 0)
+    throw new VigilError(
+      'input-invalid',
+      `${file} holds no PEM PUBLIC KEY: export the online key's public key there.`,
+    );
+  return blocks.map((block, i) => {
+    try {
+      return tufKeyObject(decodePem(block, 'PUBLIC KEY'), {
+        'x-vigil-keyholder': blocks.length === 1 ? 'online key' : `online key ${i + 1}`,
+      });
+    } catch (error) {
+      if (error instanceof PemError || error instanceof TufMetadataError)
+        throw new VigilError('input-invalid', `${file}, key ${i + 1}: ${error.message}`);
+      throw error;
+    }
+  });
+}
+
+/** The ceremony's generated keys of one role as TUF key objects, each named by device and holder. */
+function deviceKeyObjects(context: ActionContext, role: 'root' | 'targets'): TufKeyObject[] {
+  return context.ceremonyKeys
+    .filter(({ key }) => key.role === role)
+    .map(({ key, holder }) =>
+      tufKeyObject(
+        spkiFromRawPublicKey(new Uint8Array(Buffer.from(key.rawPublicKey, 'hex')), key.curve),
+        {
+          'x-vigil-device': key.device.serial,
+          ...(holder === null ? {} : { 'x-vigil-keyholder': holder }),
+        },
+      ),
+    );
+}
+
+export const tufActions: Readonly<Record<string, ActionDefinition>> = {
+  'tuf.buildRoot': {
+    title: 'Build TUF root metadata version 1 from the keys of this ceremony',
+    params: BuildRootParams,
+    credentials: [],
+    needsTarget: true,
+    interruptionAdvice:
+      'Vigil stopped while building the root metadata. Nothing was signed or written: perform the step again.',
+    async perform(params, context) {
+      const p = BuildRootParams.parse(params);
+      if (context.targetId === null) {
+        throw new VigilError('media-not-found', 'Choose the medium that holds the online keys.');
+      }
+      const text = new TextDecoder().decode(
+        await context.targets.readFile(context.targetId, p.onlineKeys, MAX_ONLINE_KEYS_BYTES),
+      );
+      const online = onlineKeyObjects(text, p.onlineKeys);
+      const root = deviceKeyObjects(context, 'root');
+      const targets = deviceKeyObjects(context, 'targets');
+      if (root.length === 0)
+        throw new VigilError('products-incomplete', 'No root key was generated in this ceremony.');
+      let signed: Record<string, unknown>;
+      try {
+        signed = rootSigned({
+          version: 1,
+          expires: utcSeconds(new Date(context.now.getTime() + p.expiresInDays * 86_400_000)),
+          consistentSnapshot: p.consistentSnapshot ?? true,
+          specVersion: SPEC_VERSION,
+          roles: {
+            root: { keys: root, threshold: p.rootThreshold },
+            targets: { keys: targets, threshold: p.targetsThreshold },
+            snapshot: { keys: online, threshold: 1 },
+            timestamp: { keys: online, threshold: 1 },
+          },
+        });
+      } catch (error) {
+        if (error instanceof TufMetadataError) throw new VigilError('input-invalid', error.message);
+        throw error;
+      }
+      if (context.isRehearsal) signed[REHEARSAL_MARK] = 'REHEARSAL — not for production';
+      const built: TufRootBuilt = {
+        kind: 'tuf-root-built',
+        signed,
+        signatures: [],
+        history: [],
+        readFrom: null,
+      };
+      return built;
+    },
+  },
+  'tuf.openSigningEvent': {
+    title: 'Open the signing event on the medium: the root proposed and the signatures so far',
+    params: OpenEventParams,
+    credentials: [],
+    needsTarget: true,
+    interruptionAdvice:
+      'Vigil stopped while reading the signing event. Nothing was written: perform the step again.',
+    async perform(params, context) {
+      const p = OpenEventParams.parse(params);
+      const folder = context.inputs[p.folderFrom];
+      if (folder === undefined)
+        throw new VigilError('wrong-step', `Collect ${p.folderFrom} first.`);
+      if (context.targetId === null) {
+        throw new VigilError('media-not-found', 'Choose the medium that holds the signing event.');
+      }
+      const event = await readSigningEvent(context.targets, context.targetId, folder);
+      const isRehearsalRoot = REHEARSAL_MARK in event.signed;
+      if (isRehearsalRoot !== context.isRehearsal) {
+        throw new VigilError(
+          'rehearsal-mix-refused',
+          isRehearsalRoot
+            ? `${folder} is a rehearsal's signing event: a production ceremony never signs it.`
+            : `${folder} is a production signing event: a rehearsal never signs it.`,
+        );
+      }
+      const opened: TufRootBuilt = { kind: 'tuf-root-built', ...event, readFrom: folder };
+      return opened;
+    },
+  },
+  'tuf.writeRoot': {
+    title: 'Write the root metadata to the medium and read it back',
+    params: NoParams,
+    credentials: [],
+    needsTarget: true,
+    interruptionAdvice:
+      'Vigil stopped while writing the root metadata. Perform the step again: Vigil finishes the folder if every file there is this export’s own.',
+    async perform(_params, context) {
+      if (context.targetId === null) throw new VigilError('media-not-found', 'Choose the medium.');
+      const slice = tufSliceOf(context);
+      const isComplete = isTrusted(slice);
+      const version = Number(slice.signed.version);
+      const folder = isComplete
+        ? rootFolderName(version)
+        : signingEventFolder(version, slice.signatures.length, context.ceremonyId);
+      const files = metadataFolderFiles(slice, {
+        ceremonyId: context.ceremonyId,
+        isRehearsal: context.isRehearsal,
+        isComplete,
+      });
+      const report = await context.targets.exportFiles(context.targetId, folder, files, {
+        isRehearsal: context.isRehearsal,
+      });
+      const written: TufRootWritten = { kind: 'tuf-root-written', report, isComplete };
+      return written;
+    },
+  },
+};

@@ -1,0 +1,159 @@
+// Where TUF root metadata goes on the medium (issue 20). Vigil never overwrites a product, so every
+// ceremony writes a folder of its own, each in the layout TUF repositories keep:
+//   tuf-root-v<N>/metadata/root.json, metadata/root_history/<i>.root.json (1…N), SHA256SUMS,
+//     manifest.json — written once every threshold is met: the repository copies metadata/;
+//   tuf-root-v<N>-signing/<k>-signatures-<ceremony>/… — the same layout, root.json being the
+//     version under signature with the k signatures it had when that ceremony wrote it.
+// A later ceremony opens the signing event by merging every contribution in its folder.
+import { sha256Hex } from '../../../formats/fingerprint.ts';
+import { metadataText, type TufSignature } from '../../../formats/tuf-metadata.ts';
+import { TufRootError, parseTufRoot, type TufRoot } from '../../../formats/tuf-root.ts';
+import { VigilError } from '../../../base/errors.ts';
+import type { ExportTargets } from '../../media/export-targets.ts';
+import { manifestFileOf, sumsFileOf, type ProductFile } from '../../products/token-products.ts';
+import { rootText, type TufSlice } from './record.ts';
+import { verifyTufSignature } from '../../../formats/tuf-root.ts';
+
+export const SIGNING_EVENT_SUFFIX = '-signing';
+const MAX_ROOT_BYTES = 1024 * 1024;
+
+export const TUF_ROOT_MANIFEST_KIND = 'tuf-root';
+export const TUF_EVENT_MANIFEST_KIND = 'tuf-signing-event';
+
+export const rootFolderName = (version: number): string => `tuf-root-v${version}`;
+
+export const signingEventFolder = (version: number, signatures: number, ceremonyId: string) =>
+  `${rootFolderName(version)}${SIGNING_EVENT_SUFFIX}/${signatures}-signatures-${ceremonyId.slice(0, 8)}`;
+
+const historyName = (version: number) => `metadata/root_history/${version}.root.json`;
+
+/**
+ * The files of one metadata folder: root.json, the history (the trusted versions before it, and
+ * this version itself once complete), SHA256SUMS and the manifest, in write order.
+ */
+export function metadataFolderFiles(
+  slice: TufSlice,
+  about: { ceremonyId: string; isRehearsal: boolean; isComplete: boolean },
+): ProductFile[] {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const text = rootText(slice);
+  const version = Number(slice.signed.version);
+  const history = slice.history.map((previous) => ({
+    name: historyName(parseTufRoot(previous).version),
+    bytes: encode(previous),
+  }));
+  const files: ProductFile[] = [
+    ...history,
+    ...(about.isComplete ? [{ name: historyName(version), bytes: encode(text) }] : []),
+    { name: 'metadata/root.json', bytes: encode(text) },
+  ];
+  const sums = sumsFileOf(files);
+  return [
+    ...files,
+    sums,
+    manifestFileOf({
+      v: 1,
+      kind: about.isComplete ? TUF_ROOT_MANIFEST_KIND : TUF_EVENT_MANIFEST_KIND,
+      ceremonyId: about.ceremonyId,
+      isRehearsal: about.isRehearsal,
+      version,
+      expires: String(slice.signed.expires),
+      signatures: slice.signatures.length,
+      files: [...files, sums].map((f) => ({
+        name: f.name,
+        sha256: sha256Hex(f.bytes),
+        sizeBytes: f.bytes.length,
+      })),
+    }),
+  ];
+}
+
+export interface SigningEvent {
+  signed: Record<string, unknown>;
+  signatures: TufSignature[];
+  history: string[];
+}
+
+/**
+ * The signing event in `folder` on the medium: every contribution (a folder holding
+ * metadata/root.json, or `folder` itself when it is one) must propose the same signed bytes over
+ * the same history; their valid signatures are merged. A signature that verifies with no key of
+ * this version or the previous one is left out.
+ */
+export async function readSigningEvent(
+  targets: ExportTargets,
+  targetId: string,
+  folder: string,
+): Promise<SigningEvent> {
+  const read = async (path: string) =>
+    new TextDecoder().decode(await targets.readFile(targetId, path, MAX_ROOT_BYTES));
+  const entries = await targets.listFolder(targetId, folder);
+  const isContribution = entries.some((e) => e.name === 'metadata' && e.kind === 'folder');
+  const contributions = isContribution
+    ? [folder]
+    : entries.filter((e) => e.kind === 'folder').map((e) => `${folder}/${e.name}`);
+  if (contributions.length === 0)
+    throw new VigilError(
+      'media-not-found',
+      `${folder} holds no signing event: give the folder a ceremony wrote (tuf-root-v<N>-signing).`,
+    );
+  let first: { root: TufRoot; signed: Record<string, unknown>; history: string[] } | null = null;
+  const signatures = new Map<string, TufSignature>();
+  for (const contribution of contributions) {
+    let root: TufRoot;
+    let text: string;
+    try {
+      text = await read(`${contribution}/metadata/root.json`);
+      root = parseTufRoot(text);
+    } catch (error) {
+      if (error instanceof TufRootError)
+        throw new VigilError(
+          'input-invalid',
+          `${contribution}/metadata/root.json: ${error.message}`,
+        );
+      throw error;
+    }
+    const history: string[] = [];
+    for (let version = 1; version < root.version; version++) {
+      try {
+        history.push(await read(`${contribution}/${historyName(version)}`));
+      } catch (error) {
+        if (
+          error instanceof VigilError &&
+          error.code === 'media-not-found' &&
+          version < root.version - 1
+        )
+          continue;
+        throw error;
+      }
+    }
+    if (first === null) {
+      first = {
+        root,
+        signed: (JSON.parse(text) as { signed: Record<string, unknown> }).signed,
+        history,
+      };
+    } else if (
+      Buffer.compare(Buffer.from(first.root.signedBytes), Buffer.from(root.signedBytes)) !== 0 ||
+      first.history.join('\n') !== history.join('\n')
+    ) {
+      throw new VigilError(
+        'input-invalid',
+        `${contribution} proposes another root than ${contributions[0] ?? folder}: one signing event signs one version. Ask who wrote it.`,
+      );
+    }
+    const previous = history.at(-1);
+    const keys = [...root.keys, ...(previous ? parseTufRoot(previous).keys : [])];
+    for (const signature of root.signatures) {
+      const key = keys.find((k) => k.keyid === signature.keyid);
+      if (key && verifyTufSignature(key, signature.sig, root.signedBytes))
+        signatures.set(signature.keyid, signature);
+    }
+  }
+  if (first === null) throw new VigilError('media-not-found', `${folder} holds no signing event.`);
+  return { signed: first.signed, signatures: [...signatures.values()], history: first.history };
+}
+
+/** The text a contribution's root.json holds (for tests and the view). */
+export const eventRootText = (event: SigningEvent): string =>
+  metadataText(event.signed, event.signatures);

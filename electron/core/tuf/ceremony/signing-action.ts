@@ -1,0 +1,140 @@
+// "Sign the TUF root with this device": one action each signing family adds (`<family>.signTufRoot`),
+// made here from the family's own signer. The device's keys are matched to the metadata by public
+// key — a key this ceremony generated on it, or a key the metadata says is on this device (made
+// in an earlier ceremony) — never by label; each signature is verified with the metadata's key
+// before it is kept. A rotation's root is signed under the previous version's key ids as well.
+import { VigilError } from '../../../base/errors.ts';
+import { rawPublicKeyFromSpki, spkiFromRawPublicKey } from '../../../formats/ec-point.ts';
+import {
+  tufSignatureHex,
+  signedBytesOf,
+  type TufSignature,
+} from '../../../formats/tuf-metadata.ts';
+import { verifyTufSignature, type TufKey, type TufRoot } from '../../../formats/tuf-root.ts';
+import type { DeviceSummary } from '../../../../shared/model/device.ts';
+import { selectedDevice } from '../../runbook/action-context.ts';
+import type { CeremonyFamily } from '../../runbook/ceremony-family.ts';
+import { NoParams } from '../../runbook/key-request.ts';
+import type {
+  ActionContext,
+  ActionDefinition,
+  GeneratedKeyRecord,
+} from '../../runbook/runbook-actions.ts';
+import { ownerOf } from '../../../formats/tuf-metadata.ts';
+import { rootsOf, type TufRootSigned } from './record.ts';
+import { tufSliceOf } from './actions.ts';
+
+type FamilySigner = NonNullable<CeremonyFamily['recordSigning']>;
+
+const rootKeysOf = (root: TufRoot | null): TufKey[] => {
+  const ids = root?.roles.find((r) => r.name === 'root')?.keyids ?? [];
+  return (root?.keys ?? []).filter((k) => ids.includes(k.keyid) && k.spki !== null);
+};
+
+const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/**
+ * The root keys (of this version and the one before) held by the selected device, grouped by
+ * public key, each with the key record its family signs with.
+ */
+function keysOnDevice(
+  context: ActionContext,
+  device: DeviceSummary,
+  keys: readonly TufKey[],
+): { record: GeneratedKeyRecord; keys: TufKey[] }[] {
+  const bySpki = new Map<string, { record: GeneratedKeyRecord; keys: TufKey[] }>();
+  for (const key of keys) {
+    const spki = key.spki;
+    if (spki === null) continue;
+    const id = hexOf(spki);
+    const found = bySpki.get(id);
+    if (found) {
+      found.keys.push(key);
+      continue;
+    }
+    const generated = context.keys.find(
+      (k) =>
+        k.role === 'root' &&
+        hexOf(spkiFromRawPublicKey(new Uint8Array(Buffer.from(k.rawPublicKey, 'hex')), k.curve)) ===
+          id,
+    );
+    const namesDevice = key.object['x-vigil-device'] === device.serial;
+    if (generated) bySpki.set(id, { record: generated, keys: [key] });
+    else if (namesDevice) {
+      // A key made in an earlier ceremony: its signature, verified below, proves the match.
+      const { curve, raw } = rawPublicKeyFromSpki(spki);
+      bySpki.set(id, {
+        record: {
+          role: 'root',
+          curve,
+          rawPublicKey: hexOf(raw),
+          isOnDevice: true,
+          device,
+          createdAt: '',
+        },
+        keys: [key],
+      });
+    }
+  }
+  return [...bySpki.values()];
+}
+
+export function tufRootSigningAction(familyId: string, signer: FamilySigner): ActionDefinition {
+  return {
+    title: 'Sign the TUF root metadata with the root key on this device',
+    params: NoParams,
+    credentials: signer.credentials,
+    needsTarget: false,
+    isSigning: true,
+    interruptionAdvice:
+      'Vigil stopped while the device was signing. No signature was kept: perform the step again.',
+    async perform(_params, context) {
+      const slice = tufSliceOf(context);
+      const device = selectedDevice(context);
+      const { next, previous } = rootsOf(slice);
+      const held = keysOnDevice(context, device, [...rootKeysOf(next), ...rootKeysOf(previous)]);
+      if (held.length === 0) {
+        throw new VigilError(
+          'input-mismatch',
+          `${device.model} ${device.serial} holds no root key of version ${next.version}${previous ? ` or ${previous.version}` : ''}: it cannot sign this root. Is it the right device?`,
+        );
+      }
+      const message = signedBytesOf(slice.signed);
+      const already = new Set(slice.signatures.map((s) => s.keyid));
+      const signatures: TufSignature[] = [];
+      for (const { record, keys } of held) {
+        if (keys.every((k) => already.has(k.keyid))) continue;
+        const raw = await signer.sign(
+          record,
+          context.credentials,
+          context.sources[familyId],
+          message,
+        );
+        for (const key of keys) {
+          const sig = tufSignatureHex(key.scheme, raw);
+          if (!verifyTufSignature(key, sig, message)) {
+            throw new VigilError(
+              'device-error',
+              `The signature ${device.model} ${device.serial} made does not verify with the key of ${ownerOf(key)}: it is not kept.`,
+            );
+          }
+          signatures.push({ keyid: key.keyid, sig });
+        }
+      }
+      if (signatures.length === 0) {
+        throw new VigilError(
+          'wrong-step',
+          `${device.model} ${device.serial} has signed this root already.`,
+        );
+      }
+      const owners = [...new Set(held.flatMap((h) => h.keys.map(ownerOf)))];
+      const result: TufRootSigned = {
+        kind: 'tuf-root-signed',
+        signatures,
+        device: { family: device.family, serial: device.serial },
+        owners,
+      };
+      return result;
+    },
+  };
+}
