@@ -55,6 +55,8 @@ export interface CoreOptions {
   usePcsc?: boolean;
   /** A headless `vigil run`: rehearsal devices come back from a reset sooner. */
   isHeadlessRehearsal?: boolean;
+  /** Where rehearsal devices are saved; the data folder unless a headless run keeps them apart. */
+  rehearsalDevicesDir?: string;
   /** Verifying folders: tighter limits, or (tests) slowed down to watch progress and cancel. */
   verification?: VerificationTuning;
   /**
@@ -146,7 +148,8 @@ export class VigilCore {
       this.log = options.log ?? fileLog(join(options.dataDir, 'vigil.log'));
       this.journal.onAppend((entry) => this.events.emit('journal.appended', summariseEntry(entry)));
       // SoftHSM2 reads SOFTHSM2_CONF when the module initialises: point it at our rehearsal store first.
-      const softHsmConf = useRehearsalStore(options.dataDir);
+      const rehearsalDir = options.rehearsalDevicesDir ?? options.dataDir;
+      const softHsmConf = useRehearsalStore(rehearsalDir);
       this.registry = DeviceRegistry.open(options.catalog ?? defaultModuleCatalog());
       this.registry.keepPutAwayIn(join(dirname(softHsmConf), 'put-away.json'));
       this.exportTargets = new ExportTargets({
@@ -158,6 +161,7 @@ export class VigilCore {
       const shared = new Map<string, unknown>();
       const env: DeviceEnvironment = {
         dataDir: options.dataDir,
+        rehearsalDir,
         registry: this.registry,
         settings: {
           yubihsmConnectorUrl:
@@ -299,6 +303,13 @@ export class VigilCore {
     }
     this.journal.append('device.rehearsalTakenOut', wanted);
     await this.refreshDevices();
+  }
+
+  /** The rehearsal devices put away, waiting in their bags, of every family. */
+  putAwayRehearsalDevices(): { family: string; serial: string }[] {
+    return ceremonyFamilies.flatMap(
+      (family) => family.rehearsal?.putAwayDevices?.(this.familySources[family.id]) ?? [],
+    );
   }
 
   /** The first family's bench that does it (true). */

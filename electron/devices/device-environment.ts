@@ -16,6 +16,8 @@ export interface DeviceSettings {
 
 export interface DeviceEnvironment {
   dataDir: string;
+  /** Where rehearsal devices are saved: the data folder, or one kept across headless runs. */
+  rehearsalDir: string;
   registry: DeviceRegistry;
   settings: DeviceSettings;
   /** The one `make()` for `key` in this core, made on first use. */
@@ -44,6 +46,8 @@ export interface RehearsalBench {
    * device between items; false when it is not one of this family's.
    */
   putAway?(sources: unknown, device: { family: string; serial: string }): Promise<boolean>;
+  /** The devices put away, waiting in their bags. */
+  putAwayDevices?(sources: unknown): { family: string; serial: string }[];
   /** Connects again a device put away earlier; false when the family is not its. */
   takeOut?(sources: unknown, device: { family: string; serial: string }): Promise<boolean>;
   close?(sources: unknown): Promise<void>;

@@ -108,6 +108,10 @@ export class DeviceRegistry {
     return wasAway;
   }
 
+  putAwayRehearsalTokens(): string[] {
+    return [...this.#putAway].sort();
+  }
+
   #savePutAway(): void {
     if (this.#putAwayFile !== null) saveJson(this.#putAwayFile, [...this.#putAway]);
   }

@@ -216,6 +216,17 @@ export class RehearsalRack<Slot, Options> {
     return this.plugIn(serial, options);
   }
 
+  /** The serials of the devices put away here, waiting in their bags. */
+  putAwaySerials(): number[] {
+    if (this.folder === null) return [];
+    const away = join(this.folder, PUT_AWAY_FOLDER);
+    if (!existsSync(away)) return [];
+    return readdirSync(away)
+      .map((name) => Number(STATE_FILE_NAME.exec(name)?.[1]))
+      .filter((serial) => isRackSerial(serial))
+      .sort((a, b) => a - b);
+  }
+
   get slots(): readonly Slot[] {
     return this.#slots;
   }

@@ -4,6 +4,7 @@
 // type and which exceptions to record. The rehearsal devices are plugged in from the devices
 // panel; every click and keystroke goes through the page. The core is read only to know which
 // step main is at (as the person reads it off the screen) and what a sheet would say.
+import { waitingDeviceSerial } from '../../electron/core/tuf/ceremony/rehearsal-sheet.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -282,7 +283,9 @@ export async function walkRehearsal(
               ? answer.fromDevice === 'serial' && ceremony.device
                 ? ceremony.device.serial
                 : sheetValue(session, answer.fromDevice)
-              : backupOnMedium(session.exportDir, answer.fromMedium);
+              : answer.fromMedium === 'waiting-device'
+                ? (waitingDeviceSerial(session.exportDir, step.performer) ?? '')
+                : backupOnMedium(session.exportDir, answer.fromMedium);
         if (step.collect.kind === 'choice') {
           await page.getByTestId(`choice-${value}`).click();
         } else {

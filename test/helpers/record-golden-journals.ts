@@ -18,21 +18,28 @@ const runbooks = join(root, 'resources', 'runbooks');
 const vectors = join(root, 'test', 'vectors', 'golden-journals');
 const child = join(root, 'test', 'helpers', 'runbook-run-child.mjs');
 /** Runbooks that read a medium an earlier ceremony wrote (as in the crash sweep). */
-const mediumWrittenBy: Record<string, string> = {
+const mediumWrittenBy: Record<string, string | { runbook: string; answers: string }> = {
   'gpg-subkey-rotation': 'gpg-offline-primary',
   'gpg-cycle-rotation': 'gpg-offline-primary',
+  // It signs with the devices the writer kept (--devices), with answers where keyholders are absent.
+  'tuf-sign-event': {
+    runbook: 'tuf-root-v1',
+    answers: 'rehearsal-variants/tuf-root-v1.keyholders-absent.yaml',
+  },
 };
 
-function run(name: string, out: string, medium: string): void {
+function run(name: string, out: string, medium: string, devices: string, answers?: string): void {
   execFileSync(
     process.execPath,
     [
       child,
       join(runbooks, `${name}.yaml`),
-      join(runbooks, `${name}.rehearsal.yaml`),
+      join(runbooks, answers ?? `${name}.rehearsal.yaml`),
       out,
       '--medium',
       medium,
+      '--devices',
+      devices,
     ],
     {
       env: {
@@ -53,10 +60,13 @@ const names = readdirSync(runbooks)
   .sort();
 for (const name of names) {
   const medium = mkdtempSync(join(tmpdir(), 'vigil-golden-medium-'));
+  const devices = mkdtempSync(join(tmpdir(), 'vigil-golden-devices-'));
   const writer = mediumWrittenBy[name];
-  if (writer !== undefined) run(writer, mkdtempSync(join(tmpdir(), 'vigil-golden-out-')), medium);
+  const by = typeof writer === 'string' ? { runbook: writer, answers: undefined } : writer;
+  if (by !== undefined)
+    run(by.runbook, mkdtempSync(join(tmpdir(), 'vigil-golden-out-')), medium, devices, by.answers);
   const out = join(mkdtempSync(join(tmpdir(), 'vigil-golden-out-')), 'record');
-  run(name, out, medium);
+  run(name, out, medium, devices);
   const dest = join(vectors, name);
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(dest, { recursive: true });

@@ -4,7 +4,8 @@
 // (counted in this process, leaving out the kinds listed in VIGIL_KILL_IGNORES, comma-separated)
 // is durable: a crash at exactly that step boundary. Without it, runs to the end and prints the
 // outcome as one JSON line.
-//   node runbook-run-child.mjs <runbook> <answers> <out> [--medium <dir>] [--acknowledge-interruption]
+//   node runbook-run-child.mjs <runbook> <answers> <out> [--medium <dir>] [--devices <dir>]
+//     [--acknowledge-interruption]
 // VIGIL_KILL_BEFORE_RESULT_OF=<action> kills it after the device did that action but before its
 // result is journalled: the one crash the boundary cuts cannot make (issue 18, finding 3).
 // VIGIL_STAND_IN_PDF=1 prints the transcript without Chromium (a resumed run proves nothing about
@@ -16,6 +17,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     medium: { type: 'string' },
+    devices: { type: 'string' },
     'acknowledge-interruption': { type: 'boolean', default: false },
   },
 });
@@ -33,6 +35,7 @@ const outcome = await runRehearsal({
   isRehearsal: true,
   acknowledgeInterruption: values['acknowledge-interruption'],
   ...(values.medium === undefined ? {} : { mediumDir: values.medium }),
+  ...(values.devices === undefined ? {} : { devicesDir: values.devices }),
   ...(process.env.VIGIL_STAND_IN_PDF === '1' ? { printTranscript: standInPdf } : {}),
   onCore: (core) => {
     const killBeforeResultOf = process.env.VIGIL_KILL_BEFORE_RESULT_OF;

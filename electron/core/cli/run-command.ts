@@ -24,6 +24,8 @@ import type { RunbookCredentials } from '../runbook/runbook-actions.ts';
 import { readRecordFolder, writeRecordFolder } from '../runbook/record-store.ts';
 import { parseRunbookText } from '../runbook/runbook-library.ts';
 import { actionsOf, newestBackup } from './rehearsal-run.ts';
+import { waitingDeviceSerial } from '../tuf/ceremony/rehearsal-sheet.ts';
+import { sameSerial } from '../../base/serial.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
 import { VigilCore } from '../vigil-core.ts';
@@ -44,6 +46,12 @@ export interface RunOptions {
    * stay in it. Without it, a medium inside the work folder, removed at END.
    */
   mediumDir?: string;
+  /**
+   * A folder keeping the rehearsal devices from one run to the next (a keyholder's bags): at END
+   * every device is put away there, keys and PINs kept; a later run takes out the one whose
+   * serial a keyholder reads.
+   */
+  devicesDir?: string;
   /** Observer for crash tests: sees the core before the ceremony runs. */
   onCore?: (core: VigilCore) => void;
   /** Prints the transcript PDF; Debian's Chromium unless given. */
@@ -150,6 +158,7 @@ async function changeDevicesFor(
   core: VigilCore,
   sectionId: string,
   log: (line: string) => void,
+  keepsDevices: boolean,
 ): Promise<void> {
   const p = core.runbooks.progress();
   const section = p?.runbook.sections.find((s) => s.id === sectionId);
@@ -164,9 +173,13 @@ async function changeDevicesFor(
   for (const [deviceId, item] of Object.entries(p.deviceItems)) {
     if (item === section.item.id || deviceId === wanted?.id) continue;
     if (!listed.some((d) => d.id === deviceId)) continue;
-    if (usedAgain.has(item)) {
+    // With --devices every device is kept (a later run may sign with it); else only those a later
+    // item of this ceremony uses again.
+    if (usedAgain.has(item) || keepsDevices) {
       const kept = await core.putAwayRehearsalDevice(deviceId);
-      log(`rehearsal: ${kept.family} ${kept.serial} put away, keys kept (a later item uses it)`);
+      log(
+        `rehearsal: ${kept.family} ${kept.serial} put away, keys kept (${keepsDevices ? 'in --devices' : 'a later item uses it'})`,
+      );
     } else {
       const removed = await core.removeRehearsalDevice(deviceId);
       log(`rehearsal: ${removed.family} ${removed.serial} put away (its item is done)`);
@@ -222,7 +235,7 @@ async function walk(
     if (!step) throw new RunStop(1, 'the ceremony has no current step');
     const item = itemOf(core, step.sectionId);
     if (item !== null && item !== preparedItem) {
-      await changeDevicesFor(core, step.sectionId, log);
+      await changeDevicesFor(core, step.sectionId, log, options.devicesDir !== undefined);
       preparedItem = item;
     }
     for (const exception of answers.exceptions.filter((e) => e.atStep === step.number)) {
@@ -274,7 +287,10 @@ async function walk(
             ? answer.fromDevice === 'serial' && selectedSerial(core, ceremony)
               ? (selectedSerial(core, ceremony) ?? '')
               : sheetValue(core, answer.fromDevice)
-            : backupOnMedium(mediaDir, answer.fromMedium);
+            : answer.fromMedium === 'waiting-device'
+              ? waitingDevice(mediaDir, person)
+              : backupOnMedium(mediaDir, answer.fromMedium);
+      if (options.devicesDir !== undefined) await takeOutIfRead(core, step.collect.id, value, log);
       await engine.confirm(who, value);
       log(`step ${step.number}: ${step.collect.id} = ${value}`);
     } else {
@@ -328,6 +344,8 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
     const mediaDir =
       options.mediumDir === undefined ? join(workDir, 'media') : resolve(options.mediumDir);
     mkdirSync(mediaDir, { recursive: true, mode: 0o700 });
+    const devicesDir = options.devicesDir === undefined ? undefined : resolve(options.devicesDir);
+    if (devicesDir !== undefined) mkdirSync(devicesDir, { recursive: true, mode: 0o700 });
     core = new VigilCore({
       dataDir: workDir,
       folderLock: lock,
@@ -338,6 +356,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       // It runs the runbook file it is given: parsing every bundled one was half of a resume.
       runbooksDir: null,
       isHeadlessRehearsal: true,
+      ...(devicesDir === undefined ? {} : { rehearsalDevicesDir: devicesDir }),
       ...(options.printTranscript ? { printTranscript: options.printTranscript } : {}),
     });
     options.onCore?.(core);
@@ -350,8 +369,12 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       log(`resuming ceremony ${existing.started.ceremonyId} at step ${existing.stepNumber}`);
       await core.resumeRunbook();
     } else {
-      // Each bench looks first: a crash right after a device was made must not leave two.
+      // Each bench looks first: a crash right after a device was made must not leave two. With
+      // --devices, a family whose devices wait in their bags gets no new one: its keyholders
+      // bring their own.
       for (const family of benches) {
+        const sources = core.familySources[family.id];
+        if ((family.rehearsal?.putAwayDevices?.(sources).length ?? 0) > 0) continue;
         const made = await family.rehearsal?.ensureOne(core.familySources[family.id]);
         if (!made) continue;
         if (made.journal) core.journal.append(made.journal.kind, made.journal.detail);
@@ -369,6 +392,7 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
       log,
     );
     const files = readRecordFolder(core.runbooks.recordDir());
+    if (devicesDir !== undefined) await bagEveryDevice(core, log);
     core.close();
     core = null;
     lock.assertHeld();
@@ -412,6 +436,48 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
   } finally {
     core?.close();
     lock?.release();
+  }
+}
+
+/** A signing event's waiting device, for `{ fromMedium: waiting-device }`. */
+function waitingDevice(mediaDir: string, holder: string): string {
+  const serial = waitingDeviceSerial(mediaDir, holder);
+  if (serial === null)
+    throw new RunStop(
+      2,
+      'the medium holds no signing event waiting for a device: give the --medium (and --devices) of the rehearsal that left it',
+    );
+  return serial;
+}
+
+/**
+ * With --devices: a keyholder who reads their device's serial has taken it out of its bag, so the
+ * device put away under that serial is connected again.
+ */
+async function takeOutIfRead(
+  core: VigilCore,
+  inputId: string,
+  value: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const input = core.runbooks.progress()?.runbook.inputs.find((i) => i.id === inputId);
+  if (input?.mustEqual !== 'device.serial') return;
+  const bagged = core.putAwayRehearsalDevices().find((d) => sameSerial(d.serial, value));
+  if (bagged === undefined) return;
+  await core.takeOutRehearsalDevice(bagged);
+  log(`rehearsal: ${bagged.family} ${bagged.serial} taken out of its bag`);
+}
+
+/** With --devices, at END: every rehearsal device goes back in its bag (not journalled: after END). */
+async function bagEveryDevice(core: VigilCore, log: (line: string) => void): Promise<void> {
+  for (const device of (await core.registry.list()).devices.filter((d) => d.isRehearsal)) {
+    const wanted = { family: device.family, serial: device.serial };
+    for (const family of ceremonyFamilies) {
+      if (await family.rehearsal?.putAway?.(core.familySources[family.id], wanted)) {
+        log(`rehearsal: ${device.family} ${device.serial} put away in --devices`);
+        break;
+      }
+    }
   }
 }
 

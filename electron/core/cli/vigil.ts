@@ -33,9 +33,11 @@ export const USAGE = `Usage:
                                          or Vigil keyholder layout): slot attestations, Yubico
                                          chains, serials, and the keys against TUF root.json
   vigil run <runbook.yaml> --rehearsal --answers <answers.yaml> --out <dir>
-            [--medium <dir>] [--acknowledge-interruption]
+            [--medium <dir>] [--devices <dir>] [--acknowledge-interruption]
                                          run a runbook headless on rehearsal devices; --medium
-                                         is a folder standing in for the removable medium
+                                         is a folder standing in for the removable medium,
+                                         --devices one keeping the rehearsal devices (keys and
+                                         PINs) from one run to the next, bagged at END
   vigil attest <record-dir> --key <witness-private.pem>
                                          add a witness signature to the record's attestation
   vigil --help
@@ -67,6 +69,8 @@ export type CliCommand =
       acknowledgeInterruption: boolean;
       /** A folder standing in for the removable medium (it keeps what the ceremony wrote). */
       medium?: string;
+      /** A folder keeping the rehearsal devices between runs (a keyholder's bags). */
+      devices?: string;
     }
   | { command: 'attest'; path: string; key: string };
 
@@ -85,6 +89,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
         answers: { type: 'string' },
         out: { type: 'string' },
         medium: { type: 'string' },
+        devices: { type: 'string' },
         rehearsal: { type: 'boolean', default: false },
         'acknowledge-interruption': { type: 'boolean', default: false },
         'require-attestation': { type: 'boolean', default: false },
@@ -109,6 +114,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       'answers',
       'out',
       'medium',
+      'devices',
       'rehearsal',
       'acknowledge-interruption',
       'require-attestation',
@@ -138,7 +144,14 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       };
     case 'run':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('run takes exactly one runbook file');
-      allowOnly('run', ['answers', 'out', 'medium', 'rehearsal', 'acknowledge-interruption']);
+      allowOnly('run', [
+        'answers',
+        'out',
+        'medium',
+        'devices',
+        'rehearsal',
+        'acknowledge-interruption',
+      ]);
       if (!v.answers) throw new UsageError('run needs --answers <answers.yaml>');
       if (!v.out) throw new UsageError('run needs --out <dir>');
       return {
@@ -149,6 +162,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
         isRehearsal: v.rehearsal,
         acknowledgeInterruption: v['acknowledge-interruption'],
         ...(v.medium === undefined ? {} : { medium: v.medium }),
+        ...(v.devices === undefined ? {} : { devices: v.devices }),
       };
     case 'attest':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('attest takes exactly one folder');
@@ -302,6 +316,7 @@ export async function runCli(
           isRehearsal: command.isRehearsal,
           acknowledgeInterruption: command.acknowledgeInterruption,
           ...(command.medium === undefined ? {} : { mediumDir: command.medium }),
+          ...(command.devices === undefined ? {} : { devicesDir: command.devices }),
         });
         const [last, ...before] = [...outcome.lines].reverse();
         for (const line of before.reverse()) out(line);

@@ -86,7 +86,8 @@ function metadataFolderOf(path: string): string {
 export function isTufMetadataFolder(path: string): boolean {
   return inReadSession(() => {
     if (isFileAt(join(path, 'metadata', 'root.json'))) return true;
-    if (!isFileAt(join(path, 'root.json'))) return newestVigilRootFolder(path) !== null;
+    if (!isFileAt(join(path, 'root.json')))
+      return isFolderAt(path) && newestVigilRootFolder(path) !== null;
     return (
       isFolderAt(join(path, HISTORY)) ||
       listFolder(path).some((e) => e.kind === 'file' && VERSION_FILE.test(e.name))

@@ -185,7 +185,7 @@ export interface NetHsmSources {
  * NetHSM is reached only at the address typed in the ceremony: it is never probed for.
  */
 export function openNetHsmSources(env: DeviceEnvironment): NetHsmSources {
-  const rehearsal = new RehearsalNetHsmRack(join(env.dataDir, 'rehearsal-nethsm'));
+  const rehearsal = new RehearsalNetHsmRack(join(env.rehearsalDir, 'rehearsal-nethsm'));
   env.registry.addSource(() =>
     Promise.resolve(rehearsal.devices.map((d) => rehearsalNetHsmSummary(d))),
   );

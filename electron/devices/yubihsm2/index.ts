@@ -128,6 +128,10 @@ export class RehearsalYubiHsmRack {
     return this.#rack.putAway(serial);
   }
 
+  putAwaySerials(): number[] {
+    return this.#rack.putAwaySerials();
+  }
+
   async takeOut(serial: number): Promise<RehearsalYubiHsm> {
     return (await this.#rack.takeOut(serial, this.defaults)).device;
   }
@@ -174,7 +178,7 @@ export function openYubiHsmSources(env: DeviceEnvironment): YubiHsmSources {
     connectorUrl: env.settings.yubihsmConnectorUrl,
     useUsb: env.settings.useUsbYubiHsm,
     rehearsal: new RehearsalYubiHsmRack(
-      join(env.dataDir, 'rehearsal-yubihsm'),
+      join(env.rehearsalDir, 'rehearsal-yubihsm'),
       env.settings.isHeadless ? { rebootMs: HEADLESS_REBOOT_MS } : {},
     ),
   };
@@ -205,6 +209,11 @@ export const yubiHsmRehearsalBench: RehearsalBench = {
     await rack.putAway(serial);
     return true;
   },
+  putAwayDevices: (sources) =>
+    (sources as YubiHsmSources).rehearsal.putAwaySerials().map((serial) => ({
+      family: 'yubihsm2-rehearsal',
+      serial: String(serial).padStart(10, '0'),
+    })),
   async takeOut(sources, device) {
     if (device.family !== 'yubihsm2-rehearsal') return false;
     await (sources as YubiHsmSources).rehearsal.takeOut(Number(device.serial));

@@ -247,7 +247,7 @@ export function openYubiKeySources(env: DeviceEnvironment): YubiKeySources {
   return env.shared('yubikeys', () => {
     const sources: YubiKeySources = {
       pcsc: env.settings.usePcsc ? () => PcscContext.open() : null,
-      rehearsal: new RehearsalYubiKeyRack(join(env.dataDir, 'rehearsal-yubikey')),
+      rehearsal: new RehearsalYubiKeyRack(join(env.rehearsalDir, 'rehearsal-yubikey')),
     };
     env.registry.addSource(async () => (await findYubiKeys(sources)).map((found) => found.summary));
     return sources;
@@ -286,6 +286,10 @@ export const yubiKeyRehearsalBench: RehearsalBench = {
     await rack.putAway(serial);
     return true;
   },
+  putAwayDevices: (sources) =>
+    (sources as YubiKeySources).rehearsal
+      .putAwaySerials()
+      .map((serial) => ({ family: 'yubikey-piv-rehearsal', serial: String(serial) })),
   async takeOut(sources, device) {
     if (device.family !== 'yubikey-piv-rehearsal') return false;
     await (sources as YubiKeySources).rehearsal.takeOut(Number(device.serial));

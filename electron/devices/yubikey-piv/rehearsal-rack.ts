@@ -46,6 +46,10 @@ export class RehearsalYubiKeyRack {
     return this.#rack.putAway(serial);
   }
 
+  putAwaySerials(): number[] {
+    return this.#rack.putAwaySerials();
+  }
+
   takeOut(serial: number): Promise<RehearsalYubiKey> {
     return this.#rack.takeOut(serial, {});
   }

@@ -30,12 +30,24 @@ export const sweptRunbooks = readdirSync(runbooks)
 
 /**
  * Runbooks whose answers read what an earlier ceremony wrote to the medium ({ fromMedium: … }):
- * the sweep gives them a medium that runbook wrote, uninterrupted, first.
+ * the sweep gives them a medium that runbook wrote, uninterrupted, first — with other answers
+ * when named, and with the rehearsal devices it kept (--devices) when its keys sign again.
  */
-export const mediumWrittenBy: Record<string, string> = {
+export const mediumWrittenBy: Record<
+  string,
+  string | { runbook: string; answers: string; keepsDevices: true }
+> = {
   'gpg-subkey-rotation': 'gpg-offline-primary',
   'gpg-cycle-rotation': 'gpg-offline-primary',
+  'tuf-sign-event': {
+    runbook: 'tuf-root-v1',
+    answers: 'rehearsal-variants/tuf-root-v1.keyholders-absent.yaml',
+    keepsDevices: true,
+  },
 };
+
+/** Where the rehearsal devices an earlier ceremony kept are, for a runbook that signs with them. */
+const devicesOf = new Map<string, string>();
 
 /**
  * What every `vigil run` journals as it starts (the medium folder) and as it resumes (the record's
@@ -48,10 +60,20 @@ type ChildResult = ChildRun;
 function runChild(
   name: string,
   outDir: string,
-  options: { killAfter?: number; acknowledge?: boolean; medium?: string; realPdf?: boolean },
+  options: {
+    killAfter?: number;
+    acknowledge?: boolean;
+    medium?: string;
+    realPdf?: boolean;
+    answers?: string;
+    devices?: string;
+  },
 ): Promise<ChildResult> {
-  const args = [join(runbooks, `${name}.yaml`), join(runbooks, `${name}.rehearsal.yaml`), outDir];
+  const answers = join(runbooks, options.answers ?? `${name}.rehearsal.yaml`);
+  const args = [join(runbooks, `${name}.yaml`), answers, outDir];
   if (options.medium !== undefined) args.push('--medium', options.medium);
+  const devices = options.devices ?? (options.medium && devicesOf.get(options.medium));
+  if (devices) args.push('--devices', devices);
   if (options.acknowledge) args.push('--acknowledge-interruption');
   return runRunbookChild(args, {
     VIGIL_KILL_AFTER_ENTRY: String(options.killAfter ?? 0),
@@ -89,8 +111,16 @@ async function mediumFor(name: string): Promise<string> {
   const medium = mkdtempSync(join(tmpdir(), `vigil-medium-${basename(name)}-`));
   const writer = mediumWrittenBy[name];
   if (writer === undefined) return medium;
-  const out = mkdtempSync(join(tmpdir(), `vigil-run-${writer}-`));
-  const written = await runChild(writer, out, { medium });
+  const by = typeof writer === 'string' ? { runbook: writer } : writer;
+  const out = mkdtempSync(join(tmpdir(), `vigil-run-${by.runbook}-`));
+  const devices =
+    typeof writer === 'string' ? undefined : mkdtempSync(join(tmpdir(), 'vigil-devices-'));
+  if (devices !== undefined) devicesOf.set(medium, devices);
+  const written = await runChild(by.runbook, out, {
+    medium,
+    ...(typeof writer === 'string' ? {} : { answers: writer.answers }),
+    ...(devices === undefined ? {} : { devices }),
+  });
   assert.equal(written.outcome?.exitCode, 0, describeRun(written));
   return medium;
 }
@@ -132,8 +162,10 @@ export function describeCrashSweep(name: string, part = { index: 1, of: 1 }): vo
         : Math.floor((referenceProgress * part.index) / part.of) + PART_OVERLAP;
 
     const medium = await mediumFor(name);
-    // The medium the reference run read, as it was before: a rotation writes to it.
-    if (mediumWrittenBy[name] !== undefined) cpSync(referenceMedium, medium, { recursive: true });
+    // The medium the reference run read, as it was before: a rotation writes to it. (A runbook
+    // signing with kept devices reads its own writer's fresh medium and devices instead.)
+    if (typeof mediumWrittenBy[name] === 'string')
+      cpSync(referenceMedium, medium, { recursive: true });
     const outDir = mkdtempSync(join(tmpdir(), `vigil-run-swept-${basename(name)}-`));
     if (from > 0) {
       const toFirstCut = await runChild(name, outDir, { killAfter: from, medium });

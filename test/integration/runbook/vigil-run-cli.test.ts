@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { mediumWrittenBy } from './crash-sweep.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const runbooksDir = join(root, 'resources', 'runbooks');
@@ -44,18 +45,21 @@ describe('vigil run on the bundled runbooks', () => {
       const work = mkdtempSync(join(tmpdir(), 'vigil-run-'));
       const out = join(work, 'record');
       const answers = join(runbooksDir, name.replace(/\.yaml$/, '.rehearsal.yaml'));
-      // Answers that read the medium ({ fromMedium: … }) need the backup an earlier rehearsal of
-      // gpg-offline-primary wrote there, as their comments say.
-      const medium = readFileSync(answers, 'utf8').includes('fromMedium')
-        ? ['--medium', join(work, 'medium')]
-        : [];
-      if (medium.length > 0) {
+      // Answers that read the medium ({ fromMedium: … }) need what an earlier rehearsal wrote
+      // there (gpg-offline-primary's backup; a signing event and the devices kept for it), as
+      // their comments say.
+      const writer = mediumWrittenBy[name.replace(/\.yaml$/, '')];
+      const by = typeof writer === 'string' ? { runbook: writer, answers: undefined } : writer;
+      const kept = typeof writer === 'object' ? ['--devices', join(work, 'devices')] : [];
+      const medium = by ? ['--medium', join(work, 'medium'), ...kept] : [];
+      assert.equal(readFileSync(answers, 'utf8').includes('fromMedium'), by !== undefined);
+      if (by) {
         const first = vigil(
           'run',
-          join(runbooksDir, 'gpg-offline-primary.yaml'),
+          join(runbooksDir, `${by.runbook}.yaml`),
           '--rehearsal',
           '--answers',
-          join(runbooksDir, 'gpg-offline-primary.rehearsal.yaml'),
+          join(runbooksDir, by.answers ?? `${by.runbook}.rehearsal.yaml`),
           '--out',
           join(work, 'first'),
           ...medium,

@@ -5,12 +5,10 @@
 // SHA-256) trusts a root whose threshold is met, refuses one a signature short, and trusts the
 // targets.json its targets key signed.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, MetadataKind } from '@tufjs/models';
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
@@ -40,24 +38,10 @@ import {
   withTargetsSignature,
 } from '../../../electron/formats/tuf-targets.ts';
 import { FACTORY_SO_PIN, caller, freshDataDir } from '../../helpers/softhsm-token.ts';
+import { opensslVerifiesEach, sslibVerifies } from '../../helpers/tuf-judges.ts';
 
-const run = promisify(execFile);
 const USER_PIN = '428571';
 const work = mkdtempSync(join(tmpdir(), 'vigil-tuf-judges-'));
-
-// securesystemslib as python-tuf uses it: the canonical bytes' SHA-256, then every signature
-// checked with the key of its keyid (an exception fails the run).
-const SSLIB_JUDGE = `
-import hashlib, json, sys
-from securesystemslib.formats import encode_canonical
-from securesystemslib.signer import Signature, SSlibKey
-doc = json.load(open(sys.argv[1]))
-data = encode_canonical(doc["signed"]).encode()
-for s in doc["signatures"]:
-    key = SSlibKey.from_dict(s["keyid"], dict(doc["signed"]["keys"][s["keyid"]]))
-    key.verify_signature(Signature(s["keyid"], s["sig"]), data)
-print(hashlib.sha256(data).hexdigest(), len(doc["signatures"]))
-`;
 
 function nodeSigner(type: 'P-256' | 'Ed25519', owner: string) {
   const pair =
@@ -137,30 +121,14 @@ describe('TUF root metadata judged by securesystemslib, openssl and @tufjs/model
     const file = join(work, 'root.json');
     writeFileSync(file, text);
 
-    const { stdout } = await run('/usr/bin/python3', ['-c', SSLIB_JUDGE, file]);
-    const [digest, count] = stdout.trim().split(' ');
-    assert.equal(digest, Buffer.from(await crypto.subtle.digest('SHA-256', data)).toString('hex'));
-    assert.equal(count, '3');
+    const judged = await sslibVerifies(file);
+    assert.equal(
+      judged.sha256,
+      Buffer.from(await crypto.subtle.digest('SHA-256', data)).toString('hex'),
+    );
+    assert.equal(judged.count, 3);
 
-    for (const [key, signature] of signatures.slice(0, 2)) {
-      const pem = join(work, `${computeKeyid(key)}.pem`);
-      const sig = join(work, `${computeKeyid(key)}.sig`);
-      const message = join(work, 'signed.bin');
-      writeFileSync(pem, key.keyval.public);
-      writeFileSync(sig, Buffer.from(tufSignatureHex(key.scheme, signature), 'hex'));
-      writeFileSync(message, data);
-      const hash = key.scheme === 'ecdsa-sha2-nistp384' ? '-sha384' : '-sha256';
-      const verified = await run('openssl', [
-        'dgst',
-        hash,
-        '-verify',
-        pem,
-        '-signature',
-        sig,
-        message,
-      ]);
-      assert.match(verified.stdout, /Verified OK/);
-    }
+    assert.equal(await opensslVerifiesEach(text), 2);
     // The public key in root.json is the token's, as openssl reads it.
     assert.equal(
       ada.keyval.public,

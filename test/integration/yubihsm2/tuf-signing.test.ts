@@ -19,6 +19,7 @@ import {
 import { yubiHsmSigning } from '../../../electron/devices/yubihsm2/ceremony/signing.ts';
 import { findYubiHsms, type YubiHsmSources } from '../../../electron/devices/yubihsm2/index.ts';
 import { YubiHsmDriver } from '../../../electron/devices/yubihsm2/driver.ts';
+import { maxEddsaMessage } from '../../../electron/devices/yubihsm2/protocol.ts';
 import { RehearsalConnector } from '../../../electron/devices/yubihsm2/rehearsal-server.ts';
 import { RehearsalYubiHsm } from '../../../electron/devices/yubihsm2/rehearsal.ts';
 import { ConnectorTransport } from '../../../electron/devices/yubihsm2/transport.ts';
@@ -138,6 +139,25 @@ describe('TUF metadata signed on a YubiHSM 2', () => {
       join(work, 'signed.bin'),
     ]);
     assert.match(verified.stdout, /Verified OK/);
+
+    // EdDSA signs the message itself, which must fit one frame: a root of many keys does not, and
+    // is refused with what to do before the device is touched (the rehearsal device, like the
+    // real one, would answer wrong-length).
+    const large = new Uint8Array(
+      maxEddsaMessage({ version: { major: 2, minor: 4, patch: 0 } }) + 1,
+    );
+    await assert.rejects(
+      yubiHsmSigning.sign(record(targets), credentials, sources, large),
+      (e: unknown) =>
+        e instanceof VigilError &&
+        e.code === 'curve-not-supported' &&
+        /signs at most 3114 bytes with Ed25519 .* Sign it with a P-256 or P-384 key/.test(
+          e.message,
+        ),
+    );
+    // At the limit it signs.
+    const fits = await yubiHsmSigning.sign(record(targets), credentials, sources, large.slice(1));
+    assert.equal(fits.length, 64);
 
     // A key whose device is not connected is refused by serial, not signed by another device.
     const elsewhere = { ...record(root), device: { ...found.summary, serial: '0099999999' } };

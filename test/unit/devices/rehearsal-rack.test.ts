@@ -95,6 +95,32 @@ describe('rehearsal YubiKey rack', () => {
     assert.deepEqual(serialsOf(again), [2]);
   });
 
+  it('puts a card away with its keys, never restores it, and takes the same card out again', async () => {
+    const folder = await savedYubiKeys();
+    const rack = new RehearsalYubiKeyRack(folder);
+    await rack.restore();
+    const before = readFileSync(join(folder, '1.json'));
+    await rack.putAway(1);
+    assert.deepEqual(serialsOf(rack), [2]);
+    assert.deepEqual(rack.putAwaySerials(), [1]);
+    await rack.close();
+    // A restart brings back what is plugged in, not what is in its bag.
+    const again = new RehearsalYubiKeyRack(folder);
+    await again.restore();
+    assert.deepEqual(serialsOf(again), [2]);
+    const card = await again.takeOut(1);
+    assert.equal(card.serial, 1);
+    assert.deepEqual(again.putAwaySerials(), []);
+    assert.deepEqual(readFileSync(join(folder, '1.json')), before, 'keys and PINs as they were');
+    // Taken out twice: the card that is plugged in. One never put away: refused by name.
+    assert.equal(await again.takeOut(1), card);
+    await assert.rejects(
+      again.takeOut(7),
+      (e: unknown) => e instanceof RehearsalRackError && /7 was not put away here/.test(e.message),
+    );
+    await again.close();
+  });
+
   it('refuses a symlinked state file, even to a good card, and restores the rest', async () => {
     const folder = await savedYubiKeys();
     const elsewhere = await savedYubiKeys();

@@ -19,7 +19,14 @@ export const tufCeremonyFamily: CeremonyFamily<TufSlice> = {
   openSources: () => null,
   actions: tufActions,
   resultKinds: tufResultKinds,
-  fold: (slice, result) => ({ slice: foldTufResult(slice, result as TufResult) }),
+  fold: (slice, result) => {
+    const tuf = result as TufResult;
+    // The metadata written counts with the ceremony's exports (the medium to unmount after).
+    return {
+      slice: foldTufResult(slice, tuf),
+      ...(tuf.kind === 'tuf-root-written' ? { exported: tuf.report } : {}),
+    };
+  },
   describe: (result) => describeTufResult(result as TufResult),
   // The metadata goes to the medium by its own action (tuf.writeRoot), not as device products.
   products: () => null,

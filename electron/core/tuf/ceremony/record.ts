@@ -5,6 +5,7 @@ import type { ExportReport } from '../../../../shared/model/media.ts';
 import type { TufRootView } from '../../../../shared/model/tuf.ts';
 import { spkiFingerprint } from '../../../formats/fingerprint.ts';
 import {
+  TOP_LEVEL_ROLES,
   keyFingerprint,
   metadataText,
   ownerOf,
@@ -134,8 +135,19 @@ export function tufRootView(slice: TufSlice): TufRootView {
     return previous === null || !before ? 'added' : 'kept';
   };
   const removed = change.roles.flatMap((r) => r.removed);
+  // In the roles' order (root, targets, snapshot, timestamp), each role's keys as it lists them.
+  const rank = (name: string) => {
+    const i = (TOP_LEVEL_ROLES as readonly string[]).indexOf(name);
+    return i < 0 ? TOP_LEVEL_ROLES.length : i;
+  };
+  const roles = [...next.roles].sort((a, b) => rank(a.name) - rank(b.name));
+  const ids = [...new Set(roles.flatMap((r) => r.keyids))];
+  const ordered = [
+    ...ids.flatMap((id) => next.keys.filter((k) => k.keyid === id)),
+    ...next.keys.filter((k) => !ids.includes(k.keyid)),
+  ];
   const keys: TufRootView['keys'] = [
-    ...next.keys.map((key) => ({
+    ...ordered.map((key) => ({
       keyid: key.keyid,
       owner: ownerOf(key),
       roles: rolesOf(key.keyid),

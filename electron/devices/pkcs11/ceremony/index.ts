@@ -58,6 +58,10 @@ const tokenRehearsalBench: RehearsalBench = {
     (sources as DeviceRegistry).putAwayRehearsalToken(device.serial);
     return Promise.resolve(true);
   },
+  putAwayDevices: (sources) =>
+    (sources as DeviceRegistry)
+      .putAwayRehearsalTokens()
+      .map((serial) => ({ family: REHEARSAL_TOKEN_FAMILY, serial })),
   takeOut(sources, device) {
     if (device.family !== REHEARSAL_TOKEN_FAMILY) return Promise.resolve(false);
     (sources as DeviceRegistry).takeOutRehearsalToken(device.serial);

@@ -60,6 +60,35 @@ describe('item holders', () => {
     assert.equal(performerOf(holders, { id: 'bag-1' }, 'keyholder'), null);
   });
 
+  it("gives an item that uses an earlier item's device again to that item's holder", () => {
+    const again = {
+      lists: [
+        ...runbook.lists,
+        {
+          id: 'signatures',
+          label: 'Signature',
+          heldBy: 'keyholder' as const,
+          items: [{ id: 'sign-2', label: 'HSM-2', procedure: 's', sameDeviceAs: 'hsm-2' }],
+        },
+      ],
+    };
+    const bo: Participant = { role: 'keyholder', name: 'Bo', holds: ['hsm-2'] };
+    const holders = itemHolders(again, [lead, { ...kim, holds: ['hsm-1'] }, bo]);
+    assert.equal(holders.get('sign-2'), 'Bo', 'not named twice');
+    assert.equal(
+      itemHolders(again, [
+        lead,
+        { ...kim, holds: ['hsm-1'] },
+        { ...bo, holds: ['hsm-2', 'sign-2'] },
+      ]).get('sign-2'),
+      'Bo',
+    );
+    assert.throws(
+      () => itemHolders(again, [lead, { ...kim, holds: ['hsm-1', 'sign-2'] }, bo]),
+      /HSM-2 is the device Bo holds: Kim cannot hold it/,
+    );
+  });
+
   it('refuses an item with no holder, or two, and a holding the role cannot have', () => {
     const bo: Participant = { role: 'keyholder', name: 'Bo' };
     refused([lead, kim, bo], /Nobody holds HSM-1, P-256: name the keyholder who holds it/);

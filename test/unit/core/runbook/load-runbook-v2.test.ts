@@ -219,6 +219,40 @@ describe('runbook format v2: lists and procedures', () => {
       ),
       /pkcs11\.generateKey: curve: /,
     );
+    // Issue 20: an item using an earlier item's device again.
+    const again = good
+      .replace(
+        'sections:\n',
+        '  - id: signatures\n    label: Signature\n    items:\n      - { id: sign-1, label: HSM-1, procedure: provision, sameDeviceAs: hsm-1, with: { curve: P-256 } }\nsections:\n',
+      )
+      .replace(
+        '  - id: close\n',
+        '  - id: signing\n    title: Signing\n    steps:\n      - repeat: signatures\n  - id: close\n',
+      );
+    assert.equal(
+      loadRunbook(again, actions).sections.find((s) => s.id === 'provision--sign-1')?.item
+        ?.sameDeviceAs,
+      'hsm-1',
+    );
+    refusal(
+      again.replace('sameDeviceAs: hsm-1', 'sameDeviceAs: hsm-9'),
+      /"hsm-9" is not an item of a list performed before this one/,
+    );
+    refusal(
+      again.replace('sameDeviceAs: hsm-1', 'sameDeviceAs: sign-1'),
+      /"sign-1" is not an item of a list performed before this one/,
+    );
+    refusal(
+      again
+        .replace('      - repeat: signatures\n', '      - repeat: SWAP\n')
+        .replace('      - repeat: devices\n', '      - repeat: signatures\n')
+        .replace('      - repeat: SWAP\n', '      - repeat: devices\n'),
+      /"hsm-1" is not an item of a list performed before this one/,
+    );
+    refusal(
+      again.replace('    label: Device\n', '    label: Device\n    heldBy: keyholder\n'),
+      /"hsm-1" is held by another role: the same device stays with the same person/,
+    );
     // A procedure no item performs.
     refusal(
       `${good}  - id: spare\n    title: Spare\n    procedure: true\n    steps:\n      - do: Nothing.\n`,

@@ -1,0 +1,231 @@
+// Issue 20: TUF root v1 made and signed in one ceremony, on real SoftHSM2 tokens through the
+// contract, as keyholders would do it and get it wrong: the online key missing from the medium,
+// the wrong token taken out to sign, a mistyped PIN — each refused with nothing kept — then the
+// change shown, each token signing in turn with the threshold progress said, the metadata
+// written, judged by securesystemslib and openssl, and verified. A signing event whose
+// contributions disagree is refused.
+import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Participant, RunbookCeremony, RunbookState } from '../../../shared/model/runbook.ts';
+import { VigilCore } from '../../../electron/core/vigil-core.ts';
+import { verifyTufMetadataFolder } from '../../../electron/core/products/tuf-metadata-folder.ts';
+import { readSigningEvent } from '../../../electron/core/tuf/ceremony/medium-layout.ts';
+import { metadataText } from '../../../electron/formats/tuf-metadata.ts';
+import { tufCanonicalJson } from '../../../electron/formats/tuf-root.ts';
+import { CallFailed, caller, FACTORY_SO_PIN, freshDataDir } from '../../helpers/softhsm-token.ts';
+import { current, personOf, type Call } from '../../helpers/runbook-calls.ts';
+import { opensslVerifiesEach, sslibVerifies } from '../../helpers/tuf-judges.ts';
+
+const runbooksDir = mkdtempSync(join(tmpdir(), 'vigil-tuf-runbooks-'));
+writeFileSync(
+  join(runbooksDir, 'tuf-two-tokens.yaml'),
+  readFileSync(
+    join(import.meta.dirname, '..', '..', 'vectors', 'runbooks', 'v2', 'tuf-two-tokens.yaml'),
+  ),
+);
+const medium = mkdtempSync(join(tmpdir(), 'vigil-tuf-medium-'));
+const participants: Participant[] = [
+  { role: 'ceremony-lead', name: 'Ada Lead' },
+  { role: 'witness', name: 'Wim Witness' },
+  { role: 'keyholder', name: 'Kim Keyholder', holds: ['token-a'] },
+  { role: 'keyholder', name: 'Bo Keyholder', holds: ['token-b'] },
+];
+const PINS = { 'token-a': '739164', 'token-b': '582046' } as const;
+
+function whoAt(c: RunbookCeremony | null) {
+  const at = current(c);
+  const role = at.confirmedBy ?? 'ceremony-lead';
+  return { stepNumber: at.number, role, person: at.performer ?? personOf(role) };
+}
+const step = (call: Call, c: RunbookCeremony | null, value?: string) =>
+  call('runbook.confirm', { ...whoAt(c), ...(value === undefined ? {} : { value }) });
+const perform = (
+  call: Call,
+  c: RunbookCeremony | null,
+  credentials: Record<string, string> = {},
+  targetId?: string,
+) =>
+  call('runbook.perform', {
+    ...whoAt(c),
+    credentials,
+    ...(targetId === undefined ? {} : { targetId }),
+  });
+
+const failsWith = (code: string, message: RegExp) => (e: unknown) =>
+  e instanceof CallFailed && e.code === code && message.test(e.message);
+
+describe('TUF root v1 made and signed in one ceremony', () => {
+  let core: VigilCore;
+  let call: Call;
+  before(() => {
+    core = new VigilCore({
+      dataDir: freshDataDir('vigil-tuf-root-'),
+      runbooksDir,
+      lsblk: () => Promise.resolve('{"blockdevices":[]}'),
+      pickFolder: () => Promise.resolve(medium),
+    });
+    call = caller(core);
+  });
+  after(() => core.close());
+
+  /** The one rehearsal token listed now. */
+  async function listedToken() {
+    const tokens = (await call('devices.list', {})).devices.filter(
+      (d) => d.family === 'softhsm-rehearsal',
+    );
+    assert.equal(tokens.length, 1, 'one token connected');
+    const [token] = tokens;
+    assert.ok(token);
+    return token;
+  }
+
+  async function provision(s: RunbookState, item: keyof typeof PINS): Promise<RunbookState> {
+    await call('devices.createRehearsalToken', { label: item });
+    s = await step(call, s.ceremony);
+    s = await perform(call, s.ceremony);
+    s = await step(call, s.ceremony, (await listedToken()).serial);
+    const pin = PINS[item];
+    s = await perform(call, s.ceremony, {
+      currentSoPin: FACTORY_SO_PIN,
+      newSoPin: '0a1b2c3d4e5f6071',
+      newSoPinRepeat: '0a1b2c3d4e5f6071',
+      newUserPin: pin,
+      newUserPinRepeat: pin,
+    });
+    s = await perform(call, s.ceremony, { userPin: pin });
+    return perform(call, s.ceremony, { userPin: pin });
+  }
+
+  it('builds the root from both tokens, shows the change, signs in turn and writes the metadata', async () => {
+    let s = await call('runbook.start', {
+      runbookId: 'tuf-two-tokens',
+      participants,
+      rehearsal: true,
+    });
+    s = await provision(s, 'token-a');
+    const tokenA = await listedToken();
+    await core.putAwayRehearsalDevice(tokenA.id);
+    s = await provision(s, 'token-b');
+    const tokenB = await listedToken();
+
+    // Build: the online key's public key is not on the medium yet.
+    const target = await call('media.pickFolder', {});
+    await assert.rejects(
+      perform(call, s.ceremony, {}, target.id),
+      failsWith('media-not-found', /online\/keys\.pem is not on the medium/),
+    );
+    const online = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    mkdirSync(join(medium, 'online'));
+    writeFileSync(
+      join(medium, 'online', 'keys.pem'),
+      online.publicKey.export({ type: 'spki', format: 'pem' }),
+    );
+    s = await perform(call, s.ceremony, {}, target.id);
+    const built = s.ceremony?.tufRoot;
+    assert.ok(built, 'the root under signature is shown');
+    assert.equal(built.version, 1);
+    assert.deepEqual(built.change.slice(0, 1), ['New root, version 1']);
+    assert.ok(built.change.includes('root: threshold 2 of 2 keys'), built.change.join('\n'));
+    assert.ok(built.change.includes('  + root key added: Kim Keyholder'), built.change.join('\n'));
+    assert.deepEqual(
+      built.keys.filter((k) => k.roles.includes('root')).map((k) => [k.owner, k.change]),
+      [
+        ['Kim Keyholder', 'added'],
+        ['Bo Keyholder', 'added'],
+      ],
+    );
+    // The SHA-256 the room compares is of the canonical bytes every signature covers.
+    assert.equal(
+      built.canonical.sha256.hex,
+      createHash('sha256').update(built.canonical.text).digest('hex'),
+    );
+    assert.equal(built.canonical.sha256.words.length, 32);
+    assert.deepEqual(built.progress, [
+      {
+        line: 'root keys of version 1: signed 0 of 2 needed — waiting for Kim Keyholder, Bo Keyholder',
+        isMet: false,
+      },
+    ]);
+
+    // Signature 1 of 2 is Kim's token A, but token B is still connected: refused by serial.
+    assert.equal(current(s.ceremony).performer, 'Kim Keyholder', 'the same holder signs');
+    s = await step(call, s.ceremony);
+    await assert.rejects(
+      perform(call, s.ceremony),
+      failsWith('input-mismatch', /not the device of Token A/),
+    );
+    await core.putAwayRehearsalDevice(tokenB.id);
+    await core.takeOutRehearsalDevice(tokenA);
+    s = await perform(call, s.ceremony);
+    // A mistyped PIN: the token refuses, nothing is signed, and the step can be performed again.
+    await assert.rejects(
+      perform(call, s.ceremony, { userPin: '111111' }),
+      (e: unknown) => e instanceof CallFailed && e.code === 'pin-incorrect',
+    );
+    s = await call('runbook.state', {});
+    assert.equal(s.ceremony?.tufRoot?.progress[0]?.isMet, false);
+    s = await perform(call, s.ceremony, { userPin: PINS['token-a'] });
+    assert.equal(
+      s.ceremony?.tufRoot?.progress[0]?.line,
+      'root keys of version 1: signed 1 of 2 needed: Kim Keyholder — waiting for Bo Keyholder',
+    );
+
+    // Signature 2 of 2: Bo's token B.
+    await core.putAwayRehearsalDevice(tokenA.id);
+    await core.takeOutRehearsalDevice(tokenB);
+    s = await step(call, s.ceremony);
+    s = await perform(call, s.ceremony);
+    s = await perform(call, s.ceremony, { userPin: PINS['token-b'] });
+    assert.equal(s.ceremony?.tufRoot?.isTrusted, true);
+
+    s = await perform(call, s.ceremony, {}, target.id);
+    assert.equal(s.ceremony?.tufRoot?.written?.isComplete, true);
+    const text = readFileSync(join(medium, 'tuf-root-v1', 'metadata', 'root.json'), 'utf8');
+    assert.equal(
+      readFileSync(join(medium, 'tuf-root-v1', 'metadata', 'root_history', '1.root.json'), 'utf8'),
+      text,
+    );
+    // Judged by others: securesystemslib over the canonical bytes, openssl each signature.
+    const judged = await sslibVerifies(join(medium, 'tuf-root-v1', 'metadata', 'root.json'));
+    assert.equal(judged.sha256, built.canonical.sha256.hex);
+    assert.equal(judged.count, 2);
+    assert.equal(await opensslVerifiesEach(text), 2);
+    const report = verifyTufMetadataFolder(medium);
+    assert.equal(report.isOk, true, JSON.stringify(report.checks));
+    assert.ok(report.checks.some((c) => c.check === 'rehearsal' && c.isWarning));
+  });
+
+  it('refuses a signing event whose contributions propose different roots', async () => {
+    const event = join(medium, 'tuf-root-v9-signing');
+    const write = (name: string, expires: string) => {
+      mkdirSync(join(event, name, 'metadata'), { recursive: true });
+      const signed = JSON.parse(
+        readFileSync(join(medium, 'tuf-root-v1', 'metadata', 'root.json'), 'utf8'),
+      ) as { signed: Record<string, unknown> };
+      writeFileSync(
+        join(event, name, 'metadata', 'root.json'),
+        metadataText({ ...signed.signed, expires }, []),
+      );
+    };
+    write('0-signatures-aaaaaaaa', '2030-01-01T00:00:00Z');
+    write('1-signatures-bbbbbbbb', '2030-01-02T00:00:00Z');
+    const target = core.exportTargets.addFolder(medium);
+    await assert.rejects(
+      readSigningEvent(core.exportTargets, target.id, 'tuf-root-v9-signing'),
+      /proposes another root than .*one signing event signs one version/,
+    );
+    // One contribution alone opens, and its canonical bytes are the root's.
+    const alone = await readSigningEvent(
+      core.exportTargets,
+      target.id,
+      'tuf-root-v9-signing/0-signatures-aaaaaaaa',
+    );
+    assert.equal(alone.signed.expires, '2030-01-01T00:00:00Z');
+    assert.equal(alone.signatures.length, 0);
+    assert.ok(tufCanonicalJson(alone.signed).includes('"expires":"2030-01-01T00:00:00Z"'));
+  });
+});
