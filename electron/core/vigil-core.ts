@@ -2,7 +2,7 @@
 // test bridge all open one of these and talk to it through the dispatcher.
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { DeviceList } from '../../shared/model/device.ts';
+import type { DeviceList, PutAwayDevice } from '../../shared/model/device.ts';
 import { defaultModuleCatalog, type ModuleCatalog } from '../devices/pkcs11/module-catalog.ts';
 import { DeviceRegistry } from '../devices/registry.ts';
 import type { DeviceEnvironment, RehearsalBench } from '../devices/device-environment.ts';
@@ -298,6 +298,15 @@ export class VigilCore {
   /** Connects again a rehearsal device put away earlier (`putAwayRehearsalDevice`); journalled. */
   async takeOutRehearsalDevice(device: { family: string; serial: string }): Promise<void> {
     const wanted = { family: device.family, serial: device.serial };
+    if (
+      !this.putAwayRehearsalDevices().some(
+        (d) => d.family === wanted.family && d.serial === wanted.serial,
+      )
+    )
+      throw new VigilError(
+        'no-device',
+        `No rehearsal device ${device.serial} is put away: look at the devices list again.`,
+      );
     if (!(await this.#onBench((bench, sources) => bench.takeOut?.(sources, wanted)))) {
       throw new VigilError('no-device', `No family keeps rehearsal ${device.family} devices.`);
     }
@@ -306,7 +315,7 @@ export class VigilCore {
   }
 
   /** The rehearsal devices put away, waiting in their bags, of every family. */
-  putAwayRehearsalDevices(): { family: string; serial: string }[] {
+  putAwayRehearsalDevices(): PutAwayDevice[] {
     return ceremonyFamilies.flatMap(
       (family) => family.rehearsal?.putAwayDevices?.(this.familySources[family.id]) ?? [],
     );
@@ -336,12 +345,17 @@ export class VigilCore {
   /** Emits devices.changed whenever the set of tokens or their state changes. */
   watchDevices(intervalMs = 1000): void {
     this.#stopWatching ??= this.registry.watch(intervalMs, (list: DeviceList) =>
-      this.events.emit('devices.changed', list),
+      this.events.emit('devices.changed', { ...list, putAway: this.putAwayRehearsalDevices() }),
     );
   }
 
+  /** The devices attached, the modules loaded, and the rehearsal devices put away. */
+  async listDevices(): Promise<DeviceList> {
+    return { ...(await this.registry.list()), putAway: this.putAwayRehearsalDevices() };
+  }
+
   async refreshDevices(): Promise<void> {
-    this.events.emit('devices.changed', await this.registry.list());
+    this.events.emit('devices.changed', await this.listDevices());
   }
 
   close(): void {

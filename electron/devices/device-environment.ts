@@ -47,7 +47,7 @@ export interface RehearsalBench {
    */
   putAway?(sources: unknown, device: { family: string; serial: string }): Promise<boolean>;
   /** The devices put away, waiting in their bags. */
-  putAwayDevices?(sources: unknown): { family: string; serial: string }[];
+  putAwayDevices?(sources: unknown): { family: string; familyName: string; serial: string }[];
   /** Connects again a device put away earlier; false when the family is not its. */
   takeOut?(sources: unknown, device: { family: string; serial: string }): Promise<boolean>;
   close?(sources: unknown): Promise<void>;

@@ -57,6 +57,7 @@ export class DeviceRegistry {
   readonly #modules: LoadedModule[];
   readonly #otherSources: (() => Promise<DeviceSummary[]>)[] = [];
   /** SoftHSM2 rehearsal tokens put away (in their keyholder's bag): kept, but not listed. */
+  /** Without a store file (tests of the registry alone): kept in memory. */
   readonly #putAway = new Set<string>();
   #putAwayFile: string | null = null;
 
@@ -88,32 +89,41 @@ export class DeviceRegistry {
     return new DeviceRegistry(modules);
   }
 
-  /** Where the put-away rehearsal tokens are remembered across restarts (the rehearsal store). */
+  /**
+   * Where the put-away rehearsal tokens are kept (the rehearsal store). The file is read each time:
+   * the store is the truth, also when another run (vigil run --devices) bagged a token in it.
+   */
   keepPutAwayIn(file: string): void {
     this.#putAwayFile = file;
-    for (const serial of readSavedJson(file, PutAwaySerials, 64 * 1024) ?? [])
-      this.#putAway.add(serial);
+  }
+
+  #putAwaySerials(): Set<string> {
+    if (this.#putAwayFile === null) return this.#putAway;
+    return new Set(readSavedJson(this.#putAwayFile, PutAwaySerials, 64 * 1024) ?? []);
+  }
+
+  #savePutAway(serials: Set<string>): void {
+    if (this.#putAwayFile === null) return;
+    saveJson(this.#putAwayFile, [...serials].sort());
   }
 
   /** A SoftHSM2 rehearsal token leaves the listing, keys kept, until taken out again. */
   putAwayRehearsalToken(serial: string): void {
-    this.#putAway.add(serial);
-    this.#savePutAway();
+    const serials = this.#putAwaySerials();
+    serials.add(serial);
+    this.#savePutAway(serials);
   }
 
   /** True when the token was put away (it is listed again now). */
   takeOutRehearsalToken(serial: string): boolean {
-    const wasAway = this.#putAway.delete(serial);
-    this.#savePutAway();
+    const serials = this.#putAwaySerials();
+    const wasAway = serials.delete(serial);
+    this.#savePutAway(serials);
     return wasAway;
   }
 
   putAwayRehearsalTokens(): string[] {
-    return [...this.#putAway].sort();
-  }
-
-  #savePutAway(): void {
-    if (this.#putAwayFile !== null) saveJson(this.#putAwayFile, [...this.#putAway]);
+    return [...this.#putAwaySerials()].sort();
   }
 
   moduleNamed(name: ModuleName): Pkcs11Module | null {
@@ -161,6 +171,7 @@ export class DeviceRegistry {
     // SoftHSM2 reads its store at C_Initialize only; re-initialise when no session is open.
     if (moduleName === 'softhsm2') module.reinitialise();
     const found: LocatedToken[] = [];
+    const putAway = moduleName === 'softhsm2' ? this.#putAwaySerials() : new Set<string>();
     for (const slot of module.slots(true)) {
       let token: TokenInfo;
       try {
@@ -172,7 +183,7 @@ export class DeviceRegistry {
       const isInitialized = (token.flags & CKF.TOKEN_INITIALIZED) !== 0;
       // SoftHSM2 always offers one blank slot for a new token; it is not a device.
       if (moduleName === 'softhsm2' && !isInitialized) continue;
-      if (moduleName === 'softhsm2' && this.#putAway.has(token.serial)) continue;
+      if (putAway.has(token.serial)) continue;
       const family = tokenFamilies.find((f) => f.claims(moduleName, token)) ?? null;
       const slotInfo = module.slotInfo(slot);
       const pins = pinStates(token.flags);

@@ -86,6 +86,20 @@ export const useDevicesStore = defineStore('devices', () => {
     );
   }
 
+  /** Puts a rehearsal device away in its bag, keys kept, until it is taken out again. */
+  function putAwayRehearsalDevice(deviceId: string): Promise<boolean> {
+    return addRehearsalDevice(`put-away-rehearsal:${deviceId}`, () =>
+      vigilCall('devices.putAwayRehearsal', { deviceId }),
+    );
+  }
+
+  /** Connects again a rehearsal device put away earlier. */
+  function takeOutRehearsalDevice(device: { family: string; serial: string }): Promise<boolean> {
+    return addRehearsalDevice(`take-out-rehearsal:${device.serial}`, () =>
+      vigilCall('devices.takeOutRehearsal', { family: device.family, serial: device.serial }),
+    );
+  }
+
   return {
     list,
     error,
@@ -98,5 +112,7 @@ export const useDevicesStore = defineStore('devices', () => {
     connectRehearsalYubiKey,
     connectRehearsalNetHsm,
     removeRehearsalDevice,
+    putAwayRehearsalDevice,
+    takeOutRehearsalDevice,
   };
 });

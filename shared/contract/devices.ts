@@ -42,5 +42,23 @@ export const devices = {
     response: z.strictObject({ family: z.string(), serial: z.string() }),
     errors: ['no-device', 'device-in-use', 'device-error'],
   }),
+  /**
+   * Puts a rehearsal device away, keys and PINs kept (a keyholder's bag): it leaves the list until
+   * taken out again, as a later item or ceremony that signs with its keys does.
+   */
+  putAwayRehearsal: call({
+    request: z.strictObject({ deviceId: DeviceId }),
+    response: z.strictObject({ family: z.string(), serial: z.string() }),
+    errors: ['no-device', 'device-error'],
+  }),
+  /** Connects again a rehearsal device put away earlier. */
+  takeOutRehearsal: call({
+    request: z.strictObject({
+      family: z.string().max(64),
+      serial: z.string().max(64),
+    }),
+    response: z.strictObject({ family: z.string(), serial: z.string() }),
+    errors: ['no-device', 'device-error'],
+  }),
   changed: event({ payload: DeviceList }),
 };

@@ -9,6 +9,8 @@ export const callNames = [
   'devices.connectRehearsalYubiKey',
   'devices.connectRehearsalNetHsm',
   'devices.removeRehearsal',
+  'devices.putAwayRehearsal',
+  'devices.takeOutRehearsal',
   'journal.tail',
   'media.listTargets',
   'media.pickFolder',

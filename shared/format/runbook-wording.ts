@@ -89,6 +89,14 @@ export function isFingerprintStep(step: Pick<CurrentStep, 'text' | 'collect' | '
   );
 }
 
+/**
+ * A step a TUF root's signer acts on (issue 20): comparing root.json, or signing it. The root's
+ * change and SHA-256 are shown inside it, before the confirm.
+ */
+export function isTufRootStep(step: Pick<CurrentStep, 'text' | 'action'>): boolean {
+  return /root\.json/.test(step.text) || (step.action?.name.endsWith('.signTufRoot') ?? false);
+}
+
 /** A history detail in words: `reset-confirmed = RESET` becomes "label: RESET". */
 export function historyDetail(detail: string, inputs: RunbookCeremony['inputs']): string {
   const match = /^([a-z0-9-]+) = (.*)$/s.exec(detail);

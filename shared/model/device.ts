@@ -62,8 +62,18 @@ export const ModuleStatus = z.strictObject({
 });
 export type ModuleStatus = z.infer<typeof ModuleStatus>;
 
+/** A rehearsal device put away in its bag, keys and PINs kept, until it is taken out again. */
+export const PutAwayDevice = z.strictObject({
+  family: z.string(),
+  familyName: z.string(),
+  serial: z.string(),
+});
+export type PutAwayDevice = z.infer<typeof PutAwayDevice>;
+
 export const DeviceList = z.strictObject({
   devices: z.array(DeviceSummary),
   modules: z.array(ModuleStatus),
+  /** Rehearsal devices put away (the core adds them; absent from a bare registry listing). */
+  putAway: z.array(PutAwayDevice).optional(),
 });
 export type DeviceList = z.infer<typeof DeviceList>;

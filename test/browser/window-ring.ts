@@ -73,7 +73,7 @@ export interface WindowRingOptions {
    * A runbook whose headless rehearsal first writes the medium this one reads (an OpenPGP
    * rotation reads the backup gpg-offline-primary wrote).
    */
-  mediumFrom?: string;
+  mediumFrom?: string | { runbook: string; answers: string; keepsDevices: true };
   /**
    * Whether the steps of a section are looked at (default: all). A ceremony of many devices
    * repeats one procedure: its first copies are looked at, the others only walked.
@@ -92,16 +92,21 @@ export function describeWindowRing(runbookId: string, options: WindowRingOptions
     before(async () => {
       if (options.mediumFrom === undefined) return;
       // The built CLI in its own process, with a stand-in transcript PDF (nothing to judge there).
-      const name = options.mediumFrom;
+      const from = options.mediumFrom;
+      const name = typeof from === 'string' ? from : from.runbook;
+      // A signing event's devices are kept in the window's own data folder, as the keyholders'
+      // bags: the window takes the one out that the keyholder reads the serial of.
+      const kept = typeof from === 'string' ? [] : ['--devices', session.dataDir];
       const { stdout } = await run(
         process.execPath,
         [
           RUN_CHILD,
           join(RUNBOOKS_DIR, `${name}.yaml`),
-          join(RUNBOOKS_DIR, `${name}.rehearsal.yaml`),
+          join(RUNBOOKS_DIR, typeof from === 'string' ? `${name}.rehearsal.yaml` : from.answers),
           mkdtempSync(join(tmpdir(), `vigil-window-${name}-`)),
           '--medium',
           session.exportDir,
+          ...kept,
         ],
         { env: { ...process.env, VIGIL_STAND_IN_PDF: '1' }, encoding: 'utf8' },
       );
@@ -111,6 +116,8 @@ export function describeWindowRing(runbookId: string, options: WindowRingOptions
         0,
         `${name} rehearsal for the medium: ${outcome.lines.join('\n')}`,
       );
+      // The window learns of the devices that rehearsal put away in its data folder.
+      await session.core.refreshDevices();
     });
 
     it('walks the rehearsal to END, looking at 1280×800 and 1920×1080, stream mode off and on', async () => {

@@ -5,8 +5,8 @@
 // panel; every click and keystroke goes through the page. The core is read only to know which
 // step main is at (as the person reads it off the screen) and what a sheet would say.
 import { waitingDeviceSerial } from '../../electron/core/tuf/ceremony/rehearsal-sheet.ts';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ceremonyFamilies, familyOfAction } from '../../electron/ceremony-families.ts';
 import {
@@ -53,6 +53,13 @@ const PANEL_BUTTONS: Record<string, string> = {
   yubikeyOpenpgp: 'connect-rehearsal-yubikey',
   nethsm: 'connect-rehearsal-nethsm',
 };
+/** The device family each button plugs in. */
+const PANEL_FAMILIES: Record<string, string> = {
+  'create-rehearsal-token': 'softhsm-rehearsal',
+  'connect-rehearsal-yubihsm': 'yubihsm2-rehearsal',
+  'connect-rehearsal-yubikey': 'yubikey-piv-rehearsal',
+  'connect-rehearsal-nethsm': 'nethsm-rehearsal',
+};
 const PANEL_DEVICES: Record<string, string> = {
   'create-rehearsal-token': '[data-device-id^="softhsm-rehearsal:"]',
   'connect-rehearsal-yubihsm': '[data-device-id^="yubihsm2-rehearsal:"]',
@@ -91,8 +98,10 @@ async function plugIn(page: Page, button: string, label: string): Promise<void> 
 
 /**
  * v2, at the first step of an item's procedure: the devices of earlier items are put away from
- * the devices panel (Remove…, confirmed), and a device of each family the procedure uses is
- * plugged in where none is left, as the keyholder takes the next device out of its bag.
+ * the devices panel (Remove…, confirmed; Put away when a later item signs with it), and a device
+ * of each family the procedure uses is plugged in where none is left, as the keyholder takes the
+ * next device out of its bag — or, for an item using an earlier item's device again, that very
+ * device is taken out (Take out).
  */
 async function changeDevicesFor(session: BrowserSession, step: CurrentStep): Promise<void> {
   const { page, core } = session;
@@ -116,13 +125,30 @@ async function changeDevices(
 ): Promise<void> {
   const { page, core } = session;
   const listed = (await core.registry.list()).devices;
+  const wanted =
+    item.sameDeviceAs === undefined ? undefined : progress.itemDevices[item.sameDeviceAs];
+  const usedAgain = new Set(
+    (progress.runbook.lists ?? []).flatMap((l) => l.items.flatMap((i) => i.sameDeviceAs ?? [])),
+  );
   for (const [deviceId, itemOfDevice] of Object.entries(progress.deviceItems)) {
     const device = listed.find((d) => d.id === deviceId);
-    if (itemOfDevice === item.id || !device) continue;
+    if (itemOfDevice === item.id || !device || deviceId === wanted?.id) continue;
     const card = page.locator(`[data-device-id="${deviceId}"]`);
-    await card.getByTestId('remove-rehearsal').click();
-    await page.getByTestId('remove-rehearsal-dialog-confirm').click();
+    if (usedAgain.has(itemOfDevice)) {
+      await card.getByTestId('put-away-rehearsal').click();
+    } else {
+      await card.getByTestId('remove-rehearsal').click();
+      await page.getByTestId('remove-rehearsal-dialog-confirm').click();
+    }
     await card.waitFor({ state: 'detached' });
+  }
+  if (wanted !== undefined) {
+    if (!listed.some((d) => d.id === wanted.id)) {
+      const bagged = page.getByTestId(`put-away-${wanted.serial}`);
+      await bagged.getByTestId('take-out-rehearsal').click();
+      await page.locator(`[data-device-id="${wanted.id}"]`).waitFor();
+    }
+    return;
   }
   const buttons = new Set(
     actionsOf({ ...progress.runbook, sections: [section] })
@@ -134,6 +160,25 @@ async function changeDevices(
     if ((await page.locator(PANEL_DEVICES[button] ?? '').count()) > 0) continue;
     await plugIn(page, button, `window ring ${item.id}`);
   }
+}
+
+/**
+ * A keyholder who reads their device's serial has taken it out of its bag: the device put away
+ * under that serial is taken out from the devices panel (Take out).
+ */
+async function takeOutIfRead(session: BrowserSession, inputId: string, value: string) {
+  const { page, core } = session;
+  const input = core.runbooks.progress()?.runbook.inputs.find((i) => i.id === inputId);
+  if (input?.mustEqual !== 'device.serial') return;
+  const bagged = core.putAwayRehearsalDevices().find((d) => d.serial === value);
+  if (bagged === undefined) return;
+  const panel = page.getByTestId('devices-panel');
+  const summary = panel.locator('summary');
+  const wasOpen = await panel.evaluate((d) => (d as unknown as { open: boolean }).open);
+  if (!wasOpen) await summary.click();
+  await page.getByTestId(`put-away-${value}`).getByTestId('take-out-rehearsal').click();
+  await page.getByTestId(`device-${value}`).waitFor();
+  if (!wasOpen) await summary.click();
 }
 
 function labelOf(step: CurrentStep): string {
@@ -209,7 +254,21 @@ export async function walkRehearsal(
     if (!button) throw new Error(`no devices-panel button is known for the ${family} rehearsal`);
     buttons.add(button);
   }
-  for (const button of buttons) await plugIn(page, button, 'window ring');
+  // What the flash drive brought to the ceremony holds (an online key's public key), as vigil run
+  // puts it there.
+  for (const [name, text] of Object.entries(answers.medium ?? {})) {
+    const path = join(session.exportDir, ...name.split('/'));
+    if (existsSync(path)) continue;
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+  // Devices waiting in their bags (a signing event's) are the keyholders' own: no new one.
+  const bagged = core.putAwayRehearsalDevices();
+  for (const button of buttons) {
+    const family = PANEL_FAMILIES[button];
+    if (bagged.some((d) => d.family === family)) continue;
+    await plugIn(page, button, 'window ring');
+  }
   await hooks.atStart();
 
   await page.getByTestId(`runbook-${runbookId}`).check();
@@ -284,8 +343,12 @@ export async function walkRehearsal(
                 ? ceremony.device.serial
                 : sheetValue(session, answer.fromDevice)
               : answer.fromMedium === 'waiting-device'
-                ? (waitingDeviceSerial(session.exportDir, step.performer) ?? '')
+                ? (waitingDeviceSerial(
+                    session.exportDir,
+                    step.performer ?? person(step.confirmedBy ?? 'ceremony-lead').name,
+                  ) ?? '')
                 : backupOnMedium(session.exportDir, answer.fromMedium);
+        await takeOutIfRead(session, step.collect.id, value);
         if (step.collect.kind === 'choice') {
           await page.getByTestId(`choice-${value}`).click();
         } else {

@@ -14,9 +14,11 @@ export function deviceHandlers(
   | 'devices.connectRehearsalYubiKey'
   | 'devices.connectRehearsalNetHsm'
   | 'devices.removeRehearsal'
+  | 'devices.putAwayRehearsal'
+  | 'devices.takeOutRehearsal'
 > {
   return {
-    'devices.list': () => core.registry.list(),
+    'devices.list': () => core.listDevices(),
     'devices.createRehearsalToken': async ({ label }) => {
       const module = core.registry.moduleNamed('softhsm2');
       if (!module)
@@ -44,6 +46,11 @@ export function deviceHandlers(
       return { serial: device.serial, address };
     },
     'devices.removeRehearsal': ({ deviceId }) => core.removeRehearsalDevice(deviceId),
+    'devices.putAwayRehearsal': ({ deviceId }) => core.putAwayRehearsalDevice(deviceId),
+    'devices.takeOutRehearsal': async (device) => {
+      await core.takeOutRehearsalDevice(device);
+      return { family: device.family, serial: device.serial };
+    },
     'devices.connectRehearsalYubiKey': async () => {
       const card = await core.rehearsalYubiKeys.plugIn();
       const serial = String(card.serial);

@@ -51,17 +51,19 @@ export function summarise(runbook: Runbook, text: string, file: string): Runbook
     sha256: sha256Hex(new TextEncoder().encode(text)),
     roles: runbook.roles,
     estimateMinutes: runbook.sections.reduce((sum, s) => sum + (s.estimateMinutes ?? 0), 0),
-    holdings: (runbook.lists ?? []).flatMap((list) =>
-      list.heldBy
+    // An item using an earlier item's device again is held by that item's holder: not asked.
+    holdings: (runbook.lists ?? []).flatMap((list) => {
+      const items = list.items.filter((item) => item.sameDeviceAs === undefined);
+      return list.heldBy && items.length > 0
         ? [
             {
               role: list.heldBy,
               noun: list.label,
-              items: list.items.map((item) => ({ id: item.id, label: item.label })),
+              items: items.map((item) => ({ id: item.id, label: item.label })),
             },
           ]
-        : [],
-    ),
+        : [];
+    }),
   };
 }
 

@@ -212,6 +212,7 @@ export const yubiHsmRehearsalBench: RehearsalBench = {
   putAwayDevices: (sources) =>
     (sources as YubiHsmSources).rehearsal.putAwaySerials().map((serial) => ({
       family: 'yubihsm2-rehearsal',
+      familyName: 'Rehearsal YubiHSM 2',
       serial: String(serial).padStart(10, '0'),
     })),
   async takeOut(sources, device) {

@@ -287,9 +287,11 @@ export const yubiKeyRehearsalBench: RehearsalBench = {
     return true;
   },
   putAwayDevices: (sources) =>
-    (sources as YubiKeySources).rehearsal
-      .putAwaySerials()
-      .map((serial) => ({ family: 'yubikey-piv-rehearsal', serial: String(serial) })),
+    (sources as YubiKeySources).rehearsal.putAwaySerials().map((serial) => ({
+      family: 'yubikey-piv-rehearsal',
+      familyName: 'Rehearsal YubiKey (PIV)',
+      serial: String(serial),
+    })),
   async takeOut(sources, device) {
     if (device.family !== 'yubikey-piv-rehearsal') return false;
     await (sources as YubiKeySources).rehearsal.takeOut(Number(device.serial));

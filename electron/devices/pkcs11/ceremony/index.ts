@@ -59,9 +59,11 @@ const tokenRehearsalBench: RehearsalBench = {
     return Promise.resolve(true);
   },
   putAwayDevices: (sources) =>
-    (sources as DeviceRegistry)
-      .putAwayRehearsalTokens()
-      .map((serial) => ({ family: REHEARSAL_TOKEN_FAMILY, serial })),
+    (sources as DeviceRegistry).putAwayRehearsalTokens().map((serial) => ({
+      family: REHEARSAL_TOKEN_FAMILY,
+      familyName: 'Rehearsal token (SoftHSM2)',
+      serial,
+    })),
   takeOut(sources, device) {
     if (device.family !== REHEARSAL_TOKEN_FAMILY) return Promise.resolve(false);
     (sources as DeviceRegistry).takeOutRehearsalToken(device.serial);
