@@ -4,7 +4,8 @@
 // type and which exceptions to record. The rehearsal devices are plugged in from the devices
 // panel; every click and keystroke goes through the page. The core is read only to know which
 // step main is at (as the person reads it off the screen) and what a sheet would say.
-import { waitingDeviceSerial } from '../../electron/core/tuf/ceremony/rehearsal-sheet.ts';
+import { bringsOwnDevice } from '../../electron/core/cli/run-command.ts';
+import { holderDeviceSerial } from '../../electron/core/tuf/ceremony/rehearsal-sheet.ts';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -142,6 +143,9 @@ async function changeDevices(
     }
     await card.waitFor({ state: 'detached' });
   }
+  // A keyholder bringing their own device takes it out when they read its serial (takeOutIfRead).
+  const { answers } = readRehearsal(progress.runbook.id);
+  if (bringsOwnDevice(progress.runbook.inputs, item.id, answers)) return;
   if (wanted !== undefined) {
     if (!listed.some((d) => d.id === wanted.id)) {
       const bagged = page.getByTestId(`put-away-${wanted.serial}`);
@@ -342,8 +346,8 @@ export async function walkRehearsal(
               ? answer.fromDevice === 'serial' && ceremony.device
                 ? ceremony.device.serial
                 : sheetValue(session, answer.fromDevice)
-              : answer.fromMedium === 'waiting-device'
-                ? (waitingDeviceSerial(
+              : answer.fromMedium === 'holder-device'
+                ? (holderDeviceSerial(
                     session.exportDir,
                     step.performer ?? person(step.confirmedBy ?? 'ceremony-lead').name,
                   ) ?? '')

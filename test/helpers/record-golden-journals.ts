@@ -26,6 +26,7 @@ const mediumWrittenBy: Record<string, string | { runbook: string; answers: strin
     runbook: 'tuf-root-v1',
     answers: 'rehearsal-variants/tuf-root-v1.keyholders-absent.yaml',
   },
+  'tuf-root-rotation': { runbook: 'tuf-root-v1', answers: 'tuf-root-v1.rehearsal.yaml' },
 };
 
 function run(name: string, out: string, medium: string, devices: string, answers?: string): void {

@@ -24,7 +24,7 @@ import type { RunbookCredentials } from '../runbook/runbook-actions.ts';
 import { readRecordFolder, writeRecordFolder } from '../runbook/record-store.ts';
 import { parseRunbookText } from '../runbook/runbook-library.ts';
 import { actionsOf, newestBackup } from './rehearsal-run.ts';
-import { waitingDeviceSerial } from '../tuf/ceremony/rehearsal-sheet.ts';
+import { holderDeviceSerial } from '../tuf/ceremony/rehearsal-sheet.ts';
 import { sameSerial } from '../../base/serial.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 import type { TranscriptPrinter } from '../transcript/transcript-pdf.ts';
@@ -159,6 +159,7 @@ async function changeDevicesFor(
   sectionId: string,
   log: (line: string) => void,
   keepsDevices: boolean,
+  answers: RehearsalAnswers,
 ): Promise<void> {
   const p = core.runbooks.progress();
   const section = p?.runbook.sections.find((s) => s.id === sectionId);
@@ -194,6 +195,9 @@ async function changeDevicesFor(
     }
     return;
   }
+  // A keyholder who brings their own device (its serial read off the metadata on the medium)
+  // takes it out of its bag when they read the serial: no new device is made for them.
+  if (bringsOwnDevice(p.runbook.inputs, section.item.id, answers)) return;
   const families = new Set(
     actionsOf({ ...p.runbook, sections: [section] }).map((action) => familyOfAction(action)),
   );
@@ -235,7 +239,7 @@ async function walk(
     if (!step) throw new RunStop(1, 'the ceremony has no current step');
     const item = itemOf(core, step.sectionId);
     if (item !== null && item !== preparedItem) {
-      await changeDevicesFor(core, step.sectionId, log, options.devicesDir !== undefined);
+      await changeDevicesFor(core, step.sectionId, log, options.devicesDir !== undefined, answers);
       preparedItem = item;
     }
     for (const exception of answers.exceptions.filter((e) => e.atStep === step.number)) {
@@ -287,8 +291,8 @@ async function walk(
             ? answer.fromDevice === 'serial' && selectedSerial(core, ceremony)
               ? (selectedSerial(core, ceremony) ?? '')
               : sheetValue(core, answer.fromDevice)
-            : answer.fromMedium === 'waiting-device'
-              ? waitingDevice(mediaDir, person)
+            : answer.fromMedium === 'holder-device'
+              ? holderDevice(mediaDir, person)
               : backupOnMedium(mediaDir, answer.fromMedium);
       if (options.devicesDir !== undefined) await takeOutIfRead(core, step.collect.id, value, log);
       await engine.confirm(who, value);
@@ -439,13 +443,35 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
   }
 }
 
-/** A signing event's waiting device, for `{ fromMedium: waiting-device }`. */
-function waitingDevice(mediaDir: string, holder: string): string {
-  const serial = waitingDeviceSerial(mediaDir, holder);
+/** An item whose device serial the answers read off the medium: its keyholder brings the device. */
+export function bringsOwnDevice(
+  inputs: readonly {
+    id: string;
+    mustEqual?: string | undefined;
+    item?: { id: string } | undefined;
+  }[],
+  item: string,
+  answers: RehearsalAnswers,
+): boolean {
+  return inputs.some((input) => {
+    const answer = answers.inputs[input.id];
+    return (
+      input.item?.id === item &&
+      input.mustEqual === 'device.serial' &&
+      typeof answer === 'object' &&
+      'fromMedium' in answer &&
+      answer.fromMedium === 'holder-device'
+    );
+  });
+}
+
+/** The performer's root-key device, for `{ fromMedium: holder-device }`. */
+function holderDevice(mediaDir: string, holder: string): string {
+  const serial = holderDeviceSerial(mediaDir, holder);
   if (serial === null)
     throw new RunStop(
       2,
-      'the medium holds no signing event waiting for a device: give the --medium (and --devices) of the rehearsal that left it',
+      `the medium holds no TUF root naming a device of ${holder}: give the --medium (and --devices) of the rehearsal that wrote it`,
     );
   return serial;
 }

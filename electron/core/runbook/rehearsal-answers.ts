@@ -43,9 +43,9 @@ export const RehearsalAnswers = z.strictObject({
         // A backup written by an earlier rehearsal has a random fingerprint in its name: "the
         // newest backup on the medium" stands in for what the keyholder reads off its label.
         z.strictObject({ fromMedium: z.enum(['backup-path', 'backup-fingerprint']) }),
-        // A signing event left by an earlier rehearsal names the devices still to sign: "the
-        // serial of my device", read by the keyholder who comes to sign, stands in for it.
-        z.strictObject({ fromMedium: z.literal('waiting-device') }),
+        // TUF metadata an earlier rehearsal left names each root key's device: "the serial of my
+        // device", read by the keyholder who comes to sign, stands in for it.
+        z.strictObject({ fromMedium: z.literal('holder-device') }),
       ]),
     )
     .default({}),

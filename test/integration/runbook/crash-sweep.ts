@@ -44,6 +44,11 @@ export const mediumWrittenBy: Record<
     answers: 'rehearsal-variants/tuf-root-v1.keyholders-absent.yaml',
     keepsDevices: true,
   },
+  'tuf-root-rotation': {
+    runbook: 'tuf-root-v1',
+    answers: 'tuf-root-v1.rehearsal.yaml',
+    keepsDevices: true,
+  },
 };
 
 /** Where the rehearsal devices an earlier ceremony kept are, for a runbook that signs with them. */

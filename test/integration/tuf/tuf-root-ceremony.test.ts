@@ -6,7 +6,7 @@
 // contributions disagree is refused.
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,8 @@ import type { Participant, RunbookCeremony, RunbookState } from '../../../shared
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
 import { verifyTufMetadataFolder } from '../../../electron/core/products/tuf-metadata-folder.ts';
 import { readSigningEvent } from '../../../electron/core/tuf/ceremony/medium-layout.ts';
+import { tufActions } from '../../../electron/core/tuf/ceremony/actions.ts';
+import { VigilError } from '../../../electron/base/errors.ts';
 import { metadataText } from '../../../electron/formats/tuf-metadata.ts';
 import { tufCanonicalJson } from '../../../electron/formats/tuf-root.ts';
 import { CallFailed, caller, FACTORY_SO_PIN, freshDataDir } from '../../helpers/softhsm-token.ts';
@@ -197,6 +199,73 @@ describe('TUF root v1 made and signed in one ceremony', () => {
     const report = verifyTufMetadataFolder(medium);
     assert.equal(report.isOk, true, JSON.stringify(report.checks));
     assert.ok(report.checks.some((c) => c.check === 'rehearsal' && c.isWarning));
+  });
+
+  it('builds version 2 only from a trusted chain, of the same kind, with every removal named', async () => {
+    const target = core.exportTargets.addFolder(medium);
+    const action = tufActions['tuf.buildRootVersion'];
+    assert.ok(action);
+    const build = (inputs: Record<string, string>, isRehearsal = true) =>
+      action.perform(
+        { fromFolderInput: 'from', removeInput: 'remove', expiresInDays: 30 },
+        {
+          isRehearsal,
+          ceremonyId: 'rotation-test',
+          device: null,
+          inputs,
+          keys: [],
+          ceremonyKeys: [],
+          lastExportTargetId: null,
+          credentials: {},
+          targetId: target.id,
+          now: new Date(),
+          targets: core.exportTargets,
+          products: () => [],
+          slices: {},
+          sources: {},
+        },
+      );
+    const v2 = (await build({ from: 'tuf-root-v1', remove: 'none' })) as unknown as {
+      signed: { version: number; roles: { root: { keyids: string[]; threshold: number } } };
+      history: string[];
+    };
+    assert.equal(v2.signed.version, 2);
+    assert.equal(v2.signed.roles.root.keyids.length, 2, 'both root keys stay');
+    assert.equal(v2.history.length, 1, 'version 1, as read, is its history');
+    // Kim's root key alone cannot meet the threshold of 2 the root keeps: refused, saying so.
+    await assert.rejects(
+      build({ from: 'tuf-root-v1', remove: 'Bo Keyholder' }),
+      (e: unknown) =>
+        e instanceof VigilError &&
+        e.code === 'input-invalid' &&
+        /the root threshold 2 needs more keys than its 1/.test(e.message),
+    );
+    await assert.rejects(
+      build({ from: 'tuf-root-v1', remove: 'Bob Keyholder' }),
+      (e: unknown) =>
+        e instanceof VigilError &&
+        e.code === 'input-mismatch' &&
+        /No key of root version 1 belongs to "Bob Keyholder"/.test(e.message),
+    );
+    await assert.rejects(
+      build({ from: 'tuf-root-v1', remove: 'none' }, false),
+      (e: unknown) => e instanceof VigilError && e.code === 'rehearsal-mix-refused',
+    );
+    // A root.json whose signatures were swapped for another's is not a trusted chain.
+    cpSync(join(medium, 'tuf-root-v1'), join(medium, 'tuf-root-v7'), { recursive: true });
+    const file = join(medium, 'tuf-root-v7', 'metadata', 'root.json');
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { signatures: { sig: string }[] };
+    for (const s of doc.signatures) s.sig = s.sig.replace(/^(..)(..)/, '$2$1');
+    writeFileSync(file, JSON.stringify(doc));
+    await assert.rejects(
+      build({ from: 'tuf-root-v7', remove: 'none' }),
+      (e: unknown) =>
+        e instanceof VigilError &&
+        e.code === 'input-invalid' &&
+        /tuf-root-v7 is not a trusted root chain \(version 1: not trusted: root keys of version 1: signed 0 of 2/.test(
+          e.message,
+        ),
+    );
   });
 
   it('refuses a signing event whose contributions propose different roots', async () => {

@@ -11,10 +11,18 @@ import {
   REHEARSAL_MARK,
   SPEC_VERSION,
   TufMetadataError,
+  ownerOf,
   rootSigned,
   tufKeyObject,
+  verifyRootChain,
   type TufKeyObject,
 } from '../../../formats/tuf-metadata.ts';
+import {
+  TufRootError,
+  parseTufRoot,
+  type TufKey,
+  type TufRoot,
+} from '../../../formats/tuf-root.ts';
 import type { ActionContext, ActionDefinition } from '../../runbook/runbook-actions.ts';
 import { NoParams } from '../../runbook/key-request.ts';
 import { isTrusted, type TufRootBuilt, type TufRootWritten, type TufSlice } from './record.ts';
@@ -35,6 +43,16 @@ const BuildRootParams = z.strictObject({
   consistentSnapshot: z.boolean().optional(),
   /** The online roles' (snapshot, timestamp) public keys: a PEM file on the medium. */
   onlineKeys: z.string().min(1).max(200),
+});
+
+const BuildVersionParams = z.strictObject({
+  /** The input holding the trusted metadata's folder on the medium (`tuf-root-v<N>`). */
+  fromFolderInput: z.string().min(1).max(64),
+  /** The input naming the keyholders (or devices) whose keys leave: comma-separated, or none. */
+  removeInput: z.string().min(1).max(64),
+  rootThreshold: z.number().int().min(1).max(32).optional(),
+  targetsThreshold: z.number().int().min(1).max(32).optional(),
+  expiresInDays: z.number().int().min(1).max(3660),
 });
 
 const OpenEventParams = z.strictObject({
@@ -92,7 +110,185 @@ function deviceKeyObjects(context: ActionContext, role: 'root' | 'targets'): Tuf
     );
 }
 
+const MAX_ROOT_BYTES = 1024 * 1024;
+const MAX_VERSIONS = 256;
+
+/**
+ * The trusted metadata in `folder` on the medium: root.json and every version before it from
+ * root_history/, as read, checked as a client walks the chain (each version by the one before
+ * and by itself). An untrusted chain is refused: a rotation starts from what clients trust.
+ */
+async function readTrustedRoots(
+  context: ActionContext,
+  folder: string,
+): Promise<{ texts: string[]; roots: TufRoot[] }> {
+  const targetId = context.targetId ?? '';
+  const read = async (rel: string) =>
+    new TextDecoder().decode(
+      await context.targets.readFile(targetId, `${folder}/${rel}`, MAX_ROOT_BYTES),
+    );
+  const parse = (text: string, rel: string) => {
+    try {
+      return parseTufRoot(text);
+    } catch (error) {
+      if (error instanceof TufRootError)
+        throw new VigilError('input-invalid', `${folder}/${rel}: ${error.message}`);
+      throw error;
+    }
+  };
+  const currentText = await read('metadata/root.json');
+  const current = parse(currentText, 'metadata/root.json');
+  if (current.version > MAX_VERSIONS)
+    throw new VigilError(
+      'input-invalid',
+      `${folder} holds root version ${current.version}: too many to walk here.`,
+    );
+  const texts: string[] = [];
+  const roots: TufRoot[] = [];
+  for (let version = 1; version < current.version; version++) {
+    const rel = `metadata/root_history/${version}.root.json`;
+    const text = await read(rel);
+    const root = parse(text, rel);
+    if (root.version !== version)
+      throw new VigilError('input-invalid', `${folder}/${rel} holds version ${root.version}.`);
+    texts.push(text);
+    roots.push(root);
+  }
+  texts.push(currentText);
+  roots.push(current);
+  const problems = verifyRootChain(roots, context.now).flatMap((link) =>
+    link.problems.map((p) => `version ${link.version}: ${p}`),
+  );
+  if (problems.length > 0)
+    throw new VigilError(
+      'input-invalid',
+      `${folder} is not a trusted root chain (${problems.join('; ')}): a new version starts from what clients trust.`,
+    );
+  return { texts, roots };
+}
+
+/** The keys of `root`'s role as stored, without those `removed` names. */
+function keptKeys(root: TufRoot, role: string, isRemoved: (key: TufKey) => boolean) {
+  const ids = root.roles.find((r) => r.name === role)?.keyids ?? [];
+  return ids
+    .flatMap((id) => root.keys.filter((k) => k.keyid === id))
+    .filter((key) => !isRemoved(key))
+    .map((key) => key.object as unknown as TufKeyObject);
+}
+
+/** Whether a name someone typed ("Bo Keyholder", a device serial, a keyid's start) is this key. */
+function isNamed(key: TufKey, name: string): boolean {
+  const said = name.trim().toLowerCase();
+  const field = (f: string) => {
+    const value = key.object[f];
+    return typeof value === 'string' ? value.toLowerCase() : null;
+  };
+  return (
+    ownerOf(key).toLowerCase() === said ||
+    field('x-vigil-keyholder') === said ||
+    field('x-vigil-device') === said ||
+    key.owner?.toLowerCase() === said ||
+    (said.length >= 8 && key.keyid.startsWith(said))
+  );
+}
+
 export const tufActions: Readonly<Record<string, ActionDefinition>> = {
+  'tuf.buildRootVersion': {
+    title: 'Build the next version of the TUF root: keys added and removed, thresholds, expiry',
+    params: BuildVersionParams,
+    credentials: [],
+    needsTarget: true,
+    interruptionAdvice:
+      'Vigil stopped while building the new root version. Nothing was signed or written: perform the step again.',
+    async perform(params, context) {
+      const p = BuildVersionParams.parse(params);
+      const folder = context.inputs[p.fromFolderInput];
+      const removing = context.inputs[p.removeInput];
+      if (folder === undefined || removing === undefined)
+        throw new VigilError(
+          'wrong-step',
+          `Collect ${p.fromFolderInput} and ${p.removeInput} first.`,
+        );
+      if (context.targetId === null)
+        throw new VigilError(
+          'media-not-found',
+          'Choose the medium that holds the trusted metadata.',
+        );
+      const { texts, roots } = await readTrustedRoots(context, folder);
+      const previous = roots.at(-1);
+      const previousText = texts.at(-1);
+      if (!previous || !previousText)
+        throw new VigilError('input-invalid', `${folder} holds no root.`);
+      if (previous.signedFieldNames.includes(REHEARSAL_MARK) !== context.isRehearsal)
+        throw new VigilError(
+          'rehearsal-mix-refused',
+          context.isRehearsal
+            ? `${folder} is production metadata: a rehearsal never makes its next version.`
+            : `${folder} is a rehearsal's metadata: a production ceremony never makes its next version.`,
+        );
+      const names = /^\s*none\s*$/i.test(removing)
+        ? []
+        : removing
+            .split(/[,;]/)
+            .map((n) => n.trim())
+            .filter(Boolean);
+      for (const name of names)
+        if (!previous.keys.some((key) => isNamed(key, name)))
+          throw new VigilError(
+            'input-mismatch',
+            `No key of root version ${previous.version} belongs to "${name}": type a keyholder, a device serial or a keyid as the change lists them, or none.`,
+          );
+      const isRemoved = (key: TufKey) => names.some((name) => isNamed(key, name));
+      const threshold = (role: string) =>
+        previous.roles.find((r) => r.name === role)?.threshold ?? 1;
+      const prevSigned = (JSON.parse(previousText) as { signed: Record<string, unknown> }).signed;
+      let signed: Record<string, unknown>;
+      try {
+        signed = rootSigned({
+          version: previous.version + 1,
+          expires: utcSeconds(new Date(context.now.getTime() + p.expiresInDays * 86_400_000)),
+          consistentSnapshot: prevSigned.consistent_snapshot !== false,
+          specVersion: previous.specVersion ?? SPEC_VERSION,
+          roles: {
+            root: {
+              keys: [
+                ...keptKeys(previous, 'root', isRemoved),
+                ...deviceKeyObjects(context, 'root'),
+              ],
+              threshold: p.rootThreshold ?? threshold('root'),
+            },
+            targets: {
+              keys: [
+                ...keptKeys(previous, 'targets', isRemoved),
+                ...deviceKeyObjects(context, 'targets'),
+              ],
+              threshold: p.targetsThreshold ?? threshold('targets'),
+            },
+            snapshot: {
+              keys: keptKeys(previous, 'snapshot', isRemoved),
+              threshold: threshold('snapshot'),
+            },
+            timestamp: {
+              keys: keptKeys(previous, 'timestamp', isRemoved),
+              threshold: threshold('timestamp'),
+            },
+          },
+        });
+      } catch (error) {
+        if (error instanceof TufMetadataError) throw new VigilError('input-invalid', error.message);
+        throw error;
+      }
+      if (context.isRehearsal) signed[REHEARSAL_MARK] = 'REHEARSAL — not for production';
+      const built: TufRootBuilt = {
+        kind: 'tuf-root-built',
+        signed,
+        signatures: [],
+        history: texts,
+        readFrom: null,
+      };
+      return built;
+    },
+  },
   'tuf.buildRoot': {
     title: 'Build TUF root metadata version 1 from the keys of this ceremony',
     params: BuildRootParams,

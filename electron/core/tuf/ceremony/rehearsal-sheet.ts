@@ -1,44 +1,70 @@
-// What a headless rehearsal reads off its own medium folder for a signing event (issue 20): the
-// serial of a device whose root key the newest signing event still waits for — what the keyholder
-// who comes to sign reads off their device. Rehearsal only: the folder is the run's own.
+// What a headless rehearsal reads off its own medium folder for TUF signing (issue 20): the serial
+// of the device a keyholder brings to sign — their root key's device as the newest root metadata
+// on the medium names it (a signing event's, or a complete root's), or else the first device a
+// signing event still waits for. Rehearsal only: the folder is the run's own.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signingProgress } from '../../../formats/tuf-metadata.ts';
-import { parseTufRoot } from '../../../formats/tuf-root.ts';
+import { parseTufRoot, type TufKey, type TufRoot } from '../../../formats/tuf-root.ts';
 import { SIGNING_EVENT_SUFFIX } from './medium-layout.ts';
 
-const EVENT_FOLDER = new RegExp(`^tuf-root-v(\\d{1,9})${SIGNING_EVENT_SUFFIX}$`);
+const ROOT_FOLDER = new RegExp(`^tuf-root-v(\\d{1,9})(${SIGNING_EVENT_SUFFIX})?$`);
 
-/**
- * The serial of a device the newest signing event in `mediaDir` waits for: the one the metadata
- * names as `holder`'s when there is one, else the first; null when it waits for none.
- */
-export function waitingDeviceSerial(mediaDir: string, holder: string | null = null): string | null {
-  const events = readdirSync(mediaDir)
-    .map((name) => ({ name, version: Number(EVENT_FOLDER.exec(name)?.[1] ?? NaN) }))
-    .filter((e) => !Number.isNaN(e.version))
-    .sort((a, b) => b.version - a.version);
-  const newest = events[0];
-  if (newest === undefined) return null;
-  const folder = join(mediaDir, newest.name);
-  // The contribution with the most signatures says best who is still to sign.
-  const contributions = readdirSync(folder)
-    .map((name) => join(folder, name, 'metadata', 'root.json'))
-    .filter((path) => existsSync(path))
-    .map((path) => parseTufRoot(readFileSync(path, 'utf8')))
-    .sort((a, b) => b.signatures.length - a.signatures.length);
-  const root = contributions[0];
-  if (root === undefined) return null;
-  const history = join(folder, readdirSync(folder)[0] ?? '', 'metadata', 'root_history');
-  const previousPath = join(history, `${root.version - 1}.root.json`);
-  const previous = existsSync(previousPath)
-    ? parseTufRoot(readFileSync(previousPath, 'utf8'))
-    : null;
-  const waiting = signingProgress(root, previous)
-    .filter((p) => !p.isMet)
-    .flatMap((p) => p.waitingFor)
-    .filter((key) => typeof key.object['x-vigil-device'] === 'string');
-  const own = waiting.find((key) => key.object['x-vigil-keyholder'] === holder);
-  const device = (own ?? waiting[0])?.object['x-vigil-device'];
+interface Found {
+  root: TufRoot;
+  previous: TufRoot | null;
+  isEvent: boolean;
+}
+
+/** Every root.json Vigil wrote on the medium, newest version first, events before complete roots. */
+function rootsOn(mediaDir: string): Found[] {
+  const read = (path: string) => parseTufRoot(readFileSync(path, 'utf8'));
+  const found: Found[] = [];
+  for (const name of readdirSync(mediaDir)) {
+    const match = ROOT_FOLDER.exec(name);
+    if (!match) continue;
+    const isEvent = match[2] !== undefined;
+    const folder = join(mediaDir, name);
+    const metadata = isEvent
+      ? readdirSync(folder).map((c) => join(folder, c, 'metadata'))
+      : [join(folder, 'metadata')];
+    for (const dir of metadata) {
+      if (!existsSync(join(dir, 'root.json'))) continue;
+      const root = read(join(dir, 'root.json'));
+      const before = join(dir, 'root_history', `${root.version - 1}.root.json`);
+      found.push({ root, previous: existsSync(before) ? read(before) : null, isEvent });
+    }
+  }
+  return found.sort(
+    (a, b) =>
+      b.root.version - a.root.version ||
+      Number(b.isEvent) - Number(a.isEvent) ||
+      b.root.signatures.length - a.root.signatures.length,
+  );
+}
+
+const deviceOf = (key: TufKey | undefined) => {
+  const device = key?.object['x-vigil-device'];
   return typeof device === 'string' ? device : null;
+};
+
+const rootKeys = (root: TufRoot) => {
+  const ids = root.roles.find((r) => r.name === 'root')?.keyids ?? [];
+  return root.keys.filter((k) => ids.includes(k.keyid));
+};
+
+/** The serial of `holder`'s root-key device (or, failing that, one a signing event waits for). */
+export function holderDeviceSerial(mediaDir: string, holder: string | null): string | null {
+  const roots = rootsOn(mediaDir);
+  for (const { root, previous } of roots) {
+    const keys = [...rootKeys(root), ...(previous ? rootKeys(previous) : [])];
+    const own = deviceOf(keys.find((k) => k.object['x-vigil-keyholder'] === holder));
+    if (own !== null) return own;
+  }
+  const event = roots.find((r) => r.isEvent);
+  if (event === undefined) return null;
+  const waiting = signingProgress(event.root, event.previous)
+    .filter((p) => !p.isMet)
+    .flatMap((p) => p.waitingFor);
+  return deviceOf(waiting.find((k) => deviceOf(k) !== null));
 }

@@ -1,0 +1,9 @@
+// The window at every step of the bundled tuf-root-rotation runbook (see ../browser/window-ring.ts):
+// root v1 and its devices from a tuf-root-v1 rehearsal kept in the window's data folder; a new
+// device provisioned, version 2 shown (a key removed, one added), the staying keyholders taking
+// their devices out of their bags from the devices panel to sign.
+import { describeWindowRing } from '../browser/window-ring.ts';
+
+describeWindowRing('tuf-root-rotation', {
+  mediumFrom: { runbook: 'tuf-root-v1', answers: 'tuf-root-v1.rehearsal.yaml', keepsDevices: true },
+});
