@@ -43,7 +43,7 @@ export const RehearsalAnswers = z.strictObject({
         // A backup written by an earlier rehearsal has a random fingerprint in its name: "the
         // newest backup on the medium" stands in for what the keyholder reads off its label.
         z.strictObject({ fromMedium: z.enum(['backup-path', 'backup-fingerprint']) }),
-        // TUF metadata an earlier rehearsal left names each root key's device: "the serial of my
+        // Metadata an earlier rehearsal left names each signing key's device: "the serial of my
         // device", read by the keyholder who comes to sign, stands in for it.
         z.strictObject({ fromMedium: z.literal('holder-device') }),
       ]),
