@@ -15,6 +15,7 @@ import {
   rootSigned,
   tufKeyObject,
   verifyRootChain,
+  type RootPlan,
   type TufKeyObject,
 } from '../../../formats/tuf-metadata.ts';
 import {
@@ -192,6 +193,26 @@ function isNamed(key: TufKey, name: string): boolean {
   );
 }
 
+/**
+ * The root a plan gives, as its build journals it: refused in words when the plan cannot be (no
+ * key for a role, a threshold above its keys), marked in its signed part when a rehearsal's.
+ */
+function builtRoot(context: ActionContext, history: string[], plan: RootPlan): TufRootBuilt {
+  let signed: Record<string, unknown>;
+  try {
+    signed = rootSigned(plan);
+  } catch (error) {
+    if (error instanceof TufMetadataError) throw new VigilError('input-invalid', error.message);
+    throw error;
+  }
+  if (context.isRehearsal) signed[REHEARSAL_MARK] = 'REHEARSAL — not for production';
+  return { kind: 'tuf-root-built', signed, signatures: [], history, readFrom: null };
+}
+
+/** The expiry `days` from the ceremony's now, as TUF writes it. */
+const expiresIn = (context: ActionContext, days: number) =>
+  utcSeconds(new Date(context.now.getTime() + days * 86_400_000));
+
 export const tufActions: Readonly<Record<string, ActionDefinition>> = {
   'tuf.buildRootVersion': {
     title: 'Build the next version of the TUF root: keys added and removed, thresholds, expiry',
@@ -242,51 +263,33 @@ export const tufActions: Readonly<Record<string, ActionDefinition>> = {
       const threshold = (role: string) =>
         previous.roles.find((r) => r.name === role)?.threshold ?? 1;
       const prevSigned = (JSON.parse(previousText) as { signed: Record<string, unknown> }).signed;
-      let signed: Record<string, unknown>;
-      try {
-        signed = rootSigned({
-          version: previous.version + 1,
-          expires: utcSeconds(new Date(context.now.getTime() + p.expiresInDays * 86_400_000)),
-          consistentSnapshot: prevSigned.consistent_snapshot !== false,
-          specVersion: previous.specVersion ?? SPEC_VERSION,
-          roles: {
-            root: {
-              keys: [
-                ...keptKeys(previous, 'root', isRemoved),
-                ...deviceKeyObjects(context, 'root'),
-              ],
-              threshold: p.rootThreshold ?? threshold('root'),
-            },
-            targets: {
-              keys: [
-                ...keptKeys(previous, 'targets', isRemoved),
-                ...deviceKeyObjects(context, 'targets'),
-              ],
-              threshold: p.targetsThreshold ?? threshold('targets'),
-            },
-            snapshot: {
-              keys: keptKeys(previous, 'snapshot', isRemoved),
-              threshold: threshold('snapshot'),
-            },
-            timestamp: {
-              keys: keptKeys(previous, 'timestamp', isRemoved),
-              threshold: threshold('timestamp'),
-            },
+      return builtRoot(context, texts, {
+        version: previous.version + 1,
+        expires: expiresIn(context, p.expiresInDays),
+        consistentSnapshot: prevSigned.consistent_snapshot !== false,
+        specVersion: previous.specVersion ?? SPEC_VERSION,
+        roles: {
+          root: {
+            keys: [...keptKeys(previous, 'root', isRemoved), ...deviceKeyObjects(context, 'root')],
+            threshold: p.rootThreshold ?? threshold('root'),
           },
-        });
-      } catch (error) {
-        if (error instanceof TufMetadataError) throw new VigilError('input-invalid', error.message);
-        throw error;
-      }
-      if (context.isRehearsal) signed[REHEARSAL_MARK] = 'REHEARSAL — not for production';
-      const built: TufRootBuilt = {
-        kind: 'tuf-root-built',
-        signed,
-        signatures: [],
-        history: texts,
-        readFrom: null,
-      };
-      return built;
+          targets: {
+            keys: [
+              ...keptKeys(previous, 'targets', isRemoved),
+              ...deviceKeyObjects(context, 'targets'),
+            ],
+            threshold: p.targetsThreshold ?? threshold('targets'),
+          },
+          snapshot: {
+            keys: keptKeys(previous, 'snapshot', isRemoved),
+            threshold: threshold('snapshot'),
+          },
+          timestamp: {
+            keys: keptKeys(previous, 'timestamp', isRemoved),
+            threshold: threshold('timestamp'),
+          },
+        },
+      });
     },
   },
   'tuf.buildRoot': {
@@ -309,33 +312,18 @@ export const tufActions: Readonly<Record<string, ActionDefinition>> = {
       const targets = deviceKeyObjects(context, 'targets');
       if (root.length === 0)
         throw new VigilError('products-incomplete', 'No root key was generated in this ceremony.');
-      let signed: Record<string, unknown>;
-      try {
-        signed = rootSigned({
-          version: 1,
-          expires: utcSeconds(new Date(context.now.getTime() + p.expiresInDays * 86_400_000)),
-          consistentSnapshot: p.consistentSnapshot ?? true,
-          specVersion: SPEC_VERSION,
-          roles: {
-            root: { keys: root, threshold: p.rootThreshold },
-            targets: { keys: targets, threshold: p.targetsThreshold },
-            snapshot: { keys: online, threshold: 1 },
-            timestamp: { keys: online, threshold: 1 },
-          },
-        });
-      } catch (error) {
-        if (error instanceof TufMetadataError) throw new VigilError('input-invalid', error.message);
-        throw error;
-      }
-      if (context.isRehearsal) signed[REHEARSAL_MARK] = 'REHEARSAL — not for production';
-      const built: TufRootBuilt = {
-        kind: 'tuf-root-built',
-        signed,
-        signatures: [],
-        history: [],
-        readFrom: null,
-      };
-      return built;
+      return builtRoot(context, [], {
+        version: 1,
+        expires: expiresIn(context, p.expiresInDays),
+        consistentSnapshot: p.consistentSnapshot ?? true,
+        specVersion: SPEC_VERSION,
+        roles: {
+          root: { keys: root, threshold: p.rootThreshold },
+          targets: { keys: targets, threshold: p.targetsThreshold },
+          snapshot: { keys: online, threshold: 1 },
+          timestamp: { keys: online, threshold: 1 },
+        },
+      });
     },
   },
   'tuf.openSigningEvent': {

@@ -6,7 +6,7 @@
 //     version under signature with the k signatures it had when that ceremony wrote it.
 // A later ceremony opens the signing event by merging every contribution in its folder.
 import { sha256Hex } from '../../../formats/fingerprint.ts';
-import { metadataText, type TufSignature } from '../../../formats/tuf-metadata.ts';
+import type { TufSignature } from '../../../formats/tuf-metadata.ts';
 import { TufRootError, parseTufRoot, type TufRoot } from '../../../formats/tuf-root.ts';
 import { VigilError } from '../../../base/errors.ts';
 import type { ExportTargets } from '../../media/export-targets.ts';
@@ -153,7 +153,3 @@ export async function readSigningEvent(
   if (first === null) throw new VigilError('media-not-found', `${folder} holds no signing event.`);
   return { signed: first.signed, signatures: [...signatures.values()], history: first.history };
 }
-
-/** The text a contribution's root.json holds (for tests and the view). */
-export const eventRootText = (event: SigningEvent): string =>
-  metadataText(event.signed, event.signatures);
