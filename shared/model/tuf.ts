@@ -9,7 +9,7 @@ export const TufKeyView = z.strictObject({
   keyid: z.string(),
   /** The keyholder or device the key belongs to, as the metadata names it. */
   owner: z.string(),
-  /** The top-level roles whose keys it is in this version (none: a removed key). */
+  /** The top-level roles whose keys it is in this version (a removed key: those it leaves). */
   roles: z.array(z.string()),
   change: z.enum(['added', 'removed', 'kept']),
   /** SHA-256 of the public key (SubjectPublicKeyInfo DER). */

@@ -158,7 +158,8 @@ export function tufRootView(slice: TufSlice): TufRootView {
     ...[...new Map(removed.map((k) => [keyFingerprint(k) ?? k.keyid, k])).values()].map((key) => ({
       keyid: key.keyid,
       owner: ownerOf(key),
-      roles: [],
+      // The roles it had in the version before: the ones it leaves.
+      roles: (previous?.roles ?? []).filter((r) => r.keyids.includes(key.keyid)).map((r) => r.name),
       change: 'removed' as const,
       fingerprint: key.spki ? spkiFingerprint(key.spki) : null,
       hasSigned: signedIds.has(key.keyid),
