@@ -18,6 +18,15 @@ import type {
   RunbookCredentials,
 } from './runbook-actions.ts';
 
+/** A public key a family holds for a role of signed metadata: `role` as the runbook tagged it. */
+export interface RoleKey {
+  role: string;
+  /** SubjectPublicKeyInfo DER. */
+  spki: Uint8Array;
+  /** The device that holds it, as people name it (a serial, an appliance and its key id). */
+  device: string;
+}
+
 /** What folding one result changed beyond the family's own slice. */
 export interface FamilyFold<Slice> {
   slice: Slice | null;
@@ -103,6 +112,12 @@ export interface CeremonyFamily<Slice = unknown> {
   views(slice: Slice | null): Partial<FamilyViews>;
   /** The device families (`DeviceSummary.family`) whose keys this family generates. */
   readonly deviceFamilies?: readonly string[];
+  /**
+   * Public keys the family holds outside the generated-key records (a network appliance's), each
+   * with the role the runbook gave it (by a tag the family reads), for metadata built from the
+   * ceremony's keys.
+   */
+  roleKeys?(slice: Slice | null): RoleKey[];
   /** Signs the ceremony record with a key it generated, when the runbook designates one. */
   readonly recordSigning?: {
     /** The actions whose generated key can sign (a `signing.key: device` runbook needs one). */

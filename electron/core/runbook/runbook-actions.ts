@@ -13,6 +13,7 @@ import { selectedDevice } from './action-context.ts';
 import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
 import type { ActionCatalog } from './load-runbook.ts';
+import type { RoleKey } from './ceremony-family.ts';
 import { NoParams } from './key-request.ts';
 import { ceremonyFamilies } from '../../ceremony-families.ts';
 
@@ -51,6 +52,8 @@ export interface ActionContext {
   keys: readonly GeneratedKeyRecord[];
   /** Every key the ceremony generated, on any device, with who holds that device when known. */
   ceremonyKeys: readonly { key: GeneratedKeyRecord; holder: string | null }[];
+  /** Keys the families hold outside those records (an appliance's), with the roles they were given. */
+  roleKeys: readonly RoleKey[];
   lastExportTargetId: string | null;
   credentials: RunbookCredentials;
   targetId: string | null;

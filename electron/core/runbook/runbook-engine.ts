@@ -479,6 +479,9 @@ export class RunbookEngine {
         // The keys on the device the step acts on: a role is generated once per device.
         keys: keysOn(p),
         ceremonyKeys: ceremonyKeysOf(p),
+        roleKeys: ceremonyFamilies.flatMap(
+          (family) => family.roleKeys?.(p.families[family.id] ?? null) ?? [],
+        ),
         lastExportTargetId: p.lastExportTargetId,
         credentials,
         targetId,

@@ -215,6 +215,7 @@ describe('TUF root v1 made and signed in one ceremony', () => {
           inputs,
           keys: [],
           ceremonyKeys: [],
+          roleKeys: [],
           lastExportTargetId: null,
           credentials: {},
           targetId: target.id,

@@ -96,9 +96,12 @@ export function onlineKeyObjects(text: string, file: string): TufKeyObject[] {
   });
 }
 
-/** The ceremony's generated keys of one role as TUF key objects, each named by device and holder. */
+/**
+ * The ceremony's keys of one role as TUF key objects, each named by its device and holder: those
+ * generated on devices, then those a family holds with that role (a NetHSM key tagged tuf-root).
+ */
 function deviceKeyObjects(context: ActionContext, role: 'root' | 'targets'): TufKeyObject[] {
-  return context.ceremonyKeys
+  const generated = context.ceremonyKeys
     .filter(({ key }) => key.role === role)
     .map(({ key, holder }) =>
       tufKeyObject(
@@ -109,6 +112,10 @@ function deviceKeyObjects(context: ActionContext, role: 'root' | 'targets'): Tuf
         },
       ),
     );
+  const held = context.roleKeys
+    .filter((key) => key.role === role)
+    .map((key) => tufKeyObject(key.spki, { 'x-vigil-device': key.device }));
+  return [...generated, ...held];
 }
 
 const MAX_ROOT_BYTES = 1024 * 1024;

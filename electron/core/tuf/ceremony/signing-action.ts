@@ -6,8 +6,9 @@
 import { VigilError } from '../../../base/errors.ts';
 import { rawPublicKeyFromSpki, spkiFromRawPublicKey } from '../../../formats/ec-point.ts';
 import {
-  tufSignatureHex,
+  ownerOf,
   signedBytesOf,
+  tufSignatureHex,
   type TufSignature,
 } from '../../../formats/tuf-metadata.ts';
 import { verifyTufSignature, type TufKey, type TufRoot } from '../../../formats/tuf-root.ts';
@@ -20,11 +21,54 @@ import type {
   ActionDefinition,
   GeneratedKeyRecord,
 } from '../../runbook/runbook-actions.ts';
-import { ownerOf } from '../../../formats/tuf-metadata.ts';
-import { rootsOf, type TufRootSigned } from './record.ts';
+import { rootsOf, type TufRootSigned, type TufSlice } from './record.ts';
 import { tufSliceOf } from './actions.ts';
 
 type FamilySigner = NonNullable<CeremonyFamily['recordSigning']>;
+
+/** The root keys of this version and of the one before (a rotation), each readable. */
+export function rootKeysToSign(slice: TufSlice): { keys: TufKey[]; versions: string } {
+  const { next, previous } = rootsOf(slice);
+  return {
+    keys: [...rootKeysOf(next), ...rootKeysOf(previous)],
+    versions: `${next.version}${previous ? ` or ${previous.version}` : ''}`,
+  };
+}
+
+/**
+ * The signature a device made, as TUF keeps it under each keyid of that public key: each one
+ * verified with the metadata's key over the canonical bytes, or none is kept.
+ */
+export function verifiedSignatures(
+  keys: readonly TufKey[],
+  raw: Uint8Array,
+  message: Uint8Array,
+  device: string,
+): TufSignature[] {
+  return keys.map((key) => {
+    const sig = tufSignatureHex(key.scheme, raw);
+    if (!verifyTufSignature(key, sig, message))
+      throw new VigilError(
+        'device-error',
+        `The signature ${device} made does not verify with the key of ${ownerOf(key)}: it is not kept.`,
+      );
+    return { keyid: key.keyid, sig };
+  });
+}
+
+/** The journalled result: the new signatures, the device, and whose keys they are. */
+export function rootSigned(
+  signatures: TufSignature[],
+  keys: readonly TufKey[],
+  device: { family: string; serial: string },
+): TufRootSigned {
+  return {
+    kind: 'tuf-root-signed',
+    signatures,
+    device,
+    owners: [...new Set(keys.map(ownerOf))],
+  };
+}
 
 const rootKeysOf = (root: TufRoot | null): TufKey[] => {
   const ids = root?.roles.find((r) => r.name === 'root')?.keyids ?? [];
@@ -91,12 +135,12 @@ export function tufRootSigningAction(familyId: string, signer: FamilySigner): Ac
     async perform(_params, context) {
       const slice = tufSliceOf(context);
       const device = selectedDevice(context);
-      const { next, previous } = rootsOf(slice);
-      const held = keysOnDevice(context, device, [...rootKeysOf(next), ...rootKeysOf(previous)]);
+      const { keys, versions } = rootKeysToSign(slice);
+      const held = keysOnDevice(context, device, keys);
       if (held.length === 0) {
         throw new VigilError(
           'input-mismatch',
-          `${device.model} ${device.serial} holds no root key of version ${next.version}${previous ? ` or ${previous.version}` : ''}: it cannot sign this root. Is it the right device?`,
+          `${device.model} ${device.serial} holds no root key of version ${versions}: it cannot sign this root. Is it the right device?`,
         );
       }
       const message = signedBytesOf(slice.signed);
@@ -110,16 +154,9 @@ export function tufRootSigningAction(familyId: string, signer: FamilySigner): Ac
           context.sources[familyId],
           message,
         );
-        for (const key of keys) {
-          const sig = tufSignatureHex(key.scheme, raw);
-          if (!verifyTufSignature(key, sig, message)) {
-            throw new VigilError(
-              'device-error',
-              `The signature ${device.model} ${device.serial} made does not verify with the key of ${ownerOf(key)}: it is not kept.`,
-            );
-          }
-          signatures.push({ keyid: key.keyid, sig });
-        }
+        signatures.push(
+          ...verifiedSignatures(keys, raw, message, `${device.model} ${device.serial}`),
+        );
       }
       if (signatures.length === 0) {
         throw new VigilError(
@@ -127,14 +164,11 @@ export function tufRootSigningAction(familyId: string, signer: FamilySigner): Ac
           `${device.model} ${device.serial} has signed this root already.`,
         );
       }
-      const owners = [...new Set(held.flatMap((h) => h.keys.map(ownerOf)))];
-      const result: TufRootSigned = {
-        kind: 'tuf-root-signed',
+      return rootSigned(
         signatures,
-        device: { family: device.family, serial: device.serial },
-        owners,
-      };
-      return result;
+        held.flatMap((h) => h.keys),
+        { family: device.family, serial: device.serial },
+      );
     },
   };
 }

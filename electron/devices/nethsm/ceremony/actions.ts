@@ -56,6 +56,13 @@ import {
 } from './record.ts';
 import type { ActionContext, ActionDefinition } from '../../../core/runbook/runbook-actions.ts';
 import { ceremonyUserId } from '../../../core/openpgp/ceremony/actions.ts';
+import { tufSliceOf } from '../../../core/tuf/ceremony/actions.ts';
+import {
+  rootKeysToSign,
+  rootSigned,
+  verifiedSignatures,
+} from '../../../core/tuf/ceremony/signing-action.ts';
+import { signedBytesOf } from '../../../formats/tuf-metadata.ts';
 
 /** A backup larger than this is not one Vigil reads back onto the ceremony computer. */
 const MAX_BACKUP_BYTES = 256 * 1024 * 1024;
@@ -845,6 +852,46 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
               openpgpSignature,
               signedBy: p.by,
             },
+          });
+        });
+      },
+    },
+    'nethsm.signTufRoot': {
+      title: 'Sign the TUF root metadata with a key on the NetHSM',
+      params: KeyByParams,
+      credentials: [],
+      credentialsFor: actingUserCredentials,
+      needsTarget: false,
+      isSigning: true,
+      interruptionAdvice:
+        'Vigil stopped while the NetHSM was signing. No signature was kept: perform the step again.',
+      async perform(params, context) {
+        const p = KeyByParams.parse(params);
+        const record = pinnedNetHsm(context);
+        const key = keyOf(record, p.keyId, p.by);
+        // Matched to the metadata by public key, never by the key's name on the NetHSM.
+        const spki = Buffer.from(decodePem(key.publicKeyPem, 'PUBLIC KEY'));
+        const { keys, versions } = rootKeysToSign(tufSliceOf(context));
+        const matching = keys.filter((k) => k.spki !== null && spki.equals(k.spki));
+        if (matching.length === 0) {
+          throw new VigilError(
+            'input-mismatch',
+            `NetHSM key ${key.id} is no root key of version ${versions}: it cannot sign this root.`,
+          );
+        }
+        const signing = testSigning(key);
+        const message = signedBytesOf(tufSliceOf(context).signed);
+        return withNetHsm(context, async (client) => {
+          const raw = await client.sign(
+            actingUser(context, p.by),
+            key.id,
+            signing.mode,
+            signing.payload(message),
+          );
+          const device = `the NetHSM at ${record.address}, key ${key.id}`;
+          return rootSigned(verifiedSignatures(matching, raw, message, device), matching, {
+            family: context.isRehearsal ? 'nethsm-rehearsal' : 'nethsm',
+            serial: record.system?.deviceId ?? record.address,
           });
         });
       },

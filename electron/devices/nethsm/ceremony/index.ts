@@ -1,6 +1,7 @@
 // The Nitrokey NetHSM as a ceremony family: its runbook actions, the fold of their journalled
 // events into the ceremony's NetHSM record, the products rebuilt from it and their checker, and
 // the window's NetHSM card.
+import { decodePem } from '../../../formats/pem.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import { netHsmRehearsalBench, openNetHsmSources } from '../index.ts';
 import { netHsmActions } from './actions.ts';
@@ -46,5 +47,16 @@ export const netHsmCeremonyFamily: CeremonyFamily<NetHsmRecord> = {
       : null,
   views: (record) => ({ nethsm: record ? netHsmView(record) : null }),
   credentialHint: (credentials) => (credentials.length > 0 ? PASSPHRASE_HINT : null),
+  // A key tagged tuf-root or tuf-targets when it was generated is a TUF key of that role.
+  roleKeys: (record) =>
+    (record?.keys ?? []).flatMap((key) =>
+      key.tags
+        .filter((tag) => tag === 'tuf-root' || tag === 'tuf-targets')
+        .map((tag) => ({
+          role: tag.slice('tuf-'.length),
+          spki: decodePem(key.publicKeyPem, 'PUBLIC KEY'),
+          device: `NetHSM ${record?.system?.deviceId ?? record?.address ?? ''} key ${key.namespace ? `${key.namespace}~` : ''}${key.id}`,
+        })),
+    ),
   productCheckers: { [NETHSM_MANIFEST_KIND]: checkNetHsmProducts },
 };
