@@ -94,7 +94,10 @@ export function isFingerprintStep(step: Pick<CurrentStep, 'text' | 'collect' | '
  * change and SHA-256 are shown inside it, before the confirm.
  */
 export function isTufRootStep(step: Pick<CurrentStep, 'text' | 'action'>): boolean {
-  return /root\.json/.test(step.text) || (step.action?.name.endsWith('.signTufRoot') ?? false);
+  return (
+    /(root|targets)\.json/.test(step.text) ||
+    /\.(signTufRoot|signTufTargets|buildTargets)$/.test(step.action?.name ?? '')
+  );
 }
 
 /** A history detail in words: `reset-confirmed = RESET` becomes "label: RESET". */

@@ -30,6 +30,26 @@ export const TufRootView = z.strictObject({
   /** The bytes every signature covers (OLPC canonical JSON of `signed`). */
   canonical: z.strictObject({ sha256: FingerprintView, text: z.string(), sizeBytes: z.number() }),
   isTrusted: z.boolean(),
+  /** targets.json for the offline targets role, when the ceremony built one. */
+  targets: z
+    .strictObject({
+      version: z.number().int(),
+      expires: z.string(),
+      files: z.array(
+        z.strictObject({
+          path: z.string(),
+          length: z.number().int(),
+          sha256: z.string().nullable(),
+        }),
+      ),
+      canonical: z.strictObject({
+        sha256: FingerprintView,
+        text: z.string(),
+        sizeBytes: z.number(),
+      }),
+      progress: z.strictObject({ line: z.string(), isMet: z.boolean() }),
+    })
+    .nullable(),
   /** Where this ceremony wrote it last: the complete metadata, or the signing event. */
   written: z.strictObject({ destination: z.string(), isComplete: z.boolean() }).nullable(),
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseTufRoot } from '../../electron/formats/tuf-root.ts';
+import { parseTufTargets } from '../../electron/formats/tuf-targets.ts';
 
 const run = promisify(execFile);
 
@@ -32,9 +33,17 @@ export async function sslibVerifies(file: string): Promise<{ sha256: string; cou
   return { sha256, count: Number(count) };
 }
 
-/** openssl verifies every ECDSA signature of the root text over its canonical bytes. */
-export async function opensslVerifiesEach(text: string): Promise<number> {
-  const root = parseTufRoot(text);
+/**
+ * openssl verifies every ECDSA signature of the metadata text over its canonical bytes, with the
+ * keys of `rootText` (the text itself for root.json; its root for targets.json).
+ */
+export async function opensslVerifiesEach(text: string, rootText = text): Promise<number> {
+  const signed = rootText === text ? parseTufRoot(text) : parseTufTargets(text);
+  const root = {
+    ...parseTufRoot(rootText),
+    signatures: signed.signatures,
+    signedBytes: signed.signedBytes,
+  };
   const work = mkdtempSync(join(tmpdir(), 'vigil-openssl-judge-'));
   const message = join(work, 'signed.bin');
   writeFileSync(message, root.signedBytes);

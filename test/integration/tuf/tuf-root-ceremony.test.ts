@@ -21,6 +21,7 @@ import { tufCanonicalJson } from '../../../electron/formats/tuf-root.ts';
 import { CallFailed, caller, FACTORY_SO_PIN, freshDataDir } from '../../helpers/softhsm-token.ts';
 import { current, personOf, type Call } from '../../helpers/runbook-calls.ts';
 import { opensslVerifiesEach, sslibVerifies } from '../../helpers/tuf-judges.ts';
+import { Metadata, MetadataKind } from '@tufjs/models';
 
 const runbooksDir = mkdtempSync(join(tmpdir(), 'vigil-tuf-runbooks-'));
 writeFileSync(
@@ -184,6 +185,32 @@ describe('TUF root v1 made and signed in one ceremony', () => {
     s = await perform(call, s.ceremony, { userPin: PINS['token-b'] });
     assert.equal(s.ceremony?.tufRoot?.isTrusted, true);
 
+    // targets.json for the offline targets role: the release's files, signed by Kim's targets key.
+    mkdirSync(join(medium, 'release'));
+    writeFileSync(join(medium, 'release', 'vigil-1.0.tar.gz'), 'release bytes\n');
+    writeFileSync(join(medium, 'release', 'vigil-1.0.tar.gz.intoto.jsonl'), '{}\n');
+    s = await step(call, s.ceremony, 'release');
+    s = await perform(call, s.ceremony, {}, target.id);
+    const targets = s.ceremony?.tufRoot?.targets;
+    assert.deepEqual(
+      targets?.files.map((f) => [f.path, f.length]),
+      [
+        ['vigil-1.0.tar.gz', 14],
+        ['vigil-1.0.tar.gz.intoto.jsonl', 3],
+      ],
+    );
+    assert.equal(s.ceremony?.tufRoot?.isTrusted, false, 'targets.json is not signed yet');
+    // Kim takes token A out again to sign with its P-256 targets key (threshold 1).
+    await core.putAwayRehearsalDevice(tokenB.id);
+    await core.takeOutRehearsalDevice(tokenA);
+    s = await perform(call, s.ceremony);
+    s = await perform(call, s.ceremony, { userPin: PINS['token-a'] });
+    assert.match(
+      s.ceremony?.tufRoot?.targets?.progress.line ?? '',
+      /^targets keys of root version 1: signed 1 of 1 needed: Kim Keyholder$/,
+    );
+    assert.equal(s.ceremony?.tufRoot?.isTrusted, true);
+
     s = await perform(call, s.ceremony, {}, target.id);
     assert.equal(s.ceremony?.tufRoot?.written?.isComplete, true);
     const text = readFileSync(join(medium, 'tuf-root-v1', 'metadata', 'root.json'), 'utf8');
@@ -196,6 +223,16 @@ describe('TUF root v1 made and signed in one ceremony', () => {
     assert.equal(judged.sha256, built.canonical.sha256.hex);
     assert.equal(judged.count, 2);
     assert.equal(await opensslVerifiesEach(text), 2);
+    const targetsText = readFileSync(
+      join(medium, 'tuf-root-v1', 'metadata', 'targets.json'),
+      'utf8',
+    );
+    assert.equal(await opensslVerifiesEach(targetsText, text), 1);
+    // @tufjs/models trusts targets.json by the root's targets role (Kim's key is P-256).
+    const trustedRoot = Metadata.fromJSON(MetadataKind.Root, JSON.parse(text));
+    const targetsMd = Metadata.fromJSON(MetadataKind.Targets, JSON.parse(targetsText));
+    trustedRoot.verifyDelegate('targets', targetsMd);
+    assert.equal(targetsMd.signed.targets['vigil-1.0.tar.gz']?.length, 14);
     const report = verifyTufMetadataFolder(medium);
     assert.equal(report.isOk, true, JSON.stringify(report.checks));
     assert.ok(report.checks.some((c) => c.check === 'rehearsal' && c.isWarning));

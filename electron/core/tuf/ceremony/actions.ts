@@ -24,9 +24,16 @@ import {
   type TufKey,
   type TufRoot,
 } from '../../../formats/tuf-root.ts';
+import { targetsSigned } from '../../../formats/tuf-targets.ts';
 import type { ActionContext, ActionDefinition } from '../../runbook/runbook-actions.ts';
 import { NoParams } from '../../runbook/key-request.ts';
-import { isTrusted, type TufRootBuilt, type TufRootWritten, type TufSlice } from './record.ts';
+import {
+  isTrusted,
+  type TufRootBuilt,
+  type TufRootWritten,
+  type TufSlice,
+  type TufTargetsBuilt,
+} from './record.ts';
 import { TUF_FAMILY } from './record.ts';
 import {
   metadataFolderFiles,
@@ -53,6 +60,12 @@ const BuildVersionParams = z.strictObject({
   removeInput: z.string().min(1).max(64),
   rootThreshold: z.number().int().min(1).max(32).optional(),
   targetsThreshold: z.number().int().min(1).max(32).optional(),
+  expiresInDays: z.number().int().min(1).max(3660),
+});
+
+const BuildTargetsParams = z.strictObject({
+  /** The input holding the folder on the medium whose files are the targets (e.g. release/). */
+  filesFromInput: z.string().min(1).max(64),
   expiresInDays: z.number().int().min(1).max(3660),
 });
 
@@ -119,6 +132,9 @@ function deviceKeyObjects(context: ActionContext, role: 'root' | 'targets'): Tuf
 }
 
 const MAX_ROOT_BYTES = 1024 * 1024;
+/** Target files are hashed in memory: a release's artifacts, not a disk image. */
+const MAX_TARGET_FILES = 64;
+const MAX_TARGET_BYTES = 64 * 1024 * 1024;
 const MAX_VERSIONS = 256;
 
 /**
@@ -331,6 +347,56 @@ export const tufActions: Readonly<Record<string, ActionDefinition>> = {
           timestamp: { keys: online, threshold: 1 },
         },
       });
+    },
+  },
+  'tuf.buildTargets': {
+    title: 'Build targets.json for the offline targets role from the files on the medium',
+    params: BuildTargetsParams,
+    credentials: [],
+    needsTarget: true,
+    interruptionAdvice:
+      'Vigil stopped while reading the target files. Nothing was signed or written: perform the step again.',
+    async perform(params, context) {
+      const p = BuildTargetsParams.parse(params);
+      tufSliceOf(context);
+      const folder = context.inputs[p.filesFromInput];
+      if (folder === undefined)
+        throw new VigilError('wrong-step', `Collect ${p.filesFromInput} first.`);
+      if (context.targetId === null)
+        throw new VigilError('media-not-found', 'Choose the medium that holds the target files.');
+      const entries = await context.targets.listFolder(context.targetId, folder, MAX_TARGET_FILES);
+      const odd = entries.filter((e) => e.kind !== 'file').map((e) => e.name);
+      if (odd.length > 0)
+        throw new VigilError(
+          'input-invalid',
+          `${folder} holds ${odd.join(', ')}, which ${odd.length === 1 ? 'is' : 'are'} not a regular file: targets are the files of one folder, nothing else.`,
+        );
+      if (entries.length === 0) throw new VigilError('input-invalid', `${folder} holds no file.`);
+      const files = [];
+      for (const entry of entries)
+        files.push({
+          path: entry.name,
+          bytes: await context.targets.readFile(
+            context.targetId,
+            `${folder}/${entry.name}`,
+            MAX_TARGET_BYTES,
+          ),
+        });
+      let signed: Record<string, unknown>;
+      try {
+        signed = targetsSigned({
+          version: 1,
+          expires: expiresIn(context, p.expiresInDays),
+          specVersion: SPEC_VERSION,
+          files,
+        });
+      } catch (error) {
+        if (error instanceof TufMetadataError) throw new VigilError('input-invalid', error.message);
+        throw error;
+      }
+      if (context.isRehearsal) signed[REHEARSAL_MARK] = 'REHEARSAL — not for production';
+      const built: TufTargetsBuilt = { kind: 'tuf-targets-built', signed };
+      return built;
     },
   },
   'tuf.openSigningEvent': {

@@ -16,7 +16,13 @@ import {
   signingProgress,
   type TufSignature,
 } from '../../../formats/tuf-metadata.ts';
-import { parseTufRoot, tufCanonicalJson, type TufRoot } from '../../../formats/tuf-root.ts';
+import {
+  parseTufRoot,
+  tufCanonicalJson,
+  type TufKey,
+  type TufRoot,
+} from '../../../formats/tuf-root.ts';
+import { parseTufTargets, targetsProgress } from '../../../formats/tuf-targets.ts';
 
 export const TUF_FAMILY = 'tuf';
 
@@ -30,6 +36,8 @@ export type TufRootBuilt = {
   history: string[];
   /** Where it was read from, for a signing event. */
   readFrom: string | null;
+  /** targets.json that came with a signing event, with its signatures so far. */
+  targets?: { signed: Record<string, unknown>; signatures: TufSignature[] } | null;
 };
 
 export type TufRootSigned = {
@@ -48,11 +56,22 @@ export type TufRootWritten = {
   isComplete: boolean;
 };
 
-export type TufResult = TufRootBuilt | TufRootSigned | TufRootWritten;
+/** targets.json for the offline targets role, built from files on the medium. */
+export type TufTargetsBuilt = {
+  kind: 'tuf-targets-built';
+  signed: Record<string, unknown>;
+};
+
+export type TufTargetsSigned = Omit<TufRootSigned, 'kind'> & { kind: 'tuf-targets-signed' };
+
+export type TufResult =
+  TufRootBuilt | TufRootSigned | TufRootWritten | TufTargetsBuilt | TufTargetsSigned;
 export const tufResultKinds: readonly TufResult['kind'][] = [
   'tuf-root-built',
   'tuf-root-signed',
   'tuf-root-written',
+  'tuf-targets-built',
+  'tuf-targets-signed',
 ];
 
 export interface TufSlice {
@@ -61,6 +80,8 @@ export interface TufSlice {
   history: string[];
   readFrom: string | null;
   written: { destination: string; isComplete: boolean } | null;
+  /** targets.json under signature, when the ceremony built one. */
+  targets: { signed: Record<string, unknown>; signatures: TufSignature[] } | null;
 }
 
 export function foldTufResult(slice: TufSlice | null, result: TufResult): TufSlice | null {
@@ -72,6 +93,7 @@ export function foldTufResult(slice: TufSlice | null, result: TufResult): TufSli
         history: result.history,
         readFrom: result.readFrom,
         written: null,
+        targets: result.targets ?? null,
       };
     case 'tuf-root-signed': {
       if (!slice) return slice;
@@ -79,6 +101,17 @@ export function foldTufResult(slice: TufSlice | null, result: TufResult): TufSli
       return {
         ...slice,
         signatures: [...slice.signatures.filter((s) => !added.has(s.keyid)), ...result.signatures],
+      };
+    }
+    case 'tuf-targets-built':
+      return slice && { ...slice, targets: { signed: result.signed, signatures: [] } };
+    case 'tuf-targets-signed': {
+      if (!slice?.targets) return slice;
+      const added = new Set(result.signatures.map((s) => s.keyid));
+      const kept = slice.targets.signatures.filter((s) => !added.has(s.keyid));
+      return {
+        ...slice,
+        targets: { ...slice.targets, signatures: [...kept, ...result.signatures] },
       };
     }
     case 'tuf-root-written':
@@ -100,6 +133,10 @@ export function describeTufResult(result: TufResult): string {
     }
     case 'tuf-root-signed':
       return `root signed by ${result.owners.join(', ')} on ${result.device.serial}`;
+    case 'tuf-targets-built':
+      return `targets version ${String(result.signed.version)} built: ${Object.keys((result.signed.targets as object | undefined) ?? {}).length} file(s)`;
+    case 'tuf-targets-signed':
+      return `targets signed by ${result.owners.join(', ')} on ${result.device.serial}`;
     case 'tuf-root-written':
       return result.isComplete
         ? `root metadata written to ${result.report.destination}`
@@ -116,10 +153,26 @@ export function rootsOf(slice: TufSlice): { next: TufRoot; previous: TufRoot | n
   return { next: parseTufRoot(rootText(slice)), previous: last ? parseTufRoot(last) : null };
 }
 
-/** Every threshold this version must meet: its own root keys', and the previous version's. */
+/** targets.json as it stands, when the ceremony built one. */
+export const targetsText = (slice: TufSlice): string | null =>
+  slice.targets ? metadataText(slice.targets.signed, slice.targets.signatures) : null;
+
+/** Who of the root's targets role signed targets.json, against its threshold. */
+function targetsProgressOf(slice: TufSlice) {
+  const text = targetsText(slice);
+  return text === null ? null : targetsProgress(parseTufTargets(text), rootsOf(slice).next);
+}
+
+/**
+ * Every threshold must be met: this version's root keys', the previous version's, and, when the
+ * ceremony built targets.json, its targets keys'.
+ */
 export function isTrusted(slice: TufSlice): boolean {
   const { next, previous } = rootsOf(slice);
-  return signingProgress(next, previous).every((p) => p.isMet);
+  return (
+    signingProgress(next, previous).every((p) => p.isMet) &&
+    (targetsProgressOf(slice)?.isMet ?? true)
+  );
 }
 
 export function tufRootView(slice: TufSlice): TufRootView {
@@ -167,6 +220,44 @@ export function tufRootView(slice: TufSlice): TufRootView {
   ];
   const bytes = signedBytesOf(slice.signed);
   return {
+    ...rootPart(slice, progress, change, keys, bytes, next),
+    targets: targetsView(slice),
+  };
+}
+
+/** targets.json in people's words: its files, what its signatures cover, who signed. */
+function targetsView(slice: TufSlice): TufRootView['targets'] {
+  const text = targetsText(slice);
+  const progress = targetsProgressOf(slice);
+  if (text === null || progress === null || !slice.targets) return null;
+  const targets = parseTufTargets(text);
+  const names = (keys: readonly TufKey[]) => keys.map(ownerOf).join(', ');
+  const count = `signed ${progress.signedBy.length} of ${progress.needed} needed`;
+  return {
+    version: targets.version,
+    expires: targets.expires,
+    files: targets.targets,
+    canonical: {
+      sha256: spkiFingerprint(targets.signedBytes),
+      text: tufCanonicalJson(slice.targets.signed),
+      sizeBytes: targets.signedBytes.length,
+    },
+    progress: {
+      line: `targets keys of root version ${rootsOf(slice).next.version}: ${count}${progress.signedBy.length ? `: ${names(progress.signedBy)}` : ''}${progress.isMet ? '' : ` — waiting for ${names(progress.waitingFor) || 'nobody left: the threshold cannot be met'}`}`,
+      isMet: progress.isMet,
+    },
+  };
+}
+
+function rootPart(
+  slice: TufSlice,
+  progress: ReturnType<typeof signingProgress>,
+  change: ReturnType<typeof rootChange>,
+  keys: TufRootView['keys'],
+  bytes: Uint8Array,
+  next: TufRoot,
+): Omit<TufRootView, 'targets'> {
+  return {
     version: next.version,
     expires: next.expires,
     change: rootChangeLines(change),
@@ -177,7 +268,7 @@ export function tufRootView(slice: TufSlice): TufRootView {
       text: tufCanonicalJson(slice.signed),
       sizeBytes: bytes.length,
     },
-    isTrusted: progress.every((p) => p.isMet),
+    isTrusted: isTrusted(slice),
     written: slice.written,
   };
 }

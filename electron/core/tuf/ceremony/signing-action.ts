@@ -77,14 +77,42 @@ const rootKeysOf = (root: TufRoot | null): TufKey[] => {
 
 const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
+/** What one signing step signs: root.json, or the targets.json the ceremony built. */
+export type SignedMetadataKind = 'root' | 'targets';
+
+/** The keys that may sign it, the bytes they sign, and the signatures it has. */
+function toSign(slice: TufSlice, which: SignedMetadataKind) {
+  if (which === 'root') {
+    const { keys, versions } = rootKeysToSign(slice);
+    return {
+      keys,
+      where: `root version ${versions}`,
+      message: signedBytesOf(slice.signed),
+      already: slice.signatures,
+    };
+  }
+  if (!slice.targets)
+    throw new VigilError('wrong-step', 'No targets.json was built earlier in this ceremony.');
+  const { next } = rootsOf(slice);
+  const ids = next.roles.find((r) => r.name === 'targets')?.keyids ?? [];
+  return {
+    keys: next.keys.filter((k) => ids.includes(k.keyid) && k.spki !== null),
+    where: `the targets role of root version ${next.version}`,
+    message: signedBytesOf(slice.targets.signed),
+    already: slice.targets.signatures,
+  };
+}
+
 /**
- * The root keys (of this version and the one before) held by the selected device, grouped by
- * public key, each with the key record its family signs with.
+ * The keys of the metadata held by the selected device, grouped by public key, each with the key
+ * record its family signs with: one the ceremony generated for that role, or one the metadata
+ * names as on this device.
  */
 function keysOnDevice(
   context: ActionContext,
   device: DeviceSummary,
   keys: readonly TufKey[],
+  role: SignedMetadataKind,
 ): { record: GeneratedKeyRecord; keys: TufKey[] }[] {
   const bySpki = new Map<string, { record: GeneratedKeyRecord; keys: TufKey[] }>();
   for (const key of keys) {
@@ -98,7 +126,7 @@ function keysOnDevice(
     }
     const generated = context.keys.find(
       (k) =>
-        k.role === 'root' &&
+        k.role === role &&
         hexOf(spkiFromRawPublicKey(new Uint8Array(Buffer.from(k.rawPublicKey, 'hex')), k.curve)) ===
           id,
     );
@@ -108,14 +136,7 @@ function keysOnDevice(
       // A key made in an earlier ceremony: its signature, verified below, proves the match.
       const { curve, raw } = rawPublicKeyFromSpki(spki);
       bySpki.set(id, {
-        record: {
-          role: 'root',
-          curve,
-          rawPublicKey: hexOf(raw),
-          isOnDevice: true,
-          device,
-          createdAt: '',
-        },
+        record: { role, curve, rawPublicKey: hexOf(raw), isOnDevice: true, device, createdAt: '' },
         keys: [key],
       });
     }
@@ -123,9 +144,15 @@ function keysOnDevice(
   return [...bySpki.values()];
 }
 
-export function tufRootSigningAction(familyId: string, signer: FamilySigner): ActionDefinition {
+/** `<family>.signTufRoot` or `<family>.signTufTargets`, from the family's own signer. */
+export function tufSigningAction(
+  familyId: string,
+  signer: FamilySigner,
+  which: SignedMetadataKind,
+): ActionDefinition {
+  const file = `${which}.json`;
   return {
-    title: 'Sign the TUF root metadata with the root key on this device',
+    title: `Sign the TUF ${file} with the ${which} key on this device`,
     params: NoParams,
     credentials: signer.credentials,
     needsTarget: false,
@@ -133,21 +160,19 @@ export function tufRootSigningAction(familyId: string, signer: FamilySigner): Ac
     interruptionAdvice:
       'Vigil stopped while the device was signing. No signature was kept: perform the step again.',
     async perform(_params, context) {
-      const slice = tufSliceOf(context);
       const device = selectedDevice(context);
-      const { keys, versions } = rootKeysToSign(slice);
-      const held = keysOnDevice(context, device, keys);
+      const { keys, where, message, already } = toSign(tufSliceOf(context), which);
+      const held = keysOnDevice(context, device, keys, which);
       if (held.length === 0) {
         throw new VigilError(
           'input-mismatch',
-          `${device.model} ${device.serial} holds no root key of version ${versions}: it cannot sign this root. Is it the right device?`,
+          `${device.model} ${device.serial} holds no key of ${where}: it cannot sign this ${file}. Is it the right device?`,
         );
       }
-      const message = signedBytesOf(slice.signed);
-      const already = new Set(slice.signatures.map((s) => s.keyid));
+      const signed = new Set(already.map((s) => s.keyid));
       const signatures: TufSignature[] = [];
       for (const { record, keys } of held) {
-        if (keys.every((k) => already.has(k.keyid))) continue;
+        if (keys.every((k) => signed.has(k.keyid))) continue;
         const raw = await signer.sign(
           record,
           context.credentials,
@@ -161,14 +186,26 @@ export function tufRootSigningAction(familyId: string, signer: FamilySigner): Ac
       if (signatures.length === 0) {
         throw new VigilError(
           'wrong-step',
-          `${device.model} ${device.serial} has signed this root already.`,
+          `${device.model} ${device.serial} has signed this ${file} already.`,
         );
       }
-      return rootSigned(
+      const result = rootSigned(
         signatures,
         held.flatMap((h) => h.keys),
         { family: device.family, serial: device.serial },
       );
+      return which === 'root' ? result : { ...result, kind: 'tuf-targets-signed' as const };
     },
+  };
+}
+
+/** The signing actions a family adds for TUF metadata, named for it. */
+export function tufSigningActions(
+  familyId: string,
+  signer: FamilySigner,
+): Record<string, ActionDefinition> {
+  return {
+    [`${familyId}.signTufRoot`]: tufSigningAction(familyId, signer, 'root'),
+    [`${familyId}.signTufTargets`]: tufSigningAction(familyId, signer, 'targets'),
   };
 }

@@ -12,7 +12,7 @@ import { checkCredentials } from '../../../core/runbook/credentials.ts';
 import { signWithTokenKey } from '../driver.ts';
 import { triesLeftHint } from '../protocol.ts';
 import { createRehearsalToken, deleteRehearsalToken } from '../../softhsm/rehearsal.ts';
-import { tufRootSigningAction } from '../../../core/tuf/ceremony/signing-action.ts';
+import { tufSigningActions } from '../../../core/tuf/ceremony/signing-action.ts';
 import type { RehearsalBench } from '../../device-environment.ts';
 import { PKCS11_CEREMONY_FAMILY, keyRoleId, pkcs11Actions } from './actions.ts';
 
@@ -97,10 +97,7 @@ export const pkcs11CeremonyFamily: CeremonyFamily<never> = {
   rehearsal: tokenRehearsalBench,
   actions: {
     ...pkcs11Actions,
-    [`${PKCS11_CEREMONY_FAMILY}.signTufRoot`]: tufRootSigningAction(
-      PKCS11_CEREMONY_FAMILY,
-      tokenSigning,
-    ),
+    ...tufSigningActions(PKCS11_CEREMONY_FAMILY, tokenSigning),
   },
   resultKinds: [],
   deviceFamilies: tokenDeviceFamilies,

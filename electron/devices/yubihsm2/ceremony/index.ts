@@ -3,7 +3,7 @@
 // before a password is typed.
 import { hexToBytes } from '../../../formats/der.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
-import { tufRootSigningAction } from '../../../core/tuf/ceremony/signing-action.ts';
+import { tufSigningActions } from '../../../core/tuf/ceremony/signing-action.ts';
 import type { FamilyActionResult } from '../../../core/runbook/runbook-actions.ts';
 import {
   YUBIHSM_FAMILY,
@@ -32,10 +32,7 @@ export const yubiHsmCeremonyFamily: CeremonyFamily<never> = {
   rehearsal: yubiHsmRehearsalBench,
   actions: {
     ...yubiHsmActions,
-    [`${YUBIHSM_CEREMONY_FAMILY}.signTufRoot`]: tufRootSigningAction(
-      YUBIHSM_CEREMONY_FAMILY,
-      yubiHsmSigning,
-    ),
+    ...tufSigningActions(YUBIHSM_CEREMONY_FAMILY, yubiHsmSigning),
   },
   resultKinds: [AUTH_KEY_REPLACED],
   fold: () => ({ slice: null }),

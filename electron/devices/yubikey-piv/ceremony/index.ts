@@ -3,7 +3,7 @@
 // checker, and the PIN and PUK tries left shown before anything is typed.
 import { hexToBytes } from '../../../formats/der.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
-import { tufRootSigningAction } from '../../../core/tuf/ceremony/signing-action.ts';
+import { tufSigningActions } from '../../../core/tuf/ceremony/signing-action.ts';
 import type { FamilyActionResult } from '../../../core/runbook/runbook-actions.ts';
 import { openYubiKeySources, yubiKeyRehearsalBench, type YubiKeySources } from '../index.ts';
 import {
@@ -22,7 +22,7 @@ export const yubiKeyPivCeremonyFamily: CeremonyFamily<never> = {
   rehearsal: yubiKeyRehearsalBench,
   actions: {
     ...yubiKeyPivActions,
-    [`${PIV_CEREMONY_FAMILY}.signTufRoot`]: tufRootSigningAction(PIV_CEREMONY_FAMILY, pivSigning),
+    ...tufSigningActions(PIV_CEREMONY_FAMILY, pivSigning),
   },
   resultKinds: [MANAGEMENT_KEY_SET],
   fold: () => ({ slice: null }),
