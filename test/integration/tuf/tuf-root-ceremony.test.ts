@@ -17,7 +17,8 @@ import { readSigningEvent } from '../../../electron/core/tuf/ceremony/medium-lay
 import { tufActions } from '../../../electron/core/tuf/ceremony/actions.ts';
 import { VigilError } from '../../../electron/base/errors.ts';
 import { metadataText } from '../../../electron/formats/tuf-metadata.ts';
-import { tufCanonicalJson } from '../../../electron/formats/tuf-root.ts';
+import { parseTufRoot, tufCanonicalJson } from '../../../electron/formats/tuf-root.ts';
+import { runRunbookChild } from '../../helpers/runbook-child.ts';
 import { CallFailed, caller, FACTORY_SO_PIN, freshDataDir } from '../../helpers/softhsm-token.ts';
 import { current, personOf, type Call } from '../../helpers/runbook-calls.ts';
 import { opensslVerifiesEach, sslibVerifies } from '../../helpers/tuf-judges.ts';
@@ -31,6 +32,7 @@ writeFileSync(
   ),
 );
 const medium = mkdtempSync(join(tmpdir(), 'vigil-tuf-medium-'));
+const bundled = join(import.meta.dirname, '..', '..', '..', 'resources', 'runbooks');
 const participants: Participant[] = [
   { role: 'ceremony-lead', name: 'Ada Lead' },
   { role: 'witness', name: 'Wim Witness' },
@@ -303,6 +305,78 @@ describe('TUF root v1 made and signed in one ceremony', () => {
         /tuf-root-v7 is not a trusted root chain \(version 1: not trusted: root keys of version 1: signed 0 of 2/.test(
           e.message,
         ),
+    );
+  });
+
+  it('builds root v1 from the device folders an earlier ceremony wrote, with the same keys', async () => {
+    // The bundled tuf-root-v1 rehearsal writes its devices' products and its own root.
+    const work = mkdtempSync(join(tmpdir(), 'vigil-tuf-products-'));
+    const stick = join(work, 'stick');
+    // In its own process, as `vigil run` is: one process loads SoftHSM2 once.
+    const run = await runRunbookChild(
+      [
+        join(bundled, 'tuf-root-v1.yaml'),
+        join(bundled, 'tuf-root-v1.rehearsal.yaml'),
+        join(work, 'record'),
+        '--medium',
+        stick,
+      ],
+      { VIGIL_STAND_IN_PDF: '1' },
+    );
+    assert.equal(run.outcome?.exitCode, 0, `${run.outcome?.lines.join('\n') ?? ''}${run.stderr}`);
+    const target = core.exportTargets.addFolder(stick);
+    const action = tufActions['tuf.buildRootFromProducts'];
+    assert.ok(action);
+    const build = (folder: string) =>
+      action.perform(
+        {
+          productsFromInput: 'products',
+          rootThreshold: 2,
+          targetsThreshold: 2,
+          expiresInDays: 30,
+          onlineKeys: 'online-keys.pem',
+        },
+        {
+          isRehearsal: true,
+          ceremonyId: 'products-test',
+          device: null,
+          inputs: { products: folder },
+          keys: [],
+          ceremonyKeys: [],
+          roleKeys: [],
+          lastExportTargetId: null,
+          credentials: {},
+          targetId: target.id,
+          now: new Date(),
+          targets: core.exportTargets,
+          products: () => [],
+          slices: {},
+          sources: {},
+        },
+      );
+    const built = (await build('ceremony-products')) as unknown as {
+      signed: Record<string, unknown>;
+    };
+    const fromProducts = parseTufRoot(metadataText(built.signed, []));
+    const ceremony = parseTufRoot(
+      readFileSync(join(stick, 'tuf-root-v1', 'metadata', 'root.json'), 'utf8'),
+    );
+    const rootSpkis = (root: typeof ceremony) =>
+      root.keys
+        .filter((k) => root.roles.find((r) => r.name === 'root')?.keyids.includes(k.keyid))
+        .map((k) => Buffer.from(k.spki ?? new Uint8Array()).toString('hex'))
+        .sort();
+    assert.deepEqual(rootSpkis(fromProducts), rootSpkis(ceremony), 'the same three root keys');
+    await assert.rejects(
+      build('../elsewhere'),
+      (e: unknown) => e instanceof VigilError && e.code === 'media-not-found',
+    );
+    await assert.rejects(
+      build('tuf-root-v1'),
+      (e: unknown) =>
+        e instanceof VigilError &&
+        e.code === 'input-invalid' &&
+        /no <serial>_<role>_pubkey\.pem/.test(e.message),
     );
   });
 

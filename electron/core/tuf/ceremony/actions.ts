@@ -3,6 +3,7 @@
 // ceremony before left on the medium, and write the root — complete metadata once every threshold
 // is met, otherwise the signing event so far. Devices sign through their own families' actions
 // (signing-action.ts), which add to the root this family folds.
+import { join } from 'node:path';
 import { z } from 'zod';
 import { VigilError } from '../../../base/errors.ts';
 import { spkiFromRawPublicKey } from '../../../formats/ec-point.ts';
@@ -25,6 +26,8 @@ import {
   type TufRoot,
 } from '../../../formats/tuf-root.ts';
 import { targetsSigned } from '../../../formats/tuf-targets.ts';
+import { safeSegments } from '../../media/medium-folders.ts';
+import { deviceKeysOf, rootPlanFromDevices } from '../../products/tuf-keys.ts';
 import type { ActionContext, ActionDefinition } from '../../runbook/runbook-actions.ts';
 import { NoParams } from '../../runbook/key-request.ts';
 import {
@@ -61,6 +64,16 @@ const BuildVersionParams = z.strictObject({
   rootThreshold: z.number().int().min(1).max(32).optional(),
   targetsThreshold: z.number().int().min(1).max(32).optional(),
   expiresInDays: z.number().int().min(1).max(3660),
+});
+
+const BuildFromProductsParams = z.strictObject({
+  /** The input holding the products folder on the medium (holding ceremony-products/). */
+  productsFromInput: z.string().min(1).max(64),
+  rootThreshold: z.number().int().min(1).max(32),
+  targetsThreshold: z.number().int().min(1).max(32),
+  expiresInDays: z.number().int().min(1).max(3660),
+  consistentSnapshot: z.boolean().optional(),
+  onlineKeys: z.string().min(1).max(200),
 });
 
 const BuildTargetsParams = z.strictObject({
@@ -347,6 +360,44 @@ export const tufActions: Readonly<Record<string, ActionDefinition>> = {
           timestamp: { keys: online, threshold: 1 },
         },
       });
+    },
+  },
+  'tuf.buildRootFromProducts': {
+    title: 'Build TUF root metadata version 1 from the device folders of an earlier ceremony',
+    params: BuildFromProductsParams,
+    credentials: [],
+    needsTarget: true,
+    interruptionAdvice:
+      'Vigil stopped while building the root metadata. Nothing was signed or written: perform the step again.',
+    async perform(params, context) {
+      const p = BuildFromProductsParams.parse(params);
+      const folder = context.inputs[p.productsFromInput];
+      if (folder === undefined)
+        throw new VigilError('wrong-step', `Collect ${p.productsFromInput} first.`);
+      if (context.targetId === null)
+        throw new VigilError('media-not-found', 'Choose the medium that holds the products.');
+      const segments = safeSegments(folder.trim());
+      if (segments === null)
+        throw new VigilError('media-not-found', `"${folder}" is not a folder inside the medium.`);
+      const medium = await context.targets.resolve(context.targetId);
+      const text = new TextDecoder().decode(
+        await context.targets.readFile(context.targetId, p.onlineKeys, MAX_ONLINE_KEYS_BYTES),
+      );
+      // Read bounded and without following a link (tuf-keys.ts): PSF's and Vigil's device folders.
+      let plan: RootPlan;
+      try {
+        plan = rootPlanFromDevices(deviceKeysOf(join(medium.mountPoint, ...segments)), {
+          rootThreshold: p.rootThreshold,
+          targetsThreshold: p.targetsThreshold,
+          expires: expiresIn(context, p.expiresInDays),
+          consistentSnapshot: p.consistentSnapshot ?? true,
+          online: onlineKeyObjects(text, p.onlineKeys),
+        });
+      } catch (error) {
+        if (error instanceof TufMetadataError) throw new VigilError('input-invalid', error.message);
+        throw error;
+      }
+      return builtRoot(context, [], plan);
     },
   },
   'tuf.buildTargets': {
