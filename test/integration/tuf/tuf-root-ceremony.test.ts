@@ -15,6 +15,7 @@ import { VigilCore } from '../../../electron/core/vigil-core.ts';
 import { verifyTufMetadataFolder } from '../../../electron/core/products/tuf-metadata-folder.ts';
 import { readSigningEvent } from '../../../electron/core/tuf/ceremony/medium-layout.ts';
 import { tufActions } from '../../../electron/core/tuf/ceremony/actions.ts';
+import type { ActionContext } from '../../../electron/core/runbook/runbook-actions.ts';
 import { VigilError } from '../../../electron/base/errors.ts';
 import { metadataText } from '../../../electron/formats/tuf-metadata.ts';
 import { parseTufRoot, tufCanonicalJson } from '../../../electron/formats/tuf-root.ts';
@@ -76,6 +77,29 @@ describe('TUF root v1 made and signed in one ceremony', () => {
     call = caller(core);
   });
   after(() => core.close());
+
+  /** What an action of no device sees: the medium, the inputs, nothing else of a ceremony. */
+  const contextFor = (
+    targetId: string,
+    inputs: Record<string, string>,
+    isRehearsal = true,
+  ): ActionContext => ({
+    isRehearsal,
+    ceremonyId: 'action-test',
+    device: null,
+    inputs,
+    keys: [],
+    ceremonyKeys: [],
+    roleKeys: [],
+    lastExportTargetId: null,
+    credentials: {},
+    targetId,
+    now: new Date(),
+    targets: core.exportTargets,
+    products: () => [],
+    slices: {},
+    sources: {},
+  });
 
   /** The one rehearsal token listed now. */
   async function listedToken() {
@@ -247,23 +271,7 @@ describe('TUF root v1 made and signed in one ceremony', () => {
     const build = (inputs: Record<string, string>, isRehearsal = true) =>
       action.perform(
         { fromFolderInput: 'from', removeInput: 'remove', expiresInDays: 30 },
-        {
-          isRehearsal,
-          ceremonyId: 'rotation-test',
-          device: null,
-          inputs,
-          keys: [],
-          ceremonyKeys: [],
-          roleKeys: [],
-          lastExportTargetId: null,
-          credentials: {},
-          targetId: target.id,
-          now: new Date(),
-          targets: core.exportTargets,
-          products: () => [],
-          slices: {},
-          sources: {},
-        },
+        contextFor(target.id, inputs, isRehearsal),
       );
     const v2 = (await build({ from: 'tuf-root-v1', remove: 'none' })) as unknown as {
       signed: { version: number; roles: { root: { keyids: string[]; threshold: number } } };
@@ -336,23 +344,7 @@ describe('TUF root v1 made and signed in one ceremony', () => {
           expiresInDays: 30,
           onlineKeys: 'online-keys.pem',
         },
-        {
-          isRehearsal: true,
-          ceremonyId: 'products-test',
-          device: null,
-          inputs: { products: folder },
-          keys: [],
-          ceremonyKeys: [],
-          roleKeys: [],
-          lastExportTargetId: null,
-          credentials: {},
-          targetId: target.id,
-          now: new Date(),
-          targets: core.exportTargets,
-          products: () => [],
-          slices: {},
-          sources: {},
-        },
+        contextFor(target.id, { products: folder }),
       );
     const built = (await build('ceremony-products')) as unknown as {
       signed: Record<string, unknown>;
