@@ -219,9 +219,22 @@ export function tufRootView(slice: TufSlice): TufRootView {
     })),
   ];
   const bytes = signedBytesOf(slice.signed);
+  const targets = targetsView(slice);
   return {
-    ...rootPart(slice, progress, change, keys, bytes, next),
-    targets: targetsView(slice),
+    version: next.version,
+    expires: next.expires,
+    change: rootChangeLines(change),
+    keys,
+    progress: progress.map((p) => ({ line: progressLine(p), isMet: p.isMet })),
+    canonical: {
+      sha256: spkiFingerprint(bytes),
+      text: tufCanonicalJson(slice.signed),
+      sizeBytes: bytes.length,
+    },
+    // isTrusted's verdict, from the signatures checked once above.
+    isTrusted: progress.every((p) => p.isMet) && (targets?.progress.isMet ?? true),
+    written: slice.written,
+    targets,
   };
 }
 
@@ -246,29 +259,5 @@ function targetsView(slice: TufSlice): TufRootView['targets'] {
       line: `targets keys of root version ${rootsOf(slice).next.version}: ${count}${progress.signedBy.length ? `: ${names(progress.signedBy)}` : ''}${progress.isMet ? '' : ` — waiting for ${names(progress.waitingFor) || 'nobody left: the threshold cannot be met'}`}`,
       isMet: progress.isMet,
     },
-  };
-}
-
-function rootPart(
-  slice: TufSlice,
-  progress: ReturnType<typeof signingProgress>,
-  change: ReturnType<typeof rootChange>,
-  keys: TufRootView['keys'],
-  bytes: Uint8Array,
-  next: TufRoot,
-): Omit<TufRootView, 'targets'> {
-  return {
-    version: next.version,
-    expires: next.expires,
-    change: rootChangeLines(change),
-    keys,
-    progress: progress.map((p) => ({ line: progressLine(p), isMet: p.isMet })),
-    canonical: {
-      sha256: spkiFingerprint(bytes),
-      text: tufCanonicalJson(slice.signed),
-      sizeBytes: bytes.length,
-    },
-    isTrusted: isTrusted(slice),
-    written: slice.written,
   };
 }

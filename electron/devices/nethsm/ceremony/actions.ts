@@ -871,7 +871,8 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
         const key = keyOf(record, p.keyId, p.by);
         // Matched to the metadata by public key, never by the key's name on the NetHSM.
         const spki = Buffer.from(decodePem(key.publicKeyPem, 'PUBLIC KEY'));
-        const { keys, versions } = rootKeysToSign(tufSliceOf(context));
+        const slice = tufSliceOf(context);
+        const { keys, versions } = rootKeysToSign(slice);
         const matching = keys.filter((k) => k.spki !== null && spki.equals(k.spki));
         if (matching.length === 0) {
           throw new VigilError(
@@ -880,7 +881,7 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
           );
         }
         const signing = testSigning(key);
-        const message = signedBytesOf(tufSliceOf(context).signed);
+        const message = signedBytesOf(slice.signed);
         return withNetHsm(context, async (client) => {
           const raw = await client.sign(
             actingUser(context, p.by),
