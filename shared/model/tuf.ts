@@ -9,6 +9,8 @@ export const TufKeyView = z.strictObject({
   keyid: z.string(),
   /** The keyholder or device the key belongs to, as the metadata names it. */
   owner: z.string(),
+  /** The device holding it (its serial), as the metadata names it; null when it names none. */
+  device: z.string().nullable(),
   /** The top-level roles whose keys it is in this version (a removed key: those it leaves). */
   roles: z.array(z.string()),
   change: z.enum(['added', 'removed', 'kept']),

@@ -20,6 +20,7 @@ import {
   type TypedCredential,
 } from './window-judge.ts';
 import { RUNBOOKS_DIR, readRehearsal, secretsOf, walkRehearsal } from './window-walk.ts';
+import { mediumWrittenBy } from '../helpers/medium-writers.ts';
 
 const run = promisify(execFile);
 const RUN_CHILD = join(import.meta.dirname, '..', 'helpers', 'runbook-run-child.mjs');
@@ -70,11 +71,6 @@ function chromiumCpuSeconds(): number {
 
 export interface WindowRingOptions {
   /**
-   * A runbook whose headless rehearsal first writes the medium this one reads (an OpenPGP
-   * rotation reads the backup gpg-offline-primary wrote).
-   */
-  mediumFrom?: string | { runbook: string; answers: string; keepsDevices: true };
-  /**
    * Whether the steps of a section are looked at (default: all). A ceremony of many devices
    * repeats one procedure: its first copies are looked at, the others only walked.
    */
@@ -90,32 +86,36 @@ export function describeWindowRing(runbookId: string, options: WindowRingOptions
     let isShooting = false;
 
     before(async () => {
-      if (options.mediumFrom === undefined) return;
-      // The built CLI in its own process, with a stand-in transcript PDF (nothing to judge there).
-      const from = options.mediumFrom;
-      const name = typeof from === 'string' ? from : from.runbook;
+      // A runbook reading what earlier ceremonies wrote (test/helpers/medium-writers.ts) gets a
+      // medium their headless rehearsals wrote first: the built CLI in its own process, with a
+      // stand-in transcript PDF (nothing to judge there).
+      const source = mediumWrittenBy[runbookId];
+      if (source === undefined) return;
       // A signing event's devices are kept in the window's own data folder, as the keyholders'
       // bags: the window takes the one out that the keyholder reads the serial of.
-      const kept = typeof from === 'string' ? [] : ['--devices', session.dataDir];
-      const { stdout } = await run(
-        process.execPath,
-        [
-          RUN_CHILD,
-          join(RUNBOOKS_DIR, `${name}.yaml`),
-          join(RUNBOOKS_DIR, typeof from === 'string' ? `${name}.rehearsal.yaml` : from.answers),
-          mkdtempSync(join(tmpdir(), `vigil-window-${name}-`)),
-          '--medium',
-          session.exportDir,
-          ...kept,
-        ],
-        { env: { ...process.env, VIGIL_STAND_IN_PDF: '1' }, encoding: 'utf8' },
-      );
-      const outcome = JSON.parse(stdout) as { exitCode: number; lines: string[] };
-      assert.equal(
-        outcome.exitCode,
-        0,
-        `${name} rehearsal for the medium: ${outcome.lines.join('\n')}`,
-      );
+      const kept = source.keepsDevices ? ['--devices', session.dataDir] : [];
+      for (const writer of source.writers) {
+        const name = writer.runbook;
+        const { stdout } = await run(
+          process.execPath,
+          [
+            RUN_CHILD,
+            join(RUNBOOKS_DIR, `${name}.yaml`),
+            join(RUNBOOKS_DIR, writer.answers ?? `${name}.rehearsal.yaml`),
+            mkdtempSync(join(tmpdir(), `vigil-window-${name}-`)),
+            '--medium',
+            session.exportDir,
+            ...kept,
+          ],
+          { env: { ...process.env, VIGIL_STAND_IN_PDF: '1' }, encoding: 'utf8' },
+        );
+        const outcome = JSON.parse(stdout) as { exitCode: number; lines: string[] };
+        assert.equal(
+          outcome.exitCode,
+          0,
+          `${name} rehearsal for the medium: ${outcome.lines.join('\n')}`,
+        );
+      }
       // The window learns of the devices that rehearsal put away in its data folder.
       await session.core.refreshDevices();
     });

@@ -11,24 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRecordFolder } from '../../electron/core/runbook/record-store.ts';
 import { sha256Hex } from '../../electron/formats/fingerprint.ts';
+import { mediumWrittenBy } from './medium-writers.ts';
 import { finishedView, foldedState, journalOf, prefixHashes, replayed } from './golden-state.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const runbooks = join(root, 'resources', 'runbooks');
 const vectors = join(root, 'test', 'vectors', 'golden-journals');
 const child = join(root, 'test', 'helpers', 'runbook-run-child.mjs');
-/** Runbooks that read a medium an earlier ceremony wrote (as in the crash sweep). */
-const mediumWrittenBy: Record<string, string | { runbook: string; answers: string }> = {
-  'gpg-subkey-rotation': 'gpg-offline-primary',
-  'gpg-cycle-rotation': 'gpg-offline-primary',
-  // It signs with the devices the writer kept (--devices), with answers where keyholders are absent.
-  'tuf-sign-event': {
-    runbook: 'tuf-root-v1',
-    answers: 'rehearsal-variants/tuf-root-v1.keyholders-absent.yaml',
-  },
-  'tuf-root-rotation': { runbook: 'tuf-root-v1', answers: 'tuf-root-v1.rehearsal.yaml' },
-};
-
 function run(name: string, out: string, medium: string, devices: string, answers?: string): void {
   execFileSync(
     process.execPath,
@@ -62,10 +51,17 @@ const names = readdirSync(runbooks)
 for (const name of names) {
   const medium = mkdtempSync(join(tmpdir(), 'vigil-golden-medium-'));
   const devices = mkdtempSync(join(tmpdir(), 'vigil-golden-devices-'));
-  const writer = mediumWrittenBy[name];
-  const by = typeof writer === 'string' ? { runbook: writer, answers: undefined } : writer;
-  if (by !== undefined)
-    run(by.runbook, mkdtempSync(join(tmpdir(), 'vigil-golden-out-')), medium, devices, by.answers);
+  // Fresh devices for each writer unless the runbook signs with the ones they kept.
+  for (const writer of mediumWrittenBy[name]?.writers ?? [])
+    run(
+      writer.runbook,
+      mkdtempSync(join(tmpdir(), 'vigil-golden-out-')),
+      medium,
+      mediumWrittenBy[name]?.keepsDevices
+        ? devices
+        : mkdtempSync(join(tmpdir(), 'vigil-golden-devices-')),
+      writer.answers,
+    );
   const out = join(mkdtempSync(join(tmpdir(), 'vigil-golden-out-')), 'record');
   run(name, out, medium, devices);
   const dest = join(vectors, name);

@@ -7,7 +7,6 @@
 import { describeWindowRing } from '../browser/window-ring.ts';
 
 describeWindowRing('tuf-root-rotation', {
-  mediumFrom: { runbook: 'tuf-root-v1', answers: 'tuf-root-v1.rehearsal.yaml', keepsDevices: true },
   looksAt: (sectionId) =>
     sectionId === 'preparation' ||
     sectionId === 'metadata' ||

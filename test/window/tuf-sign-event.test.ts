@@ -6,10 +6,5 @@
 import { describeWindowRing } from '../browser/window-ring.ts';
 
 describeWindowRing('tuf-sign-event', {
-  mediumFrom: {
-    runbook: 'tuf-root-v1',
-    answers: 'rehearsal-variants/tuf-root-v1.keyholders-absent.yaml',
-    keepsDevices: true,
-  },
   looksAt: (sectionId) => sectionId === 'event' || sectionId === 'device',
 });

@@ -65,6 +65,8 @@ export interface PivArchiveOptions {
   /** Injected for tests; the pinned Yubico certificates otherwise. */
   trust?: PivTrust;
   at?: Date;
+  /** Leave any root.json aside: a ceremony building a new root reads only the attestations. */
+  ignoreRootMetadata?: boolean;
 }
 
 export type PivDeviceLayout = 'docker' | 'sigstore';
@@ -855,6 +857,17 @@ export function verifyPivCeremonyArchive(
   path: string,
   options: PivArchiveOptions = {},
 ): PivArchiveReport {
+  return verifyPivArchiveKeys(path, options).report;
+}
+
+/**
+ * The archive's report, and beside each of its devices the attested public key (SPKI DER, in the
+ * report's device order), or null where the attestation could not be read.
+ */
+export function verifyPivArchiveKeys(
+  path: string,
+  options: PivArchiveOptions = {},
+): { report: PivArchiveReport; spkis: (Uint8Array | null)[] } {
   return inReadSession(() => {
     try {
       return checkPivArchive(path, options);
@@ -865,7 +878,10 @@ export function verifyPivCeremonyArchive(
   });
 }
 
-function checkPivArchive(path: string, options: PivArchiveOptions): PivArchiveReport {
+function checkPivArchive(
+  path: string,
+  options: PivArchiveOptions,
+): { report: PivArchiveReport; spkis: (Uint8Array | null)[] } {
   const layout = locate(path);
   const at = options.at ?? new Date();
   const trust = options.trust ?? loadPivTrust();
@@ -908,7 +924,9 @@ function checkPivArchive(path: string, options: PivArchiveOptions): PivArchiveRe
       isOk: false,
       detail: `one public key attested by devices ${shared.map((s) => [...s].join(' and ')).join('; ')}`,
     });
-  const loaded = loadRootMetadata(layout, options, archiveRoot, checks);
+  const loaded = options.ignoreRootMetadata
+    ? null
+    : loadRootMetadata(layout, options, archiveRoot, checks);
   let rootMetadata: PivRootMetadataReport | null = null;
   const isWholeCeremony = layout.scope === 'repository' || layout.scope === 'ceremony';
   if (loaded) rootMetadata = compareWithRoot(loaded, devices, isWholeCeremony, at, checks);
@@ -939,7 +957,7 @@ function checkPivArchive(path: string, options: PivArchiveOptions): PivArchiveRe
   if (manifestCheck) checks.push(manifestCheck);
   const reports = devices.map((d) => d.report);
   for (const r of reports) r.isOk = r.checks.every((c) => c.isOk);
-  return {
+  const report: PivArchiveReport = {
     v: 1,
     kind: PIV_ARCHIVE_KIND,
     root: path,
@@ -951,6 +969,10 @@ function checkPivArchive(path: string, options: PivArchiveOptions): PivArchiveRe
     isRehearsal: rehearsals > 0 && rehearsals === devices.length,
     isOk: reports.every((r) => r.isOk) && checks.every((c) => c.isOk),
   };
+  const spkis = devices.map((d) =>
+    d.spkiHex === null ? null : new Uint8Array(Buffer.from(d.spkiHex, 'hex')),
+  );
+  return { report, spkis };
 }
 
 /** Vigil's own products: a manifest's `rehearsal` word must agree with where the chains end. */

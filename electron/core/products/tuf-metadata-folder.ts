@@ -28,7 +28,12 @@ import {
 } from '../../formats/tuf-metadata.ts';
 import { parseTufTargets, targetsProgress } from '../../formats/tuf-targets.ts';
 import { VerifyInputError, type CheckResult } from './verify-common.ts';
-import { deviceKeysOf, type DeviceKey } from './tuf-keys.ts';
+import {
+  attestedDevicesOf,
+  deviceKeysOf,
+  type AttestedDevice,
+  type DeviceKey,
+} from './tuf-keys.ts';
 import { parseSums, verifyProducts } from './verify-products.ts';
 import { SUMS_FILE } from './token-products.ts';
 
@@ -111,17 +116,29 @@ function readMetadata<T>(folder: string, rel: string, parse: (text: string) => T
 
 const readRoot = (folder: string, rel: string) => readMetadata(folder, rel, parseTufRoot);
 
+/** The YubiKeys whose slot attestations sit in the products (keyholder ceremonies'), if any. */
+function attestedOrNone(top: string, now: Date): AttestedDevice[] {
+  try {
+    return attestedDevicesOf(top, now);
+  } catch (error) {
+    if (error instanceof TufMetadataError) return [];
+    throw error;
+  }
+}
+
 /**
  * Where the metadata sits beside the devices' products (`ceremony-products/`, PSF's and Vigil's
  * layout), every key of the newest root's root role must be a device's key (same public key) in a
- * device folder that verifies — its attestation, where the device has one, checked there.
+ * device folder that verifies — its attestation, where the device has one, checked there. A
+ * YubiKey's key is its slot attestation's (Docker's `keys/<serial>/`), whose chain must verify.
  */
-function deviceChecks(top: string, root: TufRoot): CheckResult[] {
+function deviceChecks(top: string, root: TufRoot, now: Date): CheckResult[] {
   const products = join(top, 'ceremony-products');
   if (!isFolderAt(products)) return [];
+  const attested = attestedOrNone(top, now);
   let keys: DeviceKey[];
   try {
-    keys = deviceKeysOf(top);
+    keys = deviceKeysOf(top, { allowNone: attested.length > 0 });
   } catch (error) {
     if (error instanceof TufMetadataError) return [fail('device-keys', error.message)];
     throw error;
@@ -139,6 +156,18 @@ function deviceChecks(top: string, root: TufRoot): CheckResult[] {
     .map((key) => {
       const check = `root-key:${ownerOf(key)}`;
       const held = keys.find((d) => key.spki !== null && Buffer.from(d.spki).equals(key.spki));
+      const yubikey = attested.find(
+        (d) => key.spki !== null && d.spki !== null && Buffer.from(d.spki).equals(key.spki),
+      );
+      if (!held && yubikey) {
+        const where = `the slot attestation of YubiKey ${yubikey.serial} (${yubikey.folder})`;
+        if (yubikey.verdict === 'broken' || yubikey.problems.length > 0)
+          return fail(check, `${where}, which fails: ${yubikey.problems.join('; ')}`);
+        return ok(
+          check,
+          `${where}, which chains to ${yubikey.verdict === 'rehearsal' ? "Vigil's REHEARSAL CA" : 'Yubico'}`,
+        );
+      }
       if (!held)
         return fail(check, `in no device folder of ${products}: nothing attests this root key`);
       const device = devices.find((d) => d.serial === held.serial);
@@ -293,7 +322,7 @@ export function verifyTufMetadataFolder(path: string, now = new Date()): TufMeta
       );
     else checks.push(fail('root.json', 'no readable root metadata'));
     if (newest) checks.push(...targetsChecks(folder, newest.root, now));
-    if (newest) checks.push(...deviceChecks(path, newest.root));
+    if (newest) checks.push(...deviceChecks(path, newest.root, now));
     checks.push(...vigilFolderChecks(join(folder, '..')));
     if (newest && newest.root.signedFieldNames.includes(REHEARSAL_MARK))
       checks.push({

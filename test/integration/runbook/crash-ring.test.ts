@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { mediumWrittenBy, sweptRunbooks } from './crash-sweep.ts';
+import { mediumWrittenBy } from '../../helpers/medium-writers.ts';
+import { sweptRunbooks } from './crash-sweep.ts';
 
 const runbooks = join(import.meta.dirname, '..', '..', '..', 'resources', 'runbooks');
 const crashRing = join(import.meta.dirname, '..', '..', 'crash');

@@ -14,6 +14,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { it } from 'node:test';
+import { mediumWrittenBy } from '../../helpers/medium-writers.ts';
 import { runRunbookChild, type ChildRun } from '../../helpers/runbook-child.ts';
 import { verifyRecord } from '../../../electron/core/ceremony-record/record-verification.ts';
 import type { JournalEntry } from '../../../electron/core/journal/journal.ts';
@@ -27,29 +28,6 @@ export const sweptRunbooks = readdirSync(runbooks)
   .map((f) => f.slice(0, -'.rehearsal.yaml'.length))
   .filter((name) => existsSync(join(runbooks, `${name}.yaml`)))
   .sort();
-
-/**
- * Runbooks whose answers read what an earlier ceremony wrote to the medium ({ fromMedium: … }):
- * the sweep gives them a medium that runbook wrote, uninterrupted, first — with other answers
- * when named, and with the rehearsal devices it kept (--devices) when its keys sign again.
- */
-export const mediumWrittenBy: Record<
-  string,
-  string | { runbook: string; answers: string; keepsDevices: true }
-> = {
-  'gpg-subkey-rotation': 'gpg-offline-primary',
-  'gpg-cycle-rotation': 'gpg-offline-primary',
-  'tuf-sign-event': {
-    runbook: 'tuf-root-v1',
-    answers: 'rehearsal-variants/tuf-root-v1.keyholders-absent.yaml',
-    keepsDevices: true,
-  },
-  'tuf-root-rotation': {
-    runbook: 'tuf-root-v1',
-    answers: 'tuf-root-v1.rehearsal.yaml',
-    keepsDevices: true,
-  },
-};
 
 /** Where the rehearsal devices an earlier ceremony kept are, for a runbook that signs with them. */
 const devicesOf = new Map<string, string>();
@@ -111,22 +89,22 @@ function completedSteps(entries: readonly JournalEntry[]): number[] {
 const describeRun = (r: ChildResult) =>
   `${r.signal ?? `exit ${r.outcome?.exitCode ?? '?'}`}: ${r.outcome?.lines.join('\n') ?? ''}${r.stderr}`;
 
-/** A fresh medium folder, holding what `writer` put on it when one is named. */
+/** A fresh medium folder, holding what its writers put on it when the runbook names them. */
 async function mediumFor(name: string): Promise<string> {
   const medium = mkdtempSync(join(tmpdir(), `vigil-medium-${basename(name)}-`));
-  const writer = mediumWrittenBy[name];
-  if (writer === undefined) return medium;
-  const by = typeof writer === 'string' ? { runbook: writer } : writer;
-  const out = mkdtempSync(join(tmpdir(), `vigil-run-${by.runbook}-`));
-  const devices =
-    typeof writer === 'string' ? undefined : mkdtempSync(join(tmpdir(), 'vigil-devices-'));
+  const source = mediumWrittenBy[name];
+  if (source === undefined) return medium;
+  const devices = source.keepsDevices ? mkdtempSync(join(tmpdir(), 'vigil-devices-')) : undefined;
   if (devices !== undefined) devicesOf.set(medium, devices);
-  const written = await runChild(by.runbook, out, {
-    medium,
-    ...(typeof writer === 'string' ? {} : { answers: writer.answers }),
-    ...(devices === undefined ? {} : { devices }),
-  });
-  assert.equal(written.outcome?.exitCode, 0, describeRun(written));
+  for (const writer of source.writers) {
+    const out = mkdtempSync(join(tmpdir(), `vigil-run-${writer.runbook}-`));
+    const written = await runChild(writer.runbook, out, {
+      medium,
+      ...(writer.answers === undefined ? {} : { answers: writer.answers }),
+      ...(devices === undefined ? {} : { devices }),
+    });
+    assert.equal(written.outcome?.exitCode, 0, describeRun(written));
+  }
   return medium;
 }
 
@@ -169,7 +147,7 @@ export function describeCrashSweep(name: string, part = { index: 1, of: 1 }): vo
     const medium = await mediumFor(name);
     // The medium the reference run read, as it was before: a rotation writes to it. (A runbook
     // signing with kept devices reads its own writer's fresh medium and devices instead.)
-    if (typeof mediumWrittenBy[name] === 'string')
+    if (mediumWrittenBy[name]?.sharesReferenceMedium)
       cpSync(referenceMedium, medium, { recursive: true });
     const outDir = mkdtempSync(join(tmpdir(), `vigil-run-swept-${basename(name)}-`));
     if (from > 0) {

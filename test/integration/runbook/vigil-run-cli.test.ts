@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { mediumWrittenBy } from './crash-sweep.ts';
+import { mediumWrittenBy } from '../../helpers/medium-writers.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const runbooksDir = join(root, 'resources', 'runbooks');
@@ -48,20 +48,19 @@ describe('vigil run on the bundled runbooks', () => {
       // Answers that read the medium ({ fromMedium: … }) need what an earlier rehearsal wrote
       // there (gpg-offline-primary's backup; a signing event and the devices kept for it), as
       // their comments say.
-      const writer = mediumWrittenBy[name.replace(/\.yaml$/, '')];
-      const by = typeof writer === 'string' ? { runbook: writer, answers: undefined } : writer;
-      const kept = typeof writer === 'object' ? ['--devices', join(work, 'devices')] : [];
-      const medium = by ? ['--medium', join(work, 'medium'), ...kept] : [];
-      assert.equal(readFileSync(answers, 'utf8').includes('fromMedium'), by !== undefined);
-      if (by) {
+      const source = mediumWrittenBy[name.replace(/\.yaml$/, '')];
+      const kept = source?.keepsDevices ? ['--devices', join(work, 'devices')] : [];
+      const medium = source ? ['--medium', join(work, 'medium'), ...kept] : [];
+      if (readFileSync(answers, 'utf8').includes('fromMedium')) assert.ok(source);
+      for (const [i, writer] of (source?.writers ?? []).entries()) {
         const first = vigil(
           'run',
-          join(runbooksDir, `${by.runbook}.yaml`),
+          join(runbooksDir, `${writer.runbook}.yaml`),
           '--rehearsal',
           '--answers',
-          join(runbooksDir, by.answers ?? `${by.runbook}.rehearsal.yaml`),
+          join(runbooksDir, writer.answers ?? `${writer.runbook}.rehearsal.yaml`),
           '--out',
-          join(work, 'first'),
+          join(work, `writer-${i}`),
           ...medium,
         );
         assert.equal(first.code, 0, first.stdout + first.stderr);

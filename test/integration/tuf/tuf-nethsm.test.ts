@@ -1,8 +1,9 @@
-// Issue 20: a NetHSM signs TUF root metadata through POST /keys/{id}/sign. A rehearsal NetHSM is
+// Issue 20: a NetHSM signs TUF metadata through POST /keys/{id}/sign. A rehearsal NetHSM is
 // provisioned, its root and targets keys are generated tagged tuf-root and tuf-targets, the root
-// is built from them (the tag gives the role), the Operator signs with the root key — matched to
-// the metadata by public key — and the metadata is written; securesystemslib and openssl judge
-// it, and the chain verifies. Every request and response is held to the NetHSM's OpenAPI.
+// is built from them (the tag gives the role), the Operator signs it with the root key and
+// targets.json with the targets key — each matched to the metadata by public key — and the
+// metadata is written; securesystemslib, openssl and @tufjs/models judge it, and the chain and
+// targets.json verify. Every request and response is held to the NetHSM's OpenAPI.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { verifyTufMetadataFolder } from '../../../electron/core/products/tuf-met
 import { parseTufRoot } from '../../../electron/formats/tuf-root.ts';
 import { loadOpenApiJudge } from '../../helpers/nethsm-openapi.ts';
 import { opensslVerifiesEach, sslibVerifies } from '../../helpers/tuf-judges.ts';
+import { Metadata, MetadataKind } from '@tufjs/models';
 
 const vectors = join(import.meta.dirname, '..', '..', 'vectors', 'runbooks', 'tuf');
 const standInPdf = (html: string) =>
@@ -58,5 +60,24 @@ describe('TUF root metadata signed on a NetHSM', () => {
     assert.equal(await opensslVerifiesEach(text), 1);
     const report = verifyTufMetadataFolder(medium);
     assert.equal(report.isOk, true, JSON.stringify(report.checks));
+    // targets.json, signed by the Ed25519 targets key on the NetHSM, trusted by the root's role.
+    const targetsText = readFileSync(
+      join(medium, 'tuf-root-v1', 'metadata', 'targets.json'),
+      'utf8',
+    );
+    const targets = Metadata.fromJSON(MetadataKind.Targets, JSON.parse(targetsText));
+    Metadata.fromJSON(MetadataKind.Root, JSON.parse(text)).verifyDelegate('targets', targets);
+    assert.deepEqual(Object.keys(targets.signed.targets).sort(), [
+      'vigil-1.0.0.tar.gz',
+      'vigil-1.0.0.tar.gz.sig',
+    ]);
+    assert.equal(
+      targets.signatures[roleKey('targets')?.keyid ?? '']?.keyID,
+      roleKey('targets')?.keyid,
+    );
+    assert.ok(
+      report.checks.some((c) => c.check === 'targets.json' && c.isOk),
+      JSON.stringify(report.checks),
+    );
   });
 });

@@ -27,7 +27,12 @@ import {
 } from '../../../formats/tuf-root.ts';
 import { targetsSigned } from '../../../formats/tuf-targets.ts';
 import { safeSegments } from '../../media/medium-folders.ts';
-import { deviceKeysOf, rootPlanFromDevices } from '../../products/tuf-keys.ts';
+import {
+  attestedDevicesOf,
+  deviceKeysOf,
+  rootPlanFromAttestations,
+  rootPlanFromDevices,
+} from '../../products/tuf-keys.ts';
 import type { ActionContext, ActionDefinition } from '../../runbook/runbook-actions.ts';
 import { NoParams } from '../../runbook/key-request.ts';
 import {
@@ -75,6 +80,46 @@ const BuildFromProductsParams = z.strictObject({
   consistentSnapshot: z.boolean().optional(),
   onlineKeys: z.string().min(1).max(200),
 });
+
+const Threshold = z.number().int().min(1).max(32);
+const InputId = z.string().min(1).max(64);
+
+const BuildFromAttestationsParams = z
+  .strictObject({
+    /** The input holding the folder of keyholder attestations on the medium (`keys/<serial>/`). */
+    attestationsFrom: InputId,
+    /** The inputs naming who signs for root and for targets: handles or serials, comma-separated. */
+    rootKeyholdersFrom: InputId,
+    targetsKeyholdersFrom: InputId,
+    /** Each threshold fixed by the runbook, or taken from an input the lead chose. */
+    rootThreshold: Threshold.optional(),
+    rootThresholdFrom: InputId.optional(),
+    targetsThreshold: Threshold.optional(),
+    targetsThresholdFrom: InputId.optional(),
+    expiresInDays: z.number().int().min(1).max(3660),
+    consistentSnapshot: z.boolean().optional(),
+    onlineKeys: z.string().min(1).max(200),
+  })
+  .refine(
+    (p) =>
+      (p.rootThreshold === undefined) !== (p.rootThresholdFrom === undefined) &&
+      (p.targetsThreshold === undefined) !== (p.targetsThresholdFrom === undefined),
+    { message: 'give each threshold as a number or as an input (…ThresholdFrom), not both' },
+  );
+
+/** A threshold the runbook fixed, or the one the lead chose in an input. */
+function thresholdOf(context: ActionContext, fixed: number | undefined, from: string | undefined) {
+  if (fixed !== undefined) return fixed;
+  const said = context.inputs[from ?? ''];
+  if (said === undefined) throw new VigilError('wrong-step', `Collect ${from ?? ''} first.`);
+  const parsed = Threshold.safeParse(Number(said.trim()));
+  if (!/^\s*\d+\s*$/.test(said) || !parsed.success)
+    throw new VigilError(
+      'input-invalid',
+      `"${said}" is not a threshold: type a number from 1 to 32.`,
+    );
+  return parsed.data;
+}
 
 const BuildTargetsParams = z.strictObject({
   /** The input holding the folder on the medium whose files are the targets (e.g. release/). */
@@ -398,6 +443,62 @@ export const tufActions: Readonly<Record<string, ActionDefinition>> = {
         throw error;
       }
       return builtRoot(context, [], plan);
+    },
+  },
+  'tuf.buildRootFromAttestations': {
+    title: 'Build TUF root metadata version 1 from the attested keys of keyholder devices',
+    params: BuildFromAttestationsParams,
+    credentials: [],
+    needsTarget: true,
+    interruptionAdvice:
+      'Vigil stopped while building the root metadata. Nothing was signed or written: perform the step again.',
+    async perform(params, context) {
+      const p = BuildFromAttestationsParams.parse(params);
+      const ids = [p.attestationsFrom, p.rootKeyholdersFrom, p.targetsKeyholdersFrom];
+      const [folder, rootNames, targetsNames] = ids.map((id) => context.inputs[id]);
+      if (folder === undefined || rootNames === undefined || targetsNames === undefined)
+        throw new VigilError('wrong-step', `Collect ${ids.join(', ')} first.`);
+      if (context.targetId === null)
+        throw new VigilError('media-not-found', 'Choose the medium that holds the attestations.');
+      const segments = safeSegments(folder.trim());
+      if (segments === null)
+        throw new VigilError('media-not-found', `"${folder}" is not a folder inside the medium.`);
+      const medium = await context.targets.resolve(context.targetId);
+      const text = new TextDecoder().decode(
+        await context.targets.readFile(context.targetId, p.onlineKeys, MAX_ONLINE_KEYS_BYTES),
+      );
+      const online = onlineKeyObjects(text, p.onlineKeys);
+      const names = (said: string) =>
+        said
+          .split(/[,;\s]+/)
+          .map((n) => n.trim())
+          .filter(Boolean);
+      let built;
+      try {
+        // Each chain is verified (bounded, no link followed) before its key is taken.
+        built = rootPlanFromAttestations(
+          attestedDevicesOf(join(medium.mountPoint, ...segments), context.now),
+          { root: names(rootNames), targets: names(targetsNames) },
+          {
+            rootThreshold: thresholdOf(context, p.rootThreshold, p.rootThresholdFrom),
+            targetsThreshold: thresholdOf(context, p.targetsThreshold, p.targetsThresholdFrom),
+            expires: expiresIn(context, p.expiresInDays),
+            consistentSnapshot: p.consistentSnapshot ?? true,
+            online,
+          },
+        );
+      } catch (error) {
+        if (error instanceof TufMetadataError) throw new VigilError('input-invalid', error.message);
+        throw error;
+      }
+      // SECURITY: a rehearsal device's key never enters production metadata (STYLE example 9).
+      const rehearsals = built.chosen.filter((d) => d.verdict === 'rehearsal');
+      if (!context.isRehearsal && rehearsals.length > 0)
+        throw new VigilError(
+          'rehearsal-mix-refused',
+          `${rehearsals.map((d) => d.serial).join(', ')} attest${rehearsals.length === 1 ? 's' : ''} to Vigil's rehearsal CA, not to Yubico: a production root never names a rehearsal device.`,
+        );
+      return builtRoot(context, [], built.plan);
     },
   },
   'tuf.buildTargets': {

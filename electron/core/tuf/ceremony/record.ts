@@ -84,6 +84,12 @@ export interface TufSlice {
   targets: { signed: Record<string, unknown>; signatures: TufSignature[] } | null;
 }
 
+/** The serial of the device the metadata says holds `key` (x-vigil-device), if it says. */
+function deviceOf(key: TufKey): string | null {
+  const device = key.object['x-vigil-device'];
+  return typeof device === 'string' ? device : null;
+}
+
 export function foldTufResult(slice: TufSlice | null, result: TufResult): TufSlice | null {
   switch (result.kind) {
     case 'tuf-root-built':
@@ -203,6 +209,7 @@ export function tufRootView(slice: TufSlice): TufRootView {
     ...ordered.map((key) => ({
       keyid: key.keyid,
       owner: ownerOf(key),
+      device: deviceOf(key),
       roles: rolesOf(key.keyid),
       change: changeOf(key.keyid),
       fingerprint: key.spki ? spkiFingerprint(key.spki) : null,
@@ -211,6 +218,7 @@ export function tufRootView(slice: TufSlice): TufRootView {
     ...[...new Map(removed.map((k) => [keyFingerprint(k) ?? k.keyid, k])).values()].map((key) => ({
       keyid: key.keyid,
       owner: ownerOf(key),
+      device: deviceOf(key),
       // The roles it had in the version before: the ones it leaves.
       roles: (previous?.roles ?? []).filter((r) => r.keyids.includes(key.keyid)).map((r) => r.name),
       change: 'removed' as const,

@@ -70,6 +70,11 @@ export function rootSigned(
   };
 }
 
+/** The journalled result of signing `which`: root.json's, or targets.json's. */
+export function metadataSigned(which: SignedMetadataKind, result: TufRootSigned) {
+  return which === 'root' ? result : { ...result, kind: 'tuf-targets-signed' as const };
+}
+
 const rootKeysOf = (root: TufRoot | null): TufKey[] => {
   const ids = root?.roles.find((r) => r.name === 'root')?.keyids ?? [];
   return (root?.keys ?? []).filter((k) => ids.includes(k.keyid) && k.spki !== null);
@@ -81,7 +86,7 @@ const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 export type SignedMetadataKind = 'root' | 'targets';
 
 /** The keys that may sign it, the bytes they sign, and the signatures it has. */
-function toSign(slice: TufSlice, which: SignedMetadataKind) {
+export function metadataToSign(slice: TufSlice, which: SignedMetadataKind) {
   if (which === 'root') {
     const { keys, versions } = rootKeysToSign(slice);
     return {
@@ -161,7 +166,7 @@ export function tufSigningAction(
       'Vigil stopped while the device was signing. No signature was kept: perform the step again.',
     async perform(_params, context) {
       const device = selectedDevice(context);
-      const { keys, where, message, already } = toSign(tufSliceOf(context), which);
+      const { keys, where, message, already } = metadataToSign(tufSliceOf(context), which);
       const held = keysOnDevice(context, device, keys, which);
       if (held.length === 0) {
         throw new VigilError(
@@ -189,12 +194,14 @@ export function tufSigningAction(
           `${device.model} ${device.serial} has signed this ${file} already.`,
         );
       }
-      const result = rootSigned(
-        signatures,
-        held.flatMap((h) => h.keys),
-        { family: device.family, serial: device.serial },
+      return metadataSigned(
+        which,
+        rootSigned(
+          signatures,
+          held.flatMap((h) => h.keys),
+          { family: device.family, serial: device.serial },
+        ),
       );
-      return which === 'root' ? result : { ...result, kind: 'tuf-targets-signed' as const };
     },
   };
 }

@@ -58,11 +58,12 @@ import type { ActionContext, ActionDefinition } from '../../../core/runbook/runb
 import { ceremonyUserId } from '../../../core/openpgp/ceremony/actions.ts';
 import { tufSliceOf } from '../../../core/tuf/ceremony/actions.ts';
 import {
-  rootKeysToSign,
+  metadataSigned,
+  metadataToSign,
   rootSigned,
   verifiedSignatures,
+  type SignedMetadataKind,
 } from '../../../core/tuf/ceremony/signing-action.ts';
-import { signedBytesOf } from '../../../formats/tuf-metadata.ts';
 
 /** A backup larger than this is not one Vigil reads back onto the ceremony computer. */
 const MAX_BACKUP_BYTES = 256 * 1024 * 1024;
@@ -102,6 +103,59 @@ const GenerateKeyParams = z.strictObject({
 });
 const KeyByParams = z.strictObject({ keyId: Id, by: UserId });
 const OpenPgpCertificateParams = z.strictObject({ keyId: Id, userIdFrom: InputId, by: UserId });
+
+// --- TUF ------------------------------------------------------------------------------------
+
+/**
+ * `nethsm.signTufRoot` / `nethsm.signTufTargets`: the named key signs root.json (or the
+ * targets.json the ceremony built) as the named Operator, matched to the metadata by public key,
+ * never by the key's name on the NetHSM; the signature is verified before it is kept.
+ */
+function signTufWithNetHsm(which: SignedMetadataKind): ActionDefinition {
+  const file = `${which}.json`;
+  return {
+    title: `Sign the TUF ${file} with a key on the NetHSM`,
+    params: KeyByParams,
+    credentials: [],
+    credentialsFor: actingUserCredentials,
+    needsTarget: false,
+    isSigning: true,
+    interruptionAdvice:
+      'Vigil stopped while the NetHSM was signing. No signature was kept: perform the step again.',
+    async perform(params, context) {
+      const p = KeyByParams.parse(params);
+      const record = pinnedNetHsm(context);
+      const key = keyOf(record, p.keyId, p.by);
+      const spki = Buffer.from(decodePem(key.publicKeyPem, 'PUBLIC KEY'));
+      const { keys, where, message, already } = metadataToSign(tufSliceOf(context), which);
+      const matching = keys.filter((k) => k.spki !== null && spki.equals(k.spki));
+      if (matching.length === 0)
+        throw new VigilError(
+          'input-mismatch',
+          `NetHSM key ${key.id} is no key of ${where}: it cannot sign this ${file}.`,
+        );
+      if (matching.every((k) => already.some((s) => s.keyid === k.keyid)))
+        throw new VigilError('wrong-step', `NetHSM key ${key.id} has signed this ${file} already.`);
+      const signing = testSigning(key);
+      return withNetHsm(context, async (client) => {
+        const raw = await client.sign(
+          actingUser(context, p.by),
+          key.id,
+          signing.mode,
+          signing.payload(message),
+        );
+        const device = `the NetHSM at ${record.address}, key ${key.id}`;
+        return metadataSigned(
+          which,
+          rootSigned(verifiedSignatures(matching, raw, message, device), matching, {
+            family: context.isRehearsal ? 'nethsm-rehearsal' : 'nethsm',
+            serial: record.system?.deviceId ?? record.address,
+          }),
+        );
+      });
+    },
+  };
+}
 
 // --- credentials ----------------------------------------------------------------------------
 
@@ -856,47 +910,8 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
         });
       },
     },
-    'nethsm.signTufRoot': {
-      title: 'Sign the TUF root metadata with a key on the NetHSM',
-      params: KeyByParams,
-      credentials: [],
-      credentialsFor: actingUserCredentials,
-      needsTarget: false,
-      isSigning: true,
-      interruptionAdvice:
-        'Vigil stopped while the NetHSM was signing. No signature was kept: perform the step again.',
-      async perform(params, context) {
-        const p = KeyByParams.parse(params);
-        const record = pinnedNetHsm(context);
-        const key = keyOf(record, p.keyId, p.by);
-        // Matched to the metadata by public key, never by the key's name on the NetHSM.
-        const spki = Buffer.from(decodePem(key.publicKeyPem, 'PUBLIC KEY'));
-        const slice = tufSliceOf(context);
-        const { keys, versions } = rootKeysToSign(slice);
-        const matching = keys.filter((k) => k.spki !== null && spki.equals(k.spki));
-        if (matching.length === 0) {
-          throw new VigilError(
-            'input-mismatch',
-            `NetHSM key ${key.id} is no root key of version ${versions}: it cannot sign this root.`,
-          );
-        }
-        const signing = testSigning(key);
-        const message = signedBytesOf(slice.signed);
-        return withNetHsm(context, async (client) => {
-          const raw = await client.sign(
-            actingUser(context, p.by),
-            key.id,
-            signing.mode,
-            signing.payload(message),
-          );
-          const device = `the NetHSM at ${record.address}, key ${key.id}`;
-          return rootSigned(verifiedSignatures(matching, raw, message, device), matching, {
-            family: context.isRehearsal ? 'nethsm-rehearsal' : 'nethsm',
-            serial: record.system?.deviceId ?? record.address,
-          });
-        });
-      },
-    },
+    'nethsm.signTufRoot': signTufWithNetHsm('root'),
+    'nethsm.signTufTargets': signTufWithNetHsm('targets'),
     'nethsm.setBackupPassphrase': {
       title: 'Set the backup passphrase (without it no backup can be restored)',
       params: ByParams,
