@@ -19,7 +19,6 @@ import {
 import { verifyTufMetadataFolder } from '../../../electron/core/products/tuf-metadata-folder.ts';
 import { tufActions } from '../../../electron/core/tuf/ceremony/actions.ts';
 import { VigilCore } from '../../../electron/core/vigil-core.ts';
-import type { ActionContext } from '../../../electron/core/runbook/runbook-actions.ts';
 import { VigilError } from '../../../electron/base/errors.ts';
 import {
   TufMetadataError,
@@ -28,6 +27,7 @@ import {
 } from '../../../electron/formats/tuf-metadata.ts';
 import { parseTufRoot, type TufRoot } from '../../../electron/formats/tuf-root.ts';
 import { ceremonyArchivesDir } from '../../helpers/shared-reference.ts';
+import { bareActionContext } from '../../helpers/bare-action-context.ts';
 import { runRunbookChild } from '../../helpers/runbook-child.ts';
 import { freshDataDir } from '../../helpers/softhsm-token.ts';
 import { opensslVerifiesEach, sslibVerifies } from '../../helpers/tuf-judges.ts';
@@ -193,23 +193,8 @@ describe('the Docker shape rehearsed: keyholders provision, the lead builds, a k
   });
   after(() => core.close());
   const targets = core.exportTargets;
-  const contextFor = (inputs: Record<string, string>, isRehearsal: boolean): ActionContext => ({
-    isRehearsal,
-    ceremonyId: 'action-test',
-    device: null,
-    inputs,
-    keys: [],
-    ceremonyKeys: [],
-    roleKeys: [],
-    lastExportTargetId: null,
-    credentials: {},
-    targetId: targets.addFolder(stick).id,
-    now: new Date(),
-    targets,
-    products: () => [],
-    slices: {},
-    sources: {},
-  });
+  const contextFor = (inputs: Record<string, string>, isRehearsal: boolean) =>
+    bareActionContext(targets, targets.addFolder(stick).id, inputs, isRehearsal);
   const action = tufActions['tuf.buildRootFromAttestations'];
   assert.ok(action);
   const build = (inputs: Record<string, string>, isRehearsal = true) =>

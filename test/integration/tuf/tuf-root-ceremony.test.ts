@@ -15,10 +15,10 @@ import { VigilCore } from '../../../electron/core/vigil-core.ts';
 import { verifyTufMetadataFolder } from '../../../electron/core/products/tuf-metadata-folder.ts';
 import { readSigningEvent } from '../../../electron/core/tuf/ceremony/medium-layout.ts';
 import { tufActions } from '../../../electron/core/tuf/ceremony/actions.ts';
-import type { ActionContext } from '../../../electron/core/runbook/runbook-actions.ts';
 import { VigilError } from '../../../electron/base/errors.ts';
 import { metadataText } from '../../../electron/formats/tuf-metadata.ts';
 import { parseTufRoot, tufCanonicalJson } from '../../../electron/formats/tuf-root.ts';
+import { bareActionContext } from '../../helpers/bare-action-context.ts';
 import { runRunbookChild } from '../../helpers/runbook-child.ts';
 import { CallFailed, caller, FACTORY_SO_PIN, freshDataDir } from '../../helpers/softhsm-token.ts';
 import { current, personOf, type Call } from '../../helpers/runbook-calls.ts';
@@ -78,28 +78,8 @@ describe('TUF root v1 made and signed in one ceremony', () => {
   });
   after(() => core.close());
 
-  /** What an action of no device sees: the medium, the inputs, nothing else of a ceremony. */
-  const contextFor = (
-    targetId: string,
-    inputs: Record<string, string>,
-    isRehearsal = true,
-  ): ActionContext => ({
-    isRehearsal,
-    ceremonyId: 'action-test',
-    device: null,
-    inputs,
-    keys: [],
-    ceremonyKeys: [],
-    roleKeys: [],
-    lastExportTargetId: null,
-    credentials: {},
-    targetId,
-    now: new Date(),
-    targets: core.exportTargets,
-    products: () => [],
-    slices: {},
-    sources: {},
-  });
+  const contextFor = (targetId: string, inputs: Record<string, string>, isRehearsal = true) =>
+    bareActionContext(core.exportTargets, targetId, inputs, isRehearsal);
 
   /** The one rehearsal token listed now. */
   async function listedToken() {

@@ -290,6 +290,31 @@ function builtRoot(context: ActionContext, history: string[], plan: RootPlan): T
   return { kind: 'tuf-root-built', signed, signatures: [], history, readFrom: null };
 }
 
+/**
+ * The folder of keys an earlier ceremony left on the medium, as a path inside it (never outside),
+ * and the online keys from their PEM file there.
+ */
+async function keyFolderOnMedium(
+  context: ActionContext,
+  folder: string,
+  onlineKeys: string,
+  holding: string,
+): Promise<{ path: string; online: TufKeyObject[] }> {
+  if (context.targetId === null)
+    throw new VigilError('media-not-found', `Choose the medium that holds the ${holding}.`);
+  const segments = safeSegments(folder.trim());
+  if (segments === null)
+    throw new VigilError('media-not-found', `"${folder}" is not a folder inside the medium.`);
+  const medium = await context.targets.resolve(context.targetId);
+  const text = new TextDecoder().decode(
+    await context.targets.readFile(context.targetId, onlineKeys, MAX_ONLINE_KEYS_BYTES),
+  );
+  return {
+    path: join(medium.mountPoint, ...segments),
+    online: onlineKeyObjects(text, onlineKeys),
+  };
+}
+
 /** The expiry `days` from the ceremony's now, as TUF writes it. */
 const expiresIn = (context: ActionContext, days: number) =>
   utcSeconds(new Date(context.now.getTime() + days * 86_400_000));
@@ -419,24 +444,16 @@ export const tufActions: Readonly<Record<string, ActionDefinition>> = {
       const folder = context.inputs[p.productsFromInput];
       if (folder === undefined)
         throw new VigilError('wrong-step', `Collect ${p.productsFromInput} first.`);
-      if (context.targetId === null)
-        throw new VigilError('media-not-found', 'Choose the medium that holds the products.');
-      const segments = safeSegments(folder.trim());
-      if (segments === null)
-        throw new VigilError('media-not-found', `"${folder}" is not a folder inside the medium.`);
-      const medium = await context.targets.resolve(context.targetId);
-      const text = new TextDecoder().decode(
-        await context.targets.readFile(context.targetId, p.onlineKeys, MAX_ONLINE_KEYS_BYTES),
-      );
+      const { path, online } = await keyFolderOnMedium(context, folder, p.onlineKeys, 'products');
       // Read bounded and without following a link (tuf-keys.ts): PSF's and Vigil's device folders.
       let plan: RootPlan;
       try {
-        plan = rootPlanFromDevices(deviceKeysOf(join(medium.mountPoint, ...segments)), {
+        plan = rootPlanFromDevices(deviceKeysOf(path), {
           rootThreshold: p.rootThreshold,
           targetsThreshold: p.targetsThreshold,
           expires: expiresIn(context, p.expiresInDays),
           consistentSnapshot: p.consistentSnapshot ?? true,
-          online: onlineKeyObjects(text, p.onlineKeys),
+          online,
         });
       } catch (error) {
         if (error instanceof TufMetadataError) throw new VigilError('input-invalid', error.message);
@@ -458,16 +475,12 @@ export const tufActions: Readonly<Record<string, ActionDefinition>> = {
       const [folder, rootNames, targetsNames] = ids.map((id) => context.inputs[id]);
       if (folder === undefined || rootNames === undefined || targetsNames === undefined)
         throw new VigilError('wrong-step', `Collect ${ids.join(', ')} first.`);
-      if (context.targetId === null)
-        throw new VigilError('media-not-found', 'Choose the medium that holds the attestations.');
-      const segments = safeSegments(folder.trim());
-      if (segments === null)
-        throw new VigilError('media-not-found', `"${folder}" is not a folder inside the medium.`);
-      const medium = await context.targets.resolve(context.targetId);
-      const text = new TextDecoder().decode(
-        await context.targets.readFile(context.targetId, p.onlineKeys, MAX_ONLINE_KEYS_BYTES),
+      const { path, online } = await keyFolderOnMedium(
+        context,
+        folder,
+        p.onlineKeys,
+        'attestations',
       );
-      const online = onlineKeyObjects(text, p.onlineKeys);
       const names = (said: string) =>
         said
           .split(/[,;\s]+/)
@@ -477,7 +490,7 @@ export const tufActions: Readonly<Record<string, ActionDefinition>> = {
       try {
         // Each chain is verified (bounded, no link followed) before its key is taken.
         built = rootPlanFromAttestations(
-          attestedDevicesOf(join(medium.mountPoint, ...segments), context.now),
+          attestedDevicesOf(path, context.now),
           { root: names(rootNames), targets: names(targetsNames) },
           {
             rootThreshold: thresholdOf(context, p.rootThreshold, p.rootThresholdFrom),
