@@ -21,7 +21,7 @@ export {
   type TransitionStatementOptions,
 } from './cycle-key.ts';
 export { certifyKey, type CertificationLevel, type CertifyOptions } from './certification.ts';
-export { clearsign, signDetached } from './message-signing.ts';
+export { clearsign, signBinaryWithSha256, signDetached } from './message-signing.ts';
 export {
   describeKey,
   type KeyDescription,

@@ -5,6 +5,7 @@ import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { OpenPgpError } from './errors.ts';
 import { fingerprintHex } from './key-material.ts';
 import { unlockKey } from './passphrase.ts';
+import { PortableSignaturePacket } from './self-signature.ts';
 
 /** The subkey `key` signs messages with at `now`; refuses a key that would sign with its primary. */
 export async function signingSubkey(key: openpgp.Key, now: Date): Promise<openpgp.Subkey> {
@@ -95,4 +96,41 @@ export async function clearsignByAll(
     date: now,
     format: 'armored',
   });
+}
+
+/**
+ * A binary-document signature over `bytes` by `key`'s signing subkey with SHA-256, as the v4
+ * packet body: what securesystemslib (and so in-toto 1.3.1) verifies, which reads SHA-256 only
+ * — openpgp.js would otherwise pick the key's preferred hash (SHA-512 for Vigil's keys).
+ */
+export async function signBinaryWithSha256(
+  key: openpgp.PrivateKey,
+  passphrase: SecretBytes,
+  bytes: Uint8Array,
+  now: Date,
+): Promise<Uint8Array> {
+  const subkey = await signingSubkey(key, now);
+  const unlocked = await unlockKey(key, passphrase);
+  const signer = unlocked.subkeys.find((s) => s.getKeyID().equals(subkey.getKeyID()));
+  if (!signer) throw new Error('the unlocked key lost its signing subkey');
+  const message = await openpgp.createMessage({ binary: bytes, format: 'binary' });
+  const literal = message.packets.findPacket(openpgp.enums.packet.literalData);
+  if (!(literal instanceof openpgp.LiteralDataPacket)) throw new Error('no literal data packet');
+  const sig = new PortableSignaturePacket();
+  sig.signatureType = openpgp.enums.signature.binary;
+  sig.publicKeyAlgorithm = signer.keyPacket.algorithm;
+  sig.hashAlgorithm = openpgp.enums.hash.sha256;
+  // Deterministic: no salt notation, which securesystemslib has no use for.
+  const sign = sig.sign.bind(sig) as unknown as (
+    key: openpgp.SecretSubkeyPacket,
+    data: openpgp.LiteralDataPacket,
+    date: Date,
+    detached: boolean,
+    config: openpgp.Config,
+  ) => Promise<void>;
+  await sign(signer.keyPacket as openpgp.SecretSubkeyPacket, literal, now, true, {
+    ...openpgp.config,
+    nonDeterministicSignaturesViaNotation: false,
+  });
+  return sig.write();
 }

@@ -23,6 +23,42 @@ type RuntimeSign = (
   config: openpgp.Config,
 ) => Promise<void>;
 
+/** RFC 9580 §5.2.3.7 subpacket types a verifier may read by their type byte alone. */
+const CREATION_TIME = 2;
+const KEY_EXPIRATION_TIME = 9;
+
+/**
+ * A signature packet whose creation time and key expiration time are not marked critical.
+ * openpgp.js 6 marks them critical, which RFC 9580 allows, but securesystemslib (and so in-toto
+ * 1.3.1) reads a subpacket's type with the critical bit still set: it finds no creation time,
+ * drops every subkey bound that way, and cannot verify a signature by a signing subkey.
+ * GnuPG writes both without the bit; so does Vigil.
+ */
+export class PortableSignaturePacket extends openpgp.SignaturePacket {
+  writeHashedSubPackets(): Uint8Array {
+    const write = (
+      openpgp.SignaturePacket.prototype as unknown as { writeHashedSubPackets: () => Uint8Array }
+    ).writeHashedSubPackets;
+    const bytes = write.call(this).slice();
+    // v4: a two-byte length, then subpackets of length ‖ type ‖ body.
+    let at = 2;
+    while (at < bytes.length) {
+      const first = bytes[at] ?? 0;
+      const [length, header] =
+        first < 192
+          ? [first, 1]
+          : first < 255
+            ? [((first - 192) << 8) + (bytes[at + 1] ?? 0) + 192, 2]
+            : [new DataView(bytes.buffer, bytes.byteOffset + at + 1, 4).getUint32(0), 5];
+      const typeAt = at + header;
+      const type = (bytes[typeAt] ?? 0) & 0x7f;
+      if (type === CREATION_TIME || type === KEY_EXPIRATION_TIME) bytes[typeAt] = type;
+      at = typeAt + length;
+    }
+    return bytes;
+  }
+}
+
 export const KEY_FLAGS = {
   certify: openpgp.enums.keyFlags.certifyKeys,
   sign: openpgp.enums.keyFlags.signData,
@@ -51,7 +87,7 @@ export async function makeSignature(
   fields: SignatureFields,
 ): Promise<openpgp.SignaturePacket> {
   if (!signer.isDecrypted()) throw new OpenPgpError('key-stub', 'the signing key must be unlocked');
-  const sig = new openpgp.SignaturePacket();
+  const sig = new PortableSignaturePacket();
   sig.signatureType = signatureType;
   sig.publicKeyAlgorithm = signer.algorithm;
   sig.hashAlgorithm = openpgp.enums.hash.sha512;
