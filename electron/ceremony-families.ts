@@ -4,6 +4,7 @@ import type { CeremonyFamily } from './core/runbook/ceremony-family.ts';
 import type { DeviceEnvironment } from './devices/device-environment.ts';
 import { openPgpCeremonyFamily } from './core/openpgp/ceremony/index.ts';
 import { tufCeremonyFamily } from './core/tuf/ceremony/index.ts';
+import { inTotoCeremonyFamily } from './core/in-toto/ceremony/index.ts';
 import { netHsmCeremonyFamily } from './devices/nethsm/ceremony/index.ts';
 import { pkcs11CeremonyFamily } from './devices/pkcs11/ceremony/index.ts';
 import { yubiHsmCeremonyFamily } from './devices/yubihsm2/ceremony/index.ts';
@@ -20,6 +21,7 @@ export const ceremonyFamilies: readonly CeremonyFamily[] = [
   yubiHsmCeremonyFamily,
   pkcs11CeremonyFamily,
   tufCeremonyFamily,
+  inTotoCeremonyFamily,
 ];
 
 /** The family whose action this is (`<family>.<operation>`), if it is plugged in. */

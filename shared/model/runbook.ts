@@ -5,6 +5,7 @@ import { DeviceSummary } from './device.ts';
 import { ExportReport } from './media.ts';
 import { NetHsmCeremonyView } from './nethsm.ts';
 import { TufRootView } from './tuf.ts';
+import { InTotoLayoutView } from './in-toto.ts';
 import { CredentialId } from './credentials.ts';
 import { FingerprintView, ProductSet, Sha256Hex } from './product.ts';
 
@@ -194,6 +195,8 @@ export const FamilyViews = z.strictObject({
   nethsm: NetHsmCeremonyView.nullable(),
   /** TUF root metadata built or opened in this ceremony, under signature. */
   tufRoot: TufRootView.nullable(),
+  /** An in-toto layout built in this ceremony, under signature. */
+  inTotoLayout: InTotoLayoutView.nullable(),
 });
 export type FamilyViews = z.infer<typeof FamilyViews>;
 

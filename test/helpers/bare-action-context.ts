@@ -14,6 +14,7 @@ export function bareActionContext(
     inputs,
     keys: [],
     ceremonyKeys: [],
+    performer: 'Test Performer',
     roleKeys: [],
     lastExportTargetId: null,
     credentials: {},

@@ -52,6 +52,8 @@ export interface ActionContext {
   keys: readonly GeneratedKeyRecord[];
   /** Every key the ceremony generated, on any device, with who holds that device when known. */
   ceremonyKeys: readonly { key: GeneratedKeyRecord; holder: string | null }[];
+  /** The person performing the step, as its start is journalled (who signs, in a product). */
+  performer: string;
   /** Keys the families hold outside those records (an appliance's), with the roles they were given. */
   roleKeys: readonly RoleKey[];
   lastExportTargetId: string | null;

@@ -479,6 +479,7 @@ export class RunbookEngine {
         // The keys on the device the step acts on: a role is generated once per device.
         keys: keysOn(p),
         ceremonyKeys: ceremonyKeysOf(p),
+        performer: who.person,
         roleKeys: ceremonyFamilies.flatMap(
           (family) => family.roleKeys?.(p.families[family.id] ?? null) ?? [],
         ),

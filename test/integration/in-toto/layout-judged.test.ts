@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { exitOf, recordSupplyChain, type SupplyChain } from '../../helpers/in-toto-chain.ts';
 import { parse as parseYaml } from 'yaml';
 import {
   LayoutTemplate,
@@ -68,23 +69,10 @@ const RSA_BACKUP = join(
 );
 const RSA_PASSPHRASE = SecretBytes.fromText('rsa maintainer test passphrase');
 
-/** A command's exit code and output, without throwing on failure. */
-async function exitOf(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await run(file, args, { cwd, env: { ...process.env, ...env } });
-    return { code: 0, out: stdout + stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
-
 describe('an in-toto layout signed by two maintainers, judged by in-toto 1.3.1', () => {
   const work = mkdtempSync(join(tmpdir(), 'vigil-in-toto-'));
   const gpgHome = join(work, 'gnupg');
-  const project = join(work, 'project');
-  const links = join(work, 'links');
-  const final = join(work, 'final');
+  let chain: SupplyChain;
   let stepKeys: Record<'maintainer' | 'cd', InTotoKey>;
   let deviceKey: InTotoKey;
   let gpgFingerprint: string;
@@ -93,7 +81,6 @@ describe('an in-toto layout signed by two maintainers, judged by in-toto 1.3.1',
 
   before(async () => {
     mkdirSync(gpgHome, { mode: 0o700 });
-    for (const dir of [project, links, final]) mkdirSync(dir);
     // The functionaries' step keys, as in-toto-keygen writes them.
     for (const name of ['maintainer', 'cd'])
       await run('in-toto-keygen', ['-t', 'ed25519', join(work, name)]);
@@ -132,28 +119,10 @@ describe('an in-toto layout signed by two maintainers, judged by in-toto 1.3.1',
     text = layoutText(signed, [keySignature(deviceKey, raw), gpgSignature]);
     writeFileSync(join(work, 'root.layout'), text);
 
-    // The supply chain: a maintainer tags; the CD job and a maintainer each build both products.
-    writeFileSync(join(project, 'pyproject.toml'), '[project]\nname = "pkg"\n');
-    mkdirSync(join(project, 'pkg'));
-    writeFileSync(join(project, 'pkg', '__init__.py'), '__version__ = "1.0"\n');
-    const step = async (name: string, key: string, command: string) => {
-      await run('rm', ['-rf', join(project, 'dist')]);
-      const result = await exitOf(
-        'in-toto-run',
-        ['-n', name, '-k', join(work, key), '-t', 'ed25519', '-m', '.', '-d', links]
-          .concat(name === 'tag' ? [] : ['-p', 'dist'])
-          .concat(['--', 'sh', '-c', command]),
-        project,
-      );
-      assert.equal(result.code, 0, result.out);
-    };
-    await step('tag', 'maintainer', 'true');
-    for (const key of ['cd', 'maintainer']) {
-      await step('sdist', key, 'mkdir dist && printf "sdist 1.0" > dist/pkg-1.0.tar.gz');
-      await step('wheel', key, 'mkdir dist && printf "wheel 1.0" > dist/pkg-1.0-py3-none-any.whl');
-    }
-    writeFileSync(join(final, 'pkg-1.0.tar.gz'), 'sdist 1.0');
-    writeFileSync(join(final, 'pkg-1.0-py3-none-any.whl'), 'wheel 1.0');
+    chain = await recordSupplyChain(work, {
+      maintainer: join(work, 'maintainer'),
+      cd: join(work, 'cd'),
+    });
   });
 
   /** in-toto-verify with the maintainers' keys, in the folder holding the final products. */
@@ -169,9 +138,9 @@ describe('an in-toto layout signed by two maintainers, judged by in-toto 1.3.1',
         'ecdsa',
         ...(withGpg ? ['--gpg', gpgFingerprint, '--gpg-home', gpgHome] : []),
         '--link-dir',
-        links,
+        chain.links,
       ],
-      final,
+      chain.final,
     );
 
   it('is accepted by in-toto-verify with both maintainers keys', async () => {

@@ -1,6 +1,15 @@
 // Runbook actions of the OpenPGP family: the offline primary key and its subkeys, created, backed up,
 // loaded back, renewed, rotated, succeeded by a cycle key (OpenStack), and used to certify another
 // person's key. Secret keys stay in the ceremony's memory keyring; the journal gets public keys only.
+import { inTotoSliceOf } from '../../in-toto/ceremony/actions.ts';
+import type { InTotoLayoutSigned } from '../../in-toto/ceremony/record.ts';
+import { openPgpLayoutSignature } from '../../in-toto/openpgp-signature.ts';
+import {
+  InTotoLayoutError,
+  layoutSignedBytes,
+  openPgpSigningKeys,
+  verifyGpgSignature,
+} from '../../../formats/in-toto-layout.ts';
 import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { z } from 'zod';
@@ -720,6 +729,56 @@ export const openpgpActions: Readonly<Record<string, ActionDefinition>> = checki
             certified,
           ),
         };
+      },
+    },
+    'openpgp.signInTotoLayout': {
+      title:
+        'Sign the in-toto layout with the signing subkey, as GnuPG signs (in-toto-verify --gpg)',
+      params: TestMessageParams,
+      credentials: [{ id: 'passphrase', label: 'Passphrase of the key', repeat: false }],
+      credentialsFor: credentialsForKey('key'),
+      needsTarget: false,
+      isSigning: true,
+      interruptionAdvice: 'Vigil stopped while signing. No signature was kept: sign again.',
+      async perform(params, context) {
+        const p = TestMessageParams.parse(params);
+        const slice = inTotoSliceOf(context);
+        const record = ownKeyRecord(context, p.key);
+        const { key } = await ceremonyKey(context, p.key);
+        const message = layoutSignedBytes(slice.signed);
+        let signature;
+        try {
+          signature = await withOpenPgp(() =>
+            openPgpLayoutSignature(key, passphraseOf(context, p.key), message, context.now),
+          );
+        } catch (error) {
+          if (error instanceof InTotoLayoutError)
+            throw new VigilError('input-invalid', error.message);
+          throw error;
+        }
+        const publicKey = minimalPublicKey(key);
+        // Kept only once it verifies, as in-toto will check it: by the subkey of its keyid.
+        if (!verifyGpgSignature(signature, openPgpSigningKeys(publicKey), message))
+          throw new VigilError(
+            'device-error',
+            'The OpenPGP signature does not verify: it is not kept.',
+          );
+        if (slice.signatures.some((s) => s.keyid === signature.keyid))
+          throw new VigilError('wrong-step', 'This key has signed the layout already.');
+        const signed: InTotoLayoutSigned = {
+          kind: 'in-toto-layout-signed',
+          signature,
+          maintainer: {
+            name: record.description.userIds[0] ?? record.fingerprint.toUpperCase(),
+            kind: 'openpgp',
+            keyid: signature.keyid,
+            key: null,
+            armored: publicKey,
+            fingerprint: record.fingerprint,
+            device: null,
+          },
+        };
+        return signed;
       },
     },
     'openpgp.signTestMessage': {

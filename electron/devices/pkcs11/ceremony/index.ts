@@ -13,6 +13,7 @@ import { signWithTokenKey } from '../driver.ts';
 import { triesLeftHint } from '../protocol.ts';
 import { createRehearsalToken, deleteRehearsalToken } from '../../softhsm/rehearsal.ts';
 import { tufSigningActions } from '../../../core/tuf/ceremony/signing-action.ts';
+import { inTotoSigningActions } from '../../../core/in-toto/ceremony/signing-action.ts';
 import type { RehearsalBench } from '../../device-environment.ts';
 import { PKCS11_CEREMONY_FAMILY, keyRoleId, pkcs11Actions } from './actions.ts';
 
@@ -98,6 +99,7 @@ export const pkcs11CeremonyFamily: CeremonyFamily<never> = {
   actions: {
     ...pkcs11Actions,
     ...tufSigningActions(PKCS11_CEREMONY_FAMILY, tokenSigning),
+    ...inTotoSigningActions(PKCS11_CEREMONY_FAMILY, tokenSigning),
   },
   resultKinds: [],
   deviceFamilies: tokenDeviceFamilies,

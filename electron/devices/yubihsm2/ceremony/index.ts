@@ -4,6 +4,7 @@
 import { hexToBytes } from '../../../formats/der.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import { tufSigningActions } from '../../../core/tuf/ceremony/signing-action.ts';
+import { inTotoSigningActions } from '../../../core/in-toto/ceremony/signing-action.ts';
 import type { FamilyActionResult } from '../../../core/runbook/runbook-actions.ts';
 import {
   YUBIHSM_FAMILY,
@@ -33,6 +34,7 @@ export const yubiHsmCeremonyFamily: CeremonyFamily<never> = {
   actions: {
     ...yubiHsmActions,
     ...tufSigningActions(YUBIHSM_CEREMONY_FAMILY, yubiHsmSigning),
+    ...inTotoSigningActions(YUBIHSM_CEREMONY_FAMILY, yubiHsmSigning),
   },
   resultKinds: [AUTH_KEY_REPLACED],
   fold: () => ({ slice: null }),

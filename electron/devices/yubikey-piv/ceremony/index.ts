@@ -4,6 +4,7 @@
 import { hexToBytes } from '../../../formats/der.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
 import { tufSigningActions } from '../../../core/tuf/ceremony/signing-action.ts';
+import { inTotoSigningActions } from '../../../core/in-toto/ceremony/signing-action.ts';
 import type { FamilyActionResult } from '../../../core/runbook/runbook-actions.ts';
 import { openYubiKeySources, yubiKeyRehearsalBench, type YubiKeySources } from '../index.ts';
 import {
@@ -23,6 +24,7 @@ export const yubiKeyPivCeremonyFamily: CeremonyFamily<never> = {
   actions: {
     ...yubiKeyPivActions,
     ...tufSigningActions(PIV_CEREMONY_FAMILY, pivSigning),
+    ...inTotoSigningActions(PIV_CEREMONY_FAMILY, pivSigning),
   },
   resultKinds: [MANAGEMENT_KEY_SET],
   fold: () => ({ slice: null }),

@@ -1,0 +1,64 @@
+// A small supply chain in the python-tuf shape, recorded with Debian's in-toto-run: a maintainer
+// tags the sources, then the CD job and a maintainer each build the sdist and the wheel; the
+// verifier's folder holds the final products. Shared by the in-toto tests, which judge layouts
+// with in-toto-verify over it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** A command's exit code and output, without throwing on failure. */
+export async function exitOf(
+  file: string,
+  args: readonly string[],
+  cwd: string,
+): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run(file, args, { cwd });
+    return { code: 0, out: stdout + stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+export interface SupplyChain {
+  links: string;
+  /** The verifier's folder: the final sdist and wheel, nothing else. */
+  final: string;
+}
+
+/** Records the chain under `work` with the step keys at `<work>/<maintainer|cd>` (ed25519). */
+export async function recordSupplyChain(
+  work: string,
+  keys: { maintainer: string; cd: string },
+): Promise<SupplyChain> {
+  const project = join(work, 'project');
+  const links = join(work, 'links');
+  const final = join(work, 'final');
+  for (const dir of [project, links, final, join(project, 'pkg')]) mkdirSync(dir);
+  writeFileSync(join(project, 'pyproject.toml'), '[project]\nname = "pkg"\n');
+  writeFileSync(join(project, 'pkg', '__init__.py'), '__version__ = "1.0"\n');
+  const step = async (name: string, key: string, command: string) => {
+    await run('rm', ['-rf', join(project, 'dist')]);
+    const result = await exitOf(
+      'in-toto-run',
+      ['-n', name, '-k', key, '-t', 'ed25519', '-m', '.', '-d', links]
+        .concat(name === 'tag' ? [] : ['-p', 'dist'])
+        .concat(['--', 'sh', '-c', command]),
+      project,
+    );
+    assert.equal(result.code, 0, result.out);
+  };
+  await step('tag', keys.maintainer, 'true');
+  for (const key of [keys.cd, keys.maintainer]) {
+    await step('sdist', key, 'mkdir dist && printf "sdist 1.0" > dist/pkg-1.0.tar.gz');
+    await step('wheel', key, 'mkdir dist && printf "wheel 1.0" > dist/pkg-1.0-py3-none-any.whl');
+  }
+  writeFileSync(join(final, 'pkg-1.0.tar.gz'), 'sdist 1.0');
+  writeFileSync(join(final, 'pkg-1.0-py3-none-any.whl'), 'wheel 1.0');
+  return { links, final };
+}
