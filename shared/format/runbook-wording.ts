@@ -100,6 +100,14 @@ export function isTufRootStep(step: Pick<CurrentStep, 'text' | 'action'>): boole
   );
 }
 
+/**
+ * A step a layout's maintainer acts on (issue 21): comparing the in-toto layout, or signing it.
+ * The layout's steps, keys and SHA-256 are shown inside it, before the confirm.
+ */
+export function isInTotoLayoutStep(step: Pick<CurrentStep, 'text' | 'action'>): boolean {
+  return /\blayout\b/i.test(step.text) || /\.signInTotoLayout$/.test(step.action?.name ?? '');
+}
+
 /** A history detail in words: `reset-confirmed = RESET` becomes "label: RESET". */
 export function historyDetail(detail: string, inputs: RunbookCeremony['inputs']): string {
   const match = /^([a-z0-9-]+) = (.*)$/s.exec(detail);

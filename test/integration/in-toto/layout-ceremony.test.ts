@@ -79,7 +79,7 @@ describe('the in-toto-layout runbook, judged by in-toto 1.3.1', () => {
     );
     const pub = maintainers.find((n) => n.endsWith('.pub')) ?? '';
     const asc = maintainers.find((n) => n.endsWith('.asc')) ?? '';
-    assert.match(asc, /^02-rehearsal-maintainer-rsa\.asc$/);
+    assert.match(asc, /^02-rehearsal-maintainer-rehearsal\.asc$/);
     mkdirSync(gpgHome, { mode: 0o700 });
     await run('gpg', [
       '--batch',

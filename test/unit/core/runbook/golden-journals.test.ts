@@ -133,6 +133,11 @@ describe('golden journals', () => {
           assert.equal(view.tufRoot, null);
           delete view.tufRoot;
         }
+        // Issue 21: an in-toto layout under signature; none in a journal recorded before.
+        if (!('inTotoLayout' in (expected.view as object))) {
+          assert.equal(view.inTotoLayout, null);
+          delete view.inTotoLayout;
+        }
         if (isOneDeviceRecord)
           assert.deepEqual(withoutLaterFields(view), withProductsAsExported(expected.view));
         else assert.deepEqual(JSON.parse(JSON.stringify(view)), expected.view);
