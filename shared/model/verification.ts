@@ -95,7 +95,9 @@ export type RootMetadataSummary = z.infer<typeof RootMetadataSummary>;
 export const FolderVerification = z.strictObject({
   folder: z.string().max(4000),
   /** Which verifier ran; null when nothing could be verified. */
-  kind: z.enum(['ceremony-record', 'piv-archive', 'products', 'tuf-metadata']).nullable(),
+  kind: z
+    .enum(['ceremony-record', 'piv-archive', 'products', 'tuf-metadata', 'in-toto-layout'])
+    .nullable(),
   outcome: VerificationOutcome,
   /**
    * `vigil verify`'s exit code: 0 verified, 1 verification failed, 2 could not verify, 4 the

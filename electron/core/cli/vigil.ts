@@ -32,6 +32,9 @@ export const USAGE = `Usage:
                                          verify a YubiKey PIV ceremony archive (Docker, Sigstore
                                          or Vigil keyholder layout): slot attestations, Yubico
                                          chains, serials, and the keys against TUF root.json
+  vigil verify <dir> [--json] [--layout-key <key.pub|key.pem|key.asc>]...
+                                         verify an in-toto layout (root.layout in <dir>): not
+                                         expired, signed by every maintainer key given
   vigil run <runbook.yaml> --rehearsal --answers <answers.yaml> --out <dir>
             [--medium <dir>] [--devices <dir>] [--acknowledge-interruption]
                                          run a runbook headless on rehearsal devices; --medium
@@ -56,6 +59,8 @@ export type CliCommand =
       path: string;
       isJson: boolean;
       trustKeys: string[];
+      /** The maintainers' keys an in-toto layout must be signed by. */
+      layoutKeys?: string[];
       requireAttestation: boolean;
       /** Present only when a PIV option was given. */
       piv?: PivVerifyOptions;
@@ -85,6 +90,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         'trust-key': { type: 'string', multiple: true },
+        'layout-key': { type: 'string', multiple: true },
         key: { type: 'string' },
         answers: { type: 'string' },
         out: { type: 'string' },
@@ -110,6 +116,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
   const allowOnly = (name: string, allowed: readonly string[]) => {
     const given = [
       'trust-key',
+      'layout-key',
       'key',
       'answers',
       'out',
@@ -133,12 +140,18 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       return { command: 'devices', isJson };
     case 'verify':
       if (rest.length !== 1 || !rest[0]) throw new UsageError('verify takes exactly one folder');
-      allowOnly('verify', ['trust-key', 'require-attestation', ...PIV_VERIFY_OPTIONS]);
+      allowOnly('verify', [
+        'trust-key',
+        'layout-key',
+        'require-attestation',
+        ...PIV_VERIFY_OPTIONS,
+      ]);
       return {
         command: 'verify',
         path: rest[0],
         isJson,
         trustKeys: v['trust-key'] ?? [],
+        ...(v['layout-key'] === undefined ? {} : { layoutKeys: v['layout-key'] }),
         requireAttestation: v['require-attestation'],
         ...parsePivOptions(v),
       };
@@ -293,6 +306,7 @@ export async function runCli(
           {
             options: {
               trustKeys: command.trustKeys,
+              ...(command.layoutKeys === undefined ? {} : { layoutKeys: command.layoutKeys }),
               requireAttestation: command.requireAttestation,
               ...(command.piv === undefined ? {} : { piv: command.piv }),
             },

@@ -44,6 +44,7 @@ const KIND_WORDS: Record<FolderReport['kind'], string> = {
   'piv-archive': 'a YubiKey PIV ceremony archive',
   products: 'ceremony products',
   'tuf-metadata': 'TUF metadata (a root and its history)',
+  'in-toto-layout': 'an in-toto layout',
 };
 
 const ROOT_METADATA_DIALOG: FilePickRequest = {

@@ -21,6 +21,7 @@ import type {
 import { PSF_LAYOUT_KIND } from '../products/psf-layout.ts';
 import type { DeviceFolderReport, VerifyReport } from '../products/verify-products.ts';
 import type { TufMetadataReport } from '../products/tuf-metadata-folder.ts';
+import type { InTotoLayoutReport } from '../products/in-toto-layout-folder.ts';
 import type { FolderReport } from './verify-folder.ts';
 
 /** What the projection adds to the report; the caller adds the folder, the files and the text. */
@@ -115,6 +116,26 @@ function productsGroups(report: VerifyReport): VerificationGroup[] {
 }
 
 /** A TUF metadata folder: its own checks, then one group per root version, oldest first. */
+function layoutGroups(report: InTotoLayoutReport): VerificationGroup[] {
+  return [
+    group(
+      {
+        id: 'in-toto-layout',
+        kind: 'folder',
+        title: 'in-toto layout',
+        path: report.root,
+        marking: null,
+        facts: [
+          { label: 'Expires', value: report.expires ?? 'unknown' },
+          { label: 'Steps', value: report.steps.join(', ') },
+        ],
+      },
+      report.checks.map((c) => ({ check: c.check, status: statusOf(c), detail: c.detail })),
+      report.isOk,
+    ),
+  ];
+}
+
 function tufGroups(report: TufMetadataReport): VerificationGroup[] {
   const rows = (checks: TufMetadataReport['checks']) =>
     checks.map((c) => ({ check: c.check, status: statusOf(c), detail: c.detail }));
@@ -344,6 +365,10 @@ export function folderVerificationOf(verified: FolderReport): FolderVerification
     case 'tuf-metadata':
       groups = tufGroups(verified.report);
       isRehearsal = false;
+      break;
+    case 'in-toto-layout':
+      groups = layoutGroups(verified.report);
+      isRehearsal = verified.report.isRehearsal;
       break;
   }
   const counts = { ok: 0, warn: 0, fail: 0 };

@@ -20,6 +20,11 @@ import {
   type TufMetadataReport,
 } from '../products/tuf-metadata-folder.ts';
 import { VerifyInputError } from '../products/verify-common.ts';
+import {
+  isInTotoLayoutFolder,
+  verifyInTotoLayoutFolder,
+  type InTotoLayoutReport,
+} from '../products/in-toto-layout-folder.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
 
 export interface PivVerifyOptions {
@@ -36,6 +41,8 @@ export interface VerifyFolderOptions {
   requireAttestation: boolean;
   /** Present only when a PIV option was given. */
   piv?: PivVerifyOptions;
+  /** The maintainers' public keys an in-toto layout must be signed by. */
+  layoutKeys?: string[];
 }
 
 /** An option that does not fit the folder given (a usage problem, not a failed verification). */
@@ -45,7 +52,8 @@ export type FolderReport =
   | { kind: 'ceremony-record'; report: RecordReport }
   | { kind: 'piv-archive'; report: PivArchiveReport }
   | { kind: 'products'; report: VerifyReport }
-  | { kind: 'tuf-metadata'; report: TufMetadataReport };
+  | { kind: 'tuf-metadata'; report: TufMetadataReport }
+  | { kind: 'in-toto-layout'; report: InTotoLayoutReport };
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -64,6 +72,7 @@ export function folderKindOf(path: string, hasPivOptions: boolean): FolderReport
     if (isCeremonyRecord(path)) return 'ceremony-record';
     if (isPivArchive(path) && (hasPivOptions || !hasVigilManifest(path))) return 'piv-archive';
     if (isTufMetadataFolder(path)) return 'tuf-metadata';
+    if (isInTotoLayoutFolder(path)) return 'in-toto-layout';
   } catch (error) {
     // A folder too big to tell apart is not verifiable as any kind.
     if (error instanceof UntrustedReadError) throw new VerifyInputError(error.message);
@@ -83,6 +92,9 @@ export function verifyFolder(path: string, options: VerifyFolderOptions): Promis
 
 async function verifyFolderKind(path: string, options: VerifyFolderOptions): Promise<FolderReport> {
   const kind = folderKindOf(path, options.piv !== undefined);
+  const layoutKeys = options.layoutKeys ?? [];
+  if (layoutKeys.length > 0 && kind !== 'in-toto-layout')
+    throw new VerifyOptionError('--layout-key needs a folder holding an in-toto root.layout');
   if (kind === 'piv-archive') {
     if (options.trustKeys.length > 0 || options.requireAttestation)
       throw new VerifyOptionError(
@@ -113,6 +125,11 @@ async function verifyFolderKind(path: string, options: VerifyFolderOptions): Pro
   }
   if (options.trustKeys.length > 0)
     throw new VerifyOptionError('--trust-key needs a ceremony record');
+  if (kind === 'in-toto-layout') {
+    if (options.requireAttestation)
+      throw new VerifyOptionError('--require-attestation does not apply to an in-toto layout');
+    return { kind: 'in-toto-layout', report: verifyInTotoLayoutFolder(path, layoutKeys) };
+  }
   if (kind === 'tuf-metadata') {
     if (options.requireAttestation)
       throw new VerifyOptionError(
@@ -153,6 +170,8 @@ export function isRehearsalFolder(verified: FolderReport): boolean {
     case 'tuf-metadata':
       // TUF metadata carries no rehearsal marking of its own.
       return false;
+    case 'in-toto-layout':
+      return verified.report.isRehearsal;
   }
 }
 
@@ -172,5 +191,7 @@ export async function folderReportText(report: FolderReport): Promise<string> {
       return (await import('./products-report.ts')).formatReport(verified.report);
     case 'tuf-metadata':
       return (await import('./tuf-report.ts')).formatTufReport(verified.report);
+    case 'in-toto-layout':
+      return (await import('./tuf-report.ts')).formatLayoutReport(verified.report);
   }
 }

@@ -13,6 +13,12 @@ import {
   ecdsaIntegersFromDer,
 } from '../../../electron/formats/openpgp-packet-builder.ts';
 import { checkRootSignatures, parseTufRoot } from '../../../electron/formats/tuf-root.ts';
+import {
+  inTotoKeyFromFile,
+  isGpgSignature,
+  parseLayout,
+  verifyKeySignature,
+} from '../../../electron/formats/in-toto-layout.ts';
 import { parseTufTargets, targetsProgress } from '../../../electron/formats/tuf-targets.ts';
 import {
   eachParser,
@@ -155,5 +161,65 @@ export const tufTargetsTarget: FuzzTarget<string> = {
   generate: (rng, seeds) => mutateJsonText(rng, seeds),
   run(text) {
     targetsProgress(parseTufTargets(text), parseTufRoot(SMALL_ROOT));
+  },
+};
+
+const SMALL_LAYOUT = JSON.stringify({
+  signed: {
+    _type: 'layout',
+    expires: '2030-01-01T00:00:00Z',
+    readme: 'a layout',
+    keys: {
+      a1: {
+        keyid: 'a1',
+        keytype: 'ed25519',
+        scheme: 'ed25519',
+        keyid_hash_algorithms: ['sha256', 'sha512'],
+        keyval: { public: '9d8a3e6f10a0b1b3a4b2f0c1d2e3f405162738495a6b7c8d9eafb0c1d2e3f405' },
+      },
+    },
+    steps: [
+      {
+        _type: 'step',
+        name: 'tag',
+        threshold: 1,
+        pubkeys: ['a1'],
+        expected_command: [],
+        expected_materials: [],
+        expected_products: [],
+      },
+    ],
+    inspect: [
+      {
+        _type: 'inspection',
+        name: 'final',
+        run: ['true'],
+        expected_materials: [],
+        expected_products: [],
+      },
+    ],
+  },
+  signatures: [
+    { keyid: 'a1', sig: '00'.repeat(64) },
+    { keyid: 'ff'.repeat(20), other_headers: '04000108', signature: '00'.repeat(64) },
+  ],
+});
+
+export const inTotoLayoutTarget: FuzzTarget<string> = {
+  name: 'in-toto-layout',
+  description:
+    'electron/formats/in-toto-layout.ts parseLayout, its step keys, and every signature checked against them',
+  // The layout verifier reads root.layout up to 4 MiB (in-toto-layout-folder.ts).
+  maxInputBytes: 4 * 1024 * 1024,
+  sample: 250,
+  seeds: () => [SMALL_LAYOUT],
+  generate: (rng, seeds) => mutateJsonText(rng, seeds),
+  run(text) {
+    const layout = parseLayout(text);
+    for (const [keyid, key] of Object.entries(layout.keys)) {
+      const read = inTotoKeyFromFile(JSON.stringify(key), keyid);
+      for (const s of layout.signatures)
+        if (!isGpgSignature(s)) verifyKeySignature(read, s.sig, layout.signedBytes);
+    }
   },
 };

@@ -2,7 +2,13 @@
 import type { FuzzTarget } from '../fuzz-kit.ts';
 import { pivApduTarget, openPgpCardTarget } from './apdu.ts';
 import { derTarget, x509Target } from './der.ts';
-import { openPgpTarget, pemTarget, tufRootTarget, tufTargetsTarget } from './formats.ts';
+import {
+  inTotoLayoutTarget,
+  openPgpTarget,
+  pemTarget,
+  tufRootTarget,
+  tufTargetsTarget,
+} from './formats.ts';
 import { netHsmTarget } from './nethsm.ts';
 import { journalTarget, manifestTarget, sumsTarget } from './records.ts';
 import { answersTarget, runbookTarget } from './runbooks.ts';
@@ -19,6 +25,7 @@ export const fuzzTargets: readonly FuzzTarget<never>[] = [
   answersTarget,
   tufRootTarget,
   tufTargetsTarget,
+  inTotoLayoutTarget,
   openPgpTarget,
   pivApduTarget,
   openPgpCardTarget,

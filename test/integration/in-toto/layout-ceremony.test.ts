@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
+  cpSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -23,6 +24,7 @@ import { VigilCore } from '../../../electron/core/vigil-core.ts';
 import { VigilError } from '../../../electron/base/errors.ts';
 import { inTotoActions } from '../../../electron/core/in-toto/ceremony/actions.ts';
 import { parseLayout } from '../../../electron/formats/in-toto-layout.ts';
+import { verifyInTotoLayoutFolder } from '../../../electron/core/products/in-toto-layout-folder.ts';
 import { bareActionContext } from '../../helpers/bare-action-context.ts';
 import { exitOf, recordSupplyChain, type SupplyChain } from '../../helpers/in-toto-chain.ts';
 import { runRunbookChild } from '../../helpers/runbook-child.ts';
@@ -122,6 +124,53 @@ describe('the in-toto-layout runbook, judged by in-toto 1.3.1', () => {
     const sums = readFileSync(join(folder, 'SHA256SUMS'), 'utf8');
     for (const name of ['root.layout', 'README.md', `maintainers/${pub}`, `maintainers/${asc}`])
       assert.match(sums, new RegExp(`  ${name.replace('.', '\\.')}\\n`));
+  });
+
+  it('verifies with vigil verify and the maintainers keys; a changed or expired layout fails', async () => {
+    const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'vigil.mjs');
+    const keys = readdirSync(join(folder, 'maintainers'))
+      .filter((n) => /\.(pub|asc)$/.test(n))
+      .flatMap((n) => ['--layout-key', join(folder, 'maintainers', n)]);
+    const verified = await exitOf(process.execPath, [bin, 'verify', folder, ...keys], work);
+    assert.equal(verified.code, 0, verified.out);
+    assert.match(verified.out, /ok {3}signed-by:01-[a-z0-9-]+\.pub: a valid signature by key/);
+    assert.match(
+      verified.out,
+      /ok {3}signed-by:02-[a-z0-9-]+\.asc: a valid signature by OpenPGP key/,
+    );
+    assert.match(verified.out, /verified the in-toto layout \(tag, sdist, wheel\)/);
+    // A key that did not sign, and a layout changed after signing.
+    const other = await exitOf(
+      process.execPath,
+      [bin, 'verify', folder, '--layout-key', join(work, 'cd.pub')],
+      work,
+    );
+    assert.equal(other.code, 1);
+    assert.match(other.out, /FAIL signed-by:cd\.pub: no signature by key/);
+    const changed = join(work, 'changed-layout');
+    cpSync(folder, changed, { recursive: true });
+    const layout = JSON.parse(readFileSync(join(changed, 'root.layout'), 'utf8')) as {
+      signed: { readme: string };
+    };
+    layout.signed.readme += ' Anyone may build.';
+    writeFileSync(join(changed, 'root.layout'), JSON.stringify(layout));
+    const tampered = await exitOf(
+      process.execPath,
+      [bin, 'verify', changed, ...keys.map((k) => k.replace(folder, changed))],
+      work,
+    );
+    assert.equal(tampered.code, 1);
+    assert.match(
+      tampered.out,
+      /FAIL signed-by:01-[a-z0-9-]+\.pub: the signature by key \w+ does not verify/,
+    );
+    assert.match(tampered.out, /FAIL sha256sums: root\.layout differs/);
+    const later = verifyInTotoLayoutFolder(folder, [], new Date(Date.now() + 400 * 86_400_000));
+    assert.equal(later.isOk, false);
+    assert.match(
+      later.checks.find((c) => c.check === 'expiry')?.detail ?? '',
+      /^expired .*in-toto-verify refuses it/,
+    );
   });
 
   it('is signed across ceremonies: a signing event the second maintainer completes', async () => {
