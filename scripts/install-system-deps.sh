@@ -18,6 +18,7 @@ packages=(
   gnupg scdaemon    # GnuPG 2.2 judges the OpenPGP keys openpgp.js makes (import, sign, revoke)
   sq sq-keyring-linter  # Sequoia's linter checks exported public keys
   python3-securesystemslib  # judges TUF metadata: canonical bytes and signatures, as python-tuf reads them
+  in-toto           # in-toto-run and in-toto-verify judge the layouts maintainers sign (1.3.1)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -20,7 +20,7 @@ import {
 import { PacketTag, dearmor, readPackets, v4Fingerprint } from './openpgp-packets.ts';
 import { spkiFromRawPublicKey } from './ec-point.ts';
 import { PemError, decodePem } from './pem.ts';
-import { TufMetadataError, tufKeyObject, tufSignatureHex } from './tuf-metadata.ts';
+import { TufMetadataError, sortedKeys, tufKeyObject, tufSignatureHex } from './tuf-metadata.ts';
 import { tufCanonicalJson, tufKeySpki } from './tuf-root.ts';
 
 export class InTotoLayoutError extends KindedError<'in-toto-layout-invalid'> {
@@ -260,17 +260,6 @@ export const isGpgSignature = (s: LayoutSignature): s is GpgSignature => 'other_
 /** The bytes every signature covers: canonical JSON of the signed part, UTF-8. */
 export const layoutSignedBytes = (signed: Record<string, unknown>): Uint8Array =>
   new TextEncoder().encode(tufCanonicalJson(signed));
-
-function sortedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedKeys);
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([k, v]) => [k, sortedKeys(v)]),
-    );
-  return value;
-}
 
 /** root.layout as in-toto dumps a Metablock: sorted keys, indent 1. */
 export function layoutText(

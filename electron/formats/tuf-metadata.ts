@@ -132,7 +132,7 @@ export function rootSigned(plan: RootPlan): Record<string, unknown> {
 }
 
 /** The JSON with every object's keys sorted, as python-tuf's serializer writes a file. */
-function sortedKeys(value: unknown): unknown {
+export function sortedKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortedKeys);
   if (value !== null && typeof value === 'object')
     return Object.fromEntries(

@@ -72,6 +72,29 @@ export function sumsFileOf(files: readonly ProductFile[]): ProductFile {
 }
 
 /**
+ * A folder of files as Vigil writes them: the files, SHA256SUMS over them, then the manifest (the
+ * fields given, and every file with its hash and size), in write order.
+ */
+export function withSumsAndManifest(
+  files: readonly ProductFile[],
+  manifest: Record<string, unknown>,
+): ProductFile[] {
+  const sums = sumsFileOf(files);
+  return [
+    ...files,
+    sums,
+    manifestFileOf({
+      ...manifest,
+      files: [...files, sums].map((f) => ({
+        name: f.name,
+        sha256: sha256Hex(f.bytes),
+        sizeBytes: f.bytes.length,
+      })),
+    }),
+  ];
+}
+
+/**
  * Builds every product file. Order is the write order: keys, then SHA256SUMS, then the manifest,
  * whose presence on the medium means "export complete".
  */

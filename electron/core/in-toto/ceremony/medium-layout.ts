@@ -9,7 +9,6 @@
 import { z } from 'zod';
 import { VigilError } from '../../../base/errors.ts';
 import { encodePem } from '../../../formats/pem.ts';
-import { sha256Hex } from '../../../formats/fingerprint.ts';
 import {
   InTotoLayoutError,
   inTotoKeyFromFile,
@@ -26,7 +25,7 @@ import {
 import { spkiFingerprint } from '../../../formats/fingerprint.ts';
 import { parseBoundedJson } from '../../../formats/bounded-json.ts';
 import type { ExportTargets } from '../../media/export-targets.ts';
-import { manifestFileOf, sumsFileOf, type ProductFile } from '../../products/token-products.ts';
+import { withSumsAndManifest, type ProductFile } from '../../products/token-products.ts';
 import { layoutFileText, progressOf, type InTotoSlice, type LayoutMaintainer } from './record.ts';
 
 export const IN_TOTO_LAYOUT_MANIFEST_KIND = 'in-toto-layout';
@@ -110,28 +109,18 @@ export function layoutFolderFiles(
     ...keyFiles,
     { name: 'README.md', bytes: encode(readme) },
   ];
-  const sums = sumsFileOf(files);
-  return [
-    ...files,
-    sums,
-    manifestFileOf({
-      v: 1,
-      kind: about.isComplete ? IN_TOTO_LAYOUT_MANIFEST_KIND : IN_TOTO_EVENT_MANIFEST_KIND,
-      ceremonyId: about.ceremonyId,
-      isRehearsal: about.isRehearsal,
-      expires: String(slice.signed.expires),
-      signatures: slice.signatures.length,
-      needed: slice.needed,
-      // A later ceremony opening the signing event names the step keys as this one did.
-      stepKeys: slice.keyLabels,
-      maintainers: slice.maintainers.map((m, i) => ({ file: fileNameOf(m, i), name: m.name })),
-      files: [...files, sums].map((f) => ({
-        name: f.name,
-        sha256: sha256Hex(f.bytes),
-        sizeBytes: f.bytes.length,
-      })),
-    }),
-  ];
+  return withSumsAndManifest(files, {
+    v: 1,
+    kind: about.isComplete ? IN_TOTO_LAYOUT_MANIFEST_KIND : IN_TOTO_EVENT_MANIFEST_KIND,
+    ceremonyId: about.ceremonyId,
+    isRehearsal: about.isRehearsal,
+    expires: String(slice.signed.expires),
+    signatures: slice.signatures.length,
+    needed: slice.needed,
+    // A later ceremony opening the signing event names the step keys as this one did.
+    stepKeys: slice.keyLabels,
+    maintainers: slice.maintainers.map((m, i) => ({ file: fileNameOf(m, i), name: m.name })),
+  });
 }
 
 const MAX_FILE_BYTES = 1024 * 1024;

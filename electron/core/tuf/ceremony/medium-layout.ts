@@ -5,13 +5,12 @@
 //   tuf-root-v<N>-signing/<k>-signatures-<ceremony>/… — the same layout, root.json being the
 //     version under signature with the k signatures it had when that ceremony wrote it.
 // A later ceremony opens the signing event by merging every contribution in its folder.
-import { sha256Hex } from '../../../formats/fingerprint.ts';
 import type { TufSignature } from '../../../formats/tuf-metadata.ts';
 import { TufRootError, parseTufRoot, type TufRoot } from '../../../formats/tuf-root.ts';
 import { parseTufTargets } from '../../../formats/tuf-targets.ts';
 import { VigilError } from '../../../base/errors.ts';
 import type { ExportTargets } from '../../media/export-targets.ts';
-import { manifestFileOf, sumsFileOf, type ProductFile } from '../../products/token-products.ts';
+import { withSumsAndManifest, type ProductFile } from '../../products/token-products.ts';
 import { rootText, targetsText, type TufSlice } from './record.ts';
 import { verifyTufSignature } from '../../../formats/tuf-root.ts';
 
@@ -50,25 +49,15 @@ export function metadataFolderFiles(
     { name: 'metadata/root.json', bytes: encode(text) },
     ...(targets === null ? [] : [{ name: 'metadata/targets.json', bytes: encode(targets) }]),
   ];
-  const sums = sumsFileOf(files);
-  return [
-    ...files,
-    sums,
-    manifestFileOf({
-      v: 1,
-      kind: about.isComplete ? TUF_ROOT_MANIFEST_KIND : TUF_EVENT_MANIFEST_KIND,
-      ceremonyId: about.ceremonyId,
-      isRehearsal: about.isRehearsal,
-      version,
-      expires: String(slice.signed.expires),
-      signatures: slice.signatures.length,
-      files: [...files, sums].map((f) => ({
-        name: f.name,
-        sha256: sha256Hex(f.bytes),
-        sizeBytes: f.bytes.length,
-      })),
-    }),
-  ];
+  return withSumsAndManifest(files, {
+    v: 1,
+    kind: about.isComplete ? TUF_ROOT_MANIFEST_KIND : TUF_EVENT_MANIFEST_KIND,
+    ceremonyId: about.ceremonyId,
+    isRehearsal: about.isRehearsal,
+    version,
+    expires: String(slice.signed.expires),
+    signatures: slice.signatures.length,
+  });
 }
 
 export interface SigningEvent {
