@@ -82,6 +82,7 @@ const pluggedFamilyNames = [
   'softhsm',
   'smartcard',
   'tuf',
+  'toto',
 ];
 
 /**

@@ -550,3 +550,50 @@ export function parseLayout(text: string): ParsedLayout {
 /** The SHA-256 of the canonical bytes, hex: what the room compares before a maintainer signs. */
 export const layoutDigest = (signed: Record<string, unknown>) =>
   sha256Hex(layoutSignedBytes(signed));
+
+/**
+ * What a layout changes against the one it replaces, in people's words: the expiry, each step
+ * added or removed, each threshold changed, each step key that may now (or no longer) perform a
+ * step. `label` names a step key (its group and file) where the ceremony knows it.
+ */
+export function layoutChange(
+  previous: ParsedLayout | null,
+  next: ParsedLayout,
+  label: (keyid: string) => string,
+): string[] {
+  if (previous === null)
+    return [
+      'New layout',
+      `Expires ${next.expires}`,
+      ...next.steps.map(
+        (s) => `+ step ${s.name}: ${s.threshold} of ${s.pubkeys.map(label).join(', ')}`,
+      ),
+    ];
+  const lines = [
+    `Replaces the layout ${layoutDigest(previous.signed).slice(0, 8)} (expires ${previous.expires})`,
+    previous.expires === next.expires
+      ? `Expires ${next.expires} (unchanged)`
+      : `Expires ${previous.expires} → ${next.expires}`,
+  ];
+  for (const step of next.steps) {
+    const before = previous.steps.find((s) => s.name === step.name);
+    if (!before) {
+      lines.push(`+ step ${step.name}: ${step.threshold} of ${step.pubkeys.map(label).join(', ')}`);
+      continue;
+    }
+    if (before.threshold !== step.threshold)
+      lines.push(`step ${step.name}: threshold ${before.threshold} → ${step.threshold}`);
+    for (const keyid of step.pubkeys.filter((k) => !before.pubkeys.includes(k)))
+      lines.push(`+ ${label(keyid)} may perform ${step.name}`);
+    for (const keyid of before.pubkeys.filter((k) => !step.pubkeys.includes(k)))
+      lines.push(`− key ${keyid.slice(0, 16)} may no longer perform ${step.name}`);
+  }
+  for (const step of previous.steps.filter((s) => !next.steps.some((n) => n.name === s.name)))
+    lines.push(`− step ${step.name}`);
+  for (const name of next.inspections.filter((i) => !previous.inspections.includes(i)))
+    lines.push(`+ inspection ${name}`);
+  for (const name of previous.inspections.filter((i) => !next.inspections.includes(i)))
+    lines.push(`− inspection ${name}`);
+  if (lines.length === 2) lines.push('Steps, thresholds and step keys unchanged');
+  return lines;
+}

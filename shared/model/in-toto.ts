@@ -14,6 +14,8 @@ export const InTotoStepKeyView = z.strictObject({
 export type InTotoStepKeyView = z.infer<typeof InTotoStepKeyView>;
 
 export const InTotoLayoutView = z.strictObject({
+  /** The change from the layout it replaces (or "New layout"), line by line. */
+  change: z.array(z.string()),
   expires: z.string(),
   readme: z.string(),
   steps: z.array(

@@ -311,6 +311,36 @@ describe('the in-toto-layout runbook, judged by in-toto 1.3.1', () => {
     const maintainerPub = () => readFileSync(join(work, 'maintainer.pub'), 'utf8');
     const cdPub = () => readFileSync(join(work, 'cd.pub'), 'utf8');
 
+    it('shows a new version as a change against the layout it replaces', async () => {
+      assert.ok(action);
+      const medium = mediumWith({
+        'step-keys/maintainers/a.pub': maintainerPub(),
+        'step-keys/cd-build/cd.pub': cdPub(),
+      });
+      cpSync(folder, join(medium, 'old-layout'), { recursive: true });
+      const target = core.exportTargets.addFolder(medium);
+      const params = {
+        template: 'python-tuf-release',
+        stepKeysFrom: 'keys',
+        expiresInDays: 700,
+        maintainers: 2,
+        previousFrom: 'previous',
+      };
+      const inputs = { keys: 'step-keys', previous: 'old-layout' };
+      const built = (await action.perform(
+        params,
+        bareActionContext(core.exportTargets, target.id, inputs),
+      )) as unknown as { change: string[] };
+      assert.match(built.change[0] ?? '', /^Replaces the layout [0-9a-f]{8} \(expires /);
+      assert.match(built.change[1] ?? '', /^Expires \S+ → \S+$/);
+      assert.match(built.change.join('\n'), /Steps, thresholds and step keys unchanged/);
+      // A production ceremony never replaces a rehearsal's layout.
+      await assert.rejects(
+        action.perform(params, bareActionContext(core.exportTargets, target.id, inputs, false)),
+        (e: unknown) => e instanceof VigilError && e.code === 'rehearsal-mix-refused',
+      );
+    });
+
     it('refuses a missing group, a link, an RSA key and a private key, naming the file', async () => {
       await assert.rejects(
         build(mediumWith({ 'step-keys/maintainers/a.pub': maintainerPub() })),

@@ -12,10 +12,12 @@ import {
   InTotoLayoutError,
   LayoutTemplate,
   inTotoKeyFromFile,
+  layoutChange,
   layoutSigned,
   layoutText,
   parseLayout,
   type InTotoKey,
+  type ParsedLayout,
 } from '../../../formats/in-toto-layout.ts';
 import type { ActionContext, ActionDefinition } from '../../runbook/runbook-actions.ts';
 import { NoParams } from '../../runbook/key-request.ts';
@@ -30,6 +32,7 @@ import { layoutFolderFiles, layoutFolderName, readLayoutSigningEvent } from './m
 
 const MAX_KEY_FILE_BYTES = 16 * 1024;
 const MAX_KEYS_PER_GROUP = 32;
+const MAX_LAYOUT_BYTES = 4 * 1024 * 1024;
 
 const BuildLayoutParams = z
   .strictObject({
@@ -41,6 +44,8 @@ const BuildLayoutParams = z
     expiresInDaysFrom: z.string().min(1).max(64).optional(),
     /** How many maintainers' signatures make the layout complete. */
     maintainers: z.number().int().min(1).max(16),
+    /** The input naming the folder of the layout this one replaces (or "none"): its change is shown. */
+    previousFrom: z.string().min(1).max(64).optional(),
   })
   .refine((p) => (p.expiresInDays === undefined) !== (p.expiresInDaysFrom === undefined), {
     message: 'give the expiry as expiresInDays or expiresInDaysFrom, not both',
@@ -142,6 +147,44 @@ async function stepKeysOnMedium(
   return { functionaries, labels };
 }
 
+/**
+ * The layout this one replaces, read from `<folder>/root.layout` on the medium, when the runbook
+ * names an input for it and the input is not "none". A rehearsal's and a production layout never
+ * replace each other.
+ */
+async function previousLayout(
+  context: ActionContext,
+  from: string | undefined,
+): Promise<ParsedLayout | null> {
+  if (from === undefined) return null;
+  const folder = context.inputs[from];
+  if (folder === undefined) throw new VigilError('wrong-step', `Collect ${from} first.`);
+  if (/^\s*none\s*$/i.test(folder)) return null;
+  if (context.targetId === null)
+    throw new VigilError('media-not-found', 'Choose the medium that holds the previous layout.');
+  const bytes = await context.targets.readFile(
+    context.targetId,
+    `${folder.trim()}/root.layout`,
+    MAX_LAYOUT_BYTES,
+  );
+  let previous: ParsedLayout;
+  try {
+    previous = parseLayout(new TextDecoder().decode(bytes));
+  } catch (error) {
+    if (error instanceof InTotoLayoutError)
+      throw new VigilError('input-invalid', `${folder}/root.layout: ${error.message}`);
+    throw error;
+  }
+  if (previous.isRehearsal !== context.isRehearsal)
+    throw new VigilError(
+      'rehearsal-mix-refused',
+      context.isRehearsal
+        ? `${folder} holds a production layout: a rehearsal never replaces it.`
+        : `${folder} holds a rehearsal's layout: a production layout never replaces it.`,
+    );
+  return previous;
+}
+
 export const inTotoActions: Readonly<Record<string, ActionDefinition>> = {
   'inToto.buildLayout': {
     title: 'Build the in-toto layout from its template, the step keys and the expiry',
@@ -171,11 +214,14 @@ export const inTotoActions: Readonly<Record<string, ActionDefinition>> = {
           throw new VigilError('input-invalid', error.message);
         throw error;
       }
+      const previous = await previousLayout(context, p.previousFrom);
+      const label = (keyid: string) => labels[keyid] ?? `key ${keyid.slice(0, 16)}`;
       const built: InTotoLayoutBuilt = {
         kind: 'in-toto-layout-built',
         signed,
         keyLabels: labels,
         needed: p.maintainers,
+        change: layoutChange(previous, parseLayout(layoutText(signed, [])), label),
       };
       return built;
     },
@@ -210,6 +256,7 @@ export const inTotoActions: Readonly<Record<string, ActionDefinition>> = {
         signatures: event.signatures,
         maintainers: event.maintainers,
         readFrom: folder.trim(),
+        change: event.change,
       };
       return built;
     },

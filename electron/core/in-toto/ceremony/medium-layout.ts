@@ -119,6 +119,7 @@ export function layoutFolderFiles(
     needed: slice.needed,
     // A later ceremony opening the signing event names the step keys as this one did.
     stepKeys: slice.keyLabels,
+    change: slice.change,
     maintainers: slice.maintainers.map((m, i) => ({ file: fileNameOf(m, i), name: m.name })),
   });
 }
@@ -129,11 +130,13 @@ const EventManifest = z.object({
   kind: z.literal(IN_TOTO_EVENT_MANIFEST_KIND),
   needed: z.number().int().min(1).max(16),
   stepKeys: z.record(z.string().max(128), z.string().max(200)),
+  change: z.array(z.string().max(400)).max(200).optional(),
   maintainers: z.array(z.object({ file: z.string().max(64), name: z.string().max(200) })).max(64),
 });
 
 export interface LayoutSigningEvent {
   signed: Record<string, unknown>;
+  change: string[];
   keyLabels: Record<string, string>;
   needed: number;
   signatures: LayoutSignature[];
@@ -181,6 +184,7 @@ export async function readLayoutSigningEvent(
     if (first === null)
       first = {
         signed: layout.signed,
+        change: manifest.change ?? [],
         keyLabels: manifest.stepKeys,
         needed: manifest.needed,
         signatures: [],

@@ -45,6 +45,8 @@ export type InTotoLayoutBuilt = {
   maintainers?: LayoutMaintainer[];
   /** Where a signing event was read from. */
   readFrom?: string | null;
+  /** The change from the layout it replaces, in words (or "New layout"). */
+  change?: string[];
 };
 
 export type InTotoLayoutSigned = {
@@ -69,6 +71,7 @@ export const inTotoResultKinds: readonly InTotoResult['kind'][] = [
 
 export interface InTotoSlice {
   signed: Record<string, unknown>;
+  change: string[];
   keyLabels: Record<string, string>;
   needed: number;
   signatures: LayoutSignature[];
@@ -84,6 +87,7 @@ export function foldInTotoResult(
     case 'in-toto-layout-built':
       return {
         signed: result.signed,
+        change: result.change ?? [],
         keyLabels: result.keyLabels,
         needed: result.needed,
         signatures: result.signatures ?? [],
@@ -149,6 +153,7 @@ export function inTotoLayoutView(slice: InTotoSlice): InTotoLayoutView {
   const layout = parseLayout(layoutFileText(slice));
   const bytes = layoutSignedBytes(slice.signed);
   return {
+    change: slice.change,
     expires: layout.expires,
     readme: layout.readme,
     steps: layout.steps.map((s) => ({ name: s.name, threshold: s.threshold, keyids: s.pubkeys })),
