@@ -12,12 +12,11 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadLayoutTemplate } from '../../../electron/core/in-toto/ceremony/actions.ts';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { exitOf, recordSupplyChain, type SupplyChain } from '../../helpers/in-toto-chain.ts';
-import { parse as parseYaml } from 'yaml';
 import {
-  LayoutTemplate,
   inTotoKey,
   inTotoKeyFromFile,
   keyFileText,
@@ -41,22 +40,7 @@ import { openPgpLayoutSignature } from '../../../electron/core/in-toto/openpgp-s
 import { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 
 const run = promisify(execFile);
-const template = LayoutTemplate.parse(
-  parseYaml(
-    readFileSync(
-      join(
-        import.meta.dirname,
-        '..',
-        '..',
-        '..',
-        'resources',
-        'in-toto',
-        'python-tuf-release.yaml',
-      ),
-      'utf8',
-    ),
-  ),
-);
+const template = loadLayoutTemplate('python-tuf-release');
 const NOW = new Date();
 const PASSPHRASE = SecretBytes.fromText('maintainer three passphrase');
 const RSA_BACKUP = join(

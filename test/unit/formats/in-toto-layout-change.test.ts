@@ -3,12 +3,10 @@
 // longer perform a step — from two layouts made with the bundled template.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { loadLayoutTemplate } from '../../../electron/core/in-toto/ceremony/actions.ts';
 import { describe, it } from 'node:test';
-import { parse as parseYaml } from 'yaml';
 import {
-  LayoutTemplate,
+  type LayoutTemplate,
   inTotoKey,
   layoutChange,
   layoutSigned,
@@ -17,22 +15,7 @@ import {
   type InTotoKey,
 } from '../../../electron/formats/in-toto-layout.ts';
 
-const template = LayoutTemplate.parse(
-  parseYaml(
-    readFileSync(
-      join(
-        import.meta.dirname,
-        '..',
-        '..',
-        '..',
-        'resources',
-        'in-toto',
-        'python-tuf-release.yaml',
-      ),
-      'utf8',
-    ),
-  ),
-);
+const template = loadLayoutTemplate('python-tuf-release');
 const key = (): InTotoKey =>
   inTotoKey(
     new Uint8Array(
