@@ -10,3 +10,25 @@ export function selectedDevice(context: Pick<ActionContext, 'device'>): DeviceSu
   }
   return context.device;
 }
+
+/**
+ * A whole number a step's parameter fixes, or else the one a person typed into the input it
+ * names, between `min` and `max`; `what` names it in the refusal ("a threshold").
+ */
+export function wholeNumberParam(
+  context: Pick<ActionContext, 'inputs'>,
+  fixed: number | undefined,
+  from: string | undefined,
+  range: { min: number; max: number; what: string },
+): number {
+  if (fixed !== undefined) return fixed;
+  const said = context.inputs[from ?? ''];
+  if (said === undefined) throw new VigilError('wrong-step', `Collect ${from ?? ''} first.`);
+  const value = Number(said.trim());
+  if (!/^\s*\d{1,6}\s*$/.test(said) || value < range.min || value > range.max)
+    throw new VigilError(
+      'input-invalid',
+      `"${said}" is not ${range.what}: type a number from ${range.min} to ${range.max}.`,
+    );
+  return value;
+}

@@ -21,6 +21,7 @@ import {
 } from '../../../formats/in-toto-layout.ts';
 import type { ActionContext, ActionDefinition } from '../../runbook/runbook-actions.ts';
 import { NoParams } from '../../runbook/key-request.ts';
+import { wholeNumberParam } from '../../runbook/action-context.ts';
 import {
   IN_TOTO_FAMILY,
   isLayoutComplete,
@@ -80,15 +81,8 @@ export function loadLayoutTemplate(id: string): LayoutTemplate {
 /** UTC with whole seconds, as in-toto writes expiry. */
 const utcSeconds = (at: Date): string => `${at.toISOString().slice(0, 19)}Z`;
 
-function expiryDays(context: ActionContext, fixed?: number, from?: string): number {
-  if (fixed !== undefined) return fixed;
-  const said = context.inputs[from ?? ''];
-  if (said === undefined) throw new VigilError('wrong-step', `Collect ${from ?? ''} first.`);
-  const days = Number(said.trim());
-  if (!/^\s*\d{1,4}\s*$/.test(said) || days < 1 || days > 3660)
-    throw new VigilError('input-invalid', `"${said}" is not a number of days from 1 to 3660.`);
-  return days;
-}
+const expiryDays = (context: ActionContext, fixed?: number, from?: string) =>
+  wholeNumberParam(context, fixed, from, { min: 1, max: 3660, what: 'a number of days' });
 
 /**
  * The step keys of each functionary group from `<folder>/<group>/` on the medium: every `.pub`

@@ -134,14 +134,8 @@ const EventManifest = z.object({
   maintainers: z.array(z.object({ file: z.string().max(64), name: z.string().max(200) })).max(64),
 });
 
-export interface LayoutSigningEvent {
-  signed: Record<string, unknown>;
-  change: string[];
-  keyLabels: Record<string, string>;
-  needed: number;
-  signatures: LayoutSignature[];
-  maintainers: LayoutMaintainer[];
-}
+/** A signing event as read: the layout under signature, before this ceremony writes it. */
+export type LayoutSigningEvent = Omit<InTotoSlice, 'written'>;
 
 /**
  * The signing event in `folder` on the medium: every contribution (`<k>-signatures-<id>/`, or
@@ -202,23 +196,26 @@ export async function readLayoutSigningEvent(
       const text = await read(`${contribution}/maintainers/${entry.name}`);
       const file = entry.name.replace(/\.(pub|pem|asc)$/, '');
       const name = manifest.maintainers.find((m) => m.file === file)?.name ?? file;
-      for (const signature of layout.signatures) {
-        if (entry.name.endsWith('.pub') && !isGpgSignature(signature)) {
-          const key = inTotoKeyFromFile(text, entry.name);
-          if (key.keyid !== signature.keyid) continue;
-          if (!verifyKeySignature(key, signature.sig, layout.signedBytes)) continue;
-          signatures.set(signature.keyid, signature);
-          maintainers.set(signature.keyid, {
-            name,
-            kind: 'device',
-            keyid: key.keyid,
-            key,
-            armored: null,
-            fingerprint: spkiFingerprint(inTotoKeySpki(key)).hex,
-            device: null,
-          });
-        } else if (entry.name.endsWith('.asc') && isGpgSignature(signature)) {
-          const keys = openPgpSigningKeys(text);
+      // Each key file read once; a signature is kept only when it verifies with that key.
+      if (entry.name.endsWith('.pub')) {
+        const key = inTotoKeyFromFile(text, entry.name);
+        const signature = layout.signatures.find((s) => s.keyid === key.keyid);
+        if (!signature || isGpgSignature(signature)) continue;
+        if (!verifyKeySignature(key, signature.sig, layout.signedBytes)) continue;
+        signatures.set(signature.keyid, signature);
+        maintainers.set(signature.keyid, {
+          name,
+          kind: 'device',
+          keyid: key.keyid,
+          key,
+          armored: null,
+          fingerprint: spkiFingerprint(inTotoKeySpki(key)).hex,
+          device: null,
+        });
+      } else if (entry.name.endsWith('.asc')) {
+        const keys = openPgpSigningKeys(text);
+        for (const signature of layout.signatures) {
+          if (!isGpgSignature(signature)) continue;
           if (!verifyGpgSignature(signature, keys, layout.signedBytes)) continue;
           signatures.set(signature.keyid, signature);
           maintainers.set(signature.keyid, {

@@ -35,6 +35,7 @@ import {
 } from '../../products/tuf-keys.ts';
 import type { ActionContext, ActionDefinition } from '../../runbook/runbook-actions.ts';
 import { NoParams } from '../../runbook/key-request.ts';
+import { wholeNumberParam } from '../../runbook/action-context.ts';
 import {
   isTrusted,
   type TufRootBuilt,
@@ -108,18 +109,8 @@ const BuildFromAttestationsParams = z
   );
 
 /** A threshold the runbook fixed, or the one the lead chose in an input. */
-function thresholdOf(context: ActionContext, fixed: number | undefined, from: string | undefined) {
-  if (fixed !== undefined) return fixed;
-  const said = context.inputs[from ?? ''];
-  if (said === undefined) throw new VigilError('wrong-step', `Collect ${from ?? ''} first.`);
-  const parsed = Threshold.safeParse(Number(said.trim()));
-  if (!/^\s*\d+\s*$/.test(said) || !parsed.success)
-    throw new VigilError(
-      'input-invalid',
-      `"${said}" is not a threshold: type a number from 1 to 32.`,
-    );
-  return parsed.data;
-}
+const thresholdOf = (context: ActionContext, fixed?: number, from?: string) =>
+  wholeNumberParam(context, fixed, from, { min: 1, max: 32, what: 'a threshold' });
 
 const BuildTargetsParams = z.strictObject({
   /** The input holding the folder on the medium whose files are the targets (e.g. release/). */
