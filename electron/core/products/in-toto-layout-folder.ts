@@ -170,7 +170,7 @@ export function verifyInTotoLayoutFolder(
         ? fail('keys', 'no maintainer key given: name each with --layout-key <file>')
         : warn(
             'keys',
-            `checked with the ${given.length} key(s) in the folder's maintainers/: pass the keys you trust with --layout-key`,
+            `checked with the ${given.length} key(s) that came in the folder's maintainers/: to check who signed, give the keys you trust (vigil verify --layout-key)`,
           ),
     );
   }

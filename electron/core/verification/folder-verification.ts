@@ -124,7 +124,8 @@ function layoutGroups(report: InTotoLayoutReport): VerificationGroup[] {
         kind: 'folder',
         title: 'in-toto layout',
         path: report.root,
-        marking: null,
+        // A layout carries its marking in its readme (in-toto keeps no other field).
+        marking: markingOf(report.isRehearsal),
         facts: [
           { label: 'Expires', value: report.expires ?? 'unknown' },
           { label: 'Steps', value: report.steps.join(', ') },
