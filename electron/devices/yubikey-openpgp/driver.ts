@@ -25,15 +25,17 @@ import {
   MIN_USER_PIN_LENGTH,
   OpenPgpDo,
   PinRef,
+  RSA_E_BITS,
+  RsaImportFormat,
   activateCommand,
+  algorithmSlots,
   attributesText,
-  cardAlgorithms,
   cardSlots,
   changeReferenceCommand,
   decipherCommand,
   decodeApplicationRelated,
+  decodeCardPublicKey,
   decodeCardholder,
-  decodePublicKey,
   decodePwStatus,
   decodeSignatureCounter,
   decodeVersion,
@@ -43,21 +45,30 @@ import {
   getVersionCommand,
   importKeyCommand,
   internalAuthenticateCommand,
+  isRsaAlgorithm,
   putDataCommand,
   readPublicKeyCommand,
   resetRetryCounterCommand,
+  rsaAlgorithmBits,
+  rsaDecipherCommand,
+  rsaImportParts,
   selectOpenPgpCommand,
   setTouchPolicyCommand,
   signCommand,
+  stripLeadingZeros,
   terminateCommand,
   verifyCommand,
+  type AlgorithmAttributes,
   type ApplicationRelatedData,
   type CardAlgorithm,
+  type CardPublicKey,
   type CardSlot,
   type KeyStatus,
   type PwStatus,
   type TouchPolicyName,
 } from './protocol.ts';
+
+export { digestInfo, type CardPublicKey, type DigestInfoHash } from './protocol.ts';
 
 export type OpenPgpFirmware = [number, number, number];
 export type UserPinPurpose = 'sign' | 'other';
@@ -66,10 +77,18 @@ export type OpenPgpCredential = 'user PIN' | 'admin PIN';
 /** What moves onto a card slot: everything keytocard needs, the secret kept as SecretBytes. */
 export interface CardKeyMaterial {
   algorithm: CardAlgorithm;
-  /** Ed25519 seed; X25519 scalar big-endian (OpenPGP's MPI order, what the card takes); EC d. */
+  /**
+   * Ed25519 seed; X25519 scalar big-endian (OpenPGP's MPI order, what the card takes); EC d;
+   * RSA p ‖ q, each exactly half the modulus' length.
+   */
   privateKey: SecretBytes;
-  /** As the card answers GENERATE: 32 raw bytes (25519) or an uncompressed 04‖X‖Y point. */
+  /**
+   * As the card answers GENERATE: 32 raw bytes (25519) or an uncompressed 04‖X‖Y point; RSA the
+   * modulus n, the full modulus length.
+   */
   publicKey: Uint8Array;
+  /** RSA only: the public exponent e, big-endian without leading zeros. */
+  publicExponent?: Uint8Array;
   /** The OpenPGP v4 fingerprint of the (sub)key, 20 bytes. */
   fingerprint: Uint8Array;
   /** The key packet's creation time, Unix seconds (part of the fingerprint). */
@@ -281,11 +300,11 @@ export class OpenPgpCard {
     );
   }
 
-  /** The slot's public key as the card answers it, or null for an empty slot. */
-  async readPublicKey(slot: CardSlot): Promise<Uint8Array | null> {
+  /** The slot's public key as the card answers it (ECC point or RSA n, e), null when empty. */
+  async readPublicKey(slot: CardSlot): Promise<CardPublicKey | null> {
     const response = await this.channel.send(readPublicKeyCommand(slot));
     if (response.sw === SW.referenceNotFound) return null;
-    return decodePublicKey(check(response, `read ${slot} public key`));
+    return decodeCardPublicKey(check(response, `read ${slot} public key`));
   }
 
   /**
@@ -295,8 +314,7 @@ export class OpenPgpCard {
    */
   async importKey(slot: CardSlot, material: CardKeyMaterial): Promise<void> {
     this.#needAdmin('import a key');
-    const facts = cardAlgorithms[material.algorithm];
-    if (!facts.slots.includes(slot))
+    if (!algorithmSlots(material.algorithm).includes(slot))
       throw new VigilError(
         'curve-not-supported',
         `A ${material.algorithm} key cannot go in the ${slot} slot.`,
@@ -305,7 +323,8 @@ export class OpenPgpCard {
       throw new VigilError('device-error', 'A v4 fingerprint is 20 bytes.');
     const before = await this.applicationRelated();
     const current = before.attributes[slot];
-    if (current.kind !== 'ecc' || current.algorithm !== material.algorithm) {
+    const fits = attributesFit(current, material.algorithm);
+    if (!fits) {
       if (!before.extendedCapabilities.canChangeAttributes)
         throw new VigilError(
           'curve-not-supported',
@@ -317,15 +336,17 @@ export class OpenPgpCard {
         `set ${slot} algorithm`,
       );
     }
+    // e goes right-justified to the e length of the slot's attributes as they now stand.
+    const eBits = fits && current.kind === 'rsa' ? current.eBits : RSA_E_BITS;
     await material.privateKey.use((secret) =>
       expectOk(
         this.channel,
-        importKeyCommand(slot, [{ tag: KeyPart.eccPrivate, value: secret }]),
+        importKeyCommand(slot, importParts(material, secret, eBits)),
         `import ${slot} key`,
       ),
     );
     const onCard = await this.readPublicKey(slot);
-    if (onCard === null || !bytesEqual(onCard, material.publicKey))
+    if (onCard === null || !isSamePublicKey(onCard, material))
       throw new CardKeyMismatchError(slot, 'its public key differs');
     await expectOk(
       this.channel,
@@ -365,7 +386,10 @@ export class OpenPgpCard {
     check(response, `set ${slot} touch policy`);
   }
 
-  /** PSO:CDS with the signing key: EdDSA signs `input` itself, ECDSA signs it as a hash. */
+  /**
+   * PSO:CDS with the signing key: EdDSA signs `input` itself, ECDSA signs it as a hash, RSA pads
+   * it (a DigestInfo, see digestInfo) with PKCS#1 v1.5 and signs that.
+   */
   async sign(input: Uint8Array): Promise<Uint8Array> {
     return this.#useKey(signCommand(input), 'sign');
   }
@@ -378,6 +402,11 @@ export class OpenPgpCard {
   /** PSO:DECIPHER (ECDH) with the encryption key: the shared secret. */
   async decipher(peerPublicKey: Uint8Array): Promise<Uint8Array> {
     return this.#useKey(decipherCommand(peerPublicKey), 'decipher');
+  }
+
+  /** PSO:DECIPHER (RSA) with the encryption key: the PKCS#1 v1.5 message in `ciphertext`. */
+  async decipherRsa(ciphertext: Uint8Array): Promise<Uint8Array> {
+    return this.#useKey(rsaDecipherCommand(ciphertext), 'decipher');
   }
 
   async #useKey(apdu: CommandApdu, what: string): Promise<Uint8Array> {
@@ -415,6 +444,49 @@ export class OpenPgpCard {
     if (!this.#isAdminVerified)
       throw new VigilError('device-error', `Verify the admin PIN to ${what}.`);
   }
+}
+
+/** Whether a slot's attributes already take `algorithm` as Vigil imports it (RSA: e, p, q). */
+function attributesFit(attributes: AlgorithmAttributes, algorithm: CardAlgorithm): boolean {
+  if (isRsaAlgorithm(algorithm))
+    return (
+      attributes.kind === 'rsa' &&
+      attributes.bits === rsaAlgorithmBits[algorithm] &&
+      attributes.importFormat === RsaImportFormat.standard &&
+      attributes.eBits >= RSA_E_BITS
+    );
+  return attributes.kind === 'ecc' && attributes.algorithm === algorithm;
+}
+
+/** The 7F48 parts: ECC the private scalar; RSA e, p, q (the secret holds p ‖ q). */
+function importParts(material: CardKeyMaterial, secret: Uint8Array, eBits: number) {
+  if (!isRsaAlgorithm(material.algorithm)) return [{ tag: KeyPart.eccPrivate, value: secret }];
+  const bits = rsaAlgorithmBits[material.algorithm];
+  const half = bits / 16;
+  if (secret.length !== 2 * half || material.publicExponent === undefined)
+    throw new VigilError('device-error', 'The RSA key material has an unexpected form.');
+  try {
+    return rsaImportParts(
+      bits,
+      eBits,
+      material.publicExponent,
+      secret.subarray(0, half),
+      secret.subarray(half),
+    );
+  } catch (error) {
+    throw new VigilError('device-error', `The RSA key does not fit the card: ${String(error)}`);
+  }
+}
+
+function isSamePublicKey(onCard: CardPublicKey, material: CardKeyMaterial): boolean {
+  if (onCard.kind === 'ecc')
+    return !isRsaAlgorithm(material.algorithm) && bytesEqual(onCard.point, material.publicKey);
+  return (
+    isRsaAlgorithm(material.algorithm) &&
+    material.publicExponent !== undefined &&
+    bytesEqual(stripLeadingZeros(onCard.modulus), stripLeadingZeros(material.publicKey)) &&
+    bytesEqual(stripLeadingZeros(onCard.exponent), stripLeadingZeros(material.publicExponent))
+  );
 }
 
 function deviceError(sw: number, what: string): VigilError {

@@ -5,6 +5,7 @@
 // read and write with it.
 import { KindedError } from '../../base/errors.ts';
 import { bytesToHex } from '../../formats/der.ts';
+import { pkcs1DigestInfo } from '../../formats/openpgp-packet-builder.ts';
 import type { CommandApdu } from '../smartcard/apdu.ts';
 import { concat, encodeBerLength, readTlvs, tagBytes, tlv } from '../yubikey-piv/tlv.ts';
 
@@ -126,8 +127,11 @@ export type PinRefCode = (typeof PinRef)[keyof typeof PinRef];
 
 export const AlgorithmId = { rsa: 0x01, ecdh: 0x12, ecdsa: 0x13, eddsa: 0x16 } as const;
 
-export type CardAlgorithm =
+export type EccCardAlgorithm =
   'ed25519' | 'x25519' | 'ecdsa-p256' | 'ecdsa-p384' | 'ecdh-p256' | 'ecdh-p384';
+/** RSA with e = 65537 in the card spec's standard import format (e, p, q), as a YubiKey 5 takes. */
+export type RsaCardAlgorithm = 'rsa2048' | 'rsa3072' | 'rsa4096';
+export type CardAlgorithm = EccCardAlgorithm | RsaCardAlgorithm;
 
 export interface CardAlgorithmFacts {
   id: number;
@@ -145,7 +149,7 @@ const OID_X25519 = Uint8Array.of(0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01,
 const OID_P256 = Uint8Array.of(0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
 const OID_P384 = Uint8Array.of(0x2b, 0x81, 0x04, 0x00, 0x22);
 
-export const cardAlgorithms: Record<CardAlgorithm, CardAlgorithmFacts> = {
+export const cardAlgorithms: Record<EccCardAlgorithm, CardAlgorithmFacts> = {
   ed25519: {
     id: AlgorithmId.eddsa,
     oid: OID_ED25519,
@@ -190,13 +194,40 @@ export const cardAlgorithms: Record<CardAlgorithm, CardAlgorithmFacts> = {
   },
 };
 
-export const cardAlgorithmNames = Object.keys(cardAlgorithms) as CardAlgorithm[];
+export const eccAlgorithmNames = Object.keys(cardAlgorithms) as EccCardAlgorithm[];
 
-/** Algorithm attributes for C1–C3: `id ‖ OID`, plus FF when the import carries the public key. */
+/** Modulus sizes a YubiKey 5 (firmware 4+, non-FIPS) takes; any slot may hold RSA. */
+export const rsaAlgorithmBits: Record<RsaCardAlgorithm, number> = {
+  rsa2048: 2048,
+  rsa3072: 3072,
+  rsa4096: 4096,
+};
+
+export const rsaAlgorithmNames = Object.keys(rsaAlgorithmBits) as RsaCardAlgorithm[];
+export const cardAlgorithmNames: CardAlgorithm[] = [...eccAlgorithmNames, ...rsaAlgorithmNames];
+
+export function isRsaAlgorithm(algorithm: CardAlgorithm): algorithm is RsaCardAlgorithm {
+  return algorithm in rsaAlgorithmBits;
+}
+
+export function rsaAlgorithmOfBits(bits: number): RsaCardAlgorithm | null {
+  return rsaAlgorithmNames.find((name) => rsaAlgorithmBits[name] === bits) ?? null;
+}
+
+/** The slots an algorithm may go in: EdDSA/ECDSA sign and authenticate, ECDH decrypts, RSA all. */
+export function algorithmSlots(algorithm: CardAlgorithm): readonly CardSlot[] {
+  return isRsaAlgorithm(algorithm) ? cardSlotNames : cardAlgorithms[algorithm].slots;
+}
+
+/**
+ * Algorithm attributes for C1–C3: ECC `id ‖ OID`, plus FF when the import carries the public
+ * key; RSA as encodeRsaAttributes writes it.
+ */
 export function encodeAlgorithmAttributes(
   algorithm: CardAlgorithm,
   withPublicKey = false,
 ): Uint8Array {
+  if (isRsaAlgorithm(algorithm)) return encodeRsaAttributes(rsaAlgorithmBits[algorithm]);
   const facts = cardAlgorithms[algorithm];
   return concat(
     Uint8Array.of(facts.id),
@@ -205,14 +236,27 @@ export function encodeAlgorithmAttributes(
   );
 }
 
-/** RSA attributes (`01 ‖ n bits ‖ e bits (32) ‖ import format`); the factory default is 2048. */
-export function encodeRsaAttributes(bits: number, importFormat = 0): Uint8Array {
-  return Uint8Array.of(0x01, bits >> 8, bits & 0xff, 0x00, 0x20, importFormat);
+/** RSA import formats (card spec 3.4 §4.4.3.10): e,p,q; with n; CRT; CRT with n. */
+export const RsaImportFormat = { standard: 0, standardWithModulus: 1, crt: 2, crtWithModulus: 3 };
+
+/**
+ * The length of e in bits a YubiKey's RSA attributes carry: 17 (65537). A YubiKey refuses 32,
+ * which other cards use (OpenSC issue 1949); ykman writes 17 too.
+ */
+export const RSA_E_BITS = 17;
+
+/** RSA attributes `01 ‖ n bits ‖ e bits ‖ import format`; a YubiKey's factory default is 2048. */
+export function encodeRsaAttributes(
+  bits: number,
+  importFormat: number = RsaImportFormat.standard,
+  eBits = RSA_E_BITS,
+): Uint8Array {
+  return Uint8Array.of(0x01, bits >> 8, bits & 0xff, eBits >> 8, eBits & 0xff, importFormat);
 }
 
 export type AlgorithmAttributes =
-  | { kind: 'ecc'; algorithm: CardAlgorithm; withPublicKey: boolean }
-  | { kind: 'rsa'; bits: number; importFormat: number }
+  | { kind: 'ecc'; algorithm: EccCardAlgorithm; withPublicKey: boolean }
+  | { kind: 'rsa'; bits: number; eBits: number; importFormat: number }
   | { kind: 'unknown'; hex: string };
 
 export function decodeAlgorithmAttributes(bytes: Uint8Array): AlgorithmAttributes {
@@ -221,12 +265,13 @@ export function decodeAlgorithmAttributes(bytes: Uint8Array): AlgorithmAttribute
     return {
       kind: 'rsa',
       bits: ((bytes[1] ?? 0) << 8) | (bytes[2] ?? 0),
+      eBits: ((bytes[3] ?? 0) << 8) | (bytes[4] ?? 0),
       importFormat: bytes[5] ?? 0,
     };
   }
   const withPublicKey = bytes.at(-1) === 0xff;
   const oid = bytes.subarray(1, withPublicKey ? -1 : undefined);
-  const algorithm = cardAlgorithmNames.find((name) => {
+  const algorithm = eccAlgorithmNames.find((name) => {
     const facts = cardAlgorithms[name];
     return facts.id === id && bytesToHex(facts.oid) === bytesToHex(oid);
   });
@@ -299,7 +344,7 @@ export const readPublicKeyCommand = (slot: CardSlot): CommandApdu =>
 export const generateKeyCommand = (slot: CardSlot): CommandApdu =>
   command(OpenPgpIns.generateKeyPair, 0x80, 0x00, crtOf(slot), ALL);
 
-/** PSO: COMPUTE DIGITAL SIGNATURE: EdDSA gets the data to sign, ECDSA the hash. */
+/** PSO: COMPUTE DIGITAL SIGNATURE: EdDSA gets the data, ECDSA the hash, RSA a DigestInfo. */
 export const signCommand = (input: Uint8Array): CommandApdu =>
   command(OpenPgpIns.performSecurityOperation, 0x9e, 0x9a, input, ALL);
 
@@ -313,6 +358,16 @@ export const decipherCommand = (peerPublicKey: Uint8Array): CommandApdu =>
     0x80,
     0x86,
     tlv(0xa6, tlv(0x7f49, tlv(0x86, peerPublicKey))),
+    ALL,
+  );
+
+/** PSO: DECIPHER for RSA: padding indicator 00, then the ciphertext; the answer is the message. */
+export const rsaDecipherCommand = (ciphertext: Uint8Array): CommandApdu =>
+  command(
+    OpenPgpIns.performSecurityOperation,
+    0x80,
+    0x86,
+    concat(Uint8Array.of(0), ciphertext),
     ALL,
   );
 
@@ -352,12 +407,53 @@ export const setTouchPolicyCommand = (slot: CardSlot, policy: TouchPolicyName): 
 
 // --- Key import (extended header list) --------------------------------------------------------
 
-/** Private key template tags: RSA 91–97; ECC 92 private scalar, 99 public key. */
-export const KeyPart = { eccPrivate: 0x92, eccPublic: 0x99 } as const;
+/**
+ * Private key template tags: RSA 91 e, 92 p, 93 q (then 94–97 for CRT and n, which the standard
+ * format leaves out); ECC 92 private scalar, 99 public key.
+ */
+export const KeyPart = {
+  rsaE: 0x91,
+  rsaP: 0x92,
+  rsaQ: 0x93,
+  eccPrivate: 0x92,
+  eccPublic: 0x99,
+} as const;
 
 export interface KeyPartValue {
   tag: number;
   value: Uint8Array;
+}
+
+/** Big-endian bytes without leading zeros (an MPI's magnitude). */
+export function stripLeadingZeros(bytes: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start++;
+  return bytes.subarray(start);
+}
+
+/**
+ * The standard-format RSA import parts: e right-justified to the attributes' e length (as GnuPG
+ * sends it), p and q each exactly half the modulus. Throws a RangeError when a part does not fit.
+ */
+export function rsaImportParts(
+  bits: number,
+  eBits: number,
+  e: Uint8Array,
+  p: Uint8Array,
+  q: Uint8Array,
+): KeyPartValue[] {
+  const eLength = Math.ceil(eBits / 8);
+  const exponent = stripLeadingZeros(e);
+  if (exponent.length === 0 || exponent.length > eLength)
+    throw new RangeError(`e does not fit in ${eBits} bits`);
+  const half = bits / 16;
+  if (p.length !== half || q.length !== half || !p[0] || !q[0] || p[0] < 0x80 || q[0] < 0x80)
+    throw new RangeError(`p and q are ${bits / 2}-bit primes`);
+  return [
+    { tag: KeyPart.rsaE, value: concat(new Uint8Array(eLength - exponent.length), exponent) },
+    { tag: KeyPart.rsaP, value: p },
+    { tag: KeyPart.rsaQ, value: q },
+  ];
 }
 
 /**
@@ -637,11 +733,51 @@ export function decodeSignatureCounter(bytes: Uint8Array): number {
 
 /** The public key in GENERATE's answer, `7F49 { 86 <key> }` (ECC only). */
 export function decodePublicKey(bytes: Uint8Array): Uint8Array {
+  const key = decodeCardPublicKey(bytes);
+  if (key.kind !== 'ecc') throw new OpenPgpCardFormatError('public key has no 86 (ECC point)');
+  return key.point;
+}
+
+/** A slot's public key: an ECC point (raw 25519 or 04‖X‖Y), or an RSA modulus and exponent. */
+export type CardPublicKey =
+  { kind: 'ecc'; point: Uint8Array } | { kind: 'rsa'; modulus: Uint8Array; exponent: Uint8Array };
+
+/** GENERATE's answer: `7F49 { 86 point }` (ECC) or `7F49 { 81 n, 82 e }` (RSA). */
+export function decodeCardPublicKey(bytes: Uint8Array): CardPublicKey {
   const [outer] = readTlvs(bytes);
   if (outer?.tag !== 0x7f49) throw new OpenPgpCardFormatError('public key template 7F49 missing');
-  const point = readTlvs(outer.value).find((t) => t.tag === 0x86)?.value;
-  if (!point) throw new OpenPgpCardFormatError('public key has no 86 (ECC point)');
-  return point;
+  const inner = readTlvs(outer.value);
+  const point = inner.find((t) => t.tag === 0x86)?.value;
+  if (point) return { kind: 'ecc', point };
+  const modulus = inner.find((t) => t.tag === 0x81)?.value;
+  const exponent = inner.find((t) => t.tag === 0x82)?.value;
+  if (!modulus || !exponent)
+    throw new OpenPgpCardFormatError('public key has neither 86 (ECC) nor 81 and 82 (RSA)');
+  return { kind: 'rsa', modulus, exponent };
+}
+
+/** The RSA public key template `7F49 { 81 n, 82 e }` a card answers GENERATE with. */
+export function encodeRsaPublicKey(modulus: Uint8Array, exponent: Uint8Array): Uint8Array {
+  return tlv(0x7f49, concat(tlv(0x81, modulus), tlv(0x82, exponent)));
+}
+
+/**
+ * The longest PSO:CDS / INTERNAL AUTHENTICATE input an RSA key takes: 40% of the modulus
+ * (card spec 3.4 §7.2.10), room for a DigestInfo and the PKCS#1 padding.
+ */
+export function maxRsaSignInput(bits: number): number {
+  return Math.floor((bits / 8) * 0.4);
+}
+
+export type DigestInfoHash = 'sha256' | 'sha384' | 'sha512';
+
+const DIGEST_LENGTH: Record<DigestInfoHash, number> = { sha256: 32, sha384: 48, sha512: 64 };
+
+/** The PKCS#1 v1.5 DigestInfo an RSA card signs: the hash's DER prefix, then the digest. */
+export function digestInfo(hash: DigestInfoHash, digest: Uint8Array): Uint8Array {
+  const length = DIGEST_LENGTH[hash];
+  if (digest.length !== length) throw new RangeError(`a ${hash} digest is ${length} bytes`);
+  return pkcs1DigestInfo(hash, digest);
 }
 
 /** Yubico GET VERSION's three bytes. */

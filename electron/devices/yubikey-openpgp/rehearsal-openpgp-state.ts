@@ -1,7 +1,7 @@
 // What the rehearsal YubiKey's OpenPGP applet keeps: PW1/RC/PW3 counters, slot keys (raw bytes:
-// Ed25519 seed, X25519 scalar in native little-endian order, EC scalar), the DOs GnuPG and ykman
-// write, the signature counter, and its factory defaults; plus the JSON part it is saved as
-// inside the card's saved state. Security status per connection is not here.
+// Ed25519 seed, X25519 scalar in native little-endian order, EC scalar; RSA keys as PKCS#8 DER),
+// the DOs GnuPG and ykman write, the signature counter, and its factory defaults; plus the JSON
+// part it is saved as inside the card's saved state. Security status per connection is not here.
 import { z } from 'zod';
 import { bytesToHex, hexToBytes } from '../../formats/der.ts';
 import {
@@ -31,6 +31,7 @@ export interface OpenPgpPinCounter {
 
 export interface OpenPgpSlotKey {
   algorithm: CardAlgorithm;
+  /** ECC: the raw secret as above; RSA: the private key as PKCS#8 DER. */
   secret: Uint8Array;
   origin: 'generated' | 'imported';
 }
@@ -63,7 +64,10 @@ function perSlot<T>(make: (slot: CardSlot) => T): Record<CardSlot, T> {
   return { sign: make('sign'), encrypt: make('encrypt'), authenticate: make('authenticate') };
 }
 
-/** A YubiKey 5's applet after reset: RSA-2048 attributes, no keys, PINs 123456/12345678. */
+/**
+ * A YubiKey 5's applet after reset: RSA-2048 attributes (e in 17 bits, standard import format),
+ * no keys, PINs 123456/12345678.
+ */
 export function defaultOpenPgpState(): OpenPgpAppletState {
   return {
     userPin: {

@@ -1,9 +1,21 @@
 // The rehearsal YubiKey's OpenPGP applet (card spec 3.4 as a YubiKey 5 answers it): GET/PUT DATA
 // for the DOs GnuPG and ykman read and write, VERIFY with PW1/RC/PW3 counters, CHANGE REFERENCE
 // DATA, RESET RETRY COUNTER, key import by extended header list, GENERATE (read and on-card),
-// PSO:CDS, INTERNAL AUTHENTICATE, PSO:DECIPHER (ECDH), UIF touch DOs (touch counts as done),
-// Yubico GET VERSION / SET PIN RETRIES, and TERMINATE/ACTIVATE factory reset.
-import { randomBytes } from 'node:crypto';
+// PSO:CDS, INTERNAL AUTHENTICATE, PSO:DECIPHER (ECDH, RSA), UIF touch DOs (touch counts as done),
+// Yubico GET VERSION / SET PIN RETRIES, and TERMINATE/ACTIVATE factory reset. Keys: Ed25519,
+// X25519, NIST P-256/P-384 and RSA 2048/3072/4096 (e = 65537, standard import format).
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  privateDecrypt,
+  privateEncrypt,
+  randomBytes,
+  sign as signData,
+  verify as verifyData,
+  type KeyObject,
+} from 'node:crypto';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { bytesEqual } from '../../formats/der.ts';
@@ -23,6 +35,8 @@ import {
   OpenPgpDo,
   OpenPgpIns,
   PinRef,
+  RSA_E_BITS,
+  RsaImportFormat,
   UIF_BUTTON,
   cardAlgorithms,
   cardSlotNames,
@@ -33,9 +47,18 @@ import {
   encodeApplicationIdentifier,
   encodeGenerationTime,
   encodePwStatus,
+  encodeRsaPublicKey,
+  isRsaAlgorithm,
   keyStatusCode,
+  maxRsaSignInput,
+  rsaAlgorithmBits,
+  rsaAlgorithmOfBits,
+  stripLeadingZeros,
   type CardAlgorithm,
   type CardSlot,
+  type EccCardAlgorithm,
+  type KeyPartValue,
+  type RsaCardAlgorithm,
 } from './protocol.ts';
 import {
   defaultOpenPgpState,
@@ -90,26 +113,48 @@ const SW_TERMINATED = 0x6285;
 
 // --- Key material -----------------------------------------------------------------------------
 
-function nistOf(algorithm: CardAlgorithm) {
+function nistOf(algorithm: EccCardAlgorithm) {
   return algorithm === 'ecdsa-p384' || algorithm === 'ecdh-p384' ? p384 : p256;
 }
 
-/** The public key as the card answers it: raw 32 bytes (25519) or an uncompressed point. */
-export function publicKeyOfSlotKey(key: OpenPgpSlotKey): Uint8Array {
-  switch (key.algorithm) {
+/** An ECC public key as the card answers it: raw 32 bytes (25519) or an uncompressed point. */
+function eccPublicKey(algorithm: EccCardAlgorithm, secret: Uint8Array): Uint8Array {
+  switch (algorithm) {
     case 'ed25519':
-      return ed25519.getPublicKey(key.secret);
+      return ed25519.getPublicKey(secret);
     case 'x25519':
-      return x25519.getPublicKey(key.secret);
+      return x25519.getPublicKey(secret);
     case 'ecdsa-p256':
     case 'ecdsa-p384':
     case 'ecdh-p256':
     case 'ecdh-p384':
-      return nistOf(key.algorithm).getPublicKey(key.secret, false);
+      return nistOf(algorithm).getPublicKey(secret, false);
   }
 }
 
+/** GENERATE's answer for a slot key: `7F49 { 86 point }` (ECC) or `7F49 { 81 n, 82 e }` (RSA). */
+export function publicKeyTemplateOf(key: OpenPgpSlotKey): Uint8Array {
+  const { algorithm } = key;
+  if (!isRsaAlgorithm(algorithm))
+    return tlv(0x7f49, tlv(0x86, eccPublicKey(algorithm, key.secret)));
+  const jwk = createPublicKey(rsaKeyObject(key)).export({ format: 'jwk' });
+  const modulus = Buffer.from(jwk.n ?? '', 'base64url');
+  const exponent = Buffer.from(jwk.e ?? '', 'base64url');
+  const length = rsaAlgorithmBits[algorithm] / 8;
+  return encodeRsaPublicKey(
+    concat(new Uint8Array(Math.max(0, length - modulus.length)), modulus),
+    stripLeadingZeros(exponent),
+  );
+}
+
 function randomSecret(algorithm: CardAlgorithm): Uint8Array {
+  if (isRsaAlgorithm(algorithm)) {
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: rsaAlgorithmBits[algorithm],
+      publicExponent: 0x10001,
+    });
+    return Uint8Array.from(privateKey.export({ format: 'der', type: 'pkcs8' }));
+  }
   switch (algorithm) {
     case 'ed25519':
       return randomBytes(32);
@@ -127,7 +172,7 @@ function randomSecret(algorithm: CardAlgorithm): Uint8Array {
  * The secret as the import template carries it, made the card's own: left-padded to its length;
  * an X25519 scalar arrives big-endian (as OpenPGP's MPI keeps it) and is kept little-endian.
  */
-function secretFromImport(algorithm: CardAlgorithm, bytes: Uint8Array): Uint8Array | null {
+function eccSecretFromImport(algorithm: EccCardAlgorithm, bytes: Uint8Array): Uint8Array | null {
   const length = cardAlgorithms[algorithm].privateLength;
   if (bytes.length === 0 || bytes.length > length) return null;
   const padded = concat(new Uint8Array(length - bytes.length), bytes);
@@ -136,15 +181,129 @@ function secretFromImport(algorithm: CardAlgorithm, bytes: Uint8Array): Uint8Arr
   return nistOf(algorithm).utils.isValidSecretKey(padded) ? padded : null;
 }
 
+// RSA keys are kept as PKCS#8 DER (node:crypto's own form); the card works out n, d and the CRT
+// values from e, p, q itself, as the standard import format expects of it.
+
+function rsaKeyObject(key: OpenPgpSlotKey): KeyObject {
+  return createPrivateKey({ key: Buffer.from(key.secret), format: 'der', type: 'pkcs8' });
+}
+
+const toBigInt = (bytes: Uint8Array): bigint =>
+  bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString('hex')}`);
+
+const bitLength = (n: bigint): number => (n === 0n ? 0 : n.toString(2).length);
+
+function toBase64Url(n: bigint): string {
+  const hex = n.toString(16);
+  return Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex').toString('base64url');
+}
+
+/** a⁻¹ mod m by the extended Euclidean algorithm; null when they share a factor. */
+function modInverse(a: bigint, m: bigint): bigint | null {
+  let [r0, r1] = [((a % m) + m) % m, m];
+  let [s0, s1] = [1n, 0n];
+  while (r1 !== 0n) {
+    const quotient = r0 / r1;
+    [r0, r1] = [r1, r0 - quotient * r1];
+    [s0, s1] = [s1, s0 - quotient * s1];
+  }
+  return r0 === 1n ? ((s0 % m) + m) % m : null;
+}
+
+const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+
+/** Only e = 65537 (F4): a YubiKey's attributes carry e in 17 bits; ykman allows no other. */
+const F4 = 0x10001n;
+
+/**
+ * An RSA import in the standard format checked against the slot's attributes: exactly the parts
+ * 91 e (at most the attributes' e length), 92 p and 93 q (each half the modulus), n = p·q of the
+ * slot's size. The key is proved whole by a signature it must verify (a composite p or q fails).
+ */
+function rsaSecretFromImport(
+  algorithm: RsaCardAlgorithm,
+  eBits: number,
+  parts: readonly KeyPartValue[],
+): Uint8Array | null {
+  const bits = rsaAlgorithmBits[algorithm];
+  const tags = parts.map((part) => part.tag).join(',');
+  if (tags !== [KeyPart.rsaE, KeyPart.rsaP, KeyPart.rsaQ].join(',')) return null;
+  const [e, p, q] = parts.map((part) => part.value) as [Uint8Array, Uint8Array, Uint8Array];
+  if (e.length > Math.ceil(eBits / 8) || toBigInt(e) !== F4) return null;
+  if (p.length !== bits / 16 || q.length !== bits / 16) return null;
+  const [P, Q] = [toBigInt(p), toBigInt(q)];
+  const n = P * Q;
+  if (P === Q || bitLength(n) !== bits) return null;
+  const lambda = ((P - 1n) * (Q - 1n)) / gcd(P - 1n, Q - 1n);
+  const d = modInverse(F4, lambda);
+  const qi = modInverse(Q, P);
+  if (d === null || qi === null) return null;
+  const jwk = {
+    kty: 'RSA',
+    n: toBase64Url(n),
+    e: toBase64Url(F4),
+    d: toBase64Url(d),
+    p: toBase64Url(P),
+    q: toBase64Url(Q),
+    dp: toBase64Url(d % (P - 1n)),
+    dq: toBase64Url(d % (Q - 1n)),
+    qi: toBase64Url(qi),
+  };
+  try {
+    const privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
+    const probe = Buffer.from('rehearsal card import check');
+    const signature = signData('sha256', probe, privateKey);
+    if (!verifyData('sha256', probe, createPublicKey(privateKey), signature)) return null;
+    return Uint8Array.from(privateKey.export({ format: 'der', type: 'pkcs8' }));
+  } catch {
+    return null;
+  }
+}
+
+/** PKCS#1 v1.5 type 1 padding and the private operation over the host's input (a DigestInfo). */
+function rsaSign(key: OpenPgpSlotKey, algorithm: RsaCardAlgorithm, input: Uint8Array) {
+  if (input.length === 0 || input.length > maxRsaSignInput(rsaAlgorithmBits[algorithm]))
+    return null;
+  const signature = privateEncrypt(
+    { key: rsaKeyObject(key), padding: constants.RSA_PKCS1_PADDING },
+    input,
+  );
+  return Uint8Array.from(signature);
+}
+
+/**
+ * PSO:DECIPHER for RSA: `00 ‖ ciphertext` of the modulus' length. The raw private operation, then
+ * the PKCS#1 v1.5 type 2 padding removed here (Node 20 refuses RSA_PKCS1_PADDING for decryption).
+ */
+function rsaDecipher(key: OpenPgpSlotKey, algorithm: RsaCardAlgorithm, data: Uint8Array) {
+  const length = rsaAlgorithmBits[algorithm] / 8;
+  if (data.length !== length + 1 || data[0] !== 0x00) return null;
+  let block: Uint8Array;
+  try {
+    block = privateDecrypt(
+      { key: rsaKeyObject(key), padding: constants.RSA_NO_PADDING },
+      data.subarray(1),
+    );
+  } catch {
+    return null;
+  }
+  const separator = block.indexOf(0x00, 2);
+  // 00 02, at least 8 nonzero padding bytes, 00, the message.
+  if (block[0] !== 0x00 || block[1] !== 0x02 || separator < 10) return null;
+  return Uint8Array.from(block.subarray(separator + 1));
+}
+
 function signWith(key: OpenPgpSlotKey, input: Uint8Array): Uint8Array | null {
-  switch (key.algorithm) {
+  const { algorithm } = key;
+  if (isRsaAlgorithm(algorithm)) return rsaSign(key, algorithm, input);
+  switch (algorithm) {
     case 'ed25519':
       return ed25519.sign(input, key.secret);
     case 'ecdsa-p256':
     case 'ecdsa-p384':
       // The host sends the hash; the card signs it as given (raw r‖s answer).
       if (input.length === 0) return null;
-      return nistOf(key.algorithm).sign(input, key.secret, { prehash: false, format: 'compact' });
+      return nistOf(algorithm).sign(input, key.secret, { prehash: false, format: 'compact' });
     case 'x25519':
     case 'ecdh-p256':
     case 'ecdh-p384':
@@ -153,8 +312,10 @@ function signWith(key: OpenPgpSlotKey, input: Uint8Array): Uint8Array | null {
 }
 
 function agreeWith(key: OpenPgpSlotKey, peer: Uint8Array): Uint8Array | null {
+  const { algorithm } = key;
+  if (isRsaAlgorithm(algorithm)) return null;
   try {
-    switch (key.algorithm) {
+    switch (algorithm) {
       case 'x25519': {
         // GnuPG may keep OpenPGP's 0x40 prefix on the point.
         const point = peer.length === 33 && peer[0] === 0x40 ? peer.subarray(1) : peer;
@@ -162,7 +323,7 @@ function agreeWith(key: OpenPgpSlotKey, peer: Uint8Array): Uint8Array | null {
       }
       case 'ecdh-p256':
       case 'ecdh-p384': {
-        const shared = nistOf(key.algorithm).getSharedSecret(key.secret, peer, true);
+        const shared = nistOf(algorithm).getSharedSecret(key.secret, peer, true);
         return shared.subarray(1); // the X coordinate
       }
       case 'ed25519':
@@ -414,7 +575,15 @@ function putAttributes(state: OpenPgpAppletState, slot: CardSlot, value: Uint8Ar
       if (!cardAlgorithms[attributes.algorithm].slots.includes(slot)) return SW.incorrectData;
       break;
     case 'rsa':
-      if (![2048, 3072, 4096].includes(attributes.bits)) return SW.incorrectData;
+      // Standard format, e in 17 bits (ykman) or 32 (GnuPG's keytocard writes 32): whether a
+      // YubiKey 5 refuses 32 is unsettled (OpenSC issue 1949 is a YubiKey 4), so both are taken.
+      if (
+        rsaAlgorithmOfBits(attributes.bits) === null ||
+        (attributes.eBits !== RSA_E_BITS && attributes.eBits !== 32) ||
+        attributes.importFormat !== RsaImportFormat.standard ||
+        value.length !== 6
+      )
+        return SW.incorrectData;
       break;
     case 'unknown':
       return SW.incorrectData;
@@ -498,9 +667,28 @@ function putData(applet: OpenPgpApplet, command: CardCommand): CardAnswer {
   }
 }
 
-function eccAlgorithmOf(state: OpenPgpAppletState, slot: CardSlot): CardAlgorithm | null {
+/** The algorithm the slot's attributes name, with the e length an RSA import may use. */
+function slotAlgorithmOf(
+  state: OpenPgpAppletState,
+  slot: CardSlot,
+): { algorithm: CardAlgorithm; eBits: number } | null {
   const attributes = decodeAlgorithmAttributes(state.attributes[slot]);
-  return attributes.kind === 'ecc' ? attributes.algorithm : null;
+  if (attributes.kind === 'ecc') return { algorithm: attributes.algorithm, eBits: 0 };
+  if (attributes.kind !== 'rsa' || attributes.importFormat !== RsaImportFormat.standard)
+    return null;
+  const algorithm = rsaAlgorithmOfBits(attributes.bits);
+  return algorithm === null ? null : { algorithm, eBits: attributes.eBits };
+}
+
+/** The card's own form of an imported key, or null when the template does not fit the slot. */
+function secretFromImport(
+  attributes: { algorithm: CardAlgorithm; eBits: number },
+  parts: readonly KeyPartValue[],
+): Uint8Array | null {
+  const { algorithm, eBits } = attributes;
+  if (isRsaAlgorithm(algorithm)) return rsaSecretFromImport(algorithm, eBits, parts);
+  const privatePart = parts.find((p) => p.tag === KeyPart.eccPrivate);
+  return privatePart ? eccSecretFromImport(algorithm, privatePart.value) : null;
 }
 
 function importKey(applet: OpenPgpApplet, command: CardCommand): CardAnswer {
@@ -514,16 +702,16 @@ function importKey(applet: OpenPgpApplet, command: CardCommand): CardAnswer {
     parsed = null;
   }
   if (parsed === null) return status(SW.incorrectData);
-  const algorithm = eccAlgorithmOf(state, parsed.slot);
-  // RSA is not emulated: the slot must first be set to an ECC algorithm.
-  if (algorithm === null) return status(SW.incorrectData);
-  const privatePart = parsed.parts.find((p) => p.tag === KeyPart.eccPrivate);
-  const secret = privatePart ? secretFromImport(algorithm, privatePart.value) : null;
+  const attributes = slotAlgorithmOf(state, parsed.slot);
+  if (attributes === null) return status(SW.incorrectData);
+  const { algorithm } = attributes;
+  // A template of another size or shape than the slot's attributes is refused, as a YubiKey does.
+  const secret = secretFromImport(attributes, parsed.parts);
   if (secret === null) return status(SW.incorrectData);
   const key: OpenPgpSlotKey = { algorithm, secret, origin: 'imported' };
   const publicPart = parsed.parts.find((p) => p.tag === KeyPart.eccPublic)?.value;
-  if (publicPart) {
-    const expected = publicKeyOfSlotKey(key);
+  if (publicPart && !isRsaAlgorithm(algorithm)) {
+    const expected = eccPublicKey(algorithm, secret);
     const given =
       publicPart.length === expected.length + 1 && publicPart[0] === 0x40
         ? publicPart.subarray(1)
@@ -550,14 +738,15 @@ function generateOrRead(applet: OpenPgpApplet, command: CardCommand): CardAnswer
   if (slot === null) return status(SW.incorrectData);
   if (command.p1 === 0x80) {
     if (!session.admin) return status(SW.securityNotSatisfied);
-    const algorithm = eccAlgorithmOf(state, slot);
-    if (algorithm === null) return status(SW.functionNotSupported);
+    const attributes = slotAlgorithmOf(state, slot);
+    if (attributes === null) return status(SW.functionNotSupported);
+    const { algorithm } = attributes;
     clearSlot(state, slot);
     state.keys[slot] = { algorithm, secret: randomSecret(algorithm), origin: 'generated' };
   } else if (command.p1 !== 0x81) return status(SW.incorrectP1P2);
   const key = state.keys[slot];
   if (!key) return status(SW.referenceNotFound);
-  return ok(tlv(0x7f49, tlv(0x86, publicKeyOfSlotKey(key))));
+  return ok(publicKeyTemplateOf(key));
 }
 
 function computeSignature(applet: OpenPgpApplet, input: Uint8Array): CardAnswer {
@@ -585,6 +774,11 @@ function decipher(applet: OpenPgpApplet, data: Uint8Array): CardAnswer {
   if (!applet.session.user) return status(SW.securityNotSatisfied);
   const key = applet.state.keys.encrypt;
   if (!key) return status(SW.referenceNotFound);
+  const { algorithm } = key;
+  if (isRsaAlgorithm(algorithm)) {
+    const message = rsaDecipher(key, algorithm, data);
+    return message === null ? status(SW.incorrectData) : ok(message);
+  }
   let peer: Uint8Array | undefined;
   try {
     const cipherDo = readTlvs(data).find((t) => t.tag === 0xa6)?.value;

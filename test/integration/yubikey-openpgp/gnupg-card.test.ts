@@ -2,7 +2,8 @@
 // moved onto two rehearsal YubiKeys (in-process), each card is then restored from its saved state
 // in a child process behind pcscd + vpcd, and GnuPG 2.2's scdaemon reads it (--card-status),
 // signs with it (verified by gpg and by sq) and decrypts with it, in a fresh GNUPGHOME holding
-// only Vigil's minimal public key.
+// only Vigil's minimal public key. Then an RSA-2048 signing subkey (what in-toto 1.3.1 verifies)
+// goes onto a third card the same way, and gpg signs with it through scdaemon.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { GnupgHome, loopback } from '../openpgp/gnupg-home.ts';
 const run = promisify(execFile);
 const HOST = join(import.meta.dirname, '..', '..', 'helpers', 'rehearsal-yubikey-host.ts');
 const SERIALS = [31_415_926, 27_182_818] as const;
+const RSA_SERIAL = 16_180_339;
 const PASSPHRASE = 'correct horse battery staple';
 const USER_PIN = '123456';
 
@@ -221,4 +223,65 @@ describe('GnuPG uses subkeys Vigil moved onto rehearsal YubiKeys', () => {
       }
     });
   }
+
+  it(`card ${RSA_SERIAL}: an RSA-2048 signing subkey moved by Vigil signs through scdaemon`, async () => {
+    const { privateKey: rsaKey } = await openpgp.generateKey({
+      type: 'rsa',
+      rsaBits: 2048,
+      userIDs: [{ name: 'Vigil RSA Rehearsal', email: 'rsa-rehearsal@example.org' }],
+      subkeys: [{ sign: true }],
+      date: new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000),
+      format: 'object',
+    });
+    const signing = rsaKey.subkeys[0]!.getFingerprint();
+    const stateFile = join(dir, `card-${RSA_SERIAL}.json`);
+    const card = await RehearsalYubiKey.create({ serial: RSA_SERIAL, stateFile });
+    const session = await OpenPgpCard.open(new InProcessCardChannel(card));
+    const moved = await moveSubkeysToCard(session, rsaKey, SecretBytes.fromText('12345678'), {
+      sign: signing,
+    });
+    assert.deepEqual(moved, [{ slot: 'sign', fingerprint: signing }]);
+
+    const host = await plugCard(pcscd, RSA_SERIAL, stateFile);
+    const home = await cardHome(rsaKey.toPublic().armor());
+    try {
+      const { stdout: human } = await home.gpg(['--card-status']);
+      assert.match(human, /^Key attributes \.+: rsa2048 rsa2048 rsa2048$/m);
+      const { stdout: colons } = await home.gpg(['--with-colons', '--card-status']);
+      assert.deepEqual(cardColons(colons).fingerprints, [signing, '', '']);
+      const stub = (await home.listKeys(true)).find((k) => k.fingerprint.toLowerCase() === signing);
+      assert.equal(stub?.token, `D2760001240103040006${RSA_SERIAL}0000`, 'stub on the card');
+
+      // gpg sends the card a DigestInfo (PSO:CDS); the card pads it and signs (PKCS#1 v1.5).
+      const message = await home.file('link.txt', 'in-toto link\n');
+      const signature = join(home.dir, 'link.txt.sig');
+      await home.gpg([
+        ...loopback(USER_PIN),
+        '--local-user',
+        `${signing.toUpperCase()}!`,
+        '--output',
+        signature,
+        '--detach-sign',
+        message,
+      ]);
+      const { stdout: verified } = await home.gpg([
+        '--status-fd',
+        '1',
+        '--verify',
+        signature,
+        message,
+      ]);
+      assert.match(verified, /^\[GNUPG:\] GOODSIG /m);
+      // VALIDSIG <fpr> <date> <ts> <expire> <version> <reserved> <pubkey algo 1 = RSA> …
+      assert.match(
+        verified,
+        new RegExp(`^\\[GNUPG:\\] VALIDSIG ${signing.toUpperCase()} \\S+ \\d+ \\d+ 4 0 1 `, 'm'),
+      );
+      const { stdout: after } = await home.gpg(['--with-colons', '--card-status']);
+      assert.match(after, /^sigcount:1:/m);
+    } finally {
+      await home.close();
+      await unplug(host);
+    }
+  });
 });

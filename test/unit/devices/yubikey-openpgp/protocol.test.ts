@@ -96,7 +96,7 @@ describe('Algorithm attributes', () => {
     assert.equal(bytesToHex(encodeAlgorithmAttributes('x25519')), '122b060104019755010501');
     assert.equal(bytesToHex(encodeAlgorithmAttributes('ecdsa-p256')), '132a8648ce3d030107');
     assert.equal(bytesToHex(encodeAlgorithmAttributes('ecdh-p384', true)), '122b81040022ff');
-    assert.equal(bytesToHex(encodeRsaAttributes(2048)), '010800002000');
+    assert.equal(bytesToHex(encodeRsaAttributes(2048)), '010800001100');
   });
 
   it('decodes them, RSA and unknown ones', () => {
@@ -114,6 +114,7 @@ describe('Algorithm attributes', () => {
     assert.deepEqual(decodeAlgorithmAttributes(h('011000002003')), {
       kind: 'rsa',
       bits: 4096,
+      eBits: 32,
       importFormat: 3,
     });
     // ECDSA on X25519's OID is no algorithm a card has.
@@ -214,7 +215,12 @@ describe('Card answers', () => {
       withPublicKey: false,
     });
     assert.equal(data.attributes.encrypt.kind, 'ecc');
-    assert.deepEqual(data.attributes.authenticate, { kind: 'rsa', bits: 2048, importFormat: 0 });
+    assert.deepEqual(data.attributes.authenticate, {
+      kind: 'rsa',
+      bits: 2048,
+      eBits: 32,
+      importFormat: 0,
+    });
     assert.deepEqual(data.pwStatus.tries, { user: 2, reset: 0, admin: 3 });
     assert.deepEqual(data.fingerprints, { sign: fprSign, encrypt: null, authenticate: null });
     assert.deepEqual(data.generationTimes, {
