@@ -42,6 +42,29 @@ export interface InTotoKey {
   keyval: { public: string };
 }
 
+/**
+ * A functionary's OpenPGP key as securesystemslib 0.26 keeps it (GPG_PUBKEY_SCHEMA): keyid is the
+ * primary fingerprint; links signed by a subkey are checked with the subkey listed here.
+ */
+export interface GpgStepKey {
+  keyid: string;
+  type: 'rsa' | 'dsa' | 'eddsa';
+  method: 'pgp+rsa-pkcsv1.5' | 'pgp+dsa-fips-180-2' | 'pgp+eddsa-ed25519';
+  hashes: string[];
+  creation_time: number;
+  validity_period?: number;
+  keyval: { private: ''; public: Record<string, string> };
+  subkeys?: Record<string, Omit<GpgStepKey, 'subkeys'>>;
+}
+
+/** A step key: a key file's, or a functionary's OpenPGP key. */
+export type StepKey = InTotoKey | GpgStepKey;
+
+export const isGpgStepKey = (key: StepKey | Record<string, unknown>): key is GpgStepKey => {
+  const method = (key as { method?: unknown }).method;
+  return typeof method === 'string' && method.startsWith('pgp+');
+};
+
 /** The object a keyid is the SHA-256 of: the key without its keyid. */
 const keyMeta = (key: Omit<InTotoKey, 'keyid'>) => ({
   keytype: key.keytype,
@@ -90,6 +113,46 @@ const KeyFileShape = z.object({
   keyid_hash_algorithms: z.array(z.string().max(16)).max(8).optional(),
   keyval: z.object({ public: z.string().min(1).max(4096) }),
 });
+
+const Hex = z
+  .string()
+  .regex(/^([0-9a-f]{2})+$/)
+  .max(2048);
+const GpgKeyPartShape = z.strictObject({
+  keyid: z.string().regex(/^[0-9a-f]{40}$/),
+  type: z.enum(['rsa', 'dsa', 'eddsa']),
+  method: z.enum(['pgp+rsa-pkcsv1.5', 'pgp+dsa-fips-180-2', 'pgp+eddsa-ed25519']),
+  hashes: z.array(z.literal('pgp+SHA2')).length(1),
+  creation_time: z.number().int().min(0).optional(),
+  validity_period: z.number().int().min(0).optional(),
+  keyval: z.strictObject({ private: z.literal(''), public: z.record(z.string().max(8), Hex) }),
+});
+const GpgStepKeyShape = GpgKeyPartShape.extend({
+  subkeys: z.record(z.string(), GpgKeyPartShape).optional(),
+});
+
+/**
+ * Every step key of a layout read from a medium is one Vigil can show and in-toto reads: a key
+ * file's (ECDSA, Ed25519), its keyid recomputed, or an OpenPGP key named by its fingerprint.
+ */
+export function checkStepKeys(keys: Record<string, Record<string, unknown>>): void {
+  for (const [keyid, key] of Object.entries(keys)) {
+    if (isGpgStepKey(key)) {
+      const parsed = GpgStepKeyShape.safeParse(key);
+      const subkeysNamed = Object.entries(parsed.data?.subkeys ?? {}).every(
+        ([id, sub]) => id === sub.keyid,
+      );
+      if (!parsed.success || parsed.data.keyid !== keyid || !subkeysNamed)
+        throw new InTotoLayoutError(`step key ${keyid.slice(0, 16)} is not a readable OpenPGP key`);
+      continue;
+    }
+    const shape = KeyFileShape.safeParse(key);
+    if (!shape.success || inTotoKey(inTotoKeySpki(shape.data)).keyid !== keyid)
+      throw new InTotoLayoutError(
+        `step key ${keyid.slice(0, 16)} is not an ECDSA or Ed25519 key with that keyid`,
+      );
+  }
+}
 
 /**
  * A step's or maintainer's public key from a file: securesystemslib's JSON key file (what
@@ -176,7 +239,7 @@ export type LayoutTemplate = z.infer<typeof LayoutTemplate>;
 export interface LayoutPlan {
   template: LayoutTemplate;
   /** The step keys of each functionary group the template names. */
-  functionaries: Readonly<Record<string, readonly InTotoKey[]>>;
+  functionaries: Readonly<Record<string, readonly StepKey[]>>;
   /** UTC with whole seconds. */
   expires: string;
   /** A rehearsal's layout says so in its readme: in-toto reads no other field there. */
@@ -193,7 +256,7 @@ export function layoutSigned(plan: LayoutPlan): Record<string, unknown> {
   const { template } = plan;
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(plan.expires))
     throw new InTotoLayoutError(`expiry ${plan.expires} is not UTC with whole seconds`);
-  const keys: Record<string, InTotoKey> = {};
+  const keys: Record<string, StepKey> = {};
   const keyidsOf = (group: string) => {
     const found = plan.functionaries[group];
     if (!found || found.length === 0)

@@ -160,6 +160,7 @@ export const credentialFormats = {
   },
   yubikeyPiv: { userPin: pivPin, newUserPin: pivPin, currentPuk: pivPin, newPuk: pivPin },
   yubikeyOpenpgp: {
+    userPin: openPgpUserPin,
     newUserPin: openPgpUserPin,
     adminPin: openPgpAdminPin,
     newAdminPin: openPgpAdminPin,

@@ -2,14 +2,16 @@
 // perform each (the step keys with their fingerprints), the expiry, the SHA-256 of the canonical
 // bytes every maintainer signs, and who has signed. Public facts only, rebuilt from the journal.
 import { z } from '../contract/schema-kit.ts';
-import { FingerprintView } from './product.ts';
+import { FingerprintView, OpenPgpFingerprintView } from './product.ts';
 
 export const InTotoStepKeyView = z.strictObject({
   keyid: z.string(),
   /** The functionary group and file it came from (`maintainers/alice.pub`). */
   label: z.string(),
-  /** SHA-256 of the public key (SubjectPublicKeyInfo DER). */
-  fingerprint: FingerprintView,
+  /** A key file's key, or a functionary's OpenPGP key (`in-toto-run --gpg`). */
+  kind: z.enum(['key', 'openpgp']),
+  /** SHA-256 of the public key (SubjectPublicKeyInfo DER), or the OpenPGP v4 fingerprint. */
+  fingerprint: z.union([FingerprintView, OpenPgpFingerprintView]),
 });
 export type InTotoStepKeyView = z.infer<typeof InTotoStepKeyView>;
 

@@ -31,22 +31,31 @@ export interface SupplyChain {
   final: string;
 }
 
-/** Records the chain under `work` with the step keys at `<work>/<maintainer|cd>` (ed25519). */
+/** A functionary's signer: an ed25519 key file's path, or an OpenPGP key in a GnuPG home. */
+export type StepSigner = string | { gpg: string; home: string };
+
+const signerArgs = (signer: StepSigner) =>
+  typeof signer === 'string'
+    ? ['-k', signer, '-t', 'ed25519']
+    : ['--gpg', signer.gpg, '--gpg-home', signer.home];
+
+/** Records the chain under `work`, each step signed by the maintainer's or the CD job's signer. */
 export async function recordSupplyChain(
   work: string,
-  keys: { maintainer: string; cd: string },
+  keys: { maintainer: StepSigner; cd: StepSigner },
 ): Promise<SupplyChain> {
   const project = join(work, 'project');
   const links = join(work, 'links');
   const final = join(work, 'final');
-  for (const dir of [project, links, final, join(project, 'pkg')]) mkdirSync(dir);
+  for (const dir of [project, links, final, join(project, 'pkg')])
+    mkdirSync(dir, { recursive: true });
   writeFileSync(join(project, 'pyproject.toml'), '[project]\nname = "pkg"\n');
   writeFileSync(join(project, 'pkg', '__init__.py'), '__version__ = "1.0"\n');
-  const step = async (name: string, key: string, command: string) => {
+  const step = async (name: string, key: StepSigner, command: string) => {
     await run('rm', ['-rf', join(project, 'dist')]);
     const result = await exitOf(
       'in-toto-run',
-      ['-n', name, '-k', key, '-t', 'ed25519', '-m', '.', '-d', links]
+      ['-n', name, ...signerArgs(key), '-m', '.', '-d', links]
         .concat(name === 'tag' ? [] : ['-p', 'dist'])
         .concat(['--', 'sh', '-c', command]),
       project,

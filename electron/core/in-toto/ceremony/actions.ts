@@ -16,8 +16,8 @@ import {
   layoutSigned,
   layoutText,
   parseLayout,
-  type InTotoKey,
   type ParsedLayout,
+  type StepKey,
 } from '../../../formats/in-toto-layout.ts';
 import type { ActionContext, ActionDefinition } from '../../runbook/runbook-actions.ts';
 import { NoParams } from '../../runbook/key-request.ts';
@@ -29,9 +29,13 @@ import {
   type InTotoLayoutWritten,
   type InTotoSlice,
 } from './record.ts';
+import { openPgpSliceOf } from '../../openpgp/ceremony/record.ts';
+import { gpgStepKey } from '../openpgp-step-key.ts';
 import { layoutFolderFiles, layoutFolderName, readLayoutSigningEvent } from './medium-layout.ts';
 
 const MAX_KEY_FILE_BYTES = 16 * 1024;
+/** An armored OpenPGP key with its certifications. */
+const MAX_OPENPGP_KEY_BYTES = 128 * 1024;
 const MAX_KEYS_PER_GROUP = 32;
 const MAX_LAYOUT_BYTES = 4 * 1024 * 1024;
 
@@ -40,7 +44,16 @@ const BuildLayoutParams = z
     /** A bundled template: resources/in-toto/<template>.yaml. */
     template: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
     /** The input naming the folder on the medium that holds a folder of public keys per group. */
-    stepKeysFrom: z.string().min(1).max(64),
+    stepKeysFrom: z.string().min(1).max(64).optional(),
+    /**
+     * The group whose step keys include this ceremony's own OpenPGP keys (made or loaded here,
+     * their subkeys perhaps moved to a card): the functionary signs links with them through
+     * GnuPG, `in-toto-run --gpg`.
+     */
+    openPgpStepKeysFor: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+      .optional(),
     expiresInDays: z.number().int().min(1).max(3660).optional(),
     expiresInDaysFrom: z.string().min(1).max(64).optional(),
     /** How many maintainers' signatures make the layout complete. */
@@ -50,6 +63,10 @@ const BuildLayoutParams = z
   })
   .refine((p) => (p.expiresInDays === undefined) !== (p.expiresInDaysFrom === undefined), {
     message: 'give the expiry as expiresInDays or expiresInDaysFrom, not both',
+  })
+  .refine((p) => p.stepKeysFrom !== undefined || p.openPgpStepKeysFor !== undefined, {
+    message:
+      'give the step keys as stepKeysFrom (files on the medium), openPgpStepKeysFor, or both',
   });
 
 const OpenLayoutParams = z.strictObject({
@@ -86,49 +103,59 @@ const expiryDays = (context: ActionContext, fixed?: number, from?: string) =>
 
 /**
  * The step keys of each functionary group from `<folder>/<group>/` on the medium: every `.pub`
- * (securesystemslib's JSON, as in-toto-keygen writes it) and `.pem` file, read without following
- * a link. A group with no key, a link or another file there, and an unreadable key are refused.
+ * (securesystemslib's JSON, as in-toto-keygen writes it), `.pem` and `.asc` (a functionary's
+ * armored OpenPGP public key, for `in-toto-run --gpg`) file, read without following a link. A
+ * group with no key, a link or another file there, and an unreadable key are refused.
  */
 async function stepKeysOnMedium(
   context: ActionContext,
   folder: string,
   template: LayoutTemplate,
-): Promise<{ functionaries: Record<string, InTotoKey[]>; labels: Record<string, string> }> {
+  fromCeremony: StepKeys,
+): Promise<StepKeys> {
   if (context.targetId === null)
     throw new VigilError('media-not-found', 'Choose the medium that holds the step keys.');
-  const functionaries: Record<string, InTotoKey[]> = {};
-  const labels: Record<string, string> = {};
+  const functionaries: Record<string, StepKey[]> = {};
+  const labels: Record<string, string> = { ...fromCeremony.labels };
   for (const group of template.functionaries) {
     const path = `${folder.trim()}/${group.id}`;
+    const ofCeremony = fromCeremony.functionaries[group.id] ?? [];
+    functionaries[group.id] = [...ofCeremony];
     let entries;
     try {
       entries = await context.targets.listFolder(context.targetId, path, MAX_KEYS_PER_GROUP);
     } catch (error) {
+      // A group the ceremony's own keys fill needs no folder of its own.
+      if (error instanceof VigilError && error.code === 'media-not-found' && ofCeremony.length > 0)
+        continue;
       if (error instanceof VigilError && error.code === 'media-not-found')
         throw new VigilError(
           'input-invalid',
-          `${path} is not on the medium: put the public step keys of "${group.label}" there (.pub or .pem).`,
+          `${path} is not on the medium: put the public step keys of "${group.label}" there (.pub, .pem or .asc).`,
         );
       throw error;
     }
-    const odd = entries.filter((e) => e.kind !== 'file' || !/\.(pub|pem)$/.test(e.name));
+    const odd = entries.filter((e) => e.kind !== 'file' || !/\.(pub|pem|asc)$/.test(e.name));
     if (odd.length > 0)
       throw new VigilError(
         'input-invalid',
-        `${path} holds ${odd.map((e) => e.name).join(', ')}: only public key files (.pub or .pem) belong there.`,
+        `${path} holds ${odd.map((e) => e.name).join(', ')}: only public key files (.pub, .pem, or .asc for OpenPGP) belong there.`,
       );
-    if (entries.length === 0)
+    if (entries.length === 0 && ofCeremony.length === 0)
       throw new VigilError('input-invalid', `${path} holds no key of "${group.label}".`);
-    functionaries[group.id] = [];
     for (const entry of entries) {
       const name = `${group.id}/${entry.name}`;
+      const isOpenPgp = entry.name.endsWith('.asc');
       const bytes = await context.targets.readFile(
         context.targetId,
         `${path}/${entry.name}`,
-        MAX_KEY_FILE_BYTES,
+        isOpenPgp ? MAX_OPENPGP_KEY_BYTES : MAX_KEY_FILE_BYTES,
       );
+      const text = new TextDecoder().decode(bytes);
       try {
-        const key = inTotoKeyFromFile(new TextDecoder().decode(bytes), name);
+        const key = isOpenPgp
+          ? await gpgStepKey(text, name, context.now)
+          : inTotoKeyFromFile(text, name);
         functionaries[group.id]?.push(key);
         labels[key.keyid] = name;
       } catch (error) {
@@ -139,6 +166,43 @@ async function stepKeysOnMedium(
     }
   }
   return { functionaries, labels };
+}
+
+interface StepKeys {
+  functionaries: Record<string, StepKey[]>;
+  labels: Record<string, string>;
+}
+
+/**
+ * This ceremony's own OpenPGP keys (not those it only certified), as step keys of `group`, each
+ * labelled with its first user ID so the room knows whose it is.
+ */
+async function ceremonyOpenPgpStepKeys(
+  context: ActionContext,
+  template: LayoutTemplate,
+  group: string | undefined,
+): Promise<StepKeys> {
+  if (group === undefined) return { functionaries: {}, labels: {} };
+  if (!template.functionaries.some((f) => f.id === group))
+    throw new VigilError(
+      'input-invalid',
+      `The template ${template.id} has no functionaries "${group}": the runbook names a group it does not know.`,
+    );
+  const own = openPgpSliceOf(context).keys.filter((k) => k.purpose !== 'certified');
+  if (own.length === 0)
+    throw new VigilError(
+      'wrong-step',
+      `No OpenPGP key was made or loaded in this ceremony for "${group}": load the functionary's key first.`,
+    );
+  const labels: Record<string, string> = {};
+  const keys: StepKey[] = [];
+  for (const record of own) {
+    const label = `${group}/${record.description.userIds[0] ?? record.fingerprint.toUpperCase()}`;
+    const key = await gpgStepKey(record.publicKey, label, context.now);
+    labels[key.keyid] = label;
+    keys.push(key);
+  }
+  return { functionaries: { [group]: keys }, labels };
 }
 
 /**
@@ -190,11 +254,22 @@ export const inTotoActions: Readonly<Record<string, ActionDefinition>> = {
     async perform(params, context) {
       const p = BuildLayoutParams.parse(params);
       const template = loadLayoutTemplate(p.template);
-      const folder = context.inputs[p.stepKeysFrom];
-      if (folder === undefined)
+      const folder = p.stepKeysFrom === undefined ? undefined : context.inputs[p.stepKeysFrom];
+      if (p.stepKeysFrom !== undefined && folder === undefined)
         throw new VigilError('wrong-step', `Collect ${p.stepKeysFrom} first.`);
       const days = expiryDays(context, p.expiresInDays, p.expiresInDaysFrom);
-      const { functionaries, labels } = await stepKeysOnMedium(context, folder, template);
+      let fromCeremony: StepKeys;
+      try {
+        fromCeremony = await ceremonyOpenPgpStepKeys(context, template, p.openPgpStepKeysFor);
+      } catch (error) {
+        if (error instanceof InTotoLayoutError)
+          throw new VigilError('input-invalid', error.message);
+        throw error;
+      }
+      const { functionaries, labels } =
+        folder === undefined
+          ? fromCeremony
+          : await stepKeysOnMedium(context, folder, template, fromCeremony);
       let signed: Record<string, unknown>;
       try {
         signed = layoutSigned({

@@ -11,6 +11,7 @@ import { VigilError } from '../../../base/errors.ts';
 import { encodePem } from '../../../formats/pem.ts';
 import {
   InTotoLayoutError,
+  checkStepKeys,
   inTotoKeyFromFile,
   inTotoKeySpki,
   isGpgSignature,
@@ -166,6 +167,7 @@ export async function readLayoutSigningEvent(
     let manifest;
     try {
       layout = parseLayout(await read(`${contribution}/root.layout`));
+      checkStepKeys(layout.keys);
       manifest = EventManifest.parse(parseBoundedJson(await read(`${contribution}/manifest.json`)));
     } catch (error) {
       if (error instanceof InTotoLayoutError || error instanceof z.ZodError)

@@ -4,9 +4,10 @@
 // view of it. Everything here is public: keys, signatures, the layout.
 import type { ExportReport } from '../../../../shared/model/media.ts';
 import type { InTotoLayoutView } from '../../../../shared/model/in-toto.ts';
-import { spkiFingerprint } from '../../../formats/fingerprint.ts';
+import { groupHex, pgpWords, spkiFingerprint } from '../../../formats/fingerprint.ts';
 import {
   inTotoKeySpki,
+  isGpgStepKey,
   layoutSignedBytes,
   layoutText,
   parseLayout,
@@ -149,6 +150,12 @@ export function progressOf(slice: InTotoSlice): { line: string; isMet: boolean }
   };
 }
 
+const openPgpFingerprintOfHex = (hex: string) => ({
+  hex,
+  grouped: groupHex(hex),
+  words: pgpWords(Buffer.from(hex, 'hex')),
+});
+
 export function inTotoLayoutView(slice: InTotoSlice): InTotoLayoutView {
   const layout = parseLayout(layoutFileText(slice));
   const bytes = layoutSignedBytes(slice.signed);
@@ -161,7 +168,12 @@ export function inTotoLayoutView(slice: InTotoSlice): InTotoLayoutView {
     keys: Object.entries(layout.keys).map(([keyid, key]) => ({
       keyid,
       label: slice.keyLabels[keyid] ?? keyid.slice(0, 16),
-      fingerprint: spkiFingerprint(inTotoKeySpki(key as unknown as InTotoKey)),
+      ...(isGpgStepKey(key)
+        ? { kind: 'openpgp' as const, fingerprint: openPgpFingerprintOfHex(key.keyid) }
+        : {
+            kind: 'key' as const,
+            fingerprint: spkiFingerprint(inTotoKeySpki(key as unknown as InTotoKey)),
+          }),
     })),
     canonical: {
       sha256: spkiFingerprint(bytes),

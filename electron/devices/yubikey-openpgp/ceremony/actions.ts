@@ -30,6 +30,7 @@ import type { ActionDefinition } from '../../../core/runbook/runbook-actions.ts'
 import { CARD_KEYS_MOVED, YUBIKEY_OPENPGP_CEREMONY_FAMILY, type CardKeysMoved } from './record.ts';
 import { selectedYubiKey, yubiKeyWithSerial } from '../../yubikey-piv/ceremony/actions.ts';
 import { sameSerial } from '../../../base/serial.ts';
+import { yubiKeyOpenPgpInTotoActions } from './in-toto-signing.ts';
 
 /**
  * Tries left for the user and admin PINs, read from the card before anyone types: shown above
@@ -222,6 +223,7 @@ export const yubiKeyOpenPgpActions: Readonly<Record<string, ActionDefinition>> =
           } satisfies CardKeysMoved;
         },
       },
+      ...yubiKeyOpenPgpInTotoActions,
     },
     {
       'yubikeyOpenpgp.replaceFactoryPins': newCardPinRules,
