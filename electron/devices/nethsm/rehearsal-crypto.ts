@@ -36,6 +36,7 @@ import {
   SignMode,
   mechanismForSignMode,
 } from './protocol.ts';
+import { bigIntOf, rsaPrivateKeyFromPrimes } from '../rehearsal-rsa.ts';
 
 // The spec's enumerations, defined once in protocol.ts (which is tied to the generated types).
 export const NETHSM_KEY_TYPES = KeyType.options;
@@ -301,68 +302,9 @@ export function importPemKeyMaterial(pem: string): RehearsalKeyMaterial {
 }
 
 function rsaFromPrimes(pBytes: Uint8Array, qBytes: Uint8Array, eBytes: Uint8Array): Uint8Array {
-  const p = toBigInt(pBytes);
-  const q = toBigInt(qBytes);
-  const e = toBigInt(eBytes);
-  if (p < 3n || q < 3n || p === q || e < 3n)
-    throw new RehearsalCryptoError('bad-key-data', 'invalid RSA parameters');
-  const phi = (p - 1n) * (q - 1n);
-  const n = p * q;
-  let d: bigint;
-  let qInv: bigint;
-  try {
-    d = modInverse(e, phi);
-    qInv = modInverse(q, p);
-  } catch {
-    throw new RehearsalCryptoError('bad-key-data', 'invalid RSA parameters');
-  }
-  const jwk = {
-    kty: 'RSA',
-    n: b64u(n),
-    e: b64u(e),
-    d: b64u(d),
-    p: b64u(p),
-    q: b64u(q),
-    dp: b64u(d % (p - 1n)),
-    dq: b64u(d % (q - 1n)),
-    qi: b64u(qInv),
-  };
-  try {
-    const key = createPrivateKey({ key: jwk, format: 'jwk' });
-    return new Uint8Array(key.export({ format: 'der', type: 'pkcs8' }));
-  } catch {
-    throw new RehearsalCryptoError('bad-key-data', 'invalid RSA parameters');
-  }
-}
-
-function toBigInt(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString('hex')}`);
-}
-
-function fromBigInt(value: bigint, length?: number): Uint8Array {
-  let hex = value.toString(16);
-  if (hex.length % 2) hex = `0${hex}`;
-  const raw = Buffer.from(hex, 'hex');
-  if (length === undefined || raw.length >= length) return new Uint8Array(raw);
-  const out = new Uint8Array(length);
-  out.set(raw, length - raw.length);
-  return out;
-}
-
-function b64u(value: bigint): string {
-  return Buffer.from(fromBigInt(value)).toString('base64url');
-}
-
-function modInverse(a: bigint, m: bigint): bigint {
-  let [oldR, r] = [((a % m) + m) % m, m];
-  let [oldS, s] = [1n, 0n];
-  while (r !== 0n) {
-    const quotient = oldR / r;
-    [oldR, r] = [r, oldR - quotient * r];
-    [oldS, s] = [s, oldS - quotient * s];
-  }
-  if (oldR !== 1n) throw new RangeError('not invertible');
-  return ((oldS % m) + m) % m;
+  const key = rsaPrivateKeyFromPrimes(bigIntOf(eBytes), bigIntOf(pBytes), bigIntOf(qBytes));
+  if (key === null) throw new RehearsalCryptoError('bad-key-data', 'invalid RSA parameters');
+  return new Uint8Array(key.export({ format: 'der', type: 'pkcs8' }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import {
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { bytesEqual } from '../../formats/der.ts';
+import { bigIntOf, rsaPrivateKeyFromPrimes } from '../rehearsal-rsa.ts';
 import { SW } from '../smartcard/apdu.ts';
 import type { CardAnswer, CardCommand } from '../yubikey-piv/rehearsal-piv.ts';
 import type { Firmware } from '../yubikey-piv/rehearsal-state.ts';
@@ -188,29 +189,7 @@ function rsaKeyObject(key: OpenPgpSlotKey): KeyObject {
   return createPrivateKey({ key: Buffer.from(key.secret), format: 'der', type: 'pkcs8' });
 }
 
-const toBigInt = (bytes: Uint8Array): bigint =>
-  bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString('hex')}`);
-
 const bitLength = (n: bigint): number => (n === 0n ? 0 : n.toString(2).length);
-
-function toBase64Url(n: bigint): string {
-  const hex = n.toString(16);
-  return Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex').toString('base64url');
-}
-
-/** a⁻¹ mod m by the extended Euclidean algorithm; null when they share a factor. */
-function modInverse(a: bigint, m: bigint): bigint | null {
-  let [r0, r1] = [((a % m) + m) % m, m];
-  let [s0, s1] = [1n, 0n];
-  while (r1 !== 0n) {
-    const quotient = r0 / r1;
-    [r0, r1] = [r1, r0 - quotient * r1];
-    [s0, s1] = [s1, s0 - quotient * s1];
-  }
-  return r0 === 1n ? ((s0 % m) + m) % m : null;
-}
-
-const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
 
 /** Only e = 65537 (F4): a YubiKey's attributes carry e in 17 bits; ykman allows no other. */
 const F4 = 0x10001n;
@@ -229,28 +208,14 @@ function rsaSecretFromImport(
   const tags = parts.map((part) => part.tag).join(',');
   if (tags !== [KeyPart.rsaE, KeyPart.rsaP, KeyPart.rsaQ].join(',')) return null;
   const [e, p, q] = parts.map((part) => part.value) as [Uint8Array, Uint8Array, Uint8Array];
-  if (e.length > Math.ceil(eBits / 8) || toBigInt(e) !== F4) return null;
+  if (e.length > Math.ceil(eBits / 8) || bigIntOf(e) !== F4) return null;
   if (p.length !== bits / 16 || q.length !== bits / 16) return null;
-  const [P, Q] = [toBigInt(p), toBigInt(q)];
+  const [P, Q] = [bigIntOf(p), bigIntOf(q)];
   const n = P * Q;
   if (P === Q || bitLength(n) !== bits) return null;
-  const lambda = ((P - 1n) * (Q - 1n)) / gcd(P - 1n, Q - 1n);
-  const d = modInverse(F4, lambda);
-  const qi = modInverse(Q, P);
-  if (d === null || qi === null) return null;
-  const jwk = {
-    kty: 'RSA',
-    n: toBase64Url(n),
-    e: toBase64Url(F4),
-    d: toBase64Url(d),
-    p: toBase64Url(P),
-    q: toBase64Url(Q),
-    dp: toBase64Url(d % (P - 1n)),
-    dq: toBase64Url(d % (Q - 1n)),
-    qi: toBase64Url(qi),
-  };
+  const privateKey = rsaPrivateKeyFromPrimes(F4, P, Q);
+  if (privateKey === null) return null;
   try {
-    const privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
     const probe = Buffer.from('rehearsal card import check');
     const signature = signData('sha256', probe, privateKey);
     if (!verifyData('sha256', probe, createPublicKey(privateKey), signature)) return null;

@@ -59,6 +59,26 @@ async function cardHome(publicKey: string): Promise<GnupgHome> {
   return home;
 }
 
+/**
+ * A detached signature the card's signing key makes through gpg (user PIN by loopback), and
+ * gpg's status lines verifying it.
+ */
+async function cardSignature(home: GnupgHome, signer: string, name: string, text: string) {
+  const message = await home.file(name, text);
+  const signature = join(home.dir, `${name}.sig`);
+  await home.gpg([
+    ...loopback(USER_PIN),
+    '--local-user',
+    `${signer.toUpperCase()}!`,
+    '--output',
+    signature,
+    '--detach-sign',
+    message,
+  ]);
+  const { stdout: verified } = await home.gpg(['--status-fd', '1', '--verify', signature, message]);
+  return { message, signature, verified };
+}
+
 /** Plugs the card saved in `stateFile` into the first vpcd reader from a child process. */
 async function plugCard(pcscd: TestPcscd, serial: number, stateFile: string) {
   const host = spawn(
@@ -161,24 +181,12 @@ describe('GnuPG uses subkeys Vigil moved onto rehearsal YubiKeys', () => {
         assert.equal(secrets.find((k) => k.type === 'sec')?.token, '#', 'primary stays offline');
 
         // A detached signature by the card's signing key, judged by gpg and by sq.
-        const message = await home.file('message.txt', 'ceremony record\n');
-        const signature = join(home.dir, 'message.txt.sig');
-        await home.gpg([
-          ...loopback(USER_PIN),
-          '--local-user',
-          `${plan.sign.toUpperCase()}!`,
-          '--output',
-          signature,
-          '--detach-sign',
-          message,
-        ]);
-        const { stdout: verified } = await home.gpg([
-          '--status-fd',
-          '1',
-          '--verify',
-          signature,
-          message,
-        ]);
+        const { message, signature, verified } = await cardSignature(
+          home,
+          plan.sign,
+          'message.txt',
+          'ceremony record\n',
+        );
         assert.match(verified, /^\[GNUPG:\] GOODSIG /m);
         assert.match(
           verified,
@@ -253,24 +261,7 @@ describe('GnuPG uses subkeys Vigil moved onto rehearsal YubiKeys', () => {
       assert.equal(stub?.token, `D2760001240103040006${RSA_SERIAL}0000`, 'stub on the card');
 
       // gpg sends the card a DigestInfo (PSO:CDS); the card pads it and signs (PKCS#1 v1.5).
-      const message = await home.file('link.txt', 'in-toto link\n');
-      const signature = join(home.dir, 'link.txt.sig');
-      await home.gpg([
-        ...loopback(USER_PIN),
-        '--local-user',
-        `${signing.toUpperCase()}!`,
-        '--output',
-        signature,
-        '--detach-sign',
-        message,
-      ]);
-      const { stdout: verified } = await home.gpg([
-        '--status-fd',
-        '1',
-        '--verify',
-        signature,
-        message,
-      ]);
+      const { verified } = await cardSignature(home, signing, 'link.txt', 'in-toto link\n');
       assert.match(verified, /^\[GNUPG:\] GOODSIG /m);
       // VALIDSIG <fpr> <date> <ts> <expire> <version> <reserved> <pubkey algo 1 = RSA> …
       assert.match(
