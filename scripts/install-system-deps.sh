@@ -19,6 +19,7 @@ packages=(
   sq sq-keyring-linter  # Sequoia's linter checks exported public keys
   python3-securesystemslib  # judges TUF metadata: canonical bytes and signatures, as python-tuf reads them
   in-toto           # in-toto-run and in-toto-verify judge the layouts maintainers sign (1.3.1)
+  python3-cryptography python3-requests  # python-yubihsm (../shared/clients) judges the rehearsal YubiHSM
 )
 missing=()
 for p in "${packages[@]}"; do

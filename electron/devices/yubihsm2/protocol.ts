@@ -22,18 +22,27 @@ export const CommandCode = {
   sessionMessage: 0x05,
   getDeviceInfo: 0x06,
   resetDevice: 0x08,
+  getDevicePublicKey: 0x0a,
   closeSession: 0x40,
   getStorageInfo: 0x41,
+  putOpaque: 0x42,
   getOpaque: 0x43,
   putAuthenticationKey: 0x44,
   generateAsymmetricKey: 0x46,
+  signPkcs1: 0x47,
   listObjects: 0x48,
   getLogEntries: 0x4d,
   getObjectInfo: 0x4e,
+  getOption: 0x50,
   getPseudoRandom: 0x51,
+  signHmac: 0x53,
   getPublicKey: 0x54,
+  signPss: 0x55,
   signEcdsa: 0x56,
   deleteObject: 0x58,
+  generateHmacKey: 0x5a,
+  generateWrapKey: 0x5b,
+  verifyHmac: 0x5c,
   signAttestationCertificate: 0x64,
   setLogIndex: 0x67,
   signEddsa: 0x6a,
@@ -334,6 +343,14 @@ export const ObjectType = {
 export type ObjectTypeName = keyof typeof ObjectType;
 
 export const Algorithm = {
+  rsaPkcs1Sha1: 1,
+  rsaPkcs1Sha256: 2,
+  rsaPkcs1Sha384: 3,
+  rsaPkcs1Sha512: 4,
+  rsaPssSha1: 5,
+  rsaPssSha256: 6,
+  rsaPssSha384: 7,
+  rsaPssSha512: 8,
   rsa2048: 9,
   rsa3072: 10,
   rsa4096: 11,
@@ -341,9 +358,20 @@ export const Algorithm = {
   ecp384: 13,
   ecp521: 14,
   eck256: 15,
+  hmacSha1: 19,
+  hmacSha256: 20,
+  hmacSha384: 21,
+  hmacSha512: 22,
+  aes128CcmWrap: 29,
   opaqueData: 30,
   opaqueX509Certificate: 31,
+  mgf1Sha1: 32,
+  mgf1Sha256: 33,
+  mgf1Sha384: 34,
+  mgf1Sha512: 35,
   aes128YubicoAuthentication: 38,
+  aes192CcmWrap: 41,
+  aes256CcmWrap: 42,
   ed25519: 46,
   ecp256YubicoAuthentication: 49,
 } as const;
@@ -370,6 +398,17 @@ export const publicKeyLength: Record<CeremonyCurve, number> = {
   Ed25519: 32,
 };
 
+/** RSA key sizes by algorithm: the device keeps 65537 as every RSA key's public exponent. */
+export const rsaBitsOfAlgorithm: Readonly<Record<number, number>> = {
+  [Algorithm.rsa2048]: 2048,
+  [Algorithm.rsa3072]: 3072,
+  [Algorithm.rsa4096]: 4096,
+};
+
+export function rsaBitsOf(algorithm: number): number | null {
+  return rsaBitsOfAlgorithm[algorithm] ?? null;
+}
+
 export const Origin = { generated: 0x01, imported: 0x02, importedWrapped: 0x10 } as const;
 
 export function originNames(origin: number): string[] {
@@ -378,6 +417,104 @@ export function originNames(origin: number): string[] {
   if (origin & Origin.imported) names.push('imported');
   if (origin & Origin.importedWrapped) names.push('imported-wrapped');
   return names;
+}
+
+// ---- device-level answers: info pages, device public key, storage, options ----------------------
+
+/** GET_DEVICE_INFO pages: no page byte or 0 is the info above; 1 (firmware 2.4+) the part number. */
+export const DeviceInfoPage = { info: 0, partNumber: 1 } as const;
+
+/** The page a GET_DEVICE_INFO request asks for: older clients send no page byte at all. */
+export function deviceInfoPageOf(request: Uint8Array): number {
+  if (request.length > 1) throw new YubiHsmProtocolError('device info: more than one page byte');
+  return request[0] ?? DeviceInfoPage.info;
+}
+
+/**
+ * Page 1 is the chip's part number as plain ASCII text, no length byte and no terminator:
+ * libyubihsm refuses fewer than 12 bytes, python-yubihsm decodes it as UTF-8.
+ */
+export function encodePartNumber(partNumber: string): Uint8Array {
+  if (!/^[\x21-\x7e]{12,64}$/.test(partNumber)) {
+    throw new YubiHsmProtocolError('part number must be 12–64 printable ASCII characters');
+  }
+  return new TextEncoder().encode(partNumber);
+}
+
+export function decodePartNumber(payload: Uint8Array): string {
+  const text = new TextDecoder('ascii').decode(payload);
+  if (payload.length < 12 || !/^[\x21-\x7e]+$/.test(text)) {
+    throw new YubiHsmProtocolError('part number is not 12 or more printable ASCII characters');
+  }
+  return text;
+}
+
+/** GET_DEVICE_PUBLIC_KEY: the device's P-256 key for asymmetric sessions, X‖Y without the 04. */
+export function encodeDevicePublicKey(point: Uint8Array): Uint8Array {
+  if (point.length !== 64)
+    throw new YubiHsmProtocolError('device public key must be X‖Y, 64 bytes');
+  return concatBytes(Uint8Array.of(Algorithm.ecp256YubicoAuthentication), point);
+}
+
+export function decodeDevicePublicKey(payload: Uint8Array): Uint8Array {
+  if (payload.length !== 65 || payload[0] !== Algorithm.ecp256YubicoAuthentication) {
+    throw new YubiHsmProtocolError('device public key is not algorithm 49 with a 64-byte point');
+  }
+  return payload.slice(1);
+}
+
+/** GET_STORAGE_INFO: each object takes one record and as many pages as its size needs. */
+export interface StorageInfo {
+  totalRecords: number;
+  freeRecords: number;
+  totalPages: number;
+  freePages: number;
+  pageSize: number;
+}
+
+export function encodeStorageInfo(info: StorageInfo): Uint8Array {
+  return concatBytes(
+    u16(info.totalRecords),
+    u16(info.freeRecords),
+    u16(info.totalPages),
+    u16(info.freePages),
+    u16(info.pageSize),
+  );
+}
+
+export function decodeStorageInfo(payload: Uint8Array): StorageInfo {
+  const reader = new PayloadReader(payload, 'storage info');
+  const info = {
+    totalRecords: reader.u16(),
+    freeRecords: reader.u16(),
+    totalPages: reader.u16(),
+    freePages: reader.u16(),
+    pageSize: reader.u16(),
+  };
+  reader.end();
+  return info;
+}
+
+/** Device-global options, by the tag GET_OPTION and SET_OPTION name them with. */
+export const DeviceOption = {
+  forceAudit: 0x01,
+  commandAudit: 0x03,
+  algorithmToggle: 0x04,
+  fipsMode: 0x05,
+} as const;
+
+export const AuditSetting = { off: 0x00, on: 0x01, fixed: 0x02 } as const;
+
+/** COMMAND_AUDIT and ALGORITHM_TOGGLE values: one (command or algorithm, setting) pair each. */
+export function encodeOptionPairs(pairs: readonly (readonly [number, number])[]): Uint8Array {
+  return Uint8Array.from(pairs.flatMap(([code, setting]) => [code, setting]));
+}
+
+export function decodeOptionPairs(payload: Uint8Array): [number, number][] {
+  if (payload.length % 2 !== 0) throw new YubiHsmProtocolError('option pairs: odd length');
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < payload.length; i += 2) pairs.push([payload[i] ?? 0, payload[i + 1] ?? 0]);
+  return pairs;
 }
 
 // ---- commands ---------------------------------------------------------------------------------
@@ -688,6 +825,26 @@ export const commands = {
     code: CommandCode.getDeviceInfo,
     encode: () => empty,
     decode: decodeDeviceInfo,
+  },
+  getPartNumber: {
+    code: CommandCode.getDeviceInfo,
+    encode: () => Uint8Array.of(DeviceInfoPage.partNumber),
+    decode: decodePartNumber,
+  },
+  getDevicePublicKey: {
+    code: CommandCode.getDevicePublicKey,
+    encode: () => empty,
+    decode: decodeDevicePublicKey,
+  },
+  getStorageInfo: {
+    code: CommandCode.getStorageInfo,
+    encode: () => empty,
+    decode: decodeStorageInfo,
+  },
+  getOption: {
+    code: CommandCode.getOption,
+    encode: (option: number) => Uint8Array.of(option),
+    decode: (payload: Uint8Array) => payload,
   },
   resetDevice: {
     code: CommandCode.resetDevice,

@@ -31,7 +31,8 @@ export class RehearsalConnector {
     return `http://127.0.0.1:${address.port}`;
   }
 
-  async start(): Promise<string> {
+  /** Listens on 127.0.0.1: `port` 0 (the default) lets the OS choose. */
+  async start(port = 0): Promise<string> {
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -85,7 +86,7 @@ export class RehearsalConnector {
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve());
     });
     return this.url;
   }

@@ -1,5 +1,6 @@
 // The rehearsal YubiHSM 2: an emulator of the device's command protocol (sessions, objects,
-// capabilities and domains, EC and Ed25519 keys, attestation, audit log, factory reset). It
+// capabilities and domains, EC, Ed25519 and RSA keys, wrap and HMAC keys, opaque objects,
+// attestation, options, storage, audit log, factory reset) as firmware 2.4 answers it. It
 // answers raw frames exactly as the device would, so it can sit behind the connector HTTP API
 // (rehearsal-server.ts) and the real client code path runs unchanged. Its attestation chain
 // ends at the published rehearsal CA in resources/rehearsal, which production verification rejects.
@@ -28,9 +29,13 @@ import {
   ALL_CAPABILITIES,
   ALL_DOMAINS,
   Algorithm,
+  AuditSetting,
   CommandCode,
   DEFAULT_AUTH_KEY_ID,
   DEFAULT_PASSWORD,
+  DeviceInfoPage,
+  DeviceOption,
+  LABEL_LENGTH,
   ObjectType,
   Origin,
   SESSION_IDLE_MS,
@@ -40,13 +45,19 @@ import {
   decodeFrame,
   decodeObjectFilters,
   deviceErrorCode,
+  deviceInfoPageOf,
   encodeDeviceInfo,
+  encodeDevicePublicKey,
   encodeFrame,
   encodeLogEntries,
   encodeObjectInfo,
+  encodeOptionPairs,
+  encodePartNumber,
+  encodeStorageInfo,
   errorFrame,
   logEntryBody,
   maxFrameFor,
+  rsaBitsOf,
   u16,
   type Capability,
   type CeremonyCurve,
@@ -63,20 +74,69 @@ import {
   type LongTermKeys,
   type SessionSecrets,
 } from './secure-channel.ts';
+import {
+  generateRsaKey,
+  hmac,
+  hmacOfAlgorithm,
+  isSameMac,
+  mgf1HashOfAlgorithm,
+  rsaModulus,
+  signPkcs1Digest,
+  signPssDigest,
+  wrapKeyLengthOfAlgorithm,
+} from './rehearsal-keys.ts';
 
 const REHEARSAL_CA_KEY_FILE = 'yubihsm2-rehearsal-ca.key.pem';
 const MAX_SESSIONS = 16;
 const MAX_OBJECTS = 256;
 const LOG_CAPACITY = 62;
-/** The device's own algorithm list in DEVICE_INFO; a rehearsal generates only the ceremony curves. */
+/** Storage as GET_STORAGE_INFO reports it: 1024 pages of 126 bytes (about 126 KB). */
+const TOTAL_PAGES = 1024;
+const PAGE_SIZE = 126;
+/**
+ * The device answers DEVICE_INFO page 1 with its chip's part number; a rehearsal device has no
+ * chip, so it names itself (printable ASCII of at least 12 bytes, as clients expect).
+ */
+const REHEARSAL_PART_NUMBER = 'VIGIL-REHEARSAL-YHSM2';
+/** The algorithms DEVICE_INFO and the algorithm-toggle option announce: what a rehearsal makes. */
 const ANNOUNCED_ALGORITHMS = [
+  Algorithm.rsaPkcs1Sha1,
+  Algorithm.rsaPkcs1Sha256,
+  Algorithm.rsaPkcs1Sha384,
+  Algorithm.rsaPkcs1Sha512,
+  Algorithm.rsaPssSha1,
+  Algorithm.rsaPssSha256,
+  Algorithm.rsaPssSha384,
+  Algorithm.rsaPssSha512,
+  Algorithm.rsa2048,
+  Algorithm.rsa3072,
+  Algorithm.rsa4096,
   Algorithm.ecp256,
   Algorithm.ecp384,
-  Algorithm.ed25519,
+  Algorithm.hmacSha1,
+  Algorithm.hmacSha256,
+  Algorithm.hmacSha384,
+  Algorithm.hmacSha512,
+  Algorithm.aes128CcmWrap,
   Algorithm.opaqueData,
   Algorithm.opaqueX509Certificate,
+  Algorithm.mgf1Sha1,
+  Algorithm.mgf1Sha256,
+  Algorithm.mgf1Sha384,
+  Algorithm.mgf1Sha512,
   Algorithm.aes128YubicoAuthentication,
+  Algorithm.aes192CcmWrap,
+  Algorithm.aes256CcmWrap,
+  Algorithm.ed25519,
+  Algorithm.ecp256YubicoAuthentication,
 ];
+/** The commands the rehearsal writes to its log, which COMMAND_AUDIT reports as audited. */
+const AUDITED_COMMANDS = Object.values(CommandCode).filter(
+  (code) =>
+    code !== CommandCode.error &&
+    code !== CommandCode.sessionMessage &&
+    code !== CommandCode.createSession,
+);
 
 /** A command the device refuses: becomes an error frame with this code. */
 class Refusal extends KindedError<Exclude<DeviceErrorName, 'unknown'>> {
@@ -89,6 +149,9 @@ class Refusal extends KindedError<Exclude<DeviceErrorName, 'unknown'>> {
 type ObjectSecret =
   | { kind: 'authentication'; keys: LongTermKeys }
   | { kind: 'asymmetric'; curve: CeremonyCurve; privateKey: KeyObject; publicKey: Uint8Array }
+  | { kind: 'rsa'; privateKey: KeyObject; modulus: Uint8Array }
+  | { kind: 'hmac'; key: Uint8Array }
+  | { kind: 'wrap'; key: Uint8Array }
   | { kind: 'opaque'; bytes: Uint8Array };
 
 interface StoredObject {
@@ -123,6 +186,8 @@ interface RehearsalIdentity {
   attestationKey: CryptoKey;
   attestationKeyPkcs8: Uint8Array;
   deviceCertificate: x509.X509Certificate;
+  /** The P-256 key of asymmetric sessions, whose public half GET_DEVICE_PUBLIC_KEY gives. */
+  sessionKey: KeyObject;
 }
 
 const Hex = z.string().regex(/^(?:[0-9a-f]{2})*$/);
@@ -133,6 +198,8 @@ const SavedState = z.strictObject({
   firmware: z.strictObject({ major: z.number(), minor: z.number(), patch: z.number() }),
   attestationKey: z.string(),
   deviceCertificate: z.string(),
+  /** Saved from issue 22 on; an older saved device gets a new one when it is next loaded. */
+  sessionKey: z.string().optional(),
   objects: z.array(
     z.strictObject({
       info: z.strictObject({
@@ -155,6 +222,9 @@ const SavedState = z.strictObject({
           pkcs8: z.string(),
           publicKey: Hex,
         }),
+        z.strictObject({ kind: z.literal('rsa'), pkcs8: z.string() }),
+        z.strictObject({ kind: z.literal('hmac'), key: Hex }),
+        z.strictObject({ kind: z.literal('wrap'), key: Hex }),
         z.strictObject({ kind: z.literal('opaque'), bytes: Hex }),
       ]),
     }),
@@ -176,8 +246,104 @@ const SavedState = z.strictObject({
   logNumber: z.number(),
 });
 type SavedState = z.infer<typeof SavedState>;
+type SavedSecret = SavedState['objects'][number]['secret'];
 /** 256 objects of at most one frame each, in hex, stay well under this. */
 const MAX_STATE_FILE_BYTES = 4 * 1024 * 1024;
+
+const pkcs8Of = (key: KeyObject): string =>
+  key.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+
+const keyOfPkcs8 = (pkcs8: string): KeyObject =>
+  createPrivateKey({ key: Buffer.from(pkcs8, 'base64'), format: 'der', type: 'pkcs8' });
+
+/** An object's secret as the state file keeps it: key material in PKCS#8 or hex. */
+function savedSecretOf(secret: ObjectSecret): SavedSecret {
+  switch (secret.kind) {
+    case 'authentication':
+      return {
+        kind: secret.kind,
+        encryptionKey: bytesToHex(secret.keys.encryptionKey),
+        macKey: bytesToHex(secret.keys.macKey),
+      };
+    case 'asymmetric':
+      return {
+        kind: secret.kind,
+        curve: secret.curve,
+        pkcs8: pkcs8Of(secret.privateKey),
+        publicKey: bytesToHex(secret.publicKey),
+      };
+    case 'rsa':
+      return { kind: secret.kind, pkcs8: pkcs8Of(secret.privateKey) };
+    case 'hmac':
+    case 'wrap':
+      return { kind: secret.kind, key: bytesToHex(secret.key) };
+    case 'opaque':
+      return { kind: secret.kind, bytes: bytesToHex(secret.bytes) };
+  }
+}
+
+function secretOfSaved(saved: SavedSecret): ObjectSecret {
+  switch (saved.kind) {
+    case 'authentication':
+      return {
+        kind: 'authentication',
+        keys: { encryptionKey: hexToBytes(saved.encryptionKey), macKey: hexToBytes(saved.macKey) },
+      };
+    case 'asymmetric':
+      return {
+        kind: 'asymmetric',
+        curve: saved.curve,
+        privateKey: keyOfPkcs8(saved.pkcs8),
+        publicKey: hexToBytes(saved.publicKey),
+      };
+    case 'rsa': {
+      const privateKey = keyOfPkcs8(saved.pkcs8);
+      return { kind: 'rsa', privateKey, modulus: rsaModulus(privateKey) };
+    }
+    case 'hmac':
+    case 'wrap':
+      return { kind: saved.kind, key: hexToBytes(saved.key) };
+    case 'opaque':
+      return { kind: 'opaque', bytes: hexToBytes(saved.bytes) };
+  }
+}
+
+/** The fields every object-creating command starts with: id, label, domains, capabilities, algorithm. */
+interface NewObjectFields {
+  id: number;
+  label: string;
+  domains: number;
+  capabilities: bigint;
+  algorithm: number;
+  /** What follows the algorithm (delegated capabilities, key material, data). */
+  rest: Uint8Array;
+}
+
+const NEW_OBJECT_HEADER = 2 + LABEL_LENGTH + 2 + 8 + 1;
+
+function readNewObject(payload: Uint8Array): NewObjectFields {
+  if (payload.length < NEW_OBJECT_HEADER) throw new Refusal('wrong-length');
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  return {
+    id: view.getUint16(0),
+    label: new TextDecoder().decode(payload.subarray(2, 42)).replace(/\0+$/, ''),
+    domains: view.getUint16(42),
+    capabilities: view.getBigUint64(44),
+    algorithm: payload[52] ?? 0,
+    rest: payload.subarray(NEW_OBJECT_HEADER),
+  };
+}
+
+const readU16 = (bytes: Uint8Array, at = 0): number =>
+  ((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0);
+
+/** Pages an object of `size` bytes takes: at least one. */
+export function pagesFor(size: number): number {
+  return Math.max(1, Math.ceil(size / PAGE_SIZE));
+}
+
+/** The length GET_OBJECT_INFO gives an RSA key: modulus, primes and CRT values (896 for 2048). */
+const rsaObjectSize = (bits: number): number => (bits / 8) * 3.5;
 
 async function identityFromSaved(saved: SavedState): Promise<RehearsalIdentity> {
   const pkcs8 = new Uint8Array(Buffer.from(saved.attestationKey, 'base64'));
@@ -193,6 +359,10 @@ async function identityFromSaved(saved: SavedState): Promise<RehearsalIdentity> 
     ),
     attestationKeyPkcs8: pkcs8,
     deviceCertificate: new x509.X509Certificate(Buffer.from(saved.deviceCertificate, 'base64')),
+    sessionKey:
+      saved.sessionKey === undefined
+        ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
+        : keyOfPkcs8(saved.sessionKey),
   };
 }
 
@@ -233,6 +403,12 @@ function spkiOf(publicKey: KeyObject): ArrayBuffer {
   const der = publicKey.export({ type: 'spki', format: 'der' });
   return der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength);
 }
+
+/** Only to carry an RSA key into the attestation certificate; the hash is never used. */
+const rsaWebCryptoImport: webcrypto.RsaHashedImportParams = {
+  name: 'RSASSA-PKCS1-v1_5',
+  hash: 'SHA-256',
+};
 
 const webCryptoImport: Record<CeremonyCurve, webcrypto.EcKeyImportParams | webcrypto.Algorithm> = {
   'P-256': { name: 'ECDSA', namedCurve: 'P-256' },
@@ -322,9 +498,11 @@ export class RehearsalYubiHsm {
       publicKey: keys.publicKey,
       signingKey: ca.privateKey,
       extensions: [
-        ...encodeAttestationExtensions({ serial }).map(
-          (e) => new x509.Extension(e.oid, false, e.value),
-        ),
+        // Firmware and serial, as a device certificate carries them (python-yubihsm reads both).
+        ...encodeAttestationExtensions({
+          firmware: `${firmware.major}.${firmware.minor}.${firmware.patch}`,
+          serial,
+        }).map((e) => new x509.Extension(e.oid, false, e.value)),
         new x509.BasicConstraintsExtension(true, 0, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
@@ -339,6 +517,7 @@ export class RehearsalYubiHsm {
         attestationKey: keys.privateKey,
         attestationKeyPkcs8: pkcs8,
         deviceCertificate,
+        sessionKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
       },
       settings,
     );
@@ -354,23 +533,7 @@ export class RehearsalYubiHsm {
         capabilities: info.capabilities.toString(),
         delegatedCapabilities: info.delegatedCapabilities.toString(),
       },
-      secret:
-        secret.kind === 'authentication'
-          ? {
-              kind: secret.kind,
-              encryptionKey: bytesToHex(secret.keys.encryptionKey),
-              macKey: bytesToHex(secret.keys.macKey),
-            }
-          : secret.kind === 'asymmetric'
-            ? {
-                kind: secret.kind,
-                curve: secret.curve,
-                pkcs8: secret.privateKey
-                  .export({ type: 'pkcs8', format: 'der' })
-                  .toString('base64'),
-                publicKey: bytesToHex(secret.publicKey),
-              }
-            : { kind: secret.kind, bytes: bytesToHex(secret.bytes) },
+      secret: savedSecretOf(secret),
     }));
     const state: SavedState = {
       v: 1,
@@ -379,6 +542,7 @@ export class RehearsalYubiHsm {
       firmware: this.firmware,
       attestationKey: Buffer.from(this.#identity.attestationKeyPkcs8).toString('base64'),
       deviceCertificate: Buffer.from(this.deviceCertificate).toString('base64'),
+      sessionKey: pkcs8Of(this.#identity.sessionKey),
       objects,
       sequences: [...this.#sequences],
       log: this.#log.map((e) => ({ ...e, digest: bytesToHex(e.digest) })),
@@ -399,28 +563,7 @@ export class RehearsalYubiHsm {
         capabilities: BigInt(info.capabilities),
         delegatedCapabilities: BigInt(info.delegatedCapabilities),
       };
-      const stored: ObjectSecret =
-        secret.kind === 'authentication'
-          ? {
-              kind: 'authentication',
-              keys: {
-                encryptionKey: hexToBytes(secret.encryptionKey),
-                macKey: hexToBytes(secret.macKey),
-              },
-            }
-          : secret.kind === 'asymmetric'
-            ? {
-                kind: 'asymmetric',
-                curve: secret.curve,
-                privateKey: createPrivateKey({
-                  key: Buffer.from(secret.pkcs8, 'base64'),
-                  format: 'der',
-                  type: 'pkcs8',
-                }),
-                publicKey: hexToBytes(secret.publicKey),
-              }
-            : { kind: 'opaque', bytes: hexToBytes(secret.bytes) };
-      this.#store({ info: objectInfo, secret: stored });
+      this.#store({ info: objectInfo, secret: secretOfSaved(secret) });
     }
     this.#sequences = new Map(saved.sequences);
     this.#log = saved.log.map((e) => ({ ...e, digest: hexToBytes(e.digest) }));
@@ -465,7 +608,9 @@ export class RehearsalYubiHsm {
         case CommandCode.echo:
           return encodeFrame(command | 0x80, request.payload);
         case CommandCode.getDeviceInfo:
-          return encodeFrame(command | 0x80, this.#deviceInfo());
+          return encodeFrame(command | 0x80, this.#deviceInfo(request.payload));
+        case CommandCode.getDevicePublicKey:
+          return encodeFrame(command | 0x80, this.#devicePublicKey());
         case CommandCode.createSession:
           return encodeFrame(command | 0x80, this.#createSession(request.payload));
         case CommandCode.authenticateSession:
@@ -518,7 +663,10 @@ export class RehearsalYubiHsm {
     this.#objects.set(this.#key(object.info.id, object.info.type), object);
   }
 
-  #deviceInfo(): Uint8Array {
+  #deviceInfo(request: Uint8Array): Uint8Array {
+    const page = deviceInfoPageOf(request);
+    if (page === DeviceInfoPage.partNumber) return encodePartNumber(REHEARSAL_PART_NUMBER);
+    if (page !== DeviceInfoPage.info) throw new Refusal('invalid-data');
     return encodeDeviceInfo({
       version: this.firmware,
       serial: this.serial,
@@ -526,6 +674,35 @@ export class RehearsalYubiHsm {
       logUsed: this.#log.length,
       algorithms: ANNOUNCED_ALGORITHMS,
     });
+  }
+
+  #devicePublicKey(): Uint8Array {
+    const spki = createPublicKey(this.#identity.sessionKey).export({ type: 'spki', format: 'der' });
+    // The SPKI ends with 04‖X‖Y; the device answers X‖Y.
+    return encodeDevicePublicKey(new Uint8Array(spki.subarray(spki.length - 64)));
+  }
+
+  #pagesUsed(): number {
+    let pages = 0;
+    for (const { info } of this.#objects.values()) pages += pagesFor(info.size);
+    return pages;
+  }
+
+  #storageInfo(): Uint8Array {
+    return encodeStorageInfo({
+      totalRecords: MAX_OBJECTS,
+      freeRecords: MAX_OBJECTS - this.#objects.size,
+      totalPages: TOTAL_PAGES,
+      freePages: TOTAL_PAGES - this.#pagesUsed(),
+      pageSize: PAGE_SIZE,
+    });
+  }
+
+  /** A new object needs a free record and enough free pages, or the device refuses it. */
+  #checkRoom(size: number): void {
+    if (this.#objects.size >= MAX_OBJECTS || this.#pagesUsed() + pagesFor(size) > TOTAL_PAGES) {
+      throw new Refusal('storage-failed');
+    }
   }
 
   #expireIdleSessions(): void {
@@ -720,7 +897,14 @@ export class RehearsalYubiHsm {
       case CommandCode.echo:
         return plain(payload);
       case CommandCode.getDeviceInfo:
-        return plain(this.#deviceInfo());
+        return plain(this.#deviceInfo(payload));
+      case CommandCode.getDevicePublicKey:
+        return plain(this.#devicePublicKey());
+      case CommandCode.getStorageInfo:
+        if (payload.length !== 0) throw new Refusal('wrong-length');
+        return plain(this.#storageInfo());
+      case CommandCode.getOption:
+        return plain(this.#option(payload, authKeyId));
       case CommandCode.closeSession:
         return plain(new Uint8Array(0));
       case CommandCode.blinkDevice:
@@ -744,16 +928,27 @@ export class RehearsalYubiHsm {
         if (object.secret.kind !== 'opaque') throw new Refusal('object-not-found');
         return plain(object.secret.bytes, id);
       }
+      case CommandCode.putOpaque:
+        return plain(...this.#putOpaque(payload, authKeyId));
+      case CommandCode.generateWrapKey:
+        return plain(...(await this.#generateWrapKey(payload, authKeyId)));
+      case CommandCode.generateHmacKey:
+        return plain(...this.#generateHmacKey(payload, authKeyId));
+      case CommandCode.signHmac:
+      case CommandCode.verifyHmac:
+        return plain(...this.#hmac(command, payload, authKeyId));
+      case CommandCode.signPkcs1:
+      case CommandCode.signPss:
+        return plain(...this.#signRsa(command, payload, authKeyId));
       case CommandCode.putAuthenticationKey:
         return plain(...this.#putAuthenticationKey(payload, authKeyId));
       case CommandCode.changeAuthenticationKey: {
         const authKey = this.#require(authKeyId, 'change-authentication-key');
         if (payload.length !== 35) throw new Refusal('wrong-length');
         const id = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
-        // Only the session's own key may be changed, as on the device.
-        if (id !== authKeyId || payload[2] !== Algorithm.aes128YubicoAuthentication) {
-          throw new Refusal('invalid-data');
-        }
+        // Only the session's own key may be changed: another key's id is INVALID_ID on the device.
+        if (id !== authKeyId) throw new Refusal('invalid-id');
+        if (payload[2] !== Algorithm.aes128YubicoAuthentication) throw new Refusal('invalid-data');
         authKey.secret = {
           kind: 'authentication',
           keys: { encryptionKey: payload.slice(3, 19), macKey: payload.slice(19, 35) },
@@ -762,7 +957,7 @@ export class RehearsalYubiHsm {
         return plain(u16(id), id);
       }
       case CommandCode.generateAsymmetricKey:
-        return plain(...this.#generateAsymmetricKey(payload, authKeyId));
+        return plain(...(await this.#generateAsymmetricKey(payload, authKeyId)));
       case CommandCode.listObjects:
         return plain(this.#listObjects(payload, authKeyId));
       case CommandCode.getObjectInfo: {
@@ -780,6 +975,8 @@ export class RehearsalYubiHsm {
             [ObjectType.opaque]: 'delete-opaque',
             [ObjectType.authenticationKey]: 'delete-authentication-key',
             [ObjectType.asymmetricKey]: 'delete-asymmetric-key',
+            [ObjectType.wrapKey]: 'delete-wrap-key',
+            [ObjectType.hmacKey]: 'delete-hmac-key',
           } as Record<number, Capability>
         )[type];
         if (capability === undefined) throw new Refusal('invalid-data');
@@ -791,14 +988,23 @@ export class RehearsalYubiHsm {
         return plain(new Uint8Array(0), id);
       }
       case CommandCode.getPublicKey: {
-        if (payload.length !== 2) throw new Refusal('wrong-length');
-        const id = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
-        const object = this.#visible(authKeyId, id, ObjectType.asymmetricKey);
-        if (object.secret.kind !== 'asymmetric') throw new Refusal('object-not-found');
-        return plain(
-          concatBytes(Uint8Array.of(object.info.algorithm), object.secret.publicKey),
-          id,
-        );
+        // Firmware 2.4 also takes a type byte, to read an RSA wrap key's public half.
+        if (payload.length !== 2 && payload.length !== 3) throw new Refusal('wrong-length');
+        const id = readU16(payload);
+        const type = payload[2] ?? ObjectType.asymmetricKey;
+        if (type !== ObjectType.asymmetricKey && type !== ObjectType.wrapKey) {
+          throw new Refusal('invalid-data');
+        }
+        const { info, secret } = this.#visible(authKeyId, id, type);
+        const key =
+          secret.kind === 'asymmetric'
+            ? secret.publicKey
+            : secret.kind === 'rsa'
+              ? secret.modulus
+              : null;
+        // An AES wrap key has no public half.
+        if (key === null) throw new Refusal('invalid-data');
+        return plain(concatBytes(Uint8Array.of(info.algorithm), key), id);
       }
       case CommandCode.signEcdsa:
       case CommandCode.signEddsa:
@@ -856,43 +1062,215 @@ export class RehearsalYubiHsm {
     return [u16(id), id];
   }
 
-  #generateAsymmetricKey(payload: Uint8Array, authKeyId: number): [Uint8Array, number] {
+  async #generateAsymmetricKey(
+    payload: Uint8Array,
+    authKeyId: number,
+  ): Promise<[Uint8Array, number]> {
     const authKey = this.#require(authKeyId, 'generate-asymmetric-key');
-    if (payload.length !== 2 + 40 + 2 + 8 + 1) throw new Refusal('wrong-length');
-    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    const domains = view.getUint16(42);
-    const capabilities = view.getBigUint64(44);
-    const algorithm = payload[52] ?? 0;
-    const curve = curveOfAlgorithm(algorithm);
-    // A rehearsal device makes the ceremony curves only; RSA would only slow rehearsals down.
-    if (curve === null) throw new Refusal('invalid-data');
-    this.#checkDelegation(authKey, capabilities, domains);
-    const id = this.#newObjectId(view.getUint16(0), ObjectType.asymmetricKey);
-    const pair =
-      curve === 'Ed25519'
-        ? generateKeyPairSync('ed25519')
-        : generateKeyPairSync('ec', { namedCurve: curve === 'P-256' ? 'prime256v1' : 'secp384r1' });
+    if (payload.length !== NEW_OBJECT_HEADER) throw new Refusal('wrong-length');
+    const fields = readNewObject(payload);
+    const curve = curveOfAlgorithm(fields.algorithm);
+    const bits = rsaBitsOf(fields.algorithm);
+    // Ceremony curves and RSA: the other curves a device makes are not emulated.
+    if (curve === null && bits === null) throw new Refusal('invalid-data');
+    this.#checkDelegation(authKey, fields.capabilities, fields.domains);
+    const size = bits === null ? (curve === 'P-384' ? 96 : 64) : rsaObjectSize(bits);
+    this.#checkRoom(size);
+    const id = this.#newObjectId(fields.id, ObjectType.asymmetricKey);
+    let secret: ObjectSecret;
+    if (bits !== null) {
+      const privateKey = await generateRsaKey(bits);
+      // Generation waits: the id may have been taken meanwhile, as the device would not allow.
+      this.#newObjectId(id, ObjectType.asymmetricKey);
+      secret = { kind: 'rsa', privateKey, modulus: rsaModulus(privateKey) };
+    } else {
+      const ceremonyCurve = curve ?? 'P-256';
+      const pair =
+        ceremonyCurve === 'Ed25519'
+          ? generateKeyPairSync('ed25519')
+          : generateKeyPairSync('ec', {
+              namedCurve: ceremonyCurve === 'P-256' ? 'prime256v1' : 'secp384r1',
+            });
+      secret = {
+        kind: 'asymmetric',
+        curve: ceremonyCurve,
+        privateKey: pair.privateKey,
+        publicKey: rawPublicKey(ceremonyCurve, pair.publicKey),
+      };
+    }
+    this.#storeNew(fields, ObjectType.asymmetricKey, id, size, secret);
+    return [u16(id), id];
+  }
+
+  /** Stores an object made in this session: generated unless it is key material or data put in. */
+  #storeNew(
+    fields: NewObjectFields,
+    type: number,
+    id: number,
+    size: number,
+    secret: ObjectSecret,
+    extra: { origin?: number; delegatedCapabilities?: bigint } = {},
+  ): void {
     this.#store({
       info: {
-        capabilities,
+        capabilities: fields.capabilities,
         id,
-        size: curve === 'P-384' ? 96 : 64,
-        domains,
-        type: ObjectType.asymmetricKey,
-        algorithm,
-        sequence: this.#sequenceFor(id, ObjectType.asymmetricKey),
-        origin: Origin.generated,
-        label: new TextDecoder().decode(payload.subarray(2, 42)).replace(/\0+$/, ''),
-        delegatedCapabilities: 0n,
+        size,
+        domains: fields.domains,
+        type,
+        algorithm: fields.algorithm,
+        sequence: this.#sequenceFor(id, type),
+        origin: extra.origin ?? Origin.generated,
+        label: fields.label,
+        delegatedCapabilities: extra.delegatedCapabilities ?? 0n,
       },
-      secret: {
-        kind: 'asymmetric',
-        curve,
-        privateKey: pair.privateKey,
-        publicKey: rawPublicKey(curve, pair.publicKey),
-      },
+      secret,
+    });
+  }
+
+  #putOpaque(payload: Uint8Array, authKeyId: number): [Uint8Array, number] {
+    const authKey = this.#require(authKeyId, 'put-opaque');
+    const fields = readNewObject(payload);
+    if (
+      fields.algorithm !== Algorithm.opaqueData &&
+      fields.algorithm !== Algorithm.opaqueX509Certificate
+    ) {
+      throw new Refusal('invalid-data');
+    }
+    if (fields.rest.length === 0) throw new Refusal('wrong-length');
+    this.#checkDelegation(authKey, fields.capabilities, fields.domains);
+    this.#checkRoom(fields.rest.length);
+    const id = this.#newObjectId(fields.id, ObjectType.opaque);
+    this.#storeNew(
+      fields,
+      ObjectType.opaque,
+      id,
+      fields.rest.length,
+      { kind: 'opaque', bytes: fields.rest.slice() },
+      { origin: Origin.imported },
+    );
+    return [u16(id), id];
+  }
+
+  async #generateWrapKey(payload: Uint8Array, authKeyId: number): Promise<[Uint8Array, number]> {
+    const authKey = this.#require(authKeyId, 'generate-wrap-key');
+    if (payload.length !== NEW_OBJECT_HEADER + 8) throw new Refusal('wrong-length');
+    const fields = readNewObject(payload);
+    const delegated = new DataView(fields.rest.buffer, fields.rest.byteOffset).getBigUint64(0);
+    const keyLength = wrapKeyLengthOfAlgorithm[fields.algorithm];
+    const bits = rsaBitsOf(fields.algorithm);
+    if (keyLength === undefined && bits === null) throw new Refusal('invalid-data');
+    this.#checkDelegation(authKey, fields.capabilities, fields.domains, delegated);
+    const size = bits === null ? (keyLength ?? 0) : rsaObjectSize(bits);
+    this.#checkRoom(size);
+    const id = this.#newObjectId(fields.id, ObjectType.wrapKey);
+    let secret: ObjectSecret;
+    if (bits !== null) {
+      const privateKey = await generateRsaKey(bits);
+      this.#newObjectId(id, ObjectType.wrapKey);
+      secret = { kind: 'rsa', privateKey, modulus: rsaModulus(privateKey) };
+    } else {
+      secret = { kind: 'wrap', key: new Uint8Array(randomBytes(keyLength ?? 0)) };
+    }
+    this.#storeNew(fields, ObjectType.wrapKey, id, size, secret, {
+      delegatedCapabilities: delegated,
     });
     return [u16(id), id];
+  }
+
+  #generateHmacKey(payload: Uint8Array, authKeyId: number): [Uint8Array, number] {
+    const authKey = this.#require(authKeyId, 'generate-hmac-key');
+    if (payload.length !== NEW_OBJECT_HEADER) throw new Refusal('wrong-length');
+    const fields = readNewObject(payload);
+    const kind = hmacOfAlgorithm[fields.algorithm];
+    if (kind === undefined) throw new Refusal('invalid-data');
+    this.#checkDelegation(authKey, fields.capabilities, fields.domains);
+    this.#checkRoom(kind.keyLength);
+    const id = this.#newObjectId(fields.id, ObjectType.hmacKey);
+    this.#storeNew(fields, ObjectType.hmacKey, id, kind.keyLength, {
+      kind: 'hmac',
+      key: new Uint8Array(randomBytes(kind.keyLength)),
+    });
+    return [u16(id), id];
+  }
+
+  /** The key object a signing command names, once session and key both hold `capability`. */
+  #keyFor(
+    authKeyId: number,
+    payload: Uint8Array,
+    type: number,
+    capability: Capability,
+  ): StoredObject {
+    this.#require(authKeyId, capability);
+    if (payload.length < 2) throw new Refusal('wrong-length');
+    const object = this.#visible(authKeyId, readU16(payload), type);
+    if ((object.info.capabilities & capabilityMask([capability])) === 0n) {
+      throw new Refusal('insufficient-permissions');
+    }
+    return object;
+  }
+
+  #hmac(command: number, payload: Uint8Array, authKeyId: number): [Uint8Array, number] {
+    const isSign = command === CommandCode.signHmac;
+    const object = this.#keyFor(
+      authKeyId,
+      payload,
+      ObjectType.hmacKey,
+      isSign ? 'sign-hmac' : 'verify-hmac',
+    );
+    const kind = hmacOfAlgorithm[object.info.algorithm];
+    if (object.secret.kind !== 'hmac' || kind === undefined) throw new Refusal('invalid-data');
+    if (isSign) {
+      return [hmac(kind.hash, object.secret.key, payload.subarray(2)), object.info.id];
+    }
+    // VERIFY_HMAC: the MAC, as long as the key's hash, then the data it covers.
+    const macLength = hmac(kind.hash, new Uint8Array(0), new Uint8Array(0)).length;
+    if (payload.length < 2 + macLength) throw new Refusal('wrong-length');
+    const expected = hmac(kind.hash, object.secret.key, payload.subarray(2 + macLength));
+    const isValid = isSameMac(expected, payload.subarray(2, 2 + macLength));
+    return [Uint8Array.of(isValid ? 1 : 0), object.info.id];
+  }
+
+  #signRsa(command: number, payload: Uint8Array, authKeyId: number): [Uint8Array, number] {
+    const isPss = command === CommandCode.signPss;
+    const object = this.#keyFor(
+      authKeyId,
+      payload,
+      ObjectType.asymmetricKey,
+      isPss ? 'sign-pss' : 'sign-pkcs',
+    );
+    if (object.secret.kind !== 'rsa') throw new Refusal('invalid-data');
+    let signature: Uint8Array | null;
+    if (isPss) {
+      // SIGN_PSS: key id, MGF1 algorithm, salt length, then the digest.
+      if (payload.length < 5) throw new Refusal('wrong-length');
+      const mgfHash = mgf1HashOfAlgorithm[payload[2] ?? 0];
+      if (mgfHash === undefined) throw new Refusal('invalid-data');
+      const digest = payload.subarray(5);
+      signature = signPssDigest(object.secret.privateKey, digest, mgfHash, readU16(payload, 3));
+    } else {
+      signature = signPkcs1Digest(object.secret.privateKey, payload.subarray(2));
+    }
+    // A digest of no known hash's length, or a salt too long for the key.
+    if (signature === null) throw new Refusal('invalid-data');
+    return [signature, object.info.id];
+  }
+
+  #option(payload: Uint8Array, authKeyId: number): Uint8Array {
+    this.#require(authKeyId, 'get-option');
+    if (payload.length !== 1) throw new Refusal('wrong-length');
+    const option: number = payload[0] ?? 0;
+    switch (option) {
+      case DeviceOption.forceAudit:
+        return Uint8Array.of(AuditSetting.off);
+      case DeviceOption.commandAudit:
+        return encodeOptionPairs(AUDITED_COMMANDS.map((code) => [code, AuditSetting.on]));
+      case DeviceOption.algorithmToggle:
+        return encodeOptionPairs(ANNOUNCED_ALGORITHMS.map((algorithm) => [algorithm, 1]));
+      default:
+        // FIPS mode included: only a YubiHSM 2 FIPS has it.
+        throw new Refusal('invalid-data');
+    }
   }
 
   #listObjects(payload: Uint8Array, authKeyId: number): Uint8Array {
@@ -925,13 +1303,10 @@ export class RehearsalYubiHsm {
   #sign(command: number, payload: Uint8Array, authKeyId: number): [Uint8Array, number] {
     const isEcdsa = command === CommandCode.signEcdsa;
     const capability: Capability = isEcdsa ? 'sign-ecdsa' : 'sign-eddsa';
-    this.#require(authKeyId, capability);
-    const id = ((payload[0] ?? 0) << 8) | (payload[1] ?? 0);
-    const object = this.#visible(authKeyId, id, ObjectType.asymmetricKey);
-    if (object.secret.kind !== 'asymmetric') throw new Refusal('object-not-found');
-    if ((object.info.capabilities & capabilityMask([capability])) === 0n) {
-      throw new Refusal('insufficient-permissions');
-    }
+    const object = this.#keyFor(authKeyId, payload, ObjectType.asymmetricKey, capability);
+    const id = object.info.id;
+    // An RSA key asked for ECDSA or EdDSA, as the device answers it.
+    if (object.secret.kind !== 'asymmetric') throw new Refusal('invalid-data');
     const message = payload.subarray(2);
     const { curve, privateKey } = object.secret;
     if (isEcdsa) {
@@ -956,11 +1331,14 @@ export class RehearsalYubiHsm {
     // Rehearsals attest with the device key only; custom attesting keys are not emulated.
     if (attestingKeyId !== 0) throw new Refusal('invalid-id');
     const object = this.#visible(authKeyId, keyId, ObjectType.asymmetricKey);
-    if (object.secret.kind !== 'asymmetric') throw new Refusal('object-not-found');
+    const { secret } = object;
+    if (secret.kind !== 'asymmetric' && secret.kind !== 'rsa') {
+      throw new Refusal('object-not-found');
+    }
     const publicKey = await webcrypto.subtle.importKey(
       'spki',
-      spkiOf(createPublicKey(object.secret.privateKey)),
-      webCryptoImport[object.secret.curve],
+      spkiOf(createPublicKey(secret.privateKey)),
+      secret.kind === 'rsa' ? rsaWebCryptoImport : webCryptoImport[secret.curve],
       true,
       ['verify'],
     );

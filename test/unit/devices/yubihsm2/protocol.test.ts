@@ -10,14 +10,24 @@ import {
   capabilitiesOf,
   capabilityMask,
   commands,
+  decodeDevicePublicKey,
   decodeFrame,
+  decodeOptionPairs,
+  decodePartNumber,
+  decodeStorageInfo,
   deviceErrorName,
+  deviceInfoPageOf,
   domainMask,
   domainsOf,
+  encodeDevicePublicKey,
   encodeFrame,
   encodeLabel,
+  encodeOptionPairs,
+  encodePartNumber,
+  encodeStorageInfo,
   maxFrameFor,
   responsePayload,
+  rsaBitsOf,
   serialText,
 } from '../../../../electron/devices/yubihsm2/protocol.ts';
 import { bytesToHex, hexToBytes } from '../../../../electron/formats/der.ts';
@@ -249,5 +259,73 @@ describe('YubiHSM 2 command payloads', () => {
     assert.equal(domainMask([1, 16]), 0x8001);
     assert.deepEqual(domainsOf(0x8001), [1, 16]);
     assert.throws(() => domainMask([17]), /not in 1–16/);
+  });
+});
+
+describe('YubiHSM 2 device-level answers (firmware 2.4)', () => {
+  it('GET_DEVICE_INFO: no page byte or 00 is page 0, 01 the part number page', () => {
+    assert.equal(deviceInfoPageOf(new Uint8Array(0)), 0);
+    assert.equal(deviceInfoPageOf(hexToBytes('00')), 0);
+    assert.equal(deviceInfoPageOf(hexToBytes('01')), 1);
+    assert.throws(() => deviceInfoPageOf(hexToBytes('0100')), YubiHsmProtocolError);
+    assert.equal(hex(commands.getPartNumber.encode()), '01');
+    assert.equal(commands.getPartNumber.code, CommandCode.getDeviceInfo);
+  });
+
+  it('part number: printable ASCII of 12 bytes or more, nothing around it', () => {
+    assert.equal(hex(encodePartNumber('ABCDEFGHIJKL')), '4142434445464748494a4b4c');
+    assert.equal(decodePartNumber(hexToBytes('4142434445464748494a4b4c')), 'ABCDEFGHIJKL');
+    assert.throws(() => encodePartNumber('SHORT'), YubiHsmProtocolError);
+    assert.throws(() => encodePartNumber('NOT ASCII ÉÉÉ'), YubiHsmProtocolError);
+    // Page 0 bytes (version, serial, algorithms) are not a part number.
+    assert.throws(() => decodePartNumber(hexToBytes('02040000989680003e00')), YubiHsmProtocolError);
+  });
+
+  it('GET_DEVICE_PUBLIC_KEY: algorithm 49, then X‖Y', () => {
+    const point = hexToBytes('11'.repeat(32) + '22'.repeat(32));
+    const payload = encodeDevicePublicKey(point);
+    assert.equal(hex(payload), `31${'11'.repeat(32)}${'22'.repeat(32)}`);
+    assert.deepEqual(decodeDevicePublicKey(payload), point);
+    assert.throws(() => encodeDevicePublicKey(point.subarray(1)), YubiHsmProtocolError);
+    assert.throws(() => decodeDevicePublicKey(hexToBytes(`0c${hex(point)}`)), /algorithm 49/);
+  });
+
+  it('GET_STORAGE_INFO: records and pages, total then free, and the page size', () => {
+    const factory = {
+      totalRecords: 256,
+      freeRecords: 255,
+      totalPages: 1024,
+      freePages: 1023,
+      pageSize: 126,
+    };
+    assert.equal(hex(encodeStorageInfo(factory)), '010000ff040003ff007e');
+    assert.deepEqual(decodeStorageInfo(hexToBytes('010000ff040003ff007e')), factory);
+    assert.deepEqual(commands.getStorageInfo.decode(encodeStorageInfo(factory)), factory);
+    assert.throws(() => decodeStorageInfo(hexToBytes('010000ff040003ff007e00')), /trailing/);
+  });
+
+  it('GET_OPTION: command audit and algorithm toggle are (code, setting) pairs', () => {
+    assert.equal(
+      hex(
+        encodeOptionPairs([
+          [0x46, 1],
+          [0x01, 0],
+        ]),
+      ),
+      '46010100',
+    );
+    assert.deepEqual(decodeOptionPairs(hexToBytes('46010100')), [
+      [0x46, 1],
+      [0x01, 0],
+    ]);
+    assert.throws(() => decodeOptionPairs(hexToBytes('460101')), /odd length/);
+    assert.equal(hex(commands.getOption.encode(0x03)), '03');
+  });
+
+  it('RSA key algorithms name their sizes', () => {
+    assert.deepEqual(
+      [Algorithm.rsa2048, Algorithm.rsa3072, Algorithm.rsa4096, Algorithm.ecp256].map(rsaBitsOf),
+      [2048, 3072, 4096, null],
+    );
   });
 });
