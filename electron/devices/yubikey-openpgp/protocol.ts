@@ -44,9 +44,13 @@ export const OpenPgpIns = {
   getResponse: 0xc0,
   terminate: 0xe6,
   activate: 0x44,
+  /** Card spec 3.4 §7.2.5: which occurrence of a DO (7F21) GET/PUT DATA address next. */
+  selectData: 0xa5,
   /** Yubico extensions. */
   getVersion: 0xf1,
   setPinRetries: 0xf2,
+  /** CLA 80: attest the key in P1's slot (1 SIG, 2 DEC, 3 AUT) into that slot's 7F21 (FW ≥ 5.2). */
+  getAttestation: 0xfb,
 } as const;
 
 /** Data objects (tags) the ceremony reads or writes. */
@@ -73,6 +77,10 @@ export const OpenPgpDo = {
   resettingCode: 0xd3,
   keyInformation: 0xde,
   kdf: 0xf9,
+  /** One per key slot, chosen with SELECT DATA (occurrence 0 AUT, 1 DEC, 2 SIG). */
+  cardholderCertificate: 0x7f21,
+  /** Yubico: the card's attestation certificate (the ATT key's), issuer of slot attestations. */
+  attestationCertificate: 0xfc,
 } as const;
 
 export type CardSlot = 'sign' | 'encrypt' | 'authenticate';
@@ -114,6 +122,51 @@ export const cardSlots: Record<CardSlot, CardSlotFacts> = {
     touchDo: 0xd8,
   },
 };
+
+/** Yubico's attestation key (ATT): CRT `B6 {84 81}`, key ref 81, and its own DOs. */
+export const attestationSlot = {
+  keyRef: 0x81,
+  attributesDo: 0xda,
+  fingerprintDo: 0xdb,
+  generationTimeDo: 0xdd,
+  touchDo: 0xd9,
+} as const;
+
+/** SELECT DATA's P1 for a slot's cardholder certificate: the occurrence, AUT first (§7.2.5). */
+export const certificateOccurrence: Record<CardSlot, number> = {
+  authenticate: 0,
+  encrypt: 1,
+  sign: 2,
+};
+
+/**
+ * Extensions of a Yubico OpenPGP key attestation (Yubico's OpenPGP attestation OID arc, values
+ * DER-encoded): .1 UTF8String, .2 INTEGER (1 generated, 0 imported), .3 OCTET STRING (3 bytes),
+ * .4 OCTET STRING (20), .5 OCTET STRING (4, Unix time), .6 and .7 INTEGER, .8 OCTET STRING
+ * (the slot's UIF), .9 OCTET STRING (1, as PIV's .3.9).
+ */
+export const OpenPgpAttestationOid = {
+  cardholderName: '1.3.6.1.4.1.41482.5.1',
+  keySource: '1.3.6.1.4.1.41482.5.2',
+  firmware: '1.3.6.1.4.1.41482.5.3',
+  fingerprint: '1.3.6.1.4.1.41482.5.4',
+  generationDate: '1.3.6.1.4.1.41482.5.5',
+  signatureCounter: '1.3.6.1.4.1.41482.5.6',
+  serial: '1.3.6.1.4.1.41482.5.7',
+  touchPolicy: '1.3.6.1.4.1.41482.5.8',
+  formFactor: '1.3.6.1.4.1.41482.5.9',
+} as const;
+
+/** The attestation certificate's subject suffix per slot ("YubiKey OPGP Attestation SIG"). */
+export const attestationSlotNames: Record<CardSlot, string> = {
+  sign: 'SIG',
+  encrypt: 'DEC',
+  authenticate: 'AUT',
+};
+
+export function cardSlotOfKeyRef(keyRef: number): CardSlot | null {
+  return cardSlotNames.find((slot) => cardSlots[slot].keyRef === keyRef) ?? null;
+}
 
 export function cardSlotOfCrt(crt: number): CardSlot | null {
   return cardSlotNames.find((slot) => cardSlots[slot].crt === crt) ?? null;
@@ -378,6 +431,21 @@ export const getVersionCommand = (): CommandApdu =>
 /** Yubico SET PIN RETRIES (PW3 verified): PW1, RC and PW3 try counts. */
 export const setPinRetriesCommand = (user: number, reset: number, admin: number): CommandApdu =>
   command(OpenPgpIns.setPinRetries, 0x00, 0x00, Uint8Array.of(user, reset, admin));
+
+/** SELECT DATA for the slot's 7F21 (`60 {5C 7F21}`; ykman prefixes a length byte up to 5.4.3). */
+export const selectCertificateCommand = (slot: CardSlot): CommandApdu =>
+  command(
+    OpenPgpIns.selectData,
+    certificateOccurrence[slot],
+    0x04,
+    tlv(0x60, tlv(0x5c, Uint8Array.of(0x7f, 0x21))),
+  );
+
+/** Yubico GET ATTESTATION (CLA 80): needs PW1; the certificate then sits in the slot's 7F21. */
+export const attestKeyCommand = (slot: CardSlot): CommandApdu => ({
+  ...command(OpenPgpIns.getAttestation, cardSlots[slot].keyRef, 0x00),
+  cla: 0x80,
+});
 
 export const terminateCommand = (): CommandApdu => command(OpenPgpIns.terminate, 0x00, 0x00);
 export const activateCommand = (): CommandApdu => command(OpenPgpIns.activate, 0x00, 0x00);

@@ -1,7 +1,9 @@
 // What the rehearsal YubiKey's OpenPGP applet keeps: PW1/RC/PW3 counters, slot keys (raw bytes:
 // Ed25519 seed, X25519 scalar in native little-endian order, EC scalar; RSA keys as PKCS#8 DER),
-// the DOs GnuPG and ykman write, the signature counter, and its factory defaults; plus the JSON
-// part it is saved as inside the card's saved state. Security status per connection is not here.
+// the DOs GnuPG and ykman write, the cardholder certificates (7F21) per slot, the signature
+// counter, Yubico's attestation key and certificate (made at the factory, kept across a reset),
+// and its factory defaults; plus the JSON part it is saved as inside the card's saved state.
+// Security status per connection is not here.
 import { z } from 'zod';
 import { bytesToHex, hexToBytes } from '../../formats/der.ts';
 import {
@@ -36,6 +38,12 @@ export interface OpenPgpSlotKey {
   origin: 'generated' | 'imported';
 }
 
+/** Yubico's attestation key (ATT, key ref 81): a P-256 scalar and its certificate (DO FC). */
+export interface OpenPgpAttestationKey {
+  secret: Uint8Array;
+  certificate: Uint8Array;
+}
+
 export interface OpenPgpAppletState {
   userPin: OpenPgpPinCounter;
   resettingCode: OpenPgpPinCounter;
@@ -49,6 +57,12 @@ export interface OpenPgpAppletState {
   generationTimes: Record<CardSlot, number>;
   /** UIF first byte per slot (00 off … 04 cached-fixed). */
   touch: Record<CardSlot, number>;
+  /** Cardholder certificates (7F21) per slot; empty when none. */
+  certificates: Record<CardSlot, Uint8Array>;
+  /** Null on a card made without one (the fuzz and unit applets): nothing to attest with. */
+  attestation: OpenPgpAttestationKey | null;
+  /** UIF first byte of the attestation key (D9). */
+  attestationTouch: number;
   signatureCounter: number;
   name: Uint8Array;
   language: Uint8Array;
@@ -88,6 +102,9 @@ export function defaultOpenPgpState(): OpenPgpAppletState {
     caFingerprints: perSlot(() => new Uint8Array(20)),
     generationTimes: perSlot(() => 0),
     touch: perSlot(() => 0),
+    certificates: perSlot(() => new Uint8Array(0)),
+    attestation: null,
+    attestationTouch: 0,
     signatureCounter: 0,
     name: new Uint8Array(0),
     language: new Uint8Array(0),
@@ -133,6 +150,10 @@ export const SavedOpenPgpState = z.strictObject({
   caFingerprints: PerSlotHex,
   generationTimes: PerSlotNumber,
   touch: PerSlotNumber,
+  /** Absent in cards saved before ykman's certificate and attestation commands were answered. */
+  certificates: PerSlotHex.optional(),
+  attestation: z.strictObject({ secret: Hex, certificate: Hex }).nullable().optional(),
+  attestationTouch: z.number().int().min(0).max(4).optional(),
   signatureCounter: z.number().int().min(0),
   name: Hex,
   language: Hex,
@@ -185,6 +206,15 @@ export function openPgpStateToJson(state: OpenPgpAppletState): SavedOpenPgpState
     caFingerprints: perSlot((s) => bytesToHex(state.caFingerprints[s])),
     generationTimes: { ...state.generationTimes },
     touch: { ...state.touch },
+    certificates: perSlot((s) => bytesToHex(state.certificates[s])),
+    attestation:
+      state.attestation === null
+        ? null
+        : {
+            secret: bytesToHex(state.attestation.secret),
+            certificate: bytesToHex(state.attestation.certificate),
+          },
+    attestationTouch: state.attestationTouch,
     signatureCounter: state.signatureCounter,
     name: bytesToHex(state.name),
     language: bytesToHex(state.language),
@@ -216,6 +246,14 @@ export function openPgpStateFromJson(value: unknown): OpenPgpAppletState {
     caFingerprints: perSlot((s) => hexToBytes(saved.caFingerprints[s])),
     generationTimes: { ...saved.generationTimes },
     touch: { ...saved.touch },
+    certificates: perSlot((s) => hexToBytes(saved.certificates?.[s] ?? '')),
+    attestation: saved.attestation
+      ? {
+          secret: hexToBytes(saved.attestation.secret),
+          certificate: hexToBytes(saved.attestation.certificate),
+        }
+      : null,
+    attestationTouch: saved.attestationTouch ?? 0,
     signatureCounter: saved.signatureCounter,
     name: hexToBytes(saved.name),
     language: hexToBytes(saved.language),

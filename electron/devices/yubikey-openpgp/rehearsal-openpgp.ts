@@ -2,8 +2,10 @@
 // for the DOs GnuPG and ykman read and write, VERIFY with PW1/RC/PW3 counters, CHANGE REFERENCE
 // DATA, RESET RETRY COUNTER, key import by extended header list, GENERATE (read and on-card),
 // PSO:CDS, INTERNAL AUTHENTICATE, PSO:DECIPHER (ECDH, RSA), UIF touch DOs (touch counts as done),
-// Yubico GET VERSION / SET PIN RETRIES, and TERMINATE/ACTIVATE factory reset. Keys: Ed25519,
-// X25519, NIST P-256/P-384 and RSA 2048/3072/4096 (e = 65537, standard import format).
+// SELECT DATA and a cardholder certificate (7F21) per slot, the attestation key's DOs (DA, DB,
+// DD, D9, FC; its GET ATTESTATION is rehearsal-attestation.ts), Yubico GET VERSION / SET PIN
+// RETRIES, and TERMINATE/ACTIVATE factory reset. Keys: Ed25519, X25519, NIST P-256/P-384 and
+// RSA 2048/3072/4096 (e = 65537, standard import format).
 import {
   constants,
   createPrivateKey,
@@ -37,6 +39,8 @@ import {
   OpenPgpIns,
   PinRef,
   RSA_E_BITS,
+  attestationSlot,
+  certificateOccurrence,
   RsaImportFormat,
   UIF_BUTTON,
   cardAlgorithms,
@@ -45,6 +49,7 @@ import {
   cardSlots,
   decodeAlgorithmAttributes,
   decodeKeyImport,
+  encodeAlgorithmAttributes,
   encodeApplicationIdentifier,
   encodeGenerationTime,
   encodePwStatus,
@@ -73,10 +78,12 @@ export interface OpenPgpSession {
   userForSigning: boolean;
   user: boolean;
   admin: boolean;
+  /** The 7F21 that GET/PUT DATA address, chosen by SELECT DATA; AUT's (occurrence 0) at first. */
+  certificateSlot: CardSlot;
 }
 
 export function newOpenPgpSession(): OpenPgpSession {
-  return { userForSigning: false, user: false, admin: false };
+  return { userForSigning: false, user: false, admin: false, certificateSlot: 'authenticate' };
 }
 
 export interface OpenPgpApplet {
@@ -362,12 +369,28 @@ function simpleDataObject(applet: OpenPgpApplet, tag: number): Uint8Array | null
       return state.loginData;
     case OpenPgpDo.signatureCounter:
       return signatureCounterBytes(state);
-    case 0x7f21: // cardholder certificate: none
-      return new Uint8Array(0);
+    case OpenPgpDo.cardholderCertificate:
+      return state.certificates[applet.session.certificateSlot];
+    case OpenPgpDo.attestationCertificate:
+      return state.attestation?.certificate ?? new Uint8Array(0);
+    case attestationSlot.attributesDo:
+      return ATTESTATION_KEY_ATTRIBUTES;
+    case attestationSlot.fingerprintDo:
+      return new Uint8Array(20);
+    case attestationSlot.generationTimeDo:
+      return encodeGenerationTime(0);
+    case attestationSlot.touchDo:
+      return Uint8Array.of(state.attestationTouch, UIF_BUTTON);
     default:
       return null;
   }
 }
+
+/** The attestation key is a P-256 ECDSA key (rehearsal-attestation.ts makes it). */
+const ATTESTATION_KEY_ATTRIBUTES = encodeAlgorithmAttributes('ecdsa-p256');
+
+/** Largest 7F21 the card keeps, as its extended capabilities (C0) announce: 2048 bytes. */
+const MAX_CERTIFICATE_BYTES = 0x0800;
 
 function signatureCounterBytes(state: OpenPgpAppletState): Uint8Array {
   const n = state.signatureCounter;
@@ -392,12 +415,14 @@ function constructedDataObject(applet: OpenPgpApplet, tag: number): Uint8Array |
             concat(
               field(OpenPgpDo.extendedCapabilities),
               ...cardSlotNames.map((s) => field(cardSlots[s].attributesDo)),
+              field(attestationSlot.attributesDo),
               field(OpenPgpDo.pwStatus),
               field(OpenPgpDo.fingerprints),
               field(OpenPgpDo.caFingerprints),
               field(OpenPgpDo.generationTimes),
               field(OpenPgpDo.keyInformation),
               ...cardSlotNames.map((s) => field(cardSlots[s].touchDo)),
+              field(attestationSlot.touchDo),
             ),
           ),
         ),
@@ -559,12 +584,34 @@ function putAttributes(state: OpenPgpAppletState, slot: CardSlot, value: Uint8Ar
   return SW.ok;
 }
 
-function putTouch(state: OpenPgpAppletState, slot: CardSlot, value: Uint8Array): number {
+/** A UIF write: the new first byte, or the status refusing it. */
+function nextTouch(current: number, value: Uint8Array): { policy: number } | { sw: number } {
   const policy = value[0];
-  if (value.length !== 2 || policy === undefined || policy > 0x04) return SW.incorrectData;
+  if (value.length !== 2 || policy === undefined || policy > 0x04) return { sw: SW.incorrectData };
   // "fixed" policies stay until the applet is reset.
-  if (state.touch[slot] === 0x02 || state.touch[slot] === 0x04) return SW.securityNotSatisfied;
-  state.touch[slot] = policy;
+  if (current === 0x02 || current === 0x04) return { sw: SW.securityNotSatisfied };
+  return { policy };
+}
+
+function putTouch(state: OpenPgpAppletState, slot: CardSlot, value: Uint8Array): number {
+  const next = nextTouch(state.touch[slot], value);
+  if ('sw' in next) return next.sw;
+  state.touch[slot] = next.policy;
+  return SW.ok;
+}
+
+function putAttestationTouch(state: OpenPgpAppletState, value: Uint8Array): number {
+  const next = nextTouch(state.attestationTouch, value);
+  if ('sw' in next) return next.sw;
+  state.attestationTouch = next.policy;
+  return SW.ok;
+}
+
+/** PUT DATA FC: the attestation key's certificate replaced (ykman `certificates import att`). */
+function putAttestationCertificate(state: OpenPgpAppletState, value: Uint8Array): number {
+  if (state.attestation === null) return SW.referenceNotFound;
+  if (value.length > MAX_CERTIFICATE_BYTES) return SW.wrongLength;
+  state.attestation = { ...state.attestation, certificate: value.slice() };
   return SW.ok;
 }
 
@@ -595,6 +642,14 @@ function putData(applet: OpenPgpApplet, command: CardCommand): CardAnswer {
     }
   }
   switch (tag) {
+    case OpenPgpDo.cardholderCertificate:
+      if (value.length > MAX_CERTIFICATE_BYTES) return status(SW.wrongLength);
+      state.certificates[session.certificateSlot] = value.slice();
+      return ok();
+    case OpenPgpDo.attestationCertificate:
+      return status(putAttestationCertificate(state, value));
+    case attestationSlot.touchDo:
+      return status(putAttestationTouch(state, value));
     case OpenPgpDo.name:
       state.name = value.slice();
       return ok();
@@ -781,10 +836,44 @@ function terminate(applet: OpenPgpApplet): CardAnswer {
   return ok();
 }
 
-/** ACTIVATE FILE: a terminated applet comes back with factory defaults. */
+/**
+ * ACTIVATE FILE: a terminated applet comes back with factory defaults, keeping the attestation
+ * key and certificate the factory put there (as PIV's reset keeps F9).
+ */
 function activate(applet: OpenPgpApplet): CardAnswer {
-  if (applet.state.isTerminated) Object.assign(applet.state, defaultOpenPgpState());
+  const { state } = applet;
+  if (state.isTerminated)
+    Object.assign(state, { ...defaultOpenPgpState(), attestation: state.attestation });
   Object.assign(applet.session, newOpenPgpSession());
+  return ok();
+}
+
+/**
+ * SELECT DATA (card spec 3.4 §7.2.5) for 7F21: P1 the occurrence, P2 04, data `60 {5C 7F21}`.
+ * ykman up to firmware 5.4.3 puts a length byte before the 60 (its "non-standard byte", as those
+ * cards take it); both forms are accepted.
+ */
+function selectData(applet: OpenPgpApplet, command: CardCommand): CardAnswer {
+  const { data } = command;
+  if (command.p2 !== 0x04) return status(SW.incorrectP1P2);
+  const body = data.length > 0 && data[0] === data.length - 1 ? data.subarray(1) : data;
+  let tags: Uint8Array | undefined;
+  try {
+    const [wrapper] = readTlvs(body);
+    const [list] = wrapper?.tag === 0x60 ? readTlvs(wrapper.value) : [];
+    tags = list?.tag === 0x5c ? list.value : undefined;
+  } catch {
+    tags = undefined;
+  }
+  if (tags === undefined) return status(SW.incorrectData);
+  if (
+    tags.length !== 2 ||
+    (((tags[0] ?? 0) << 8) | (tags[1] ?? 0)) !== OpenPgpDo.cardholderCertificate
+  )
+    return status(SW.referenceNotFound);
+  const slot = cardSlotNames.find((s) => certificateOccurrence[s] === command.p1);
+  if (slot === undefined) return status(SW.referenceNotFound);
+  applet.session.certificateSlot = slot;
   return ok();
 }
 
@@ -818,6 +907,8 @@ export function answerOpenPgpCommand(applet: OpenPgpApplet, command: CardCommand
       return status(SW.incorrectP1P2);
     case OpenPgpIns.internalAuthenticate:
       return internalAuthenticate(applet, command.data);
+    case OpenPgpIns.selectData:
+      return selectData(applet, command);
     case OpenPgpIns.getVersion:
       return ok(Uint8Array.from(applet.firmware));
     case OpenPgpIns.setPinRetries:

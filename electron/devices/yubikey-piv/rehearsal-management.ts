@@ -1,8 +1,10 @@
 // The rehearsal YubiKey's two small Yubico applications: management (READ CONFIG, INS 1D,
 // answers the device-info TLVs ykman reads: serial, firmware, form factor, capabilities) and OTP
 // (its SELECT status and the serial, the older way tools read it). Tag numbers follow yubikit
-// management.py; only PIV is enabled, the mode a YubiKey has after `ykman config usb` leaves
-// PIV alone, and the only application the rehearsal card carries in full.
+// management.py. PIV and OpenPGP are supported and enabled, the two applications the card carries
+// in full; OTP is supported but not enabled (it answers SELECT with its status and the serial
+// only, as tools probe it, and the reader offers no OTP HID interface), the mode a YubiKey has
+// after `ykman config usb --disable OTP`.
 import { SW } from '../smartcard/apdu.ts';
 import type { CardAnswer, CardCommand } from './rehearsal-piv.ts';
 import { formFactorCodes, isFirmwareAtLeast, type PivCardState } from './rehearsal-state.ts';
@@ -12,7 +14,7 @@ const INS_READ_CONFIG = 0x1d;
 const INS_OTP = 0x01;
 const OTP_SLOT_SERIAL = 0x10;
 
-const Capability = { otp: 0x01, piv: 0x10 } as const;
+const Capability = { otp: 0x01, openpgp: 0x08, piv: 0x10 } as const;
 
 const DeviceInfoTag = {
   usbSupported: 0x01,
@@ -44,8 +46,8 @@ function hasNfc(state: PivCardState): boolean {
 
 /** READ CONFIG's answer: one length byte, then the device-info TLVs. */
 export function encodeDeviceInfo(state: PivCardState): Uint8Array {
-  const supported = Capability.otp | Capability.piv;
-  const enabled = Capability.piv;
+  const supported = Capability.otp | Capability.openpgp | Capability.piv;
+  const enabled = Capability.openpgp | Capability.piv;
   const body = concat(
     tlv(DeviceInfoTag.usbSupported, u16(supported)),
     tlv(DeviceInfoTag.serial, u32(state.serial)),

@@ -267,12 +267,13 @@ function resetRetryCounter({ state }: PivContext, command: CardCommand): CardAns
   refuseUnless(command.p1 === 0x00, SW.incorrectP1P2);
   refuseUnless(command.p2 === PivKeyRef.pin, SW.referenceNotFound);
   const [puk, newPin] = twoBlocks(command.data);
-  refuseUnless(isAcceptableNewValue(newPin), SW.incorrectData);
+  // The PUK is tried before the new PIN's format is looked at, as a YubiKey does: ykman's reset
+  // blocks the PUK with an all-FF PUK and an all-FF "new PIN", and must see 63Cx/6983 for it.
   const sw = tryCredential(state.puk, puk);
-  if (sw === SW.ok) {
-    const { total } = state.pin;
-    state.pin = { credential: pinCredential(newPin, DEFAULT_PIN), total, remaining: total };
-  }
+  if (sw !== SW.ok) return { data: EMPTY, sw };
+  refuseUnless(isAcceptableNewValue(newPin), SW.incorrectData);
+  const { total } = state.pin;
+  state.pin = { credential: pinCredential(newPin, DEFAULT_PIN), total, remaining: total };
   return { data: EMPTY, sw };
 }
 

@@ -4,14 +4,20 @@
 // yubico-piv-tool and ykcs11 take it for a YubiKey. Its attestations end at the published
 // rehearsal CA in resources/rehearsal, which production verification rejects: the card is a
 // rehearsal device and cannot be made to look otherwise. It also carries the OpenPGP applet
-// (../yubikey-openpgp/rehearsal-openpgp.ts) that GnuPG's scdaemon uses.
+// (../yubikey-openpgp/rehearsal-openpgp.ts) that GnuPG's scdaemon and ykman use, with its own
+// attestation key whose chain ends at the same rehearsal CA (rehearsal-attestation.ts there).
 import { z } from 'zod';
 import { readSavedJson, saveJsonText } from '../../base/saved-files.ts';
-import { OPENPGP_AID } from '../yubikey-openpgp/protocol.ts';
+import { OPENPGP_AID, OpenPgpIns } from '../yubikey-openpgp/protocol.ts';
+import {
+  answerGetAttestation,
+  createOpenPgpAttestationKey,
+} from '../yubikey-openpgp/rehearsal-attestation.ts';
 import {
   answerOpenPgpCommand,
   newOpenPgpSession,
   selectOpenPgpAnswer,
+  type OpenPgpApplet,
   type OpenPgpSession,
 } from '../yubikey-openpgp/rehearsal-openpgp.ts';
 import { defaultOpenPgpState } from '../yubikey-openpgp/rehearsal-openpgp-state.ts';
@@ -73,7 +79,10 @@ export interface RehearsalYubiKeyOptions {
   formFactor?: FormFactorName;
   /** Keeps the card across restarts (mode 0600, written only when something changed). */
   stateFile?: string;
-  /** The CA that issues the F9 certificate; the published rehearsal CA when absent. */
+  /**
+   * The CA that issues the F9 certificate and the OpenPGP attestation CA; the published rehearsal
+   * CA when absent.
+   */
   ca?: RehearsalPivCa;
 }
 
@@ -136,14 +145,25 @@ export class RehearsalYubiKey implements VirtualCard {
       stateFile === null ? null : readSavedJson(stateFile, SavedCard, MAX_STATE_FILE_BYTES);
     if (saved !== null) {
       const card = new RehearsalYubiKey(saved.state, stateFile);
-      if (saved.hasPlainCredentials) card.#save();
+      // A card saved before its OpenPGP applet had an attestation key gets one now, once.
+      const hasAttestationKey = saved.state.openpgp?.attestation != null;
+      if (!hasAttestationKey) {
+        const { serial, firmware, formFactor } = saved.state;
+        saved.state.openpgp ??= defaultOpenPgpState();
+        saved.state.openpgp.attestation = await createOpenPgpAttestationKey(
+          options.ca ?? (await loadRehearsalPivCa()),
+          { serial, firmware, formFactor },
+        );
+      }
+      if (saved.hasPlainCredentials || !hasAttestationKey) card.#save();
       else card.#savedText = encodeSavedState(saved.state);
       return card;
     }
     const firmware = options.firmware ?? [5, 4, 3];
     const formFactor = options.formFactor ?? 'usb-a-keychain';
     const ca = options.ca ?? (await loadRehearsalPivCa());
-    const f9 = await createDeviceAttestation(ca, { serial: options.serial, firmware, formFactor });
+    const device = { serial: options.serial, firmware, formFactor };
+    const f9 = await createDeviceAttestation(ca, device);
     const state: PivCardState = {
       serial: options.serial,
       firmware,
@@ -155,6 +175,10 @@ export class RehearsalYubiKey implements VirtualCard {
       objects: new Map([
         [PivObject.attestationCertificate, certificateObjectValue(f9.certificate)],
       ]),
+      openpgp: {
+        ...defaultOpenPgpState(),
+        attestation: await createOpenPgpAttestationKey(ca, device),
+      },
     };
     const card = new RehearsalYubiKey(state, stateFile);
     card.#save();
@@ -197,7 +221,8 @@ export class RehearsalYubiKey implements VirtualCard {
   async #answer(bytes: Uint8Array): Promise<CardAnswer> {
     const command = parseCardCommand(bytes);
     if (!command) return status(SW.wrongLength);
-    if ((command.cla & ~0x10) !== 0) return status(SW.claNotSupported);
+    if ((command.cla & ~0x10) !== 0 && !this.#isOpenPgpAttestation(command))
+      return status(SW.claNotSupported);
     if (command.ins === PivIns.getResponse) return this.#nextChunk();
     this.#pendingAnswer = null;
     const whole = this.#unchain(command);
@@ -258,16 +283,30 @@ export class RehearsalYubiKey implements VirtualCard {
       );
     }
     if (this.#application === 'openpgp') {
-      const { serial, firmware } = this.#state;
+      const { serial, firmware, formFactor } = this.#state;
       this.#state.openpgp ??= defaultOpenPgpState();
-      return answerOpenPgpCommand(
-        { state: this.#state.openpgp, session: this.#openPgpSession, serial, firmware },
-        command,
-      );
+      const applet: OpenPgpApplet = {
+        state: this.#state.openpgp,
+        session: this.#openPgpSession,
+        serial,
+        firmware,
+      };
+      if (this.#isOpenPgpAttestation(command))
+        return answerGetAttestation(applet, command, { serial, firmware, formFactor });
+      return answerOpenPgpCommand(applet, command);
     }
     if (this.#application === 'management') return answerManagementCommand(this.#state, command);
     if (this.#application === 'otp') return answerOtpCommand(this.#state, command);
     return status(SW.insNotSupported);
+  }
+
+  /** Yubico's OpenPGP GET ATTESTATION, the one command the card takes with CLA 80. */
+  #isOpenPgpAttestation(command: CardCommand): boolean {
+    return (
+      this.#application === 'openpgp' &&
+      command.cla === 0x80 &&
+      command.ins === OpenPgpIns.getAttestation
+    );
   }
 
   #select(aid: Uint8Array): CardAnswer {

@@ -1,7 +1,8 @@
 // Yubico's own tools against the rehearsal YubiKey through a real pcscd: ykman 4.0.9 finds it by
 // serial, changes the PIN, generates a P-384 key in 9C and attests it (the chain checked with
-// openssl up to the rehearsal CA), yubico-piv-tool reads its status, and ykcs11 signs with the
-// PIN-always 9C key after a context-specific login. Conformance is what these tools accept.
+// openssl up to the rehearsal CA), yubico-piv-tool reads its status, ykcs11 signs with the
+// PIN-always 9C key after a context-specific login, and `ykman piv reset` blocks PIN and PUK and
+// brings back the factory state. Conformance is what these tools accept.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, verify as nodeVerify } from 'node:crypto';
@@ -162,5 +163,20 @@ describe('Yubico tools against the rehearsal YubiKey', () => {
     assert.ok(nodeVerify('sha384', message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, raw));
     assert.match(second, /^error CKR_/, 'no second signature on the same PIN');
     assert.equal(label, 'X.509 Certificate for PIV Attestation 9c');
+  });
+
+  it('ykman resets PIV: PIN and PUK blocked first, then factory state and the old PIN refused', async () => {
+    const reset = await ykman('piv', 'reset', '--force');
+    assert.match(reset, /Success! All PIV data have been cleared/);
+    const info = await ykman('piv', 'info');
+    assert.match(info, /WARNING: Using default PIN!/);
+    assert.match(info, /PIN tries remaining: 3\/3/);
+    assert.doesNotMatch(info, /PUK blocked/);
+    assert.match(info, /WARNING: Using default Management key!/);
+    // The reset wiped the PIN ykman set earlier: it is a wrong PIN now, and costs a try.
+    await assert.rejects(
+      ykman('piv', 'access', 'change-pin', '-P', NEW_PIN, '-n', '246802'),
+      /PIN change failed - 2 tries left/,
+    );
   });
 });

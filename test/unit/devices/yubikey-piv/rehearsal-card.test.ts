@@ -207,6 +207,8 @@ describe('rehearsal YubiKey: selecting applications and framing', () => {
     assert.equal(toHex(tags.get(0x05) ?? new Uint8Array()), '050701');
     assert.equal(toHex(tags.get(0x04) ?? new Uint8Array()), '04');
     assert.equal((tags.get(0x03)?.[1] ?? 0) & 0x10, 0x10, 'PIV enabled over USB');
+    assert.equal((tags.get(0x01)?.[1] ?? 0) & 0x08, 0x08, 'OpenPGP supported over USB');
+    assert.equal((tags.get(0x03)?.[1] ?? 0) & 0x08, 0x08, 'OpenPGP enabled over USB');
     assert.equal(tags.has(0x0d), false, 'a nano has no NFC');
   });
 
@@ -506,6 +508,24 @@ describe('rehearsal YubiKey: retries and reset', () => {
       toHex(tlvMap((await send(card, '00f70081')).data).get(0x06) ?? new Uint8Array()),
       '0404',
     );
+    assert.equal((await send(card, command(0, 0x20, 0, 0x80, pin('123456')))).sw, 0x9000);
+  });
+
+  it("tries the PUK before the new PIN's format, so ykman's all-FF PUK blocks it", async () => {
+    const card = await newCard();
+    const allFf = new Uint8Array(16).fill(0xff);
+    assert.equal((await send(card, command(0, 0x2c, 0, 0x80, allFf))).sw, 0x63c2);
+    assert.equal((await send(card, command(0, 0x2c, 0, 0x80, allFf))).sw, 0x63c1);
+    assert.equal((await send(card, command(0, 0x2c, 0, 0x80, allFf))).sw, 0x63c0);
+    assert.equal((await send(card, command(0, 0x2c, 0, 0x80, allFf))).sw, 0x6983);
+    const goodPukBadPin = concat(pin('12345678'), new Uint8Array(8).fill(0xff));
+    assert.equal((await send(card, command(0, 0x2c, 0, 0x80, goodPukBadPin))).sw, 0x6983);
+  });
+
+  it('refuses a badly formed new PIN after a correct PUK, with the PIN unchanged', async () => {
+    const card = await newCard();
+    const badPin = concat(pin('12345678'), new Uint8Array(8).fill(0xff));
+    assert.equal((await send(card, command(0, 0x2c, 0, 0x80, badPin))).sw, 0x6a80);
     assert.equal((await send(card, command(0, 0x20, 0, 0x80, pin('123456')))).sw, 0x9000);
   });
 
