@@ -192,12 +192,14 @@ export function generateKeyMaterial(
       return { type, secret: new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' })) };
     }
     case 'Generic': {
-      if (lengthBits !== 128 && lengthBits !== 192 && lengthBits !== 256)
+      // As the firmware: any 128..8192 bits, rounded up to whole bytes. Only 128, 192 and 256
+      // make AES keys; the others fail when used (aesCbc), as on the device.
+      if (lengthBits === undefined || lengthBits < 128 || lengthBits > 8192)
         throw new RehearsalCryptoError(
           'unsupported-key',
-          'Generic keys are AES keys of 128, 192 or 256 bits',
+          'Generic key length must be between 128 and 8192 bits',
         );
-      return { type, secret: new Uint8Array(randomBytes(lengthBits / 8)) };
+      return { type, secret: new Uint8Array(randomBytes(Math.ceil(lengthBits / 8))) };
     }
     case 'Curve25519':
       return { type, secret: ed25519.utils.randomSecretKey() };
@@ -597,6 +599,8 @@ function aesCbc(
 ): Uint8Array {
   if (input.length === 0 || input.length % 16 !== 0)
     throw new RehearsalCryptoError('bad-input', 'AES_CBC works on whole 16-byte blocks');
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32)
+    throw new RehearsalCryptoError('bad-input', 'the Generic key is not an AES key');
   const algorithm = `aes-${key.length * 8}-cbc`;
   const cipher =
     direction === 'encrypt'

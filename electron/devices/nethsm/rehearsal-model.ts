@@ -15,6 +15,7 @@ import {
   NETHSM_KEY_TYPES,
   NETHSM_SIGN_MODES,
   generateKeyMaterial,
+  parseIpAddress,
   privateKeyObject,
   subjectPublicKeyInfo,
   type NetHsmKeyMechanism,
@@ -170,9 +171,17 @@ export const USER_ID_PATTERN = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*~)?[a-zA-Z0-9][a-zA-
 export const BASE64_PATTERN = /^[a-zA-Z0-9+/]+={0,3}$/;
 
 export const Id = z.string().min(1).max(128).regex(ID_PATTERN);
-export const Passphrase = z.string().min(10);
+// The firmware takes 10 to 200 characters (keyfender json.ml `valid_passphrase`); the spec
+// documents only the minimum.
+export const Passphrase = z.string().min(10).max(200);
 export const Base64 = z.string().regex(BASE64_PATTERN);
-export const DateTime = z.iso.datetime({ offset: true });
+// RFC 3339 in UTC only: the firmware (json.ml `decode_time`) refuses any other offset with 400,
+// although the spec's `format: date-time` admits one. '+00:00' and fractions are accepted.
+export const DateTime = z.iso
+  .datetime({ offset: true })
+  .refine((text) => /(?:Z|[+-]00:00)$/i.test(text), 'the time must be in UTC');
+/** Any JSON integer: where the firmware ignores a field's range, so does the rehearsal. */
+export const AnyInteger = z.number().int();
 export const Mechanisms = z.array(z.enum(NETHSM_KEY_MECHANISMS));
 export const Restrictions = z.strictObject({ tags: z.array(Id).optional() });
 export const Role = z.enum(['Administrator', 'Operator', 'Metrics', 'Backup']);
@@ -195,14 +204,18 @@ export const PrivateKeyRequest = z.strictObject({
   }),
   restrictions: Restrictions.optional(),
 });
+/** The multipart import's `arguments` part (json.ml `private_key_multipart_req`). */
 export const PemKeyArguments = z.strictObject({
   mechanisms: Mechanisms,
   restrictions: Restrictions.optional(),
 });
+// `length` is any integer here: the firmware checks it per type after decoding (RSA 1024..8192,
+// Generic 128..8192) and ignores it for the fixed-size types, which Nitrokey's Python SDK relies
+// on (it always sends a length).
 export const KeyGenerateRequest = z.strictObject({
   mechanisms: Mechanisms,
   type: z.enum(NETHSM_KEY_TYPES),
-  length: z.number().int().min(128).max(8192).optional(),
+  length: AnyInteger.optional(),
   id: Id.optional(),
   restrictions: Restrictions.optional(),
 });
@@ -224,7 +237,8 @@ export const DistinguishedName = z.strictObject({
   localityName: z.string().optional(),
   organizationName: z.string().optional(),
   organizationalUnitName: z.string().optional(),
-  commonName: z.string(),
+  // json.ml `decode_subject`: an empty commonName is a 400.
+  commonName: z.string().min(1),
   emailAddress: z.string().optional(),
   subjectAltNames: z.array(z.string()).optional(),
 });
@@ -239,30 +253,58 @@ export const PassphraseChangeRequest = z.strictObject({
   currentPassphrase: z.string(),
 });
 export const UnattendedBootRequest = z.strictObject({ status: z.enum(['on', 'off']) });
-export const Ipv4 = z
-  .string()
-  .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/);
+/** The byte length of an IPv4 (4) or IPv6 (16) address in text form; 0 when it is neither. */
+function ipBytes(text: string): number {
+  try {
+    return parseIpAddress(text).length;
+  } catch {
+    return 0;
+  }
+}
+export const Ipv4 = z.string().refine((text) => ipBytes(text) === 4, 'not an IPv4 address');
+/** A contiguous IPv4 netmask (the firmware builds a prefix from it: Ipaddr.V4.Prefix.of_netmask). */
+export const Netmask = Ipv4.refine((text) => {
+  const bits = text
+    .split('.')
+    .map((octet) => Number(octet).toString(2).padStart(8, '0'))
+    .join('');
+  return /^1*0*$/.test(bits);
+}, 'not a netmask');
+const Ipv6 = z.string().refine((text) => ipBytes(text) === 16, 'not an IPv6 address');
+const Ipv6Cidr = z.string().refine((text) => {
+  const [address = '', prefix, ...rest] = text.split('/');
+  return (
+    rest.length === 0 &&
+    ipBytes(address) === 16 &&
+    prefix !== undefined &&
+    /^\d{1,3}$/.test(prefix) &&
+    Number(prefix) <= 128
+  );
+}, 'not an IPv6 CIDR');
+// json.ml `network_api`: the gateway is required (the spec marks it optional; '0.0.0.0' means
+// none), and an ipv6 object needs its cidr, its gateway present (null for none).
 export const NetworkRequest = z.strictObject({
   ipAddress: Ipv4,
-  netmask: Ipv4,
-  gateway: Ipv4.optional(),
-  ipv6: z
-    .strictObject({ cidr: z.string().optional(), gateway: z.string().optional() })
-    .nullable()
-    .optional(),
+  netmask: Netmask,
+  gateway: Ipv4,
+  ipv6: z.strictObject({ cidr: Ipv6Cidr, gateway: Ipv6.nullable() }).nullable().optional(),
 });
+// json.ml `log`: any IPv4 or IPv6 address, any integer port (the firmware checks no range).
 export const LoggingRequest = z.strictObject({
-  ipAddress: z.string().min(1),
-  port: z.number().int().min(0).max(65535),
+  ipAddress: z.string().refine((text) => ipBytes(text) !== 0, 'not an IP address'),
+  port: AnyInteger,
   logLevel: z.enum(['debug', 'info', 'warning', 'error']),
 });
 export const TimeRequest = z.strictObject({ time: DateTime });
+// As for keys: RSA takes 1024..8192 bits, the other types ignore `length`.
 export const TlsGenerateRequest = z.strictObject({
   type: TlsKeyType,
-  length: z.number().int().min(128).max(8192).optional(),
+  length: AnyInteger.optional(),
 });
+// json.ml `restore_req`: both optional. Without a passphrase the firmware uses its own backup
+// key (when the backup's salt is its own); any string may be tried as the passphrase.
 export const RestoreArguments = z.strictObject({
-  backupPassphrase: Passphrase,
+  backupPassphrase: z.string().optional(),
   systemTime: DateTime.optional(),
 });
 

@@ -103,9 +103,15 @@ export function addConfigRoutes({ add, s, d }: RouteKit): void {
   );
   add('POST', '/config/tls/generate', { ...rootAdmin, ...jsonBody }, async ({ request }) => {
     const body = parseBody(TlsGenerateRequest, request.body);
-    if (body.type === 'RSA' && body.length === undefined)
-      throw new NetHsmRefusal('bad-request', 'RSA keys need a length');
-    s().tls = await createTlsIdentity(body.type, body.length, s().serial);
+    // hsm.ml `generate_x509`: RSA takes 1024..8192 bits, the other types ignore `length`.
+    const length = body.length ?? 0;
+    if (body.type === 'RSA' && (length < 1024 || length > 8192))
+      throw new NetHsmRefusal('bad-request', 'RSA key length must be between 1024 and 8192');
+    s().tls = await createTlsIdentity(
+      body.type,
+      body.type === 'RSA' ? length : undefined,
+      s().serial,
+    );
     d.markChanged();
     return empty(204);
   });
@@ -130,9 +136,13 @@ export function addConfigRoutes({ add, s, d }: RouteKit): void {
     const network: NetworkConfig = {
       ipAddress: body.ipAddress,
       netmask: body.netmask,
-      gateway: body.gateway ?? '0.0.0.0',
+      gateway: body.gateway,
     };
-    if (body.ipv6) network.ipv6 = body.ipv6;
+    if (body.ipv6)
+      network.ipv6 = {
+        cidr: body.ipv6.cidr,
+        ...(body.ipv6.gateway === null ? {} : { gateway: body.ipv6.gateway }),
+      };
     s().network = network;
     d.markChanged();
     return empty(204);

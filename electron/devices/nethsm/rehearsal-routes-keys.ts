@@ -52,18 +52,26 @@ export function addKeyRoutes({ add, need, s, d }: RouteKit): void {
   });
   add('POST', '/keys/generate', { ...admin, ...jsonBody }, ({ caller, request }) => {
     const body = parseBody(KeyGenerateRequest, request.body);
-    if ((body.type === 'RSA' || body.type === 'Generic') && body.length === undefined)
-      throw new NetHsmRefusal('bad-request', `${body.type} keys need a length`);
-    if (body.type !== 'RSA' && body.type !== 'Generic' && body.length !== undefined)
-      throw new NetHsmRefusal('bad-request', `${body.type} keys have a fixed length`);
+    // The firmware's order (json.ml `decode_generate_key_req`, hsm.ml `generate_key`), every
+    // refusal a 400. `length` counts for RSA (1024..8192) and Generic (128..8192) only; the
+    // fixed-size types ignore it, whatever its value.
+    const length = body.length ?? 0;
+    if (body.type === 'RSA' && (length < 1024 || length > 8192))
+      throw new NetHsmRefusal('bad-request', 'RSA key length must be between 1024 and 8192');
+    const misfit = body.mechanisms.find((m) => !mechanismFitsType(m, body.type));
+    if (misfit) throw new NetHsmRefusal('bad-request', `${misfit} does not fit a ${body.type} key`);
+    if (body.mechanisms.length === 0) throw new NetHsmRefusal('bad-request', 'no mechanisms given');
+    if (body.type === 'Generic' && (length < 128 || length > 8192))
+      throw new NetHsmRefusal('bad-request', 'Generic key length must be between 128 and 8192');
     const c = need(caller);
     const id = body.id ?? randomId();
     // No 409 is documented for generate: an id in use is invalid input.
     if (s().keys[keyStoreId(c.namespace, id)])
       throw new NetHsmRefusal('bad-request', `key ${id} exists`);
-    const misfit = body.mechanisms.find((m) => !mechanismFitsType(m, body.type));
-    if (misfit) throw new NetHsmRefusal('bad-request', `${misfit} does not fit a ${body.type} key`);
-    const material = generateKeyMaterial(body.type, body.length);
+    const material = generateKeyMaterial(
+      body.type,
+      body.type === 'RSA' || body.type === 'Generic' ? length : undefined,
+    );
     d.storeNewKey(c, id, material, body.mechanisms, body.restrictions?.tags);
     return json(201, { id }, { location: `${NETHSM_API_PREFIX}/keys/${id}` });
   });

@@ -228,18 +228,23 @@ export function addSystemRoutes({ add, s, d }: RouteKit): void {
       requestMedia: 'multipart',
     },
     ({ request }) => {
-      const parts = parseMultipart(request.headers['content-type'] ?? '', request.body);
-      const args = parts.get('arguments');
-      const file = parts.get('backup_file');
-      if (!args || !file)
-        throw new NetHsmRefusal('bad-request', 'restore needs arguments and backup_file');
+      // The firmware reads the first part as the arguments and the second as the backup,
+      // whatever their names (handler_system.ml `restore`).
+      const [args, file] = [
+        ...parseMultipart(request.headers['content-type'] ?? '', request.body).values(),
+      ];
+      if (!args) throw new NetHsmRefusal('bad-request', 'Body cannot be empty.');
+      if (args.body.length > 1024)
+        throw new NetHsmRefusal('bad-request', 'Meta data is too large.');
+      if (!file || file.body.length === 0)
+        throw new NetHsmRefusal('bad-request', 'Backup data cannot be empty.');
       const parsed = parseBody(RestoreArguments, args.body);
       const full = s().state === 'Unprovisioned';
-      if (full && parsed.systemTime === undefined)
-        throw new NetHsmRefusal(
-          'bad-request',
-          'a restore onto an unprovisioned device needs systemTime',
-        );
+      // Without a passphrase the device opens a backup sealed with its own current backup key;
+      // the rehearsal cannot open a backup by key (backup.ts reads by passphrase), so it refuses
+      // as the device does for a foreign backup.
+      if (parsed.backupPassphrase === undefined)
+        throw new NetHsmRefusal('bad-request', 'No backupPassphrase provided');
       const secret = secretOf(parsed.backupPassphrase);
       let entries: NetHsmBackupEntry[];
       let backupKey: NetHsmBackupKey;

@@ -88,7 +88,7 @@ const SavedNetHsmState: z.ZodType<RehearsalNetHsmState> = z.strictObject({
   }),
   logging: z.strictObject({
     ipAddress: z.string(),
-    port: z.number().int().min(0).max(65535),
+    port: z.number().int(),
     logLevel: z.enum(['debug', 'info', 'warning', 'error']),
   }),
   tls: z.strictObject({ type: KeyType, secret: SavedBase64, certificate: SavedBase64 }),

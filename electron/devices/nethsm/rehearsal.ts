@@ -10,7 +10,6 @@ import {
   generateKeyMaterial,
   importKeyMaterial,
   importPemKeyMaterial,
-  mechanismFitsType,
   privateKeyObject,
   publicKeyData,
   subjectPublicKeyInfo,
@@ -312,12 +311,12 @@ export class RehearsalNetHsmDevice {
     mechanisms: NetHsmKeyMechanism[],
     tags: string[] | undefined,
   ): void {
-    if (mechanisms.length === 0) throw new NetHsmRefusal('bad-request', 'no mechanisms given');
-    const misfit = mechanisms.find((m) => !mechanismFitsType(m, material.type));
-    if (misfit)
-      throw new NetHsmRefusal('bad-request', `${misfit} does not fit a ${material.type} key`);
+    // As hsm.ml `Key.add`: the mechanisms are checked against the type when generating only
+    // (the generate route does it), an import takes them as given, and an id in use is a 400
+    // for generate and import alike (keyfender test `keys_key_put_already_there`), although
+    // the spec documents 409 for PUT /keys/{KeyID}.
     const storeId = keyStoreId(caller.namespace, id);
-    if (this.#state.keys[storeId]) throw new NetHsmRefusal('conflict', `key ${id} exists`);
+    if (this.#state.keys[storeId]) throw new NetHsmRefusal('bad-request', `key ${id} exists`);
     this.#state.keys[storeId] = {
       type: material.type,
       mechanisms: [...new Set(mechanisms)],
@@ -330,11 +329,17 @@ export class RehearsalNetHsmDevice {
 
   #importKey(caller: Caller, request: NetHsmHttpRequest, id: string): void {
     if (mediaTypeOf(request.headers) === 'multipart/form-data') {
-      const parts = parseMultipart(request.headers['content-type'] ?? '', request.body);
-      const args = parts.get('arguments');
-      const keyFile = parts.get('key_file');
-      if (!args || !keyFile)
-        throw new NetHsmRefusal('bad-request', 'multipart import needs arguments and key_file');
+      // The firmware takes exactly two parts, the arguments first, whatever their names (its
+      // own tests name the PEM part 'backup_data'; the spec and the Python SDK 'key_file').
+      const parts = [
+        ...parseMultipart(request.headers['content-type'] ?? '', request.body).values(),
+      ];
+      const [args, keyFile] = parts;
+      if (parts.length !== 2 || !args || !keyFile)
+        throw new NetHsmRefusal(
+          'bad-request',
+          'a multipart import has exactly two parts: the arguments and the PEM key',
+        );
       const parsed = parseBody(PemKeyArguments, args.body);
       const material = importPemKeyMaterial(new TextDecoder().decode(keyFile.body));
       this.#storeNewKey(caller, id, material, parsed.mechanisms, parsed.restrictions?.tags);

@@ -295,10 +295,21 @@ describe('rehearsal NetHSM key import and public forms', () => {
     }
   });
 
-  it('refuses RSA lengths outside 1024..8192 and AES lengths other than 128/192/256', () => {
+  it('refuses RSA lengths outside 1024..8192 and Generic lengths outside 128..8192', () => {
     expectRefusal('unsupported-key', () => generateKeyMaterial('RSA', 512));
     expectRefusal('unsupported-key', () => generateKeyMaterial('Generic', 64));
+    expectRefusal('unsupported-key', () => generateKeyMaterial('Generic', 8200));
     assert.equal(publicKeyData(generateKeyMaterial('Generic', 128)), null);
+  });
+
+  it('makes Generic keys of any 128..8192 bits, usable for AES-CBC only at AES sizes', () => {
+    // As the firmware: the length is rounded up to whole bytes; a non-AES size fails on use.
+    const odd = generateKeyMaterial('Generic', 300);
+    assert.equal(odd.secret.length, 38);
+    assert.equal(generateKeyMaterial('Generic', 8192).secret.length, 1024);
+    expectRefusal('bad-input', () =>
+      encryptWith(odd, 'AES_CBC', new Uint8Array(16), new Uint8Array(16)),
+    );
   });
 });
 
