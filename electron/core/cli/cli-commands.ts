@@ -1,2 +1,11 @@
 /** The first argument that makes the packaged app's binary a command instead of the window. */
-export const CLI_COMMANDS = ['devices', 'verify', 'run', 'attest', 'help', '--help', '-h'] as const;
+export const CLI_COMMANDS = [
+  'devices',
+  'verify',
+  'run',
+  'attest',
+  'rehearsal',
+  'help',
+  '--help',
+  '-h',
+] as const;

@@ -18,6 +18,11 @@ import {
 import type { VerificationProgress } from '../verification/verification-job.ts';
 import type { PivVerifyOptions } from '../verification/verify-folder.ts';
 import { UsageError } from './usage-error.ts';
+import {
+  REHEARSAL_FAMILIES,
+  checkRehearsalSerial,
+  type RehearsalFamily,
+} from './rehearsal-families.ts';
 
 export { UsageError };
 
@@ -43,6 +48,12 @@ export const USAGE = `Usage:
                                          PINs) from one run to the next, bagged at END
   vigil attest <record-dir> --key <witness-private.pem>
                                          add a witness signature to the record's attestation
+  vigil rehearsal yubihsm2|yubikey|nethsm [--serial <n>] [--state <file>] [--port <n>]
+                                         serve one rehearsal device until interrupted, for the
+                                         vendors' tools: the YubiHSM 2 behind a connector URL
+                                         (port 12345), the YubiKey in vpcd's reader (port
+                                         35963), the NetHSM on a loopback HTTPS address;
+                                         --state keeps it from one session to the next
   vigil --help
 
 Exit codes: 0 all good, 1 verification failed (run: a step failed), 2 usage or I/O error,
@@ -77,7 +88,14 @@ export type CliCommand =
       /** A folder keeping the rehearsal devices between runs (a keyholder's bags). */
       devices?: string;
     }
-  | { command: 'attest'; path: string; key: string };
+  | { command: 'attest'; path: string; key: string }
+  | {
+      command: 'rehearsal';
+      family: RehearsalFamily;
+      serial?: number;
+      stateFile?: string;
+      port?: number;
+    };
 
 /** Pure: argv (without node and script) → a command, or a UsageError. */
 export function parseCommand(argv: readonly string[]): CliCommand {
@@ -104,6 +122,9 @@ export function parseCommand(argv: readonly string[]): CliCommand {
         'require-pin-policy': { type: 'string' },
         'require-touch-policy': { type: 'string' },
         'min-firmware': { type: 'string' },
+        serial: { type: 'string' },
+        state: { type: 'string' },
+        port: { type: 'string' },
       },
     });
   } catch (error) {
@@ -125,6 +146,9 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       'rehearsal',
       'acknowledge-interruption',
       'require-attestation',
+      'serial',
+      'state',
+      'port',
       ...PIV_VERIFY_OPTIONS,
     ]
       .filter((o) => v[o as keyof typeof v] !== undefined && v[o as keyof typeof v] !== false)
@@ -182,9 +206,36 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       allowOnly('attest', ['key']);
       if (!v.key) throw new UsageError('attest needs --key <witness-private.pem>');
       return { command: 'attest', path: rest[0], key: v.key };
+    case 'rehearsal':
+      return parseRehearsal(rest, v, allowOnly);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+function parseRehearsal(
+  rest: readonly string[],
+  v: { serial?: string | undefined; state?: string | undefined; port?: string | undefined },
+  allowOnly: (name: string, allowed: readonly string[]) => void,
+): CliCommand {
+  const family = rest[0];
+  if (rest.length !== 1 || !REHEARSAL_FAMILIES.includes(family as RehearsalFamily))
+    throw new UsageError(`rehearsal takes one device: ${REHEARSAL_FAMILIES.join(', ')}`);
+  allowOnly('rehearsal', ['serial', 'state', 'port']);
+  const number = (text: string, what: string, max: number) => {
+    if (!/^\d{1,10}$/.test(text) || Number(text) < 1 || Number(text) > max)
+      throw new UsageError(`${what} takes a number from 1 to ${max}`);
+    return Number(text);
+  };
+  const serial = v.serial === undefined ? undefined : number(v.serial, '--serial', 0xffffffff);
+  if (serial !== undefined) checkRehearsalSerial(family as RehearsalFamily, serial);
+  return {
+    command: 'rehearsal',
+    family: family as RehearsalFamily,
+    ...(serial === undefined ? {} : { serial }),
+    ...(v.state === undefined ? {} : { stateFile: v.state }),
+    ...(v.port === undefined ? {} : { port: v.port === '0' ? 0 : number(v.port, '--port', 65535) }),
+  };
 }
 
 const PIV_VERIFY_OPTIONS = [
@@ -339,6 +390,26 @@ export async function runCli(
       }
       case 'attest':
         return (await import('./record-commands.ts')).addWitness(command.path, command.key, out);
+      case 'rehearsal': {
+        const { serveRehearsalDevice } = await import('./rehearsal-command.ts');
+        const served = await serveRehearsalDevice({
+          family: command.family,
+          ...(command.serial === undefined ? {} : { serial: command.serial }),
+          ...(command.stateFile === undefined ? {} : { stateFile: command.stateFile }),
+          ...(command.port === undefined ? {} : { port: command.port }),
+        });
+        for (const line of served.lines) out(line);
+        out('serving until interrupted (Ctrl-C)');
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+        await served.stop();
+        out(
+          `rehearsal ${command.family} stopped${command.stateFile ? `; kept in ${command.stateFile}` : ''}`,
+        );
+        return 0;
+      }
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
