@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { constants, createPublicKey, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { load as loadYaml } from 'js-yaml';
@@ -19,8 +18,8 @@ import {
   type NetHsmExchange,
   type RehearsalNetHsm,
 } from '../../../electron/devices/nethsm/rehearsal-server.ts';
-import { encodePem } from '../../../electron/formats/pem.ts';
 import { loadOpenApiJudge } from '../../helpers/nethsm-openapi.ts';
+import { pinnedNetHsmClient, type CallOptions, type Reply } from '../../helpers/nethsm-https.ts';
 import { referenceDataDir } from '../../helpers/shared-reference.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -221,80 +220,7 @@ function generateStatus(body: Record<string, unknown>): number {
 // ---------------------------------------------------------------------------------------------
 // HTTPS, pinned to the rehearsal device's certificate (re-pinned after a TLS key rotation)
 
-interface Reply {
-  status: number;
-  body: Buffer;
-  json: () => unknown;
-}
-interface CallOptions {
-  auth?: string;
-  json?: unknown;
-  raw?: Uint8Array | string;
-  contentType?: string;
-  accept?: string;
-}
-
-function client(hsm: RehearsalNetHsm) {
-  let agent: Agent | undefined;
-  let pinned = '';
-  const agentNow = () => {
-    if (agent === undefined || pinned !== hsm.certificateFingerprint) {
-      agent?.destroy();
-      pinned = hsm.certificateFingerprint;
-      const expected = pinned;
-      agent = new Agent({
-        keepAlive: true,
-        maxSockets: 1,
-        ca: encodePem('CERTIFICATE', hsm.certificateDer),
-        checkServerIdentity: (_host, certificate) =>
-          certificate.fingerprint256.replaceAll(':', '').toLowerCase() === expected
-            ? undefined
-            : new Error('certificate fingerprint mismatch'),
-      });
-    }
-    return agent;
-  };
-  const call = (method: string, path: string, options: CallOptions = {}): Promise<Reply> =>
-    new Promise((resolvePromise, reject) => {
-      const body =
-        options.json !== undefined
-          ? Buffer.from(JSON.stringify(options.json))
-          : options.raw !== undefined
-            ? Buffer.from(options.raw)
-            : undefined;
-      const headers: Record<string, string> = {};
-      if (options.json !== undefined) headers['content-type'] = 'application/json';
-      if (options.contentType) headers['content-type'] = options.contentType;
-      if (options.accept) headers.accept = options.accept;
-      if (options.auth)
-        headers.authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
-      const req = request(
-        {
-          host: hsm.host,
-          port: hsm.port,
-          method,
-          path: `/api/v1${path}`,
-          agent: agentNow(),
-          headers,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const data = Buffer.concat(chunks);
-            resolvePromise({
-              status: res.statusCode ?? 0,
-              body: data,
-              json: () => JSON.parse(data.toString('utf8')) as unknown,
-            });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  return { call, close: () => agent?.destroy() };
-}
+const client = pinnedNetHsmClient;
 
 /** multipart/form-data as urllib3 builds it for the SDK (or with the spec's part types). */
 function multipart(

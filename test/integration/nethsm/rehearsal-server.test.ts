@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,21 +16,7 @@ import {
 } from '../../../electron/devices/nethsm/rehearsal-server.ts';
 import { encodePem } from '../../../electron/formats/pem.ts';
 import { loadOpenApiJudge } from '../../helpers/nethsm-openapi.ts';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  json: () => unknown;
-}
-
-interface CallOptions {
-  auth?: string;
-  json?: unknown;
-  raw?: Uint8Array | string;
-  contentType?: string;
-  accept?: string;
-}
+import { pinnedNetHsmClient } from '../../helpers/nethsm-https.ts';
 
 const judge = loadOpenApiJudge();
 const workDir = mkdtempSync(join(tmpdir(), 'vigil-nethsm-rehearsal-'));
@@ -46,54 +31,7 @@ const NS1_OPERATOR = 'ns1~op:namespace one operator';
 const NS2_ADMIN = 'ns2~admin:namespace two admin';
 const backupPassphrase = 'backup passphrase 2026';
 
-function connect(hsm: RehearsalNetHsm) {
-  const ca = encodePem('CERTIFICATE', hsm.certificateDer);
-  const expected = hsm.certificateFingerprint;
-  // Pinned twice: the CA is the device certificate, and its SHA-256 must be the announced one.
-  const agent = new Agent({
-    keepAlive: true,
-    ca,
-    maxSockets: 1,
-    checkServerIdentity: (_host, certificate) =>
-      certificate.fingerprint256.replaceAll(':', '').toLowerCase() === expected
-        ? undefined
-        : new Error('certificate fingerprint mismatch'),
-  });
-  const call = (method: string, path: string, options: CallOptions = {}): Promise<Reply> =>
-    new Promise((resolve, reject) => {
-      const body =
-        options.json !== undefined
-          ? Buffer.from(JSON.stringify(options.json))
-          : options.raw !== undefined
-            ? Buffer.from(options.raw)
-            : undefined;
-      const headers: Record<string, string> = {};
-      if (options.json !== undefined) headers['content-type'] = 'application/json';
-      if (options.contentType) headers['content-type'] = options.contentType;
-      if (options.accept) headers.accept = options.accept;
-      if (options.auth)
-        headers.authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
-      const req = request(
-        { host: hsm.host, port: hsm.port, method, path: `/api/v1${path}`, agent, headers },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const data = Buffer.concat(chunks);
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: data,
-              json: () => JSON.parse(data.toString('utf8')) as unknown,
-            });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  return { call, close: () => agent.destroy() };
-}
+const connect = pinnedNetHsmClient;
 
 function judgeAll(exchanges: readonly NetHsmExchange[]): void {
   const problems: string[] = [];

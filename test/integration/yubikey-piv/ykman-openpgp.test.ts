@@ -4,11 +4,9 @@
 // GET ATTESTATION, 7F21); openssl then verifies the attestation up to the rehearsal OPGP CA and
 // the rehearsal YubiKey CA above it, and the certificate carries the card's serial.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { resourcesDir } from '../../../electron/base/resources-dir.ts';
 import { x509 } from '../../../electron/formats/x509.ts';
@@ -25,6 +23,7 @@ import {
 import { issueRehearsalOpenPgpCa } from '../../../electron/devices/yubikey-openpgp/rehearsal-attestation.ts';
 import { loadRehearsalPivCa } from '../../../electron/devices/yubikey-piv/rehearsal-attestation.ts';
 import { InProcessCardChannel } from '../../../electron/devices/yubikey-piv/transport.ts';
+import { yubicoToolRunner } from '../../helpers/yubico-tool-runner.ts';
 import {
   REHEARSAL_YUBIKEY_SERIAL,
   startRehearsalYubiKey,
@@ -38,21 +37,7 @@ const text = (s: string) => new TextEncoder().encode(s);
 let yubikey: InsertedRehearsalYubiKey;
 let dir: string;
 
-const execFileAsync = promisify(execFile);
-
-/** Runs a tool without blocking: the card answers from this same process. */
-async function run(program: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(program, args, {
-    encoding: 'utf8',
-    timeout: 30_000,
-    cwd: dir,
-  });
-  return stdout;
-}
-
-function ykman(...args: string[]): Promise<string> {
-  return run('ykman', ['--device', SERIAL, ...args]);
-}
+const { run, ykman } = yubicoToolRunner(() => dir, SERIAL);
 
 /**
  * A P-256 signing key generated on the card (ykman 4.0.9 cannot generate OpenPGP keys), with a

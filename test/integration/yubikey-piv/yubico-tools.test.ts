@@ -4,16 +4,15 @@
 // PIN-always 9C key after a context-specific login, and `ykman piv reset` blocks PIN and PUK and
 // brings back the factory state. Conformance is what these tools accept.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, verify as nodeVerify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { resourcesDir } from '../../../electron/base/resources-dir.ts';
 import { PivAttestationOid } from '../../../electron/devices/yubikey-piv/protocol.ts';
 import { x509 } from '../../../electron/formats/x509.ts';
+import { yubicoToolRunner } from '../../helpers/yubico-tool-runner.ts';
 import {
   REHEARSAL_YUBIKEY_SERIAL,
   startRehearsalYubiKey,
@@ -29,21 +28,7 @@ const YKCS11 = '/usr/lib/x86_64-linux-gnu/libykcs11.so';
 let yubikey: InsertedRehearsalYubiKey;
 let dir: string;
 
-const execFileAsync = promisify(execFile);
-
-/** Runs a tool without blocking: the card answers from this same process. */
-async function run(program: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(program, args, {
-    encoding: 'utf8',
-    timeout: 30_000,
-    cwd: dir,
-  });
-  return stdout;
-}
-
-function ykman(...args: string[]): Promise<string> {
-  return run('ykman', ['--device', SERIAL, ...args]);
-}
+const { run, ykman } = yubicoToolRunner(() => dir, SERIAL);
 
 /** ykcs11 through PyKCS11 (Debian's python3, which has it): log in, sign twice, read attestation. */
 const PYKCS11_SIGN = `
