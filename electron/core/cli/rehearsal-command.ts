@@ -10,6 +10,7 @@ import { RehearsalYubiHsm } from '../../devices/yubihsm2/rehearsal.ts';
 import { RehearsalYubiKey } from '../../devices/yubikey-piv/rehearsal.ts';
 import { VPCD_DEFAULT_PORT, VpcdCardSlot } from '../../devices/smartcard/rehearsal-server.ts';
 import { startRehearsalNetHsm } from '../../devices/nethsm/rehearsal-server.ts';
+import { SavedFileError } from '../../base/saved-files.ts';
 import type { RehearsalFamily } from './rehearsal-families.ts';
 
 export interface RehearsalServeRequest {
@@ -29,9 +30,36 @@ export interface ServedRehearsalDevice {
 
 /** yubihsm-connector's own default port, so tools that assume it find the rehearsal device. */
 export const CONNECTOR_DEFAULT_PORT = 12345;
+const DEVICE_NAMES: Record<RehearsalFamily, string> = {
+  yubihsm2: 'YubiHSM 2',
+  yubikey: 'YubiKey',
+  nethsm: 'NetHSM',
+};
+
+/** Serves the device, or says in a keyholder's words why it cannot: a port in use, a wrong file. */
 export async function serveRehearsalDevice(
   request: RehearsalServeRequest,
 ): Promise<ServedRehearsalDevice> {
+  try {
+    return await serve(request);
+  } catch (error) {
+    // The NetHSM server wraps the listen error; the connector throws it as it is.
+    const reasons = [error, (error as { cause?: unknown }).cause] as { code?: unknown }[];
+    if (reasons.some((reason) => reason?.code === 'EADDRINUSE'))
+      throw new Error(
+        `port ${request.port ?? 'default'} is in use (another connector or rehearsal device?): give --port <another port>, or --port 0 for any free one`,
+        { cause: error },
+      );
+    if (error instanceof SavedFileError)
+      throw new Error(
+        `${request.stateFile ?? 'the state file'} is not a rehearsal ${DEVICE_NAMES[request.family]} this command saved (${error.message}): give that device's file, or a new path for a new device`,
+        { cause: error },
+      );
+    throw error;
+  }
+}
+
+async function serve(request: RehearsalServeRequest): Promise<ServedRehearsalDevice> {
   const state = request.stateFile === undefined ? {} : { stateFile: request.stateFile };
   switch (request.family) {
     case 'yubihsm2': {

@@ -5,7 +5,7 @@
 // back as the same device.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,7 +108,7 @@ describe('vigil rehearsal', () => {
     assert.equal((await served.interrupt()).code, 0);
   });
 
-  it('refuses a serial a device cannot carry, and an unknown device', async () => {
+  it('refuses a serial a device cannot carry, an unknown device, a port in use, a foreign state file', async () => {
     const refused = async (...args: string[]) => {
       try {
         await run(process.execPath, [bin, 'rehearsal', ...args]);
@@ -124,6 +124,20 @@ describe('vigil rehearsal', () => {
       /--serial for yubihsm2 takes a number from 1 to 99999999/,
     );
     assert.match(await refused('nethsm', '--serial', '5'), /REHEARSAL-<hex>: give --state/);
+    // A port already taken, and a state file that is not this device's: said, nothing started.
+    const first = await serve('yubihsm2', '--port', '0');
+    const port = /127\.0\.0\.1:(\d+)/.exec(first.lines.join('\n'))?.[1] ?? '';
+    assert.match(
+      await refused('yubihsm2', '--port', port),
+      new RegExp(`port ${port} is in use .*give --port <another port>`),
+    );
+    assert.equal((await first.interrupt()).code, 0);
+    const foreign = join(work, 'not-a-nethsm.json');
+    writeFileSync(foreign, '{"v":1}\n', { mode: 0o600 });
+    assert.match(
+      await refused('nethsm', '--state', foreign),
+      /not-a-nethsm\.json is not a rehearsal NetHSM this command saved .*or a new path for a new device/,
+    );
     assert.match(
       await refused('smartcard-hsm'),
       /rehearsal takes one device: yubihsm2, yubikey, nethsm/,
