@@ -13,8 +13,11 @@ import {
   webcrypto,
   type JsonWebKey,
 } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
-import { encodeTlv, encodeUnsignedInteger } from '../../formats/der.ts';
+import { resourcesDir } from '../../base/resources-dir.ts';
+import { bytesEqual, encodeTlv, encodeUnsignedInteger } from '../../formats/der.ts';
 import { x509, type CryptoKey } from '../../formats/x509.ts';
 import type { AttestedDevice, RehearsalPivCa } from '../yubikey-piv/rehearsal-attestation.ts';
 import { SW } from '../smartcard/apdu.ts';
@@ -116,12 +119,38 @@ export async function issueRehearsalOpenPgpCa(root: RehearsalPivCa): Promise<Reh
   return { certificate, privateKey: await p256SigningKey(secret) };
 }
 
+/** The published certificate of the rehearsal OPGP CA, beside the rehearsal YubiKey CA. */
+export const REHEARSAL_OPGP_CA_FILE = 'yubikey-openpgp-rehearsal-ca.pem';
+
+/**
+ * The rehearsal OPGP CA as published in resources/rehearsal (what a keyholder hands openssl),
+ * when `root` issued it; otherwise (a test's own root) one issued by `root` now. The published
+ * file must hold the labelled key: a file with another key is refused.
+ */
+export async function rehearsalOpenPgpCaFor(
+  root: RehearsalPivCa,
+  dir = join(resourcesDir(), 'rehearsal'),
+): Promise<RehearsalOpenPgpCa> {
+  const certificate = new x509.X509Certificate(
+    readFileSync(join(dir, REHEARSAL_OPGP_CA_FILE), 'utf8'),
+  );
+  const secret = caSecret();
+  const published = new Uint8Array(certificate.publicKey.rawData);
+  if (!bytesEqual(published, p256Spki(secret)))
+    throw new Error(`${REHEARSAL_OPGP_CA_FILE} does not hold the rehearsal OPGP CA's key`);
+  const isRootsOwn =
+    certificate.issuer === root.certificate.subject &&
+    (await certificate.verify({ publicKey: root.certificate.publicKey, signatureOnly: true }));
+  if (!isRootsOwn) return issueRehearsalOpenPgpCa(root);
+  return { certificate, privateKey: await p256SigningKey(secret) };
+}
+
 /** A card's attestation key (P-256) and its FC certificate from the rehearsal OPGP CA. */
 export async function createOpenPgpAttestationKey(
   root: RehearsalPivCa,
   device: AttestedDevice,
 ): Promise<OpenPgpAttestationKey> {
-  const ca = await issueRehearsalOpenPgpCa(root);
+  const ca = await rehearsalOpenPgpCaFor(root);
   const secret = p256.utils.randomSecretKey();
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerialNumber(),

@@ -20,8 +20,7 @@ import {
   selectOpenPgpCommand,
   verifyCommand,
 } from '../../../electron/devices/yubikey-openpgp/protocol.ts';
-import { issueRehearsalOpenPgpCa } from '../../../electron/devices/yubikey-openpgp/rehearsal-attestation.ts';
-import { loadRehearsalPivCa } from '../../../electron/devices/yubikey-piv/rehearsal-attestation.ts';
+import { REHEARSAL_OPGP_CA_FILE } from '../../../electron/devices/yubikey-openpgp/rehearsal-attestation.ts';
 import { InProcessCardChannel } from '../../../electron/devices/yubikey-piv/transport.ts';
 import { yubicoToolRunner } from '../../helpers/yubico-tool-runner.ts';
 import {
@@ -32,6 +31,7 @@ import {
 
 const SERIAL = String(REHEARSAL_YUBIKEY_SERIAL);
 const ROOT_PEM = join(resourcesDir(), 'rehearsal', 'yubikey-piv-rehearsal-ca.pem');
+const OPGP_CA_PEM = join(resourcesDir(), 'rehearsal', REHEARSAL_OPGP_CA_FILE);
 const text = (s: string) => new TextEncoder().encode(s);
 
 let yubikey: InsertedRehearsalYubiKey;
@@ -97,15 +97,12 @@ describe('ykman OpenPGP commands against the rehearsal YubiKey', () => {
     await generateSigningKey(generatedAt);
     await ykman('openpgp', 'keys', 'attest', '-P', '123456', 'sig', 'att.pem');
     await ykman('openpgp', 'certificates', 'export', 'att', 'card.pem');
-    const ca = await issueRehearsalOpenPgpCa(await loadRehearsalPivCa());
-    writeFileSync(join(dir, 'opgp-ca.pem'), ca.certificate.toString('pem'));
-    writeFileSync(
-      join(dir, 'chain.pem'),
-      readFileSync(join(dir, 'card.pem'), 'utf8') + ca.certificate.toString('pem'),
-    );
+    // The published rehearsal OPGP CA, as a keyholder would hand it to openssl.
+    const opgpCa = readFileSync(OPGP_CA_PEM, 'utf8');
+    writeFileSync(join(dir, 'chain.pem'), readFileSync(join(dir, 'card.pem'), 'utf8') + opgpCa);
     const verify = (...args: string[]) => run('openssl', ['verify', ...args, 'att.pem']);
     assert.equal(
-      (await verify('-partial_chain', '-CAfile', 'opgp-ca.pem', '-untrusted', 'card.pem')).trim(),
+      (await verify('-partial_chain', '-CAfile', OPGP_CA_PEM, '-untrusted', 'card.pem')).trim(),
       'att.pem: OK',
       'to the rehearsal OPGP Attestation CA through the card certificate',
     );
@@ -136,6 +133,6 @@ describe('ykman OpenPGP commands against the rehearsal YubiKey', () => {
     );
     const card = new x509.X509Certificate(readFileSync(join(dir, 'card.pem'), 'utf8'));
     assert.match(card.subject, /REHEARSAL/);
-    assert.match(ca.certificate.subject, /REHEARSAL/);
+    assert.match(new x509.X509Certificate(opgpCa).subject, /REHEARSAL/);
   });
 });

@@ -3,12 +3,14 @@
 // ATTESTATION's refusals and its certificate (chain, subject, extensions, public key), the
 // attestation key kept across an applet reset and a reload, and the DER of each extension.
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, webcrypto } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bytesToHex, readTlv } from '../../../../electron/formats/der.ts';
+import { x509 } from '../../../../electron/formats/x509.ts';
+import { resourcesDir } from '../../../../electron/base/resources-dir.ts';
 import type { CommandApdu } from '../../../../electron/devices/smartcard/apdu.ts';
 import {
   OpenPgpAttestationOid,
@@ -29,7 +31,8 @@ import {
 } from '../../../../electron/devices/yubikey-openpgp/protocol.ts';
 import {
   REHEARSAL_OPGP_CARD_SUBJECT,
-  issueRehearsalOpenPgpCa,
+  REHEARSAL_OPGP_CA_FILE,
+  rehearsalOpenPgpCaFor,
   slotAttestationExtensions,
 } from '../../../../electron/devices/yubikey-openpgp/rehearsal-attestation.ts';
 import { defaultOpenPgpState } from '../../../../electron/devices/yubikey-openpgp/rehearsal-openpgp-state.ts';
@@ -174,8 +177,11 @@ describe('Rehearsal OpenPGP applet: certificates and attestation', () => {
     await send(selectCertificateCommand('sign'));
     const leaf = new X509Certificate((await send(getDataCommand(0x7f21))).data);
     const card = new X509Certificate((await send(getDataCommand(0xfc))).data);
-    const opgpCa = (await issueRehearsalOpenPgpCa(ca)).certificate;
-    const middle = new X509Certificate(new Uint8Array(opgpCa.rawData));
+    // The middle of the chain is the CA published in resources/rehearsal, byte for byte.
+    const middle = new X509Certificate(
+      readFileSync(join(resourcesDir(), 'rehearsal', REHEARSAL_OPGP_CA_FILE)),
+    );
+    assert.ok(card.checkIssued(middle));
     const root = new X509Certificate(new Uint8Array(ca.certificate.rawData));
     assert.ok(leaf.verify(card.publicKey) && leaf.checkIssued(card));
     assert.ok(card.verify(middle.publicKey) && card.checkIssued(middle));
@@ -240,6 +246,40 @@ describe('Rehearsal OpenPGP applet: certificates and attestation', () => {
         .attestation,
       'saved at once',
     );
+  });
+
+  it('publishes the OPGP CA under the rehearsal root; a test root gets one of its own', async () => {
+    const published = await rehearsalOpenPgpCaFor(ca);
+    const file = readFileSync(join(resourcesDir(), 'rehearsal', REHEARSAL_OPGP_CA_FILE), 'utf8');
+    assert.equal(published.certificate.toString('pem').trim(), file.trim());
+    // Another root (a test's own): the same CA name and key, issued by that root.
+    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ]);
+    const other: RehearsalPivCa = {
+      certificate: await x509.X509CertificateGenerator.createSelfSigned({
+        name: 'CN=A test root',
+        keys,
+        signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+        extensions: [new x509.BasicConstraintsExtension(true, 2, true)],
+      }),
+      privateKey: keys.privateKey,
+    };
+    const issued = await rehearsalOpenPgpCaFor(other);
+    assert.equal(issued.certificate.issuer, other.certificate.subject);
+    assert.deepEqual(
+      new Uint8Array(issued.certificate.publicKey.rawData),
+      new Uint8Array(published.certificate.publicKey.rawData),
+    );
+    // A file holding another key is refused: the published CA cannot be swapped.
+    const folder = mkdtempSync(join(tmpdir(), 'vigil-opgp-ca-'));
+    writeFileSync(join(folder, REHEARSAL_OPGP_CA_FILE), other.certificate.toString('pem'));
+    await assert.rejects(
+      rehearsalOpenPgpCaFor(ca, folder),
+      /does not hold the rehearsal OPGP CA's key/,
+    );
+    rmSync(folder, { recursive: true, force: true });
   });
 
   it('encodes each extension as DER, the signature counter for SIG only', () => {
