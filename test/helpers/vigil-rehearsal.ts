@@ -20,7 +20,7 @@ export interface Served {
 
 /** Every device served: one a failed assertion left serving must not outlive the file. */
 const children = new Set<ChildProcess>();
-export const killEveryServed = () => {
+const killEveryServed = () => {
   for (const child of children) child.kill('SIGKILL');
 };
 after(killEveryServed);

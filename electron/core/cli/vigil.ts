@@ -398,12 +398,14 @@ export async function runCli(
           ...(command.stateFile === undefined ? {} : { stateFile: command.stateFile }),
           ...(command.port === undefined ? {} : { port: command.port }),
         });
-        for (const line of served.lines) out(line);
-        out('serving until interrupted (Ctrl-C)');
-        await new Promise<void>((resolve) => {
+        // Listening for Ctrl-C before saying so: a signal right after the line stops it cleanly.
+        const interrupted = new Promise<void>((resolve) => {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());
         });
+        for (const line of served.lines) out(line);
+        out('serving until interrupted (Ctrl-C)');
+        await interrupted;
         await served.stop();
         out(
           `rehearsal ${command.family} stopped${command.stateFile ? `; kept in ${command.stateFile}` : ''}`,

@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startPcscd } from '../../helpers/pcscd.ts';
 import { waitForCardIn } from '../../helpers/rehearsal-yubikey.ts';
-import { PYTHON_YUBIHSM, bin, killEveryServed, serve } from '../../helpers/vigil-rehearsal.ts';
+import { PYTHON_YUBIHSM, bin, serve, type Served } from '../../helpers/vigil-rehearsal.ts';
 
 const run = promisify(execFile);
 
@@ -57,8 +57,9 @@ describe('vigil rehearsal', () => {
 
   it('puts a YubiKey into the vpcd reader of a pcscd, where ykman finds it', async () => {
     const pcscd = await startPcscd('Virtual PCD');
+    let served: Served | null = null;
     try {
-      const served = await serve('yubikey', '--serial', '27182818', '--port', String(pcscd.port));
+      served = await serve('yubikey', '--serial', '27182818', '--port', String(pcscd.port));
       assert.match(served.lines.join('\n'), /vpcd's reader at 127\.0\.0\.1:\d+/);
       await waitForCardIn(pcscd.readers[0]);
       // Debian's vpcd names its first reader so; the command is the one the device printed.
@@ -77,7 +78,8 @@ describe('vigil rehearsal', () => {
       assert.match(openpgp.stdout, /Attestation key\s+Off/);
       assert.equal((await served.interrupt()).code, 0);
     } finally {
-      killEveryServed();
+      // Only this test's device: the other tests' devices serve at the same time.
+      served?.child.kill('SIGKILL');
       await pcscd.stop();
     }
   });
