@@ -24,13 +24,16 @@ export interface ChainPolicy {
   wording: { pinnedIssuer: string; pki: string };
 }
 
+/** Why a walk broke, for callers that report a stable reason rather than the words. */
+export type ChainBreak = 'not-valid-at-time' | 'not-pinned' | 'too-long';
+
 /**
  * `path`: common names above the start certificate, up to the anchor reached or as far as it got;
- * `problem`: why the chain is broken, in words for a person.
+ * `problem`: why the chain is broken, in words for a person; `cause`: the same, as a code.
  */
 export type ChainWalk =
   | { verdict: 'production' | 'rehearsal'; path: string[]; anchor: X509Certificate; problem: null }
-  | { verdict: 'broken'; path: string[]; problem: string };
+  | { verdict: 'broken'; path: string[]; problem: string; cause: ChainBreak };
 
 export function commonName(cert: X509Certificate): string {
   return /CN=([^\n]+)/.exec(cert.subject)?.[1] ?? cert.subject.replace(/\n/g, ', ');
@@ -66,16 +69,21 @@ export function walkPinnedChain(
   policy: ChainPolicy,
 ): ChainWalk {
   const path: string[] = [];
-  const broken = (problem: string): ChainWalk => ({ verdict: 'broken', path, problem });
+  const broken = (problem: string, cause: ChainBreak): ChainWalk => ({
+    verdict: 'broken',
+    path,
+    problem,
+    cause,
+  });
   const notValid = (cert: X509Certificate) =>
     `${commonName(cert)} is not valid on ${policy.at.toISOString()}`;
   let current = start;
   for (let link = 0; link < policy.maxLinks; link++) {
-    if (!isValidAt(current, policy.at)) return broken(notValid(current));
+    if (!isValidAt(current, policy.at)) return broken(notValid(current), 'not-valid-at-time');
     const root = pinned.roots.find((r) => issuedBy(current, r));
     if (root) {
       path.push(commonName(root));
-      if (!isValidAt(root, policy.at)) return broken(notValid(root));
+      if (!isValidAt(root, policy.at)) return broken(notValid(root), 'not-valid-at-time');
       return { verdict: 'production', path, anchor: root, problem: null };
     }
     // A rehearsal root's dates decide nothing: its chain is never trusted as production anyway.
@@ -90,9 +98,10 @@ export function walkPinnedChain(
     if (!next)
       return broken(
         `${commonName(current)} is not issued by ${policy.wording.pinnedIssuer} (issuer: ${current.issuer.replace(/\n/g, ', ')})`,
+        'not-pinned',
       );
     path.push(commonName(next));
     current = next;
   }
-  return broken(`chain longer than ${policy.wording.pki} allows`);
+  return broken(`chain longer than ${policy.wording.pki} allows`, 'too-long');
 }

@@ -83,20 +83,97 @@ export const RootMetadataRole = z.strictObject({
 });
 export type RootMetadataRole = z.infer<typeof RootMetadataRole>;
 
-export const RootMetadataSummary = z.strictObject({
+/** One root.json version a PIV archive holds, checked by its own root role. */
+export const RootVersionSummary = z.strictObject({
+  version: z.number().int(),
+  expires: z.string().max(100),
+  isExpired: z.boolean(),
+  /** Every file with these bytes, root.json first. */
+  files: z.array(z.string().max(4000)).max(20),
+  /** Null when it has no root role. */
+  rootThreshold: z.number().int().nullable(),
+  /** Distinct root keys whose signature over it verifies. */
+  rootSignedCount: z.number().int(),
+  invalidSignatureCount: z.number().int(),
+  /** Its root role signed it to its threshold. */
+  isTrusted: z.boolean(),
+  /** Ceremonies compared with it ('' for a keys or device folder on its own). */
+  usedBy: z.array(z.string().max(300)).max(50),
+});
+export type RootVersionSummary = z.infer<typeof RootVersionSummary>;
+
+/** One root.json a PIV archive's devices were compared with; the newer fields are optional. */
+const rootMetadataFields = {
   file: z.string().max(4000),
   version: z.number().int(),
   expires: z.string().max(100),
   isExpired: z.boolean(),
   roles: z.array(RootMetadataRole).max(50),
+  /** Its root role signed it to its threshold; if not, the roles it gives are not shown as true. */
+  isTrusted: z.boolean().optional(),
+  /** The ceremony compared with it; null for a keys or device folder on its own. */
+  ceremony: z.string().max(300).nullable().optional(),
+  /** Why this root.json is the one of the ceremony's time. */
+  chosenBecause: z.string().max(4000).optional(),
+};
+
+/** One ceremony's root.json, when an archive holds several ceremonies. */
+export const CeremonyRootSummary = z.strictObject(rootMetadataFields);
+export type CeremonyRootSummary = z.infer<typeof CeremonyRootSummary>;
+
+/** The root.json compared (with several ceremonies, the last one's), and every version found. */
+export const RootMetadataSummary = z.strictObject({
+  ...rootMetadataFields,
+  /** Each ceremony's root.json, when there are several; empty otherwise. */
+  ceremonyRoots: z.array(CeremonyRootSummary).max(50).optional(),
+  /** Every root.json version found or given, oldest first. */
+  versions: z.array(RootVersionSummary).max(100).optional(),
 });
 export type RootMetadataSummary = z.infer<typeof RootMetadataSummary>;
+
+/**
+ * One attested key found by its content (kind `attestation-scan`): what the attestation says and
+ * where its chain ended. Fields read from a certificate whose chain failed are `isVerified: false`
+ * and are shown as unverified.
+ */
+export const AttestedKeyRow = z.strictObject({
+  /** The file (and `#n` within it) the attestation came from, relative to the folder. */
+  source: z.string().max(4000),
+  /** 'YubiKey PIV', 'YubiKey OpenPGP', 'YubiHSM 2'. */
+  device: z.string().max(100),
+  status: VerificationStatus,
+  /** Stable reason code (README: `vigil verify --json`): 'verified', 'signature-invalid', … */
+  reason: z.string().max(100),
+  /** Every problem in words, or where the chain ended. */
+  detail: z.string().max(4000),
+  isVerified: z.boolean(),
+  isRehearsal: z.boolean(),
+  serial: z.string().max(100).nullable(),
+  firmware: z.string().max(100).nullable(),
+  /** PIV slot, OpenPGP key, or YubiHSM 2 object id and label. */
+  slotOrObject: z.string().max(300).nullable(),
+  keyAlgorithm: z.string().max(100),
+  policies: z.array(z.string().max(300)).max(40),
+  /** SHA-256 of the attested key's SubjectPublicKeyInfo, hex. */
+  attestedSpkiSha256: z.string().max(100),
+  chainEnd: z.string().max(300).nullable(),
+  /** Published certificates and key files holding the same key. */
+  sameKeyIn: z.array(z.string().max(4000)).max(50),
+});
+export type AttestedKeyRow = z.infer<typeof AttestedKeyRow>;
 
 export const FolderVerification = z.strictObject({
   folder: z.string().max(4000),
   /** Which verifier ran; null when nothing could be verified. */
   kind: z
-    .enum(['ceremony-record', 'piv-archive', 'products', 'tuf-metadata', 'in-toto-layout'])
+    .enum([
+      'ceremony-record',
+      'piv-archive',
+      'products',
+      'tuf-metadata',
+      'in-toto-layout',
+      'attestation-scan',
+    ])
     .nullable(),
   outcome: VerificationOutcome,
   /**
@@ -120,6 +197,8 @@ export const FolderVerification = z.strictObject({
   /** Failing groups first, then those with warnings, then the rest. */
   groups: z.array(VerificationGroup).max(500),
   rootMetadata: RootMetadataSummary.nullable(),
+  /** Kind `attestation-scan`: one row per attested key; empty for the other kinds. */
+  attestedKeys: z.array(AttestedKeyRow).max(500),
   /** Outcome `abandoned`: when, at which step, by whom and why, as the record says. */
   abandonment: z
     .strictObject({

@@ -40,6 +40,10 @@ export const USAGE = `Usage:
   vigil verify <dir> [--json] [--layout-key <key.pub|key.pem|key.asc>]...
                                          verify an in-toto layout (root.layout in <dir>): not
                                          expired, signed by every maintainer key given
+  vigil verify <dir-or-file>... [--json]  any other folder, or certificate files: every Yubico
+                                         attestation found by its content (YubiKey PIV and
+                                         OpenPGP, YubiHSM 2), each chain built to the pinned
+                                         Yubico roots, one row per attested key
   vigil run <runbook.yaml> --rehearsal --answers <answers.yaml> --out <dir>
             [--medium <dir>] [--devices <dir>] [--acknowledge-interruption]
                                          run a runbook headless on rehearsal devices; --medium
@@ -68,6 +72,8 @@ export type CliCommand =
   | {
       command: 'verify';
       path: string;
+      /** Paths after the first: every one is scanned for attestations, whatever the layout. */
+      morePaths: string[];
       isJson: boolean;
       trustKeys: string[];
       /** The maintainers' keys an in-toto layout must be signed by. */
@@ -163,7 +169,8 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       allowOnly('devices', []);
       return { command: 'devices', isJson };
     case 'verify':
-      if (rest.length !== 1 || !rest[0]) throw new UsageError('verify takes exactly one folder');
+      if (rest.length === 0 || !rest[0] || rest.some((p) => p === ''))
+        throw new UsageError('verify takes a folder, or one or more attestation files');
       allowOnly('verify', [
         'trust-key',
         'layout-key',
@@ -173,6 +180,7 @@ export function parseCommand(argv: readonly string[]): CliCommand {
       return {
         command: 'verify',
         path: rest[0],
+        morePaths: rest.slice(1),
         isJson,
         trustKeys: v['trust-key'] ?? [],
         ...(v['layout-key'] === undefined ? {} : { layoutKeys: v['layout-key'] }),
@@ -353,7 +361,11 @@ export async function runCli(
           status?.show(verifyProgressText(progress));
         };
         const result = await verifyInWorker(
-          { path: command.path, hasPivOptions: command.piv !== undefined },
+          {
+            path: command.path,
+            morePaths: command.morePaths,
+            hasPivOptions: command.piv !== undefined,
+          },
           {
             options: {
               trustKeys: command.trustKeys,

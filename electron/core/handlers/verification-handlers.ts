@@ -45,6 +45,7 @@ const KIND_WORDS: Record<FolderReport['kind'], string> = {
   products: 'ceremony products',
   'tuf-metadata': 'TUF metadata (a root and its history)',
   'in-toto-layout': 'an in-toto layout',
+  'attestation-scan': 'Yubico attestations found by their content',
 };
 
 const ROOT_METADATA_DIALOG: FilePickRequest = {

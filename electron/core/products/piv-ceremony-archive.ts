@@ -1,13 +1,24 @@
 // Verifies a YubiKey PIV key-ceremony archive: every keyholder device folder's slot attestation
 // (signature by the F9 key, chain to the pinned Yubico PKI for its firmware), the attested serial
-// against the folder name, the ceremony's policy requirements, and the attested public keys
-// against the newest TUF root.json, matched by public key (never by keyid). Layouts:
+// against the folder name, the ceremony's policy requirements, and each ceremony's attested public
+// keys against the TUF root.json of that ceremony's own time, matched by public key (never by
+// keyid). Every root.json version found is checked by its own root role. Layouts:
 //   Docker / tuf-on-ci:  ceremony/<date>/keys/<serial>/{Slot9CAttestation,SlotF9Intermediate}.pem
 //                        with metadata/root.json
 //   Sigstore 2021–2022:  ceremony/<date>/keys/<serial>/<serial>_{key_cert,device_cert,pubkey}.pem
 //                        with ceremony/<date>/repository/root.json
 //   Vigil's own:         keys/<serial>/… beside README.md, SHA256SUMS, manifest.json; no root.json
 // Everything in the report is JSON-serialisable.
+//
+// Check names are reason codes scripts rely on; they never change meaning.
+//   Device:  refused, read, files, attestation, serial, slot, public-key, require-fips,
+//            require-pin-policy, require-touch-policy, min-firmware, root-metadata, keyholder
+//   Archive: refused, duplicate-keys, root-metadata, root-signatures, invalid-signatures,
+//            unknown-signers, role-keys, key-values, keyids, unattested-keys, online-keys,
+//            root-expiry, sha256sums, rehearsal-mix, manifest,
+//            root-version (a root.json version no ceremony was compared with, by its own root
+//            role), root-version-conflict (two different root.json files claim one version)
+// With several ceremonies, a ceremony's root.json checks say which ceremony they are about.
 import { createHash, createPublicKey } from 'node:crypto';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import {
@@ -41,6 +52,7 @@ import {
   checkRootSignatures,
   parseTufRoot,
   type KeyidStatus,
+  type RoleSignatures,
   type SignatureCheck,
   type TufRoot,
 } from '../../formats/tuf-root.ts';
@@ -55,7 +67,7 @@ import {
 export const PIV_ARCHIVE_KIND = 'piv-ceremony-archive';
 
 export interface PivArchiveOptions {
-  /** A root.json to use instead of the newest one found in the archive. */
+  /** A root.json to compare every ceremony with, instead of the one of its time in the archive. */
   rootMetadata?: string;
   /** Every device's F9 certificate carries the FIPS extension (.3.10). */
   requireFips?: boolean;
@@ -102,12 +114,25 @@ export interface PivDeviceReport {
   /** Subject CNs from the attestation to the anchor reached. */
   path: string[];
   facts: PivDeviceFacts | null;
+  /**
+   * False when `facts` (and the key matched in `rootKeys`) were read from an attestation whose
+   * chain failed: what it says of serial, firmware, policies and slot is not proven. Also false
+   * when no facts could be read.
+   */
+  isFactsVerified: boolean;
   /** "held by: @name" from the folder's README (Docker). */
   heldBy: string | null;
   /** root.json keys with this device's public key; empty for a spare or with no root.json. */
   rootKeys: PivRootKeyMatch[];
   /** root.json was found and holds none of this device's keys: a spare, not a failure. */
   isSpare: boolean;
+  /**
+   * False when `rootKeys` and `isSpare` come from a root.json whose root role did not sign it to
+   * its threshold: nobody vouches for those roles. True when no root.json was compared.
+   */
+  isRootTrusted: boolean;
+  /** The version of the root.json this device's ceremony was compared with; null for none. */
+  rootVersion: number | null;
   checks: CheckResult[];
   isOk: boolean;
 }
@@ -143,6 +168,8 @@ export interface PivRoleReport {
 
 export interface PivRootMetadataReport {
   file: string;
+  /** SHA-256 of the file's bytes, hex: the key into `rootVersions`. */
+  sha256: string;
   version: number;
   expires: string;
   isExpired: boolean;
@@ -152,6 +179,54 @@ export interface PivRootMetadataReport {
   keys: PivRootKeyReport[];
   roles: PivRoleReport[];
   signatures: SignatureCheck[];
+  /** Its root role signed it to its threshold; only then are the roles it gives devices shown. */
+  isTrusted: boolean;
+}
+
+/**
+ * How a ceremony's root.json was chosen: `given` by --root-metadata; `ceremony-folder`, the
+ * root.json in the ceremony's own folder; `ceremony-keys`, the newest version naming the
+ * ceremony's attested keys not signed after it; `newest`, none names them: the newest not signed
+ * after it.
+ */
+export type PivRootChoice = 'given' | 'ceremony-folder' | 'ceremony-keys' | 'newest';
+
+/** One ceremony's devices against the root.json of its own time. */
+export interface PivCeremonyRootReport {
+  /** The ceremony folder's name; null for a keys or device folder given on its own. */
+  ceremony: string | null;
+  /** Its device folders, as `devices[].folder` names them. */
+  devices: string[];
+  /** Null when no root.json was found (or the one given could not be read). */
+  rootMetadata: PivRootMetadataReport | null;
+  choice: PivRootChoice | null;
+  /** Why this root.json, in words: which rule chose it and what set others aside. */
+  chosenBecause: string;
+  /** This ceremony's root.json checks (also in the report's `checks`, named by ceremony). */
+  checks: CheckResult[];
+}
+
+/** One root.json version found (identical files are one), checked by its own root role. */
+export interface PivRootVersionReport {
+  version: number;
+  expires: string;
+  isExpired: boolean;
+  /** Every file with these bytes, root.json before N.root.json. */
+  files: string[];
+  /** SHA-256 of the bytes, hex. */
+  sha256: string;
+  /** Null when it has no root role. */
+  rootThreshold: number | null;
+  /** Root keyids (one per distinct key) whose signature over this version verifies. */
+  rootSignedBy: string[];
+  /** Keyids whose signature does not verify. */
+  invalidSignatures: string[];
+  /** Its own root role signed it to its threshold. */
+  isTrusted: boolean;
+  /** About when it was signed: expiry less tuf-on-ci's x-tuf-on-ci-expiry-period; else null. */
+  signedAbout: string | null;
+  /** The ceremonies compared with it (a keys or device folder on its own counts as ''). */
+  usedBy: string[];
 }
 
 export interface PivArchiveReport {
@@ -161,7 +236,15 @@ export interface PivArchiveReport {
   scope: PivArchiveScope;
   ceremonies: string[];
   devices: PivDeviceReport[];
+  /**
+   * The root.json the devices were compared with; with several ceremonies, the last ceremony's
+   * (each one's is in `ceremonyRoots`).
+   */
   rootMetadata: PivRootMetadataReport | null;
+  /** Per ceremony, the root.json of its time and why; empty when root.json is left aside. */
+  ceremonyRoots: PivCeremonyRootReport[];
+  /** Every root.json version found or given, oldest first, each checked by its root role. */
+  rootVersions: PivRootVersionReport[];
   /** Archive-wide checks: root.json, signatures, keyids, unattested keys, SHA256SUMS, mixing. */
   checks: CheckResult[];
   /** Every device chains to the rehearsal CA. */
@@ -371,9 +454,12 @@ function verifyDevice(
     verdict: 'broken',
     path: [],
     facts: null,
+    isFactsVerified: false,
     heldBy,
     rootKeys: [],
     isSpare: false,
+    isRootTrusted: true,
+    rootVersion: null,
     checks,
     isOk: false,
   };
@@ -444,6 +530,10 @@ function verifyDevice(
     slot: facts.slot,
     spkiSha256: sha256Hex(spki),
   };
+  // SECURITY: a certificate whose chain failed proves nothing it says; its facts stay, flagged.
+  const isVerified = result.verdict !== 'broken';
+  report.isFactsVerified = isVerified;
+  const unproven = isVerified ? '' : ' (unverified: the attestation chain failed)';
   add(
     'attestation',
     result.verdict !== 'broken',
@@ -462,12 +552,13 @@ function verifyDevice(
     'serial',
     wrongName === undefined,
     wrongName === undefined
-      ? `attested serial ${facts.serial}`
-      : `attested serial ${facts.serial}, but the files are named ${wrongName}`,
+      ? `attested serial ${facts.serial}${unproven}`
+      : `attested serial ${facts.serial}, but the files are named ${wrongName}${unproven}`,
+    !isVerified && wrongName === undefined,
   );
   const fileSlot = SLOT_FILE.exec(attestationFile)?.[1]?.toLowerCase();
   if (fileSlot !== undefined && fileSlot !== facts.slot)
-    add('slot', false, `${attestationFile} attests slot ${facts.slot ?? 'unknown'}`);
+    add('slot', false, `${attestationFile} attests slot ${facts.slot ?? 'unknown'}${unproven}`);
   if (pubkeyFile !== null) {
     let published: string | null;
     try {
@@ -493,30 +584,31 @@ function verifyDevice(
           : `${pubkeyFile} is not the attested key`,
     );
   }
+  // A requirement is met only by what a verified chain says.
   if (options.requireFips)
     add(
       'require-fips',
-      facts.isFips,
-      facts.isFips ? 'FIPS device (.3.10 on F9)' : 'not a FIPS device: no .3.10 on the F9',
+      facts.isFips && isVerified,
+      `${facts.isFips ? 'FIPS device (.3.10 on F9)' : 'not a FIPS device: no .3.10 on the F9'}${unproven}`,
     );
   if (options.requirePinPolicy !== undefined)
     add(
       'require-pin-policy',
-      facts.pinPolicy === options.requirePinPolicy,
-      `PIN policy ${facts.pinPolicy}${facts.pinPolicy === options.requirePinPolicy ? '' : `, required ${options.requirePinPolicy}`}`,
+      facts.pinPolicy === options.requirePinPolicy && isVerified,
+      `PIN policy ${facts.pinPolicy}${facts.pinPolicy === options.requirePinPolicy ? '' : `, required ${options.requirePinPolicy}`}${unproven}`,
     );
   if (options.requireTouchPolicy !== undefined)
     add(
       'require-touch-policy',
-      facts.touchPolicy === options.requireTouchPolicy,
-      `touch policy ${facts.touchPolicy}${facts.touchPolicy === options.requireTouchPolicy ? '' : `, required ${options.requireTouchPolicy}`}`,
+      facts.touchPolicy === options.requireTouchPolicy && isVerified,
+      `touch policy ${facts.touchPolicy}${facts.touchPolicy === options.requireTouchPolicy ? '' : `, required ${options.requireTouchPolicy}`}${unproven}`,
     );
   if (options.minFirmware !== undefined) {
     const isNew = compareFirmware(facts.firmware, options.minFirmware) >= 0;
     add(
       'min-firmware',
-      isNew,
-      `firmware ${formatFirmware(facts.firmware)}${isNew ? '' : `, older than ${formatFirmware(options.minFirmware)}`}`,
+      isNew && isVerified,
+      `firmware ${formatFirmware(facts.firmware)}${isNew ? '' : `, older than ${formatFirmware(options.minFirmware)}`}${unproven}`,
     );
   }
   return { report, spkiHex: bytesToHex(spki) };
@@ -598,41 +690,154 @@ function parseRootMetadata(text: string): TufRoot {
   return parseTufRoot(text);
 }
 
-function loadRootMetadata(
+/** One root.json content found in the archive or given; identical files are one version. */
+interface RootVersion {
+  root: TufRoot;
+  /** Where it was found (absolute) and how the report shows it, root.json before N.root.json. */
+  files: { path: string; shown: string }[];
+  sha256: string;
+  signatures: SignatureCheck[];
+  signedRoles: RoleSignatures[];
+  /** Its own root role signed it to its threshold. */
+  isTrusted: boolean;
+  /** tuf-on-ci's x-tuf-on-ci-expiry-period and -signing-period of root, days; null if absent. */
+  lifetimeDays: number | null;
+  signingPeriodDays: number | null;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** The start (UTC, ms) of the day a ceremony folder is named after (YYYY-MM-DD); else null. */
+function ceremonyDay(name: string | null): number | null {
+  if (name === null || !/^\d{4}-\d{2}-\d{2}$/.test(name)) return null;
+  const ms = Date.parse(`${name}T00:00:00Z`);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** tuf-on-ci's periods on `signed` (whole days), read from text parseRootMetadata accepted. */
+function tufOnCiPeriods(text: string): Pick<RootVersion, 'lifetimeDays' | 'signingPeriodDays'> {
+  const signed = (parseBoundedJson(text) as { signed: Record<string, unknown> }).signed;
+  const days = (name: string) => {
+    const value = signed[name];
+    return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : null;
+  };
+  return {
+    lifetimeDays: days('x-tuf-on-ci-expiry-period'),
+    signingPeriodDays: days('x-tuf-on-ci-signing-period'),
+  };
+}
+
+/** About when a version was signed (ms): its expiry less the lifetime it declares; else null. */
+function signedAboutOf(version: RootVersion): number | null {
+  const expires = Date.parse(version.root.expires);
+  if (version.lifetimeDays === null || Number.isNaN(expires)) return null;
+  return expires - version.lifetimeDays * DAY_MS;
+}
+
+const rootRoleOf = (version: RootVersion) => version.signedRoles.find((r) => r.role === 'root');
+
+/** "3 of 5 root keys signed, threshold 3", or that there is no root role. */
+function rootSignedWords(version: RootVersion): string {
+  const rootRole = rootRoleOf(version);
+  if (rootRole === undefined) return 'root.json has no root role';
+  const keyCount = version.root.roles.find((r) => r.name === 'root')?.keyids.length ?? 0;
+  const bad = version.signatures.filter((s) => s.status === 'invalid').length;
+  return `${rootRole.signedBy.length} of ${keyCount} root keys signed, threshold ${rootRole.threshold}${bad > 0 ? `, ${bad} signature(s) do not verify` : ''}`;
+}
+
+/** Prefers root.json over N.root.json, then later paths (later ceremonies) first. */
+const compareFiles = (a: { path: string }, b: { path: string }) =>
+  Number(basename(b.path) === 'root.json') - Number(basename(a.path) === 'root.json') ||
+  (a.path < b.path ? 1 : a.path > b.path ? -1 : 0);
+
+/** Oldest version first; at equal versions the trusted one, then the preferred file first. */
+const compareVersions = (a: RootVersion, b: RootVersion) =>
+  a.root.version - b.root.version ||
+  Number(b.isTrusted) - Number(a.isTrusted) ||
+  compareFiles(a.files[0] ?? { path: '' }, b.files[0] ?? { path: '' });
+
+const newestOf = (versions: readonly RootVersion[]) =>
+  [...versions].sort((a, b) => b.root.version - a.root.version || compareVersions(a, b))[0];
+
+interface LoadedRoots {
+  /** Every version found, and the one given, oldest first. */
+  versions: RootVersion[];
+  /** The version --root-metadata names, shown as named; null when none was given. */
+  given: { version: RootVersion; file: string } | null;
+  /** --root-metadata named a file that is not a root.json: no ceremony is compared. */
+  isGivenBroken: boolean;
+  /** Every root.json file found in the archive, as the report shows them. */
+  shownFiles: string[];
+}
+
+/**
+ * Every root.json and N.root.json under the archive's metadata homes, and the one given, grouped
+ * by content. An unreadable or malformed file is a failed `root-metadata` check, named.
+ */
+function loadRootVersions(
   layout: ArchiveLayout,
   options: PivArchiveOptions,
   archiveRoot: string,
   checks: CheckResult[],
-): { root: TufRoot; file: string; others: string[] } | null {
+): LoadedRoots {
   const show = (file: string) => {
     const rel = relative(archiveRoot, file);
     return rel.startsWith('..') ? file : rel.split(sep).join('/');
   };
+  const bySha = new Map<string, RootVersion>();
+  const add = (bytes: Uint8Array, path: string, shown: string): RootVersion => {
+    const sha256 = sha256Hex(bytes);
+    const known = bySha.get(sha256);
+    if (known) {
+      // A file given that is also in the archive is one file.
+      if (!known.files.some((f) => f.path === path)) known.files.push({ path, shown });
+      return known;
+    }
+    const text = new TextDecoder().decode(bytes);
+    const root = parseRootMetadata(text);
+    const { signatures, roles } = checkRootSignatures(root);
+    const version: RootVersion = {
+      root,
+      files: [{ path, shown }],
+      sha256,
+      signatures,
+      signedRoles: roles,
+      isTrusted: roles.find((r) => r.role === 'root')?.isMet ?? false,
+      ...tufOnCiPeriods(text),
+    };
+    bySha.set(sha256, version);
+    return version;
+  };
+  let given: LoadedRoots['given'] = null;
+  let isGivenBroken = false;
   if (options.rootMetadata !== undefined) {
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = new TextDecoder().decode(readNamedFile(options.rootMetadata, ROOT_METADATA_MAX_BYTES));
+      bytes = readNamedFile(options.rootMetadata, ROOT_METADATA_MAX_BYTES);
     } catch (error) {
       throw new VerifyInputError(
         `cannot read ${options.rootMetadata}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
     try {
-      return { root: parseRootMetadata(text), file: options.rootMetadata, others: [] };
+      const file = options.rootMetadata;
+      given = { version: add(bytes, resolve(file), show(resolve(file))), file };
     } catch (error) {
       if (!(error instanceof TufRootError)) throw error;
+      isGivenBroken = true;
       checks.push({
         check: 'root-metadata',
         isOk: false,
         detail: `${options.rootMetadata}: ${error.message}`,
       });
-      return null;
     }
   }
-  const parsed: { root: TufRoot; file: string }[] = [];
+  const shownFiles: string[] = [];
   for (const file of rootMetadataCandidates(layout.metadataHomes)) {
+    shownFiles.push(show(file));
     try {
-      parsed.push({ root: parseRootMetadata(readText(dirname(file), basename(file))), file });
+      add(readFileIn(dirname(file), basename(file)), file, show(file));
     } catch (error) {
       if (!(error instanceof TufRootError) && !(error instanceof UntrustedReadError)) throw error;
       checks.push({
@@ -642,26 +847,220 @@ function loadRootMetadata(
       });
     }
   }
-  // Newest version first; at equal versions root.json before N.root.json, later ceremonies first.
-  parsed.sort(
-    (a, b) =>
-      b.root.version - a.root.version ||
-      Number(basename(b.file) === 'root.json') - Number(basename(a.file) === 'root.json') ||
-      (a.file < b.file ? 1 : a.file > b.file ? -1 : 0),
+  const versions = [...bySha.values()];
+  for (const v of versions) v.files.sort(compareFiles);
+  versions.sort(compareVersions);
+  return { versions, given, isGivenBroken, shownFiles: shownFiles.sort() };
+}
+
+/** Two different signed contents under one version number cannot both be that version. */
+function versionConflicts(versions: readonly RootVersion[]): CheckResult[] {
+  const byNumber = new Map<number, Map<string, string>>();
+  for (const v of versions) {
+    const signed = byNumber.get(v.root.version) ?? new Map<string, string>();
+    signed.set(bytesToHex(v.root.signedBytes), v.files[0]?.shown ?? '?');
+    byNumber.set(v.root.version, signed);
+  }
+  return [...byNumber]
+    .filter(([, signed]) => signed.size > 1)
+    .map(([number, signed]) => ({
+      check: 'root-version-conflict',
+      isOk: false,
+      detail: `${signed.size} different root.json v${number}: ${[...signed.values()].join(', ')}`,
+    }));
+}
+
+/** One ceremony (or a keys or device folder on its own) and its devices. */
+interface CeremonyGroup {
+  name: string | null;
+  /** The ceremony's own folder, which may hold its root.json; null when there is none. */
+  dir: string | null;
+  devices: DeviceWork[];
+}
+
+function ceremonyGroups(layout: ArchiveLayout, devices: DeviceWork[]): CeremonyGroup[] {
+  if (layout.ceremonies.length === 0)
+    return [{ name: null, dir: layout.metadataHomes[0] ?? null, devices }];
+  return layout.ceremonies.map((c) => ({
+    name: c.name,
+    dir: c.dir,
+    devices: devices.filter((d) => d.report.ceremony === c.name),
+  }));
+}
+
+/** The day each public key was first attested, over every dated ceremony (verified chains only). */
+function firstAttestedDays(groups: readonly CeremonyGroup[]): Map<string, number> {
+  const first = new Map<string, number>();
+  for (const group of groups) {
+    const day = ceremonyDay(group.name);
+    if (day === null) continue;
+    for (const d of group.devices)
+      if (d.spkiHex !== null && d.report.isFactsVerified)
+        first.set(d.spkiHex, Math.min(first.get(d.spkiHex) ?? day, day));
+  }
+  return first;
+}
+
+interface RootChoiceMade {
+  version: RootVersion;
+  /** The file the report names for it. */
+  file: string;
+  choice: PivRootChoice;
+  because: string;
+}
+
+/** Where a ceremony keeps a root.json of its own. */
+const OWN_ROOT_FILES = [
+  'root.json',
+  join('repository', 'root.json'),
+  join('metadata', 'root.json'),
+];
+
+function ownRootOf(group: CeremonyGroup, versions: readonly RootVersion[]): RootChoiceMade | null {
+  if (group.dir === null) return null;
+  const dir = group.dir;
+  const own = new Set(OWN_ROOT_FILES.map((f) => resolve(dir, f)));
+  const version = newestOf(versions.filter((v) => v.files.some((f) => own.has(f.path))));
+  const file = version?.files.find((f) => own.has(f.path));
+  if (!version || !file) return null;
+  return {
+    version,
+    file: file.shown,
+    choice: 'ceremony-folder',
+    because: `it is the root.json in the ceremony's own folder (v${version.root.version})`,
+  };
+}
+
+/** Why a version cannot be of a ceremony held on `day`, or null when it can be. */
+function lateness(
+  version: RootVersion,
+  day: number,
+  firstSeen: Map<string, number>,
+): string | null {
+  const keyDays = version.root.keys
+    .map((k) => (k.spki ? firstSeen.get(bytesToHex(k.spki)) : undefined))
+    .filter((d) => d !== undefined);
+  const newestKey = Math.max(-Infinity, ...keyDays);
+  if (newestKey > day) return `names a key first attested on ${isoDay(newestKey)}`;
+  // A ceremony's root.json may be signed for days after it, within tuf-on-ci's signing period.
+  const about = signedAboutOf(version);
+  const slack = (version.signingPeriodDays ?? 0) * DAY_MS;
+  if (about !== null && about >= day + DAY_MS + slack) return `signed about ${isoDay(about)}`;
+  return null;
+}
+
+/**
+ * No root.json of its own: the newest version that names the ceremony's attested keys (any
+ * version when none does) and was not signed after the ceremony, judged by the keys it names
+ * that later ceremonies first attested, then by expiry less lifetime. If every one seems later,
+ * the oldest of them.
+ */
+function rootOfItsTime(
+  group: CeremonyGroup,
+  versions: readonly RootVersion[],
+  firstSeen: Map<string, number>,
+): RootChoiceMade | null {
+  const keys = new Set(
+    group.devices
+      .filter((d) => d.spkiHex !== null && d.report.isFactsVerified)
+      .map((d) => d.spkiHex ?? ''),
   );
-  const [newest, ...others] = parsed;
-  if (!newest) return null;
-  return { root: newest.root, file: show(newest.file), others: others.map((o) => show(o.file)) };
+  const namedBy = (v: RootVersion) =>
+    new Set(v.root.keys.map((k) => (k.spki ? bytesToHex(k.spki) : '')).filter((h) => keys.has(h)))
+      .size;
+  const naming = versions.filter((v) => namedBy(v) > 0);
+  const pool = naming.length > 0 ? naming : versions;
+  const dayName = group.name ?? (group.dir === null ? null : basename(resolve(group.dir)));
+  const day = ceremonyDay(dayName);
+  const late = new Map(pool.map((v) => [v, day === null ? null : lateness(v, day, firstSeen)]));
+  const inTime = pool.filter((v) => late.get(v) === null);
+  const version = inTime.length > 0 ? newestOf(inTime) : [...pool].sort(compareVersions)[0];
+  if (!version) return null;
+  const asideWords = pool
+    .filter((v) => late.get(v) !== null)
+    .map((v) => `v${v.root.version} ${late.get(v) ?? ''}`)
+    .join('; ');
+  const about = signedAboutOf(version);
+  const which =
+    naming.length > 0
+      ? `names ${namedBy(version)} of the ceremony's ${keys.size} attested keys`
+      : keys.size === 0
+        ? 'no verified attested key to match'
+        : `no version names the ceremony's ${keys.size} attested keys`;
+  const when =
+    day === null
+      ? 'the newest (the ceremony is not dated)'
+      : inTime.length > 0
+        ? `the newest not signed after ${dayName ?? ''}`
+        : `every candidate seems signed after ${dayName ?? ''}: the oldest`;
+  return {
+    version,
+    file: version.files[0]?.shown ?? '?',
+    choice: naming.length > 0 ? 'ceremony-keys' : 'newest',
+    because: [
+      `v${version.root.version} ${which}; ${when}`,
+      about !== null
+        ? `signed about ${isoDay(about)} (expiry less its ${version.lifetimeDays ?? 0}-day lifetime)`
+        : '',
+      asideWords !== '' ? `set aside: ${asideWords}` : '',
+    ]
+      .filter(Boolean)
+      .join('; '),
+  };
+}
+
+function chooseRoot(
+  group: CeremonyGroup,
+  loaded: LoadedRoots,
+  firstSeen: Map<string, number>,
+): RootChoiceMade | null {
+  if (loaded.given !== null)
+    return {
+      version: loaded.given.version,
+      file: loaded.given.file,
+      choice: 'given',
+      because: 'given with --root-metadata',
+    };
+  if (loaded.isGivenBroken) return null;
+  return ownRootOf(group, loaded.versions) ?? rootOfItsTime(group, loaded.versions, firstSeen);
+}
+
+/** The device's `root-metadata` row: what root.json says of its key, and how far to believe it. */
+function deviceRootCheck(
+  device: DeviceWork,
+  matches: readonly TufRoot['keys'][number][],
+  roles: readonly string[],
+  file: string,
+  isTrusted: boolean,
+): CheckResult {
+  const said =
+    matches.length === 0
+      ? `not in ${file}: a spare device`
+      : `key ${matches.map((k) => k.keyid.slice(0, 8)).join(', ')} holds ${roles.length > 0 ? roles.join(', ') : 'no role'}`;
+  const doubts = [
+    isTrusted ? '' : `${file} is not trusted (its root role did not sign it to threshold)`,
+    device.report.isFactsVerified ? '' : 'the key is from an attestation whose chain failed',
+  ].filter(Boolean);
+  return doubts.length === 0
+    ? { check: 'root-metadata', isOk: true, detail: said }
+    : {
+        check: 'root-metadata',
+        isOk: true,
+        isWarning: true,
+        detail: `unverified: ${said}; ${doubts.join('; ')}`,
+      };
 }
 
 function compareWithRoot(
-  loaded: { root: TufRoot; file: string; others: string[] },
+  chosen: RootChoiceMade,
+  others: readonly string[],
   devices: readonly DeviceWork[],
   isWholeCeremony: boolean,
   at: Date,
   checks: CheckResult[],
 ): PivRootMetadataReport {
-  const { root } = loaded;
+  const { root, signatures, signedRoles, isTrusted } = chosen.version;
+  const file = chosen.file;
   const add = (check: string, isOk: boolean, detail: string, isWarning = false) =>
     checks.push(isWarning ? { check, isOk, detail, isWarning } : { check, isOk, detail });
   const rolesOf = (keyid: string) =>
@@ -680,14 +1079,17 @@ function compareWithRoot(
       keyidStatus: keyid.status,
       computedKeyid: keyid.computed,
       spkiSha256: key.spki ? sha256Hex(key.spki) : null,
+      // SECURITY: a key read from a chain that failed attests nothing.
       attestedBy: devices
-        .filter((d) => spkiHex !== null && d.spkiHex === spkiHex)
+        .filter((d) => spkiHex !== null && d.spkiHex === spkiHex && d.report.isFactsVerified)
         .map((d) => d.report.folder),
       problem: key.problem,
     };
   });
   // Devices ↔ keys, by public key.
   for (const device of devices) {
+    device.report.rootVersion = root.version;
+    device.report.isRootTrusted = isTrusted;
     if (device.spkiHex === null) continue;
     const matches = root.keys.filter((k) => k.spki && bytesToHex(k.spki) === device.spkiHex);
     device.report.rootKeys = matches.map((k) => ({
@@ -697,14 +1099,7 @@ function compareWithRoot(
     }));
     device.report.isSpare = matches.length === 0;
     const roles = [...new Set(device.report.rootKeys.flatMap((k) => k.roles))];
-    device.report.checks.push({
-      check: 'root-metadata',
-      isOk: true,
-      detail:
-        matches.length === 0
-          ? `not in ${loaded.file}: a spare device`
-          : `key ${matches.map((k) => k.keyid.slice(0, 8)).join(', ')} holds ${roles.length > 0 ? roles.join(', ') : 'no role'}`,
-    });
+    device.report.checks.push(deviceRootCheck(device, matches, roles, file, isTrusted));
     const owners = [...new Set(matches.map((k) => k.owner).filter((o) => o !== null))];
     const heldBy = device.report.heldBy;
     if (heldBy !== null && owners.length > 0 && !owners.some((o) => o === heldBy))
@@ -715,7 +1110,6 @@ function compareWithRoot(
         detail: `README says held by ${heldBy}, root.json names ${owners.join(', ')}`,
       });
   }
-  const { signatures, roles: signedRoles } = checkRootSignatures(root);
   const roles = root.roles.map((role): PivRoleReport => {
     const signed = signedRoles.find((r) => r.role === role.name);
     const unattested = role.keyids.filter(
@@ -732,13 +1126,13 @@ function compareWithRoot(
       unattestedKeyids: unattested,
     };
   });
-  const rootRole = roles.find((r) => r.role === 'root');
+  // Untrusted, the roles it gives devices are shown, flagged: this row says why they are not believed.
   add(
     'root-signatures',
-    rootRole?.isThresholdMet ?? false,
-    rootRole === undefined
-      ? 'root.json has no root role'
-      : `${rootRole.signedBy.length} of ${rootRole.keyids.length} root keys signed, threshold ${rootRole.threshold}`,
+    isTrusted,
+    isTrusted
+      ? rootSignedWords(chosen.version)
+      : `${file} v${root.version} is NOT trusted: ${rootSignedWords(chosen.version)}; the roles it gives devices are shown as untrusted`,
   );
   const badSignatures = signatures.filter((s) => s.status === 'invalid');
   if (badSignatures.length > 0)
@@ -813,15 +1207,109 @@ function compareWithRoot(
       true,
     );
   return {
-    file: loaded.file,
+    file,
+    sha256: chosen.version.sha256,
     version: root.version,
     expires: root.expires,
     isExpired,
     specVersion: root.specVersion,
-    otherFiles: loaded.others,
+    otherFiles: [...others],
     keys,
     roles,
     signatures,
+    isTrusted,
+  };
+}
+
+function rootVersionReport(version: RootVersion, usedBy: string[], at: Date): PivRootVersionReport {
+  const rootRole = rootRoleOf(version);
+  const about = signedAboutOf(version);
+  return {
+    version: version.root.version,
+    expires: version.root.expires,
+    isExpired: !(new Date(version.root.expires) > at),
+    files: version.files.map((f) => f.shown),
+    sha256: version.sha256,
+    rootThreshold: rootRole?.threshold ?? null,
+    rootSignedBy: rootRole?.signedBy ?? [],
+    invalidSignatures: version.signatures.filter((s) => s.status === 'invalid').map((s) => s.keyid),
+    isTrusted: version.isTrusted,
+    signedAbout: about === null ? null : new Date(about).toISOString(),
+    usedBy,
+  };
+}
+
+/** A version no ceremony was compared with is checked all the same: a bad one here fails. */
+function unusedVersionCheck(version: RootVersion): CheckResult {
+  return {
+    check: 'root-version',
+    isOk: version.isTrusted,
+    detail: `v${version.root.version} (${version.files.map((f) => f.shown).join(', ')}), compared with no ceremony here: ${version.isTrusted ? '' : 'NOT trusted: '}${rootSignedWords(version)}`,
+  };
+}
+
+/** Each ceremony against the root.json of its own time; every version found checked, reported. */
+function compareCeremoniesWithRoots(
+  layout: ArchiveLayout,
+  devices: DeviceWork[],
+  options: PivArchiveOptions,
+  archiveRoot: string,
+  at: Date,
+  checks: CheckResult[],
+): Pick<PivArchiveReport, 'ceremonyRoots' | 'rootVersions'> {
+  const loaded = loadRootVersions(layout, options, archiveRoot, checks);
+  checks.push(...versionConflicts(loaded.versions));
+  const groups = ceremonyGroups(layout, devices);
+  const firstSeen = firstAttestedDays(groups);
+  const isWholeCeremony = layout.scope === 'repository' || layout.scope === 'ceremony';
+  const usedBy = new Map<RootVersion, string[]>();
+  const ceremonyRoots = groups.map((group): PivCeremonyRootReport => {
+    const folders = group.devices.map((d) => d.report.folder);
+    const chosen = chooseRoot(group, loaded, firstSeen);
+    if (chosen === null)
+      return {
+        ceremony: group.name,
+        devices: folders,
+        rootMetadata: null,
+        choice: null,
+        chosenBecause: loaded.isGivenBroken
+          ? 'the file given with --root-metadata is not a readable root.json'
+          : 'no root.json found',
+        checks: [],
+      };
+    usedBy.set(chosen.version, [...(usedBy.get(chosen.version) ?? []), group.name ?? '']);
+    const groupChecks: CheckResult[] = [];
+    const others = loaded.shownFiles.filter((f) => f !== chosen.file);
+    const rootMetadata = compareWithRoot(
+      chosen,
+      others,
+      group.devices,
+      isWholeCeremony,
+      at,
+      groupChecks,
+    );
+    return {
+      ceremony: group.name,
+      devices: folders,
+      rootMetadata,
+      choice: chosen.choice,
+      chosenBecause: chosen.because,
+      checks: groupChecks,
+    };
+  });
+  // With several ceremonies, each archive row names the ceremony it is about.
+  for (const c of ceremonyRoots)
+    checks.push(
+      ...c.checks.map((row) =>
+        groups.length > 1 && c.ceremony !== null
+          ? { ...row, detail: `ceremony ${c.ceremony}: ${row.detail}` }
+          : row,
+      ),
+    );
+  checks.push(...loaded.versions.filter((v) => !usedBy.has(v)).map(unusedVersionCheck));
+  return {
+    ceremonyRoots,
+    rootVersions: loaded.versions.map((v) => rootVersionReport(v, usedBy.get(v) ?? [], at)),
   };
 }
 
@@ -840,9 +1328,12 @@ function unreadableDevice(
     verdict: 'broken',
     path: [],
     facts: null,
+    isFactsVerified: false,
     heldBy: null,
     rootKeys: [],
     isSpare: false,
+    isRootTrusted: true,
+    rootVersion: null,
     checks: [{ check: 'read', isOk: false, detail: problem }],
     isOk: false,
   };
@@ -924,13 +1415,13 @@ function checkPivArchive(
       isOk: false,
       detail: `one public key attested by devices ${shared.map((s) => [...s].join(' and ')).join('; ')}`,
     });
-  const loaded = options.ignoreRootMetadata
-    ? null
-    : loadRootMetadata(layout, options, archiveRoot, checks);
-  let rootMetadata: PivRootMetadataReport | null = null;
-  const isWholeCeremony = layout.scope === 'repository' || layout.scope === 'ceremony';
-  if (loaded) rootMetadata = compareWithRoot(loaded, devices, isWholeCeremony, at, checks);
-  else if (!checks.some((c) => c.check === 'root-metadata'))
+  const { ceremonyRoots, rootVersions } = options.ignoreRootMetadata
+    ? { ceremonyRoots: [], rootVersions: [] }
+    : compareCeremoniesWithRoots(layout, devices, options, archiveRoot, at, checks);
+  // The last ceremony's root.json stands for the archive, as the newest one did before.
+  const rootMetadata =
+    ceremonyRoots.flatMap((c) => (c.rootMetadata === null ? [] : [c.rootMetadata])).at(-1) ?? null;
+  if (rootMetadata === null && !checks.some((c) => c.check === 'root-metadata'))
     checks.push({
       check: 'root-metadata',
       isOk: true,
@@ -965,6 +1456,8 @@ function checkPivArchive(
     ceremonies: layout.ceremonies.map((c) => c.name ?? basename(resolve(c.dir))),
     devices: reports,
     rootMetadata,
+    ceremonyRoots,
+    rootVersions,
     checks,
     isRehearsal: rehearsals > 0 && rehearsals === devices.length,
     isOk: reports.every((r) => r.isOk) && checks.every((c) => c.isOk),

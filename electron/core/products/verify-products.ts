@@ -3,8 +3,16 @@
 // of named checks. The generic checks (checksums, listing) run on every folder; the rest is chosen
 // by the manifest's `kind`, so a later family (YubiHSM attestations, PIV) adds an entry to
 // `productCheckers` rather than a new report format.
+//
+// Where the device folders are: a ceremony-products/ folder (given, or inside the folder given),
+// one device folder, a repository of ceremonies (`ceremony/<name>/ceremony-products/`, PSF's
+// layout: each ceremony read on its own and every device named with its ceremony), or any folder
+// whose children are device folders, whatever its name.
+//
+// Check names are reason codes scripts rely on: never rename one. Added since issue 23:
+//   ceremonies  a repository's ceremony/ entry that holds no products (warning: nothing verified)
 import { createHash } from 'node:crypto';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import {
   UntrustedReadError,
@@ -29,7 +37,14 @@ import {
   SUMS_FILE,
   serialComponent,
 } from './token-products.ts';
-import { PSF_LAYOUT_KIND, checkPsfLayout, isPsfLayoutFolder } from './psf-layout.ts';
+import {
+  PSF_LAYOUT_KIND,
+  checkPsfLayout,
+  isPsfLayoutFolder,
+  type AttestedDevice,
+  type AttestedKey,
+  type PsfAttestation,
+} from './psf-layout.ts';
 import {
   VerifyInputError,
   isDir,
@@ -41,21 +56,37 @@ import { ceremonyFamilies } from '../../ceremony-families.ts';
 
 export type { CheckResult, DeviceFolder };
 
+/**
+ * A device folder's check. `isUnverified`: its detail shows fields read from a certificate whose
+ * chain failed, each marked "(unverified)": what the certificate claims, not what is proven.
+ */
+export interface DeviceCheckResult extends CheckResult {
+  isUnverified?: boolean;
+}
+
 export interface DeviceFolderReport {
   folder: string;
   /** The folder name, which is the device serial as a file-name component. */
   serial: string;
+  /** The ceremony the folder belongs to (`ceremony/<name>/ceremony-products/`), null if unnamed. */
+  ceremony: string | null;
   /** The manifest's `kind`, null when there is no readable manifest. */
   kind: string | null;
   /** From the manifest; null when it has none readable, so it is never shown as production. */
   isRehearsal: boolean | null;
-  checks: CheckResult[];
+  /** PSF layout: its keys' attestations chain, one does not, or there is none; null otherwise. */
+  attestation: PsfAttestation | null;
+  /** PSF layout: what its certificates say, each marked verified or not; null without any. */
+  attested: { device: AttestedDevice | null; keys: AttestedKey[] } | null;
+  checks: DeviceCheckResult[];
   isOk: boolean;
 }
 
 export interface VerifyReport {
   v: 1;
   root: string;
+  /** The ceremonies read, in order (`ceremony/<name>/`); empty when the layout names none. */
+  ceremonies: string[];
   devices: DeviceFolderReport[];
   /**
    * Findings about the products folder itself: anything in ceremony-products/ that is not a
@@ -140,39 +171,128 @@ export interface VerifyOptions {
 
 const defaultVerifyOptions: VerifyOptions = { requireAttestation: false };
 
-/** The device folders to verify, and whatever sits among them that is not one. */
-interface DeviceFolders {
+/** One folder of device folders, the ceremony it belongs to, and what sits there that is not one. */
+interface ProductsRoot {
+  path: string;
+  /** Its name as findings show it: ceremony-products, or the name a renamed copy has. */
+  shownAs: string;
+  ceremony: string | null;
   folders: string[];
-  /** Entries of ceremony-products/ that are not device folders, each in words. */
+  /** Entries that are not device folders, each in words. */
   strays: string[];
 }
 
-/** The folder holding ceremony-products/, that folder itself, or one device folder. */
-function locateDeviceFolders(path: string): DeviceFolders {
-  if (!isDir(path)) throw new VerifyInputError(`${path} is not a folder`);
-  let productsRoot: string;
-  const inner = join(path, PRODUCTS_FOLDER);
-  const innerKind = entryKindAt(inner);
-  if (innerKind === 'folder') productsRoot = inner;
-  else if (innerKind !== 'missing')
-    // SECURITY: a ceremony-products that is a link or a pipe is named, never followed or opened.
-    return { folders: [], strays: [refusalOf(PRODUCTS_FOLDER, innerKind, 'a folder').message] };
-  else if (basename(resolve(path)) === PRODUCTS_FOLDER) productsRoot = path;
-  else if (looksLikeDeviceFolder(path)) return { folders: [path], strays: [] };
-  else throw new VerifyInputError(`no ${PRODUCTS_FOLDER} folder and no device folder at ${path}`);
-  // Everything in ceremony-products is meant to be a device folder: anything else is a failure.
-  const entries = listFolder(productsRoot, '');
+/** The folders of device folders to verify. */
+interface DeviceFolders {
+  roots: ProductsRoot[];
+  /** Entries of a repository's ceremony/ folder that hold no products, each in words. */
+  notCeremonies: string[];
+}
+
+/** PSF's repository keeps each ceremony in ceremony/<name>/ (its ceremony-products/ inside). */
+const CEREMONIES_FOLDER = 'ceremony';
+
+/** Pure: the ceremony a ceremony-products folder belongs to, when its path says (…/ceremony/<name>/). */
+export function ceremonyNameOf(productsFolder: string): string | null {
+  const resolved = resolve(productsFolder);
+  const ceremonyFolder = dirname(resolved);
+  return basename(resolved) === PRODUCTS_FOLDER &&
+    basename(dirname(ceremonyFolder)) === CEREMONIES_FOLDER
+    ? basename(ceremonyFolder)
+    : null;
+}
+
+/** Everything in a products folder is meant to be a device folder: anything else is a stray. */
+function readProductsRoot(path: string): ProductsRoot {
+  const entries = listFolder(path, '');
   return {
-    folders: entries.filter((e) => e.kind === 'folder').map((e) => join(productsRoot, e.name)),
+    path,
+    shownAs: basename(resolve(path)),
+    ceremony: ceremonyNameOf(path),
+    folders: entries.filter((e) => e.kind === 'folder').map((e) => join(path, e.name)),
     strays: entries
       .filter((e) => e.kind !== 'folder')
       .map((e) => `${e.name} (${entryWords(e.kind)})`),
   };
 }
 
-/** The folder holding ceremony-products/, that folder itself, or one device folder. */
+/** `<folder>/ceremony-products` as a products root: a folder is read, anything else is named. */
+function innerProductsRoot(folder: string): ProductsRoot | null {
+  const inner = join(folder, PRODUCTS_FOLDER);
+  const kind = entryKindAt(inner);
+  if (kind === 'missing') return null;
+  if (kind === 'folder') return readProductsRoot(inner);
+  // SECURITY: a ceremony-products that is a link or a pipe is named, never followed or opened.
+  return {
+    path: folder,
+    shownAs: PRODUCTS_FOLDER,
+    ceremony: ceremonyNameOf(inner),
+    folders: [],
+    strays: [refusalOf(PRODUCTS_FOLDER, kind, 'a folder').message],
+  };
+}
+
+/** A repository's ceremonies, each `<name>/ceremony-products/` read on its own; null if none. */
+function ceremoniesIn(folder: string): DeviceFolders | null {
+  if (entryKindAt(folder) !== 'folder') return null;
+  const roots: ProductsRoot[] = [];
+  const notCeremonies: string[] = [];
+  for (const entry of listFolder(folder, CEREMONIES_FOLDER)) {
+    const root = entry.kind === 'folder' ? innerProductsRoot(join(folder, entry.name)) : null;
+    if (root) roots.push(root);
+    else
+      notCeremonies.push(
+        `${CEREMONIES_FOLDER}/${entry.name} (${entry.kind === 'folder' ? `no ${PRODUCTS_FOLDER} folder` : entryWords(entry.kind)})`,
+      );
+  }
+  return roots.length > 0 ? { roots, notCeremonies } : null;
+}
+
+/** Does any child folder look like a device folder (a renamed ceremony-products)? */
+function holdsDeviceFolders(path: string): boolean {
+  return listFolder(path, '').some((entry) => {
+    if (entry.kind !== 'folder') return false;
+    try {
+      return looksLikeDeviceFolder(join(path, entry.name));
+    } catch (error) {
+      // A child that cannot be listed is no evidence either way: it is judged if the folder is.
+      if (error instanceof UntrustedReadError) return false;
+      throw error;
+    }
+  });
+}
+
+/**
+ * The folder holding ceremony-products/, that folder itself, one device folder, a repository of
+ * ceremonies (or its ceremony/ folder), or a folder of device folders under another name.
+ */
+function locateDeviceFolders(path: string): DeviceFolders {
+  if (!isDir(path)) throw new VerifyInputError(`${path} is not a folder`);
+  const one = (root: ProductsRoot): DeviceFolders => ({ roots: [root], notCeremonies: [] });
+  const inner = innerProductsRoot(path);
+  if (inner) return one(inner);
+  if (basename(resolve(path)) === PRODUCTS_FOLDER) return one(readProductsRoot(path));
+  if (looksLikeDeviceFolder(path))
+    return one({
+      path,
+      shownAs: basename(resolve(path)),
+      ceremony: ceremonyNameOf(dirname(resolve(path))),
+      folders: [path],
+      strays: [],
+    });
+  const ceremonies =
+    ceremoniesIn(join(path, CEREMONIES_FOLDER)) ??
+    (basename(resolve(path)) === CEREMONIES_FOLDER ? ceremoniesIn(path) : null);
+  if (ceremonies) return ceremonies;
+  if (holdsDeviceFolders(path)) return one(readProductsRoot(path));
+  throw new VerifyInputError(
+    `no ${PRODUCTS_FOLDER} folder and no device folder at ${path} (nor ${CEREMONIES_FOLDER}/<name>/${PRODUCTS_FOLDER}, nor a folder of device folders)`,
+  );
+}
+
+/** The device folders `verifyProducts` would check, in its order. */
 export function findDeviceFolders(path: string): string[] {
-  return inReadSession(() => locateDeviceFolders(path).folders);
+  return inReadSession(() => locateDeviceFolders(path).roots.flatMap((r) => r.folders));
 }
 
 /** A product name: plain segments separated by '/', nothing that climbs out of the folder. */
@@ -314,18 +434,22 @@ function openDeviceFolder(path: string, files: string[]): DeviceFolder {
 export function verifyDeviceFolder(
   path: string,
   options: VerifyOptions = defaultVerifyOptions,
+  ceremony: string | null = null,
 ): DeviceFolderReport {
   return inReadSession(() => {
     try {
-      return checkDeviceFolder(path, options);
+      return checkDeviceFolder(path, options, ceremony);
     } catch (error) {
       // What could not be read is a failure of this folder, named; the others are still checked.
       if (!(error instanceof UntrustedReadError)) throw error;
       return {
         folder: path,
         serial: basename(path),
+        ceremony,
         kind: null,
         isRehearsal: null,
+        attestation: null,
+        attested: null,
         checks: [{ check: 'read', isOk: false, detail: error.message }],
         isOk: false,
       };
@@ -333,7 +457,11 @@ export function verifyDeviceFolder(
   });
 }
 
-function checkDeviceFolder(path: string, options: VerifyOptions): DeviceFolderReport {
+function checkDeviceFolder(
+  path: string,
+  options: VerifyOptions,
+  ceremony: string | null,
+): DeviceFolderReport {
   const { files, others, refused } = listProducts(path);
   // A link, device or empty folder is never a product; listing it keeps it from passing unseen.
   const folder = openDeviceFolder(path, files);
@@ -354,8 +482,11 @@ function checkDeviceFolder(path: string, options: VerifyOptions): DeviceFolderRe
     return {
       folder: path,
       serial: folder.serial,
+      ceremony,
       kind: PSF_LAYOUT_KIND,
       isRehearsal: result.isRehearsal,
+      attestation: result.attestation,
+      attested: result.attested,
       checks: result.checks,
       isOk: result.checks.every((c) => c.isOk),
     };
@@ -401,8 +532,11 @@ function checkDeviceFolder(path: string, options: VerifyOptions): DeviceFolderRe
   return {
     folder: path,
     serial: folder.serial,
+    ceremony,
     kind,
     isRehearsal,
+    attestation: null,
+    attested: null,
     checks,
     isOk: checks.every((c) => c.isOk),
   };
@@ -533,6 +667,35 @@ function checkKey(folder: DeviceFolder, key: TokenManifest['keys'][number]): [bo
   ];
 }
 
+/** What sits beside the device folders of one products folder, as one failing check. */
+function strayCheck(root: ProductsRoot, isOneOfMany: boolean): CheckResult {
+  const where = isOneOfMany && root.ceremony !== null ? `ceremony ${root.ceremony}: ` : '';
+  return {
+    check: 'products-folder',
+    isOk: false,
+    detail: `${where}not a device folder: ${namesWithMore(root.strays)}; only device folders belong in ${root.shownAs}/, and Vigil opens nothing else there`,
+  };
+}
+
+/** Pure: the folder-level checks: strays (failures), then ceremony/ entries with no products. */
+function folderChecks(located: DeviceFolders): CheckResult[] {
+  const isOneOfMany = located.roots.length > 1;
+  return [
+    // SECURITY: a stray file, link or pipe beside the device folders is reported, never skipped.
+    ...located.roots.filter((r) => r.strays.length > 0).map((r) => strayCheck(r, isOneOfMany)),
+    ...(located.notCeremonies.length > 0
+      ? [
+          {
+            check: 'ceremonies',
+            isOk: true,
+            isWarning: true,
+            detail: `not verified, no ${PRODUCTS_FOLDER} there: ${namesWithMore(located.notCeremonies)}`,
+          },
+        ]
+      : []),
+  ];
+}
+
 export function verifyProducts(
   path: string,
   options: VerifyOptions = defaultVerifyOptions,
@@ -545,32 +708,25 @@ export function verifyProducts(
       if (!(error instanceof UntrustedReadError)) throw error;
       throw new VerifyInputError(`cannot read ${path}: ${error.message}`);
     }
-    const { folders, strays } = located;
-    if (folders.length === 0 && strays.length === 0)
+    const { roots } = located;
+    if (roots.every((r) => r.folders.length === 0 && r.strays.length === 0))
       throw new VerifyInputError(`no device folder found under ${path}`);
     let devices: DeviceFolderReport[];
     try {
-      devices = folders.map((folder) => verifyDeviceFolder(folder, options));
+      devices = roots.flatMap((root) =>
+        root.folders.map((folder) => verifyDeviceFolder(folder, options, root.ceremony)),
+      );
     } catch (error) {
       // A folder or file that cannot be read at all is an I/O problem, not a verdict.
       throw new VerifyInputError(
         `cannot read the products: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    // SECURITY: a stray file, link or pipe beside the device folders is reported, never skipped.
-    const checks: CheckResult[] =
-      strays.length > 0
-        ? [
-            {
-              check: 'products-folder',
-              isOk: false,
-              detail: `not a device folder: ${namesWithMore(strays)}; only device folders belong in ${PRODUCTS_FOLDER}/, and Vigil opens nothing else there`,
-            },
-          ]
-        : [];
+    const checks = folderChecks(located);
     return {
       v: 1,
       root: path,
+      ceremonies: [...new Set(roots.flatMap((r) => (r.ceremony === null ? [] : [r.ceremony])))],
       devices,
       checks,
       isOk: devices.every((d) => d.isOk) && checks.every((c) => c.isOk),

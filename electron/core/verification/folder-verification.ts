@@ -2,6 +2,8 @@
 // rehearsal/production marking, and one table of checks per record or device folder, failing
 // ones first. Nothing is dropped: every check and signature the verifier made becomes a row.
 import type {
+  AttestedKeyRow,
+  CeremonyRootSummary,
   FolderMarking,
   FolderVerification,
   RootMetadataSummary,
@@ -15,14 +17,19 @@ import type {
 import type { RecordReport } from '../ceremony-record/record-verification.ts';
 import type {
   PivArchiveReport,
+  PivCeremonyRootReport,
   PivDeviceReport,
   PivRootMetadataReport,
 } from '../products/piv-ceremony-archive.ts';
-import { PSF_LAYOUT_KIND } from '../products/psf-layout.ts';
+import { PSF_LAYOUT_KIND, claimed, type AttestedKey } from '../products/psf-layout.ts';
 import type { DeviceFolderReport, VerifyReport } from '../products/verify-products.ts';
 import type { TufMetadataReport } from '../products/tuf-metadata-folder.ts';
 import type { InTotoLayoutReport } from '../products/in-toto-layout-folder.ts';
 import type { FolderReport } from './verify-folder.ts';
+import type {
+  AttestationScanReport,
+  AttestedKeyReport,
+} from '../products/attestation-scan-report.ts';
 
 /** What the projection adds to the report; the caller adds the folder, the files and the text. */
 export type FolderVerificationCore = Pick<
@@ -37,6 +44,7 @@ export type FolderVerificationCore = Pick<
   | 'problem'
   | 'groups'
   | 'rootMetadata'
+  | 'attestedKeys'
   | 'abandonment'
 >;
 
@@ -67,6 +75,46 @@ function group(
   return { ...fields, status: isOk ? worst : 'fail', checks: sorted };
 }
 
+/** What a PSF folder's attestation amounts to, for a person (never "valid" without one). */
+const ATTESTATION_WORDS: Record<NonNullable<DeviceFolderReport['attestation']>, string> = {
+  chained: 'every key attestation chains to a pinned root',
+  'broken-chain':
+    'broken chain: attestation files are there, but a chain fails; what the certificates say is unverified',
+  none: 'none: nothing proves these keys were generated on a device',
+};
+
+/** One key's attested fields, each marked "(unverified)" when its chain failed. */
+function attestedKeyFact(key: AttestedKey): VerificationFact {
+  const shown = (value: string | number | null) =>
+    value === null ? 'none' : claimed(value, key.isVerified);
+  const object = key.objectId === null ? null : `0x${key.objectId.toString(16).padStart(4, '0')}`;
+  return {
+    label: `Key ${key.role}`,
+    value: `serial ${shown(key.serial)}, object ${shown(object)} ${shown(key.label === null ? null : `"${key.label}"`)}, firmware ${shown(key.firmware)}`,
+  };
+}
+
+/** The ceremony, the attestation's state and the certificates' fields, when the report has them. */
+function productsDeviceFacts(device: DeviceFolderReport): VerificationFact[] {
+  const attestedDevice = device.attested?.device ?? null;
+  return [
+    ...(device.ceremony === null ? [] : [{ label: 'Ceremony', value: device.ceremony }]),
+    ...(device.attestation === null
+      ? []
+      : [{ label: 'Attestation', value: ATTESTATION_WORDS[device.attestation] }]),
+    ...(attestedDevice === null || attestedDevice.serial === null
+      ? []
+      : [
+          {
+            label: 'Device serial',
+            value: claimed(attestedDevice.serial, attestedDevice.isVerified),
+          },
+        ]),
+    // Facts are bounded (20): a folder with more roles than that shows them in its checks only.
+    ...(device.attested?.keys ?? []).slice(0, 15).map(attestedKeyFact),
+  ];
+}
+
 function productsDeviceGroup(device: DeviceFolderReport): VerificationGroup {
   const facts: VerificationFact[] = [
     {
@@ -76,6 +124,7 @@ function productsDeviceGroup(device: DeviceFolderReport): VerificationGroup {
           ? 'PSF layout (no Vigil manifest)'
           : (device.kind ?? 'no readable manifest'),
     },
+    ...productsDeviceFacts(device),
   ];
   return group(
     {
@@ -221,36 +270,53 @@ function recordGroups(report: RecordReport): VerificationGroup[] {
   ];
 }
 
+/** Pure: the device's role in its ceremony's root.json, saying when nobody vouches for it. */
+function pivRoleWords(device: PivDeviceReport): string {
+  const roles = [...new Set(device.rootKeys.flatMap((k) => k.roles))];
+  const words = device.isSpare
+    ? 'spare'
+    : roles.length > 0
+      ? roles.join(' + ')
+      : device.facts
+        ? 'no role'
+        : 'unknown';
+  if (words === 'unknown') return words;
+  if (!device.isRootTrusted) return `${words}? (untrusted root.json)`;
+  if (!device.isFactsVerified) return `${words}? (key from an unverified attestation)`;
+  return device.isSpare ? 'spare (no key in root.json)' : words;
+}
+
 function pivDeviceGroup(report: PivArchiveReport, device: PivDeviceReport): VerificationGroup {
   const f = device.facts;
-  const roles = [...new Set(device.rootKeys.flatMap((k) => k.roles))];
+  // Read from a certificate whose chain failed: shown, never as if proven.
+  const unproven = (value: string) =>
+    f && !device.isFactsVerified ? `${value} (unverified: the chain failed)` : value;
+  const ceremonyRoot = report.ceremonyRoots.find((c) => c.ceremony === device.ceremony);
   const facts: VerificationFact[] = [
     ...(device.ceremony !== null ? [{ label: 'Ceremony', value: device.ceremony }] : []),
-    { label: 'Attested serial', value: f ? String(f.serial) : 'unknown' },
-    { label: 'Firmware', value: f?.firmware ?? 'unknown' },
+    { label: 'Attested serial', value: f ? unproven(String(f.serial)) : 'unknown' },
+    { label: 'Firmware', value: f ? unproven(f.firmware) : 'unknown' },
     {
       label: 'Form factor',
       value: f?.formFactor
-        ? `${f.formFactor.kind} (0x${f.formFactor.code.toString(16)})`
+        ? unproven(`${f.formFactor.kind} (0x${f.formFactor.code.toString(16)})`)
         : f
           ? 'not attested'
           : 'unknown',
     },
-    { label: 'FIPS', value: f ? (f.isFips ? 'yes' : 'no') : 'unknown' },
-    { label: 'PIN policy', value: f?.pinPolicy ?? 'unknown' },
-    { label: 'Touch policy', value: f?.touchPolicy ?? 'unknown' },
+    { label: 'FIPS', value: f ? unproven(f.isFips ? 'yes' : 'no') : 'unknown' },
+    { label: 'PIN policy', value: f ? unproven(f.pinPolicy) : 'unknown' },
+    { label: 'Touch policy', value: f ? unproven(f.touchPolicy) : 'unknown' },
+    ...(f?.slot ? [{ label: 'Slot', value: unproven(f.slot) }] : []),
     { label: 'Chain', value: device.verdict },
-    ...(report.rootMetadata !== null
+    ...(device.rootVersion !== null
+      ? [{ label: 'root.json role', value: pivRoleWords(device) }]
+      : []),
+    ...(report.ceremonyRoots.length > 1 && ceremonyRoot?.rootMetadata
       ? [
           {
-            label: 'root.json role',
-            value: device.isSpare
-              ? 'spare (no key in root.json)'
-              : roles.length > 0
-                ? roles.join(' + ')
-                : f
-                  ? 'no role'
-                  : 'unknown',
+            label: 'root.json',
+            value: `v${ceremonyRoot.rootMetadata.version} ${ceremonyRoot.rootMetadata.file}`,
           },
         ]
       : []),
@@ -288,6 +354,16 @@ function pivGroups(report: PivArchiveReport): VerificationGroup[] {
     ...(report.ceremonies.length > 0
       ? [{ label: 'Ceremonies', value: report.ceremonies.join(', ') }]
       : []),
+    ...(report.rootVersions.length > 0
+      ? [
+          {
+            label: 'root.json versions',
+            value: report.rootVersions
+              .map((v) => `v${v.version} ${v.isTrusted ? 'trusted' : 'NOT trusted'}`)
+              .join(', '),
+          },
+        ]
+      : []),
   ];
   return [
     group(
@@ -306,8 +382,10 @@ function pivGroups(report: PivArchiveReport): VerificationGroup[] {
   ];
 }
 
-function rootMetadataSummary(meta: PivRootMetadataReport | null): RootMetadataSummary | null {
-  if (meta === null) return null;
+function ceremonyRootSummary(
+  ceremonyRoot: PivCeremonyRootReport,
+  meta: PivRootMetadataReport,
+): CeremonyRootSummary {
   return {
     file: meta.file,
     version: meta.version,
@@ -322,6 +400,33 @@ function rootMetadataSummary(meta: PivRootMetadataReport | null): RootMetadataSu
       isThresholdMet: r.isThresholdMet,
       attestedKeys: r.attestedKeys,
       unattestedKeyids: r.unattestedKeyids.map((id) => id.slice(0, 8)),
+    })),
+    isTrusted: meta.isTrusted,
+    ceremony: ceremonyRoot.ceremony,
+    chosenBecause: ceremonyRoot.chosenBecause,
+  };
+}
+
+/** The last ceremony's root.json (as the report's `rootMetadata`), each ceremony's, every version. */
+function rootMetadataSummary(report: PivArchiveReport): RootMetadataSummary | null {
+  const compared = report.ceremonyRoots.flatMap((c) =>
+    c.rootMetadata === null ? [] : [ceremonyRootSummary(c, c.rootMetadata)],
+  );
+  const last = compared.at(-1);
+  if (last === undefined) return null;
+  return {
+    ...last,
+    ceremonyRoots: compared.length > 1 ? compared : [],
+    versions: report.rootVersions.map((v) => ({
+      version: v.version,
+      expires: v.expires,
+      isExpired: v.isExpired,
+      files: v.files,
+      rootThreshold: v.rootThreshold,
+      rootSignedCount: v.rootSignedBy.length,
+      invalidSignatureCount: v.invalidSignatures.length,
+      isTrusted: v.isTrusted,
+      usedBy: v.usedBy,
     })),
   };
 }
@@ -344,6 +449,71 @@ function folderMarking(groups: readonly VerificationGroup[]): {
   return { marking, markingCounts };
 }
 
+const DEVICE_WORDS: Record<AttestedKeyReport['kind'], string> = {
+  'yubikey-piv': 'YubiKey PIV',
+  'yubikey-openpgp': 'YubiKey OpenPGP',
+  yubihsm2: 'YubiHSM 2',
+};
+
+const hex4 = (n: number) => `0x${n.toString(16).padStart(4, '0')}`;
+
+/** One attested key as a row of the window's table; unverified fields keep their flag. */
+function attestedKeyRow(key: AttestedKeyReport): AttestedKeyRow {
+  const status: VerificationStatus =
+    key.problems.length > 0 ? 'fail' : key.isRehearsal ? 'warn' : 'ok';
+  const slotOrObject =
+    key.slot !== null
+      ? `slot ${key.slot}`
+      : key.objectId !== null
+        ? `object ${hex4(key.objectId)}${key.label ? ` "${key.label}"` : ''}`
+        : null;
+  return {
+    source: key.source,
+    device: DEVICE_WORDS[key.kind],
+    status,
+    reason: key.reason,
+    detail:
+      key.problems.length > 0
+        ? key.problems.map((p) => `${p.reason}: ${p.detail}`).join('; ')
+        : `chains to ${key.chainEnd ?? '?'}${key.isRehearsal ? ' (REHEARSAL, never production)' : ''}`,
+    isVerified: key.isVerified,
+    isRehearsal: key.isRehearsal,
+    serial: key.serial === null ? null : String(key.serial),
+    firmware: key.firmware,
+    slotOrObject,
+    keyAlgorithm: key.keyAlgorithm,
+    policies: key.policies.slice(0, 40),
+    attestedSpkiSha256: key.attestedSpkiSha256,
+    chainEnd: key.chainEnd,
+    sameKeyIn: key.sameKeyIn.slice(0, 50),
+  };
+}
+
+/** The scan's layout-free checks, then one check per attested key (its verdict in words). */
+function attestationGroups(report: AttestationScanReport): VerificationGroup[] {
+  const rows = report.keys.map(attestedKeyRow);
+  return [
+    group(
+      {
+        id: 'attestations',
+        kind: 'folder',
+        title: 'Attestations found by their content',
+        path: report.root,
+        marking: report.keys.length === 0 ? null : markingOf(report.isRehearsal),
+        facts: [
+          { label: 'Attested keys', value: String(report.keys.length) },
+          { label: 'Certificates', value: String(report.certificates.length) },
+        ],
+      },
+      [
+        ...report.checks.map((c) => ({ check: c.check, status: statusOf(c), detail: c.detail })),
+        ...rows.map((r) => ({ check: `key:${r.source}`, status: r.status, detail: r.detail })),
+      ],
+      report.isOk,
+    ),
+  ];
+}
+
 /** `vigil verify`'s report as the window's verdict and tables. */
 export function folderVerificationOf(verified: FolderReport): FolderVerificationCore {
   let groups: VerificationGroup[];
@@ -356,7 +526,7 @@ export function folderVerificationOf(verified: FolderReport): FolderVerification
       break;
     case 'piv-archive':
       groups = pivGroups(verified.report);
-      rootMetadata = rootMetadataSummary(verified.report.rootMetadata);
+      rootMetadata = rootMetadataSummary(verified.report);
       isRehearsal = verified.report.isRehearsal;
       break;
     case 'products':
@@ -369,6 +539,10 @@ export function folderVerificationOf(verified: FolderReport): FolderVerification
       break;
     case 'in-toto-layout':
       groups = layoutGroups(verified.report);
+      isRehearsal = verified.report.isRehearsal;
+      break;
+    case 'attestation-scan':
+      groups = attestationGroups(verified.report);
       isRehearsal = verified.report.isRehearsal;
       break;
   }
@@ -402,6 +576,10 @@ export function folderVerificationOf(verified: FolderReport): FolderVerification
     problem: outcome === 'unverifiable' ? 'the verifier found nothing to check' : null,
     groups: byStatus(groups),
     rootMetadata,
+    attestedKeys:
+      verified.kind === 'attestation-scan'
+        ? byStatus(verified.report.keys.map(attestedKeyRow))
+        : [],
     abandonment,
   };
 }
@@ -478,6 +656,46 @@ function fitGroup(g: VerificationGroup, index: number): VerificationGroup {
   };
 }
 
+/** One root.json summary within the contract's bounds (shared model: RootMetadataSummary). */
+function fitCeremonyRoot(meta: CeremonyRootSummary): CeremonyRootSummary {
+  return {
+    ...meta,
+    file: clampText(meta.file, BOUNDS.path),
+    expires: clampText(meta.expires, BOUNDS.short),
+    roles: meta.roles.slice(0, BOUNDS.roles).map((r) => ({
+      ...r,
+      role: clampText(r.role, BOUNDS.short),
+      unattestedKeyids: r.unattestedKeyids
+        .slice(0, BOUNDS.keyids)
+        .map((id) => clampText(id, BOUNDS.short)),
+    })),
+    ...(meta.ceremony != null ? { ceremony: clampText(meta.ceremony, BOUNDS.title) } : {}),
+    ...(meta.chosenBecause !== undefined
+      ? { chosenBecause: clampText(meta.chosenBecause, BOUNDS.detail) }
+      : {}),
+  };
+}
+
+function fitRootMetadata(meta: RootMetadataSummary): RootMetadataSummary {
+  const { ceremonyRoots, versions, ...own } = meta;
+  return {
+    ...fitCeremonyRoot(own),
+    ...(ceremonyRoots !== undefined
+      ? { ceremonyRoots: ceremonyRoots.slice(0, BOUNDS.roles).map(fitCeremonyRoot) }
+      : {}),
+    ...(versions !== undefined
+      ? {
+          versions: versions.slice(0, BOUNDS.keyids).map((v) => ({
+            ...v,
+            expires: clampText(v.expires, BOUNDS.short),
+            files: v.files.slice(0, 20).map((f) => clampText(f, BOUNDS.path)),
+            usedBy: v.usedBy.slice(0, 50).map((c) => clampText(c, BOUNDS.title)),
+          })),
+        }
+      : {}),
+  };
+}
+
 /**
  * Pure: the window's report within the contract's bounds, whatever the folder held: at most 500
  * tables of at most 500 rows, each text cut to its limit, the rest counted in a last row or
@@ -513,21 +731,17 @@ export function fitToContract(core: FolderVerificationCore): FolderVerificationC
     ...core,
     problem: core.problem === null ? null : clampText(core.problem, BOUNDS.detail),
     groups,
-    rootMetadata:
-      meta === null
-        ? null
-        : {
-            ...meta,
-            file: clampText(meta.file, BOUNDS.path),
-            expires: clampText(meta.expires, BOUNDS.short),
-            roles: meta.roles.slice(0, BOUNDS.roles).map((r) => ({
-              ...r,
-              role: clampText(r.role, BOUNDS.short),
-              unattestedKeyids: r.unattestedKeyids
-                .slice(0, BOUNDS.keyids)
-                .map((id) => clampText(id, BOUNDS.short)),
-            })),
-          },
+    rootMetadata: meta === null ? null : fitRootMetadata(meta),
+    // The table is for reading; every key still counts in the verdict and `vigil verify` lists all.
+    attestedKeys: core.attestedKeys.slice(0, BOUNDS.groups).map((k) => ({
+      ...k,
+      source: clampText(k.source, BOUNDS.path),
+      detail: clampText(k.detail, BOUNDS.detail),
+      slotOrObject: k.slotOrObject === null ? null : clampText(k.slotOrObject, BOUNDS.title),
+      policies: k.policies.map((p) => clampText(p, BOUNDS.title)),
+      chainEnd: k.chainEnd === null ? null : clampText(k.chainEnd, BOUNDS.title),
+      sameKeyIn: k.sameKeyIn.map((f) => clampText(f, BOUNDS.path)),
+    })),
     abandonment:
       core.abandonment === null
         ? null
@@ -564,6 +778,7 @@ export function unverifiableFolder(problem: string): FolderVerificationCore {
     problem,
     groups: [],
     rootMetadata: null,
+    attestedKeys: [],
     abandonment: null,
   };
 }

@@ -25,6 +25,8 @@ import {
 /** What a job is started with: the folder, and how tightly it may read. */
 export interface VerificationSetup {
   path: string;
+  /** More files or folders after `path` (CLI): all of them are scanned for attestations. */
+  morePaths?: readonly string[];
   /** A PIV option was given: Vigil's own keyholder products then go to the PIV verifier. */
   hasPivOptions: boolean;
   /** Tighter limits than the defaults (tests). */
@@ -92,6 +94,7 @@ export class VerificationJob {
   /** Which verifier the folder goes to, from its names alone. */
   kind(): KindOutcome {
     try {
+      if ((this.#setup.morePaths ?? []).length > 0) return { kind: 'attestation-scan' };
       return {
         kind: inReadSession(
           () => folderKindOf(this.#setup.path, this.#setup.hasPivOptions),
@@ -108,7 +111,7 @@ export class VerificationJob {
     const session = this.#newSession();
     try {
       const verified = await inReadSession(
-        () => verifyFolder(this.#setup.path, request.options),
+        () => verifyFolder(this.#setup.path, request.options, this.#setup.morePaths),
         session,
       );
       session.current = null;

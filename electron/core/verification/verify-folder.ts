@@ -2,7 +2,12 @@
 // kind of folder from its names alone, loads only that kind's verifier, and returns its typed
 // report. Each caller renders the report (text, JSON, the window).
 import { join } from 'node:path';
-import { UntrustedReadError, inReadSession, isEntryAt } from '../../base/untrusted-folder.ts';
+import {
+  UntrustedReadError,
+  inReadSession,
+  isEntryAt,
+  isNamedFolder,
+} from '../../base/untrusted-folder.ts';
 import type { PivFirmware } from '../../devices/yubikey-piv/attestation.ts';
 import type { PinPolicyName, TouchPolicyName } from '../../devices/yubikey-piv/protocol.ts';
 import { escapeStringsDeep } from '../../formats/terminal-text.ts';
@@ -26,6 +31,7 @@ import {
   type InTotoLayoutReport,
 } from '../products/in-toto-layout-folder.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
+import type { AttestationScanReport } from '../products/attestation-scan-report.ts';
 
 export interface PivVerifyOptions {
   rootMetadata?: string;
@@ -53,7 +59,8 @@ export type FolderReport =
   | { kind: 'piv-archive'; report: PivArchiveReport }
   | { kind: 'products'; report: VerifyReport }
   | { kind: 'tuf-metadata'; report: TufMetadataReport }
-  | { kind: 'in-toto-layout'; report: InTotoLayoutReport };
+  | { kind: 'in-toto-layout'; report: InTotoLayoutReport }
+  | { kind: 'attestation-scan'; report: AttestationScanReport };
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -68,6 +75,8 @@ export const isCeremonyRecord = (path: string) => isEntryAt(join(path, RecordFil
  * their manifest checker unless a PIV option is given.
  */
 export function folderKindOf(path: string, hasPivOptions: boolean): FolderReport['kind'] {
+  // Files named one by one hold certificates to classify by what they are, whatever their names.
+  if (!isNamedFolder(path)) return isEntryAt(path) ? 'attestation-scan' : 'products';
   try {
     if (isCeremonyRecord(path)) return 'ceremony-record';
     if (isPivArchive(path) && (hasPivOptions || !hasVigilManifest(path))) return 'piv-archive';
@@ -86,12 +95,41 @@ export function folderKindOf(path: string, hasPivOptions: boolean): FolderReport
  * one budget (untrusted-folder.ts): nothing inside is followed or opened unless it is a regular
  * file, and sizes, depth and entries are bounded.
  */
-export function verifyFolder(path: string, options: VerifyFolderOptions): Promise<FolderReport> {
-  return inReadSession(() => verifyFolderKind(path, options));
+export function verifyFolder(
+  path: string,
+  options: VerifyFolderOptions,
+  morePaths: readonly string[] = [],
+): Promise<FolderReport> {
+  return inReadSession(() => verifyFolderKind(path, options, morePaths));
 }
 
-async function verifyFolderKind(path: string, options: VerifyFolderOptions): Promise<FolderReport> {
+/** Layout-free: every Yubico attestation in the files or folder, classified by its content. */
+async function scanFor(
+  paths: readonly string[],
+  options: VerifyFolderOptions,
+): Promise<Extract<FolderReport, { kind: 'attestation-scan' }>> {
+  const used = [
+    options.trustKeys.length > 0 && '--trust-key',
+    options.requireAttestation && '--require-attestation',
+    (options.layoutKeys ?? []).length > 0 && '--layout-key',
+    options.piv !== undefined && `--${kebab(Object.keys(options.piv)[0] ?? '')}`,
+  ].find((o) => typeof o === 'string');
+  if (used)
+    throw new VerifyOptionError(
+      `${used} needs a folder in a known layout; these paths are verified as attestations found by their content`,
+    );
+  const { scanAttestations } = await import('../products/attestation-scan.ts');
+  return { kind: 'attestation-scan', report: scanAttestations(paths) };
+}
+
+async function verifyFolderKind(
+  path: string,
+  options: VerifyFolderOptions,
+  morePaths: readonly string[],
+): Promise<FolderReport> {
+  if (morePaths.length > 0) return scanFor([path, ...morePaths], options);
   const kind = folderKindOf(path, options.piv !== undefined);
+  if (kind === 'attestation-scan') return scanFor([path], options);
   const layoutKeys = options.layoutKeys ?? [];
   if (layoutKeys.length > 0 && kind !== 'in-toto-layout')
     throw new VerifyOptionError('--layout-key needs a folder holding an in-toto root.layout');
@@ -138,7 +176,16 @@ async function verifyFolderKind(path: string, options: VerifyFolderOptions): Pro
     return { kind: 'tuf-metadata', report: verifyTufMetadataFolder(path) };
   }
   const { verifyProducts } = await import('../products/verify-products.ts');
-  const report = verifyProducts(path, { requireAttestation: options.requireAttestation });
+  let report: VerifyReport;
+  try {
+    report = verifyProducts(path, { requireAttestation: options.requireAttestation });
+  } catch (error) {
+    // No layout Vigil knows: still every check that needs none, if attestations are there.
+    if (!(error instanceof VerifyInputError) || !isNamedFolder(path)) throw error;
+    const scanned = await scanFor([path], { ...options, requireAttestation: false });
+    if (scanned.report.certificates.length > 0) return scanned;
+    throw error;
+  }
   return { kind: 'products', report };
 }
 
@@ -171,6 +218,7 @@ export function isRehearsalFolder(verified: FolderReport): boolean {
       // TUF metadata carries no rehearsal marking of its own.
       return false;
     case 'in-toto-layout':
+    case 'attestation-scan':
       return verified.report.isRehearsal;
   }
 }
@@ -193,5 +241,7 @@ export async function folderReportText(report: FolderReport): Promise<string> {
       return (await import('./tuf-report.ts')).formatTufReport(verified.report);
     case 'in-toto-layout':
       return (await import('./tuf-report.ts')).formatLayoutReport(verified.report);
+    case 'attestation-scan':
+      return (await import('./attestation-report.ts')).formatAttestationReport(verified.report);
   }
 }

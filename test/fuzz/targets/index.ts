@@ -1,6 +1,7 @@
 // Every fuzz target, in the order the test ring and the benchmark run them.
 import type { FuzzTarget } from '../fuzz-kit.ts';
 import { pivApduTarget, openPgpCardTarget } from './apdu.ts';
+import { attestationScanTarget } from './attestation-scan.ts';
 import { derTarget, x509Target } from './der.ts';
 import {
   inTotoLayoutTarget,
@@ -17,6 +18,7 @@ import { yubiHsmTarget } from './yubihsm.ts';
 export const fuzzTargets: readonly FuzzTarget<never>[] = [
   derTarget,
   x509Target,
+  attestationScanTarget,
   pemTarget,
   sumsTarget,
   manifestTarget,

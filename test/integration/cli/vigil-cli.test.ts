@@ -39,6 +39,7 @@ describe('parseCommand (pure)', () => {
     assert.deepEqual(parseCommand(['--json', 'verify', '/media/usb']), {
       command: 'verify',
       path: '/media/usb',
+      morePaths: [],
       isJson: true,
       trustKeys: [],
       requireAttestation: false,
@@ -46,9 +47,19 @@ describe('parseCommand (pure)', () => {
     assert.deepEqual(parseCommand(['verify', '/media/usb', '--require-attestation']), {
       command: 'verify',
       path: '/media/usb',
+      morePaths: [],
       isJson: false,
       trustKeys: [],
       requireAttestation: true,
+    });
+    // Several paths: certificate files (or folders) scanned for attestations together.
+    assert.deepEqual(parseCommand(['verify', 'att.pem', 'f9.der']), {
+      command: 'verify',
+      path: 'att.pem',
+      morePaths: ['f9.der'],
+      isJson: false,
+      trustKeys: [],
+      requireAttestation: false,
     });
     assert.deepEqual(parseCommand(['--help']), { command: 'help' });
     assert.deepEqual(parseCommand(['verify', '-h']), { command: 'help' });
@@ -58,8 +69,8 @@ describe('parseCommand (pure)', () => {
     for (const [argv, reason] of [
       [[], /no command given/],
       [['format-disk'], /unknown command "format-disk"/],
-      [['verify'], /exactly one folder/],
-      [['verify', 'a', 'b'], /exactly one folder/],
+      [['verify'], /a folder, or one or more attestation files/],
+      [['verify', 'a', ''], /a folder, or one or more attestation files/],
       [['run', 'r.yaml', '--require-attestation'], /run takes no --require-attestation/],
       [['devices', 'extra'], /takes no arguments/],
       [['devices', '--frobnicate'], /frobnicate/],

@@ -4,7 +4,8 @@
 // the library and by `vigil verify` as a user runs it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,6 +14,7 @@ import {
   verifyPivCeremonyArchive,
   type PivArchiveReport,
 } from '../../../electron/core/products/piv-ceremony-archive.ts';
+import { formatPivReport } from '../../../electron/core/verification/piv-report.ts';
 import {
   loadPivTrust,
   verifyPivAttestation,
@@ -33,15 +35,47 @@ const sigstore2022 = join(sigstore, 'ceremony', '2022-10-18');
 const tame = join(ceremonyArchivesDir, 'tamemycerts-yubikey57', 'derived');
 const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'vigil.mjs');
 
+// Tampered copies of the real archives live here, never in the repository.
+const scratch = mkdtempSync(join(tmpdir(), 'vigil-piv-real-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
 const check = (report: PivArchiveReport, name: string) =>
   report.checks.find((c) => c.check === name);
-const device = (report: PivArchiveReport, serial: string) => {
-  const found = report.devices.find((d) => d.folderSerial === serial);
+/** The device with this folder name, in `ceremony` when given (a serial can be in several). */
+const device = (report: PivArchiveReport, serial: string, ceremony?: string | null) => {
+  const found = report.devices.find(
+    (d) => d.folderSerial === serial && (ceremony === undefined || d.ceremony === ceremony),
+  );
   assert.ok(found, `device ${serial}`);
   return found;
 };
-const rolesOf = (report: PivArchiveReport, serial: string) =>
-  device(report, serial).rootKeys.flatMap((k) => k.roles);
+const rolesOf = (report: PivArchiveReport, serial: string, ceremony?: string | null) =>
+  device(report, serial, ceremony).rootKeys.flatMap((k) => k.roles);
+
+/** Docker's ceremony and metadata/root.json (no root_history) in a fresh scratch folder. */
+function dockerCopy(name: string): string {
+  const copy = join(scratch, name);
+  cpSync(join(docker, 'ceremony'), join(copy, 'ceremony'), { recursive: true });
+  mkdirSync(join(copy, 'metadata'));
+  cpSync(join(docker, 'metadata', 'root.json'), join(copy, 'metadata', 'root.json'));
+  return copy;
+}
+
+/** A PEM certificate with the last byte of its signature flipped (DER stays well-formed). */
+function flipSignatureByte(file: string) {
+  const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  der[der.length - 1] = (der[der.length - 1] ?? 0) ^ 0x01;
+  writeFileSync(
+    file,
+    `-----BEGIN CERTIFICATE-----\n${der.toString('base64')}\n-----END CERTIFICATE-----\n`,
+  );
+}
+
+type RootJson = {
+  signed: { keys: Record<string, { keyval: { public: string } }> };
+  signatures: { keyid: string; sig: string }[];
+};
+const readRoot = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as RootJson;
 
 describe('Docker TUF ceremony 2024-06-04 (12 YubiKey 5C NFC FIPS)', () => {
   const report = verifyPivCeremonyArchive(docker);
@@ -209,15 +243,136 @@ describe('Sigstore root-signing ceremonies', () => {
     );
   });
 
-  it('from the repository root: the newest root.json (v5) decides, the retired 2021 device is a spare', () => {
+  it('from the repository root: each ceremony against its own root.json, both checked', () => {
     const report = verifyPivCeremonyArchive(sigstore);
+    assert.equal(report.isOk, true, JSON.stringify(report.checks));
     assert.deepEqual(report.ceremonies, ['2021-06-18', '2022-10-18']);
-    assert.equal(report.rootMetadata?.file, 'ceremony/2022-10-18/repository/root.json');
     assert.deepEqual(
-      report.devices.filter((d) => d.isSpare).map((d) => d.folder),
-      ['ceremony/2021-06-18/keys/14454335'],
+      report.ceremonyRoots.map((c) => [c.ceremony, c.rootMetadata?.file, c.choice]),
+      [
+        ['2021-06-18', 'ceremony/2021-06-18/repository/root.json', 'ceremony-folder'],
+        ['2022-10-18', 'ceremony/2022-10-18/repository/root.json', 'ceremony-folder'],
+      ],
     );
-    assert.equal(report.isOk, true);
+    // The retired 2021 device is no spare: the 2021 root gives it every role, as v1 says.
+    assert.deepEqual(
+      report.devices.map((d) => [
+        d.folder,
+        d.rootVersion,
+        d.isSpare,
+        rolesOf(report, d.folderSerial, d.ceremony),
+      ]),
+      [
+        ...['13078778', '14454335', '14470876', '15938765', '15938791'].map((s) => [
+          `ceremony/2021-06-18/keys/${s}`,
+          1,
+          false,
+          ['root', 'snapshot', 'targets', 'timestamp'],
+        ]),
+        ...['13078778', '14470876', '15938765', '15938791', '18158855'].map((s) => [
+          `ceremony/2022-10-18/keys/${s}`,
+          5,
+          false,
+          ['root', 'targets'],
+        ]),
+      ],
+    );
+    // Hex keyids for 2021, PEM keyids for 2022: the same physical keys under each root's names.
+    assert.equal(
+      device(report, '14470876', '2021-06-18').rootKeys[0]?.keyid.slice(0, 8),
+      report.ceremonyRoots[0]?.rootMetadata?.keys
+        .find((k) => k.attestedBy.includes('ceremony/2021-06-18/keys/14470876'))
+        ?.keyid.slice(0, 8),
+    );
+    assert.ok(report.devices.every((d) => d.isRootTrusted && d.isFactsVerified));
+    // Both root.json versions are checked by their own root role; v1's three copies are one.
+    assert.deepEqual(
+      report.rootVersions.map((v) => [
+        v.version,
+        v.files.length,
+        v.rootSignedBy.length,
+        v.rootThreshold,
+        v.isTrusted,
+        v.usedBy,
+      ]),
+      [
+        [1, 3, 5, 3, true, ['2021-06-18']],
+        [5, 1, 4, 3, true, ['2022-10-18']],
+      ],
+    );
+    assert.deepEqual(
+      report.checks.filter((c) => c.check === 'root-signatures').map((c) => c.detail),
+      [
+        'ceremony 2021-06-18: 5 of 5 root keys signed, threshold 3',
+        'ceremony 2022-10-18: 4 of 5 root keys signed, threshold 3',
+      ],
+    );
+    // Compatible: `rootMetadata` is still the (last ceremony's) newest root.
+    assert.equal(report.rootMetadata?.version, 5);
+    const text = formatPivReport(report);
+    assert.match(text, /OK\s+2021-06-18\/14454335 .* root\+snapshot\+targets\+timestamp \(v1\)/);
+    assert.match(text, /OK\s+2022-10-18\/18158855 .* root\+targets \(v5\)/);
+    assert.match(
+      text,
+      /root\.json for ceremony 2021-06-18: ceremony\/2021-06-18\/repository\/root\.json/,
+    );
+    assert.match(text, /chosen: it is the root\.json in the ceremony's own folder \(v1\)/);
+    assert.doesNotMatch(text, /spare/);
+  });
+
+  it('without a root.json of its own, a ceremony takes the newest version naming its keys, not later', () => {
+    const repo = join(scratch, 'sigstore-history');
+    for (const c of ['2021-06-18', '2022-10-18'])
+      cpSync(join(sigstore, 'ceremony', c, 'keys'), join(repo, 'ceremony', c, 'keys'), {
+        recursive: true,
+      });
+    mkdirSync(join(repo, 'metadata', 'root_history'), { recursive: true });
+    cpSync(
+      join(sigstore2021, 'repository', 'root.json'),
+      join(repo, 'metadata', 'root_history', '1.root.json'),
+    );
+    cpSync(
+      join(sigstore2022, 'repository', 'root.json'),
+      join(repo, 'metadata', 'root_history', '5.root.json'),
+    );
+    cpSync(join(sigstore2022, 'repository', 'root.json'), join(repo, 'metadata', 'root.json'));
+    const report = verifyPivCeremonyArchive(repo);
+    assert.equal(report.isOk, true, JSON.stringify(report.checks));
+    const [of2021, of2022] = report.ceremonyRoots;
+    assert.deepEqual(
+      [
+        of2021?.rootMetadata?.version,
+        of2021?.choice,
+        of2022?.rootMetadata?.version,
+        of2022?.choice,
+      ],
+      [1, 'ceremony-keys', 5, 'ceremony-keys'],
+    );
+    assert.match(of2021?.chosenBecause ?? '', /names 5 of the ceremony's 5 attested keys/);
+    assert.match(
+      of2021?.chosenBecause ?? '',
+      /set aside: v5 names a key first attested on 2022-10-18/,
+    );
+    assert.equal(of2022?.rootMetadata?.file, 'metadata/root.json');
+    assert.deepEqual(rolesOf(report, '14454335', '2021-06-18'), [
+      'root',
+      'snapshot',
+      'targets',
+      'timestamp',
+    ]);
+    // --root-metadata still decides for every ceremony.
+    const given = verifyPivCeremonyArchive(sigstore, {
+      rootMetadata: join(sigstore2022, 'repository', 'root.json'),
+    });
+    assert.deepEqual(
+      given.ceremonyRoots.map((c) => [c.ceremony, c.choice, c.rootMetadata?.version]),
+      [
+        ['2021-06-18', 'given', 5],
+        ['2022-10-18', 'given', 5],
+      ],
+    );
+    assert.equal(device(given, '14454335').isSpare, true);
+    assert.equal(given.isOk, false, 'v5 names 18158855, which no 2021 device attests');
   });
 
   it('2021 devices against the 2022 root: the new device’s key has no attestation', () => {
@@ -226,6 +381,143 @@ describe('Sigstore root-signing ceremonies', () => {
     });
     assert.equal(check(report, 'unattested-keys')?.isOk, false);
     assert.equal(report.isOk, false);
+  });
+});
+
+describe('tampered copies of the real archives', () => {
+  it('a root.json whose root signatures miss the threshold gives no trusted role (spare swapped in)', () => {
+    const copy = dockerCopy('docker-swapped-spare');
+    const file = join(copy, 'metadata', 'root.json');
+    const root = readRoot(file);
+    const spareKey = new X509Certificate(
+      readFileSync(
+        join(copy, 'ceremony', '2024-06-04', 'keys', '25515137', 'Slot9CAttestation.pem'),
+      ),
+    ).publicKey.export({ type: 'spki', format: 'pem' });
+    // @jeanlaurent's root key replaced by the spare's: every signature now fails.
+    const swapped = Object.keys(root.signed.keys).find((id) => id.startsWith('08d6f4ca'));
+    assert.ok(swapped);
+    root.signed.keys[swapped]!.keyval.public = String(spareKey);
+    writeFileSync(file, JSON.stringify(root, null, 2));
+    const report = verifyPivCeremonyArchive(copy);
+    const spare = device(report, '25515137');
+    assert.deepEqual(
+      [spare.rootKeys.map((k) => k.roles), spare.isSpare, spare.isRootTrusted],
+      [[['root']], false, false],
+    );
+    assert.ok(report.devices.every((d) => !d.isRootTrusted));
+    assert.equal(report.rootMetadata?.isTrusted, false);
+    const signatures = check(report, 'root-signatures');
+    assert.equal(signatures?.isOk, false);
+    assert.match(
+      signatures.detail,
+      /metadata\/root\.json v1 is NOT trusted: 0 of 5 root keys signed, threshold 3, 5 signature\(s\) do not verify; the roles it gives devices are shown as untrusted/,
+    );
+    assert.equal(check(report, 'invalid-signatures')?.isOk, false);
+    const row = spare.checks.find((c) => c.check === 'root-metadata');
+    assert.equal(row?.isWarning, true);
+    assert.match(
+      row.detail,
+      /^unverified: key 08d6f4ca holds root; metadata\/root\.json is not trusted/,
+    );
+    assert.equal(report.isOk, false);
+    const text = formatPivReport(report);
+    assert.match(text, /OK\s+2024-06-04\/25515137 .* production\s+root\? \(untrusted root\.json\)/);
+    assert.match(text, /2024-06-04\/25515142 .* production\s+root\? \(untrusted root\.json\)/);
+    assert.match(text, /FAIL root-signatures: metadata\/root\.json v1 is NOT trusted/);
+    assert.match(text, /root\.json: metadata\/root\.json \(version 1, .*\) NOT TRUSTED/);
+    assert.doesNotMatch(text, /production\s+root\n/);
+  });
+
+  it('signatures dropped below the threshold: untrusted, and the intact copy is still checked', () => {
+    // Named as the ceremony is: its folder name is its date.
+    const copy = join(scratch, 'sigstore-short', '2021-06-18');
+    cpSync(sigstore2021, copy, { recursive: true });
+    const file = join(copy, 'repository', 'root.json');
+    const root = readRoot(file);
+    root.signatures = root.signatures.slice(0, 2);
+    writeFileSync(file, JSON.stringify(root));
+    const report = verifyPivCeremonyArchive(copy);
+    assert.equal(report.rootMetadata?.file, 'repository/root.json');
+    assert.match(
+      check(report, 'root-signatures')?.detail ?? '',
+      /NOT trusted: 2 of 5 root keys signed, threshold 3/,
+    );
+    assert.ok(report.devices.every((d) => d.isRootTrusted === false && d.rootKeys.length === 1));
+    // 1.root.json still holds the five signatures: checked, trusted, compared with nothing.
+    assert.deepEqual(
+      report.rootVersions.map((v) => [v.files.join(), v.isTrusted, v.usedBy]),
+      [
+        ['repository/1.root.json', true, []],
+        ['repository/root.json', false, ['2021-06-18']],
+      ],
+    );
+    assert.match(
+      check(report, 'root-version')?.detail ?? '',
+      /^v1 \(repository\/1\.root\.json\), compared with no ceremony here: 5 of 5/,
+    );
+    assert.equal(check(report, 'root-version')?.isOk, true);
+    assert.equal(check(report, 'root-version-conflict'), undefined, 'same signed content');
+    assert.match(
+      formatPivReport(report),
+      /root\+snapshot\+targets\+timestamp\? \(untrusted root\.json\)/,
+    );
+    assert.equal(report.isOk, false);
+  });
+
+  it('a root.json edited beside an intact copy of its version: a conflict, the intact one used', () => {
+    const copy = join(scratch, 'docker-conflict');
+    cpSync(docker, copy, { recursive: true });
+    const file = join(copy, 'metadata', 'root.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"threshold": 3', '"threshold": 1'));
+    const report = verifyPivCeremonyArchive(copy);
+    assert.equal(report.rootMetadata?.file, 'metadata/root_history/1.root.json');
+    assert.equal(report.rootMetadata?.isTrusted, true);
+    assert.match(check(report, 'root-version-conflict')?.detail ?? '', /2 different root\.json v1/);
+    assert.equal(check(report, 'root-version')?.isOk, false);
+    assert.equal(report.isOk, false);
+  });
+
+  it('facts from an attestation whose signature was flipped are unverified, in JSON and text', () => {
+    const copy = dockerCopy('docker-flipped-attestation');
+    const keys = join(copy, 'ceremony', '2024-06-04', 'keys');
+    flipSignatureByte(join(keys, '25515003', 'Slot9CAttestation.pem'));
+    // Another batch's F9 (28751258's) under 25515139's attestation: not signed by that key.
+    cpSync(
+      join(keys, '28751258', 'SlotF9Intermediate.pem'),
+      join(keys, '25515139', 'SlotF9Intermediate.pem'),
+    );
+    const report = verifyPivCeremonyArchive(copy, { requirePinPolicy: 'always' });
+    for (const serial of ['25515003', '25515139']) {
+      const d = device(report, serial);
+      assert.equal(d.verdict, 'broken', serial);
+      assert.equal(d.isFactsVerified, false, serial);
+      assert.equal(d.facts?.serial, Number(serial), 'the facts stay, flagged');
+      assert.match(
+        d.checks.find((c) => c.check === 'serial')?.detail ?? '',
+        /\(unverified: the attestation chain failed\)/,
+      );
+      assert.equal(
+        d.checks.find((c) => c.check === 'require-pin-policy')?.isOk,
+        false,
+        'not proven',
+      );
+      assert.equal(d.isOk, false);
+    }
+    assert.equal(device(report, '25515142').isFactsVerified, true);
+    // Their keys attest nothing: root.json's targets keys for them are unattested now.
+    assert.match(
+      check(report, 'unattested-keys')?.detail ?? '',
+      /no attestation for cda750ab \(targets, @whalelines\), f2149d8b \(targets, @mrjoelkamp\)/,
+    );
+    assert.equal(check(report, 'unattested-keys')?.isOk, false);
+    const text = formatPivReport(report);
+    assert.match(
+      text,
+      /FAIL\s+2024-06-04\/25515003\s+25515003 \(unverified\)\s+5\.4\.3\?\s+usb-c-keychain \(0x83\)\?\s+yes\?\s+always\?\s+never\?\s+broken\s+targets\? \(unverified key\)/,
+    );
+    assert.match(text, /\(unverified\), \?: read from an attestation whose chain failed/);
+    assert.match(text, /OK\s+2024-06-04\/25515142\s+25515142\s+5\.4\.3\s+usb-c/);
   });
 });
 
@@ -278,9 +570,6 @@ function vigil(args: string[]) {
 }
 
 describe('vigil verify on PIV ceremony archives', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'vigil-piv-cli-'));
-  after(() => rmSync(scratch, { recursive: true, force: true }));
-
   it('parses the PIV options only when given', () => {
     assert.equal('piv' in parseCommand(['verify', 'x']), false);
     assert.deepEqual(
@@ -300,6 +589,7 @@ describe('vigil verify on PIV ceremony archives', () => {
       {
         command: 'verify',
         path: 'x',
+        morePaths: [],
         isJson: false,
         trustKeys: [],
         requireAttestation: false,
@@ -352,6 +642,32 @@ describe('vigil verify on PIV ceremony archives', () => {
     assert.equal(report.devices.length, 5);
     assert.equal(report.rootMetadata?.version, 5);
     assert.equal(report.isOk, true);
+  });
+
+  it('reads each Sigstore ceremony against its own root.json; --json lists every version', () => {
+    const run = vigil(['verify', sigstore]);
+    assert.equal(run.code, 0, run.out);
+    assert.match(run.out, /OK\s+2021-06-18\/14454335 .* root\+snapshot\+targets\+timestamp \(v1\)/);
+    assert.match(
+      run.out,
+      /root\.json for ceremony 2022-10-18: ceremony\/2022-10-18\/repository\/root\.json \(version 5/,
+    );
+    assert.match(run.out, /ok {3}root-signatures: ceremony 2021-06-18: 5 of 5 root keys signed/);
+    const report = JSON.parse(vigil(['verify', sigstore, '--json']).out) as PivArchiveReport;
+    assert.deepEqual(
+      report.ceremonyRoots.map((c) => [c.ceremony, c.rootMetadata?.version, c.choice]),
+      [
+        ['2021-06-18', 1, 'ceremony-folder'],
+        ['2022-10-18', 5, 'ceremony-folder'],
+      ],
+    );
+    assert.deepEqual(
+      report.rootVersions.map((v) => [v.version, v.isTrusted]),
+      [
+        [1, true],
+        [5, true],
+      ],
+    );
   });
 
   it('exits 1 on Docker’s test keys (serial mismatch) and on a non-FIPS key under --require-fips', () => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
   VerifyInputError,
+  ceremonyNameOf,
   findDeviceFolders,
   parseSums,
   verifyProducts,
@@ -434,4 +435,97 @@ describe('a folder an export left cut short', () => {
         assert.ok(layout.includes(name), `${name} in: ${layout}`);
     });
   }
+});
+
+describe('where the device folders are (issue 23, items 2 and 6b)', () => {
+  it('names a ceremony only from ceremony/<name>/ceremony-products (pure)', () => {
+    assert.equal(ceremonyNameOf('/repo/ceremony/2020-10-30/ceremony-products'), '2020-10-30');
+    assert.equal(ceremonyNameOf('/repo/ceremony/2020-10-30/ceremony-products/'), '2020-10-30');
+    assert.equal(ceremonyNameOf('/media/usb/ceremony-products'), null);
+    assert.equal(ceremonyNameOf('/repo/ceremony/2020-10-30'), null);
+    assert.equal(ceremonyNameOf('/repo/ceremony/x/renamed'), null);
+  });
+
+  /** Vigil's own products for `serial`, written into `<root>/<at>/<serial>/`. */
+  function productsAt(root: string, at: string, deviceSerial: string): string {
+    const { files, set } = productSet(deviceSerial);
+    writeProductFolder(files, join(at, set.folder.split('/').at(-1) ?? ''), root);
+    return join(root, at);
+  }
+
+  it('reads a repository of ceremonies per ceremony, each device with its ceremony', () => {
+    const { root } = fresh();
+    const top = join(root, 'repository');
+    productsAt(top, 'ceremony/2024-01-01/ceremony-products', 'aaaa000000000001');
+    productsAt(top, 'ceremony/2025-06-30/ceremony-products', 'bbbb000000000002');
+    productsAt(top, 'ceremony/2025-06-30/ceremony-products', 'bbbb000000000003');
+    mkdirSync(join(top, 'ceremony', 'drafts'));
+    writeFileSync(join(top, 'ceremony', 'README.md'), 'x');
+    const report = verifyProducts(top);
+    assert.deepEqual(report.ceremonies, ['2024-01-01', '2025-06-30']);
+    assert.deepEqual(report.devices.map((d) => [d.ceremony, d.serial, d.isOk]).sort(), [
+      ['2024-01-01', 'aaaa000000000001', true],
+      ['2025-06-30', 'bbbb000000000002', true],
+      ['2025-06-30', 'bbbb000000000003', true],
+    ]);
+    // What holds no products is said, as a warning: it was not verified.
+    assert.deepEqual(
+      report.checks.map((c) => [c.check, c.isOk, c.isWarning]),
+      [['ceremonies', true, true]],
+    );
+    assert.match(
+      report.checks[0]?.detail ?? '',
+      /ceremony\/drafts \(no ceremony-products folder\)/,
+    );
+    assert.match(report.checks[0]?.detail ?? '', /ceremony\/README\.md \(a regular file\)/);
+    assert.equal(report.isOk, true);
+    // The ceremony folder alone, and its ceremony-products, name the same ceremony.
+    for (const path of [
+      join(top, 'ceremony', '2025-06-30'),
+      join(top, 'ceremony', '2025-06-30', 'ceremony-products'),
+    ]) {
+      const one = verifyProducts(path);
+      assert.deepEqual(one.ceremonies, ['2025-06-30']);
+      assert.deepEqual(
+        one.devices.map((d) => d.ceremony),
+        ['2025-06-30', '2025-06-30'],
+      );
+    }
+  });
+
+  it('names the ceremony of a stray, and fails on it, when there are several', () => {
+    const { root } = fresh();
+    const top = join(root, 'strays');
+    productsAt(top, 'ceremony/a/ceremony-products', 'aaaa000000000001');
+    const second = productsAt(top, 'ceremony/b/ceremony-products', 'bbbb000000000002');
+    writeFileSync(join(second, 'notes.txt'), 'x');
+    const report = verifyProducts(top);
+    assert.equal(report.isOk, false);
+    assert.deepEqual(
+      report.checks.map((c) => [c.check, c.isOk]),
+      [['products-folder', false]],
+    );
+    assert.match(report.checks[0]?.detail ?? '', /^ceremony b: not a device folder: notes\.txt/);
+  });
+
+  it('verifies a folder of device folders whatever its name, with no ceremony', () => {
+    const { root } = fresh();
+    const renamed = productsAt(root, 'copy-of-products', 'cccc000000000004');
+    const report = verifyProducts(renamed);
+    assert.deepEqual(report.ceremonies, []);
+    assert.deepEqual(
+      report.devices.map((d) => [d.ceremony, d.serial, d.isOk]),
+      [[null, 'cccc000000000004', true]],
+    );
+    assert.deepEqual(findDeviceFolders(renamed), [join(renamed, 'cccc000000000004')]);
+  });
+
+  it('still refuses a folder with no device folder one level down', () => {
+    const { root } = fresh();
+    const deeper = join(root, 'deeper');
+    productsAt(deeper, 'one/two', 'dddd000000000005');
+    mkdirSync(join(root, 'plain', 'sub'), { recursive: true });
+    for (const path of [deeper, join(root, 'plain')])
+      assert.throws(() => verifyProducts(path), /no ceremony-products folder and no device folder/);
+  });
 });

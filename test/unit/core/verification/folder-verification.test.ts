@@ -2,12 +2,17 @@
 // verify call's handler: options that do not fit, files only from main's dialogs, the contract's
 // response schema. Real public archives (../shared/ceremony-archives) read in place.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { contract } from '../../../../shared/contract/index.ts';
-import type { FolderVerification } from '../../../../shared/model/verification.ts';
+import {
+  RootMetadataSummary,
+  type FolderVerification,
+  type VerificationGroup,
+} from '../../../../shared/model/verification.ts';
+import { verifyPivCeremonyArchive } from '../../../../electron/core/products/piv-ceremony-archive.ts';
 import { folderVerificationOf } from '../../../../electron/core/verification/folder-verification.ts';
 import {
   folderReportText,
@@ -20,6 +25,11 @@ import { ceremonyArchivesDir } from '../../../helpers/shared-reference.ts';
 import { BARE_VERIFY_REQUEST } from '../../../helpers/verify-request.ts';
 
 const docker = join(ceremonyArchivesDir, 'docker-tuf');
+const sigstore = join(ceremonyArchivesDir, 'sigstore-root-signing');
+const scratch = mkdtempSync(join(tmpdir(), 'vigil-folder-view-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+const factOf = (g: VerificationGroup | undefined, label: string) =>
+  g?.facts.find((f) => f.label === label)?.value;
 const psf = join(ceremonyArchivesDir, 'psf-tuf-runbook', 'ceremony', '2020-10-30');
 const noOptions = { trustKeys: [], requireAttestation: false };
 const bareRequest = BARE_VERIFY_REQUEST;
@@ -112,6 +122,92 @@ describe('folderVerificationOf', () => {
     const view = folderVerificationOf(verified);
     assert.equal(view.outcome, 'failed');
     assert.equal(view.marking, 'unmarked');
+  });
+});
+
+describe('folderVerificationOf on PIV archives: each ceremony’s root, trust, unverified facts', () => {
+  it('shows each Sigstore ceremony against its own root.json and every version checked', () => {
+    const view = folderVerificationOf({
+      kind: 'piv-archive',
+      report: verifyPivCeremonyArchive(sigstore),
+    });
+    const meta = RootMetadataSummary.parse(view.rootMetadata);
+    assert.deepEqual(
+      meta.ceremonyRoots?.map((c) => [c.ceremony, c.file, c.version, c.isTrusted]),
+      [
+        ['2021-06-18', 'ceremony/2021-06-18/repository/root.json', 1, true],
+        ['2022-10-18', 'ceremony/2022-10-18/repository/root.json', 5, true],
+      ],
+    );
+    assert.match(meta.ceremonyRoots?.[0]?.chosenBecause ?? '', /ceremony's own folder/);
+    assert.deepEqual(
+      meta.versions?.map((v) => [v.version, v.files.length, v.isTrusted, v.usedBy]),
+      [
+        [1, 3, true, ['2021-06-18']],
+        [5, 1, true, ['2022-10-18']],
+      ],
+    );
+    const retired = view.groups.find((g) => g.path === 'ceremony/2021-06-18/keys/14454335');
+    assert.equal(factOf(retired, 'Ceremony'), '2021-06-18');
+    assert.equal(factOf(retired, 'root.json role'), 'root + snapshot + targets + timestamp');
+    assert.equal(factOf(retired, 'root.json'), 'v1 ceremony/2021-06-18/repository/root.json');
+    const renewed = view.groups.find((g) => g.path === 'ceremony/2022-10-18/keys/13078778');
+    assert.equal(factOf(renewed, 'root.json role'), 'root + targets');
+    const archive = view.groups.find((g) => g.kind === 'archive');
+    assert.equal(factOf(archive, 'root.json versions'), 'v1 trusted, v5 trusted');
+    assert.equal(view.outcome, 'warnings');
+  });
+
+  it('marks facts of a failed chain unverified and roles of an untrusted root.json untrusted', () => {
+    const copy = join(scratch, 'docker-tampered');
+    cpSync(join(docker, 'ceremony'), join(copy, 'ceremony'), { recursive: true });
+    mkdirSync(join(copy, 'metadata'));
+    // Two root signatures, threshold 3.
+    const root = JSON.parse(readFileSync(join(docker, 'metadata', 'root.json'), 'utf8')) as {
+      signatures: unknown[];
+    };
+    root.signatures = root.signatures.slice(0, 2);
+    writeFileSync(join(copy, 'metadata', 'root.json'), JSON.stringify(root));
+    const pemFile = join(
+      copy,
+      'ceremony',
+      '2024-06-04',
+      'keys',
+      '25515003',
+      'Slot9CAttestation.pem',
+    );
+    const der = Buffer.from(
+      readFileSync(pemFile, 'utf8').replace(/-----[^-]+-----|\s/g, ''),
+      'base64',
+    );
+    der[der.length - 1] = (der[der.length - 1] ?? 0) ^ 0x01;
+    writeFileSync(
+      pemFile,
+      `-----BEGIN CERTIFICATE-----\n${der.toString('base64')}\n-----END CERTIFICATE-----\n`,
+    );
+    const view = folderVerificationOf({
+      kind: 'piv-archive',
+      report: verifyPivCeremonyArchive(copy),
+    });
+    assert.equal(view.outcome, 'failed');
+    const flipped = view.groups.find((g) => g.title === 'YubiKey 25515003');
+    assert.equal(factOf(flipped, 'Attested serial'), '25515003 (unverified: the chain failed)');
+    assert.equal(factOf(flipped, 'Firmware'), '5.4.3 (unverified: the chain failed)');
+    assert.equal(factOf(flipped, 'PIN policy'), 'always (unverified: the chain failed)');
+    assert.equal(factOf(flipped, 'Slot'), '9c (unverified: the chain failed)');
+    assert.equal(factOf(flipped, 'root.json role'), 'targets? (untrusted root.json)');
+    const intact = view.groups.find((g) => g.title === 'YubiKey 25515142');
+    assert.equal(factOf(intact, 'Attested serial'), '25515142');
+    assert.equal(factOf(intact, 'root.json role'), 'root? (untrusted root.json)');
+    const spare = view.groups.find((g) => g.title === 'YubiKey 25515137');
+    assert.equal(factOf(spare, 'root.json role'), 'spare? (untrusted root.json)');
+    assert.equal(view.rootMetadata?.isTrusted, false);
+    const archive = view.groups.find((g) => g.kind === 'archive');
+    assert.match(
+      archive?.checks.find((c) => c.check === 'root-signatures' && c.status === 'fail')?.detail ??
+        '',
+      /NOT trusted: 2 of 5 root keys signed, threshold 3/,
+    );
   });
 });
 
