@@ -23,6 +23,7 @@ const bin = join(root, 'bin', 'vigil.mjs');
 const runbooksDir = join(root, 'resources', 'runbooks');
 const docker = join(ceremonyArchivesDir, 'docker-tuf');
 const dockerRootV1 = join(docker, 'metadata', 'root_history', '1.root.json');
+const darkBio = join(ceremonyArchivesDir, 'dark-bio-transparency');
 
 function vigil(...args: string[]) {
   const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
@@ -371,9 +372,41 @@ describe('the verify view', () => {
     await page.getByTestId('use-witness-keys').uncheck();
   });
 
+  it('shows attestations found by their content as a table, unverified fields marked in words', async () => {
+    const { page } = session;
+    const verdict = await verify(page, darkBio);
+    assert.equal(await verdict.getAttribute('data-outcome'), 'failed');
+    assert.equal(await verdict.getAttribute('data-exit-code'), '1');
+    assert.match(await verdict.innerText(), /Yubico attestations found by their content/);
+    const keys = await page
+      .getByTestId('verify-attested-key')
+      .evaluateAll((els) =>
+        els.map((el) => [
+          el.getAttribute('data-status'),
+          el.getAttribute('data-reason'),
+          el.getAttribute('data-verified'),
+          (el as unknown as { innerText: string }).innerText.replace(/\s+/g, ' ').trim(),
+        ]),
+      );
+    assert.equal(keys.length, 8, JSON.stringify(keys));
+    // The failing key first; its serial, firmware and slot each say "unverified" on the screen.
+    assert.deepEqual(keys[0]?.slice(0, 3), ['fail', 'device-certificate-missing', 'false']);
+    assert.match(keys[0]?.[3] ?? '', /33265034 UNVERIFIED 5\.7\.4 UNVERIFIED slot 9c UNVERIFIED/);
+    assert.ok(
+      keys.slice(1).every((k) => k[0] === 'ok' && k[1] === 'verified' && k[2] === 'true'),
+      JSON.stringify(keys),
+    );
+    assert.ok(keys.slice(1).every((k) => !/UNVERIFIED/i.test(k[3] ?? '')));
+    assert.match(
+      await page.getByTestId('verify-attested-keys').innerText(),
+      /0x0101 "Dark Bio Firmware Update \(Ark I: Alpha\)"[\s\S]*Ed25519[\s\S]*verified/,
+    );
+    await assertCleanPage(session);
+  });
+
   it('keeps every text at 4.5:1 on its background, in both themes, and nothing overflows', async () => {
     const { page } = session;
-    for (const folder of [tampered, docker]) {
+    for (const folder of [tampered, docker, darkBio]) {
       await verify(page, folder);
       for (const isStreaming of [false, true]) {
         const state = await page.locator('.app').getAttribute('data-streaming');

@@ -474,7 +474,8 @@ function attestedKeyRow(key: AttestedKeyReport): AttestedKeyRow {
     reason: key.reason,
     detail:
       key.problems.length > 0
-        ? key.problems.map((p) => `${p.reason}: ${p.detail}`).join('; ')
+        ? // The first problem is the row's reason, shown beside it; the others name theirs.
+          key.problems.map((p, i) => (i === 0 ? p.detail : `${p.reason}: ${p.detail}`)).join('; ')
         : `chains to ${key.chainEnd ?? '?'}${key.isRehearsal ? ' (REHEARSAL, never production)' : ''}`,
     isVerified: key.isVerified,
     isRehearsal: key.isRehearsal,
