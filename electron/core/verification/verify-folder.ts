@@ -127,6 +127,8 @@ async function verifyFolderKind(
   options: VerifyFolderOptions,
   morePaths: readonly string[],
 ): Promise<FolderReport> {
+  for (const named of [path, ...morePaths])
+    if (!isEntryAt(named)) throw new VerifyInputError(`${named} does not exist: check the path`);
   if (morePaths.length > 0) return scanFor([path, ...morePaths], options);
   const kind = folderKindOf(path, options.piv !== undefined);
   if (kind === 'attestation-scan') return scanFor([path], options);
@@ -184,7 +186,9 @@ async function verifyFolderKind(
     if (!(error instanceof VerifyInputError) || !isNamedFolder(path)) throw error;
     const scanned = await scanFor([path], { ...options, requireAttestation: false });
     if (scanned.report.certificates.length > 0) return scanned;
-    throw error;
+    throw new VerifyInputError(
+      `${error.message}; and no certificate (a Yubico attestation, PEM or DER) in it either`,
+    );
   }
   return { kind: 'products', report };
 }

@@ -216,7 +216,7 @@ describe('vigil usage and I/O errors', () => {
   it('exits 2 for a missing folder', () => {
     const { code, err } = vigil(['verify', '/nonexistent/vigil-products']);
     assert.equal(code, 2);
-    assert.match(err, /^vigil: \/nonexistent\/vigil-products is not a folder$/m);
+    assert.match(err, /^vigil: \/nonexistent\/vigil-products does not exist: check the path$/m);
   });
 
   it('exits 2 for a folder that holds no products', () => {
