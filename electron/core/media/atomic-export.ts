@@ -210,15 +210,15 @@ function checkNoRehearsalMix(medium: MediumFolder, isRehearsal: boolean): void {
   }
 }
 
-function syncFilesystem(path: string): Promise<void> {
+export function syncFilesystem(path: string): Promise<void> {
   return new Promise((resolve) => {
     // fsync already made each file durable; `sync -f` flushes the rest of the filesystem too.
     execFile('sync', ['-f', path], { timeout: 60_000 }, () => resolve());
   });
 }
 
-/** What this export put on the medium, in order, so a failure removes exactly that. */
-class ExportWrites {
+/** What an export (or a share's write) put on the medium, in order, so a failure removes exactly that. */
+export class MediumWrites {
   readonly #entries: {
     parent: MediumFolder;
     name: string;
@@ -267,7 +267,7 @@ class ExportWrites {
         if (entry.isFolder) rmdirSync(entry.parent.at(entry.name));
         else unlinkSync(entry.parent.at(entry.name));
       } catch (error) {
-        if (isErrno(error, 'ENOENT') && !isGone(entry.parent)) continue;
+        if (isErrno(error, 'ENOENT') && !entry.parent.isGone()) continue;
         remaining.unshift(entry.isFolder ? `${entry.path}/` : entry.path);
       }
     }
@@ -286,16 +286,6 @@ function movedFolder(folder: MediumFolder, path: string, medium: string): string
     // Gone with the medium.
   }
   return `${path}/ (moved away during the export)`;
-}
-
-/** True when the folder itself no longer answers (medium removed): ENOENT then proves nothing. */
-function isGone(folder: MediumFolder): boolean {
-  try {
-    lstatSync(folder.at('.'));
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 /** The sentence that says what of a failed export is left on the medium. */
@@ -331,7 +321,7 @@ class ExportFolders {
 
   constructor(
     readonly destination: MediumFolder,
-    readonly writes: ExportWrites,
+    readonly writes: MediumWrites,
   ) {
     this.#byPath.set('', destination);
   }
@@ -449,7 +439,7 @@ export async function exportProducts(request: ExportRequest): Promise<ExportOutc
     (a, b) => Number(a.name === completionFile) - Number(b.name === completionFile),
   );
   const step: ExportStep = { phase: 'check', file: '' };
-  const writes = new ExportWrites();
+  const writes = new MediumWrites();
   const opened: MediumFolder[] = [];
   let folders: ExportFolders | null = null;
   let found = new Map<string, ExportedFile>();

@@ -48,6 +48,16 @@ export class MediumFolder {
     return hasProcFd ? `/proc/self/fd/${this.fd}/${name}` : join(this.path, name);
   }
 
+  /** True when the folder no longer answers (medium removed): an ENOENT inside then proves nothing. */
+  isGone(): boolean {
+    try {
+      lstatSync(this.at('.'));
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
   /** Where the folder actually is, as the kernel resolves the open descriptor. */
   realPath(): string {
     return realpathSync(hasProcFd ? `/proc/self/fd/${this.fd}` : this.path);

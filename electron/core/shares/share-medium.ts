@@ -21,14 +21,12 @@
 //
 // Lines that are not `key: value` with a lower-case key are prose and ignored; unknown keys too.
 // The share line is authoritative; the others must agree with it.
-import { execFile } from 'node:child_process';
 import {
   closeSync,
   fsyncSync,
   lstatSync,
   openSync,
   renameSync,
-  rmdirSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -45,7 +43,12 @@ import {
   type EntryKind,
 } from '../../base/untrusted-folder.ts';
 import { CredentialShare, CredentialShareError } from '../../formats/credential-share.ts';
-import { MediaExportError, mediaErrorFor } from '../media/atomic-export.ts';
+import {
+  MediaExportError,
+  MediumWrites,
+  mediaErrorFor,
+  syncFilesystem,
+} from '../media/atomic-export.ts';
 import { isInside, MediumFolder, readMediumFile, shownName } from '../media/medium-folders.ts';
 
 export const SHARES_FOLDER = 'vigil-shares';
@@ -494,45 +497,6 @@ export interface ShareWritten {
 
 type WritePhase = 'check' | 'create-folder' | 'write' | 'read-back' | 'check-again';
 
-/** What this write put on the medium, newest last, so a failure removes exactly that. */
-interface Written {
-  parent: MediumFolder;
-  name: string;
-  isFolder: boolean;
-  folder?: MediumFolder;
-}
-
-function removeWritten(written: Written[]): string[] {
-  const remaining: string[] = [];
-  for (const entry of [...written].reverse()) {
-    const path =
-      entry.parent.relativePath === '' ? entry.name : `${entry.parent.relativePath}/${entry.name}`;
-    try {
-      // Moved or replaced by someone else meanwhile: removing by name would hit another entry.
-      if (entry.folder && !entry.folder.isStillAt(entry.parent.at('.'), entry.name)) {
-        remaining.unshift(`${path}/ (moved away during the write)`);
-        continue;
-      }
-      if (entry.isFolder) rmdirSync(entry.parent.at(entry.name));
-      else unlinkSync(entry.parent.at(entry.name));
-    } catch (error) {
-      if (isErrno(error, 'ENOENT') && !isGone(entry.parent)) continue;
-      remaining.unshift(entry.isFolder ? `${path}/` : path);
-    }
-  }
-  return remaining;
-}
-
-/** True when the folder no longer answers (medium removed): ENOENT then proves nothing. */
-function isGone(folder: MediumFolder): boolean {
-  try {
-    lstatSync(folder.at('.'));
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 /** The sentence that says what of a failed write is left on the medium. */
 function leftOnMedium(hasWritten: boolean, remaining: readonly string[]): string {
   if (remaining.length === 0) {
@@ -554,13 +518,6 @@ function entryExists(path: string): boolean {
     if (isErrno(error, 'ENOENT')) return false;
     throw error;
   }
-}
-
-function syncFilesystem(path: string): Promise<void> {
-  return new Promise((resolve) => {
-    // Each file is already durable (fsync); `sync -f` flushes the rest of the filesystem too.
-    execFile('sync', ['-f', path], { timeout: 60_000 }, () => resolve());
-  });
 }
 
 /**
@@ -614,7 +571,7 @@ export async function writeShareToMedium(
   const path = `${SHARES_FOLDER}/${name}`;
   // Built before the medium is touched: a wiped share fails here, as a share error.
   const content = new TextEncoder().encode(shareFileText(share, holder, ceremonyId));
-  const written: Written[] = [];
+  const writes = new MediumWrites();
   const opened: MediumFolder[] = [];
   let phase: WritePhase = 'check';
   let readBack: Uint8Array | null = null;
@@ -623,14 +580,13 @@ export async function writeShareToMedium(
     opened.push(medium);
     phase = 'create-folder';
     const next = medium.child(SHARES_FOLDER, FOLDER_MODE, () =>
-      written.push({ parent: medium, name: SHARES_FOLDER, isFolder: true }),
+      writes.add(medium, SHARES_FOLDER, true),
     );
     if (next === null)
       throw new VigilError('media-io-error', `${SHARES_FOLDER} could not be created`);
     const folder = next.folder;
     opened.push(folder);
-    const made = written.find((w) => w.isFolder);
-    if (made) made.folder = folder;
+    writes.opened(folder);
     if (next.isCreated) {
       // A new folder's entry is durable only once its parent is fsynced.
       medium.sync();
@@ -656,7 +612,7 @@ export async function writeShareToMedium(
     // SECURITY: O_EXCL never opens through a link or an existing file, and the file is 0600 from
     // the start: never readable by others, not even for a moment.
     const fd = openSync(folder.at(temp), 'wx', FILE_MODE);
-    written.push({ parent: folder, name: temp, isFolder: false });
+    writes.add(folder, temp, false);
     try {
       let offset = 0;
       while (offset < content.length) {
@@ -676,8 +632,7 @@ export async function writeShareToMedium(
       );
     }
     renameSync(folder.at(temp), folder.at(name));
-    const last = written.at(-1);
-    if (last) last.name = name;
+    writes.renamed(folder, temp, name);
     folder.sync();
     phase = 'read-back';
     const read = readMediumFile(folder, name, MAX_SHARE_FILE_BYTES);
@@ -712,9 +667,9 @@ export async function writeShareToMedium(
     await syncFilesystem(folder.realPath());
     return { path, index: share.index, holder };
   } catch (error) {
-    const hasWritten = written.length > 0;
+    const hasWritten = !writes.isEmpty;
     const code: MediaErrorCode = mediaErrorFor(error, { hasWritten });
-    const remaining = removeWritten(written);
+    const remaining = writes.removeAll(mediumRoot);
     const message =
       error instanceof VigilError
         ? error.message.replace(/\bexport again\.$/, 'write the share again.')
