@@ -595,7 +595,8 @@ function writeNewFile(
   }
 }
 
-function entryExists(path: string): boolean {
+/** Whether anything (a link included) is at `path`; an error other than ENOENT is thrown. */
+export function entryExists(path: string): boolean {
   try {
     lstatSync(path);
     return true;

@@ -32,7 +32,6 @@ import {
 } from 'node:fs';
 import type { MediaErrorCode } from '../../../shared/contract/error-codes.ts';
 import { VigilError } from '../../base/errors.ts';
-import { isErrno } from '../../base/durable-files.ts';
 import {
   entryWords,
   inReadSession,
@@ -46,6 +45,7 @@ import { CredentialShare, CredentialShareError } from '../../formats/credential-
 import {
   MediaExportError,
   MediumWrites,
+  entryExists,
   mediaErrorFor,
   syncFilesystem,
 } from '../media/atomic-export.ts';
@@ -508,16 +508,6 @@ function leftOnMedium(hasWritten: boolean, remaining: readonly string[]): string
       ? ` ${files.map((f) => shownName(f)).join(', ')} may hold part of the share: keep the medium private until it is removed.`
       : '';
   return ` These remain on the medium: ${remaining.map((r) => shownName(r)).join(', ')}.${secret} Write the share again once the medium is writable (Vigil removes what it left), or remove them.`;
-}
-
-function entryExists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return false;
-    throw error;
-  }
 }
 
 /**

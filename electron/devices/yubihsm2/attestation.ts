@@ -4,8 +4,6 @@
 // passes as production. Certificates are parsed with @peculiar/x509 (extensions) and signatures
 // checked with node:crypto, so verification stays synchronous like the rest of `vigil verify`.
 import { X509Certificate as NodeCertificate, createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { KindedError } from '../../base/errors.ts';
 import { resourcesDir } from '../../base/resources-dir.ts';
 import { bytesToHex } from '../../formats/der.ts';
@@ -17,6 +15,7 @@ import {
   type ChainVerdict,
 } from '../../formats/x509-chain.ts';
 import { decodeAttestationExtensions, type AttestationFacts } from './attestation-extensions.ts';
+import { resourceCertificate } from '../pinned-certificates.ts';
 
 /** The rehearsal YubiHSM's root, in resources/rehearsal; see its README. */
 export const REHEARSAL_CA_FILE = 'yubihsm2-rehearsal-ca.pem';
@@ -33,7 +32,7 @@ export interface YubiHsmTrust {
 }
 
 export function loadYubiHsmTrust(dir = resourcesDir()): YubiHsmTrust {
-  const read = (...parts: string[]) => new NodeCertificate(readFileSync(join(dir, ...parts)));
+  const read = (folder: string, file: string) => resourceCertificate(dir, folder, file);
   return {
     roots: [read('trust', YUBICO_TRUST_FILES.root)],
     intermediates: YUBICO_TRUST_FILES.intermediates.map((f) => read('trust', f)),

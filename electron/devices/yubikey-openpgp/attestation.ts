@@ -8,8 +8,6 @@
 // Extension values are DER (Yubico's OpenPGP attestation arc, see protocol.ts), unlike PIV's raw
 // bytes. Signatures are checked with node:crypto so verification stays synchronous.
 import { X509Certificate as NodeCertificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { KindedError } from '../../base/errors.ts';
 import { resourcesDir } from '../../base/resources-dir.ts';
 import { DerError, DerTag, bytesToHex, readSingleTlv } from '../../formats/der.ts';
@@ -30,6 +28,7 @@ import {
   type PivFormFactor,
 } from '../yubikey-piv/attestation.ts';
 import { OpenPgpAttestationOid, touchPolicyOf, type TouchPolicyName } from './protocol.ts';
+import { resourceCertificate } from '../pinned-certificates.ts';
 
 export const OPENPGP_TRUST_FILES = {
   roots: ['yubico-attestation-root-1.pem'],
@@ -51,7 +50,7 @@ export interface OpenPgpTrust {
 }
 
 export function loadOpenPgpTrust(dir = resourcesDir()): OpenPgpTrust {
-  const read = (...parts: string[]) => new NodeCertificate(readFileSync(join(dir, ...parts)));
+  const read = (folder: string, file: string) => resourceCertificate(dir, folder, file);
   return {
     roots: OPENPGP_TRUST_FILES.roots.map((f) => read('trust', f)),
     intermediates: OPENPGP_TRUST_FILES.intermediates.map((f) => read('trust', f)),

@@ -6,8 +6,6 @@
 // Extension encodings per piv-attestation.md §4 (raw bytes, except the serial: DER INTEGER).
 // Signatures are checked with node:crypto so verification stays synchronous, as for the YubiHSM.
 import { X509Certificate as NodeCertificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { KindedError } from '../../base/errors.ts';
 import { resourcesDir } from '../../base/resources-dir.ts';
 import { DerError, DerTag, readSingleTlv } from '../../formats/der.ts';
@@ -28,6 +26,7 @@ import {
   type PinPolicyName,
   type TouchPolicyName,
 } from './protocol.ts';
+import { resourceCertificate } from '../pinned-certificates.ts';
 
 /** The rehearsal YubiKey's F9 issuer, in resources/rehearsal; see its README. */
 export const PIV_REHEARSAL_CA_FILE = 'yubikey-piv-rehearsal-ca.pem';
@@ -60,7 +59,7 @@ export interface PivTrust {
 }
 
 export function loadPivTrust(dir = resourcesDir()): PivTrust {
-  const read = (...parts: string[]) => new NodeCertificate(readFileSync(join(dir, ...parts)));
+  const read = (folder: string, file: string) => resourceCertificate(dir, folder, file);
   return {
     legacyRoots: PIV_TRUST_FILES.legacyRoots.map((f) => read('trust', f)),
     roots: PIV_TRUST_FILES.roots.map((f) => read('trust', f)),
