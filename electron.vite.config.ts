@@ -18,6 +18,7 @@ export default defineConfig({
           '@noble/curves',
           'reflect-metadata',
           'openpgp',
+          'shamir-secret-sharing',
           'zod',
         ],
       },

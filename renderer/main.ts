@@ -14,5 +14,6 @@ import './styles/print.css';
 import './styles/runbook-preview.css';
 import './styles/ceremony-sheet.css';
 import './styles/startup.css';
+import './styles/share-desk.css';
 
 createApp(App).use(createPinia()).mount('#app');

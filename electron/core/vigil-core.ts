@@ -22,8 +22,10 @@ import { journalHandlers, summariseEntry } from './handlers/journal-handlers.ts'
 import { startupHandlers } from './handlers/startup-handlers.ts';
 import { mediaHandlers } from './handlers/media-handlers.ts';
 import { runbookHandlers } from './handlers/runbook-handlers.ts';
+import { shareHandlers } from './handlers/share-handlers.ts';
 import { verificationHandlers, type VerificationTuning } from './handlers/verification-handlers.ts';
 import { ExportTargets } from './media/export-targets.ts';
+import { ShareDesk } from './shares/share-desk.ts';
 import { VigilError } from '../base/errors.ts';
 import { RunbookEngine } from './runbook/runbook-engine.ts';
 import { defaultRunbooksDir, RunbookLibrary } from './runbook/runbook-library.ts';
@@ -107,6 +109,8 @@ export class VigilCore {
   readonly runbookLibrary: RunbookLibrary;
   /** Where each plugged-in family finds its devices, by family id (opened by the family). */
   readonly familySources: Readonly<Record<string, unknown>>;
+  /** Where an action handing out or collecting credential shares meets the shareholders. */
+  readonly shareDesk: ShareDesk;
   readonly events: EventHub;
   readonly log: VigilLog;
   readonly handlers: Handlers;
@@ -180,8 +184,10 @@ export class VigilCore {
         options.runbooksDir === undefined ? defaultRunbooksDir() : options.runbooksDir,
         this.log,
       );
+      this.shareDesk = new ShareDesk((view) => this.events.emit('shares.deskChanged', { view }));
       this.runbooks = new RunbookEngine({
         journal: this.journal,
+        shareDesk: this.shareDesk,
         familySources: this.familySources,
         targets: this.exportTargets,
         library: this.runbookLibrary,
@@ -195,6 +201,7 @@ export class VigilCore {
         ...mediaHandlers(this),
         ...journalHandlers(this),
         ...verificationHandlers(this, options.verification),
+        ...shareHandlers(this),
         ...startupHandlers(null),
       };
     } catch (error) {

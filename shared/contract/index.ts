@@ -6,11 +6,20 @@ import { devices } from './devices.ts';
 import { journal } from './journal.ts';
 import { media } from './media.ts';
 import { runbook } from './runbook.ts';
+import { shares } from './shares.ts';
 import { startup } from './startup.ts';
 import { verification } from './verification.ts';
 import { channelForName } from './names.ts';
 
-export const contractDomains = { devices, journal, media, runbook, startup, verification };
+export const contractDomains = {
+  devices,
+  journal,
+  media,
+  runbook,
+  shares,
+  startup,
+  verification,
+};
 
 type Domains = typeof contractDomains;
 type DomainName = keyof Domains;

@@ -25,6 +25,13 @@ export const callNames = [
   'runbook.exportRecord',
   'runbook.transcript',
   'runbook.preview',
+  'shares.state',
+  'shares.confirmLookAway',
+  'shares.reveal',
+  'shares.confirmReceipt',
+  'shares.chooseMedium',
+  'shares.submitShare',
+  'shares.cancel',
   'startup.state',
   'startup.moveJournalAside',
   'startup.retry',
@@ -37,6 +44,7 @@ export const eventNames = [
   'journal.appended',
   'media.exportVerified',
   'runbook.stepChanged',
+  'shares.deskChanged',
   'verification.progressed',
 ] as const;
 

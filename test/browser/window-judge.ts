@@ -6,7 +6,9 @@
 //   qr             every fingerprint QR code, decoded by zbarimg from a screenshot of it, is the
 //                  text the page shows beside it;
 //   stream-secret  in stream mode no secret is in the DOM, and the DOM does not change with a
-//                  secret's length (typed before the camera came on, or while it is on);
+//                  secret's length (typed before the camera came on, or while it is on); a
+//                  credential share shown to its holder (addRevealedShare) is a secret too, found
+//                  also when drawn in pieces (its groups or words one element each);
 //   stream-pin-entry  in stream mode a step that asks for a PIN still offers its fields.
 // Findings are collected, not thrown, so one walk reports every failure of the window at once;
 // window-ring.ts asserts them rule by rule. What costs most (axe, typing secrets, decoding QR
@@ -383,6 +385,11 @@ function ungrouped(text: string): string {
   return text.replace(/\s+/g, '');
 }
 
+/** Text with every white space character taken out (a share drawn one group per element). */
+function squeezed(text: string): string {
+  return text.replace(/\s+/g, '');
+}
+
 /** The decoded QR is the text beside it (hex compares without regard to letter case). */
 export function qrMatches(decoded: string, shown: string): boolean {
   const a = ungrouped(decoded);
@@ -463,10 +470,52 @@ export class WindowJudge {
     readonly isShooting = true,
   ) {}
 
+  /**
+   * Credential shares the walk saw shown to their holders (stream mode off): each as the strings
+   * that must not be in the DOM in stream mode. `pieces` are compared with the page's text with
+   * its white space taken out, so a share drawn one group or one word per element is found too.
+   */
+  private readonly revealed: { whole: string[]; pieces: string[] }[] = [];
+
+  /**
+   * A share shown on the share desk: its text, QR payload, words and receipt words become secrets
+   * of this walk. Runs of four groups or four words are looked for as well, so half a share shown
+   * is found.
+   */
+  addRevealedShare(share: {
+    text: string;
+    qrPayload: string;
+    words: readonly string[];
+    receipt: readonly string[];
+  }): void {
+    const groups = share.text.split('-');
+    const runs = (items: readonly string[], joiner: string) =>
+      items.length <= 4
+        ? [items.join(joiner)]
+        : items.slice(0, -3).map((_, i) => items.slice(i, i + 4).join(joiner));
+    this.revealed.push({
+      whole: [share.text, share.qrPayload, share.words.join(' '), share.receipt.join(' ')],
+      pieces: [...runs(groups, '-'), ...runs(share.words, '')].map(squeezed),
+    });
+  }
+
+  /** Every secret of the walk as a plain string: the answers' credentials and the shares shown. */
+  private get plainSecrets(): string[] {
+    return [...this.secrets, ...this.revealed.flatMap((r) => r.whole)];
+  }
+
+  /** The shares' pieces found in the page's text without white space: one finding per share. */
+  private revealedIn(text: string): string[] {
+    const flat = squeezed(text);
+    return this.revealed.flatMap((r) =>
+      r.pieces.filter((piece) => flat.includes(piece)).slice(0, 1),
+    );
+  }
+
   private add(rule: Rule, look: Look, shot: string, element: string, detail: string): void {
     // A failure message quotes the page: never a secret in it, even a rehearsal's.
     const mask = (text: string) =>
-      this.secrets.reduce((t, secret) => t.replaceAll(secret, '«secret»'), text);
+      this.plainSecrets.reduce((t, secret) => t.replaceAll(secret, '«secret»'), text);
     this.findings.push({ rule, look, element: mask(element), detail: mask(detail), shot });
   }
 
@@ -508,7 +557,7 @@ export class WindowJudge {
     if (look.stream === 'on') {
       t = performance.now();
       const text = await this.pageText();
-      for (const secret of this.secrets) {
+      for (const secret of this.plainSecrets) {
         if (text.includes(secret)) {
           this.add(
             'stream-secret',
@@ -518,6 +567,15 @@ export class WindowJudge {
             'a secret is in the DOM',
           );
         }
+      }
+      for (const piece of this.revealedIn(text)) {
+        this.add(
+          'stream-secret',
+          look,
+          shot,
+          'the page',
+          `part of a credential share shown to its holder is in the DOM (${piece.length} characters of it, white space aside)`,
+        );
       }
       this.timings.secretMs += performance.now() - t;
     }
@@ -843,7 +901,7 @@ export class WindowJudge {
     b: string,
     c: string,
   ): void {
-    for (const secret of this.secrets) {
+    for (const secret of this.plainSecrets) {
       if (a.includes(secret) || b.includes(secret)) {
         const where = a.includes(secret) ? a : b;
         this.add(

@@ -116,7 +116,10 @@ export function describeWindowRing(runbookId: string, options: WindowRingOptions
           `${name} rehearsal for the medium: ${outcome.lines.join('\n')}`,
         );
       }
-      // The window learns of the devices that rehearsal put away in its data folder.
+      // The window learns of the devices that rehearsal put away in its data folder; a rehearsal
+      // NetHSM is not put in a bag but kept running there (its state saved), as the appliance stays
+      // in the rack between ceremonies: the window starts it again.
+      if (source.keepsDevices) await session.core.rehearsalNetHsms.restore();
       await session.core.refreshDevices();
     });
 
@@ -137,17 +140,18 @@ export function describeWindowRing(runbookId: string, options: WindowRingOptions
         order: number,
         typed: readonly TypedCredential[] = [],
         sameAs: string | null = null,
+        suffix = '',
       ) => {
         await j.setStream('off');
         for (const size of WINDOW_SIZES) {
           await j.setSize(size);
-          await j.look(label, order);
+          await j.look(label, order, suffix);
         }
         if (typed.length > 0) await j.judgeStreamSecrets(label, order, typed, sameAs);
         else await j.setStream('on');
         for (const size of [...WINDOW_SIZES].reverse()) {
           await j.setSize(size);
-          await j.look(label, order);
+          await j.look(label, order, suffix);
         }
         await j.setStream('off');
       };
@@ -184,6 +188,14 @@ export function describeWindowRing(runbookId: string, options: WindowRingOptions
               await j.setSize(size);
               await j.look(label, step.number, '-dialog');
             }
+          },
+          // The share desk at each question; a share shown to its holder is a secret from then
+          // on, and the looks with stream mode on must not find it.
+          atDesk: async (step, label, suffix, typed, revealed) => {
+            if (revealed !== null) j.addRevealedShare(revealed);
+            if (!(options.looksAt?.(step.sectionId) ?? true)) return;
+            const fields = typed.map((c) => c.field).join(' ');
+            await fourLooks(label, step.number, typed, `share-desk ${fields}`, suffix);
           },
           atEnd: () => fourLooks('END', 999),
         });

@@ -42,8 +42,28 @@ export interface WalkHooks {
    * the dialog open for the walk to confirm.
    */
   atDialog(step: CurrentStep, label: string, actAgain: (() => Promise<void>) | null): Promise<void>;
+  /**
+   * The share desk, asking the room while the step's action waits (stream mode off): `suffix`
+   * names the question for screenshots, `typed` is what its secret field gets, `revealed` the
+   * share it shows its holder (read off the page), if any. Leaves stream mode off.
+   */
+  atDesk?(
+    step: CurrentStep,
+    label: string,
+    suffix: string,
+    typed: readonly TypedCredential[],
+    revealed: RevealedShareSeen | null,
+  ): Promise<void>;
   /** END. */
   atEnd(): Promise<void>;
+}
+
+/** A credential share as its holder read it off the share desk. */
+export interface RevealedShareSeen {
+  text: string;
+  qrPayload: string;
+  words: string[];
+  receipt: string[];
 }
 
 /** The devices panel's button for each family's rehearsal device (YubiKey families share cards). */
@@ -193,10 +213,111 @@ function labelOf(step: CurrentStep): string {
   return `step ${step.number} (confirm)`;
 }
 
+async function streamOff(page: Page): Promise<void> {
+  const toggle = page.getByTestId('stream-toggle');
+  if ((await toggle.getAttribute('data-state')) === 'off') return;
+  await toggle.click();
+  await page.locator('[data-testid="stream-toggle"][data-state="off"]').waitFor();
+}
+
+/** Who stands in for each person the share desk asks: the rehearsal's witness and its medium. */
+interface DeskPeople {
+  witness: string;
+}
+
+/**
+ * Answers the share desk's question as the people in the room do: the witness confirms the
+ * look-away; the holder shows their share (stream mode off: a streamed window never shows it),
+ * reads the receipt words off the screen and types them; a holder's medium is the walk's medium
+ * (the folder "Choose a folder…" picks); at a collection, "Rehearsal shareholder N" reads their
+ * share from it. Returns when the desk asks something else (or nothing); a problem the desk shows
+ * fails the walk with its words.
+ */
+async function answerDesk(
+  page: Page,
+  step: CurrentStep,
+  label: string,
+  hooks: WalkHooks,
+  people: DeskPeople,
+): Promise<void> {
+  const panel = page.getByTestId('share-desk');
+  const question = (await panel.getAttribute('data-question')) ?? '';
+  const kind = (await panel.getAttribute('data-kind')) ?? '';
+  const stage = (await panel.getAttribute('data-stage')) ?? '';
+  const number = (await panel.getAttribute('data-share-number')) ?? '';
+  const deskLabel = `${label}, share desk: ${stage} of share ${number}`;
+  const suffix = `-desk-${question}`;
+  await streamOff(page);
+  const chooseWalkMedium = async () => {
+    await panel.getByTestId('share-pick-folder').click();
+    await panel.locator('[data-testid^="share-target-folder:"]').first().check();
+    await panel.getByTestId('share-medium-choose').click();
+  };
+  if (kind === 'hand-out-screen' && stage === 'look-away') {
+    await hooks.atDesk?.(step, deskLabel, suffix, [], null);
+    await panel.getByTestId('share-witness').fill(people.witness);
+    await panel.getByTestId('share-look-away-confirm').click();
+  } else if (kind === 'hand-out-screen') {
+    await panel.getByTestId('share-reveal').click();
+    const shown = panel.getByTestId('share-revealed');
+    await shown.waitFor();
+    const groups = await shown.locator('.share-group').allInnerTexts();
+    const revealed: RevealedShareSeen = {
+      text: groups.map((g) => g.trim()).join(''),
+      qrPayload: (await shown.getByTestId('fingerprint-qr').getAttribute('data-text')) ?? '',
+      words: (await shown.getByTestId('share-words').locator('li').allInnerTexts()).map((w) =>
+        w.trim(),
+      ),
+      receipt: (await shown.locator('.share-receipt-word').allInnerTexts()).map((w) => w.trim()),
+    };
+    const receipt = revealed.receipt.join(' ');
+    await hooks.atDesk?.(
+      step,
+      deskLabel,
+      suffix,
+      [{ field: 'share-receipt', secret: receipt }],
+      revealed,
+    );
+    // The looks switched stream mode, which empties the receipt field: typed now.
+    await panel.getByTestId('share-receipt').fill(receipt);
+    await panel.getByTestId('share-receipt-confirm').click();
+  } else if (kind === 'hand-out-medium') {
+    await hooks.atDesk?.(step, deskLabel, suffix, [], null);
+    await chooseWalkMedium();
+  } else if (kind === 'collect') {
+    await hooks.atDesk?.(step, deskLabel, suffix, [], null);
+    await panel.getByTestId('share-holder').fill(`Rehearsal shareholder ${number}`);
+    await chooseWalkMedium();
+  } else {
+    throw new Error(`${deskLabel}: the share desk asks something the walk does not know (${kind})`);
+  }
+  const askedSelector = `[data-testid="share-desk"][data-question=${JSON.stringify(question)}]`;
+  const problemSelector = ['share-desk-problem', 'share-receipt-problem', 'share-desk-error']
+    .map((id) => `[data-testid="${id}"]`)
+    .join(', ');
+  const asked = page.locator(askedSelector);
+  const problem = asked.locator(problemSelector);
+  // Either the desk moves on (a new question, or none), or it says what was wrong. Plain
+  // JavaScript text: the page has no tsx helpers.
+  await page.waitForFunction(
+    `(() => {
+      const asked = document.querySelector(${JSON.stringify(askedSelector)});
+      return asked === null || asked.querySelector(${JSON.stringify(problemSelector)}) !== null;
+    })()`,
+    undefined,
+    { timeout: 120_000 },
+  );
+  if ((await asked.count()) > 0 && (await problem.count()) > 0) {
+    const said = (await problem.allInnerTexts()).join(' / ').replace(/\s+/g, ' ');
+    throw new Error(`${deskLabel}: the share desk refused the answer: ${said}`);
+  }
+}
+
 /**
  * Does what the step asks (`act`) and waits until main has moved past it or reached END. A
- * confirmation dialog (a DANGER choice asks twice) is shown to the hooks and then confirmed; a
- * refusal fails with the note the page shows.
+ * confirmation dialog (a DANGER choice asks twice) is shown to the hooks and then confirmed; the
+ * share desk, when the step's action asks shareholders, is answered (answerDesk); a refusal fails
+ * with the note the page shows.
  */
 async function actAndAdvance(
   page: Page,
@@ -205,18 +326,28 @@ async function actAndAdvance(
   act: () => Promise<void>,
   hooks: WalkHooks,
   canActAgain: boolean,
+  people: DeskPeople,
 ): Promise<void> {
   const next = page.locator(
     `[data-testid="runbook-step"]:not([data-step-number="${step.number}"]), [data-testid="runbook-finished"]`,
   );
   const refused = page.getByTestId('runbook').getByTestId('action-error-code');
   const dialog = page.locator('dialog[open]');
+  const desk = page.getByTestId('share-desk');
   await act();
-  for (let dialogs = 0; ; dialogs++) {
+  let dialogs = 0;
+  for (let questions = 0; ;) {
     // Device actions (a reset, key generation) can take a while on a loaded machine.
-    await next.or(refused).or(dialog).first().waitFor({ timeout: 120_000 });
+    await next.or(refused).or(dialog).or(desk).first().waitFor({ timeout: 120_000 });
     if ((await next.count()) > 0) return;
+    // The desk first: an error note inside it is the desk's, answered there.
+    if ((await desk.count()) > 0 && questions < 200) {
+      questions += 1;
+      await answerDesk(page, step, label, hooks, people);
+      continue;
+    }
     if ((await dialog.count()) > 0 && dialogs < 3) {
+      dialogs += 1;
       await hooks.atDialog(step, `${label}, its confirmation dialog`, canActAgain ? act : null);
       await dialog.locator('[data-testid$="-confirm"]').click();
       await dialog.waitFor({ state: 'detached' });
@@ -236,9 +367,12 @@ export async function walkRehearsal(
   session: BrowserSession,
   runbookId: string,
   hooks: WalkHooks,
+  /** Other answers than the runbook's own rehearsal answers (a variant of them). */
+  answersInstead?: RehearsalAnswers,
 ): Promise<RunbookCeremony> {
   const { page, core } = session;
-  const { runbook, answers } = readRehearsal(runbookId);
+  const { runbook, answers: own } = readRehearsal(runbookId);
+  const answers = answersInstead ?? own;
   const person = (role: string) => {
     const found = answers.participants.find((p) => p.role === role);
     if (!found) throw new Error(`the answers name nobody for the role ${role}`);
@@ -271,6 +405,8 @@ export async function walkRehearsal(
   for (const button of buttons) {
     const family = PANEL_FAMILIES[button];
     if (bagged.some((d) => d.family === family)) continue;
+    // A rehearsal NetHSM an earlier ceremony provisioned is still in its rack (running): no new one.
+    if ((await page.locator(PANEL_DEVICES[button] ?? '').count()) > 0) continue;
     await plugIn(page, button, 'window ring');
   }
   await hooks.atStart();
@@ -365,7 +501,10 @@ export async function walkRehearsal(
     };
     // Typing credentials again is for the window with stream mode off: only a step without them
     // is done again in stream mode to see its dialog there.
-    await actAndAdvance(page, step, `${runbookId} ${label}`, act, hooks, typed.length === 0);
+    await actAndAdvance(page, step, `${runbookId} ${label}`, act, hooks, typed.length === 0, {
+      witness: (answers.participants.find((p) => p.role === 'witness') ?? person('ceremony-lead'))
+        .name,
+    });
   }
   throw new Error(`${runbookId} did not reach END`);
 }

@@ -1,4 +1,5 @@
 // What an action of no device sees in a test: the medium, the inputs, nothing else of a ceremony.
+import { ShareDesk } from '../../electron/core/shares/share-desk.ts';
 import type { ActionContext } from '../../electron/core/runbook/runbook-actions.ts';
 
 export function bareActionContext(
@@ -24,5 +25,6 @@ export function bareActionContext(
     products: () => [],
     slices: {},
     sources: {},
+    shareDesk: new ShareDesk(),
   };
 }

@@ -2,6 +2,7 @@
 // journal (every step, input, device, key and family record) and the window's view of it at END.
 // Recorded once, before the engine was reorganised (test/helpers/record-golden-journals.ts); the
 // golden test replays the same journals with today's engine and expects exactly this again.
+import { ShareDesk } from '../../electron/core/shares/share-desk.ts';
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +110,7 @@ export async function finishedView(recordDir: string, runbooksDir: string): Prom
   const engine = new RunbookEngine({
     journal,
     familySources: {},
+    shareDesk: new ShareDesk(),
     targets: unused as ExportTargets,
     library: new RunbookLibrary(runbooksDir),
     recordsDir: join(work, 'records'),

@@ -55,4 +55,15 @@ export const mediumWrittenBy: Readonly<Record<string, MediumSource>> = {
     keepsDevices: false,
     sharesReferenceMedium: false,
   },
+  // The shareholders' shares and the locked NetHSM a Signstar-style provisioning with shares left.
+  'nethsm-unlock-with-shares': {
+    writers: [{ runbook: 'nethsm-signstar-shares' }],
+    keepsDevices: true,
+    sharesReferenceMedium: false,
+  },
+  'nethsm-rotate-shares': {
+    writers: [{ runbook: 'nethsm-signstar-shares' }],
+    keepsDevices: true,
+    sharesReferenceMedium: false,
+  },
 };

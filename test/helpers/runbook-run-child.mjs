@@ -47,6 +47,15 @@ const outcome = await runRehearsal({
         return append(kind, detail, now);
       };
     }
+    // Killed when the share desk comes to share k of a hand-out: shares 1..k-1 are out, the
+    // NetHSM has nothing yet.
+    const killAtShare = Number(process.env.VIGIL_KILL_AT_SHARE ?? '0');
+    if (killAtShare > 0) {
+      core.shareDesk.subscribe((view) => {
+        if (view?.kind.startsWith('hand-out') && view.index === killAtShare)
+          process.kill(process.pid, 'SIGKILL');
+      });
+    }
     if (killAfter <= 0) return;
     let appended = 0;
     core.journal.onAppend((entry) => {

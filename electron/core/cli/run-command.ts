@@ -3,6 +3,7 @@
 // rehearsal token store, the medium products are exported to) survives a crash, so running the
 // same command again resumes where the journal stopped. At END the ceremony record is written to
 // <out> and the work folder removed.
+import { answerAsRehearsalShareholders } from '../shares/share-desk.ts';
 import {
   existsSync,
   mkdirSync,
@@ -365,6 +366,16 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
     });
     options.onCore?.(core);
     const mediaTarget = core.exportTargets.addFolder(mediaDir);
+    // Stand-in shareholders: each reads their share off the screen (or takes it on the one
+    // rehearsal medium) and proves receipt; shares are given back from that medium.
+    core.shareDesk.subscribe(
+      answerAsRehearsalShareholders(core.shareDesk, {
+        witness:
+          answers.participants.find((p) => p.role === 'witness')?.name ?? 'Rehearsal witness',
+        mediumTargetId: mediaTarget.id,
+        say: log,
+      }),
+    );
     const existing = core.runbooks.progress();
     if (existing) {
       if (existing.started.runbookText !== runbookText) {

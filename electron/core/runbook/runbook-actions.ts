@@ -9,6 +9,7 @@ import type { CredentialField } from '../../../shared/model/credential-fields.ts
 import type { CredentialRequest } from '../../../shared/model/runbook.ts';
 import type { SecretBytes } from '../../../shared/model/secret-bytes.ts';
 import { VigilError } from '../../base/errors.ts';
+import type { ShareDesk } from '../shares/share-desk.ts';
 import { selectedDevice } from './action-context.ts';
 import type { ExportTargets } from '../media/export-targets.ts';
 import type { ProductFile } from '../products/token-products.ts';
@@ -67,6 +68,8 @@ export interface ActionContext {
   slices: Readonly<Record<string, unknown>>;
   /** Where each plugged-in family finds its devices (rehearsal ones included), by family id. */
   sources: Readonly<Record<string, unknown>>;
+  /** Where the action meets shareholders, one at a time (credential shares). */
+  shareDesk: ShareDesk;
 }
 
 export type CoreActionResult =

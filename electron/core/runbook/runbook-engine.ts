@@ -66,6 +66,7 @@ import {
   signingConfirmer,
   type ViewSources,
 } from './ceremony-view.ts';
+import type { ShareDesk } from '../shares/share-desk.ts';
 import { Transcript, type TranscriptAbandoned } from '../transcript/transcript-schema.ts';
 
 export interface RunbookEngineDeps {
@@ -82,6 +83,8 @@ export interface RunbookEngineDeps {
    * ones included), or what it holds in memory for the ceremony (secret keys).
    */
   familySources: Readonly<Record<string, unknown>>;
+  /** Where actions meet shareholders (credential shares handed out or collected). */
+  shareDesk: ShareDesk;
 }
 
 interface CeremonySigner {
@@ -491,6 +494,7 @@ export class RunbookEngine {
         products: () => ceremonyProducts(p).map((d) => ({ folder: d.set.folder, files: d.files })),
         slices: p.families,
         sources: this.#deps.familySources,
+        shareDesk: this.#deps.shareDesk,
       });
       this.#checkDeviceInputs(p, result);
     } catch (error) {

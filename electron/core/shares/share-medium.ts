@@ -145,6 +145,8 @@ export interface ShareFileProblem {
 export interface ShareFromMedium {
   /** Relative to the medium root. */
   file: string;
+  /** When the file was last written (ms since the epoch): the newest set is the current one. */
+  writtenAtMs: number;
   holder: string;
   ceremonyId: string | null;
   share: CredentialShare;
@@ -194,7 +196,7 @@ function damaged(line: 'share' | 'qr', error: CredentialShareError, holder: stri
 /** The share a file's text holds, checked against every header line. */
 function parseShareFile(
   bytes: Uint8Array,
-): Omit<ShareFromMedium, 'file'> & { qrShare: CredentialShare | null } {
+): Omit<ShareFromMedium, 'file' | 'writtenAtMs'> & { qrShare: CredentialShare | null } {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -409,7 +411,8 @@ function readShareFolder(folder: MediumFolder): SharesOnMedium {
             read.holder,
           );
         }
-        result.shares.push({ file: where(name), ...read });
+        const writtenAtMs = lstatSync(folder.at(name)).mtimeMs;
+        result.shares.push({ file: where(name), ...read, writtenAtMs });
       } catch (error) {
         if (error instanceof ShareFileProblemError) problem(name, error);
         else if (error instanceof UntrustedReadError) problem(name, untrustedProblem(name, error));
@@ -475,6 +478,11 @@ export interface ShareWriteOptions {
   /** The shareholder's name, as the file's header shows it (not secret). */
   holder: string;
   ceremonyId?: string;
+  /**
+   * A rehearsal's one medium takes every share of its set (its holders are stand-ins); a real
+   * shareholder's medium carries one share of a set, never more.
+   */
+  isRehearsal?: boolean;
   /** After each durable step; tests use it to turn the medium read-only there. */
   onStep?: (step: ShareWriteStep) => void;
 }
@@ -514,11 +522,18 @@ function leftOnMedium(hasWritten: boolean, remaining: readonly string[]): string
  * Refuses, before anything is written, a medium that already holds this share or another share
  * of its set, or anything at its file name.
  */
-function checkNoShareOfSet(folder: MediumFolder, share: CredentialShare, name: string): void {
+function checkNoShareOfSet(
+  folder: MediumFolder,
+  share: CredentialShare,
+  name: string,
+  isRehearsal: boolean,
+): void {
   const found = readShareFolder(folder);
   try {
     const path = `${folder.relativePath}/${name}`;
-    const sameSet = found.shares.find((s) => s.share.setId === share.setId);
+    const sameSet = found.shares.find(
+      (s) => s.share.setId === share.setId && (!isRehearsal || s.share.index === share.index),
+    );
     if (sameSet !== undefined) {
       const isSameIndex = sameSet.share.index === share.index;
       throw new VigilError(
@@ -583,7 +598,7 @@ export async function writeShareToMedium(
       options.onStep?.('folder');
     } else {
       phase = 'check';
-      checkNoShareOfSet(folder, share, name);
+      checkNoShareOfSet(folder, share, name, options.isRehearsal === true);
     }
     phase = 'write';
     const temp = partialName(name);

@@ -2,6 +2,7 @@
 // ceremony sheet, journalled), reached over HTTPS pinned to the certificate the witness compared;
 // rehearsal NetHSMs are emulated appliances this app starts on loopback ports. A ceremony never
 // mixes the two.
+import type { HeldCredentials } from './ceremony/shared-credentials.ts';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
@@ -178,6 +179,11 @@ export class RehearsalNetHsmRack {
 
 export interface NetHsmSources {
   rehearsal: RehearsalNetHsmRack;
+  /**
+   * The administrative credentials a ceremony's shares opened (or made), by ceremony id: in this
+   * process's memory only, wiped at the ceremony's END.
+   */
+  sharedCredentials: Map<string, HeldCredentials>;
 }
 
 /**
@@ -189,7 +195,7 @@ export function openNetHsmSources(env: DeviceEnvironment): NetHsmSources {
   env.registry.addSource(() =>
     Promise.resolve(rehearsal.devices.map((d) => rehearsalNetHsmSummary(d))),
   );
-  return { rehearsal };
+  return { rehearsal, sharedCredentials: new Map() };
 }
 
 export const netHsmRehearsalBench: RehearsalBench = {

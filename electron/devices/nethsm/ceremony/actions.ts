@@ -29,6 +29,7 @@ import {
   passphraseLength,
 } from '../protocol.ts';
 import { ecdsaHashOf, verifyNetHsmSignature } from './products.ts';
+import { withSharedAdministrators } from './shared-credentials.ts';
 import {
   NetHsmTransportError,
   endpointText,
@@ -83,16 +84,20 @@ const SignMechanism = KeyMechanism.extract([
 
 const ReadCertificateParams = z.strictObject({ addressFrom: InputId });
 const PinCertificateParams = z.strictObject({ confirmationFrom: InputId, matches: z.string() });
-const ByParams = z.strictObject({ by: UserId });
+/** `shared`: the acting Administrator's passphrase comes from the ceremony's shares, not typed. */
+const Shared = { shared: z.literal(true).optional() };
+const ByParams = z.strictObject({ by: UserId, ...Shared });
 const ProvisionParams = z.strictObject({});
+const SharedParams = z.strictObject(Shared);
 const AddUserParams = z.strictObject({
   userId: UserId,
   role: UserRole,
   realName: z.string().min(1).max(100),
   by: UserId,
+  ...Shared,
 });
-const AddNamespaceParams = z.strictObject({ namespace: Id, by: UserId });
-const TagUserParams = z.strictObject({ userId: UserId, tag: Id, by: UserId });
+const AddNamespaceParams = z.strictObject({ namespace: Id, by: UserId, ...Shared });
+const TagUserParams = z.strictObject({ userId: UserId, tag: Id, by: UserId, ...Shared });
 const GenerateKeyParams = z.strictObject({
   keyId: Id,
   type: SigningKeyType,
@@ -100,9 +105,15 @@ const GenerateKeyParams = z.strictObject({
   length: z.number().int().min(2048).max(8192).optional(),
   tags: z.array(Id).optional(),
   by: UserId,
+  ...Shared,
 });
-const KeyByParams = z.strictObject({ keyId: Id, by: UserId });
-const OpenPgpCertificateParams = z.strictObject({ keyId: Id, userIdFrom: InputId, by: UserId });
+const KeyByParams = z.strictObject({ keyId: Id, by: UserId, ...Shared });
+const OpenPgpCertificateParams = z.strictObject({
+  keyId: Id,
+  userIdFrom: InputId,
+  by: UserId,
+  ...Shared,
+});
 
 // --- TUF ------------------------------------------------------------------------------------
 
@@ -207,7 +218,7 @@ function ceremonyNetHsm(context: ActionContext): NetHsmRecord {
   return record;
 }
 
-function pinnedNetHsm(context: ActionContext): NetHsmRecord {
+export function pinnedNetHsm(context: ActionContext): NetHsmRecord {
   const record = ceremonyNetHsm(context);
   if (!record.isPinned) {
     throw new VigilError(
@@ -236,7 +247,7 @@ function checkAddressFamily(context: ActionContext, address: string): void {
 }
 
 /** One pinned connection for the step, closed after it whatever happens. */
-async function withNetHsm<T>(
+export async function withNetHsm<T>(
   context: ActionContext,
   work: (client: NetHsmClient, record: NetHsmRecord) => Promise<T>,
 ): Promise<T> {
@@ -333,7 +344,7 @@ export function netHsmFailure(error: unknown): unknown {
 }
 
 /** Whether `admin` with this passphrase is the device's Administrator (one request, no retry). */
-async function opensAsAdministrator(
+export async function opensAsAdministrator(
   client: NetHsmClient,
   passphrase: SecretBytes,
 ): Promise<boolean> {
@@ -346,7 +357,7 @@ async function opensAsAdministrator(
   }
 }
 
-function result(event: NetHsmEvent): NetHsmResult {
+export function result(event: NetHsmEvent): NetHsmResult {
   return { kind: NETHSM_RESULT_KIND, event };
 }
 
@@ -447,7 +458,7 @@ const distinctProvisioningPassphrases: CredentialRules = (wellFormed) => {
 // request is sent: the NetHSM delays after each failure.
 export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkingCredentialsFirst(
   NETHSM_SLICE,
-  {
+  withSharedAdministrators({
     'nethsm.readCertificate': {
       title: 'Read the NetHSM’s TLS certificate and show its fingerprint (nothing is sent yet)',
       params: ReadCertificateParams,
@@ -974,7 +985,7 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
     },
     'nethsm.validateBackup': {
       title: 'Open the backup on this computer with the backup passphrase and check what it holds',
-      params: ProvisionParams,
+      params: SharedParams,
       credentials: [{ id: 'backupPassphrase', label: 'Backup passphrase', repeat: false }],
       needsTarget: false,
       interruptionAdvice:
@@ -1112,6 +1123,6 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
         });
       },
     },
-  },
+  }),
   { 'nethsm.provision': distinctProvisioningPassphrases },
 );

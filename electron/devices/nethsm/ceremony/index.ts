@@ -3,7 +3,9 @@
 // the window's NetHSM card.
 import { decodePem } from '../../../formats/pem.ts';
 import type { CeremonyFamily } from '../../../core/runbook/ceremony-family.ts';
-import { netHsmRehearsalBench, openNetHsmSources } from '../index.ts';
+import { netHsmRehearsalBench, openNetHsmSources, type NetHsmSources } from '../index.ts';
+import { netHsmShareActions } from './share-actions.ts';
+import { forgetCredentials } from './shared-credentials.ts';
 import { netHsmActions } from './actions.ts';
 import { NETHSM_MANIFEST_KIND, buildNetHsmProducts, checkNetHsmProducts } from './products.ts';
 import {
@@ -11,6 +13,7 @@ import {
   NETHSM_SLICE,
   applyNetHsmEvent,
   describeNetHsmEvent,
+  describeSharesCollected,
   netHsmDevice,
   netHsmView,
   type NetHsmRecord,
@@ -25,18 +28,24 @@ export const netHsmCeremonyFamily: CeremonyFamily<NetHsmRecord> = {
   id: NETHSM_SLICE,
   openSources: openNetHsmSources,
   rehearsal: netHsmRehearsalBench,
-  actions: netHsmActions,
+  actions: { ...netHsmActions, ...netHsmShareActions },
   resultKinds: [NETHSM_RESULT_KIND],
   fold(record, result, at, ceremony) {
-    const { event } = result as NetHsmResult;
+    const { event, sharesCollected } = result as NetHsmResult;
     const slice = applyNetHsmEvent(record, event, at);
+    if (slice && sharesCollected) slice.sharesCollected.push(sharesCollected);
     return {
       slice,
       ...(slice ? { device: netHsmDevice(slice, ceremony.isRehearsal) } : {}),
       ...(event.event === 'backup-taken' ? { exported: event.report } : {}),
     };
   },
-  describe: (result) => describeNetHsmEvent((result as NetHsmResult).event),
+  describe: (result) => {
+    const { event, sharesCollected } = result as NetHsmResult;
+    const said = describeNetHsmEvent(event);
+    return sharesCollected ? `${said}; ${describeSharesCollected(sharesCollected)}` : said;
+  },
+  endCeremony: (sources, ceremonyId) => forgetCredentials(sources as NetHsmSources, ceremonyId),
   products: (record, ceremony) =>
     record && record.keys.length > 0
       ? buildNetHsmProducts({

@@ -5,6 +5,7 @@ import type { DeviceSummary } from '../../../../shared/model/device.ts';
 import type { ExportReport } from '../../../../shared/model/media.ts';
 import type { NetHsmCeremonyView, NetHsmRole } from '../../../../shared/model/nethsm.ts';
 import { groupHex, pgpWords } from '../../../formats/fingerprint.ts';
+import type { ShareSetRecord, SharesCollected } from './shared-credentials.ts';
 
 export type NetHsmState = 'Unprovisioned' | 'Locked' | 'Operational';
 
@@ -105,7 +106,24 @@ export type NetHsmEvent =
   | { event: 'backup-taken'; report: ExportReport; backup: NetHsmBackupRecord }
   | { event: 'backup-validated'; validation: NetHsmBackupValidation }
   | { event: 'test-signature'; signature: NetHsmTestSignatureRecord }
-  | { event: 'inventory-read'; system: NetHsmSystemRecord; users: string[]; keys: string[] };
+  | { event: 'inventory-read'; system: NetHsmSystemRecord; users: string[]; keys: string[] }
+  | {
+      event: 'provisioned-with-shares';
+      /** The set handed out now; null when an interrupted attempt had provisioned already. */
+      set: ShareSetRecord | null;
+      systemTime: string;
+      state: NetHsmState;
+      namespaces: string[];
+      how: 'now' | 'found-provisioned';
+    }
+  | { event: 'unlocked-with-shares'; opened: SharesCollected | null; state: NetHsmState }
+  | {
+      event: 'credentials-rotated';
+      /** The label of the set that opens nothing any more. */
+      from: string;
+      set: ShareSetRecord;
+      state: NetHsmState;
+    };
 
 /** The family's slice key (the prefix of its action names) and the kind of its results. */
 export const NETHSM_SLICE = 'nethsm';
@@ -115,6 +133,8 @@ export const NETHSM_RESULT_KIND = 'nethsm';
 export type NetHsmResult = {
   readonly kind: typeof NETHSM_RESULT_KIND;
   readonly event: NetHsmEvent;
+  /** The shares given at this step to open the credentials it acted with (`shared: true`). */
+  readonly sharesCollected?: SharesCollected;
 };
 
 export interface NetHsmRecord {
@@ -135,6 +155,10 @@ export interface NetHsmRecord {
   testSignatures: NetHsmTestSignatureRecord[];
   system: NetHsmSystemRecord | null;
   lockedAt: string | null;
+  /** Sets of shares made in this ceremony, oldest first; the last is the current one. */
+  shareSets: ShareSetRecord[];
+  /** Each time shares were given back to open the credentials. */
+  sharesCollected: SharesCollected[];
 }
 
 /** The namespace of a user id `ns~name`; null for system-wide users. */
@@ -175,6 +199,8 @@ export function applyNetHsmEvent(
       testSignatures: [],
       system: null,
       lockedAt: null,
+      shareSets: [],
+      sharesCollected: [],
     };
   }
   if (record === null) return null;
@@ -242,8 +268,48 @@ export function applyNetHsmEvent(
     case 'inventory-read':
       record.system = { ...event.system };
       break;
+    case 'provisioned-with-shares': {
+      record.state = event.state;
+      record.provisionedAt = event.systemTime;
+      record.backupPassphraseSet = true;
+      const admins = ['admin', ...event.namespaces.map((ns) => `${ns}~admin`)];
+      for (const id of admins) {
+        if (record.users.some((u) => u.id === id)) continue;
+        const ns = namespaceOfUser(id);
+        record.users.push({
+          id,
+          role: 'Administrator',
+          realName: ns === null ? 'admin' : `${ns} administrator`,
+          tags: [],
+        });
+      }
+      for (const ns of event.namespaces) {
+        if (!record.namespaces.includes(ns)) record.namespaces.push(ns);
+      }
+      if (event.set) record.shareSets.push(event.set);
+      break;
+    }
+    case 'unlocked-with-shares':
+      record.state = event.state;
+      if (event.opened) record.sharesCollected.push(event.opened);
+      break;
+    case 'credentials-rotated':
+      record.state = event.state;
+      record.shareSets.push(event.set);
+      break;
   }
   return record;
+}
+
+/** A set of shares in words: "set 1a2b3c4d, 3 of 5: 1 Alice (screen), 2 Bob (medium), …". */
+function describeSet(set: ShareSetRecord): string {
+  const holders = set.holders.map((h) => `${h.index} ${h.holder} (${h.way})`).join(', ');
+  return `share set ${set.label}, ${set.threshold} of ${set.count}, handed out with receipts: ${holders}`;
+}
+
+export function describeSharesCollected(collected: SharesCollected): string {
+  const given = collected.given.map((g) => `${g.index} by ${g.holder} (${g.way})`).join(', ');
+  return `shares of set ${collected.label} given (${collected.given.length} of the ${collected.threshold} needed): ${given}`;
 }
 
 /** One line for the step history and the transcript. */
@@ -293,6 +359,14 @@ export function describeNetHsmEvent(event: NetHsmEvent): string {
       return `test message signed with ${event.signature.keyId} (${event.signature.mode}) by ${event.signature.signedBy}; signature verified`;
     case 'inventory-read':
       return `inventory read: ${event.users.length} users, ${event.keys.length} system-wide keys; device ${event.system.deviceId}`;
+    case 'provisioned-with-shares':
+      return event.set === null
+        ? `NetHSM found provisioned by the interrupted attempt of this step, its credentials configured; now ${event.state}`
+        : `NetHSM provisioned with generated credentials (unlock, backup, admin${event.namespaces.map((ns) => `, ${ns}~admin`).join('')}); ${describeSet(event.set)}; now ${event.state}`;
+    case 'unlocked-with-shares':
+      return `NetHSM unlocked with the shareholders' shares${event.opened ? `: ${describeSharesCollected(event.opened)}` : ''}; now ${event.state}`;
+    case 'credentials-rotated':
+      return `every credential of the NetHSM replaced; the shares of set ${event.from} open nothing now; ${describeSet(event.set)}`;
   }
 }
 
