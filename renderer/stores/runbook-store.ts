@@ -5,19 +5,30 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { RunbookState } from '../../shared/model/runbook.ts';
 import { onVigilEvent, vigilCall } from '../bridge/vigil-client.ts';
-import { actionErrorOf, type ActionError } from './action-error.ts';
+import { useCalls } from './call-runner.ts';
 
 export const useRunbookStore = defineStore('runbook', () => {
   const state = ref<RunbookState | null>(null);
-  const error = ref<ActionError | null>(null);
-  const busyAction = ref<string | null>(null);
+  // A RunbookState answer is taken as main's word; a failed device action changed the history
+  // and the tries left: they are read again (the error is what the operator needs to see).
+  const { error, busyAction, isBusy, run, errorFor } = useCalls({
+    onDone: (result) => {
+      if (isRunbookState(result)) accept(result);
+    },
+    onFailed: async () => {
+      try {
+        accept(await vigilCall('runbook.state', {}));
+      } catch {
+        // The first error stands.
+      }
+    },
+  });
   let unsubscribe: (() => void) | null = null;
 
   const ceremony = computed(() => state.value?.ceremony ?? null);
   /** The last ceremony, while none is under way, when it was abandoned (main replays it). */
   const abandoned = computed(() => state.value?.abandoned ?? null);
   const current = computed(() => ceremony.value?.current ?? null);
-  const isBusy = computed(() => busyAction.value !== null);
 
   /** Takes main's word, unless it is older than what we hold (the journal only grows). */
   function accept(next: RunbookState): void {
@@ -40,33 +51,6 @@ export const useRunbookStore = defineStore('runbook', () => {
     state.value = null;
     error.value = null;
     busyAction.value = null;
-  }
-
-  /** Runs one call, once: never retried. A RunbookState answer is taken as main's word. */
-  async function run(action: string, work: () => Promise<unknown>): Promise<boolean> {
-    if (busyAction.value !== null) return false;
-    busyAction.value = action;
-    error.value = null;
-    try {
-      const result = await work();
-      if (isRunbookState(result)) accept(result);
-      return true;
-    } catch (e) {
-      error.value = actionErrorOf(action, e);
-      // A failed device action changed the history and the tries left: read them again.
-      try {
-        accept(await vigilCall('runbook.state', {}));
-      } catch {
-        // The error above is what the operator needs to see.
-      }
-      return false;
-    } finally {
-      busyAction.value = null;
-    }
-  }
-
-  function errorFor(action: string): ActionError | null {
-    return error.value?.action === action ? error.value : null;
   }
 
   return {

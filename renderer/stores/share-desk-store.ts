@@ -6,7 +6,7 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { ShareDeskView } from '../../shared/model/shares.ts';
 import { onVigilEvent, vigilCall } from '../bridge/vigil-client.ts';
-import { actionErrorOf, type ActionError } from './action-error.ts';
+import { useCalls } from './call-runner.ts';
 
 /** One word for each question the desk asks: a new one moves focus and drops what was shown. */
 export function deskQuestionKey(view: ShareDeskView | null): string {
@@ -24,12 +24,11 @@ export function deskQuestionKey(view: ShareDeskView | null): string {
 
 export const useShareDeskStore = defineStore('share-desk', () => {
   const view = ref<ShareDeskView | null>(null);
-  const error = ref<ActionError | null>(null);
-  const busyAction = ref<string | null>(null);
+  // The desk's own answer comes as `shares.deskChanged`: a call's answer is not read.
+  const { error, busyAction, isBusy, run, errorFor } = useCalls();
   let unsubscribe: (() => void) | null = null;
 
   const questionKey = computed(() => deskQuestionKey(view.value));
-  const isBusy = computed(() => busyAction.value !== null);
 
   function accept(next: ShareDeskView | null): void {
     if (deskQuestionKey(next) !== questionKey.value) error.value = null;
@@ -47,26 +46,6 @@ export const useShareDeskStore = defineStore('share-desk', () => {
     view.value = null;
     error.value = null;
     busyAction.value = null;
-  }
-
-  /** Runs one call, once: never retried. The desk's own answer comes as `shares.deskChanged`. */
-  async function run(action: string, work: () => Promise<unknown>): Promise<boolean> {
-    if (busyAction.value !== null) return false;
-    busyAction.value = action;
-    error.value = null;
-    try {
-      await work();
-      return true;
-    } catch (e) {
-      error.value = actionErrorOf(action, e);
-      return false;
-    } finally {
-      busyAction.value = null;
-    }
-  }
-
-  function errorFor(action: string): ActionError | null {
-    return error.value?.action === action ? error.value : null;
   }
 
   return { view, questionKey, error, busyAction, isBusy, hydrate, dehydrate, run, errorFor };
