@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { failuresOf } from './helpers/tap-failures.ts';
 import { inWorld, worldEnv } from './helpers/test-world.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -318,6 +319,13 @@ for (const r of [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 15))
 if (brokenFiles.length > 0) {
   console.log('\n# failed files');
   for (const r of brokenFiles) console.log(`#   ${r.file}`);
+  // Again at the end, with each failure's error: a CI log is often read from its end only.
+  for (const r of brokenFiles) {
+    console.log(`\n# ${r.file}`);
+    const failures = failuresOf(r.output);
+    const said = failures.length > 0 ? failures : r.output.trim().split('\n').slice(-20);
+    console.log(said.join('\n').replace(/^/gm, '#   '));
+  }
 }
 console.log(`\n# wall time ${wall.toFixed(1)} s (budget of ${ringName} ${budgetS} s)`);
 if (wall > budgetS)

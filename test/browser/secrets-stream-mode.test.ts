@@ -76,12 +76,26 @@ describe('secrets in stream mode, on the runbook', () => {
       .waitFor();
   }
 
-  /** Types into a stream-mode field as a keyholder does: click it, then the keyboard. */
+  /** Waits until the field `id` says `state` (main's answer and the form's restore come apart). */
+  async function fieldSays(id: string, state: 'empty' | 'entered'): Promise<void> {
+    await session.page
+      .locator(`[data-testid="cred-${id}"][data-state="${state}"]`)
+      .waitFor({ timeout: 10_000 })
+      .catch(async () => {
+        const now = await session.page.getByTestId(`cred-${id}`).getAttribute('data-state');
+        assert.fail(`field ${id} says ${now}, not ${state}`);
+      });
+  }
+
+  /**
+   * Types into a stream-mode field as a keyholder does: click it, then the keyboard. The keys go
+   * to that field even if the layout moved under the click on a loaded machine.
+   */
   async function type(id: string, value: string): Promise<void> {
     const field = session.page.getByTestId(`cred-${id}`);
     await field.click();
-    await session.page.keyboard.type(value);
-    assert.equal(await field.getAttribute('data-state'), 'entered', id);
+    await field.pressSequentially(value);
+    await fieldSays(id, 'entered');
   }
 
   it('walks to the first PIN step, where stream mode offers fields that show nothing', async () => {
@@ -123,7 +137,7 @@ describe('secrets in stream mode, on the runbook', () => {
     await assertPageHoldsNoSecret(['314159', '31415926535', '314159265358979']);
     // Backspace empties the field at once (one character at a time would count them back).
     await page.keyboard.press('Backspace');
-    assert.equal(await page.getByTestId('cred-newUserPin').getAttribute('data-state'), 'empty');
+    await fieldSays('newUserPin', 'empty');
   });
 
   it('types and submits every PIN while streaming; a refusal keeps the fields that were fine', async () => {
@@ -146,7 +160,7 @@ describe('secrets in stream mode, on the runbook', () => {
       ['newUserPin', 'empty'],
       ['newUserPin-repeat', 'empty'],
     ] as const)
-      assert.equal(await page.getByTestId(`cred-${id}`).getAttribute('data-state'), state, id);
+      await fieldSays(id, state);
     await page.getByTestId('cred-newUserPin-problem').waitFor();
     await assertPageHoldsNoSecret([...secrets, SHORT_PIN]);
     // Only the user PIN is typed again; Enter in a field submits the form.
@@ -164,7 +178,7 @@ describe('secrets in stream mode, on the runbook', () => {
     assert.equal(await action(page), 'pkcs11.generateKey');
     await type('userPin', WRONG_PIN);
     await refused(page, 'pin-incorrect');
-    assert.equal(await page.getByTestId('cred-userPin').getAttribute('data-state'), 'empty');
+    await fieldSays('userPin', 'empty');
     assert.match(await page.getByTestId('action-error-attempt').innerText(), /Attempt 1/);
     await assertPageHoldsNoSecret();
     for (let key = 0; key < 2; key++) {
