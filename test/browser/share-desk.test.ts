@@ -244,7 +244,7 @@ describe('the share desk in the window', () => {
     const asked = watched(
       session.core.shareDesk.askHolderMedium(
         facts(s),
-        'the medium is read-only: Vigil cannot write the share there',
+        'vigil-shares/set-d6c13bbf/share-3.vshare was not written: the medium is read-only',
       ),
     );
     await stage('hand-out-medium').waitFor();
@@ -252,7 +252,11 @@ describe('the share desk in the window', () => {
       (await desk().getByTestId('share-desk-heading').innerText()).trim(),
       `Share 3 of 3 for ${HOLDER}: insert ${HOLDER}’s own medium and choose it`,
     );
-    assert.match(await desk().getByTestId('share-desk-problem').innerText(), /read-only/);
+    // A message that begins with a file name keeps its spelling; prose gets its capital.
+    assert.match(
+      await desk().getByTestId('share-desk-problem').innerText(),
+      /^vigil-shares\/set-d6c13bbf\/share-3\.vshare was not written: the medium is read-only/,
+    );
     await desk().getByTestId('share-no-targets').waitFor();
     await desk().getByTestId('share-pick-folder').click();
     const radio = desk().locator('[data-testid^="share-target-folder:"]');
@@ -312,7 +316,10 @@ describe('the share desk in the window', () => {
         (await desk().getByTestId('share-desk-heading').innerText()).trim(),
         'Share 2 of the 2 needed to unlock the NetHSM',
       );
-      assert.match(await desk().getByTestId('share-desk-problem').innerText(), /another set/);
+      assert.match(
+        await desk().getByTestId('share-desk-problem').innerText(),
+        /^This share belongs to another set/,
+      );
       assert.match(await desk().getByTestId('share-collected').innerText(), /Share 1 — Sam/);
       await desk().getByTestId('share-holder').fill('Tia Shareholder');
       const field = desk().getByTestId('share-input');
