@@ -373,7 +373,7 @@ describe('a v2 runbook with one procedure for each of two tokens', () => {
         'key:root P-384, key:targets P-384',
       ],
     ]);
-    // As for every bundled runbook (vigil-run-cli.test.ts): the work folder gone, the record
+    // As for every bundled runbook (vigil-run-bundled.N.test.ts): the work folder gone, the record
     // verified by the CLI as a rehearsal, and its transcript a PDF.
     assert.equal(existsSync(join(out, '.vigil-run')), false, 'the work folder is removed');
     const verify = spawnSync(process.execPath, [bin, 'verify', out], { encoding: 'utf8' });

@@ -1,32 +1,26 @@
-// `vigil run` of every bundled runbook with its rehearsal answers, then `vigil verify` of the
-// output, through bin/vigil.mjs as a person would type it; and the refusals around it.
+// `vigil run` and `vigil verify` through bin/vigil.mjs as a person would type them: every bundled
+// runbook has its answers and falls in one part of vigil-run-bundled.N.test.ts, where each is run;
+// here a tampered record fails verify, and the refusals around a run.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
   existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { mediumWrittenBy } from '../../helpers/medium-writers.ts';
-
-const root = join(import.meta.dirname, '..', '..', '..');
-const runbooksDir = join(root, 'resources', 'runbooks');
-const bin = join(root, 'bin', 'vigil.mjs');
-
-function vigil(...args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-const bundled = readdirSync(runbooksDir).filter(
-  (n) => n.endsWith('.yaml') && !n.endsWith('.rehearsal.yaml'),
-);
+import {
+  BUNDLED_PARTS,
+  bundled,
+  runbooksDir,
+  runbooksOfPart,
+  vigil,
+} from './bundled-rehearsals.ts';
 
 describe('vigil run on the bundled runbooks', () => {
   it('every bundled runbook ships its rehearsal answers', () => {
@@ -39,52 +33,23 @@ describe('vigil run on the bundled runbooks', () => {
     }
   });
 
-  // The PSF ceremony (six devices) runs in repeat-items.test.ts, with these checks and its own.
-  for (const name of bundled.filter((n) => n !== 'psf-tuf-ceremony.yaml')) {
-    it(`${name}: run --rehearsal, then verify exits 0 and says REHEARSAL`, () => {
-      const work = mkdtempSync(join(tmpdir(), 'vigil-run-'));
-      const out = join(work, 'record');
-      const answers = join(runbooksDir, name.replace(/\.yaml$/, '.rehearsal.yaml'));
-      // Answers that read the medium ({ fromMedium: … }) need what an earlier rehearsal wrote
-      // there (gpg-offline-primary's backup; a signing event and the devices kept for it), as
-      // their comments say.
-      const source = mediumWrittenBy[name.replace(/\.yaml$/, '')];
-      const kept = source?.keepsDevices ? ['--devices', join(work, 'devices')] : [];
-      const medium = source ? ['--medium', join(work, 'medium'), ...kept] : [];
-      if (readFileSync(answers, 'utf8').includes('fromMedium')) assert.ok(source);
-      for (const [i, writer] of (source?.writers ?? []).entries()) {
-        const first = vigil(
-          'run',
-          join(runbooksDir, `${writer.runbook}.yaml`),
-          '--rehearsal',
-          '--answers',
-          join(runbooksDir, writer.answers ?? `${writer.runbook}.rehearsal.yaml`),
-          '--out',
-          join(work, `writer-${i}`),
-          ...medium,
-        );
-        assert.equal(first.code, 0, first.stdout + first.stderr);
-      }
-      const run = vigil(
-        'run',
-        join(runbooksDir, name),
-        '--rehearsal',
-        '--answers',
-        answers,
-        '--out',
-        out,
-        ...medium,
+  it('deals every bundled runbook to one part, and each part has its file', () => {
+    const parts = Array.from({ length: BUNDLED_PARTS }, (_, i) =>
+      runbooksOfPart(bundled, () => 1, i + 1, BUNDLED_PARTS),
+    );
+    assert.deepEqual(parts.flat().sort(), bundled);
+    for (let part = 1; part <= BUNDLED_PARTS; part++)
+      assert.ok(
+        existsSync(join(import.meta.dirname, `vigil-run-bundled.${part}.test.ts`)),
+        `part ${part} has no file`,
       );
-      assert.equal(run.code, 0, run.stdout + run.stderr);
-      assert.match(run.stdout, /REHEARSAL/);
-      assert.equal(existsSync(join(out, '.vigil-run')), false, 'the work folder is removed');
-      const verify = vigil('verify', out);
-      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
-      assert.match(verify.stdout, /REHEARSAL/);
-      const pdf = readFileSync(join(out, 'transcript.pdf'));
-      assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
-    });
-  }
+    // The dearest runbook alone in its part; the rest spread over the others.
+    const costs: Record<string, number> = { a: 5, b: 1, c: 1, d: 1, e: 1 };
+    const dealt = [1, 2, 3].map((part) =>
+      runbooksOfPart(Object.keys(costs), (n) => costs[n] ?? 0, part, 3),
+    );
+    assert.deepEqual(dealt, [['a'], ['b', 'd'], ['c', 'e']]);
+  });
 
   it('tampering with a product, a journal line or the signature fails verify with the reason', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'vigil-run-tamper-')), 'record');

@@ -1,0 +1,4 @@
+// Part 3 of the bundled runbooks run with their rehearsal answers and verified (bundled-rehearsals.ts).
+import { rehearseBundledPart } from './bundled-rehearsals.ts';
+
+rehearseBundledPart(3);
