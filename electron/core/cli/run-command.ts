@@ -4,6 +4,7 @@
 // same command again resumes where the journal stopped. At END the ceremony record is written to
 // <out> and the work folder removed.
 import { answerAsRehearsalShareholders } from '../shares/share-desk.ts';
+import { writeShareToMedium } from '../shares/share-medium.ts';
 import {
   existsSync,
   mkdirSync,
@@ -366,14 +367,19 @@ export async function runRehearsal(options: RunOptions): Promise<RunOutcome> {
     });
     options.onCore?.(core);
     const mediaTarget = core.exportTargets.addFolder(mediaDir);
-    // Stand-in shareholders: each reads their share off the screen (or takes it on the one
-    // rehearsal medium) and proves receipt; shares are given back from that medium.
-    core.shareDesk.subscribe(
-      answerAsRehearsalShareholders(core.shareDesk, {
+    // Stand-in shareholders: each reads their share off the screen (keeping a copy on the one
+    // rehearsal medium, for a resumed rehearsal to give back) or takes it on that medium, and
+    // proves receipt; shares are given back from that medium.
+    const shareDesk = core.shareDesk;
+    shareDesk.subscribe(
+      answerAsRehearsalShareholders(shareDesk, {
         witness:
           answers.participants.find((p) => p.role === 'witness')?.name ?? 'Rehearsal witness',
         mediumTargetId: mediaTarget.id,
         say: log,
+        keepShown: async (share, holder) => {
+          await writeShareToMedium(mediaDir, share, { holder, isRehearsal: true });
+        },
       }),
     );
     const existing = core.runbooks.progress();

@@ -209,6 +209,18 @@ export class ShareDesk {
     return SecretBytes.fromText(pending.share.receiptWords().join(' '));
   }
 
+  /**
+   * The share a rehearsal holder was just shown, so that the stand-in can keep a copy as a real
+   * holder keeps their note of it. Only for a rehearsal's share, and only while it is shown.
+   */
+  shownShareForRehearsal(): CredentialShare {
+    const pending = this.#expect('hand-out-screen');
+    if (!pending.view.isRehearsal || pending.view.stage !== 'shown' || pending.share === null) {
+      throw new VigilError('wrong-step', 'Only a rehearsal shareholder is answered by Vigil.');
+    }
+    return pending.share;
+  }
+
   /** Stops what the desk asks: the action fails and says so; nothing it held is kept. */
   cancel(reason = 'The shareholder step was cancelled at the desk.'): void {
     if (this.#pending === null) return;
@@ -219,11 +231,18 @@ export class ShareDesk {
 /**
  * A headless rehearsal's shareholders and witness: the witness confirms the look-away, each
  * holder reads the share on screen and types its receipt words, and every medium asked for is the
- * rehearsal's one medium. Returns a function that stops answering.
+ * rehearsal's one medium. A holder shown a share keeps a copy (`keepShown`), as a real holder
+ * keeps what they noted, so that a rehearsal resumed after a crash can give it back. Returns a
+ * function that stops answering.
  */
 export function answerAsRehearsalShareholders(
   desk: ShareDesk,
-  options: { witness: string; mediumTargetId: string; say?: (line: string) => void },
+  options: {
+    witness: string;
+    mediumTargetId: string;
+    say?: (line: string) => void;
+    keepShown?: (share: CredentialShare, holder: string) => Promise<void>;
+  },
 ): (view: ShareDeskView | null) => void {
   const say = options.say ?? (() => {});
   return (view) => {
@@ -241,9 +260,26 @@ export function answerAsRehearsalShareholders(
             desk.confirmLookAway(options.witness);
             return;
           }
-          const receipt = desk.receiptForRehearsal();
-          say(`rehearsal: ${view.holder} read share ${view.index} and typed its receipt words`);
-          desk.confirmReceipt(receipt);
+          const typeReceipt = () => {
+            if (desk.view() !== view) return;
+            const receipt = desk.receiptForRehearsal();
+            const kept = options.keepShown ? ', kept a copy on the rehearsal medium,' : '';
+            say(
+              `rehearsal: ${view.holder} read share ${view.index}${kept} and typed its receipt words`,
+            );
+            desk.confirmReceipt(receipt);
+          };
+          if (options.keepShown === undefined) {
+            typeReceipt();
+            return;
+          }
+          options
+            .keepShown(desk.shownShareForRehearsal(), view.holder)
+            .then(typeReceipt, (e) =>
+              desk.cancel(
+                `A rehearsal shareholder could not keep a copy of share ${view.index}: ${e instanceof Error ? e.message : String(e)}.`,
+              ),
+            );
           return;
         }
         case 'hand-out-medium':

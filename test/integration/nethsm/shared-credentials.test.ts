@@ -132,6 +132,10 @@ describe('NetHSM credentials as shares, against the rehearsal NetHSM', () => {
     const second = await vigilRun('nethsm-rotate-shares', rotated, medium, devices);
     assert.equal(second.outcome?.exitCode, 0, said(second));
     assert.match(second.outcome?.lines.join('\n') ?? '', /the shares of set .* open nothing now/);
+    // The bundled rotation hands out on the screen; each stand-in keeps a copy on the rehearsal
+    // medium (as a holder keeps their note), which is where the new set is read from below.
+    assert.match(second.outcome?.lines.join('\n') ?? '', /1 Rehearsal Alice \(screen\)/);
+    assert.match(second.outcome?.lines.join('\n') ?? '', /kept a copy on the rehearsal medium/);
 
     const sets = setsOn(medium);
     assert.equal(sets.size, 2, 'the old set and the new set are on the rehearsal medium');
