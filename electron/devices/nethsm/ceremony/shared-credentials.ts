@@ -162,6 +162,13 @@ export function holdCredentials(context: ActionContext, held: HeldCredentials): 
   map.set(context.ceremonyId, held);
 }
 
+/** Wipes and drops what the ceremony holds: a set the NetHSM refused is asked for again. */
+export function dropHeldCredentials(context: ActionContext): void {
+  const map = heldOf(context);
+  map.get(context.ceremonyId)?.bundle.wipe();
+  map.delete(context.ceremonyId);
+}
+
 /** At END (or abandon): nothing of the ceremony's credentials outlives it. */
 export function forgetCredentials(sources: NetHsmSources, ceremonyId: string): void {
   sources.sharedCredentials.get(ceremonyId)?.bundle.wipe();
@@ -471,6 +478,17 @@ export function withSharedAdministrators(
               credentials: { ...context.credentials, ...given },
             });
             return collected === null ? done : { ...done, sharesCollected: collected };
+          } catch (error) {
+            // Nobody typed it: the set is not this NetHSM's current one. Held, it would be used
+            // again at every attempt; dropped, the next attempt asks for the shares again.
+            if (error instanceof VigilError && error.code === 'passphrase-incorrect') {
+              dropHeldCredentials(context);
+              throw new VigilError(
+                'passphrase-incorrect',
+                `The ${by === null ? 'passphrase' : `passphrase of ${by}`} that the shares of set ${held.label} hold was refused: they are not the current set of this NetHSM or its backup (another NetHSM's, or a set a rotation replaced). Nothing was changed. Perform the step again with shares of the current set.`,
+              );
+            }
+            throw error;
           } finally {
             for (const secret of Object.values(given)) secret.wipe();
           }
