@@ -15,7 +15,11 @@ import {
   type RehearsalAnswers,
 } from '../../electron/core/runbook/rehearsal-answers.ts';
 import { parseRunbookText } from '../../electron/core/runbook/runbook-library.ts';
-import { actionsOf, newestBackup } from '../../electron/core/cli/rehearsal-run.ts';
+import {
+  actionsOf,
+  newestBackup,
+  type MediumBackupAnswer,
+} from '../../electron/core/cli/rehearsal-run.ts';
 import type { ItemPlace, Runbook } from '../../electron/core/runbook/runbook-schema.ts';
 import type { CurrentStep, RunbookCeremony } from '../../shared/model/runbook.ts';
 import { createRehearsalTokenInUi, type BrowserSession } from './browser-session.ts';
@@ -518,8 +522,8 @@ function sheetValue(session: BrowserSession, field: 'serial' | 'address'): strin
   throw new Error(`no rehearsal device gives its ${field}`);
 }
 
-function backupOnMedium(mediaDir: string, what: 'backup-path' | 'backup-fingerprint'): string {
+function backupOnMedium(mediaDir: string, what: MediumBackupAnswer): string {
   const found = newestBackup(mediaDir, what);
-  if (found === null) throw new Error(`the medium ${mediaDir} holds no OpenPGP backup`);
+  if (found === null) throw new Error(`the medium ${mediaDir} holds no backup for ${what}`);
   return found;
 }

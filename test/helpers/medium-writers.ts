@@ -66,4 +66,12 @@ export const mediumWrittenBy: Readonly<Record<string, MediumSource>> = {
     keepsDevices: true,
     sharesReferenceMedium: false,
   },
+  // The backup and the shares that provisioning left, restored onto a new, unprovisioned rehearsal
+  // NetHSM (its devices are not kept). A medium of its own: copied over another writer's medium,
+  // the newest backup and the newest share set would be of two provisionings.
+  'nethsm-restore-with-shares': {
+    writers: [{ runbook: 'nethsm-signstar-shares' }],
+    keepsDevices: false,
+    sharesReferenceMedium: false,
+  },
 };

@@ -1,6 +1,6 @@
 // What a headless rehearsal reads off a runbook and its medium: the device actions it names (so
-// the families' rehearsal devices are made), and the newest OpenPGP backup an earlier rehearsal
-// wrote (answers that say `fromMedium`). Shared by `vigil run` and the window ring's walker.
+// the families' rehearsal devices are made), and the newest OpenPGP or NetHSM backup an earlier
+// rehearsal wrote (answers that say `fromMedium`). Shared by `vigil run` and the window ring's walker.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runbook, Step } from '../runbook/runbook-schema.ts';
@@ -20,25 +20,31 @@ export function actionsOf(runbook: Runbook): string[] {
 }
 
 const BACKUP_SUFFIX = '.secret-backup.asc';
+const NETHSM_BACKUP_SUFFIX = '.backup';
+
+/** What an answer may read off the newest backup on the medium. */
+export type MediumBackupAnswer = 'backup-path' | 'backup-fingerprint' | 'nethsm-backup-path';
 
 /**
- * The newest OpenPGP backup a rehearsal wrote to the medium (export folders end in their UTC
- * write time): its path inside the medium, or the fingerprint its name carries; null if none.
+ * The newest backup a rehearsal wrote to the medium (export folders end in their UTC write time):
+ * an OpenPGP backup's path inside the medium or the fingerprint its name carries, or a NetHSM
+ * backup's path; null if none.
  */
-export function newestBackup(
-  mediaDir: string,
-  what: 'backup-path' | 'backup-fingerprint',
-): string | null {
+export function newestBackup(mediaDir: string, what: MediumBackupAnswer): string | null {
+  const isNetHsm = what === 'nethsm-backup-path';
+  const [prefix, suffix] = isNetHsm
+    ? ['nethsm-backup-', NETHSM_BACKUP_SUFFIX]
+    : ['openpgp-secret-', BACKUP_SUFFIX];
   const writtenAt = (folder: string) => folder.slice(folder.lastIndexOf('-') + 1);
   const folders = existsSync(mediaDir)
     ? readdirSync(mediaDir)
-        .filter((name) => name.startsWith('openpgp-secret-'))
+        .filter((name) => name.startsWith(prefix))
         .sort((a, b) => writtenAt(a).localeCompare(writtenAt(b)))
     : [];
   for (const folder of folders.reverse()) {
-    const file = readdirSync(join(mediaDir, folder)).find((name) => name.endsWith(BACKUP_SUFFIX));
+    const file = readdirSync(join(mediaDir, folder)).find((name) => name.endsWith(suffix));
     if (file === undefined) continue;
-    return what === 'backup-path' ? `${folder}/${file}` : file.slice(0, -BACKUP_SUFFIX.length);
+    return what === 'backup-fingerprint' ? file.slice(0, -suffix.length) : `${folder}/${file}`;
   }
   return null;
 }

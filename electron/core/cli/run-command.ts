@@ -25,7 +25,7 @@ import { parseRehearsalAnswers, type RehearsalAnswers } from '../runbook/rehears
 import type { RunbookCredentials } from '../runbook/runbook-actions.ts';
 import { readRecordFolder, writeRecordFolder } from '../runbook/record-store.ts';
 import { parseRunbookText } from '../runbook/runbook-library.ts';
-import { actionsOf, newestBackup } from './rehearsal-run.ts';
+import { actionsOf, newestBackup, type MediumBackupAnswer } from './rehearsal-run.ts';
 import { holderDeviceSerial } from '../tuf/ceremony/rehearsal-sheet.ts';
 import { sameSerial } from '../../base/serial.ts';
 import { RecordFiles } from '../transcript/transcript-schema.ts';
@@ -535,12 +535,12 @@ function seedMedium(mediaDir: string, files: Record<string, string>, log: (line:
   }
 }
 
-function backupOnMedium(mediaDir: string, what: 'backup-path' | 'backup-fingerprint'): string {
+function backupOnMedium(mediaDir: string, what: MediumBackupAnswer): string {
   const found = newestBackup(mediaDir, what);
   if (found === null) {
     throw new RunStop(
       2,
-      'the medium holds no OpenPGP backup; give --medium the folder a rehearsal wrote',
+      `the medium holds no ${what === 'nethsm-backup-path' ? 'NetHSM' : 'OpenPGP'} backup; give --medium the folder a rehearsal wrote`,
     );
   }
   return found;

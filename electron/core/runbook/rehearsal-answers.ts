@@ -40,9 +40,11 @@ export const RehearsalAnswers = z.strictObject({
         // A rehearsal network appliance listens on a random loopback port: its address stands in
         // for the appliance address on the sheet.
         z.strictObject({ fromDevice: z.literal('address') }),
-        // A backup written by an earlier rehearsal has a random fingerprint in its name: "the
-        // newest backup on the medium" stands in for what the keyholder reads off its label.
-        z.strictObject({ fromMedium: z.enum(['backup-path', 'backup-fingerprint']) }),
+        // A backup written by an earlier rehearsal has a random fingerprint or time in its name:
+        // "the newest backup on the medium" stands in for what the keyholder reads off its label.
+        z.strictObject({
+          fromMedium: z.enum(['backup-path', 'backup-fingerprint', 'nethsm-backup-path']),
+        }),
         // Metadata an earlier rehearsal left names each signing key's device: "the serial of my
         // device", read by the keyholder who comes to sign, stands in for it.
         z.strictObject({ fromMedium: z.literal('holder-device') }),

@@ -5,7 +5,7 @@
 // k and k+1 leaves a set the NetHSM never received, and the resumed step makes and hands out a
 // new one; and no share, passphrase or credential reaches the journal, the record or the products.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -70,6 +70,7 @@ async function keptNetHsm(devices: string) {
   const { client, close } = openNetHsm(address, fingerprint);
   return {
     client,
+    fingerprint,
     close: async () => {
       close();
       await rack.close();
@@ -237,5 +238,67 @@ describe('NetHSM credentials as shares, against the rehearsal NetHSM', () => {
     assert.match(journal, /runbook\.actionAbandoned/);
     assert.ok(journal.includes(`"label":"${label}"`), 'the new set is journalled by its label');
     assertNowhere([...passphrasesOf(voided), ...passphrasesOf(current)], [out, medium]);
+  });
+  it('restores the backup onto a new NetHSM with the shares; a set that does not open it never reaches it; a restore cut before its result is found on resume', async () => {
+    // Two provisionings, each with its own medium: backup A with set A, backup B with set B.
+    const mediumA = folder('shares-medium-a');
+    const mediumB = folder('shares-medium-b');
+    for (const medium of [mediumA, mediumB]) {
+      const made = await vigilRun(
+        'nethsm-signstar-shares',
+        folder('run-signstar-shares'),
+        medium,
+        folder('shares-devices'),
+      );
+      assert.equal(made.outcome?.exitCode, 0, said(made));
+    }
+    const [[labelA, sharesA = []] = []] = [...setsOn(mediumA)];
+    const setA = await combineShares(sharesA.slice(0, 2));
+
+    // Backup A with the shares of set B: refused on this computer, the NetHSM untouched.
+    const mixed = folder('shares-medium-mixed');
+    const backupA = readdirSync(mediumA).find((n) => n.startsWith('nethsm-backup-')) ?? '';
+    cpSync(join(mediumA, backupA), join(mixed, backupA), { recursive: true });
+    cpSync(join(mediumB, 'vigil-shares'), join(mixed, 'vigil-shares'), { recursive: true });
+    const untouched = folder('shares-devices');
+    const wrong = await vigilRun(
+      'nethsm-restore-with-shares',
+      folder('run-restore'),
+      mixed,
+      untouched,
+    );
+    assert.equal(wrong.outcome?.exitCode, 1, said(wrong));
+    assert.match(said(wrong), /does not open this backup.*Nothing was sent to the NetHSM/);
+    {
+      const { client, close } = await keptNetHsm(untouched);
+      assert.equal(await client.state(), 'Unprovisioned');
+      await close();
+    }
+
+    // Killed after the NetHSM restored the backup, before the result was journalled: on resume
+    // the step finds it restored (it presents the backup's certificate) and goes on.
+    const devices = folder('shares-devices');
+    const out = folder('run-restore');
+    const cut = await vigilRun('nethsm-restore-with-shares', out, mediumA, devices, {
+      VIGIL_KILL_BEFORE_RESULT_OF: 'nethsm.restoreWithShares',
+    });
+    assert.equal(cut.signal, 'SIGKILL', said(cut));
+    const resumed = await vigilRun('nethsm-restore-with-shares', out, mediumA, devices, {}, true);
+    assert.equal(resumed.outcome?.exitCode, 0, said(resumed));
+    assert.match(said(resumed), /found restored by the interrupted attempt/);
+    const journal = readFileSync(join(out, 'journal.jsonl'), 'utf8');
+    assert.match(journal, /"how":"found-restored"/);
+    assert.ok(journal.includes(`"label":"${labelA}"`), 'the shares given are journalled by set');
+
+    // The restored NetHSM is provisioning A's: its certificate, its credentials, its keys.
+    const provisioned = backupA.split('-')[2] ?? '';
+    const { client, close, fingerprint } = await keptNetHsm(devices);
+    closers.push(close);
+    assert.equal(fingerprint.slice(0, 16), provisioned, "the backup's certificate");
+    assert.equal(await client.state(), 'Operational');
+    const admin = { userId: 'admin', passphrase: setA.administrator('admin') ?? setA.unlock };
+    assert.deepEqual((await client.listKeys(admin)).sort(), ['release-ed25519']);
+    assert.equal((await client.getUser(admin, 'archlinux~admin')).role, 'Administrator');
+    assertNowhere(passphrasesOf(setA), [out]);
   });
 });

@@ -67,7 +67,7 @@ import {
 } from '../../../core/tuf/ceremony/signing-action.ts';
 
 /** A backup larger than this is not one Vigil reads back onto the ceremony computer. */
-const MAX_BACKUP_BYTES = 256 * 1024 * 1024;
+export const MAX_BACKUP_BYTES = 256 * 1024 * 1024;
 
 const InputId = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/);
 /** Keys a runbook may generate: signing keys (AES keys and their mechanisms are not ceremony keys). */
@@ -373,7 +373,7 @@ function keyOf(record: NetHsmRecord, keyId: string, by: string): NetHsmKeyRecord
   return key;
 }
 
-const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const text = (s: string) => new TextEncoder().encode(s);
 
 /**
@@ -1068,10 +1068,17 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
           const keys = (await client.listKeys(auth)).sort();
           const system = await client.systemInfo(auth);
           const info = await client.info();
+          // What a restore put there counts as the ceremony's own (the backup's inventory).
+          const restored = record.restoredFromBackup;
+          const namespace = namespaceOfUser(p.by);
           const unknown = [
-            ...users.filter((u) => !record.users.some((r) => r.id === u)),
+            ...users.filter(
+              (u) => !record.users.some((r) => r.id === u) && !restored?.users.includes(u),
+            ),
             ...keys.filter(
-              (k) => !record.keys.some((r) => r.id === k && r.namespace === namespaceOfUser(p.by)),
+              (k) =>
+                !record.keys.some((r) => r.id === k && r.namespace === namespace) &&
+                !restored?.keys.includes(namespace === null ? k : `${namespace}~${k}`),
             ),
           ];
           if (unknown.length > 0) {

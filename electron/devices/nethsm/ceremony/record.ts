@@ -118,6 +118,18 @@ export type NetHsmEvent =
     }
   | { event: 'unlocked-with-shares'; opened: SharesCollected | null; state: NetHsmState }
   | {
+      event: 'restored-with-shares';
+      /** The backup restored (read from its medium) and what it holds. */
+      backup: NetHsmBackupValidation & { path: string; sizeBytes: number };
+      /** The shares given at this step; null when Vigil held the credentials already. */
+      opened: SharesCollected | null;
+      /** The certificate the NetHSM presents after the restore: the backup's, not yet trusted. */
+      fingerprint: string;
+      certificatePem: string;
+      /** Restored by this request, or found so when the step was performed again. */
+      how: 'now' | 'found-restored';
+    }
+  | {
       event: 'credentials-rotated';
       /** The label of the set that opens nothing any more. */
       from: string;
@@ -159,6 +171,11 @@ export interface NetHsmRecord {
   shareSets: ShareSetRecord[];
   /** Each time shares were given back to open the credentials. */
   sharesCollected: SharesCollected[];
+  /**
+   * What a restore put on the NetHSM: users, keys and namespaces this ceremony did not make.
+   * Absent until a restore (records of earlier ceremonies keep their shape).
+   */
+  restoredFromBackup?: NetHsmBackupValidation & { path: string };
 }
 
 /** The namespace of a user id `ns~name`; null for system-wide users. */
@@ -297,6 +314,23 @@ export function applyNetHsmEvent(
       record.state = event.state;
       record.shareSets.push(event.set);
       break;
+    case 'restored-with-shares': {
+      // The NetHSM now is the backup's: its certificate is trusted only once the witness
+      // compared it with the provisioning record, and its state is read through that pin.
+      record.tlsFingerprint = event.fingerprint;
+      record.certificatePem = event.certificatePem;
+      record.isPinned = false;
+      record.state = null;
+      const { sizeBytes: _, ...restored } = event.backup;
+      record.restoredFromBackup = {
+        ...restored,
+        users: [...restored.users],
+        keys: [...restored.keys],
+        namespaces: [...restored.namespaces],
+      };
+      if (event.opened) record.sharesCollected.push(event.opened);
+      break;
+    }
   }
   return record;
 }
@@ -367,6 +401,11 @@ export function describeNetHsmEvent(event: NetHsmEvent): string {
       return `NetHSM unlocked with the shareholders' shares${event.opened ? `: ${describeSharesCollected(event.opened)}` : ''}; now ${event.state}`;
     case 'credentials-rotated':
       return `every credential of the NetHSM replaced; the shares of set ${event.from} open nothing now; ${describeSet(event.set)}`;
+    case 'restored-with-shares': {
+      const b = event.backup;
+      const what = `${b.users.length} users, ${b.keys.length} keys, ${b.namespaces.length} namespaces`;
+      return `NetHSM ${event.how === 'found-restored' ? 'found restored by the interrupted attempt of this step' : 'restored'} from ${b.path} (SHA-256 ${groupHex(b.sha256.slice(0, 16).toUpperCase())}…, ${what})${event.opened ? ` with the backup passphrase of the shares: ${describeSharesCollected(event.opened)}` : ''}; it now presents the backup's TLS certificate ${groupHex(event.fingerprint.toUpperCase())}, trusted once the witness compares it with the provisioning record`;
+    }
   }
 }
 

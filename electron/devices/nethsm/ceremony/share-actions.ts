@@ -15,8 +15,24 @@ import type { HandOutWay } from '../../../core/shares/share-desk.ts';
 import type { NetHsmAuth, NetHsmClient } from '../driver.ts';
 import { Id, NetHsmError } from '../protocol.ts';
 import { NetHsmTransportError } from '../transport.ts';
-import { opensAsAdministrator, result, withNetHsm } from './actions.ts';
-import { NETHSM_SLICE, namespaceOfUser } from './record.ts';
+import { NetHsmBackupError, backupInventory, readBackup } from '../backup.ts';
+import { fetchServerCertificate, parseEndpoint } from '../transport.ts';
+import { encodePem } from '../../../formats/pem.ts';
+import {
+  MAX_BACKUP_BYTES,
+  netHsmFailure,
+  opensAsAdministrator,
+  pinnedNetHsm,
+  result,
+  sha256Hex,
+  withNetHsm,
+} from './actions.ts';
+import {
+  NETHSM_SLICE,
+  namespaceOfUser,
+  type NetHsmBackupValidation,
+  type NetHsmState,
+} from './record.ts';
 import {
   checkedQuorum,
   collectShares,
@@ -44,6 +60,8 @@ const ProvisionWithSharesParams = z.strictObject({
   namespaces: z.array(Id).max(16).default([]),
 });
 const RotateSharesParams = z.strictObject(ShareSetParams);
+/** `pathFrom`: the input holding the backup's path on its medium, as the label says. */
+const RestoreWithSharesParams = z.strictObject({ pathFrom: InputId });
 const NoParams = z.strictObject({});
 
 /** n, the holders (m) and the way, from the step's inputs; refused before anything is made. */
@@ -353,7 +371,118 @@ function sharedCredentialsActions(): Record<string, ActionDefinition> {
         }
       },
     },
+    'nethsm.restoreWithShares': {
+      title:
+        'Restore an unprovisioned NetHSM from its backup with the backup passphrase n shares hold',
+      params: RestoreWithSharesParams,
+      credentials: [],
+      needsTarget: true,
+      interruptionAdvice:
+        'Vigil stopped while restoring. Perform the step again: a NetHSM the restore reached presents the backup’s certificate, which the step shows for the witness to compare; one it did not reach is restored again from the same backup.',
+      async perform(params, context) {
+        const p = RestoreWithSharesParams.parse(params);
+        if (context.targetId === null) {
+          throw new VigilError('media-not-found', 'Choose the medium that holds the backup.');
+        }
+        const record = pinnedNetHsm(context);
+        const path = (context.inputs[p.pathFrom] ?? '').trim();
+        if (path === '') throw new VigilError('wrong-step', `Collect ${p.pathFrom} first.`);
+        const file = await context.targets.readFile(context.targetId, path, MAX_BACKUP_BYTES);
+        // Through the pin the witness confirmed; a different certificate now means an earlier
+        // attempt of this step restored the backup, whose certificate the NetHSM presents.
+        let state: NetHsmState | 'restored';
+        try {
+          state = await withNetHsm(context, (client) => client.state());
+        } catch (error) {
+          if (!(error instanceof VigilError && error.code === 'nethsm-certificate-mismatch'))
+            throw error;
+          state = 'restored';
+        }
+        if (state === 'Locked' || state === 'Operational') {
+          throw new VigilError(
+            'nethsm-wrong-state',
+            `The NetHSM is ${state}: Vigil restores a backup only onto an Unprovisioned NetHSM (a new one, or one factory-reset deliberately). Nothing was changed.`,
+          );
+        }
+        const { held, collected } = await openedCredentials(
+          context,
+          'open the backup and restore the NetHSM',
+        );
+        let isHeld = false;
+        try {
+          // Opened here first: a set that does not open the backup never reaches the NetHSM.
+          const inventory = openedBackup(file, held);
+          if (state === 'Unprovisioned') {
+            await withNetHsm(context, async (client) => {
+              try {
+                await client.restore(file, held.bundle.backup, context.now);
+              } catch (error) {
+                // The request may have reached the NetHSM: its certificate says, below.
+                if (!(error instanceof NetHsmTransportError && error.kind === 'dropped'))
+                  throw error;
+              }
+            });
+          }
+          const presented = await presentedCertificate(record.address);
+          if (state === 'Unprovisioned' && presented.fingerprint === record.tlsFingerprint) {
+            throw new VigilError(
+              'nethsm-wrong-state',
+              'The NetHSM still presents the certificate it had before the restore: the restore did not take effect. Perform the step again.',
+            );
+          }
+          holdCredentials(context, held);
+          isHeld = true;
+          return result({
+            event: 'restored-with-shares',
+            backup: { ...inventory, path, sizeBytes: file.length },
+            opened: collected,
+            fingerprint: presented.fingerprint,
+            certificatePem: encodePem('CERTIFICATE', presented.der),
+            how: state === 'restored' ? 'found-restored' : 'now',
+          });
+        } finally {
+          if (!isHeld && collected !== null) held.bundle.wipe();
+        }
+      },
+    },
   };
+}
+
+/** What the backup holds, opened with the shares' backup passphrase on this computer. */
+function openedBackup(file: Uint8Array, held: HeldCredentials): NetHsmBackupValidation {
+  try {
+    const opened = held.bundle.backup.use((bytes) => readBackup(file, bytes));
+    const inventory = backupInventory(file, opened.entries);
+    return {
+      sha256: sha256Hex(file),
+      version: opened.version,
+      entryCount: inventory.entryCount,
+      users: inventory.users,
+      keys: inventory.keys,
+      namespaces: inventory.namespaces,
+    };
+  } catch (error) {
+    if (error instanceof NetHsmBackupError) {
+      throw error.kind === 'wrong-passphrase'
+        ? new VigilError(
+            'passphrase-incorrect',
+            `The backup passphrase the shares of set ${held.label} hold does not open this backup: they are not the set of the NetHSM it was taken from, or the backup is another's. Nothing was sent to the NetHSM.`,
+          )
+        : new VigilError('backup-invalid', `The backup is not usable: ${error.message}.`);
+    }
+    throw error;
+  }
+}
+
+/** The certificate the NetHSM at `address` presents now, read before anything is sent. */
+async function presentedCertificate(
+  address: string,
+): Promise<{ der: Uint8Array; fingerprint: string }> {
+  try {
+    return await fetchServerCertificate(parseEndpoint(address));
+  } catch (error) {
+    throw netHsmFailure(error);
+  }
 }
 
 export const netHsmShareActions: Readonly<Record<string, ActionDefinition>> =
