@@ -23,16 +23,16 @@ const BACKUP_SUFFIX = '.secret-backup.asc';
 const NETHSM_BACKUP_SUFFIX = '.backup';
 
 /** What an answer may read off the newest backup on the medium. */
-export type MediumBackupAnswer = 'backup-path' | 'backup-fingerprint' | 'nethsm-backup-path';
+export type MediumBackupAnswer = 'backup-path' | 'backup-fingerprint' | 'appliance-backup-path';
 
 /**
  * The newest backup a rehearsal wrote to the medium (export folders end in their UTC write time):
- * an OpenPGP backup's path inside the medium or the fingerprint its name carries, or a NetHSM
- * backup's path; null if none.
+ * an OpenPGP backup's path inside the medium or the fingerprint its name carries, or the path of
+ * a network appliance's backup; null if none.
  */
 export function newestBackup(mediaDir: string, what: MediumBackupAnswer): string | null {
-  const isNetHsm = what === 'nethsm-backup-path';
-  const [prefix, suffix] = isNetHsm
+  const isAppliance = what === 'appliance-backup-path';
+  const [prefix, suffix] = isAppliance
     ? ['nethsm-backup-', NETHSM_BACKUP_SUFFIX]
     : ['openpgp-secret-', BACKUP_SUFFIX];
   const writtenAt = (folder: string) => folder.slice(folder.lastIndexOf('-') + 1);

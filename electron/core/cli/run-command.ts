@@ -540,7 +540,7 @@ function backupOnMedium(mediaDir: string, what: MediumBackupAnswer): string {
   if (found === null) {
     throw new RunStop(
       2,
-      `the medium holds no ${what === 'nethsm-backup-path' ? 'NetHSM' : 'OpenPGP'} backup; give --medium the folder a rehearsal wrote`,
+      `the medium holds no ${what === 'appliance-backup-path' ? 'NetHSM' : 'OpenPGP'} backup; give --medium the folder a rehearsal wrote`,
     );
   }
   return found;

@@ -43,7 +43,7 @@ export const RehearsalAnswers = z.strictObject({
         // A backup written by an earlier rehearsal has a random fingerprint or time in its name:
         // "the newest backup on the medium" stands in for what the keyholder reads off its label.
         z.strictObject({
-          fromMedium: z.enum(['backup-path', 'backup-fingerprint', 'nethsm-backup-path']),
+          fromMedium: z.enum(['backup-path', 'backup-fingerprint', 'appliance-backup-path']),
         }),
         // Metadata an earlier rehearsal left names each signing key's device: "the serial of my
         // device", read by the keyholder who comes to sign, stands in for it.

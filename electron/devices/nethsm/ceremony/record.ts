@@ -321,12 +321,15 @@ export function applyNetHsmEvent(
       record.certificatePem = event.certificatePem;
       record.isPinned = false;
       record.state = null;
-      const { sizeBytes: _, ...restored } = event.backup;
+      const b = event.backup;
       record.restoredFromBackup = {
-        ...restored,
-        users: [...restored.users],
-        keys: [...restored.keys],
-        namespaces: [...restored.namespaces],
+        path: b.path,
+        sha256: b.sha256,
+        version: b.version,
+        entryCount: b.entryCount,
+        users: [...b.users],
+        keys: [...b.keys],
+        namespaces: [...b.namespaces],
       };
       if (event.opened) record.sharesCollected.push(event.opened);
       break;
