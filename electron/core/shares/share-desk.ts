@@ -202,11 +202,7 @@ export class ShareDesk {
    * for a rehearsal's share, and only once it is shown.
    */
   receiptForRehearsal(): SecretBytes {
-    const pending = this.#expect('hand-out-screen');
-    if (!pending.view.isRehearsal || pending.view.stage !== 'shown' || pending.share === null) {
-      throw new VigilError('wrong-step', 'Only a rehearsal shareholder is answered by Vigil.');
-    }
-    return SecretBytes.fromText(pending.share.receiptWords().join(' '));
+    return SecretBytes.fromText(this.shownShareForRehearsal().receiptWords().join(' '));
   }
 
   /**

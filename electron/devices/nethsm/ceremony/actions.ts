@@ -49,6 +49,7 @@ import {
   NETHSM_RESULT_KIND,
   NETHSM_SLICE,
   namespaceOfUser,
+  type NetHsmBackupValidation,
   type NetHsmEvent,
   type NetHsmResult,
   type NetHsmKeyRecord,
@@ -270,6 +271,36 @@ async function keyExists(client: NetHsmClient, auth: NetHsmAuth, keyId: string):
     return true;
   } catch (error) {
     if (error instanceof NetHsmError && error.kind === 'not-found') return false;
+    throw error;
+  }
+}
+
+/**
+ * What a backup holds, opened on this computer with `passphrase`; a passphrase that does not
+ * open it is refused with `wrongPassphrase`, a damaged backup with what is wrong.
+ */
+export function openBackup(
+  file: Uint8Array,
+  passphrase: SecretBytes,
+  wrongPassphrase: string,
+): NetHsmBackupValidation {
+  try {
+    const opened = passphrase.use((bytes) => readBackup(file, bytes));
+    const inventory = backupInventory(file, opened.entries);
+    return {
+      sha256: sha256Hex(file),
+      version: opened.version,
+      entryCount: inventory.entryCount,
+      users: inventory.users,
+      keys: inventory.keys,
+      namespaces: inventory.namespaces,
+    };
+  } catch (error) {
+    if (error instanceof NetHsmBackupError) {
+      throw error.kind === 'wrong-passphrase'
+        ? new VigilError('passphrase-incorrect', wrongPassphrase)
+        : new VigilError('backup-invalid', `The backup is not usable: ${error.message}.`);
+    }
     throw error;
   }
 }
@@ -1007,22 +1038,11 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
             `${backup.path} on the medium is not the backup this ceremony wrote (its SHA-256 differs).`,
           );
         }
-        let opened: ReturnType<typeof readBackup>;
-        try {
-          opened = passphrase.use((bytes) => readBackup(file, bytes));
-        } catch (error) {
-          if (error instanceof NetHsmBackupError) {
-            if (error.kind === 'wrong-passphrase') {
-              throw new VigilError(
-                'passphrase-incorrect',
-                'The backup passphrase does not open this backup. Type it again.',
-              );
-            }
-            throw new VigilError('backup-invalid', `The backup is not usable: ${error.message}.`);
-          }
-          throw error;
-        }
-        const inventory = backupInventory(file, opened.entries);
+        const inventory = openBackup(
+          file,
+          passphrase,
+          'The backup passphrase does not open this backup. Type it again.',
+        );
         const missingUsers = record.users
           .map((u) => u.id)
           .filter((id) => !inventory.users.includes(id));
@@ -1039,17 +1059,7 @@ export const netHsmActions: Readonly<Record<string, ActionDefinition>> = checkin
             `The backup lacks what this ceremony made: ${missing.join(', ')}.`,
           );
         }
-        return result({
-          event: 'backup-validated',
-          validation: {
-            sha256: backup.sha256,
-            version: opened.version,
-            entryCount: inventory.entryCount,
-            users: inventory.users,
-            keys: inventory.keys,
-            namespaces: inventory.namespaces,
-          },
-        });
+        return result({ event: 'backup-validated', validation: inventory });
       },
     },
     'nethsm.readInventory': {

@@ -15,24 +15,18 @@ import type { HandOutWay } from '../../../core/shares/share-desk.ts';
 import type { NetHsmAuth, NetHsmClient } from '../driver.ts';
 import { Id, NetHsmError } from '../protocol.ts';
 import { NetHsmTransportError } from '../transport.ts';
-import { NetHsmBackupError, backupInventory, readBackup } from '../backup.ts';
 import { fetchServerCertificate, parseEndpoint } from '../transport.ts';
 import { encodePem } from '../../../formats/pem.ts';
 import {
   MAX_BACKUP_BYTES,
   netHsmFailure,
+  openBackup,
   opensAsAdministrator,
   pinnedNetHsm,
   result,
-  sha256Hex,
   withNetHsm,
 } from './actions.ts';
-import {
-  NETHSM_SLICE,
-  namespaceOfUser,
-  type NetHsmBackupValidation,
-  type NetHsmState,
-} from './record.ts';
+import { NETHSM_SLICE, namespaceOfUser, type NetHsmState } from './record.ts';
 import {
   checkedQuorum,
   collectShares,
@@ -411,7 +405,11 @@ function sharedCredentialsActions(): Record<string, ActionDefinition> {
         let isHeld = false;
         try {
           // Opened here first: a set that does not open the backup never reaches the NetHSM.
-          const inventory = openedBackup(file, held);
+          const inventory = openBackup(
+            file,
+            held.bundle.backup,
+            `The backup passphrase the shares of set ${held.label} hold does not open this backup: they are not the set of the NetHSM it was taken from, or the backup is another's. Nothing was sent to the NetHSM.`,
+          );
           if (state === 'Unprovisioned') {
             await withNetHsm(context, async (client) => {
               try {
@@ -446,32 +444,6 @@ function sharedCredentialsActions(): Record<string, ActionDefinition> {
       },
     },
   };
-}
-
-/** What the backup holds, opened with the shares' backup passphrase on this computer. */
-function openedBackup(file: Uint8Array, held: HeldCredentials): NetHsmBackupValidation {
-  try {
-    const opened = held.bundle.backup.use((bytes) => readBackup(file, bytes));
-    const inventory = backupInventory(file, opened.entries);
-    return {
-      sha256: sha256Hex(file),
-      version: opened.version,
-      entryCount: inventory.entryCount,
-      users: inventory.users,
-      keys: inventory.keys,
-      namespaces: inventory.namespaces,
-    };
-  } catch (error) {
-    if (error instanceof NetHsmBackupError) {
-      throw error.kind === 'wrong-passphrase'
-        ? new VigilError(
-            'passphrase-incorrect',
-            `The backup passphrase the shares of set ${held.label} hold does not open this backup: they are not the set of the NetHSM it was taken from, or the backup is another's. Nothing was sent to the NetHSM.`,
-          )
-        : new VigilError('backup-invalid', `The backup is not usable: ${error.message}.`);
-    }
-    throw error;
-  }
 }
 
 /** The certificate the NetHSM at `address` presents now, read before anything is sent. */
